@@ -1,0 +1,63 @@
+"""Options shared by several commands.
+
+Every flag can be set from the environment as ``RECONCILER_<FLAG>`` (dashes become
+underscores): ``--target`` is ``RECONCILER_TARGET``, ``--resync-interval`` is
+``RECONCILER_RESYNC_INTERVAL``. Use :func:`option` instead of ``click.option`` so that the rule
+holds for every command without anyone having to remember it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+ENV_PREFIX = "RECONCILER_"
+DEFAULT_STATE = ".reconciler/embedded.sqlite3"
+
+
+def envvar_for(flag: str) -> str:
+    """``--resync-interval`` -> ``RECONCILER_RESYNC_INTERVAL``."""
+    return ENV_PREFIX + flag.lstrip("-").replace("-", "_").upper()
+
+
+def option(*param_decls: str, **attrs: Any) -> Callable[[F], F]:
+    """``click.option`` with the ``RECONCILER_<FLAG>`` environment variable filled in."""
+    long_flags = [d.split("/")[0] for d in param_decls if d.startswith("--")]
+    if long_flags and "envvar" not in attrs:
+        attrs["envvar"] = envvar_for(max(long_flags, key=len))
+        attrs.setdefault("show_envvar", True)
+    return click.option(*param_decls, **attrs)
+
+
+target_option = option(
+    "--target",
+    default="embedded",
+    show_default=True,
+    metavar="embedded|google|http://HOST:PORT",
+    help=(
+        "Where the People API is: the in-process emulator (state kept in --state), the real "
+        "Google API, or an emulator or People-compatible endpoint at a URL."
+    ),
+)
+token_option = option(
+    "--token",
+    default=None,
+    help="Bearer token for an http target (for the emulator, 'user:<email>' picks the user).",
+)
+state_option = option(
+    "--state",
+    default=DEFAULT_STATE,
+    show_default=True,
+    type=click.Path(dir_okay=False),
+    help="State file of the embedded emulator.",
+)
+owner_option = option(
+    "--owner",
+    default="reconciler",
+    show_default=True,
+    help="Owner id stamped on every contact this controller manages; two repos never share one.",
+)
