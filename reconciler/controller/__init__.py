@@ -1,0 +1,1 @@
+"""The long-running controller: watchers, resync, workers, health and metrics."""
