@@ -1,0 +1,205 @@
+"""The create journal: how an apply never creates the same contact twice.
+
+Creates are the one People API write that is not idempotent: there is no client-chosen id and no
+upsert, so a create retried after a lost answer, or re-run after a crash, makes a duplicate. Two
+ways out were considered:
+
+* **A stamp lookup before creating.** Every contact we create carries ``reconciler.owner`` and
+  ``reconciler.name`` in ``clientData``, so a listing finds it... eventually. Listings (and
+  ``searchContacts``) lag new contacts by an unpublished amount of time, and the moment a lookup
+  is most needed (a retry right after a lost answer, a re-run right after a crash) is exactly when
+  the lag bites. A lookup alone creates the duplicate it is meant to prevent.
+* **A journal of intents next to the state**, written and fsync'ed *before* the create is sent.
+  This is what we do, and it is combined with the stamp lookup rather than replacing it:
+
+  1. before ``batchCreateContacts``, append ``intent`` for each manifest name;
+  2. when the answer arrives, append ``created`` with the resource name the server chose;
+  3. on every later read of live state, a journaled resource name that the listing does not show
+     yet is fetched by name (``getBatchGet`` does not lag the way listings do), so a lagging
+     listing never looks like a missing contact; once the listing shows it, the entry is dropped;
+  4. an ``intent`` without a resource name (the answer was lost, or the process died between
+     sending and recording) is resolved by the stamp lookup in the listing. Until the listing is
+     trusted to show it (``settle`` seconds after the intent), the name is *pending*: never
+     created again, reported as not yet converged, and retried after the settle time.
+
+A crash can only lose the ``created`` line (step 2), which step 4 recovers; it cannot lose the
+``intent`` (step 1), because nothing is sent before that line is on disk. The journal holds only
+manifest names, resource names and times: no personal data.
+
+The journal is also the account's write lock: an exclusive ``flock`` held for the whole apply
+keeps to Google's rule of one writer per account, across processes, and the kernel drops it
+when a process dies, so a SIGKILL never leaves a stale lock behind.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Self
+
+
+class JournalLocked(RuntimeError):
+    """Another process is writing to this account right now."""
+
+
+@dataclass(frozen=True, slots=True)
+class JournalEntry:
+    """A create we sent: ``resource_name`` is None until its answer was recorded."""
+
+    key: str
+    at: float
+    resource_name: str | None = None
+
+
+def journal_path(state_dir: Path, *, target: str, account: str, owner: str) -> Path:
+    """The journal of one (target, account, owner), in the directory of the state file.
+
+    The file name is a digest so that it holds neither the account nor any token.
+    """
+    digest = hashlib.sha256(f"{target}\0{account}\0{owner}".encode()).hexdigest()[:16]
+    return state_dir / f"creates-{digest}.jsonl"
+
+
+class CreateJournal:
+    """An append-only, fsync'ed record of creates in flight for one account.
+
+    Use as a context manager: entering takes the account's write lock (non-blocking; raises
+    :class:`JournalLocked` when another process holds it) and loads the entries.
+    """
+
+    def __init__(self, path: Path, *, clock: Callable[[], float] = time.time) -> None:
+        self.path = path
+        self._clock = clock
+        self._entries: dict[str, JournalEntry] = {}
+        self._file: IO[str] | None = None
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    def __enter__(self) -> Self:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        while True:
+            handle = self.path.open("a+", encoding="utf-8")
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError as error:
+                handle.close()
+                raise JournalLocked(
+                    f"{self.path}: another apply is writing to this account; wait for it to finish"
+                ) from error
+            # A holder may have compacted (replaced) the file between our open and our lock.
+            if self.path.exists() and os.stat(self.path).st_ino == os.fstat(handle.fileno()).st_ino:
+                break
+            handle.close()
+        self._file = handle
+        handle.seek(0)
+        self._entries = _fold(handle.read().splitlines())
+        self._compact()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._file is not None:
+            self._file.close()  # closing releases the lock
+            self._file = None
+
+    # -- queries -------------------------------------------------------------------------------
+
+    @property
+    def entries(self) -> dict[str, JournalEntry]:
+        return dict(self._entries)
+
+    def resource_names(self) -> dict[str, str]:
+        """Manifest name -> resource name, for creates whose answer we recorded."""
+        return {k: e.resource_name for k, e in self._entries.items() if e.resource_name}
+
+    def unresolved(self) -> dict[str, JournalEntry]:
+        """Creates whose answer we never saw."""
+        return {k: e for k, e in self._entries.items() if e.resource_name is None}
+
+    # -- writes --------------------------------------------------------------------------------
+
+    def intend(self, keys: Iterable[str]) -> None:
+        """Record, durably, that creates for ``keys`` are about to be sent."""
+        now = self._clock()
+        records = []
+        for key in keys:
+            self._entries[key] = JournalEntry(key, now)
+            records.append({"op": "intent", "key": key, "at": now})
+        self._append(records)
+
+    def created(self, pairs: Iterable[tuple[str, str]]) -> None:
+        """Record the resource names the server answered with."""
+        records = []
+        for key, resource_name in pairs:
+            at = self._entries[key].at if key in self._entries else self._clock()
+            self._entries[key] = JournalEntry(key, at, resource_name)
+            records.append({"op": "created", "key": key, "rn": resource_name, "at": at})
+        self._append(records)
+
+    def forget(self, keys: Iterable[str]) -> None:
+        """Drop entries: the listing shows them now, or the create is known not to have happened."""
+        records: list[dict[str, object]] = [
+            {"op": "forget", "key": k} for k in keys if self._entries.pop(k, None)
+        ]
+        self._append(records)
+
+    def _append(self, records: list[dict[str, object]]) -> None:
+        if not records:
+            return
+        if self._file is None:
+            raise RuntimeError("the journal is not open; use it as a context manager")
+        self._file.write("".join(json.dumps(r, separators=(",", ":")) + "\n" for r in records))
+        self._file.flush()
+        os.fsync(self._file.fileno())
+
+    def _compact(self) -> None:
+        """Rewrite the file with only the live entries (atomically, under the lock we hold)."""
+        assert self._file is not None
+        tmp = self.path.with_suffix(".tmp")
+        with tmp.open("w", encoding="utf-8") as out:
+            for e in self._entries.values():
+                out.write(json.dumps(_record(e), separators=(",", ":")) + "\n")
+            out.flush()
+            os.fsync(out.fileno())
+        # The lock lives on the open file description, not the name: take it on the new file
+        # before replacing the old one so that no second process can slip in between.
+        new = tmp.open("a+", encoding="utf-8")
+        fcntl.flock(new.fileno(), fcntl.LOCK_EX)
+        os.replace(tmp, self.path)
+        self._file.close()
+        self._file = new
+
+
+def _record(entry: JournalEntry) -> dict[str, object]:
+    if entry.resource_name is None:
+        return {"op": "intent", "key": entry.key, "at": entry.at}
+    return {"op": "created", "key": entry.key, "rn": entry.resource_name, "at": entry.at}
+
+
+def _fold(lines: Iterable[str]) -> dict[str, JournalEntry]:
+    """Replay the log. A torn last line (a crash mid-write) is ignored: its create was not sent."""
+    entries: dict[str, JournalEntry] = {}
+    for line in lines:
+        try:
+            record = json.loads(line)
+            op, key = record["op"], str(record["key"])
+        except (ValueError, KeyError, TypeError):
+            continue
+        if op == "intent":
+            entries[key] = JournalEntry(key, float(record["at"]))
+        elif op == "created":
+            entries[key] = JournalEntry(key, float(record["at"]), str(record["rn"]))
+        elif op == "forget":
+            entries.pop(key, None)
+    return entries
