@@ -1,0 +1,153 @@
+"""Prometheus metrics, named after controller-runtime's so existing dashboards read them.
+
+controller-runtime exports ``controller_runtime_reconcile_total{result}``,
+``..._reconcile_errors_total``, ``..._reconcile_time_seconds`` and ``workqueue_depth``/
+``workqueue_retries_total``; we keep the shapes under a ``reconciler_`` prefix and add what is
+specific to an address book: API requests by method and code, etag conflicts, drift, and broken
+manifests. Every series is labelled by account (``name`` for the queue, as client-go does).
+
+Each controller owns its own registry so that tests can run several in one process.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+__all__ = ["CONTENT_TYPE", "ApiRequestStats", "Metrics"]
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+ApiRequestStats = Callable[[], Mapping[tuple[str, str], int]]
+"""Returns cumulative API request counts keyed by ``(method id, status code)``."""
+
+_PASS_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300)
+_BACKOFF_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)
+
+
+class _ApiRequests(Collector):
+    """Reads the People clients' request counters at scrape time, so nothing is double counted."""
+
+    def __init__(self) -> None:
+        self._sources: dict[str, ApiRequestStats] = {}
+
+    def track(self, account: str, stats: ApiRequestStats) -> None:
+        self._sources[account] = stats
+
+    def untrack(self, account: str) -> None:
+        self._sources.pop(account, None)
+
+    def collect(self) -> Iterator[Metric]:
+        family = CounterMetricFamily(
+            "reconciler_api_requests",
+            "People API requests, by account, method id and HTTP status code.",
+            labels=["account", "method", "code"],
+        )
+        for account, stats in sorted(self._sources.items()):
+            for (method, code), count in sorted(stats().items()):
+                family.add_metric([account, method, str(code)], count)
+        yield family
+
+
+class Metrics:
+    """Every metric the controller exports, in one registry."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        r = self.registry
+        self.reconcile_total = Counter(
+            "reconciler_reconcile",
+            "Reconcile passes, by account and result (success, error, requeue, skipped).",
+            ["account", "result"],
+            registry=r,
+        )
+        self.reconcile_errors_total = Counter(
+            "reconciler_reconcile_errors", "Reconcile passes that failed.", ["account"], registry=r
+        )
+        self.reconcile_time_seconds = Histogram(
+            "reconciler_reconcile_time_seconds",
+            "Duration of one reconcile pass.",
+            ["account"],
+            buckets=_PASS_BUCKETS,
+            registry=r,
+        )
+        self.reconcile_keys_total = Counter(
+            "reconciler_reconcile_keys",
+            "Contacts reconciled, by account and outcome (created, updated, unchanged, ...).",
+            ["account", "outcome"],
+            registry=r,
+        )
+        self.workqueue_depth = Gauge(
+            "reconciler_workqueue_depth", "Keys ready in the work queue.", ["name"], registry=r
+        )
+        self.workqueue_adds_total = Counter(
+            "reconciler_workqueue_adds", "Keys added to the work queue.", ["name"], registry=r
+        )
+        self.workqueue_retries_total = Counter(
+            "reconciler_workqueue_retries",
+            "Keys requeued with backoff after a conflict or failure.",
+            ["name"],
+            registry=r,
+        )
+        self.workqueue_backoff_seconds = Histogram(
+            "reconciler_workqueue_backoff_seconds",
+            "Delay given to a requeued key.",
+            ["name"],
+            buckets=_BACKOFF_BUCKETS,
+            registry=r,
+        )
+        self.conflicts_total = Counter(
+            "reconciler_conflicts",
+            "Contacts left in etag conflict after a pass's own retries.",
+            ["account"],
+            registry=r,
+        )
+        self.drift_detected_total = Counter(
+            "reconciler_drift_detected",
+            "Managed contacts found changed outside the manifests, by account and policy.",
+            ["account", "policy"],
+            registry=r,
+        )
+        self.polls_total = Counter(
+            "reconciler_polls",
+            "Incremental polls of the live address book, by result (ok, expired, error).",
+            ["account", "result"],
+            registry=r,
+        )
+        self.manifest_errors = Gauge(
+            "reconciler_manifest_errors",
+            "Errors in the account's manifests as last loaded; non-zero means no writes.",
+            ["account"],
+            registry=r,
+        )
+        self.manifest_loads_total = Counter(
+            "reconciler_manifest_loads",
+            "Manifest loads, by account and result (ok, invalid).",
+            ["account", "result"],
+            registry=r,
+        )
+        self.suspended = Gauge(
+            "reconciler_suspended", "1 while the account is suspended.", ["account"], registry=r
+        )
+        self.ready = Gauge(
+            "reconciler_ready",
+            "1 once the account's first full pass is done.",
+            ["account"],
+            registry=r,
+        )
+        self._api = _ApiRequests()
+        r.register(self._api)
+
+    def track_api_requests(self, account: str, stats: ApiRequestStats) -> None:
+        """Export ``stats`` (cumulative counts) as ``reconciler_api_requests_total``."""
+        self._api.track(account, stats)
+
+    def untrack_api_requests(self, account: str) -> None:
+        self._api.untrack(account)
+
+    def exposition(self) -> bytes:
+        """The text exposition format of every metric."""
+        return generate_latest(self.registry)
