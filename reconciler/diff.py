@@ -1,0 +1,228 @@
+"""The three-way field diff of one contact or group: manifest, live object, recorded ownership.
+
+Rules (the whole point of the reconciler being safe to point at a real address book):
+
+- a field the manifest declares is replaced whole when its live value means something else;
+- a field is cleared only if the stamp says we managed it before and the manifest dropped it;
+- every other field (a number someone added on their phone, a photo) is left as it is;
+- ``clientData`` keeps every entry of other apps; our stamp entries are rewritten;
+- memberships change only for groups we own; system groups, groups of other owners and
+  unstamped groups are kept, and a contact never loses its last membership (the API refuses
+  that): ``contactGroups/myContacts`` stands in when nothing else is left.
+
+Everything here is a pure function of its inputs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from reconciler.model.fields import MY_CONTACTS, PERSON_WRITABLE_FIELDS, SPECIAL_FIELDS
+from reconciler.model.normalize import Normalizer, clean_entry, nfc
+from reconciler.model.stamps import CLIENT_DATA_PREFIX, Stamp, foreign_entries
+
+CLIENT_DATA = "clientData"
+MEMBERSHIPS = "memberships"
+
+
+@dataclass(frozen=True, slots=True)
+class FieldChange:
+    """One field's value before and after (``None`` when absent). API JSON shapes."""
+
+    field: str
+    before: Any
+    after: Any
+
+
+@dataclass(frozen=True, slots=True)
+class DesiredContact:
+    """A contact manifest resolved against the live groups: plain data, ready to diff."""
+
+    name: str
+    fields: Mapping[str, list[dict[str, Any]]]
+    client_data: tuple[dict[str, Any], ...] = ()
+    groups: tuple[str, ...] = ()
+    prunable: bool = True
+
+    def managed(self) -> frozenset[str]:
+        """The field names recorded in the stamp: declared fields and declared clientData keys."""
+        keys = {CLIENT_DATA_PREFIX + str(entry.get("key")) for entry in self.client_data}
+        return frozenset(self.fields) | keys
+
+
+@dataclass(frozen=True, slots=True)
+class ContactDiff:
+    """What it takes to make a live contact match its manifest.
+
+    ``body`` holds the whole value of every field in ``update_mask`` (for a create: the whole
+    person); ``changes`` is the same information for people to read.
+    """
+
+    changes: tuple[FieldChange, ...]
+    update_mask: tuple[str, ...]
+    body: dict[str, Any]
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.update_mask)
+
+
+def membership_groups(person: Mapping[str, Any] | None) -> list[str]:
+    """Resource names of the contact groups ``person`` belongs to, in API order."""
+    if not person:
+        return []
+    names: list[str] = []
+    for membership in person.get(MEMBERSHIPS) or ():
+        group = (
+            membership.get("contactGroupMembership") if isinstance(membership, Mapping) else None
+        )
+        if not isinstance(group, Mapping):
+            continue
+        name = group.get("contactGroupResourceName")
+        if not name and group.get("contactGroupId"):
+            name = f"contactGroups/{group['contactGroupId']}"
+        if name and name not in names:
+            names.append(str(name))
+    return names
+
+
+def membership_body(groups: Sequence[str]) -> list[dict[str, Any]]:
+    """The ``memberships`` value that puts a contact in exactly ``groups``."""
+    return [{"contactGroupMembership": {"contactGroupResourceName": name}} for name in groups]
+
+
+def _client_data_key(entries: Sequence[Mapping[str, Any]]) -> list[tuple[str, str]]:
+    return sorted((nfc(str(e.get("key", ""))), nfc(str(e.get("value", "")))) for e in entries)
+
+
+def merge_client_data(
+    live: Any, desired: DesiredContact, stamp: Stamp, previous: frozenset[str]
+) -> list[dict[str, Any]]:
+    """Others' entries kept in order, then the manifest's entries, then our stamp."""
+    declared = {str(entry.get("key")) for entry in desired.client_data}
+    before = {f[len(CLIENT_DATA_PREFIX) :] for f in previous if f.startswith(CLIENT_DATA_PREFIX)}
+    kept = [clean_entry(entry) for entry in foreign_entries(live, frozenset(declared | before))]
+    return kept + [dict(entry) for entry in desired.client_data] + stamp.entries()
+
+
+def merge_memberships(
+    live: Sequence[str], desired: Sequence[str], owned: frozenset[str]
+) -> list[str]:
+    """Live memberships outside our groups, plus the desired ones; never empty."""
+    merged = [name for name in live if name not in owned]
+    merged += [name for name in desired if name not in merged]
+    return merged or [MY_CONTACTS]
+
+
+def diff_contact(
+    desired: DesiredContact,
+    live: Mapping[str, Any] | None,
+    *,
+    owner: str,
+    previous: frozenset[str],
+    owned_groups: frozenset[str],
+    normalizer: Normalizer,
+) -> ContactDiff:
+    """The changes that make ``live`` (``None``: not there yet) match ``desired``.
+
+    ``previous`` is the managed field set of the live stamp (empty for an adoption) and
+    ``owned_groups`` the resource names of the groups this owner manages.
+    """
+    stamp = Stamp(
+        owner=owner, name=desired.name, fields=desired.managed(), prunable=desired.prunable
+    )
+    if live is None:
+        return _create(desired, stamp)
+    changes: list[FieldChange] = []
+    body: dict[str, Any] = {}
+    for field in sorted(desired.fields):
+        want = desired.fields[field]
+        have = live.get(field)
+        if normalizer.equal(field, want, have):
+            continue
+        keep = normalizer.declared_derived(field, want)
+        changes.append(
+            FieldChange(field, normalizer.clean(field, have, keep) or None, list(want) or None)
+        )
+        body[field] = list(want)
+    for field in sorted(previous - desired.fields.keys()):
+        if field in SPECIAL_FIELDS or field not in PERSON_WRITABLE_FIELDS:
+            continue
+        have_clean = normalizer.clean(field, live.get(field))
+        if have_clean:
+            changes.append(FieldChange(field, have_clean, None))
+            body[field] = []
+    client_data = merge_client_data(live.get(CLIENT_DATA), desired, stamp, previous)
+    live_client_data = [
+        clean_entry(e) for e in live.get(CLIENT_DATA) or () if isinstance(e, Mapping)
+    ]
+    if _client_data_key(client_data) != _client_data_key(live_client_data):
+        changes.append(FieldChange(CLIENT_DATA, live_client_data or None, client_data))
+        body[CLIENT_DATA] = client_data
+    live_groups = membership_groups(live)
+    groups = merge_memberships(live_groups, desired.groups, owned_groups)
+    if set(groups) != set(live_groups):
+        changes.append(FieldChange(MEMBERSHIPS, live_groups or None, groups))
+        body[MEMBERSHIPS] = membership_body(groups)
+    changes.sort(key=lambda change: change.field)
+    return ContactDiff(tuple(changes), tuple(sorted(body)), body)
+
+
+def _create(desired: DesiredContact, stamp: Stamp) -> ContactDiff:
+    body: dict[str, Any] = {}
+    changes: list[FieldChange] = []
+    for field in sorted(desired.fields):
+        value = list(desired.fields[field])
+        if value:
+            body[field] = value
+            changes.append(FieldChange(field, None, value))
+    client_data = [dict(entry) for entry in desired.client_data] + stamp.entries()
+    body[CLIENT_DATA] = client_data
+    changes.append(FieldChange(CLIENT_DATA, None, client_data))
+    groups = merge_memberships([MY_CONTACTS], desired.groups, frozenset())
+    body[MEMBERSHIPS] = membership_body(groups)
+    changes.append(FieldChange(MEMBERSHIPS, None, groups))
+    changes.sort(key=lambda change: change.field)
+    return ContactDiff(tuple(changes), (), body)
+
+
+@dataclass(frozen=True, slots=True)
+class GroupDiff:
+    """What it takes to make a live contact group match its manifest."""
+
+    changes: tuple[FieldChange, ...]
+    update_mask: tuple[str, ...]
+    body: dict[str, Any]
+
+
+def diff_group(
+    key: str, display_name: str, live: Mapping[str, Any] | None, *, owner: str
+) -> GroupDiff:
+    """A group's name and stamp; other apps' clientData on the group is kept."""
+    stamp_entries = Stamp(owner=owner, name=key).entries(with_fields=False)
+    if live is None:
+        body = {"name": display_name, CLIENT_DATA: stamp_entries}
+        changes = (
+            FieldChange(CLIENT_DATA, None, stamp_entries),
+            FieldChange("name", None, display_name),
+        )
+        return GroupDiff(changes, (), body)
+    changes_list: list[FieldChange] = []
+    body = {}
+    live_name = live.get("name")
+    if nfc(str(live_name or "")).strip() != nfc(display_name).strip():
+        changes_list.append(FieldChange("name", live_name, display_name))
+    live_client_data = [
+        clean_entry(e) for e in live.get(CLIENT_DATA) or () if isinstance(e, Mapping)
+    ]
+    client_data = [clean_entry(e) for e in foreign_entries(live.get(CLIENT_DATA))] + stamp_entries
+    if _client_data_key(client_data) != _client_data_key(live_client_data):
+        changes_list.append(FieldChange(CLIENT_DATA, live_client_data or None, client_data))
+    if not changes_list:
+        return GroupDiff((), (), {})
+    # updateGroupFields replaces what it names: send both, whole, so neither is cleared.
+    body = {"name": display_name, CLIENT_DATA: client_data}
+    changes_list.sort(key=lambda change: change.field)
+    return GroupDiff(tuple(changes_list), ("clientData", "name"), body)

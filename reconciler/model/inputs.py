@@ -1,0 +1,85 @@
+"""The two inputs of a plan: the desired state (manifests) and the live state (API JSON).
+
+The desired side is described structurally (``Protocol``) so that the core depends on what a
+manifest resource offers, not on how the loader builds it. Both sides carry a ``complete`` flag:
+a failed or partial load or listing must never be read as "these contacts are gone".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+
+class ContactSpecLike(Protocol):
+    """What the planner needs from a contact's ``spec``."""
+
+    @property
+    def groups(self) -> Sequence[str]: ...
+
+    def person_fields(self) -> Mapping[str, list[dict[str, Any]]]: ...
+
+
+class ContactLike(Protocol):
+    """A contact manifest: a stable name, annotations and a spec."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def annotations(self) -> Mapping[str, str]: ...
+
+    @property
+    def spec(self) -> ContactSpecLike: ...
+
+
+class GroupSpecLike(Protocol):
+    """What the planner needs from a group's ``spec``: its display name."""
+
+    @property
+    def name(self) -> str: ...
+
+
+class GroupLike(Protocol):
+    """A contact group manifest."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def spec(self) -> GroupSpecLike: ...
+
+
+@dataclass(frozen=True)
+class DesiredState:
+    """Manifests as loaded; ``complete`` is false when loading failed or skipped files."""
+
+    contacts: Sequence[ContactLike] = ()
+    groups: Sequence[GroupLike] = ()
+    complete: bool = True
+
+
+@dataclass(frozen=True)
+class LiveState:
+    """Persons and contact groups as the People API returned them (plain JSON dicts).
+
+    ``complete`` is false when the listing failed, was cut short or came from an incremental
+    sync that may miss contacts.
+    """
+
+    people: Sequence[Mapping[str, Any]] = ()
+    groups: Sequence[Mapping[str, Any]] = ()
+    complete: bool = True
+
+
+def location_of(resource: object) -> str:
+    """``file:line:col`` of a manifest resource when the loader recorded one, else its name."""
+    location = getattr(resource, "location", None)
+    if location is None:
+        return f"{getattr(resource, 'name', '?')}"
+    path = getattr(location, "path", None)
+    line = getattr(location, "line", None)
+    if path is not None and line is not None:
+        return f"{path}:{line}:{getattr(location, 'col', 1)}"
+    return str(location)

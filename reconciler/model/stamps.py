@@ -1,0 +1,90 @@
+"""Ownership stamps: the ``clientData`` entries that tie a live contact to a manifest.
+
+The stamp, not a local state file, is the link between a manifest and a live contact, so the
+reconciler is stateless. A contact carries::
+
+    reconciler.owner   the owner id (two repos or controllers never share one)
+    reconciler.name    the manifest's metadata.name
+    reconciler.fields  the comma-separated, sorted fields it manages (for three-way merges)
+    reconciler.prune   "false" when the manifest said ``reconciler/prune: "false"``; kept on the
+                       live side so the contact stays protected after its manifest is gone
+
+Groups carry only the owner and the name. Any other ``clientData`` entry belongs to someone else
+and is preserved.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+OWNER_KEY = "reconciler.owner"
+NAME_KEY = "reconciler.name"
+FIELDS_KEY = "reconciler.fields"
+PRUNE_KEY = "reconciler.prune"
+STAMP_KEYS: frozenset[str] = frozenset({OWNER_KEY, NAME_KEY, FIELDS_KEY, PRUNE_KEY})
+
+# Managed clientData keys of a manifest are recorded in reconciler.fields as "clientData.<key>".
+CLIENT_DATA_PREFIX = "clientData."
+
+
+@dataclass(frozen=True)
+class Stamp:
+    """Who owns a live object, under which manifest name, and which of its fields."""
+
+    owner: str
+    name: str
+    fields: frozenset[str] = frozenset()
+    prunable: bool = True
+
+    def entries(self, *, with_fields: bool = True) -> list[dict[str, str]]:
+        """The ``clientData`` entries that record this stamp (groups omit the field set)."""
+        entries = [{"key": OWNER_KEY, "value": self.owner}, {"key": NAME_KEY, "value": self.name}]
+        if with_fields:
+            entries.append({"key": FIELDS_KEY, "value": ",".join(sorted(self.fields))})
+        if not self.prunable:
+            entries.append({"key": PRUNE_KEY, "value": "false"})
+        return entries
+
+
+def _entries(client_data: Any) -> Sequence[Mapping[str, Any]]:
+    if not isinstance(client_data, list):
+        return ()
+    return [entry for entry in client_data if isinstance(entry, Mapping)]
+
+
+def read_stamp(client_data: Any) -> Stamp | None:
+    """The stamp recorded in ``client_data``, or ``None`` for an unstamped object.
+
+    ``clientData`` allows duplicate keys; the first entry of each stamp key wins.
+    """
+    values: dict[str, str] = {}
+    for entry in _entries(client_data):
+        key = entry.get("key")
+        if key in STAMP_KEYS and key not in values:
+            values[str(key)] = str(entry.get("value") or "")
+    owner = values.get(OWNER_KEY)
+    if not owner:
+        return None
+    fields = frozenset(name for name in values.get(FIELDS_KEY, "").split(",") if name)
+    return Stamp(
+        owner=owner,
+        name=values.get(NAME_KEY, ""),
+        fields=fields,
+        prunable=values.get(PRUNE_KEY, "").strip().lower() != "false",
+    )
+
+
+def foreign_entries(
+    client_data: Any, also_ours: frozenset[str] = frozenset()
+) -> list[dict[str, Any]]:
+    """The entries of ``client_data`` that belong to someone else, in their order.
+
+    ``also_ours`` names extra keys (declared in a manifest) that the reconciler owns too.
+    """
+    return [
+        dict(entry)
+        for entry in _entries(client_data)
+        if entry.get("key") not in STAMP_KEYS and entry.get("key") not in also_ours
+    ]

@@ -1,0 +1,262 @@
+"""``build_plan``: desired state + live state -> a :class:`Plan`. Pure.
+
+The pipeline, one step per block:
+
+1. groups: match manifests to live groups by stamp; creates, updates, orphans;
+2. index live contacts: ours by stamp name, unstamped ones by email (only for adoption),
+   everything else (other owners) ignored;
+3. contacts: for each manifest, the three-way diff against its live contact, or an adoption,
+   or a create;
+4. deletions: our live contacts and groups without a manifest, through the safety guards;
+5. waves and batches.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping
+from typing import Any
+
+from reconciler.diff import DesiredContact, diff_contact
+from reconciler.model.inputs import ContactLike, DesiredState, LiveState, location_of
+from reconciler.model.normalize import Normalizer, nfc
+from reconciler.model.stamps import STAMP_KEYS, read_stamp
+from reconciler.plan.batching import cut_waves
+from reconciler.plan.errors import AmbiguousAdoption, DuplicateOwnership, PlanError, UnknownGroup
+from reconciler.plan.groups import plan_groups
+from reconciler.plan.guards import Orphan, guard_deletions
+from reconciler.plan.model import PENDING_GROUP_PREFIX, Action, Kind, Plan, PlanItem
+from reconciler.plan.options import PlanOptions
+
+PRUNE_ANNOTATION = "reconciler/prune"
+ADOPT_ANNOTATION = "reconciler/adopt"
+
+Person = Mapping[str, Any]
+
+
+def _email_key(value: Any) -> str:
+    return nfc(str(value or "")).strip().casefold()
+
+
+def _emails(entries: Any) -> set[str]:
+    if not isinstance(entries, list):
+        return set()
+    return {
+        _email_key(e.get("value")) for e in entries if isinstance(e, Mapping) and e.get("value")
+    }
+
+
+def resolve_contact(resource: ContactLike, group_refs: Mapping[str, str]) -> DesiredContact:
+    """A manifest as plain data, with its groups turned into resource names (or placeholders)."""
+    where = location_of(resource)
+    fields = dict(resource.spec.person_fields())
+    if "memberships" in fields:
+        raise PlanError(f"{where}: set group memberships with spec.groups, not spec.memberships")
+    client_data = tuple(dict(entry) for entry in fields.pop("clientData", None) or ())
+    for entry in client_data:
+        key = str(entry.get("key", ""))
+        if key in STAMP_KEYS or "," in key:
+            raise PlanError(
+                f"{where}: clientData key {key!r} is reserved or contains ','; choose another key"
+            )
+    groups = []
+    for group in resource.spec.groups:
+        if group not in group_refs:
+            raise UnknownGroup(
+                f"{where}: contact {resource.name!r} lists group {group!r}, which no "
+                "ContactGroup manifest defines; add the group or fix the name"
+            )
+        groups.append(group_refs[group])
+    annotations = resource.annotations or {}
+    prunable = str(annotations.get(PRUNE_ANNOTATION, "true")).strip().lower() != "false"
+    return DesiredContact(resource.name, fields, client_data, tuple(groups), prunable)
+
+
+def build_plan(desired: DesiredState, live: LiveState, options: PlanOptions | None = None) -> Plan:
+    """Everything that must change for ``live`` to match ``desired``, in apply order.
+
+    Raises a :class:`~reconciler.plan.errors.PlanError` when the inputs cannot be planned
+    (ambiguous adoption, duplicate stamps, unknown groups) and a
+    :class:`~reconciler.plan.errors.PlanRefused` when the plan would be unsafe.
+    """
+    options = options or PlanOptions()
+    owner = options.owner
+    normalizer = Normalizer(options.default_region)
+
+    # 1. groups
+    groups = plan_groups(desired.groups, live.groups, owner)
+    owned_groups = frozenset(groups.owned)
+
+    # 2. live contacts: ours by name, unstamped by email
+    ours: dict[str, Person] = {}
+    stamps: dict[str, frozenset[str]] = {}
+    prunable: dict[str, bool] = {}
+    unstamped: list[Person] = []
+    etags: dict[str, str] = {}
+    for person in live.people:
+        resource_name = str(person.get("resourceName") or "")
+        if resource_name and person.get("etag") is not None:
+            etags[resource_name] = str(person["etag"])
+        stamp = read_stamp(person.get("clientData"))
+        if stamp is None:
+            unstamped.append(person)
+            continue
+        if stamp.owner != owner:
+            continue
+        key = stamp.name or resource_name
+        if key in ours:
+            raise DuplicateOwnership(
+                f"live contacts {ours[key].get('resourceName')} and {resource_name} both carry "
+                f"the stamp of contact {key!r} (owner {owner!r}); delete the duplicate, then "
+                "plan again"
+            )
+        ours[key] = person
+        stamps[key] = stamp.fields
+        prunable[key] = stamp.prunable
+
+    by_email: dict[str, list[Person]] | None = None
+    claimed: dict[str, str] = {}
+
+    # 3. contacts
+    items: list[PlanItem] = list(groups.items)
+    unchanged = groups.unchanged
+    names: set[str] = set()
+    for resource in sorted(desired.contacts, key=lambda c: c.name):
+        if resource.name in names:
+            raise PlanError(
+                f"{location_of(resource)}: contact {resource.name!r} is defined twice; "
+                "metadata.name must be unique per account"
+            )
+        names.add(resource.name)
+        want = resolve_contact(resource, groups.refs)
+        pending = tuple(
+            g[len(PENDING_GROUP_PREFIX) :]
+            for g in want.groups
+            if g.startswith(PENDING_GROUP_PREFIX)
+        )
+        current = ours.get(resource.name)
+        action = Action.UPDATE
+        reason = "live fields differ from the manifest"
+        previous = stamps.get(resource.name, frozenset())
+        adopt = options.adopt_by_email or (
+            str((resource.annotations or {}).get(ADOPT_ANNOTATION, "")).strip().lower() == "email"
+        )
+        if current is None and adopt:
+            if by_email is None:
+                by_email = defaultdict(list)
+                for person in unstamped:
+                    for email in _emails(person.get("emailAddresses")):
+                        by_email[email].append(person)
+            current = _adoption_match(resource, want, by_email, claimed)
+            if current is not None:
+                action = Action.ADOPT
+                reason = "adopting the unstamped live contact that matches by email"
+        diff = diff_contact(
+            want,
+            current,
+            owner=owner,
+            previous=previous,
+            owned_groups=owned_groups,
+            normalizer=normalizer,
+        )
+        if current is None:
+            items.append(
+                PlanItem(
+                    kind=Kind.CONTACT,
+                    action=Action.CREATE,
+                    key=resource.name,
+                    reason="no live contact carries this manifest's stamp",
+                    changes=diff.changes,
+                    body=diff.body,
+                    pending_groups=pending,
+                )
+            )
+            continue
+        if not diff.changed:
+            unchanged += 1
+            continue
+        resource_name = str(current.get("resourceName"))
+        etag = current.get("etag")
+        items.append(
+            PlanItem(
+                kind=Kind.CONTACT,
+                action=action,
+                key=resource.name,
+                reason=reason,
+                resource_name=resource_name,
+                etag=str(etag) if etag is not None else None,
+                changes=diff.changes,
+                update_mask=diff.update_mask,
+                body={"resourceName": resource_name, "etag": etag, **diff.body},
+                pending_groups=pending if "memberships" in diff.body else (),
+            )
+        )
+
+    # 4. deletions, through the guards
+    orphans = [
+        Orphan(
+            PlanItem(
+                kind=Kind.CONTACT,
+                action=Action.DELETE,
+                key=key,
+                reason="its manifest is gone and pruning is on",
+                resource_name=str(ours[key].get("resourceName")),
+                etag=etags.get(str(ours[key].get("resourceName"))),
+            ),
+            prunable[key],
+        )
+        for key in sorted(set(ours) - names)
+    ]
+    orphans += [Orphan(item) for item in groups.orphans]
+    guarded = guard_deletions(
+        orphans,
+        options=options,
+        complete=desired.complete and live.complete,
+        desired_contacts=len(names),
+        managed_contacts=len(ours),
+    )
+
+    # 5. waves: items listed in apply order, kept no-ops last
+    waves = cut_waves(items + guarded.deletes)
+    ordered = [item for wave in waves for batch in wave.batches for item in batch.items]
+    return Plan(
+        owner=owner,
+        items=tuple(ordered + guarded.kept),
+        waves=waves,
+        unchanged=unchanged,
+        etags=etags,
+        warnings=tuple(guarded.warnings),
+        prune=options.prune,
+        group_labels=dict(groups.labels),
+    )
+
+
+def _adoption_match(
+    resource: ContactLike,
+    want: DesiredContact,
+    by_email: Mapping[str, list[Person]],
+    claimed: dict[str, str],
+) -> Person | None:
+    """The single unstamped live contact sharing an email with ``want``, if any."""
+    matches: dict[str, Person] = {}
+    for email in _emails(want.fields.get("emailAddresses")):
+        for person in by_email.get(email, ()):
+            matches[str(person.get("resourceName"))] = person
+    if not matches:
+        return None
+    where = location_of(resource)
+    if len(matches) > 1:
+        raise AmbiguousAdoption(
+            f"{where}: contact {resource.name!r} matches {len(matches)} unstamped live contacts "
+            f"by email ({', '.join(sorted(matches))}); merge or delete the duplicates, or "
+            "remove the adopt annotation and let the reconciler create a new contact"
+        )
+    ((resource_name, person),) = matches.items()
+    if resource_name in claimed:
+        raise AmbiguousAdoption(
+            f"{where}: live contact {resource_name} matches both contact "
+            f"{claimed[resource_name]!r} and contact {resource.name!r} by email; give each "
+            "contact its own email, or adopt only one of them"
+        )
+    claimed[resource_name] = resource.name
+    return person

@@ -1,0 +1,88 @@
+"""Safety guards on deletions. A plan that would delete is checked here before it exists.
+
+Each guard maps one dangerous situation to one outcome:
+
+- pruning is off                        -> orphans are kept (listed as no-ops);
+- loading or listing failed or partial  -> deletions withheld, with a warning;
+- no contact manifest left at all       -> refused (almost always a wrong path or a bad merge);
+- ``reconciler.prune=false`` stamp      -> that contact is kept;
+- too many deletions (count or share)   -> refused unless explicitly overridden.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+from reconciler.plan.errors import DeletionCapExceeded, EmptyDesiredRefused
+from reconciler.plan.model import Action, Kind, PlanItem
+from reconciler.plan.options import PlanOptions
+
+
+@dataclass(frozen=True)
+class Orphan:
+    """A live object we own whose manifest is gone."""
+
+    item: PlanItem
+    prunable: bool = True
+
+
+@dataclass
+class GuardedDeletions:
+    deletes: list[PlanItem]
+    kept: list[PlanItem]
+    warnings: list[str]
+
+
+def _keep(orphan: Orphan, reason: str) -> PlanItem:
+    return replace(orphan.item, action=Action.NOOP, reason=reason)
+
+
+def guard_deletions(
+    orphans: Sequence[Orphan],
+    *,
+    options: PlanOptions,
+    complete: bool,
+    desired_contacts: int,
+    managed_contacts: int,
+) -> GuardedDeletions:
+    """Split ``orphans`` into deletions and kept no-ops, or refuse the plan."""
+    out = GuardedDeletions([], [], [])
+    if not orphans:
+        return out
+    if not options.prune:
+        out.kept = [_keep(o, "its manifest is gone; kept because pruning is off") for o in orphans]
+        return out
+    if not complete:
+        out.kept = [
+            _keep(o, "deletion withheld: loading manifests or listing live state was incomplete")
+            for o in orphans
+        ]
+        out.warnings.append(
+            f"{len(orphans)} deletion(s) withheld because loading manifests or listing live "
+            "contacts failed or was partial; fix that and plan again"
+        )
+        return out
+    if desired_contacts == 0 and managed_contacts > 0 and not options.allow_empty_desired:
+        raise EmptyDesiredRefused(
+            f"refusing to prune: no contact manifest was found, but {managed_contacts} live "
+            f"contact(s) are managed by owner {options.owner!r}; check the manifest paths, or "
+            "allow it explicitly (allow_empty_desired / --allow-empty) to delete them all"
+        )
+    for orphan in orphans:
+        if orphan.prunable:
+            out.deletes.append(orphan.item)
+        else:
+            out.kept.append(_keep(orphan, 'protected by reconciler/prune: "false"'))
+    contact_deletes = sum(1 for item in out.deletes if item.kind is Kind.CONTACT)
+    share = contact_deletes / managed_contacts if managed_contacts else 0.0
+    over_count = contact_deletes > options.max_deletes
+    over_share = contact_deletes >= options.share_floor and share > options.max_delete_share
+    if (over_count or over_share) and not options.allow_mass_delete:
+        raise DeletionCapExceeded(
+            f"refusing to delete {contact_deletes} of {managed_contacts} managed contacts "
+            f"({share:.0%}): the limit is {options.max_deletes} contacts and "
+            f"{options.max_delete_share:.0%} of managed contacts; check that every manifest "
+            "was loaded, or override explicitly (allow_mass_delete / --allow-mass-delete)"
+        )
+    return out

@@ -1,0 +1,204 @@
+"""Saved plans: a plan written to a file by ``plan --out`` and applied later, exactly.
+
+The file is JSON with a ``format`` marker and a ``format_version``. It holds every item with its
+update mask and whole body (so nothing is recomputed at apply time), the waves and batches as
+indices into the items, and the etag of every live contact the plan saw (the apply engine refuses
+items whose etag changed since). Loading validates the whole document and reports the first
+problem with its location in the document. (De)serialisation is pure: callers read and write the
+file.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from reconciler.diff import FieldChange
+from reconciler.plan.errors import SavedPlanError
+from reconciler.plan.model import (
+    Action,
+    Batch,
+    Kind,
+    Method,
+    Plan,
+    PlanItem,
+    Wave,
+    WaveName,
+)
+
+FORMAT = "reconciler-plan"
+SAVED_FORMAT_VERSION = 1
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class _Change(_Strict):
+    field: str
+    before: Any = None
+    after: Any = None
+
+
+class _Item(_Strict):
+    kind: Kind
+    action: Action
+    key: str
+    reason: str
+    resource_name: str | None = None
+    etag: str | None = None
+    changes: list[_Change] = []
+    update_mask: list[str] = []
+    body: dict[str, Any] = {}
+    pending_groups: list[str] = []
+
+
+class _Batch(_Strict):
+    method: Method
+    update_mask: list[str] = []
+    items: list[int]
+
+
+class _Wave(_Strict):
+    name: WaveName
+    batches: list[_Batch]
+
+
+class _Document(_Strict):
+    format: Literal["reconciler-plan"]
+    format_version: int
+    owner: str
+    prune: bool = False
+    unchanged: int = 0
+    warnings: list[str] = []
+    group_labels: dict[str, str] = {}
+    etags: dict[str, str] = {}
+    items: list[_Item]
+    waves: list[_Wave]
+
+
+def _item_doc(item: PlanItem) -> dict[str, Any]:
+    return {
+        "kind": item.kind.value,
+        "action": item.action.value,
+        "key": item.key,
+        "reason": item.reason,
+        "resource_name": item.resource_name,
+        "etag": item.etag,
+        "changes": [{"field": c.field, "before": c.before, "after": c.after} for c in item.changes],
+        "update_mask": list(item.update_mask),
+        "body": dict(item.body),
+        "pending_groups": list(item.pending_groups),
+    }
+
+
+def dumps_plan(plan: Plan) -> str:
+    """The plan as a JSON document that :func:`loads_plan` turns back into an equal plan."""
+    index = {id(item): n for n, item in enumerate(plan.items)}
+    document = {
+        "format": FORMAT,
+        "format_version": SAVED_FORMAT_VERSION,
+        "owner": plan.owner,
+        "prune": plan.prune,
+        "unchanged": plan.unchanged,
+        "warnings": list(plan.warnings),
+        "group_labels": dict(plan.group_labels),
+        "etags": dict(plan.etags),
+        "items": [_item_doc(item) for item in plan.items],
+        "waves": [
+            {
+                "name": wave.name.value,
+                "batches": [
+                    {
+                        "method": batch.method.value,
+                        "update_mask": list(batch.update_mask),
+                        "items": [index[id(item)] for item in batch.items],
+                    }
+                    for batch in wave.batches
+                ],
+            }
+            for wave in plan.waves
+        ],
+    }
+    return json.dumps(document, ensure_ascii=False, separators=(",", ":")) + "\n"
+
+
+def _first_error(error: ValidationError) -> str:
+    first = error.errors()[0]
+    where = ".".join(str(part) for part in first["loc"]) or "(document)"
+    return f"{where}: {first['msg']}"
+
+
+def loads_plan(text: str | bytes, *, source: str = "<plan>") -> Plan:
+    """A plan from :func:`dumps_plan` output; :class:`SavedPlanError` names what is wrong."""
+    try:
+        raw = json.loads(text)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise SavedPlanError(
+            f"{source}: not a saved plan (invalid JSON: {exc}); make a new one with plan --out"
+        ) from None
+    if not isinstance(raw, dict) or raw.get("format") != FORMAT:
+        raise SavedPlanError(
+            f'{source}: not a saved plan (no "format": "{FORMAT}" marker); '
+            "make a new one with plan --out"
+        )
+    version = raw.get("format_version")
+    if version != SAVED_FORMAT_VERSION:
+        raise SavedPlanError(
+            f"{source}: saved plan format_version {version!r} is not supported (this version "
+            f"reads {SAVED_FORMAT_VERSION}); make a new plan with this version"
+        )
+    try:
+        document = _Document.model_validate(raw)
+    except ValidationError as exc:
+        raise SavedPlanError(
+            f"{source}: corrupt saved plan at {_first_error(exc)}; make a new one with plan --out"
+        ) from None
+    items = tuple(
+        PlanItem(
+            kind=i.kind,
+            action=i.action,
+            key=i.key,
+            reason=i.reason,
+            resource_name=i.resource_name,
+            etag=i.etag,
+            changes=tuple(FieldChange(c.field, c.before, c.after) for c in i.changes),
+            update_mask=tuple(i.update_mask),
+            body=i.body,
+            pending_groups=tuple(i.pending_groups),
+        )
+        for i in document.items
+    )
+    used: list[int] = []
+    waves = []
+    for wave in document.waves:
+        batches = []
+        for batch in wave.batches:
+            if any(not 0 <= n < len(items) for n in batch.items):
+                raise SavedPlanError(
+                    f"{source}: corrupt saved plan: wave {wave.name.value!r} refers to an item "
+                    "that does not exist; make a new one with plan --out"
+                )
+            used += batch.items
+            batches.append(
+                Batch(batch.method, tuple(items[n] for n in batch.items), tuple(batch.update_mask))
+            )
+        waves.append(Wave(wave.name, tuple(batches)))
+    writes = [n for n, item in enumerate(items) if item.action is not Action.NOOP]
+    if sorted(used) != writes:
+        raise SavedPlanError(
+            f"{source}: corrupt saved plan: its waves do not schedule every change exactly "
+            "once; make a new one with plan --out"
+        )
+    return Plan(
+        owner=document.owner,
+        items=items,
+        waves=tuple(waves),
+        unchanged=document.unchanged,
+        etags=document.etags,
+        warnings=tuple(document.warnings),
+        prune=document.prune,
+        group_labels=document.group_labels,
+    )

@@ -1,0 +1,93 @@
+"""The one data source every renderer reads: a plan as plain, JSON-ready data.
+
+The JSON output *is* this view; the text and markdown renderers format it. ``redact=True``
+replaces every personal value with a mask while keeping which fields change, so a plan can be
+pasted into a pull request or a ticket without leaking an address book.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from reconciler.plan.model import Action, Plan, PlanItem
+
+FORMAT_VERSION = 1
+REDACTED = "(redacted)"
+
+
+def _labelled(value: Any, labels: Mapping[str, str]) -> Any:
+    if isinstance(value, list):
+        return [labels.get(v, v) if isinstance(v, str) else v for v in value]
+    return value
+
+
+def _value(value: Any, field: str, labels: Mapping[str, str], redact: bool) -> Any:
+    if value is None:
+        return None
+    if redact:
+        return REDACTED
+    if field == "memberships":
+        return _labelled(value, labels)
+    if field == "clientData" and isinstance(value, list):
+        return [f"{e.get('key')}={e.get('value')}" for e in value if isinstance(e, Mapping)]
+    return value
+
+
+def item_view(item: PlanItem, labels: Mapping[str, str], redact: bool) -> dict[str, Any]:
+    """One item: identity, action, reason and per-field before/after."""
+    return {
+        "kind": item.kind.value,
+        "name": item.key,
+        "action": item.action.value,
+        "resource_name": item.resource_name,
+        "reason": item.reason,
+        "fields": [
+            {
+                "field": change.field,
+                "before": _value(change.before, change.field, labels, redact),
+                "after": _value(change.after, change.field, labels, redact),
+            }
+            for change in item.changes
+        ],
+    }
+
+
+def plan_view(plan: Plan, *, redact: bool = False) -> dict[str, Any]:
+    """The whole plan as JSON-ready data (``format_version`` versions this shape)."""
+    summary = plan.summary()
+    return {
+        "format_version": FORMAT_VERSION,
+        "owner": plan.owner,
+        "summary": {
+            "add": summary.add,
+            "change": summary.change,
+            "adopt": summary.adopt,
+            "destroy": summary.destroy,
+            "unchanged": summary.unchanged,
+        },
+        "changes": [
+            item_view(item, plan.group_labels, redact)
+            for item in plan.items
+            if item.action is not Action.NOOP
+        ],
+        "kept": [
+            {
+                "kind": i.kind.value,
+                "name": i.key,
+                "resource_name": i.resource_name,
+                "reason": i.reason,
+            }
+            for i in plan.items
+            if i.action is Action.NOOP
+        ],
+        "warnings": list(plan.warnings),
+        "redacted": redact,
+    }
+
+
+def summary_line(view: Mapping[str, Any]) -> str:
+    """Terraform's line; adoptions get their own count when there are any."""
+    s = view["summary"]
+    adopt = f"{s['adopt']} to adopt, " if s["adopt"] else ""
+    return f"Plan: {adopt}{s['add']} to add, {s['change']} to change, {s['destroy']} to destroy."
