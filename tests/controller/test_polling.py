@@ -1,0 +1,125 @@
+"""Incremental polling against the in-process emulator: changes become keys, cheaply."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+
+from reconciler.controller.polling import LivePoller
+from reconciler.emulator import FakeClock, create_app
+from reconciler.people.client import PeopleClient
+from reconciler.people.connect import connect
+
+OWNER = "repo-x"
+
+
+def stamped(name: str, owner: str = OWNER) -> dict[str, Any]:
+    return {
+        "names": [{"givenName": name}],
+        "clientData": [
+            {"key": "reconciler.owner", "value": owner},
+            {"key": "reconciler.name", "value": name},
+            {"key": "reconciler.fields", "value": "names"},
+        ],
+    }
+
+
+@pytest.fixture
+def emulator_clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def app(emulator_clock: FakeClock) -> Any:
+    return create_app(clock=emulator_clock)
+
+
+@pytest.fixture
+async def client(app: Any) -> AsyncIterator[PeopleClient]:
+    async with connect("embedded", app=app, token="user:alice@example.com") as people:
+        yield people
+
+
+async def create(client: PeopleClient, *people: dict[str, Any]) -> list[str]:
+    results = await client.batch_create(list(people))
+    return [str(r.person["resourceName"]) for r in results if r.person is not None]
+
+
+async def edit(app: Any, resource_name: str, given: str) -> None:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://emulator") as admin:
+        answer = await admin.post(
+            "/__emulator/edit",
+            json={
+                "user": "alice@example.com",
+                "resourceName": resource_name,
+                "person": {"names": [{"givenName": given}]},
+                "updatePersonFields": "names",
+            },
+        )
+        answer.raise_for_status()
+
+
+def listings(client: PeopleClient) -> int:
+    return int(client.stats.requests["people.connections.list"])
+
+
+async def test_a_quiet_address_book_costs_one_list_call_per_poll(client: PeopleClient) -> None:
+    """After priming, a poll with nothing changed is one incremental call and finds no keys."""
+    await create(client, stamped("jane"), stamped("joe"))
+    poller = LivePoller(client, OWNER)
+    first = await poller.poll()
+    assert first.primed
+    assert poller.known == 2
+    before = listings(client)
+    for _ in range(3):
+        assert (await poller.poll()).keys == frozenset()
+    assert listings(client) - before == 3
+
+
+async def test_an_out_of_band_edit_becomes_the_contacts_key(client: PeopleClient, app: Any) -> None:
+    """An edit made behind the controller's back is reported by manifest name."""
+    jane, _ = await create(client, stamped("jane"), stamped("joe"))
+    poller = LivePoller(client, OWNER)
+    await poller.prime()
+    await edit(app, jane, "Janet")
+    assert (await poller.poll()).keys == {"jane"}
+    assert (await poller.poll()).keys == frozenset()
+
+
+async def test_a_deleted_contact_is_reported_by_the_key_it_had(client: PeopleClient) -> None:
+    """A tombstone carries no stamp; the poller remembers whose it was."""
+    jane, _ = await create(client, stamped("jane"), stamped("joe"))
+    poller = LivePoller(client, OWNER)
+    await poller.prime()
+    await client.batch_delete([jane])
+    assert (await poller.poll()).keys == {"jane"}
+
+
+async def test_contacts_of_other_owners_are_not_our_business(client: PeopleClient) -> None:
+    """Changes to unstamped or foreign-owned contacts produce no keys."""
+    poller = LivePoller(client, OWNER)
+    await poller.prime()
+    await create(client, stamped("theirs", owner="someone-else"), {"names": [{"givenName": "X"}]})
+    mine = await create(client, stamped("mine"))
+    found = await poller.poll()
+    assert found.keys == {"mine"}
+    assert mine
+
+
+async def test_an_expired_token_asks_for_a_full_resync(
+    client: PeopleClient, emulator_clock: FakeClock
+) -> None:
+    """A sync token older than seven days makes the poll re-prime and request a resync."""
+    await create(client, stamped("jane"))
+    poller = LivePoller(client, OWNER)
+    await poller.prime()
+    emulator_clock.advance(8 * 24 * 3600)
+    found = await poller.poll()
+    assert found.resync
+    assert found.primed
+    assert poller.token is not None
+    assert (await poller.poll()).keys == frozenset()
