@@ -47,7 +47,7 @@ def assignment(config_text: str, count: int) -> dict[str, int]:
     return {a["subject"].lower(): shard_of(a["subject"], count) for a in accounts}
 
 
-@pytest.mark.parametrize("count", [1, 2, 3, 5, 8, 16])
+@pytest.mark.parametrize("count", [1, 2, 5, 16])
 def test_every_account_has_exactly_one_owner(count: int) -> None:
     """With N shards each of a few thousand accounts is owned by one shard and only one."""
     shards = [Shard(index, count) for index in range(count)]
@@ -72,8 +72,9 @@ def test_partition_is_exact() -> None:
 
 def test_a_second_config_with_the_same_accounts_gives_the_same_assignment() -> None:
     """Order, case, other fields and the config file itself do not move an account."""
-    first = accounts_config(ACCOUNTS, owner="repo-a")
-    shuffled = ACCOUNTS.copy()
+    accounts = ACCOUNTS[:2500]
+    first = accounts_config(accounts, owner="repo-a")
+    shuffled = accounts.copy()
     random.Random(7).shuffle(shuffled)
     second = accounts_config([f"  {s.upper()} " for s in shuffled], owner="repo-b")
     second_assignment = {k.strip(): v for k, v in assignment(second, 5).items()}
