@@ -1,0 +1,143 @@
+"""The admin surface under ``/__emulator/``: reset, knobs, scripted edits, dump, statistics.
+
+Plain JSON, no authentication: it is for tests, benchmarks and users' own scripts, and it is
+documented in ``docs/emulator.md``. Admin requests are not People API calls, so they are not
+counted in the statistics and no knob applies to them.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from pydantic import ValidationError
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from reconciler.emulator import contacts
+from reconciler.emulator.errors import ApiError, bad_request, not_found
+from reconciler.emulator.routing import error_response
+from reconciler.emulator.schema import READABLE_FIELDS, WRITABLE_FIELDS, check_person, parse_mask
+from reconciler.emulator.store import AddressBook
+
+if TYPE_CHECKING:
+    from reconciler.emulator.backend import Emulator
+
+
+def _emulator(request: Request) -> Emulator:
+    emulator: Emulator = request.app.state.emulator
+    return emulator
+
+
+async def _json_body(request: Request) -> dict[str, Any]:
+    raw = await request.body()
+    if not raw.strip():
+        return {}
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        raise bad_request("Invalid JSON payload received. Unexpected token.") from None
+    if not isinstance(data, dict):
+        raise bad_request("The request body must be a JSON object.")
+    return data
+
+
+async def reset(request: Request) -> Response:
+    """Forget every user's contacts and groups and the statistics; the knobs stay."""
+    _emulator(request).reset()
+    return JSONResponse({})
+
+
+async def config(request: Request) -> Response:
+    """GET the knobs, or PATCH some of them (unknown names and bad values are a 400)."""
+    emulator = _emulator(request)
+    if request.method == "PATCH":
+        try:
+            emulator.configure(await _json_body(request))
+        except ApiError as error:
+            return error_response(error)
+        except ValidationError as error:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors()
+            )
+            return error_response(bad_request(f"Invalid emulator config: {problems}"))
+    return JSONResponse(emulator.config.model_dump())
+
+
+def _dump_book(emulator: Emulator, book: AddressBook) -> dict[str, Any]:
+    region = emulator.config.default_region
+    fields = sorted(READABLE_FIELDS)
+    people = sorted(book.people.values(), key=lambda c: c.seq)
+    return {
+        "people": [contacts.render(contact, fields, region) for contact in people],
+        "contactGroups": [
+            {
+                "resourceName": group.resource_name,
+                "etag": group.etag,
+                "name": group.name,
+                "groupType": "SYSTEM_CONTACT_GROUP" if group.system else "USER_CONTACT_GROUP",
+                "clientData": group.client_data,
+                "memberCount": len(book.members.get(group.resource_name, ())),
+            }
+            for group in book.groups.values()
+        ],
+        "deletedPeople": sorted(book.deleted_people),
+    }
+
+
+async def dump(request: Request) -> Response:
+    """Every user's contacts and groups, as the API would render them."""
+    emulator = _emulator(request)
+    users = {user: _dump_book(emulator, book) for user, book in sorted(emulator.books.items())}
+    return JSONResponse({"users": users})
+
+
+async def stats(request: Request) -> Response:
+    """API requests answered, by method id and by status."""
+    return JSONResponse(_emulator(request).stats.snapshot())
+
+
+async def edit(request: Request) -> Response:
+    """An out-of-band edit of one contact, as a person on a phone would make: no etag needed.
+
+    Body: ``{"user", "resourceName", "person", "updatePersonFields"}``; answers the new person.
+    """
+    emulator = _emulator(request)
+    try:
+        body = await _json_body(request)
+        user = body.get("user") or emulator.user_for_token("")
+        name = body.get("resourceName")
+        if not isinstance(user, str) or not isinstance(name, str):
+            raise bad_request('"user" and "resourceName" must be strings.')
+        book = emulator.books.get(user)
+        contact = book.people.get(name) if book is not None else None
+        if book is None or contact is None:
+            raise not_found()
+        person = check_person(body.get("person") or {})
+        raw_mask = body.get("updatePersonFields")
+        if raw_mask is None:
+            raw_mask = ",".join(sorted(WRITABLE_FIELDS & person.keys()))
+        mask = parse_mask(
+            raw_mask if isinstance(raw_mask, str) else None,
+            name="updatePersonFields",
+            allowed=WRITABLE_FIELDS,
+            required=True,
+            method_doc="people/updateContact",
+        )
+        updated = contacts.update(book, contact, person, mask, emulator.now())
+    except ApiError as error:
+        return error_response(error)
+    book.put_contact(updated)
+    emulator.commit([book])
+    region = emulator.config.default_region
+    return JSONResponse(contacts.render(updated, sorted(READABLE_FIELDS), region))
+
+
+ROUTES: list[Route] = [
+    Route("/__emulator/reset", reset, methods=["POST"]),
+    Route("/__emulator/config", config, methods=["GET", "PATCH"]),
+    Route("/__emulator/edit", edit, methods=["POST"]),
+    Route("/__emulator/dump", dump, methods=["GET"]),
+    Route("/__emulator/stats", stats, methods=["GET"]),
+]

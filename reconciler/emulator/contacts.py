@@ -1,0 +1,270 @@
+"""Contact semantics: creating, updating (update-mask rules, etags, memberships) and rendering.
+
+Stored contacts keep only what a client may write. Everything the server adds on the way out
+(display names, E.164 canonical forms, formatted types, per-entry and person metadata) is
+computed when rendering, so it can never drift from the stored data and a client that echoes it
+back changes nothing.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import phonenumbers
+
+from reconciler.emulator.clock import rfc3339
+from reconciler.emulator.errors import ApiError, bad_request, missing_etag, stale_etag
+from reconciler.emulator.schema import OUTPUT_ONLY_SUBFIELDS, PERSON_LIST_FIELDS, SCHEMAS
+from reconciler.emulator.store import JSON, MY_CONTACTS, AddressBook, Contact
+
+LAST_MEMBERSHIP_MESSAGE = (
+    "Invalid memberships: a contact must keep at least one contact group membership."
+)
+DEFAULT_PHOTO = "https://lh3.googleusercontent.com/cm/default-contact-photo"
+FORMATTED_TYPES: dict[str, str] = {
+    "home": "Home",
+    "work": "Work",
+    "other": "Other",
+    "mobile": "Mobile",
+    "homeFax": "Home Fax",
+    "workFax": "Work Fax",
+    "otherFax": "Other Fax",
+    "pager": "Pager",
+    "workMobile": "Work Mobile",
+    "workPager": "Work Pager",
+    "main": "Main",
+    "googleVoice": "Google Voice",
+    "blog": "Blog",
+    "profile": "Profile",
+    "homePage": "Home Page",
+    "appInstallPage": "App Install Page",
+    "ftp": "FTP",
+    "reservations": "Reservations",
+    "freebusy": "Free/Busy",
+    "anniversary": "Anniversary",
+    "spouse": "Spouse",
+    "child": "Child",
+    "mother": "Mother",
+    "father": "Father",
+    "parent": "Parent",
+    "brother": "Brother",
+    "sister": "Sister",
+    "friend": "Friend",
+    "relative": "Relative",
+    "domesticPartner": "Domestic Partner",
+    "manager": "Manager",
+    "assistant": "Assistant",
+    "referredBy": "Referred by",
+    "partner": "Partner",
+    "school": "School",
+    "account": "Account",
+    "customer": "Customer",
+    "network": "Network",
+    "organization": "Organization",
+    "maidenName": "Maiden Name",
+    "initials": "Initials",
+    "shortName": "Short Name",
+    "alternateName": "Alternate Name",
+}
+GENDERS = {"male": "Male", "female": "Female", "unspecified": "Unspecified"}
+
+
+def _clean(entry: Any) -> Any:
+    """A writable entry as stored: output-only sub-fields and per-entry metadata removed."""
+    if not isinstance(entry, dict):
+        return entry
+    return {k: v for k, v in entry.items() if k not in OUTPUT_ONLY_SUBFIELDS and v is not None}
+
+
+def _memberships(book: AddressBook, entries: list[JSON]) -> list[JSON]:
+    """Writable memberships, normalised to contactGroupResourceName; groups must exist."""
+    names: list[str] = []
+    for entry in entries:
+        group = entry.get("contactGroupMembership") or {}
+        name = group.get("contactGroupResourceName")
+        if not name and group.get("contactGroupId"):
+            name = f"contactGroups/{group['contactGroupId']}"
+        if not name:
+            continue
+        if name not in book.groups:
+            raise bad_request(f"Contact group not found: {name}", field="memberships")
+        if name not in names:
+            names.append(name)
+    return [{"contactGroupMembership": {"contactGroupResourceName": n}} for n in names]
+
+
+def _stored_fields(book: AddressBook, person: JSON, fields: list[str]) -> JSON:
+    stored: JSON = {}
+    for field in fields:
+        entries = [_clean(e) for e in person.get(field) or []]
+        if field == "memberships":
+            entries = _memberships(book, entries)
+        if entries:
+            stored[field] = entries
+    return stored
+
+
+def create(
+    book: AddressBook, person: JSON, now: float, contact_id: int, writable: frozenset[str]
+) -> Contact:
+    """A new contact from a validated Person body; it lands in myContacts."""
+    fields = _stored_fields(book, person, sorted(writable & person.keys()))
+    memberships = fields.setdefault("memberships", [])
+    if MY_CONTACTS not in [
+        m["contactGroupMembership"]["contactGroupResourceName"] for m in memberships
+    ]:
+        memberships.insert(0, {"contactGroupMembership": {"contactGroupResourceName": MY_CONTACTS}})
+    resource_name = f"people/c{contact_id}"
+    seq = book.next_seq()
+    return Contact(
+        resource_name=resource_name,
+        source_id=format(contact_id, "x"),
+        fields=fields,
+        etag=book.etag(resource_name, seq),
+        source_etag=book.etag(resource_name, seq, "#"),
+        update_time=now,
+        created_at=now,
+        seq=seq,
+    )
+
+
+def check_etag(contact: Contact, person: JSON) -> None:
+    """An update must carry the current etag (top-level, or the CONTACT source's)."""
+    offered: list[str] = []
+    if person.get("etag"):
+        offered.append(person["etag"])
+    for source in (person.get("metadata") or {}).get("sources") or []:
+        if source.get("etag") and source.get("type", "CONTACT") == "CONTACT":
+            offered.append(source["etag"])
+    if not offered:
+        raise missing_etag()
+    if not any(etag in (contact.etag, contact.source_etag) for etag in offered):
+        raise stale_etag()
+
+
+def update(
+    book: AddressBook, contact: Contact, person: JSON, mask: list[str], now: float
+) -> Contact:
+    """The next version: every masked field replaced whole, or cleared when left empty."""
+    fields = dict(contact.fields)
+    fields.update(_stored_fields(book, person, mask))
+    for field in mask:
+        if not person.get(field):
+            fields.pop(field, None)
+    if "memberships" in mask and not fields.get("memberships"):
+        raise ApiError("INVALID_ARGUMENT", LAST_MEMBERSHIP_MESSAGE)
+    return book.new_version(contact, fields, now)
+
+
+# rendering ---------------------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=65536)
+def canonical_form(value: str, region: str) -> str | None:
+    """E.164 form of a phone number, or None when it cannot be parsed as one."""
+    try:
+        number = phonenumbers.parse(value, region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_possible_number(number):
+        return None
+    return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
+
+
+def _display_names(name: JSON) -> tuple[str, str]:
+    given = " ".join(p for p in (name.get("givenName"), name.get("middleName")) if p)
+    family = name.get("familyName") or ""
+    first = " ".join(p for p in (name.get("honorificPrefix"), given, family) if p)
+    suffix = name.get("honorificSuffix")
+    display = f"{first}, {suffix}" if first and suffix else first or suffix or ""
+    last_first = f"{family}, {given}" if family and given else family or given
+    if suffix and last_first:
+        last_first = f"{last_first}, {suffix}"
+    if not display:
+        display = last_first = name.get("unstructuredName") or ""
+    return display, last_first
+
+
+def _decorate(field: str, entry: JSON, index: int, source: JSON, region: str) -> JSON:
+    out = dict(entry)
+    meta: JSON = (
+        {"source": dict(source)}
+        if field == "memberships"
+        else {"primary": index == 0, "source": dict(source)}
+    )
+    kind = SCHEMAS[PERSON_LIST_FIELDS[field]]
+    if "formattedType" in kind and entry.get("type"):
+        out["formattedType"] = FORMATTED_TYPES.get(entry["type"], entry["type"])
+    if field == "names":
+        display, last_first = _display_names(entry)
+        if display:
+            out["displayName"] = display
+            out["displayNameLastFirst"] = last_first
+            out.setdefault("unstructuredName", display)
+    elif field == "phoneNumbers" and isinstance(entry.get("value"), str):
+        canonical = canonical_form(entry["value"], region)
+        if canonical:
+            out["canonicalForm"] = canonical
+    elif field == "genders" and entry.get("value"):
+        out["formattedValue"] = GENDERS.get(entry["value"], entry["value"])
+    elif field == "addresses":
+        locality = " ".join(
+            p for p in (entry.get("city"), entry.get("region"), entry.get("postalCode")) if p
+        )
+        lines = [
+            entry.get("streetAddress"),
+            entry.get("extendedAddress"),
+            locality,
+            entry.get("country"),
+        ]
+        formatted = "\n".join(p for p in lines if p)
+        if formatted and not entry.get("formattedValue"):
+            out["formattedValue"] = formatted
+    elif field == "imClients" and entry.get("protocol"):
+        protocol = entry["protocol"]
+        out["formattedProtocol"] = protocol[:1].upper() + protocol[1:]
+    elif field == "memberships":
+        group = dict(entry["contactGroupMembership"])
+        group["contactGroupId"] = group["contactGroupResourceName"].split("/", 1)[1]
+        out["contactGroupMembership"] = group
+    out["metadata"] = meta
+    return out
+
+
+def render(contact: Contact, fields: list[str] | frozenset[str], region: str) -> JSON:
+    """The Person JSON a read returns: ``resourceName``, ``etag`` and the requested fields."""
+    out: JSON = {"resourceName": contact.resource_name, "etag": contact.etag}
+    source = {"type": "CONTACT", "id": contact.source_id}
+    for field in fields:
+        if field == "metadata":
+            out["metadata"] = {
+                "sources": [
+                    {
+                        **source,
+                        "etag": contact.source_etag,
+                        "updateTime": rfc3339(contact.update_time),
+                    }
+                ],
+                "objectType": "PERSON",
+            }
+        elif field == "photos":
+            photo: JSON = {
+                "metadata": {"primary": True, "source": dict(source)},
+                "url": contact.photo_url or DEFAULT_PHOTO,
+            }
+            if contact.photo_url is None:
+                photo["default"] = True
+            out["photos"] = [photo]
+        else:
+            entries = contact.fields.get(field)
+            if entries:
+                out[field] = [
+                    _decorate(field, entry, i, source, region) for i, entry in enumerate(entries)
+                ]
+    return out
+
+
+def render_tombstone(resource_name: str, etag: str) -> JSON:
+    """How a deleted contact appears in an incremental sync."""
+    return {"resourceName": resource_name, "etag": etag, "metadata": {"deleted": True}}

@@ -1,0 +1,125 @@
+"""The knobs that make the emulator misbehave like the real service.
+
+Each API request passes through :meth:`Faults.before_call`: added latency, per-user per-minute
+quotas (429 with Retry-After), random 500/503s, and the out-of-band editor. Reads and updates
+consult the lag knobs through the other methods here. Every random choice comes from the
+emulator's seeded generator, so a test that sets ``seed`` sees the same misbehaviour every run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections import deque
+from typing import TYPE_CHECKING
+
+from reconciler.emulator import contacts
+from reconciler.emulator.errors import ApiError, rate_limited
+from reconciler.emulator.store import AddressBook, Contact
+
+if TYPE_CHECKING:
+    from reconciler.emulator.backend import Emulator
+
+READ = "read"
+WRITE = "write"
+WINDOW = 60.0
+READ_METRIC = "people.googleapis.com/critical_read_requests"
+WRITE_METRIC = "people.googleapis.com/critical_write_requests"
+READ_LIMIT = "CriticalReadsPerMinutePerProjectPerUser"
+WRITE_LIMIT = "CriticalWritesPerMinutePerProjectPerUser"
+
+
+class Faults:
+    """Latency, errors, quotas, lags and the out-of-band editor of one emulator."""
+
+    def __init__(self, emulator: Emulator) -> None:
+        self.emulator = emulator
+        self.calls: dict[tuple[str, str], deque[float]] = {}
+
+    def clear(self) -> None:
+        """Forget quota usage."""
+        self.calls.clear()
+
+    async def before_call(self, kind: str, book: AddressBook) -> None:
+        """Apply latency, quotas, random errors and the editor to one API request."""
+        config = self.emulator.config
+        if config.latency_ms:
+            await asyncio.sleep(config.latency_ms / 1000)
+        self._charge(kind, book.user)
+        if config.error_rate and self.emulator.rng.random() < config.error_rate:
+            if self.emulator.rng.random() < 0.5:
+                raise ApiError("INTERNAL", "Internal error encountered.")
+            raise ApiError("UNAVAILABLE", "The service is currently unavailable.")
+        if config.editor_rate and self.emulator.rng.random() < config.editor_rate:
+            self.random_edit(book)
+
+    def _charge(self, kind: str, user: str) -> None:
+        """Count the request against the user's quotas; writes also consume read quota."""
+        config = self.emulator.config
+        now = self.emulator.now()
+        buckets = [(READ, config.read_quota_per_minute, READ_METRIC, READ_LIMIT)]
+        if kind == WRITE:
+            buckets.insert(0, (WRITE, config.write_quota_per_minute, WRITE_METRIC, WRITE_LIMIT))
+        for bucket, limit, metric, limit_name in buckets:
+            if not limit:
+                continue
+            calls = self.calls.setdefault((user, bucket), deque())
+            while calls and calls[0] <= now - WINDOW:
+                calls.popleft()
+            if len(calls) >= limit:
+                retry_after = max(1, math.ceil(calls[0] + WINDOW - now))
+                raise rate_limited(metric, limit_name, retry_after)
+        for bucket, limit, _metric, _limit_name in buckets:
+            if limit:
+                self.calls[(user, bucket)].append(now)
+
+    # lags ---------------------------------------------------------------------------------
+
+    def visible_version(self, contact: Contact) -> Contact:
+        """What a read sees: the previous version while within the read-lag window."""
+        lag = self.emulator.config.read_lag_ms / 1000
+        if lag and contact.previous is not None and self.emulator.now() - contact.update_time < lag:
+            return contact.previous
+        return contact
+
+    def listed(self, contact: Contact) -> bool:
+        """Whether a listing or search shows this contact yet (listing lag for new contacts)."""
+        lag = self.emulator.config.list_lag_ms / 1000
+        return not lag or self.emulator.now() - contact.created_at >= lag
+
+    def synced(self, changed_at: float) -> bool:
+        """Whether a change made at ``changed_at`` has propagated to incremental syncs."""
+        delay = self.emulator.config.sync_delay_ms / 1000
+        return not delay or self.emulator.now() - changed_at >= delay
+
+    def spurious_stale(self, contact: Contact) -> bool:
+        """Whether to reject an update with a current etag because of a recent write."""
+        config = self.emulator.config
+        if not config.spurious_etag_rate or contact.previous is None:
+            return False
+        recent = self.emulator.now() - contact.update_time < config.spurious_etag_window_ms / 1000
+        return recent and self.emulator.rng.random() < config.spurious_etag_rate
+
+    # the out-of-band editor ---------------------------------------------------------------
+
+    def random_edit(self, book: AddressBook) -> Contact | None:
+        """Change one random contact the way a person on a phone would."""
+        if not book.people:
+            return None
+        rng = self.emulator.rng
+        contact = book.people[rng.choice(sorted(book.people))]
+        if rng.random() < 0.5:
+            number = f"+1 650 555 {rng.randrange(10000):04d}"
+            phones = [dict(p) for p in contact.fields.get("phoneNumbers", [])]
+            if phones:
+                phones[0] = {**phones[0], "value": number}
+            else:
+                phones = [{"value": number, "type": "mobile"}]
+            person = {"phoneNumbers": phones}
+            mask = ["phoneNumbers"]
+        else:
+            person = {"biographies": [{"value": f"Edited on a phone ({rng.randrange(10**6)})"}]}
+            mask = ["biographies"]
+        updated = contacts.update(book, contact, person, mask, self.emulator.now())
+        book.put_contact(updated)
+        return updated

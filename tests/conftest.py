@@ -1,0 +1,29 @@
+"""Shared fixtures: the People API emulator, in process and over real HTTP.
+
+``emulator_app`` is a fresh in-memory emulator app (drive it with ``httpx.ASGITransport``);
+``emulator_server`` serves a fresh one with uvicorn on 127.0.0.1 at a random port and has
+``.url`` and ``.app``. Knobs can be changed on either through ``PATCH /__emulator/config`` or
+``app.state.emulator.configure({...})``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from starlette.applications import Starlette
+
+from reconciler.emulator import BackgroundServer, EmulatorConfig, create_app
+
+
+@pytest.fixture
+def emulator_app() -> Starlette:
+    """A fresh in-memory emulator with every knob off."""
+    return create_app(EmulatorConfig())
+
+
+@pytest.fixture
+def emulator_server() -> Iterator[BackgroundServer]:
+    """A fresh emulator served over HTTP on 127.0.0.1 (``.url``, ``.app``)."""
+    with BackgroundServer(create_app(EmulatorConfig())) as server:
+        yield server
