@@ -1,0 +1,181 @@
+"""One test per safety guard: nothing is deleted unless it is clearly meant to be."""
+
+from __future__ import annotations
+
+import pytest
+
+from reconciler.plan import (
+    Action,
+    AmbiguousAdoption,
+    DeletionCapExceeded,
+    DuplicateOwnership,
+    EmptyDesiredRefused,
+    GroupNameTaken,
+    PlanError,
+    PlanOptions,
+    UnknownGroup,
+    build_plan,
+)
+
+from .factories import contact, desired, group, live, person, stamp
+
+
+def managed(n: int, *, protected: frozenset[int] = frozenset()) -> list[dict[str, object]]:
+    people = []
+    for i in range(n):
+        extra = [{"key": "reconciler.prune", "value": "false"}] if i in protected else []
+        people.append(
+            person(
+                f"people/c{i}",
+                etag=f"e{i}",
+                urls=[{"value": f"u{i}"}],
+                clientData=[*stamp("reconciler", f"c{i}", "urls"), *extra],
+            )
+        )
+    return people
+
+
+def keep_first(n: int) -> list[object]:
+    return [contact(f"c{i}", urls=[{"value": f"u{i}"}]) for i in range(n)]
+
+
+def test_no_pruning_without_the_prune_option() -> None:
+    """Orphans are listed as kept no-ops, never deleted, when prune is off."""
+    plan = build_plan(desired(*keep_first(1)), live(*managed(3)))
+    assert plan.empty
+    assert [(i.action, i.key) for i in plan.items] == [(Action.NOOP, "c1"), (Action.NOOP, "c2")]
+
+
+def test_prune_deletes_orphans_with_the_etag_seen() -> None:
+    plan = build_plan(desired(*keep_first(3)), live(*managed(4)), PlanOptions(prune=True))
+    (item,) = plan.changes
+    assert (item.action, item.key, item.resource_name, item.etag) == (
+        Action.DELETE,
+        "c3",
+        "people/c3",
+        "e3",
+    )
+
+
+def test_prune_false_stamp_protects_a_contact_whose_manifest_is_gone() -> None:
+    """The protection is read from the live stamp, so it holds after the manifest is deleted."""
+    plan = build_plan(
+        desired(*keep_first(3)),
+        live(*managed(5, protected=frozenset({4}))),
+        PlanOptions(prune=True),
+    )
+    assert [i.key for i in plan.changes] == ["c3"]
+    (kept,) = [i for i in plan.items if i.action is Action.NOOP]
+    assert kept.key == "c4"
+    assert "prune" in kept.reason
+
+
+def test_prune_annotation_is_recorded_in_the_stamp() -> None:
+    spec = contact("c0", annotations={"reconciler/prune": "false"}, urls=[{"value": "u0"}])
+    plan = build_plan(desired(spec), live(*managed(1)))
+    (item,) = plan.changes
+    assert item.update_mask == ("clientData",)
+    assert {"key": "reconciler.prune", "value": "false"} in item.body["clientData"]
+
+
+@pytest.mark.parametrize(("desired_complete", "live_complete"), [(False, True), (True, False)])
+def test_no_deletion_when_loading_or_listing_was_partial(
+    desired_complete: bool, live_complete: bool
+) -> None:
+    plan = build_plan(
+        desired(*keep_first(1), complete=desired_complete),
+        live(*managed(3), complete=live_complete),
+        PlanOptions(prune=True),
+    )
+    assert not [i for i in plan.items if i.action is Action.DELETE]
+    assert plan.warnings
+    assert "withheld" in plan.warnings[0]
+
+
+def test_empty_desired_set_is_refused_rather_than_pruned() -> None:
+    with pytest.raises(EmptyDesiredRefused, match="no contact manifest"):
+        build_plan(desired(), live(*managed(2)), PlanOptions(prune=True))
+    plan = build_plan(
+        desired(),
+        live(*managed(2)),
+        PlanOptions(prune=True, allow_empty_desired=True, allow_mass_delete=True),
+    )
+    assert len(plan.changes) == 2
+
+
+def test_deletion_count_cap_refuses_unless_overridden() -> None:
+    with pytest.raises(
+        DeletionCapExceeded, match=r"refusing to delete 3 of 10 .*allow_mass_delete"
+    ):
+        build_plan(
+            desired(*keep_first(7)), live(*managed(10)), PlanOptions(prune=True, max_deletes=2)
+        )
+    plan = build_plan(
+        desired(*keep_first(7)),
+        live(*managed(10)),
+        PlanOptions(prune=True, max_deletes=2, allow_mass_delete=True),
+    )
+    assert len(plan.changes) == 3
+
+
+def test_deletion_share_cap_refuses_unless_overridden() -> None:
+    """12 of 40 (30%) is over the 25% share even though under the count cap."""
+    with pytest.raises(DeletionCapExceeded, match="30%"):
+        build_plan(desired(*keep_first(28)), live(*managed(40)), PlanOptions(prune=True))
+    small = build_plan(desired(*keep_first(1)), live(*managed(2)), PlanOptions(prune=True))
+    assert len(small.changes) == 1  # below share_floor: deleting 1 of 2 is not a mass deletion
+
+
+def test_ambiguous_adoption_two_live_contacts_is_an_error() -> None:
+    people = [person(f"people/c{i}", emailAddresses=[{"value": "jane@x.org"}]) for i in range(2)]
+    with pytest.raises(AmbiguousAdoption, match="matches 2 unstamped"):
+        build_plan(
+            desired(contact("jane", emailAddresses=[{"value": "jane@x.org"}])),
+            live(*people),
+            PlanOptions(adopt_by_email=True),
+        )
+
+
+def test_ambiguous_adoption_two_manifests_is_an_error() -> None:
+    one = person("people/c1", emailAddresses=[{"value": "a@x.org"}, {"value": "b@x.org"}])
+    specs = [
+        contact("a", emailAddresses=[{"value": "a@x.org"}]),
+        contact("b", emailAddresses=[{"value": "b@x.org"}]),
+    ]
+    with pytest.raises(AmbiguousAdoption, match="matches both"):
+        build_plan(desired(*specs), live(one), PlanOptions(adopt_by_email=True))
+
+
+def test_error_messages_carry_no_contact_data() -> None:
+    people = [person(f"people/c{i}", emailAddresses=[{"value": "jane@x.org"}]) for i in range(2)]
+    with pytest.raises(AmbiguousAdoption) as caught:
+        build_plan(
+            desired(contact("jane", emailAddresses=[{"value": "jane@x.org"}])),
+            live(*people),
+            PlanOptions(adopt_by_email=True),
+        )
+    assert "jane@x.org" not in str(caught.value)
+
+
+def test_duplicate_stamps_are_an_error_not_a_guess() -> None:
+    people = [person(f"people/c{i}", clientData=stamp("reconciler", "jane", "")) for i in range(2)]
+    with pytest.raises(DuplicateOwnership, match="people/c0 and people/c1"):
+        build_plan(desired(contact("jane")), live(*people))
+
+
+def test_unknown_group_and_taken_group_name_are_errors() -> None:
+    with pytest.raises(UnknownGroup, match="'vip'"):
+        build_plan(desired(contact("jane", groups=("vip",))), live())
+    taken = {
+        "resourceName": "contactGroups/x",
+        "etag": "g",
+        "name": "VIP",
+        "groupType": "USER_CONTACT_GROUP",
+    }
+    with pytest.raises(GroupNameTaken, match="contactGroups/x"):
+        build_plan(desired(groups=(group("vip", "VIP"),)), live(groups=(taken,)))
+
+
+def test_duplicate_manifest_names_are_an_error() -> None:
+    with pytest.raises(PlanError, match="defined twice"):
+        build_plan(desired(contact("jane"), contact("jane")), live())

@@ -1,0 +1,151 @@
+"""Golden files for the text, JSON and markdown renderers (one plan, every view).
+
+Regenerate after an intended change with ``RECONCILER_UPDATE_GOLDEN=1 pytest tests/core``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from reconciler.plan import (
+    FORMAT_VERSION,
+    Plan,
+    PlanOptions,
+    build_plan,
+    render_json,
+    render_markdown,
+    render_text,
+)
+
+from .factories import contact, desired, group, live, person, stamp
+
+GOLDEN = Path(__file__).parent / "golden"
+
+
+def sample_plan() -> Plan:
+    """One of everything: a group create, a create, an update, an adoption, a delete, a kept."""
+    ours = [
+        {"key": "reconciler.owner", "value": "reconciler"},
+        {"key": "reconciler.name", "value": "friends"},
+    ]
+    groups = (
+        {
+            "resourceName": "contactGroups/f1",
+            "etag": "g1",
+            "name": "Friends",
+            "groupType": "USER_CONTACT_GROUP",
+            "clientData": ours,
+        },
+    )
+    people = [
+        person(
+            "people/c1",
+            etag="e1",
+            names=[{"givenName": "Bob"}],
+            phoneNumbers=[{"value": "(650) 555-0100"}],
+            urls=[{"value": "https://bob.example"}],
+            clientData=stamp("reconciler", "bob", "names,phoneNumbers,urls"),
+        ),
+        person(
+            "people/c2",
+            etag="e2",
+            emailAddresses=[{"value": "Carol@Example.com"}],
+            nicknames=[{"value": "Caz"}],
+        ),
+        person(
+            "people/c3",
+            etag="e3",
+            names=[{"givenName": "Old"}],
+            clientData=stamp("reconciler", "old", "names"),
+        ),
+        person(
+            "people/c4",
+            etag="e4",
+            names=[{"givenName": "Kept"}],
+            clientData=stamp(
+                "reconciler", "kept", "names", {"key": "reconciler.prune", "value": "false"}
+            ),
+        ),
+    ]
+    specs = [
+        contact(
+            "ana",
+            groups=("friends", "work"),
+            names=[{"givenName": "Ana", "familyName": "Núñez"}],
+            emailAddresses=[{"value": "ana@example.com", "type": "home"}],
+        ),
+        contact(
+            "bob",
+            groups=("friends",),
+            names=[{"givenName": "Bob"}],
+            phoneNumbers=[{"value": "+1 650 555 0199"}],
+        ),
+        contact(
+            "carol",
+            annotations={"reconciler/adopt": "email"},
+            emailAddresses=[{"value": "carol@example.com"}],
+            organizations=[{"name": "Acme", "title": "CTO"}],
+        ),
+    ]
+    return build_plan(
+        desired(*specs, groups=(group("friends", "Friends"), group("work", "Work"))),
+        live(*people, groups=groups),
+        PlanOptions(prune=True),
+    )
+
+
+RENDERINGS: dict[str, Callable[[Plan], str]] = {
+    "plan.txt": render_text,
+    "plan-compact.txt": lambda p: render_text(p, compact=True),
+    "plan-redacted.txt": lambda p: render_text(p, redact=True),
+    "plan.json": render_json,
+    "plan-redacted.json": lambda p: render_json(p, redact=True),
+    "plan.md": render_markdown,
+    "plan-redacted.md": lambda p: render_markdown(p, redact=True),
+}
+
+
+@pytest.mark.parametrize("name", sorted(RENDERINGS))
+def test_rendering_matches_golden_file(name: str) -> None:
+    got = RENDERINGS[name](sample_plan())
+    path = GOLDEN / name
+    if os.environ.get("RECONCILER_UPDATE_GOLDEN"):
+        path.write_text(got, encoding="utf-8")
+    assert got == path.read_text(encoding="utf-8")
+
+
+def test_summary_line_counts_adoptions_separately() -> None:
+    assert render_text(sample_plan()).splitlines()[-1] == (
+        "Plan: 1 to adopt, 2 to add, 1 to change, 1 to destroy."
+    )
+
+
+def test_json_has_a_format_version_and_stable_action_strings() -> None:
+    view = json.loads(render_json(sample_plan()))
+    assert view["format_version"] == FORMAT_VERSION
+    assert {c["action"] for c in view["changes"]} == {"create", "update", "adopt", "delete"}
+    bob = next(c for c in view["changes"] if c["name"] == "bob")
+    phones = next(f for f in bob["fields"] if f["field"] == "phoneNumbers")
+    assert phones["before"] == [{"value": "(650) 555-0100"}]
+    assert phones["after"] == [{"value": "+1 650 555 0199"}]
+
+
+def test_redaction_hides_values_but_shows_fields() -> None:
+    for render in (render_text, render_json, render_markdown):
+        out = render(sample_plan(), redact=True)
+        for secret in ("Núñez", "ana@example.com", "555", "Acme", "bob.example"):
+            assert secret not in out
+        assert "phoneNumbers" in out
+        assert "emailAddresses" in out
+
+
+def test_an_empty_plan_says_so() -> None:
+    plan = build_plan(desired(), live())
+    assert render_text(plan) == "No changes. The live contacts match the manifests.\n"
+    assert "No changes" in render_markdown(plan)
+    assert json.loads(render_json(plan))["changes"] == []
