@@ -6,12 +6,14 @@ then read the objects. Every object is validated against the Kubernetes API sche
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import helm_python as helm
 import pytest
 import yaml
 
+from reconciler.controller.accounts import DriftPolicy, load_accounts
 from reconciler.controller.sharding import parse_shard
 
 from .conftest import CHART_DIR, NAMESPACE, Rendered, render, validate_against_kubernetes
@@ -20,7 +22,11 @@ FULLNAME = "contacts-contacts-reconciler"
 
 GIT_HTTPS: dict[str, Any] = {
     "accounts": [
-        {"subject": "alice@example.com", "manifests": "people/alice", "owner": "repo-x"},
+        {
+            "subject": "alice@example.com",
+            "manifests": ["people/alice", "./shared/../common"],
+            "owner": "repo-x",
+        },
         {
             "subject": "bob@example.com",
             "manifests": "/srv/bob",
@@ -77,6 +83,7 @@ CONFIGMAP_FILES: dict[str, Any] = {
 }
 
 EXISTING_CONFIGMAP: dict[str, Any] = {
+    "accounts": [{"subject": "carol@example.com", "manifests": "."}],
     "manifests": {"source": "configMap", "configMap": {"existing": "my-manifests"}},
     "image": {"repository": "registry.example.com/rec", "digest": "sha256:" + "a" * 64},
     "serviceAccount": {"create": False, "name": "shared"},
@@ -174,15 +181,18 @@ def test_controller_gets_exactly_the_documented_flags(git: Rendered) -> None:
     }
 
 
-def test_accounts_config_comes_from_values_through_a_configmap(git: Rendered) -> None:
+def test_accounts_config_comes_from_values_through_a_configmap(
+    git: Rendered, tmp_path: Path
+) -> None:
     """The accounts list lands in config.yaml; relative manifest paths resolve in the checkout."""
     config_map = git.named("ConfigMap", f"{FULLNAME}-config")
     config = yaml.safe_load(config_map["data"]["config.yaml"])
     assert config == {
+        "suspend": False,
         "accounts": [
             {
                 "subject": "alice@example.com",
-                "manifests": "/manifests/current/people/alice",
+                "manifests": ["/manifests/current/people/alice", "/manifests/current/common"],
                 "owner": "repo-x",
             },
             {
@@ -191,13 +201,37 @@ def test_accounts_config_comes_from_values_through_a_configmap(git: Rendered) ->
                 "suspend": True,
                 "driftPolicy": "report",
             },
-        ]
+        ],
     }
     mount = next(m for m in git.container()["volumeMounts"] if m["name"] == "config")
     assert mount == {"name": "config", "mountPath": "/etc/reconciler", "readOnly": True}
     assert git.volume("config")["configMap"]["name"] == f"{FULLNAME}-config"
     annotations = git.workload["spec"]["template"]["metadata"]["annotations"]
     assert len(annotations["checksum/config"]) == 64
+    # The controller reads the file the chart writes, exactly as `reconciler run --config` does.
+    (tmp_path / "config.yaml").write_text(config_map["data"]["config.yaml"])
+    loaded = load_accounts(
+        tmp_path / "config.yaml", default_owner="default", drift_policy=DriftPolicy.CORRECT
+    )
+    assert [(a.subject, a.owner, a.drift_policy, a.suspend) for a in loaded.accounts] == [
+        ("alice@example.com", "repo-x", DriftPolicy.CORRECT, False),
+        ("bob@example.com", "default", DriftPolicy.REPORT, True),
+    ]
+    assert loaded.accounts[0].manifests == (
+        Path("/manifests/current/people/alice"),
+        Path("/manifests/current/common"),
+    )
+
+
+def test_without_accounts_one_address_book_is_reconciled(defaults: Rendered) -> None:
+    """No accounts: no --config, and the whole checkout is the manifests of the token's user."""
+    args = defaults.container()["args"]
+    assert not any(a.startswith("--config") for a in args)
+    assert args[-1] == "/manifests/current"
+    assert [c["metadata"]["name"] for c in defaults.by_kind["ConfigMap"]] == [
+        f"{FULLNAME}-manifests"
+    ]
+    assert "credentials' own" in defaults.notes
 
 
 def test_config_changes_roll_the_pods(chart: helm.Chart, git: Rendered) -> None:
@@ -273,7 +307,6 @@ def test_no_credentials_means_no_secret_and_a_warning(defaults: Rendered) -> Non
     assert "--credentials" not in defaults.args()
     assert all("secret" not in v for v in defaults.pod["volumes"])
     assert "will not be able to authenticate" in defaults.notes
-    assert "no accounts yet" in defaults.notes
 
 
 def test_git_sync_keeps_the_checkout_current(git: Rendered) -> None:
@@ -427,6 +460,7 @@ BAD_VALUES = [
     pytest.param({"manifests": {"source": "git"}}, "/manifests/git/repo", id="git-without-repo"),
     pytest.param({"manifests": {"source": "svn"}}, "/manifests/source", id="unknown-source"),
     pytest.param({"sharding": {"enabled": True, "shards": 0}}, "/sharding/shards", id="no-shards"),
+    pytest.param({"sharding": {"enabled": True}}, "/accounts", id="shards-without-accounts"),
     pytest.param({"controller": {"driftPolicy": "fix"}}, "/controller/driftPolicy", id="drift"),
     pytest.param({"controller": {"pollInterval": "30"}}, "/controller/pollInterval", id="unit"),
     pytest.param({"controller": {"logFormat": "xml"}}, "/controller/logFormat", id="format"),

@@ -76,17 +76,28 @@ app.kubernetes.io/part-of: contacts-reconciler
 {{- end }}
 {{- end }}
 
-{{/* The accounts config: relative manifest paths resolve under the manifests checkout. */}}
+{{/* A manifests path as the controller sees it: relative paths live in the checkout. */}}
+{{- define "contacts-reconciler.manifestsPath" -}}
+{{- if isAbs . }}{{ clean . }}{{ else }}{{ clean (printf "/manifests/current/%s" .) }}{{ end }}
+{{- end }}
+
+{{/* The accounts config file of `reconciler run --config`. */}}
 {{- define "contacts-reconciler.accountsConfig" -}}
 {{- $accounts := list }}
 {{- range .Values.accounts }}
 {{- $account := deepCopy . }}
-{{- if not (isAbs $account.manifests) }}
-{{- $_ := set $account "manifests" (clean (printf "/manifests/current/%s" $account.manifests)) }}
+{{- if kindIs "string" $account.manifests }}
+{{- $_ := set $account "manifests" (include "contacts-reconciler.manifestsPath" $account.manifests) }}
+{{- else }}
+{{- $paths := list }}
+{{- range $account.manifests }}
+{{- $paths = append $paths (include "contacts-reconciler.manifestsPath" .) }}
+{{- end }}
+{{- $_ := set $account "manifests" $paths }}
 {{- end }}
 {{- $accounts = append $accounts $account }}
 {{- end }}
-{{- dict "accounts" $accounts | toYaml }}
+{{- dict "accounts" $accounts "suspend" .Values.controller.suspend | toYaml }}
 {{- end }}
 
 {{- define "contacts-reconciler.gitSyncContainer" -}}
@@ -147,7 +158,9 @@ app.kubernetes.io/part-of: contacts-reconciler
 {{- define "contacts-reconciler.podTemplate" -}}
 metadata:
   annotations:
+    {{- if .Values.accounts }}
     checksum/config: {{ include "contacts-reconciler.accountsConfig" . | sha256sum }}
+    {{- end }}
     {{- with .Values.podAnnotations }}
     {{- toYaml . | nindent 4 }}
     {{- end }}
@@ -179,7 +192,9 @@ spec:
       image: {{ include "contacts-reconciler.image" . | quote }}
       imagePullPolicy: {{ .Values.image.pullPolicy }}
       args:
+        {{- if .Values.accounts }}
         - --config=/etc/reconciler/config.yaml
+        {{- end }}
         - {{ include "contacts-reconciler.shardArg" . }}
         - --health-addr=:8081
         - --metrics-addr=:8080
@@ -196,6 +211,10 @@ spec:
         {{- end }}
         {{- range .Values.controller.extraArgs }}
         - {{ . | quote }}
+        {{- end }}
+        {{- if not .Values.accounts }}
+        # No accounts file: one account, the credentials' own user, from the whole checkout.
+        - /manifests/current
         {{- end }}
       env:
         - name: POD_NAME
@@ -243,9 +262,11 @@ spec:
       resources:
         {{- toYaml .Values.resources | nindent 8 }}
       volumeMounts:
+        {{- if .Values.accounts }}
         - name: config
           mountPath: /etc/reconciler
           readOnly: true
+        {{- end }}
         - name: manifests
           mountPath: {{ if eq .Values.manifests.source "git" }}/manifests{{ else }}/manifests/current{{ end }}
           readOnly: true
@@ -260,9 +281,11 @@ spec:
     {{- include "contacts-reconciler.gitSyncContainer" (dict "root" . "name" "git-sync" "oneTime" false) | nindent 4 }}
     {{- end }}
   volumes:
+    {{- if .Values.accounts }}
     - name: config
       configMap:
         name: {{ include "contacts-reconciler.configMapName" . }}
+    {{- end }}
     - name: tmp
       emptyDir:
         sizeLimit: {{ .Values.tmpSizeLimit }}
