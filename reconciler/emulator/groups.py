@@ -335,7 +335,7 @@ def modify_members(call: Call) -> JSON:
     return response
 
 
-_GROUP_PARAMS = ("groupFields", "maxMembers", "resourceName")
+_GROUP_PARAMS = ("groupFields", "maxMembers")
 ROUTES: list[Route] = [
     api_route(
         "/v1/contactGroups:batchGet",

@@ -113,6 +113,20 @@ class Call:
 Handler = Callable[[Call], JSON]
 
 
+@dataclass(frozen=True)
+class ApiMethod:
+    """What a route serves: for tests that compare it with Google's discovery document."""
+
+    method_id: str
+    http_method: str
+    path: str
+    params: frozenset[str]
+
+
+METHODS: dict[str, ApiMethod] = {}
+"""Every People API method the emulator serves, by method id."""
+
+
 def _snake(name: str) -> str:
     return "".join(f"_{c.lower()}" if c.isupper() else c for c in name)
 
@@ -158,6 +172,7 @@ def api_route(
 ) -> Route:
     """A Starlette route serving one People API method through the common wrapper."""
     allowed = frozenset(params)
+    METHODS[method_id] = ApiMethod(method_id, http_method, path, allowed)
 
     async def endpoint(request: Request) -> Response:
         emulator: Emulator = request.app.state.emulator
