@@ -172,6 +172,16 @@ def canonical_form(value: str, region: str) -> str | None:
     return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
 
 
+@functools.lru_cache(maxsize=65536)
+def national_digits(value: str, region: str) -> str | None:
+    """The national significant number of a phone number (``6505550100``), if it parses."""
+    try:
+        number = phonenumbers.parse(value, region)
+    except phonenumbers.NumberParseException:
+        return None
+    return str(phonenumbers.national_significant_number(number))
+
+
 def _display_names(name: JSON) -> tuple[str, str]:
     given = " ".join(p for p in (name.get("givenName"), name.get("middleName")) if p)
     family = name.get("familyName") or ""

@@ -198,6 +198,9 @@ def _phone_match(contact: Contact, query: str, region: str) -> bool:
         canonical = contacts.canonical_form(value, region)
         if canonical:
             candidates.append(canonical.lstrip("+"))
+        national = contacts.national_digits(value, region)
+        if national:
+            candidates.append(national)
         if any(c.startswith(digits) for c in candidates):
             return True
     return False
