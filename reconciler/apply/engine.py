@@ -1,0 +1,314 @@
+"""One apply, start to finish: read live state, plan, execute, settle.
+
+The pipeline, one step per block of :func:`converge`:
+
+1. read live state (listing + create journal, see :mod:`reconciler.apply.live`);
+2. plan with the pure core (``build_plan``); a plan error stops the run before any write;
+3. groups wave: create and update groups; their resource names replace the placeholders that
+   contact bodies use for groups created by the same plan;
+4. contacts wave: creates (journaled), then updates (etag-guarded, re-merged on conflict);
+5. deletes wave: contacts (each re-read first), then groups;
+6. if creates are pending (answer lost, listing not trusted yet), wait for the settle time and
+   go round again: the next listing either shows them or proves they never happened.
+
+Every object ends with an outcome in the :class:`~reconciler.apply.results.ApplyResult`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+import structlog
+
+from reconciler.apply.executor import Executor, ExecutorSettings, Gateway, Person
+from reconciler.apply.journal import CreateJournal
+from reconciler.apply.live import LiveRead, LiveReader, read_live
+from reconciler.apply.ops import ContactOp, GroupOp, OpKind
+from reconciler.apply.results import ApplyResult, ObjectResult, Outcome
+from reconciler.model import DesiredState, LiveState, read_stamp
+from reconciler.people.errors import PeopleError
+from reconciler.plan.build import build_plan
+from reconciler.plan.errors import PlanError
+from reconciler.plan.model import Action, Kind, Plan, PlanItem
+from reconciler.plan.options import PlanOptions
+from reconciler.plan.pending import resolve_body
+
+log = structlog.get_logger("reconciler.apply")
+
+
+class ApplyGateway(Gateway, LiveReader, Protocol):
+    """Everything an apply needs from the client."""
+
+
+@dataclass(frozen=True)
+class ApplySettings:
+    """``passes`` bounds the settle rounds; ``max_wait`` how long one apply waits for them."""
+
+    plan: PlanOptions = field(default_factory=PlanOptions)
+    executor: ExecutorSettings = field(default_factory=ExecutorSettings)
+    passes: int = 3
+    max_wait: float = 120.0
+
+
+_OP_KIND = {
+    Action.CREATE: OpKind.CREATE,
+    Action.UPDATE: OpKind.UPDATE,
+    Action.ADOPT: OpKind.UPDATE,
+    Action.DELETE: OpKind.DELETE,
+}
+
+
+def group_op(item: PlanItem) -> GroupOp:
+    return GroupOp(
+        kind=_OP_KIND[item.action],
+        key=item.key,
+        resource_name=item.resource_name,
+        etag=item.etag,
+        body=dict(item.body),
+        mask=tuple(item.update_mask),
+    )
+
+
+def contact_op(item: PlanItem, groups: Mapping[str, str]) -> ContactOp:
+    """The executor's record of a contact item; raises KeyError naming a group that is missing."""
+    return ContactOp(
+        kind=_OP_KIND[item.action],
+        key=item.key,
+        resource_name=item.resource_name,
+        etag=item.etag,
+        body=resolve_body(item.body, groups) if item.pending_groups or item.body else {},
+        mask=tuple(item.update_mask),
+        adopt=item.action is Action.ADOPT,
+    )
+
+
+def _protected(person: Person) -> bool:
+    stamp = read_stamp(person.get("clientData"))
+    return stamp is not None and not stamp.prunable
+
+
+@dataclass
+class Run:
+    """The state of one apply across its passes."""
+
+    gateway: ApplyGateway
+    journal: CreateJournal
+    desired: DesiredState
+    settings: ApplySettings
+    result: ApplyResult = field(default_factory=ApplyResult)
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+    clock: Callable[[], float] = time.time
+    progress: Callable[[int], None] | None = None
+    on_plan: Callable[[Plan], None] | None = None
+    live: LiveState = field(default_factory=LiveState)
+
+    def executor(self) -> Executor:
+        return Executor(
+            gateway=self.gateway,
+            journal=self.journal,
+            result=self.result,
+            owner=self.settings.plan.owner,
+            replan=self.replan,
+            settings=self.settings.executor,
+            sleep=self.sleep,
+            clock=self.clock,
+            progress=self.progress,
+        )
+
+    def replan(self, fresh: Mapping[str, Person]) -> dict[str, ContactOp | None]:
+        """Redo the three-way merge for contacts re-read after a conflict (never prunes)."""
+        names = {str(p.get("resourceName")) for p in fresh.values()}
+        people = [p for p in self.live.people if str(p.get("resourceName")) not in names]
+        live = replace(self.live, people=[*people, *fresh.values()])
+        self.live = live
+        try:
+            plan = build_plan(self.desired, live, replace(self.settings.plan, prune=False))
+        except PlanError as error:
+            log.warning("apply.replan_failed", error=str(error))
+            return {}
+        items = {i.key: i for i in plan.items if i.kind is Kind.CONTACT and i.key in fresh}
+        groups = _group_names(live.groups, self.settings.plan.owner)
+        verdicts: dict[str, ContactOp | None] = {}
+        for key in fresh:
+            item = items.get(key)
+            if item is None or item.action is Action.NOOP:
+                verdicts[key] = None
+                continue
+            try:
+                verdicts[key] = contact_op(item, groups)
+            except KeyError:
+                continue
+        return verdicts
+
+    async def converge(self) -> ApplyResult:
+        deadline = self.clock() + self.settings.max_wait
+        for _ in range(max(1, self.settings.passes)):
+            try:
+                read = await read_live(
+                    self.gateway,
+                    self.journal,
+                    owner=self.settings.plan.owner,
+                    settle=self.settings.executor.settle,
+                    now=self.clock,
+                )
+            except PeopleError as error:
+                self.result.errors.append(f"reading live state failed: {error}")
+                return self.result
+            if not await self.one_pass(read):
+                return self.result
+            wake = min(
+                (
+                    r.retry_at.timestamp()
+                    for r in self.result.left
+                    if r.outcome is Outcome.PENDING and r.retry_at is not None
+                ),
+                default=None,
+            )
+            if wake is None or wake > deadline:
+                return self.result
+            log.info("apply.waiting_for_creates", seconds=round(max(0.0, wake - self.clock()), 2))
+            await self.sleep(max(0.0, wake - self.clock()) + 0.05)
+        return self.result
+
+    async def one_pass(self, read: LiveRead) -> bool:
+        """Plan and execute once. Returns False when the run must stop (a plan error)."""
+        self.live = read.state
+        for key, resource_name in read.confirmed.items():
+            self.result.record(
+                ObjectResult(
+                    "contact",
+                    key,
+                    Outcome.CREATED,
+                    reason="confirmed by the listing",
+                    resource_name=resource_name,
+                )
+            )
+        try:
+            plan = build_plan(self.desired, read.state, self.settings.plan)
+        except PlanError as error:
+            self.result.errors.append(str(error))
+            return False
+        if self.on_plan is not None:
+            self.on_plan(plan)
+        await self.execute(plan, pending=read.pending)
+        self._record_unchanged(plan)
+        return True
+
+    async def execute(self, plan: Plan, *, pending: Mapping[str, float] | None = None) -> None:
+        """Run a plan's waves in order."""
+        pending = pending or {}
+        executor = self.executor()
+        groups_items = [i for i in plan.items if i.kind is Kind.GROUP]
+        contact_items = [i for i in plan.items if i.kind is Kind.CONTACT]
+
+        # groups wave
+        answered = await executor.run_groups(
+            [group_op(i) for i in groups_items if i.action in (Action.CREATE, Action.UPDATE)]
+        )
+        live_groups = {str(g.get("resourceName")): g for g in self.live.groups}
+        live_groups.update({str(g.get("resourceName")): g for g in answered.values()})
+        self.live = replace(self.live, groups=list(live_groups.values()))
+        groups = _group_names(self.live.groups, self.settings.plan.owner)
+
+        # contacts wave
+        creates: list[ContactOp] = []
+        updates: list[ContactOp] = []
+        for item in contact_items:
+            if item.action in (Action.CREATE, Action.UPDATE, Action.ADOPT):
+                if item.action is Action.CREATE and item.key in pending:
+                    self.result.record(
+                        ObjectResult(
+                            "contact",
+                            item.key,
+                            Outcome.PENDING,
+                            reason="an earlier create may still appear in the listing",
+                            retry_at=datetime.fromtimestamp(pending[item.key], UTC),
+                        )
+                    )
+                    continue
+                try:
+                    op = contact_op(item, groups)
+                except KeyError as missing:
+                    self.result.record(
+                        ObjectResult(
+                            "contact",
+                            item.key,
+                            Outcome.FAILED,
+                            reason=f"group {missing} could not be created",
+                        )
+                    )
+                    continue
+                (creates if op.kind is OpKind.CREATE else updates).append(op)
+            elif item.action is Action.NOOP:
+                self.result.record(
+                    ObjectResult(
+                        "contact",
+                        item.key,
+                        Outcome.SKIPPED,
+                        reason=item.reason,
+                        resource_name=item.resource_name,
+                    )
+                )
+        await executor.run_creates(creates)
+        await executor.run_updates(updates)
+        self._fold_written(executor.written)
+
+        # deletes wave
+        await executor.run_deletes(
+            [contact_op(i, groups) for i in contact_items if i.action is Action.DELETE],
+            protected=_protected,
+        )
+        await executor.run_group_deletes(
+            [group_op(i) for i in groups_items if i.action is Action.DELETE]
+        )
+
+    def _fold_written(self, written: Mapping[str, Person]) -> None:
+        people = {str(p.get("resourceName")): p for p in self.live.people}
+        people.update(written)
+        self.live = replace(self.live, people=list(people.values()))
+
+    def _record_unchanged(self, plan: Plan) -> None:
+        touched = {i.key for i in plan.items if i.kind is Kind.CONTACT}
+        for contact in self.desired.contacts:
+            if contact.name not in touched and self.result.get("contact", contact.name) is None:
+                self.result.record(ObjectResult("contact", contact.name, Outcome.UNCHANGED))
+
+
+def _group_names(groups: Sequence[Mapping[str, Any]], owner: str) -> dict[str, str]:
+    """Group manifest name -> resource name, for the groups we own."""
+    names: dict[str, str] = {}
+    for group in groups:
+        stamp = read_stamp(group.get("clientData"))
+        if stamp is not None and stamp.owner == owner and group.get("resourceName"):
+            names[stamp.name] = str(group["resourceName"])
+    return names
+
+
+async def converge(
+    gateway: ApplyGateway,
+    journal: CreateJournal,
+    desired: DesiredState,
+    settings: ApplySettings,
+    *,
+    progress: Callable[[int], None] | None = None,
+    on_plan: Callable[[Plan], None] | None = None,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    clock: Callable[[], float] = time.time,
+) -> ApplyResult:
+    """Make the live address book match ``desired``; see the module docstring."""
+    run = Run(
+        gateway,
+        journal,
+        desired,
+        settings,
+        sleep=sleep,
+        clock=clock,
+        progress=progress,
+        on_plan=on_plan,
+    )
+    return await run.converge()

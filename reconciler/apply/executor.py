@@ -1,0 +1,537 @@
+"""Executes contact and group writes: batched, etag-guarded, conflict-retrying.
+
+The order is the plan's: groups first (contacts refer to them), then contact creates and
+updates, deletes last. Everything for one account goes through one executor, one call at a
+time (Google asks for sequential mutations per user); batches are cut at the API's limits.
+
+Etags. Every update carries the freshest etag we know: the one from the listing, or the one
+the server answered our own last write with (reads may lag writes, so a re-read can be older
+than our own write). On a stale etag only the conflicting contacts are re-read, the three-way
+merge is redone on the fresh copy by the planner (``replan``), so an edit someone made outside
+our fields survives, and the write is retried after an exponential backoff with full jitter.
+A contact still in conflict after ``max_attempts`` is reported with the time of its next
+attempt; everything else proceeds.
+
+Creates go through the create journal (see :mod:`reconciler.apply.journal`): an answer that was
+lost leaves the contact *pending*, never created a second time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import partial
+from typing import Any, Protocol, TypeVar
+
+import structlog
+
+from reconciler.apply.journal import CreateJournal
+from reconciler.apply.ops import ContactOp, GroupOp, OpKind
+from reconciler.apply.results import ApplyResult, ObjectResult, Outcome
+from reconciler.people.errors import (
+    Conflict,
+    NotFound,
+    PeopleError,
+    RateLimited,
+    ServerError,
+    StaleEtag,
+    TransportError,
+    UnknownOutcome,
+)
+
+log = structlog.get_logger("reconciler.apply")
+
+T = TypeVar("T")
+Person = dict[str, Any]
+ItemResult = Person | PeopleError
+
+# The API's limits (people-api.md).
+MAX_CREATE = 200
+MAX_UPDATE = 200
+MAX_GET = 200
+MAX_DELETE = 500
+
+OWNER_KEY = "reconciler.owner"
+NAME_KEY = "reconciler.name"
+
+
+class Gateway(Protocol):
+    """What the executor needs from the People client (see :mod:`reconciler.apply.gateway`)."""
+
+    async def batch_get(self, names: Sequence[str]) -> dict[str, ItemResult]: ...
+
+    async def batch_create(self, bodies: Sequence[Person]) -> list[ItemResult]: ...
+
+    async def batch_update(
+        self, bodies: Mapping[str, Person], mask: Sequence[str]
+    ) -> dict[str, ItemResult]: ...
+
+    async def batch_delete(self, names: Sequence[str]) -> dict[str, PeopleError | None]: ...
+
+    async def list_groups(self) -> list[Person]: ...
+
+    async def create_group(self, body: Person) -> Person: ...
+
+    async def update_group(
+        self, resource_name: str, body: Person, mask: Sequence[str]
+    ) -> Person: ...
+
+    async def delete_group(self, resource_name: str) -> None: ...
+
+
+# Given fresh copies of contacts (manifest name -> person), the planner's verdict for each:
+# the update to send now, or None when the fresh copy needs nothing.
+Replanner = Callable[[Mapping[str, Person]], Mapping[str, ContactOp | None]]
+
+
+@dataclass(frozen=True)
+class ExecutorSettings:
+    """Retry and pacing knobs. ``settle`` is how long a listing may lag a create."""
+
+    max_attempts: int = 4
+    base_delay: float = 0.5
+    max_delay: float = 8.0
+    settle: float = 30.0
+
+
+def chunked(items: Sequence[T], size: int) -> Iterable[Sequence[T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def stamp_of(person: Mapping[str, Any]) -> tuple[str | None, str | None]:
+    """``(owner, name)`` from a person's clientData stamp."""
+    owner = name = None
+    for entry in person.get("clientData") or ():
+        if entry.get("key") == OWNER_KEY:
+            owner = entry.get("value")
+        elif entry.get("key") == NAME_KEY:
+            name = entry.get("value")
+    return owner, name
+
+
+def _transient(error: PeopleError) -> bool:
+    return isinstance(error, RateLimited | ServerError | TransportError)
+
+
+@dataclass
+class Executor:
+    """Runs the writes of one account, recording an outcome per object in ``result``."""
+
+    gateway: Gateway
+    journal: CreateJournal
+    result: ApplyResult
+    owner: str
+    replan: Replanner
+    settings: ExecutorSettings = field(default_factory=ExecutorSettings)
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+    rng: random.Random = field(default_factory=random.Random)
+    clock: Callable[[], float] = time.time
+    progress: Callable[[int], None] | None = None
+    # What our own writes answered with: resource name -> person. Fresher than any read.
+    written: dict[str, Person] = field(default_factory=dict)
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    def _backoff(self, attempt: int) -> float:
+        cap = min(self.settings.max_delay, self.settings.base_delay * 2**attempt)
+        return self.rng.uniform(0.0, cap)
+
+    def _retry_at(self, attempt: int) -> datetime:
+        cap = min(self.settings.max_delay, self.settings.base_delay * 2**attempt)
+        return datetime.fromtimestamp(self.clock() + cap, UTC)
+
+    def _record(self, kind: str, key: str, outcome: Outcome, **extra: Any) -> None:
+        self.result.record(ObjectResult(kind, key, outcome, **extra))
+        if self.progress is not None and outcome.converged:
+            self.progress(1)
+
+    async def _call(self, call: Callable[[], Awaitable[T]], *, what: str) -> T:
+        """A whole-batch call, retried on transient failures (after the client's own retries)."""
+        attempt = 0
+        while True:
+            try:
+                return await call()
+            except PeopleError as error:
+                if not _transient(error) or attempt + 1 >= self.settings.max_attempts:
+                    raise
+                wait = self._backoff(attempt)
+                if isinstance(error, RateLimited) and error.retry_after:
+                    wait = max(wait, error.retry_after)
+                log.info("apply.retry", call=what, error=type(error).__name__, wait=round(wait, 3))
+                await self.sleep(wait)
+                attempt += 1
+
+    # -- groups --------------------------------------------------------------------------------
+
+    async def run_groups(self, ops: Sequence[GroupOp]) -> dict[str, Person]:
+        """Create and update groups (one call each: the API has no batch form for them).
+
+        Returns manifest name -> the group as the server answered, for the contacts' memberships.
+        Group deletes belong to the last wave: see :meth:`run_group_deletes`.
+        """
+        answered: dict[str, Person] = {}
+        for op in ops:
+            try:
+                if op.kind is OpKind.CREATE:
+                    group = await self._create_group(op)
+                    outcome = Outcome.CREATED
+                elif op.kind is OpKind.UPDATE and op.resource_name:
+                    group = await self._call(
+                        partial(self.gateway.update_group, op.resource_name, op.body, op.mask),
+                        what="updateGroup",
+                    )
+                    outcome = Outcome.UPDATED
+                else:
+                    continue
+            except PeopleError as error:
+                log.warning("apply.group_failed", key=op.key, action=str(op.kind), error=str(error))
+                self._record(
+                    "group", op.key, Outcome.FAILED, reason=str(error), retry_at=self._retry_at(1)
+                )
+                continue
+            answered[op.key] = group
+            self._record("group", op.key, outcome, resource_name=group.get("resourceName"))
+        return answered
+
+    async def _create_group(self, op: GroupOp) -> Person:
+        """Create a group. Group names are unique, so a 409 after a lost answer (ours, retried)
+        is resolved by finding the group carrying our stamp: creating a group is idempotent."""
+        try:
+            return await self._call(partial(self.gateway.create_group, op.body), what="createGroup")
+        except (Conflict, UnknownOutcome, ServerError, TransportError):
+            for group in await self._call(self.gateway.list_groups, what="listGroups"):
+                if stamp_of(group) == (self.owner, op.key):
+                    return group
+            raise
+
+    async def run_group_deletes(self, ops: Sequence[GroupOp]) -> None:
+        for op in ops:
+            if op.kind is not OpKind.DELETE or not op.resource_name:
+                continue
+            try:
+                await self._call(
+                    partial(self.gateway.delete_group, op.resource_name or ""),
+                    what="deleteGroup",
+                )
+                self._record("group", op.key, Outcome.DELETED, resource_name=op.resource_name)
+            except NotFound:
+                self._record("group", op.key, Outcome.DELETED, resource_name=op.resource_name)
+            except PeopleError as error:
+                self._record(
+                    "group", op.key, Outcome.FAILED, reason=str(error), retry_at=self._retry_at(1)
+                )
+
+    # -- creates -------------------------------------------------------------------------------
+
+    async def run_creates(self, ops: Sequence[ContactOp]) -> None:
+        """Create contacts, journaling each batch before it is sent."""
+        for batch in chunked([op for op in ops if op.kind is OpKind.CREATE], MAX_CREATE):
+            await self._create_batch(batch)
+
+    async def _create_batch(self, batch: Sequence[ContactOp]) -> None:
+        keys = [op.key for op in batch]
+        attempt = 0
+        while True:
+            self.journal.intend(keys)
+            try:
+                answers = await self.gateway.batch_create([op.body for op in batch])
+                break
+            except (UnknownOutcome, ServerError, TransportError) as error:
+                # The server may have created them: never send these again blindly. The
+                # listing (or the settle time) decides; until then they are pending.
+                log.warning("apply.create_unknown", batch=len(batch), error=type(error).__name__)
+                retry_at = datetime.fromtimestamp(self.clock() + self.settings.settle, UTC)
+                for key in keys:
+                    self._record(
+                        "contact",
+                        key,
+                        Outcome.PENDING,
+                        reason="create sent, answer lost",
+                        retry_at=retry_at,
+                    )
+                return
+            except RateLimited as error:
+                self.journal.forget(keys)  # a 429 is a refusal: nothing was created
+                if attempt + 1 >= self.settings.max_attempts:
+                    for key in keys:
+                        self._record(
+                            "contact",
+                            key,
+                            Outcome.FAILED,
+                            reason=str(error),
+                            retry_at=self._retry_at(attempt),
+                        )
+                    return
+                await self.sleep(max(self._backoff(attempt), error.retry_after or 0.0))
+                attempt += 1
+            except PeopleError as error:
+                self.journal.forget(keys)
+                for key in keys:
+                    self._record("contact", key, Outcome.FAILED, reason=str(error))
+                return
+        self._record_creates(batch, answers)
+
+    def _record_creates(self, batch: Sequence[ContactOp], answers: Sequence[ItemResult]) -> None:
+        by_name: dict[str, Person] = {}
+        failed: dict[str, PeopleError] = {}
+        for index, answer in enumerate(answers):
+            if isinstance(answer, PeopleError):
+                if index < len(batch):
+                    failed[batch[index].key] = answer
+                continue
+            _, name = stamp_of(answer)
+            key = name if name is not None else (batch[index].key if index < len(batch) else None)
+            if key is not None:
+                by_name[key] = answer
+        self.journal.created(
+            (key, str(p["resourceName"])) for key, p in by_name.items() if p.get("resourceName")
+        )
+        self.journal.forget(failed)
+        for op in batch:
+            person = by_name.get(op.key)
+            if person is not None:
+                rn = person.get("resourceName")
+                if rn:
+                    self.written[str(rn)] = person
+                self._record("contact", op.key, Outcome.CREATED, resource_name=rn)
+            elif op.key in failed:
+                self._record("contact", op.key, Outcome.FAILED, reason=str(failed[op.key]))
+            else:
+                self._record(
+                    "contact",
+                    op.key,
+                    Outcome.PENDING,
+                    reason="no answer for this create",
+                    retry_at=datetime.fromtimestamp(self.clock() + self.settings.settle, UTC),
+                )
+
+    # -- updates -------------------------------------------------------------------------------
+
+    async def run_updates(self, ops: Sequence[ContactOp]) -> None:
+        """Send updates in batches that share an update mask; re-merge and retry conflicts."""
+        pending = [op for op in ops if op.kind is OpKind.UPDATE and op.resource_name]
+        attempt = 0
+        while pending:
+            conflicts, transient = await self._update_round(pending)
+            if not conflicts and not transient:
+                return
+            attempt += 1
+            if attempt >= self.settings.max_attempts:
+                for op, error in [*conflicts, *transient]:
+                    outcome = Outcome.CONFLICT if isinstance(error, StaleEtag) else Outcome.FAILED
+                    self._record(
+                        "contact",
+                        op.key,
+                        outcome,
+                        reason=str(error),
+                        resource_name=op.resource_name,
+                        retry_at=self._retry_at(attempt),
+                    )
+                return
+            await self.sleep(self._backoff(attempt - 1))
+            pending = [op for op, _ in transient]
+            pending += await self._remerge([op for op, _ in conflicts])
+
+    async def _update_round(
+        self, ops: Sequence[ContactOp]
+    ) -> tuple[list[tuple[ContactOp, PeopleError]], list[tuple[ContactOp, PeopleError]]]:
+        by_mask: dict[tuple[str, ...], list[ContactOp]] = {}
+        for op in ops:
+            by_mask.setdefault(tuple(sorted(op.mask)), []).append(op)
+        conflicts: list[tuple[ContactOp, PeopleError]] = []
+        transient: list[tuple[ContactOp, PeopleError]] = []
+        for mask, group in by_mask.items():
+            for batch in chunked(group, MAX_UPDATE):
+                bodies = {op.resource_name or "": self._with_freshest_etag(op) for op in batch}
+                try:
+                    answers = await self._call(
+                        partial(self.gateway.batch_update, bodies, mask),
+                        what="batchUpdateContacts",
+                    )
+                except PeopleError as error:
+                    answers = dict.fromkeys(bodies, error)
+                for op in batch:
+                    answer = answers.get(op.resource_name or "")
+                    if answer is None:
+                        transient.append((op, ServerError("no answer for this update")))
+                    elif isinstance(answer, StaleEtag):
+                        conflicts.append((op, answer))
+                    elif isinstance(answer, PeopleError):
+                        if answer.retryable:
+                            transient.append((op, answer))
+                        else:
+                            self._record(
+                                "contact",
+                                op.key,
+                                Outcome.FAILED,
+                                reason=str(answer),
+                                resource_name=op.resource_name,
+                            )
+                    else:
+                        self.written[op.resource_name or ""] = answer
+                        self._record(
+                            "contact",
+                            op.key,
+                            Outcome.UPDATED,
+                            reason="adopted" if op.adopt else "",
+                            resource_name=op.resource_name,
+                        )
+        return conflicts, transient
+
+    def _with_freshest_etag(self, op: ContactOp) -> Person:
+        body = dict(op.body)
+        known = self.written.get(op.resource_name or "")
+        if known is not None and known.get("etag"):
+            body["etag"] = known["etag"]
+        elif op.etag:
+            body["etag"] = op.etag
+        return body
+
+    async def _remerge(self, ops: Sequence[ContactOp]) -> list[ContactOp]:
+        """Re-read the conflicting contacts and let the planner redo the three-way merge."""
+        if not ops:
+            return []
+        fresh: dict[str, Person] = {}
+        for batch in chunked(list(ops), MAX_GET):
+            names = [op.resource_name or "" for op in batch]
+            try:
+                got = await self._call(partial(self.gateway.batch_get, names), what="batchGet")
+            except PeopleError as error:
+                got = dict.fromkeys(names, error)
+            for op in batch:
+                answer = got.get(op.resource_name or "")
+                if isinstance(answer, NotFound):
+                    self._record(
+                        "contact",
+                        op.key,
+                        Outcome.CONFLICT,
+                        reason="deleted out of band while we updated it",
+                        resource_name=op.resource_name,
+                        retry_at=self._retry_at(1),
+                    )
+                elif isinstance(answer, dict):
+                    # The stale-etag answer proves the server is past our own last write.
+                    self.written.pop(op.resource_name or "", None)
+                    fresh[op.key] = answer
+                else:
+                    fresh[op.key] = {}  # unreadable now: retry with what we had
+        again: list[ContactOp] = []
+        if not fresh:
+            return again
+        verdicts = self.replan({k: p for k, p in fresh.items() if p})
+        for op in ops:
+            if op.key not in fresh:
+                continue
+            if not fresh[op.key]:
+                again.append(op)
+                continue
+            if op.key not in verdicts:
+                self._record(
+                    "contact",
+                    op.key,
+                    Outcome.CONFLICT,
+                    reason="could not re-plan the fresh copy",
+                    resource_name=op.resource_name,
+                    retry_at=self._retry_at(1),
+                )
+                continue
+            verdict = verdicts[op.key]
+            if verdict is None:
+                self._record(
+                    "contact",
+                    op.key,
+                    Outcome.UNCHANGED,
+                    reason="the fresh copy already matches",
+                    resource_name=op.resource_name,
+                )
+            elif verdict.kind is not OpKind.UPDATE:
+                self._record(
+                    "contact",
+                    op.key,
+                    Outcome.CONFLICT,
+                    reason="ownership stamp changed out of band",
+                    resource_name=op.resource_name,
+                    retry_at=self._retry_at(1),
+                )
+            else:
+                again.append(verdict)
+        return again
+
+    # -- deletes -------------------------------------------------------------------------------
+
+    async def run_deletes(
+        self, ops: Sequence[ContactOp], *, protected: Callable[[Person], bool]
+    ) -> None:
+        """Re-read each contact right before deleting it; skip it if its stamp or protection
+        changed since the plan."""
+        todo = [op for op in ops if op.kind is OpKind.DELETE and op.resource_name]
+        eligible: list[ContactOp] = []
+        for batch in chunked(todo, MAX_GET):
+            names = [op.resource_name or "" for op in batch]
+            try:
+                got = await self._call(partial(self.gateway.batch_get, names), what="batchGet")
+            except PeopleError as error:
+                got = dict.fromkeys(names, error)
+            for op in batch:
+                answer = got.get(op.resource_name or "")
+                if isinstance(answer, NotFound):
+                    self._record(
+                        "contact",
+                        op.key,
+                        Outcome.DELETED,
+                        reason="already gone",
+                        resource_name=op.resource_name,
+                    )
+                elif isinstance(answer, PeopleError) or answer is None:
+                    self._record(
+                        "contact",
+                        op.key,
+                        Outcome.FAILED,
+                        reason=f"could not re-read before deleting: {answer}",
+                        resource_name=op.resource_name,
+                        retry_at=self._retry_at(1),
+                    )
+                elif stamp_of(answer) != (self.owner, op.key):
+                    self._record(
+                        "contact",
+                        op.key,
+                        Outcome.SKIPPED,
+                        reason="ownership stamp changed since the plan",
+                        resource_name=op.resource_name,
+                    )
+                elif protected(answer):
+                    self._record(
+                        "contact",
+                        op.key,
+                        Outcome.SKIPPED,
+                        reason="protected from pruning since the plan",
+                        resource_name=op.resource_name,
+                    )
+                else:
+                    eligible.append(op)
+        for batch in chunked(eligible, MAX_DELETE):
+            names = [op.resource_name or "" for op in batch]
+            try:
+                answers = await self._call(
+                    partial(self.gateway.batch_delete, names), what="batchDeleteContacts"
+                )
+            except PeopleError as error:
+                answers = dict.fromkeys(names, error)
+            for op in batch:
+                failure = answers.get(op.resource_name or "")
+                if failure is None or isinstance(failure, NotFound):
+                    self._record("contact", op.key, Outcome.DELETED, resource_name=op.resource_name)
+                else:
+                    self._record(
+                        "contact",
+                        op.key,
+                        Outcome.FAILED,
+                        reason=str(failure),
+                        resource_name=op.resource_name,
+                        retry_at=self._retry_at(1),
+                    )

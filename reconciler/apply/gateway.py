@@ -1,0 +1,77 @@
+"""The apply engine's view of a :class:`~reconciler.people.PeopleClient`.
+
+The executor speaks in plain persons and errors (``Person | PeopleError`` per item); the client
+speaks in :class:`~reconciler.people.results.ItemResult`. This adapter is the only place that
+knows both, and it fixes the read masks: every write asks for the whole person back, so the
+answer to our own write is a complete, fresher-than-any-read copy of the contact.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from reconciler.apply.executor import ItemResult, Person
+from reconciler.model import PERSON_WRITABLE_FIELDS
+from reconciler.people.errors import PeopleError, ServerError
+
+if TYPE_CHECKING:
+    from reconciler.people.client import PeopleClient
+    from reconciler.people.results import ItemResult as ClientItem
+
+# Everything a plan compares, plus the metadata that carries sources and the deleted flag.
+PERSON_FIELDS: tuple[str, ...] = tuple(sorted(PERSON_WRITABLE_FIELDS | {"metadata"}))
+
+
+def _item(result: ClientItem) -> ItemResult:
+    if result.error is not None:
+        return result.error
+    if result.person is None:
+        return ServerError("the server answered no person for this item")
+    return dict(result.person)
+
+
+class ClientGateway:
+    """Adapts a ``PeopleClient`` to :class:`~reconciler.apply.engine.ApplyGateway`."""
+
+    def __init__(self, client: PeopleClient) -> None:
+        self.client = client
+
+    async def list_people(self) -> tuple[list[Person], bool]:
+        listing = await self.client.list_people(PERSON_FIELDS)
+        people = [p for p in listing.people if not (p.get("metadata") or {}).get("deleted")]
+        return people, listing.complete
+
+    async def list_groups(self) -> list[Person]:
+        return [dict(g) for g in await self.client.list_groups()]
+
+    async def batch_get(self, names: Sequence[str]) -> dict[str, ItemResult]:
+        results = await self.client.batch_get(list(names), PERSON_FIELDS)
+        return {name: _item(result) for name, result in results.items()}
+
+    async def batch_create(self, bodies: Sequence[Person]) -> list[ItemResult]:
+        return [_item(r) for r in await self.client.batch_create(bodies, PERSON_FIELDS)]
+
+    async def batch_update(
+        self, bodies: Mapping[str, Person], mask: Sequence[str]
+    ) -> dict[str, ItemResult]:
+        results = await self.client.batch_update(bodies, list(mask), PERSON_FIELDS)
+        return {name: _item(result) for name, result in results.items()}
+
+    async def batch_delete(self, names: Sequence[str]) -> dict[str, PeopleError | None]:
+        results = await self.client.batch_delete(list(names))
+        return {name: result.error for name, result in results.items()}
+
+    async def create_group(self, body: Person) -> Person:
+        client_data: list[dict[str, str]] = [
+            {"key": str(e.get("key")), "value": str(e.get("value"))}
+            for e in body.get("clientData") or ()
+        ]
+        return dict(await self.client.create_group(str(body.get("name")), client_data=client_data))
+
+    async def update_group(self, resource_name: str, body: Person, mask: Sequence[str]) -> Person:
+        group: dict[str, Any] = {**body, "resourceName": resource_name}
+        return dict(await self.client.update_group(group, list(mask) or "name,clientData"))
+
+    async def delete_group(self, resource_name: str) -> None:
+        await self.client.delete_group(resource_name)

@@ -1,0 +1,110 @@
+"""Reading live state for an apply: the listing, corrected by what we know it cannot show yet.
+
+A listing lags new contacts. Read naively, a contact we created a second ago looks missing and
+the next plan creates it again: the classic duplicate. So the listing is reconciled with the
+create journal (:mod:`reconciler.apply.journal`) before anything is planned:
+
+- a journaled resource name the listing does not show is fetched by name and added;
+- a journaled create whose answer was lost is looked up by its ownership stamp in the listing;
+  not found, it stays *pending* (never planned as a create) until the settle time has passed;
+- entries the listing shows are dropped from the journal: the listing has caught up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from reconciler.apply.executor import MAX_GET, ItemResult, chunked
+from reconciler.apply.journal import CreateJournal
+from reconciler.model import LiveState, read_stamp
+from reconciler.people.errors import NotFound, PeopleError
+
+Person = dict[str, Any]
+
+
+class LiveReader(Protocol):
+    """What reading live state needs from the client (see :mod:`reconciler.apply.gateway`)."""
+
+    async def list_people(self) -> tuple[list[Person], bool]: ...
+
+    async def list_groups(self) -> list[Person]: ...
+
+    async def batch_get(self, names: Sequence[str]) -> dict[str, ItemResult]: ...
+
+
+@dataclass
+class LiveRead:
+    """Live state ready for planning, plus what the journal says about creates in flight.
+
+    ``pending`` maps manifest names whose create may or may not have happened to the time
+    (epoch seconds) after which the listing is trusted to show them. ``confirmed`` maps names
+    whose lost create the listing has now shown to their resource names.
+    """
+
+    state: LiveState
+    pending: dict[str, float] = field(default_factory=dict)
+    confirmed: dict[str, str] = field(default_factory=dict)
+
+
+def stamped_names(people: Sequence[Mapping[str, Any]], owner: str) -> dict[str, str]:
+    """Manifest name -> resource name of every listed contact stamped by ``owner``."""
+    names: dict[str, str] = {}
+    for person in people:
+        stamp = read_stamp(person.get("clientData"))
+        if stamp is not None and stamp.owner == owner and person.get("resourceName"):
+            names.setdefault(stamp.name, str(person["resourceName"]))
+    return names
+
+
+async def read_live(
+    reader: LiveReader,
+    journal: CreateJournal,
+    *,
+    owner: str,
+    settle: float,
+    now: Callable[[], float],
+) -> LiveRead:
+    """List people and groups, and fold the create journal into the result."""
+    people, complete = await reader.list_people()
+    groups = await reader.list_groups()
+    listed = {str(p.get("resourceName")): p for p in people}
+    by_stamp = stamped_names(people, owner)
+    extra: dict[str, Person] = {}
+    pending: dict[str, float] = {}
+    confirmed: dict[str, str] = {}
+    settled: list[str] = []
+
+    # Creates whose answer we recorded: the listing shows them, or we fetch them by name.
+    unlisted = {k: rn for k, rn in journal.resource_names().items() if rn not in listed}
+    settled += [k for k in journal.resource_names() if k not in unlisted]
+    entries = journal.entries
+    for batch in chunked(sorted(unlisted), MAX_GET):
+        names = [unlisted[k] for k in batch]
+        try:
+            got = await reader.batch_get(names)
+        except PeopleError:
+            got = {}
+        for key in batch:
+            answer = got.get(unlisted[key])
+            if isinstance(answer, dict):
+                extra[unlisted[key]] = answer
+            elif isinstance(answer, NotFound) and now() >= entries[key].at + settle:
+                settled.append(key)  # it existed and is gone since: someone deleted it
+            else:
+                pending[key] = max(entries[key].at + settle, now())
+
+    # Creates whose answer was lost: the stamp in the listing decides, after the settle time.
+    for key, entry in journal.unresolved().items():
+        if key in by_stamp:
+            confirmed[key] = by_stamp[key]
+            settled.append(key)
+        elif now() >= entry.at + settle:
+            settled.append(key)  # the listing would show it by now: it was never created
+        else:
+            pending[key] = entry.at + settle
+
+    journal.forget(settled)
+    state = LiveState(people=[*people, *extra.values()], groups=groups, complete=complete)
+    return LiveRead(state=state, pending=pending, confirmed=confirmed)
