@@ -1,0 +1,209 @@
+"""``reconciler run``: the long-running controller.
+
+Argument parsing only; the loop lives in :mod:`reconciler.controller`. Durations accept ``500ms``,
+``30s``, ``10m``, ``1h`` or plain seconds, like Kubernetes and Go flags.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from reconciler.cli.options import option, owner_option, state_option, target_option, token_option
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
+_UNIT = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
+
+
+class Duration(click.ParamType):  # type: ignore[type-arg]  # generic only in click >= 8.2
+    """A duration flag: ``500ms``, ``30s``, ``10m``, ``1h`` or seconds; returns seconds."""
+
+    name = "duration"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> float:
+        if isinstance(value, int | float):
+            return float(value)
+        match = _DURATION.match(str(value))
+        if match is None:
+            self.fail(
+                f"{value!r} is not a duration: use 500ms, 30s, 10m, 1h or seconds", param, ctx
+            )
+        seconds = float(match.group(1)) * _UNIT[match.group(2)]
+        if seconds <= 0:
+            self.fail(f"{value!r} must be longer than zero", param, ctx)
+        return seconds
+
+
+DURATION = Duration()
+
+
+@click.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Accounts file (YAML); without it, PATHS are reconciled for the token's user.",
+)
+@option(
+    "--shard",
+    default=None,
+    metavar="I/N|auto/N",
+    help="Reconcile only the accounts of shard I of N (auto: the StatefulSet pod ordinal).",
+)
+@option(
+    "--health-addr",
+    default=":8081",
+    show_default=True,
+    help="Where to serve /healthz and /readyz ([HOST]:PORT; 0 turns it off).",
+)
+@option(
+    "--metrics-addr",
+    default=":8080",
+    show_default=True,
+    help="Where to serve Prometheus /metrics ([HOST]:PORT; 0 turns it off).",
+)
+@option(
+    "--resync-interval",
+    type=DURATION,
+    default="10m",
+    show_default=True,
+    help="Full pass over every account this often (jittered by 10%).",
+)
+@option(
+    "--poll-interval",
+    type=DURATION,
+    default="30s",
+    show_default=True,
+    help="Incremental poll for out-of-band changes this often.",
+)
+@option(
+    "--debounce",
+    type=DURATION,
+    default="2s",
+    show_default=True,
+    help="Wait for the manifests to be quiet this long before reloading them.",
+)
+@option(
+    "--drift-policy",
+    type=click.Choice(["correct", "report", "ignore"]),
+    default="correct",
+    show_default=True,
+    help="What to do about contacts changed outside the manifests.",
+)
+@option(
+    "--prune/--no-prune",
+    default=False,
+    show_default=True,
+    help="Delete managed contacts whose manifest is gone.",
+)
+@option(
+    "--suspend/--no-suspend",
+    default=False,
+    show_default=True,
+    help="Run, watch and serve, but write nothing for any account.",
+)
+@option(
+    "--shutdown-timeout",
+    type=DURATION,
+    default="30s",
+    show_default=True,
+    help="On SIGTERM, how long the in-flight passes may take to finish.",
+)
+@option(
+    "--log-format",
+    type=click.Choice(["json", "console", "auto"]),
+    default="auto",
+    show_default=True,
+    help="Log lines as JSON, or readable text (auto: text on a terminal).",
+)
+@option(
+    "--credentials",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Google credentials file (service account key or authorized user) for --target google.",
+)
+@target_option
+@token_option
+@state_option
+@owner_option
+def run(
+    paths: tuple[Path, ...],
+    config_file: Path | None,
+    shard: str | None,
+    health_addr: str,
+    metrics_addr: str,
+    resync_interval: float,
+    poll_interval: float,
+    debounce: float,
+    drift_policy: str,
+    prune: bool,
+    suspend: bool,
+    shutdown_timeout: float,
+    log_format: str,
+    credentials: str | None,
+    target: str,
+    token: str | None,
+    state: str,
+    owner: str,
+) -> None:
+    """Keep the address books converged with the manifests in PATHS, until SIGTERM.
+
+    Watches the manifests, polls the live address book for out-of-band changes, resyncs
+    periodically, and serves health probes and Prometheus metrics. Exits 0 after a graceful stop.
+    """
+    from reconciler.controller.account import Intervals
+    from reconciler.controller.accounts import (
+        AccountsError,
+        DriftPolicy,
+        load_accounts,
+        single_account,
+    )
+    from reconciler.controller.logs import configure_logging
+    from reconciler.controller.runner import RunSettings, run_controller
+    from reconciler.controller.serving import AddressError, parse_addr
+    from reconciler.controller.sharding import ShardSpecError, parse_shard
+
+    configure_logging(
+        "auto" if log_format == "auto" else "json" if log_format == "json" else "console"
+    )
+    policy = DriftPolicy(drift_policy)
+    try:
+        parse_addr(health_addr)
+        parse_addr(metrics_addr)
+        shard_spec = parse_shard(shard)
+    except (AddressError, ShardSpecError) as error:
+        raise click.UsageError(str(error)) from error
+    if config_file is not None and paths:
+        raise click.UsageError("give manifest PATHS or --config, not both")
+    try:
+        config = (
+            load_accounts(config_file, default_owner=owner, drift_policy=policy)
+            if config_file is not None
+            else single_account(paths, owner=owner, drift_policy=policy)
+        )
+    except AccountsError as error:
+        click.echo(str(error), err=True)
+        sys.exit(1)
+    settings = RunSettings(
+        target=target,
+        token=token,
+        state=state,
+        credentials=credentials,
+        intervals=Intervals(poll=poll_interval, resync=resync_interval, debounce=debounce),
+        health_addr=health_addr,
+        metrics_addr=metrics_addr,
+        shard=shard_spec,
+        prune=prune,
+        suspend=suspend,
+        shutdown_timeout=shutdown_timeout,
+    )
+    sys.exit(asyncio.run(run_controller(config, settings)))

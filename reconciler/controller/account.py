@@ -1,0 +1,390 @@
+"""One account's reconcile loop: work sources feed a queue, one worker drains it in passes.
+
+Sources (each only adds keys; none writes):
+
+- start: one full pass (a restart is just a full pass, nothing is remembered across runs);
+- manifests: the watcher marks the desired state stale and queues a full pass;
+- resync: a full pass every ``resync`` seconds, jittered so replicas and accounts spread out;
+- live: incremental polls turn out-of-band changes into contact keys (not under ``ignore``);
+- retries: what a pass left in conflict, pending or failed comes back after its backoff.
+
+The worker is the account's only writer (Google asks for one writer per account). It takes every
+ready key at once and runs one pass for all of them. Each pass re-reads the live state; the
+desired state is re-read on start, on resync and after a manifest change. Outcomes become queue
+operations in one place (:meth:`AccountWorker._settle`): converged -> forget the backoff; conflict,
+pending or failed -> requeue with per-key backoff (no sooner than the engine's retry time).
+
+Drift: under ``correct`` a live-triggered key that the pass had to write was drift, and is
+counted; a key that drifts again soon after is corrected with growing delays, so two writers
+never loop hot. Under ``report`` live and resync passes only plan, and report what differs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import random
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Protocol
+
+import structlog
+
+from reconciler.apply.results import ApplyResult, Outcome
+from reconciler.controller.accounts import Account, DriftPolicy
+from reconciler.controller.desired import DesiredStore
+from reconciler.controller.health import Health
+from reconciler.controller.metrics import Metrics
+from reconciler.controller.polling import LivePoller
+from reconciler.controller.watching import ManifestWatcher
+from reconciler.model import DesiredState
+from reconciler.plan.model import Kind, Plan
+from reconciler.queue import Clock, ExponentialBackoff, MonotonicClock, WorkQueue
+
+__all__ = ["FULL", "AccountWorker", "DriftDamper", "Intervals", "PassBackend", "Trigger"]
+
+FULL = "*"
+"""The key of a pass over the whole account."""
+
+_WRITTEN = (Outcome.CREATED, Outcome.UPDATED, Outcome.DELETED)
+
+
+class Trigger(StrEnum):
+    START = "start"
+    MANIFEST = "manifest"
+    RESYNC = "resync"
+    LIVE = "live"
+    RETRY = "retry"
+
+
+class PassBackend(Protocol):
+    """What a pass needs from the apply layer (see ``reconciler.controller.passes``)."""
+
+    async def apply(self, desired: DesiredState, hidden: Iterable[str] = ()) -> ApplyResult: ...
+
+    async def plan(self, desired: DesiredState, hidden: Iterable[str] = ()) -> Plan: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Intervals:
+    """Seconds between polls and resyncs, the watcher's debounce, and the backoff bounds."""
+
+    poll: float = 30.0
+    resync: float = 600.0
+    debounce: float = 2.0
+    jitter: float = 0.1  # resync intervals vary by this share either way
+    backoff_floor: float = 1.0
+    backoff_cap: float = 300.0
+
+
+class DriftDamper:
+    """Growing delays for contacts that keep drifting (another writer fighting us)."""
+
+    def __init__(self, clock: Clock, *, base: float = 1.0, cap: float = 300.0) -> None:
+        self.clock, self.base, self.cap = clock, base, cap
+        self.window = 2 * cap  # a contact quiet this long starts again from no delay
+        self._streaks: dict[str, tuple[int, float]] = {}
+
+    def corrected(self, key: str) -> None:
+        """``key`` drifted and was written back."""
+        count, last = self._streaks.get(key, (0, -math.inf))
+        now = self.clock.now()
+        self._streaks[key] = (count + 1 if now - last < self.window else 1, now)
+
+    def delay(self, key: str) -> float:
+        """How long to wait before correcting ``key`` again."""
+        count, last = self._streaks.get(key, (0, -math.inf))
+        if count == 0 or self.clock.now() - last >= self.window:
+            return 0.0
+        return min(self.cap, self.base * 2.0 ** min(count - 1, 60))
+
+
+class AccountWorker:
+    """Sources, queue and the single writer of one account."""
+
+    def __init__(
+        self,
+        account: Account,
+        backend: PassBackend,
+        *,
+        poller: LivePoller | None,
+        store: DesiredStore,
+        metrics: Metrics,
+        health: Health,
+        intervals: Intervals | None = None,
+        clock: Clock | None = None,
+        rng: random.Random | None = None,
+        suspended: bool = False,
+        watch: bool = True,
+    ) -> None:
+        self.account = account
+        self.backend = backend
+        self.poller = poller
+        self.store = store
+        self.metrics = metrics
+        self.health = health
+        self.intervals = intervals or Intervals()
+        self.clock = clock or MonotonicClock()
+        self.rng = rng or random.Random()
+        self.suspended = suspended or account.suspend
+        self.watch = watch
+        self.queue: WorkQueue[str] = WorkQueue(
+            limiter=ExponentialBackoff(self.intervals.backoff_floor, self.intervals.backoff_cap),
+            clock=self.clock,
+        )
+        self.damper = DriftDamper(self.clock, cap=self.intervals.backoff_cap)
+        self.passes = 0
+        self._reasons: dict[str, set[Trigger]] = {}
+        self._stale = True  # the desired state must be re-read before the next pass
+        self._ready = False
+        self._log = structlog.get_logger("reconciler.controller").bind(account=account.key)
+        name = account.key
+        metrics.workqueue_depth.labels(name=name).set_function(lambda: len(self.queue))
+        metrics.suspended.labels(account=name).set(1 if self.suspended else 0)
+        metrics.ready.labels(account=name).set(0)
+        health.expect(name)
+
+    # -- sources -----------------------------------------------------------------------------
+
+    def enqueue(self, key: str, trigger: Trigger, delay: float = 0.0) -> None:
+        """Queue ``key`` (after ``delay`` seconds), remembering why."""
+        if self.queue.shutting_down:
+            return
+        self._reasons.setdefault(key, set()).add(trigger)
+        self.queue.add_after(key, delay)
+        self.metrics.workqueue_adds_total.labels(name=self.account.key).inc()
+
+    def manifests_changed(self) -> None:
+        """The watcher saw the manifests change: re-read them and run a full pass."""
+        self._stale = True
+        self._log.info("manifests changed")
+        self.enqueue(FULL, Trigger.MANIFEST)
+
+    async def run(self) -> None:
+        """Run sources and the worker until :meth:`shut_down`; the in-flight pass finishes."""
+        sources: list[asyncio.Task[None]] = [asyncio.create_task(self._resync_loop())]
+        if self.watch:
+            watcher = ManifestWatcher(
+                self.account.manifests,
+                debounce=self.intervals.debounce,
+                on_change=self.manifests_changed,
+            )
+            sources.append(asyncio.create_task(watcher.run()))
+        polling = self.account.drift_policy is not DriftPolicy.IGNORE and not self.suspended
+        if self.poller is not None and polling:
+            sources.append(asyncio.create_task(self._poll_loop()))
+        self.enqueue(FULL, Trigger.START)
+        try:
+            await self._work()
+        finally:
+            for task in sources:
+                task.cancel()
+            await asyncio.gather(*sources, return_exceptions=True)
+
+    def shut_down(self) -> None:
+        """Stop taking work; the pass in flight finishes and :meth:`run` returns."""
+        self.queue.shut_down()
+
+    async def _resync_loop(self) -> None:
+        while True:
+            spread = 1 + self.intervals.jitter * self.rng.uniform(-1.0, 1.0)
+            await self.clock.sleep(self.intervals.resync * spread)
+            self.enqueue(FULL, Trigger.RESYNC)
+
+    async def _poll_loop(self) -> None:
+        assert self.poller is not None
+        first = True
+        while True:
+            if not first:
+                await self.clock.sleep(self.intervals.poll)
+            first = False
+            try:
+                found = await self.poller.poll()
+            except Exception as error:  # the next poll tries again; the resync is the net
+                self.metrics.polls_total.labels(account=self.account.key, result="error").inc()
+                self._log.warning("poll failed", error=f"{type(error).__name__}: {error}")
+                continue
+            result = "expired" if found.resync else "primed" if found.primed else "ok"
+            self.metrics.polls_total.labels(account=self.account.key, result=result).inc()
+            if found.resync:
+                self._log.info("sync token expired: full resync")
+                self.enqueue(FULL, Trigger.RESYNC)
+            if found.keys:
+                self._log.info("live changes", keys=len(found.keys))
+            for key in sorted(found.keys):
+                self.enqueue(key, Trigger.LIVE, self.damper.delay(key))
+
+    # -- the worker --------------------------------------------------------------------------
+
+    async def _work(self) -> None:
+        while True:
+            keys = await self.queue.get_batch()
+            if not keys:
+                return
+            try:
+                await self._pass(keys)
+            finally:
+                self.queue.done(keys)
+
+    async def _pass(self, keys: list[str]) -> None:
+        why = {key: self._reasons.pop(key, set()) for key in keys}
+        triggers: set[Trigger] = set().union(*why.values())
+        log = self._log.bind(keys=len(keys), triggers=sorted(str(t) for t in triggers))
+        self.passes += 1
+        if self.suspended:
+            self._count("skipped")
+            self._mark_ready()
+            log.info("pass skipped: account suspended")
+            return
+        if self._stale or triggers & {Trigger.START, Trigger.RESYNC}:
+            self._reload(log)
+        state = self.store.state
+        if state is None or self.store.broken:
+            self._count("skipped")
+            log.warning("pass skipped: manifests are broken; nothing is written until fixed")
+            return
+        write = self.account.drift_policy is DriftPolicy.CORRECT or bool(
+            triggers & {Trigger.START, Trigger.MANIFEST, Trigger.RETRY}
+        )
+        started = self.clock.now()
+        self.health.pass_started(self.account.key)
+        try:
+            if write:
+                result = await self.backend.apply(state, self.store.suspended)
+                outcome = self._settle(keys, why, result, log)
+            else:
+                plan = await self.backend.plan(state, self.store.suspended)
+                self._report(why, plan, log)
+                outcome = "success"
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:
+            outcome = "error"
+            log.error("pass failed", error=f"{type(error).__name__}: {error}")
+            for key in keys:
+                self._requeue(key, 0.0, log)
+        finally:
+            self.health.pass_finished(self.account.key)
+            elapsed = max(0.0, self.clock.now() - started)
+            self.metrics.reconcile_time_seconds.labels(account=self.account.key).observe(elapsed)
+        self._count(outcome)
+        if outcome == "error":
+            self.metrics.reconcile_errors_total.labels(account=self.account.key).inc()
+        elif FULL in keys and outcome == "success":
+            self._mark_ready()
+
+    def _reload(self, log: structlog.typing.FilteringBoundLogger) -> None:
+        loaded = self.store.reload()
+        self._stale = False
+        account = self.account.key
+        self.metrics.manifest_errors.labels(account=account).set(len(loaded.errors))
+        self.metrics.manifest_loads_total.labels(
+            account=account, result="ok" if loaded.ok else "invalid"
+        ).inc()
+        if not loaded.ok:
+            for problem in loaded.errors:
+                log.error("manifest error", error=problem)
+            kept = "the last good manifests stay in force" if self.store.state else "none loaded"
+            log.error("manifests are broken", errors=len(loaded.errors), desired=kept)
+        elif loaded.changed:
+            state = self.store.state
+            log.info(
+                "manifests loaded",
+                contacts=len(state.contacts) if state else 0,
+                groups=len(state.groups) if state else 0,
+                suspended=len(self.store.suspended),
+            )
+
+    def _settle(
+        self,
+        keys: list[str],
+        why: dict[str, set[Trigger]],
+        result: ApplyResult,
+        log: structlog.typing.FilteringBoundLogger,
+    ) -> str:
+        """Turn a converge's outcomes into queue operations; return the pass's result label."""
+        account = self.account.key
+        for obj in result.results:
+            self.metrics.reconcile_keys_total.labels(account=account, outcome=obj.outcome).inc()
+        left: set[str] = set()
+        for obj in result.left:
+            key = obj.key if obj.kind == "contact" else FULL
+            if key in left:
+                continue
+            left.add(key)
+            if obj.outcome is Outcome.CONFLICT:
+                self.metrics.conflicts_total.labels(account=account).inc()
+            wait = 0.0
+            if obj.retry_at is not None:
+                wait = (obj.retry_at - datetime.now(UTC)).total_seconds()
+            self._requeue(key, wait, log, outcome=str(obj.outcome))
+        for key, triggers in why.items():
+            done = result.get("contact", key)
+            if Trigger.LIVE in triggers and done is not None and done.outcome in _WRITTEN:
+                self.damper.corrected(key)
+                self.metrics.drift_detected_total.labels(account=account, policy="correct").inc()
+                log.info("drift corrected", key=key, action=str(done.outcome))
+        if result.errors:
+            for problem in result.errors:
+                log.error("pass incomplete", error=problem)
+            for key in keys:
+                if key not in left:
+                    self._requeue(key, 0.0, log)
+            return "error"
+        for key in keys:
+            if key not in left:
+                self.queue.forget(key)
+        counts = result.counts()
+        log.info(
+            "pass finished",
+            created=counts[Outcome.CREATED],
+            updated=counts[Outcome.UPDATED],
+            deleted=counts[Outcome.DELETED],
+            unchanged=counts[Outcome.UNCHANGED] + counts[Outcome.SKIPPED],
+            left=len(result.left),
+        )
+        return "requeue" if left else "success"
+
+    def _report(
+        self,
+        why: dict[str, set[Trigger]],
+        plan: Plan,
+        log: structlog.typing.FilteringBoundLogger,
+    ) -> None:
+        """A planning-only pass (``report``): log and count what differs, write nothing."""
+        full = FULL in why
+        live = {key for key, triggers in why.items() if Trigger.LIVE in triggers}
+        for item in plan.changes:
+            if item.kind is Kind.CONTACT and (full or item.key in live):
+                self.metrics.drift_detected_total.labels(
+                    account=self.account.key, policy="report"
+                ).inc()
+                log.warning("drift detected", key=item.key, action=str(item.action))
+        for key in why:
+            self.queue.forget(key)
+
+    def _requeue(
+        self,
+        key: str,
+        at_least: float,
+        log: structlog.typing.FilteringBoundLogger,
+        outcome: str = "error",
+    ) -> None:
+        delay = max(self.queue.limiter.when(key), at_least)
+        self._reasons.setdefault(key, set()).add(Trigger.RETRY)
+        self.queue.add_after(key, delay)
+        name = self.account.key
+        self.metrics.workqueue_retries_total.labels(name=name).inc()
+        self.metrics.workqueue_backoff_seconds.labels(name=name).observe(delay)
+        log.info("requeued", key=key, outcome=outcome, delay=round(delay, 3))
+
+    def _count(self, result: str) -> None:
+        self.metrics.reconcile_total.labels(account=self.account.key, result=result).inc()
+
+    def _mark_ready(self) -> None:
+        if not self._ready:
+            self._ready = True
+            self.health.mark_ready(self.account.key)
+            self.metrics.ready.labels(account=self.account.key).set(1)

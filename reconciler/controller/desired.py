@@ -1,0 +1,95 @@
+"""An account's desired state, with the last good version kept while the manifests are broken.
+
+Manifests arrive from git, and a bad commit is a normal event, not an outage. When a load fails
+the controller keeps the last state that loaded cleanly and writes nothing until the files are
+fixed: applying a half-loaded tree could delete the contacts of the files that failed, and
+applying the old tree would fight the person who is fixing the new one. The errors are logged
+with their locations and exported as a gauge, so the problem is visible without a shell.
+
+Contact-level suspend (annotation ``reconciler/suspend: "true"``) is resolved here too: a
+suspended contact is taken out of the desired state and its name is remembered, so the pass can
+also hide the live contact from the planner (otherwise a pruning plan would delete it).
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from reconciler.model import DesiredState
+
+__all__ = ["SUSPEND_ANNOTATION", "DesiredStore", "Loaded", "load_manifests"]
+
+SUSPEND_ANNOTATION = "reconciler/suspend"
+
+Loader = Callable[[Sequence[Path]], Any]
+"""``reconciler.manifest.load``: paths -> a result with contacts, groups, errors, ok."""
+
+
+def load_manifests(paths: Sequence[Path]) -> Any:
+    """The manifest loader, imported on first use (the controller starts before any load)."""
+    manifest = importlib.import_module("reconciler.manifest")
+    return manifest.load(list(paths))
+
+
+@dataclass(frozen=True, slots=True)
+class Loaded:
+    """What one reload found."""
+
+    ok: bool
+    changed: bool  # the desired state in force is different from before
+    errors: tuple[str, ...] = ()
+
+
+@dataclass
+class DesiredStore:
+    """Loads an account's manifests and keeps the last good result."""
+
+    paths: Sequence[Path]
+    loader: Loader = load_manifests
+    state: DesiredState | None = None  # the last good desired state; None before the first
+    suspended: frozenset[str] = frozenset()  # contacts suspended by annotation
+    errors: tuple[str, ...] = ()  # the problems of the latest load; empty when it was good
+    _fingerprint: Any = field(default=None, repr=False)
+
+    @property
+    def broken(self) -> bool:
+        """The latest load failed: nothing may be written until it is fixed."""
+        return bool(self.errors)
+
+    def reload(self) -> Loaded:
+        """Load the manifests again; on failure keep the last good state in force."""
+        try:
+            result = self.loader(self.paths)
+        except Exception as error:  # an unreadable tree is a broken tree, not a crash
+            self.errors = (f"loading manifests failed: {type(error).__name__}: {error}",)
+            return Loaded(ok=False, changed=False, errors=self.errors)
+        errors = tuple(str(e) for e in getattr(result, "errors", ()))
+        if errors or not getattr(result, "ok", True):
+            self.errors = errors or ("the manifests did not load completely",)
+            return Loaded(ok=False, changed=False, errors=self.errors)
+        self.errors = ()
+        contacts = list(result.contacts)
+        suspended = frozenset(c.name for c in contacts if _suspended(c))
+        state = DesiredState(
+            contacts=[c for c in contacts if c.name not in suspended],
+            groups=list(result.groups),
+            complete=True,
+        )
+        fingerprint = (_fingerprint_of(state), suspended)
+        changed = fingerprint != self._fingerprint
+        self.state, self.suspended, self._fingerprint = state, suspended, fingerprint
+        return Loaded(ok=True, changed=changed)
+
+
+def _suspended(resource: Any) -> bool:
+    annotations = getattr(resource, "annotations", None) or {}
+    return str(annotations.get(SUSPEND_ANNOTATION, "")).strip().lower() == "true"
+
+
+def _fingerprint_of(state: DesiredState) -> tuple[str, ...]:
+    """A cheap identity of a desired state: the repr of every resource, in order."""
+    return tuple(repr(r) for r in (*state.contacts, *state.groups))

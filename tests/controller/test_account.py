@@ -1,0 +1,329 @@
+"""One account's loop: outcomes become queue operations, drift policies, suspend, broken manifests.
+
+The apply layer is replaced by a recording backend here (the loop's decisions are the subject);
+the end-to-end tests run the same loop against the real engine and emulator.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from reconciler.apply.results import ApplyResult, ObjectResult, Outcome
+from reconciler.controller.account import FULL, AccountWorker, DriftDamper, Intervals, Trigger
+from reconciler.controller.accounts import Account, DriftPolicy
+from reconciler.controller.desired import DesiredStore
+from reconciler.controller.health import Health
+from reconciler.controller.metrics import Metrics
+from reconciler.model import DesiredState
+from reconciler.plan.model import Action, Kind, Plan, PlanItem
+
+ACCOUNT = "alice@example.com"
+
+
+def contact(name: str, **annotations: str) -> SimpleNamespace:
+    return SimpleNamespace(name=name, annotations=annotations)
+
+
+class Manifests:
+    """A loader whose answer the test sets: contacts, or errors."""
+
+    def __init__(self, *names: str) -> None:
+        self.contacts = [contact(n) for n in names]
+        self.errors: list[str] = []
+
+    def __call__(self, paths: Iterable[Path]) -> SimpleNamespace:
+        return SimpleNamespace(
+            contacts=list(self.contacts), groups=[], errors=list(self.errors), ok=not self.errors
+        )
+
+
+class Backend:
+    """Records passes; answers each apply with the next queued result (default: all unchanged)."""
+
+    def __init__(self) -> None:
+        self.applied: list[tuple[DesiredState, frozenset[str]]] = []
+        self.planned: list[DesiredState] = []
+        self.answers: list[ApplyResult | Exception] = []
+        self.plan_items: list[PlanItem] = []
+        self.gate: asyncio.Event | None = None
+        self.entered = asyncio.Event()
+
+    async def apply(self, desired: DesiredState, hidden: Iterable[str] = ()) -> ApplyResult:
+        self.applied.append((desired, frozenset(hidden)))
+        self.entered.set()
+        if self.gate is not None:
+            await self.gate.wait()
+        if self.answers:
+            answer = self.answers.pop(0)
+            if isinstance(answer, Exception):
+                raise answer
+            return answer
+        result = ApplyResult()
+        for c in desired.contacts:
+            result.record(ObjectResult("contact", c.name, Outcome.UNCHANGED))
+        return result
+
+    async def plan(self, desired: DesiredState, hidden: Iterable[str] = ()) -> Plan:
+        self.planned.append(desired)
+        return Plan(owner="o", items=tuple(self.plan_items), waves=())
+
+
+def result(**outcomes: Outcome | tuple[Outcome, float]) -> ApplyResult:
+    answer = ApplyResult()
+    for key, outcome in outcomes.items():
+        retry_at = None
+        if isinstance(outcome, tuple):
+            outcome, seconds = outcome
+            retry_at = datetime.now(UTC) + timedelta(seconds=seconds)
+        answer.record(ObjectResult("contact", key, outcome, retry_at=retry_at))
+    return answer
+
+
+class Harness:
+    def __init__(self, clock: Any, policy: DriftPolicy, suspend: bool, names: tuple[str, ...]):
+        self.clock = clock
+        self.manifests = Manifests(*names)
+        self.backend = Backend()
+        self.metrics = Metrics()
+        self.health = Health(clock=clock)
+        account = Account(ACCOUNT, (Path("m"),), "o", suspend=suspend, drift_policy=policy)
+        self.worker = AccountWorker(
+            account,
+            self.backend,
+            poller=None,
+            store=DesiredStore(account.manifests, loader=self.manifests),
+            metrics=self.metrics,
+            health=self.health,
+            intervals=Intervals(poll=5, resync=3600, debounce=0.1),
+            clock=clock,
+            watch=False,
+        )
+        self.task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self.task = asyncio.create_task(self.worker.run())
+        await self.clock.settle()
+
+    def sample(self, metric: str, **labels: str) -> float:
+        value = self.metrics.registry.get_sample_value(metric, labels)
+        return 0.0 if value is None else value
+
+
+@pytest.fixture
+async def make(clock: Any) -> AsyncIterator[Any]:
+    harnesses: list[Harness] = []
+
+    def build(
+        policy: DriftPolicy = DriftPolicy.CORRECT,
+        suspend: bool = False,
+        names: tuple[str, ...] = ("a", "b"),
+    ) -> Harness:
+        harness = Harness(clock, policy, suspend, names)
+        harnesses.append(harness)
+        return harness
+
+    yield build
+    for harness in harnesses:
+        harness.worker.shut_down()
+        if harness.task is not None:
+            harness.task.cancel()
+            await asyncio.gather(harness.task, return_exceptions=True)
+
+
+async def test_start_is_one_full_pass_and_makes_the_account_ready(make: Any) -> None:
+    """A restart is just a full pass: desired state loaded, applied once, account ready."""
+    h = make()
+    await h.start()
+    assert len(h.backend.applied) == 1
+    assert [c.name for c in h.backend.applied[0][0].contacts] == ["a", "b"]
+    assert h.health.readiness() == (True, "ok")
+    assert h.sample("reconciler_reconcile_total", account=ACCOUNT, result="success") == 1
+    assert h.sample("reconciler_ready", account=ACCOUNT) == 1
+
+
+async def test_a_conflict_is_requeued_with_growing_backoff_then_forgotten(make: Any) -> None:
+    """A key left in conflict comes back after 1 s, then 2 s; success resets its backoff."""
+    h = make()
+    h.backend.answers = [
+        result(a=Outcome.CONFLICT, b=Outcome.UPDATED),
+        result(a=Outcome.CONFLICT),
+        result(a=Outcome.UPDATED),
+    ]
+    await h.start()
+    assert h.worker.queue.num_requeues("a") == 1
+    assert h.sample("reconciler_conflicts_total", account=ACCOUNT) == 1
+    h.clock.advance(0.9)
+    await h.clock.settle()
+    assert len(h.backend.applied) == 1
+    h.clock.advance(0.1)
+    await h.clock.settle()
+    assert len(h.backend.applied) == 2
+    assert h.worker.queue.num_requeues("a") == 2
+    h.clock.advance(1.9)
+    await h.clock.settle()
+    assert len(h.backend.applied) == 2
+    h.clock.advance(0.1)
+    await h.clock.settle()
+    assert len(h.backend.applied) == 3
+    assert h.worker.queue.num_requeues("a") == 0
+    assert h.sample("reconciler_workqueue_retries_total", name=ACCOUNT) == 2
+    assert h.sample("reconciler_reconcile_total", account=ACCOUNT, result="requeue") == 2
+
+
+async def test_a_retry_waits_at_least_until_the_engines_retry_time(make: Any) -> None:
+    """A pending create with a retry time 20 s away is not retried after the 1 s floor."""
+    h = make()
+    h.backend.answers = [result(a=(Outcome.PENDING, 20.0))]
+    await h.start()
+    h.clock.advance(5)
+    await h.clock.settle()
+    assert len(h.backend.applied) == 1
+    h.clock.advance(16)
+    await h.clock.settle()
+    assert len(h.backend.applied) == 2
+
+
+async def test_a_failed_pass_is_retried_with_backoff(make: Any) -> None:
+    """An exception in a pass counts as an error and the batch comes back after backoff."""
+    h = make()
+    h.backend.answers = [RuntimeError("listing failed")]
+    await h.start()
+    assert h.sample("reconciler_reconcile_errors_total", account=ACCOUNT) == 1
+    assert h.health.readiness()[0] is False
+    h.clock.advance(1)
+    await h.clock.settle()
+    assert len(h.backend.applied) == 2
+    assert h.health.readiness() == (True, "ok")
+
+
+async def test_a_broken_manifest_writes_nothing_until_fixed(make: Any) -> None:
+    """After a bad edit no pass writes; the error is exported; fixing it converges again."""
+    h = make()
+    await h.start()
+    h.manifests.errors = ["m/a.yaml:3:5: unknown field 'emial'"]
+    h.worker.manifests_changed()
+    await h.clock.settle()
+    h.worker.enqueue(FULL, Trigger.RESYNC)
+    await h.clock.settle()
+    assert len(h.backend.applied) == 1
+    assert h.sample("reconciler_manifest_errors", account=ACCOUNT) == 1
+    assert h.sample("reconciler_reconcile_total", account=ACCOUNT, result="skipped") == 2
+    assert [c.name for c in h.worker.store.state.contacts] == ["a", "b"]  # last good kept
+    h.manifests.errors = []
+    h.manifests.contacts.append(contact("c"))
+    h.worker.manifests_changed()
+    await h.clock.settle()
+    assert len(h.backend.applied) == 2
+    assert [c.name for c in h.backend.applied[-1][0].contacts] == ["a", "b", "c"]
+    assert h.sample("reconciler_manifest_errors", account=ACCOUNT) == 0
+
+
+async def test_a_broken_first_load_is_never_ready(make: Any) -> None:
+    """With no good manifests ever loaded there is nothing to apply and readiness says so."""
+    h = make()
+    h.manifests.errors = ["m/a.yaml:1:1: not valid YAML"]
+    await h.start()
+    assert h.backend.applied == []
+    assert h.health.readiness()[0] is False
+
+
+async def test_correct_policy_writes_drift_back_and_damps_a_fighting_writer(make: Any) -> None:
+    """A live change that had to be written back counts as drift; repeated drift is delayed."""
+    h = make()
+    await h.start()
+    h.backend.answers = [result(a=Outcome.UPDATED), result(a=Outcome.UPDATED)]
+    h.worker.enqueue("a", Trigger.LIVE)
+    await h.clock.settle()
+    assert len(h.backend.applied) == 2
+    assert h.sample("reconciler_drift_detected_total", account=ACCOUNT, policy="correct") == 1
+    assert h.worker.damper.delay("a") == 1.0
+    h.worker.enqueue("a", Trigger.LIVE, h.worker.damper.delay("a"))
+    await h.clock.settle()
+    assert len(h.backend.applied) == 2
+    h.clock.advance(1)
+    await h.clock.settle()
+    assert len(h.backend.applied) == 3
+    assert h.worker.damper.delay("a") == 2.0
+
+
+async def test_our_own_write_echoing_back_is_not_drift(make: Any) -> None:
+    """A live change the pass finds already converged is not counted as drift."""
+    h = make()
+    await h.start()
+    h.worker.enqueue("a", Trigger.LIVE)
+    await h.clock.settle()
+    assert len(h.backend.applied) == 2
+    assert h.sample("reconciler_drift_detected_total", account=ACCOUNT, policy="correct") == 0
+
+
+async def test_report_policy_plans_live_changes_and_writes_nothing(make: Any) -> None:
+    """Under report, a live change is planned, the drift is counted, and nothing is applied."""
+    h = make(policy=DriftPolicy.REPORT)
+    await h.start()
+    h.backend.plan_items = [PlanItem(Kind.CONTACT, Action.UPDATE, "a", "names differ")]
+    h.worker.enqueue("a", Trigger.LIVE)
+    await h.clock.settle()
+    assert len(h.backend.applied) == 1  # only the start pass
+    assert len(h.backend.planned) == 1
+    assert h.sample("reconciler_drift_detected_total", account=ACCOUNT, policy="report") == 1
+    h.worker.manifests_changed()
+    await h.clock.settle()
+    assert len(h.backend.applied) == 2  # manifest changes are still applied
+
+
+async def test_a_suspended_account_writes_nothing_but_is_ready(make: Any) -> None:
+    """Account-level suspend: passes are skipped, the account reports ready and suspended."""
+    h = make(suspend=True)
+    await h.start()
+    h.worker.manifests_changed()
+    await h.clock.settle()
+    assert h.backend.applied == []
+    assert h.health.readiness() == (True, "ok")
+    assert h.sample("reconciler_suspended", account=ACCOUNT) == 1
+
+
+async def test_a_suspended_contact_is_left_out_and_hidden(make: Any) -> None:
+    """Contact-level suspend: the contact is not desired and its live copy is hidden."""
+    h = make(names=())
+    h.manifests.contacts = [contact("a"), contact("b", **{"reconciler/suspend": "true"})]
+    await h.start()
+    desired, hidden = h.backend.applied[0]
+    assert [c.name for c in desired.contacts] == ["a"]
+    assert hidden == {"b"}
+
+
+async def test_shutdown_lets_the_pass_in_flight_finish(make: Any) -> None:
+    """shut_down() during a pass: the pass completes, no new pass starts, run() returns."""
+    h = make()
+    h.backend.gate = asyncio.Event()
+    await h.start()
+    await asyncio.wait_for(h.backend.entered.wait(), 5)
+    h.worker.enqueue("a", Trigger.LIVE)
+    h.worker.shut_down()
+    await h.clock.settle()
+    assert h.task is not None
+    assert not h.task.done()
+    h.backend.gate.set()
+    await asyncio.wait_for(h.task, 5)
+    assert len(h.backend.applied) == 1
+    assert h.sample("reconciler_reconcile_total", account=ACCOUNT, result="success") == 1
+
+
+def test_the_drift_damper_forgets_after_a_quiet_window(clock: Any) -> None:
+    """Delays double per repeated drift and reset once a contact stays quiet long enough."""
+    damper = DriftDamper(clock, base=1.0, cap=8.0)
+    assert damper.delay("a") == 0.0
+    for expected in (1.0, 2.0, 4.0, 8.0, 8.0):
+        damper.corrected("a")
+        assert damper.delay("a") == expected
+    clock.advance(16)
+    assert damper.delay("a") == 0.0
+    damper.corrected("a")
+    assert damper.delay("a") == 1.0
