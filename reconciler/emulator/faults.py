@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import math
 from collections import deque
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from reconciler.emulator import contacts
@@ -35,6 +36,8 @@ class Faults:
     def __init__(self, emulator: Emulator) -> None:
         self.emulator = emulator
         self.calls: dict[tuple[str, str], deque[float]] = {}
+        self.sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+        """How latency is spent; replaceable so tests need not wait."""
 
     def clear(self) -> None:
         """Forget quota usage."""
@@ -44,7 +47,7 @@ class Faults:
         """Apply latency, quotas, random errors and the editor to one API request."""
         config = self.emulator.config
         if config.latency_ms:
-            await asyncio.sleep(config.latency_ms / 1000)
+            await self.sleep(config.latency_ms / 1000)
         self._charge(kind, book.user)
         if config.error_rate and self.emulator.rng.random() < config.error_rate:
             if self.emulator.rng.random() < 0.5:
@@ -95,7 +98,7 @@ class Faults:
     def spurious_stale(self, contact: Contact) -> bool:
         """Whether to reject an update with a current etag because of a recent write."""
         config = self.emulator.config
-        if not config.spurious_etag_rate or contact.previous is None:
+        if not config.spurious_etag_rate:
             return False
         recent = self.emulator.now() - contact.update_time < config.spurious_etag_window_ms / 1000
         return recent and self.emulator.rng.random() < config.spurious_etag_rate

@@ -1,0 +1,63 @@
+"""With a state file, everything survives a restart; without one, nothing touches the disk."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+
+from reconciler.emulator import EmulatorConfig, FakeClock, create_app
+
+
+def client(app: object) -> httpx.AsyncClient:
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app),  # type: ignore[arg-type]
+        base_url="http://e",
+        headers={"Authorization": "Bearer user:alice@example.com"},
+    )
+
+
+async def test_state_survives_a_restart(tmp_path: Path) -> None:
+    """Contacts, groups, etags, tombstones and sync tokens are all still valid after a restart."""
+    path = tmp_path / "state.sqlite3"
+    clock = FakeClock()
+    async with client(create_app(state_path=path, clock=clock)) as api:
+        group = (
+            await api.post("/v1/contactGroups", json={"contactGroup": {"name": "Team"}})
+        ).json()
+        membership = {"contactGroupMembership": {"contactGroupResourceName": group["resourceName"]}}
+        created = []
+        for name in ("Ann", "Bob"):
+            body = {"names": [{"givenName": name}], "memberships": [membership]}
+            created.append((await api.post("/v1/people:createContact", json=body)).json())
+        params = {"personFields": "names", "requestSyncToken": "true"}
+        token = (await api.get("/v1/people/me/connections", params=params)).json()["nextSyncToken"]
+        await api.delete(f"/v1/{created[1]['resourceName']}:deleteContact")
+    async with client(create_app(EmulatorConfig(), state_path=path, clock=clock)) as api:
+        ann = created[0]
+        got = await api.get(f"/v1/{ann['resourceName']}", params={"personFields": "names"})
+        assert got.json()["etag"] == ann["etag"]
+        response = await api.patch(
+            f"/v1/{ann['resourceName']}:updateContact",
+            params={"updatePersonFields": "names"},
+            json={"etag": ann["etag"], "names": [{"givenName": "Anne"}]},
+        )
+        assert response.status_code == 200
+        changes = await api.get("/v1/people/me/connections", params={**params, "syncToken": token})
+        names = {p["resourceName"]: p for p in changes.json()["connections"]}
+        assert names[created[1]["resourceName"]]["metadata"] == {"deleted": True}
+        assert names[ann["resourceName"]]["names"][0]["givenName"] == "Anne"
+        got_group = (await api.get(f"/v1/{group['resourceName']}")).json()
+        assert got_group["memberCount"] == 1
+    async with client(create_app(state_path=path, clock=clock)) as api:
+        await api.post("/__emulator/reset")
+    async with client(create_app(state_path=path, clock=clock)) as api:
+        assert (await api.get("/__emulator/dump")).json() == {"users": {}}
+
+
+async def test_memory_only_by_default() -> None:
+    """Without state_path a restart starts empty."""
+    async with client(create_app()) as api:
+        await api.post("/v1/people:createContact", json={})
+    async with client(create_app()) as api:
+        assert (await api.get("/__emulator/dump")).json() == {"users": {}}
