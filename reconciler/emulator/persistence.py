@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterable
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from pathlib import Path
 from typing import Any
 
@@ -26,8 +26,7 @@ CREATE TABLE IF NOT EXISTS records (
 
 
 def _contact_row(contact: Contact) -> str:
-    data = asdict(contact)
-    data.pop("previous")
+    data = {f.name: getattr(contact, f.name) for f in fields(Contact) if f.name != "previous"}
     return json.dumps(data, separators=(",", ":"))
 
 
