@@ -6,6 +6,7 @@ then read the objects. Every object is validated against the Kubernetes API sche
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,8 @@ import helm_python as helm
 import pytest
 import yaml
 
+from reconciler.cli.options import envvar_for
+from reconciler.cli.run import run
 from reconciler.controller.accounts import DriftPolicy, load_accounts
 from reconciler.controller.sharding import parse_shard
 
@@ -67,7 +70,12 @@ SHARDED_SSH: dict[str, Any] = {
 }
 
 CONFIGMAP_FILES: dict[str, Any] = {
-    "controller": {"target": "http://people-emulator:8765", "logFormat": "console"},
+    "controller": {
+        "target": "http://people-emulator:8765",
+        "logFormat": "console",
+        "prune": True,
+        "suspend": True,
+    },
     "credentials": {"existingSecret": "emulator", "key": "unused.json", "tokenKey": "token"},
     "accounts": [{"subject": "alice@example.com", "manifests": "alice"}],
     "manifests": {
@@ -181,6 +189,30 @@ def test_controller_gets_exactly_the_documented_flags(git: Rendered) -> None:
     }
 
 
+@pytest.mark.parametrize("name", VALUE_SETS)
+def test_reconciler_run_accepts_the_arguments_the_chart_passes(
+    renders: dict[str, Rendered], name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The real `reconciler run` command parses the container's arguments without complaint."""
+    for variable in [v for v in os.environ if v.startswith("RECONCILER_")]:
+        monkeypatch.delenv(variable)
+    rendered = renders[name]
+    args = rendered.container()["args"]
+    with run.make_context("run", list(args)) as ctx:
+        params = ctx.params
+    assert params["health_addr"] == ":8081"
+    assert params["metrics_addr"] == ":8080"
+    assert params["log_format"] in {"json", "console"}
+    assert params["target"] == VALUE_SETS[name].get("controller", {}).get("target", "google")
+    assert params["prune"] is params["suspend"] is (name == "configmap-files")
+    assert (params["config_file"] is None) is (not VALUE_SETS[name].get("accounts"))
+    pod = f"{rendered.workload['metadata']['name']}-0"
+    assert parse_shard(params["shard"], pod_name=pod).index == 0
+    for variable in rendered.container()["env"]:
+        if variable["name"].startswith("RECONCILER_"):
+            assert variable["name"] == envvar_for("--token")
+
+
 def test_accounts_config_comes_from_values_through_a_configmap(
     git: Rendered, tmp_path: Path
 ) -> None:
@@ -188,7 +220,6 @@ def test_accounts_config_comes_from_values_through_a_configmap(
     config_map = git.named("ConfigMap", f"{FULLNAME}-config")
     config = yaml.safe_load(config_map["data"]["config.yaml"])
     assert config == {
-        "suspend": False,
         "accounts": [
             {
                 "subject": "alice@example.com",

@@ -97,7 +97,7 @@ app.kubernetes.io/part-of: contacts-reconciler
 {{- end }}
 {{- $accounts = append $accounts $account }}
 {{- end }}
-{{- dict "accounts" $accounts "suspend" .Values.controller.suspend | toYaml }}
+{{- dict "accounts" $accounts | toYaml }}
 {{- end }}
 
 {{- define "contacts-reconciler.gitSyncContainer" -}}
@@ -208,6 +208,12 @@ spec:
         {{- end }}
         {{- with .Values.controller.owner }}
         - {{ printf "--owner=%s" . | quote }}
+        {{- end }}
+        {{- if .Values.controller.prune }}
+        - --prune
+        {{- end }}
+        {{- if .Values.controller.suspend }}
+        - --suspend
         {{- end }}
         {{- range .Values.controller.extraArgs }}
         - {{ . | quote }}
