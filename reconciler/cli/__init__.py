@@ -15,7 +15,9 @@ import click
 from reconciler import __version__
 
 # command name -> "module:attribute" of a click.Command. One line per command.
-COMMANDS: dict[str, str] = {}
+COMMANDS: dict[str, str] = {
+    "emulator": "reconciler.cli.emulator:emulator",
+}
 
 
 class LazyGroup(click.Group):
