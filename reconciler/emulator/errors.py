@@ -44,6 +44,20 @@ HTTP_CODES: dict[str, int] = {
     "UNAVAILABLE": 503,
 }
 
+RPC_CODES: dict[str, int] = {
+    "INVALID_ARGUMENT": 3,
+    "FAILED_PRECONDITION": 9,
+    "OUT_OF_RANGE": 11,
+    "UNAUTHENTICATED": 16,
+    "PERMISSION_DENIED": 7,
+    "NOT_FOUND": 5,
+    "ABORTED": 10,
+    "ALREADY_EXISTS": 6,
+    "RESOURCE_EXHAUSTED": 8,
+    "INTERNAL": 13,
+    "UNAVAILABLE": 14,
+}
+
 LEGACY_REASONS: dict[str, str] = {
     "INVALID_ARGUMENT": "badRequest",
     "FAILED_PRECONDITION": "failedPrecondition",
@@ -78,6 +92,10 @@ class ApiError(Exception):
         self.details = details or []
         self.headers = headers or {}
         self.legacy_domain = legacy_domain
+
+    def rpc_status(self) -> dict[str, Any]:
+        """The ``google.rpc.Status`` of this error, as batch responses carry it per item."""
+        return {"code": RPC_CODES[self.status], "message": self.message}
 
     def body(self) -> dict[str, Any]:
         """The JSON body Google would send for this error."""

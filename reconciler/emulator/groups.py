@@ -22,8 +22,7 @@ from reconciler.emulator.errors import (
 )
 from reconciler.emulator.faults import READ, WRITE
 from reconciler.emulator.listing import page_size
-from reconciler.emulator.people import _body, _count, _status
-from reconciler.emulator.routing import Call, api_route
+from reconciler.emulator.routing import Call, api_route, check_count
 from reconciler.emulator.schema import (
     GROUP_READ_FIELDS,
     GROUP_UPDATE_FIELDS,
@@ -159,7 +158,7 @@ def batch_get_groups(call: Call) -> JSON:
     """contactGroups.batchGet: up to 200 groups, each with its own status."""
     fields = _group_fields(call, call.param("groupFields"))
     names = call.params("resourceNames")
-    _count(names, "resourceNames", MAX_BATCH_GET)
+    check_count(names, "resourceNames", MAX_BATCH_GET)
     max_members = _max_members(call)
     responses: list[JSON] = []
     for name in names:
@@ -167,7 +166,7 @@ def batch_get_groups(call: Call) -> JSON:
         try:
             group = _resolve(call, name)
         except ApiError as error:
-            entry["status"] = _status(error)
+            entry["status"] = error.rpc_status()
         else:
             entry["contactGroup"] = render_group(call.book, group, fields, max_members)
             entry["status"] = {}
@@ -201,7 +200,7 @@ def _client_data(group: JSON) -> list[JSON]:
 
 def create_group(call: Call) -> JSON:
     """contactGroups.create: a user group; the name must be unique."""
-    body = _body(call, {"contactGroup", "readGroupFields"})
+    body = call.json_fields({"contactGroup", "readGroupFields"})
     group = _group_body(body)
     fields = _group_fields(call, body.get("readGroupFields"))
     name = _check_name(call.book, group.get("name"))
@@ -225,7 +224,7 @@ def create_group(call: Call) -> JSON:
 
 def update_group(call: Call) -> JSON:
     """contactGroups.update: a stale etag is a 409; ``updateGroupFields`` defaults to name."""
-    body = _body(call, {"contactGroup", "updateGroupFields", "readGroupFields"})
+    body = call.json_fields({"contactGroup", "updateGroupFields", "readGroupFields"})
     patch = _group_body(body)
     mask_raw = body.get("updateGroupFields")
     mask = parse_mask(
@@ -296,7 +295,7 @@ def _names(body: JSON, key: str) -> list[str]:
 
 def modify_members(call: Call) -> JSON:
     """contactGroups.members.modify: add and remove at most 1000 people in all."""
-    body = _body(call, {"resourceNamesToAdd", "resourceNamesToRemove"})
+    body = call.json_fields({"resourceNamesToAdd", "resourceNamesToRemove"})
     to_add = _names(body, "resourceNamesToAdd")
     to_remove = _names(body, "resourceNamesToRemove")
     total = len(to_add) + len(to_remove)

@@ -19,7 +19,7 @@ from reconciler.emulator.faults import READ
 from reconciler.emulator.people import person_fields, render
 from reconciler.emulator.routing import Call, api_route
 from reconciler.emulator.schema import READABLE_FIELDS, parse_mask
-from reconciler.emulator.store import JSON, Contact
+from reconciler.emulator.store import JSON, Contact, Tombstone
 from reconciler.emulator.tokens import SYNC_TOKEN_LIFETIME, decode, encode, fingerprint, mismatch
 
 DEFAULT_PAGE_SIZE = 100
@@ -110,15 +110,15 @@ def list_connections(call: Call) -> JSON:
             raise expired_sync_token()
         anchor = _anchor(call, since)
 
+    items: list[Contact | Tombstone]
     if since is None:
-        chosen = [c for c in call.book.people.values() if faults.listed(c)]
-        items = [render(call, c, fields) for c in _sorted(chosen, order)]
+        items = [*_sorted((c for c in call.book.people.values() if faults.listed(c)), order)]
     else:
-        items = _changes(call, since, anchor, fields)
-    page = items[offset : offset + size]
+        items = _changes(call, since, anchor)
+    page = [_render_item(call, item, fields) for item in items[offset : offset + size]]
     response: JSON = {}
     if page:
-        response["connections"] = [_capped(p) for p in page]
+        response["connections"] = page
     if offset + size < len(items):
         response["nextPageToken"] = encode(
             "page", u=user, o=offset + size, s=anchor, t=full_at, x=since, f=params
@@ -148,19 +148,20 @@ def _anchor(call: Call, since: int | None) -> int:
     return min(hidden) - 1 if hidden else call.book.seq
 
 
-def _changes(call: Call, since: int, anchor: int, fields: list[str]) -> list[JSON]:
+def _changes(call: Call, since: int, anchor: int) -> list[Contact | Tombstone]:
     """People changed or deleted after ``since`` up to ``anchor``, oldest change first."""
-    changed: list[tuple[int, JSON]] = [
-        (c.seq, render(call, c, fields))
-        for c in call.book.people.values()
-        if since < c.seq <= anchor
+    changed: list[Contact | Tombstone] = [
+        c for c in call.book.people.values() if since < c.seq <= anchor
     ]
-    changed += [
-        (t.seq, contacts.render_tombstone(t.resource_name, t.etag))
-        for t in call.book.deleted_people.values()
-        if since < t.seq <= anchor
-    ]
-    return [person for _seq, person in sorted(changed, key=lambda pair: pair[0])]
+    changed += [t for t in call.book.deleted_people.values() if since < t.seq <= anchor]
+    return sorted(changed, key=lambda item: item.seq)
+
+
+def _render_item(call: Call, item: Contact | Tombstone, fields: list[str]) -> JSON:
+    """A listed person (at most 100 emails and phones), or a deleted one's tombstone."""
+    if isinstance(item, Tombstone):
+        return contacts.render_tombstone(item.resource_name, item.etag)
+    return _capped(render(call, item, fields))
 
 
 # search ---------------------------------------------------------------------------------------

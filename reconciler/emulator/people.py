@@ -10,14 +10,13 @@ import base64
 import binascii
 import hashlib
 import re
-from typing import Any
 
 from starlette.routing import Route
 
 from reconciler.emulator import contacts
 from reconciler.emulator.errors import ApiError, bad_request, not_found, stale_etag
 from reconciler.emulator.faults import READ, WRITE
-from reconciler.emulator.routing import Call, any_json, api_route
+from reconciler.emulator.routing import Call, any_json, api_route, check_count
 from reconciler.emulator.schema import READABLE_FIELDS, WRITABLE_FIELDS, check_person, parse_mask
 from reconciler.emulator.store import JSON, Contact
 
@@ -25,7 +24,6 @@ MAX_BATCH_GET = 200
 MAX_BATCH_WRITE = 200
 MAX_BATCH_DELETE = 500
 _CONTACT_ID = re.compile(r"c\d+")
-_GRPC_CODES = {"INVALID_ARGUMENT": 3, "NOT_FOUND": 5, "FAILED_PRECONDITION": 9}
 
 
 def resolve(call: Call, resource_name: str) -> Contact:
@@ -67,20 +65,6 @@ def render(call: Call, contact: Contact, fields: list[str]) -> JSON:
     return contacts.render(contact, fields, call.emulator.config.default_region)
 
 
-def _body(call: Call, allowed: set[str]) -> JSON:
-    body = call.json()
-    for name in body:
-        if name not in allowed:
-            raise bad_request(
-                f'Invalid JSON payload received. Unknown name "{name}": Cannot find field.'
-            )
-    return body
-
-
-def _status(error: ApiError) -> JSON:
-    return {"code": _GRPC_CODES.get(error.status, 2), "message": error.message}
-
-
 # reads ----------------------------------------------------------------------------------------
 
 
@@ -108,7 +92,7 @@ def batch_get(call: Call) -> JSON:
         try:
             contact = call.emulator.faults.visible_version(resolve(call, name))
         except ApiError as error:
-            entry["status"] = _status(error)
+            entry["status"] = error.rpc_status()
         else:
             entry["person"] = render(call, contact, fields)
             entry["status"] = {}
@@ -175,30 +159,19 @@ def _batch_failure(errors: dict[str, ApiError], detail_type: str) -> ApiError:
     first = next(iter(errors.values()))
     detail = {
         "@type": f"type.googleapis.com/google.people.v1.{detail_type}",
-        "contactErrors": {key: _status(error) for key, error in errors.items()},
+        "contactErrors": {key: error.rpc_status() for key, error in errors.items()},
     }
     return ApiError(first.status, first.message, details=[*first.details, detail])
 
 
-def _count(items: Any, name: str, limit: int) -> None:
-    """An empty or oversized list of items is a 400 naming the limit."""
-    if not items:
-        raise bad_request(f"{name} must not be empty.", field=name)
-    if len(items) > limit:
-        raise bad_request(
-            f"Too many {name}: {len(items)}. At most {limit} are allowed in one request.",
-            field=name,
-        )
-
-
 def batch_create(call: Call) -> JSON:
     """people.batchCreateContacts: up to 200 contacts, all or nothing."""
-    body = _body(call, {"contacts", "readMask", "sources"})
+    body = call.json_fields({"contacts", "readMask", "sources"})
     fields = read_mask(body, "people/batchCreateContacts")
     items = body.get("contacts")
     if items is not None and not isinstance(items, list):
         raise bad_request(f"Invalid value at 'contacts', {items!r}", field="contacts")
-    _count(items, "contacts", MAX_BATCH_WRITE)
+    check_count(items, "contacts", MAX_BATCH_WRITE)
     assert items is not None
     persons: list[JSON] = []
     for index, item in enumerate(items):
@@ -225,7 +198,7 @@ def batch_create(call: Call) -> JSON:
 
 def batch_update(call: Call) -> JSON:
     """people.batchUpdateContacts: up to 200, each with its etag; masked empty fields clear."""
-    body = _body(call, {"contacts", "updateMask", "readMask", "sources"})
+    body = call.json_fields({"contacts", "updateMask", "readMask", "sources"})
     raw_mask = body.get("updateMask")
     if raw_mask is not None and not isinstance(raw_mask, str):
         raise bad_request(f"Invalid value at 'update_mask' (TYPE_STRING), {raw_mask!r}")
@@ -240,7 +213,7 @@ def batch_update(call: Call) -> JSON:
     items = body.get("contacts")
     if items is not None and not isinstance(items, dict):
         raise bad_request(f"Invalid value at 'contacts', {items!r}", field="contacts")
-    _count(items, "contacts", MAX_BATCH_WRITE)
+    check_count(items, "contacts", MAX_BATCH_WRITE)
     assert items is not None
     persons = {name: check_person(person, f"contacts[{name}]") for name, person in items.items()}
     updated: dict[str, Contact] = {}
@@ -266,13 +239,13 @@ def batch_update(call: Call) -> JSON:
 
 def batch_delete(call: Call) -> JSON:
     """people.batchDeleteContacts: up to 500 names, no etags; all or nothing."""
-    body = _body(call, {"resourceNames"})
+    body = call.json_fields({"resourceNames"})
     names = body.get("resourceNames")
     if names is not None and (
         not isinstance(names, list) or not all(isinstance(n, str) for n in names)
     ):
         raise bad_request(f"Invalid value at 'resource_names', {names!r}", field="resource_names")
-    _count(names, "resourceNames", MAX_BATCH_DELETE)
+    check_count(names, "resourceNames", MAX_BATCH_DELETE)
     assert names is not None
     errors: dict[str, ApiError] = {}
     for name in names:
@@ -298,7 +271,7 @@ def _image_kind(data: bytes) -> str | None:
 
 def update_photo(call: Call) -> JSON:
     """people.updateContactPhoto: JPEG or PNG bytes, base64 in ``photoBytes``."""
-    body = _body(call, {"photoBytes", "personFields", "sources"})
+    body = call.json_fields({"photoBytes", "personFields", "sources"})
     raw = body.get("photoBytes")
     if not raw:
         raise bad_request("photoBytes must not be empty.", field="photo_bytes")

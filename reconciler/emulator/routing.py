@@ -109,6 +109,16 @@ class Call:
             )
         return data
 
+    def json_fields(self, allowed: set[str]) -> JSON:
+        """The JSON body of a request message with fields ``allowed``; others are a 400."""
+        body = self.json()
+        for name in body:
+            if name not in allowed:
+                raise bad_request(
+                    f'Invalid JSON payload received. Unknown name "{name}": Cannot find field.'
+                )
+        return body
+
 
 Handler = Callable[[Call], JSON]
 
@@ -202,6 +212,17 @@ def api_route(
             emulator.stats.record(method_id, status)
 
     return Route(path, endpoint, methods=[http_method], name=method_id)
+
+
+def check_count(items: Any, name: str, limit: int) -> None:
+    """An empty or oversized list of items is a 400 naming the limit."""
+    if not items:
+        raise bad_request(f"{name} must not be empty.", field=name)
+    if len(items) > limit:
+        raise bad_request(
+            f"Too many {name}: {len(items)}. At most {limit} are allowed in one request.",
+            field=name,
+        )
 
 
 def any_json(value: Any) -> JSON:
