@@ -1,0 +1,35 @@
+"""Manifests: the desired state, as people write it in git.
+
+``load(paths)`` reads a tree of YAML manifests (``Contact`` and ``ContactGroup`` documents),
+validates every one of them and returns the resources together with every error found, each
+located at ``path:line:col`` with a hint. The rest of the system only ever sees validated
+resources: ``ContactResource.spec.person_fields()`` is People API JSON, ready to diff.
+"""
+
+from __future__ import annotations
+
+from reconciler.manifest.errors import Location, ManifestError
+from reconciler.manifest.loader import LoadResult, load
+from reconciler.manifest.resources import (
+    ADOPT_ANNOTATION,
+    API_VERSION,
+    PRUNE_ANNOTATION,
+    ContactResource,
+    ContactSpec,
+    GroupResource,
+    GroupSpec,
+)
+
+__all__ = [
+    "ADOPT_ANNOTATION",
+    "API_VERSION",
+    "PRUNE_ANNOTATION",
+    "ContactResource",
+    "ContactSpec",
+    "GroupResource",
+    "GroupSpec",
+    "LoadResult",
+    "Location",
+    "ManifestError",
+    "load",
+]

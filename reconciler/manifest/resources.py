@@ -1,0 +1,194 @@
+"""Manifest documents (``Contact``, ``ContactGroup``) and the resources the loader hands out.
+
+The pydantic ``*Document`` models describe exactly what may be written in a YAML document and are
+the source of the published JSON Schema. The loader turns each valid document into a small
+``ContactResource`` or ``GroupResource`` that remembers where it was written, which is what the
+planner and the controller work with.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic_core import PydanticCustomError
+
+from reconciler.manifest.errors import Location
+from reconciler.manifest.fields import (
+    Address,
+    BareBiography,
+    BareEmailAddress,
+    BareExternalId,
+    BareGender,
+    BareInterest,
+    BareLocale,
+    BareMiscKeyword,
+    BareNickname,
+    BareOccupation,
+    BarePersonLocation,
+    BarePhoneNumber,
+    BareSipAddress,
+    BareUrl,
+    Birthday,
+    CalendarUrl,
+    Event,
+    ImClient,
+    Name,
+    Organization,
+    Relation,
+    UserDefined,
+)
+
+API_VERSION = "reconciler/v1"
+NAME_PATTERN = r"^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$"
+ResourceName = Annotated[str, StringConstraints(pattern=NAME_PATTERN)]
+
+# Annotations the reconciler itself reads, with the values each accepts.
+PRUNE_ANNOTATION = "reconciler/prune"
+ADOPT_ANNOTATION = "reconciler/adopt"
+SUSPEND_ANNOTATION = "reconciler/suspend"  # read by the controller: leave this contact alone
+KNOWN_ANNOTATIONS: dict[str, tuple[str, ...]] = {
+    PRUNE_ANNOTATION: ("true", "false"),
+    ADOPT_ANNOTATION: ("email",),
+    SUSPEND_ANNOTATION: ("true", "false"),
+}
+
+# People API Person fields that accept at most one entry on a contact.
+SINGLETONS = ("names", "biographies", "birthdays", "genders")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+
+
+class Metadata(Strict):
+    """Identity of a resource: ``name`` is its stable key, unique per kind and account."""
+
+    name: ResourceName
+    labels: dict[str, str] = Field(default_factory=dict)
+    annotations: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("annotations")
+    @classmethod
+    def _known_reconciler_annotations(cls, annotations: dict[str, str]) -> dict[str, str]:
+        for key, value in annotations.items():
+            if not key.startswith("reconciler/"):
+                continue
+            allowed = KNOWN_ANNOTATIONS.get(key)
+            if allowed is None:
+                raise PydanticCustomError(
+                    "annotation",
+                    "unknown annotation {key}: the reconciler/ prefix is reserved",
+                    {"key": repr(key)},
+                )
+            if value not in allowed:
+                raise PydanticCustomError(
+                    "annotation",
+                    "annotation {key} must be one of {allowed}, got {value}",
+                    {
+                        "key": repr(key),
+                        "value": repr(value),
+                        "allowed": ", ".join(map(repr, allowed)),
+                    },
+                )
+        return annotations
+
+
+class ContactSpec(Strict):
+    """The desired contact: People API Person fields (camelCase, API shapes) plus ``groups``."""
+
+    names: list[Name] | None = Field(None, max_length=1)
+    nicknames: list[BareNickname] | None = None
+    emailAddresses: list[BareEmailAddress] | None = None
+    phoneNumbers: list[BarePhoneNumber] | None = None
+    addresses: list[Address] | None = None
+    organizations: list[Organization] | None = None
+    occupations: list[BareOccupation] | None = None
+    biographies: list[BareBiography] | None = Field(None, max_length=1)
+    birthdays: list[Birthday] | None = Field(None, max_length=1)
+    events: list[Event] | None = None
+    relations: list[Relation] | None = None
+    urls: list[BareUrl] | None = None
+    calendarUrls: list[CalendarUrl] | None = None
+    imClients: list[ImClient] | None = None
+    sipAddresses: list[BareSipAddress] | None = None
+    externalIds: list[BareExternalId] | None = None
+    userDefined: list[UserDefined] | None = None
+    locations: list[BarePersonLocation] | None = None
+    miscKeywords: list[BareMiscKeyword] | None = None
+    interests: list[BareInterest] | None = None
+    locales: list[BareLocale] | None = None
+    genders: list[BareGender] | None = Field(None, max_length=1)
+    groups: list[ResourceName] = Field(default_factory=list)
+
+    def person_fields(self) -> dict[str, list[dict[str, Any]]]:
+        """The declared People API fields as API JSON (camelCase), without ``groups``.
+
+        A field written as an empty list is declared (the manifest asks for it to be empty);
+        a field not written at all is absent.
+        """
+        fields: dict[str, list[dict[str, Any]]] = {}
+        declared = self.model_fields_set
+        for name in type(self).model_fields:
+            entries = getattr(self, name)
+            if name == "groups" or name not in declared or entries is None:
+                continue
+            fields[name] = [entry.model_dump(exclude_none=True) for entry in entries]
+        return fields
+
+
+class GroupSpec(Strict):
+    """The desired contact group: its display name."""
+
+    name: Annotated[str, StringConstraints(min_length=1)]
+
+
+class ContactDocument(Strict):
+    """One ``kind: Contact`` YAML document."""
+
+    apiVersion: Literal["reconciler/v1"]
+    kind: Literal["Contact"]
+    metadata: Metadata
+    spec: ContactSpec
+
+
+class GroupDocument(Strict):
+    """One ``kind: ContactGroup`` YAML document."""
+
+    apiVersion: Literal["reconciler/v1"]
+    kind: Literal["ContactGroup"]
+    metadata: Metadata
+    spec: GroupSpec
+
+
+@dataclass(frozen=True, slots=True)
+class ContactResource:
+    """A validated contact manifest and where it was written."""
+
+    name: str
+    spec: ContactSpec
+    labels: dict[str, str] = field(default_factory=dict)
+    annotations: dict[str, str] = field(default_factory=dict)
+    location: Location | None = None
+
+    @property
+    def prune(self) -> bool:
+        """False when the manifest protects the live contact from deletion."""
+        return self.annotations.get(PRUNE_ANNOTATION, "true") != "false"
+
+    @property
+    def adopt(self) -> str | None:
+        """How to adopt an unstamped live contact (``"email"``), or None."""
+        return self.annotations.get(ADOPT_ANNOTATION)
+
+
+@dataclass(frozen=True, slots=True)
+class GroupResource:
+    """A validated contact group manifest and where it was written."""
+
+    name: str
+    spec: GroupSpec
+    labels: dict[str, str] = field(default_factory=dict)
+    annotations: dict[str, str] = field(default_factory=dict)
+    location: Location | None = None

@@ -1,0 +1,332 @@
+"""Safe, located, fast YAML reading.
+
+Manifests come from pull requests, so the reader treats every file as hostile: it decodes UTF-8
+itself (locating bad bytes), refuses nesting deep enough to crash the C parser, composes with
+libyaml (PyYAML's ``CParser``) so every node keeps its line and column, and builds plain Python
+values from the nodes itself. Building values ourselves is what makes the reader both safe and
+fast: only the core YAML tags exist (no language-specific tags, no ``!!binary``/``!!set``, no
+merge keys), duplicate keys and empty values are errors rather than silent overwrites, aliases
+are expanded under a node budget (no "billion laughs"), and the implicit-tag resolver is a
+first-character table lookup instead of PyYAML's generic one.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from array import array
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from itertools import accumulate
+from operator import sub
+from typing import Any, Final
+
+import yaml
+from yaml._yaml import CParser
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.resolver import Resolver
+
+from reconciler.manifest.errors import ManifestError
+
+MAX_DEPTH: Final = 64
+MAX_NODES_PER_DOCUMENT: Final = 100_000
+# The C composer recurses once per nesting level and crashes the process somewhere past tens of
+# thousands of levels; anything that could come near this bound is first measured with the
+# (iterative) event parser.
+_SAFE_NESTING_BOUND: Final = 2_000
+
+STR: Final = "tag:yaml.org,2002:str"
+INT: Final = "tag:yaml.org,2002:int"
+FLOAT: Final = "tag:yaml.org,2002:float"
+BOOL: Final = "tag:yaml.org,2002:bool"
+NULL: Final = "tag:yaml.org,2002:null"
+TIMESTAMP: Final = "tag:yaml.org,2002:timestamp"
+SEQ: Final = "tag:yaml.org,2002:seq"
+MAP: Final = "tag:yaml.org,2002:map"
+MERGE: Final = "tag:yaml.org,2002:merge"
+
+# Implicit resolvers of YAML 1.1 (PyYAML's), indexed by first character.
+_IMPLICIT: Final[dict[str, list[tuple[str, re.Pattern[str]]]]] = {
+    first: list(resolvers) for first, resolvers in Resolver.yaml_implicit_resolvers.items()
+}
+_BOOLS: Final = {"yes": True, "true": True, "on": True, "no": False, "false": False, "off": False}
+
+
+class _Composer(CParser):
+    """libyaml's composer with a cheap resolver and no path resolvers."""
+
+    def resolve(self, kind: type[Node], value: str | None, implicit: Any) -> str:
+        if kind is ScalarNode:
+            if implicit[0]:
+                if not value:
+                    return NULL
+                for tag, regexp in _IMPLICIT.get(value[0], ()):
+                    if regexp.match(value):
+                        return tag
+            return STR
+        return SEQ if kind is SequenceNode else MAP
+
+    def descend_resolver(self, current_node: Any, current_index: Any) -> None:
+        return None
+
+    def ascend_resolver(self) -> None:
+        return None
+
+
+def line_col(text: str, offset: int) -> tuple[int, int]:
+    """1-based line and column of a character offset."""
+    line_start = text.rfind("\n", 0, offset) + 1
+    return text.count("\n", 0, offset) + 1, offset - line_start + 1
+
+
+def decode(data: bytes, path: str) -> tuple[str | None, ManifestError | None]:
+    """UTF-8 text of a manifest file (a UTF-8 byte order mark is allowed), or a located error."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        before = data[: exc.start].decode("utf-8", errors="replace")
+        line, col = line_col(before, len(before))
+        return None, ManifestError(
+            path,
+            line,
+            col,
+            f"file is not valid UTF-8 (byte 0x{data[exc.start]:02x})",
+            "save the file as UTF-8",
+        )
+    return text.removeprefix("\ufeff"), None
+
+
+def _nesting_bound(text: str) -> int:
+    """A cheap upper bound of how deep YAML collections in ``text`` can nest.
+
+    A block collection nested inside another starts at least one column further right every
+    two levels, so block depth is bounded by the longest line; flow depth by the largest rise
+    of open brackets over close brackets anywhere in the file.
+    """
+    if re.search(rf"[^\n]{{{_SAFE_NESTING_BOUND // 2}}}", text) is not None:
+        return _SAFE_NESTING_BOUND + 1
+    brackets = re.sub(r"[^\[\]{}]", "", text)
+    if len(brackets) <= _SAFE_NESTING_BOUND // 2:
+        return len(brackets) + _SAFE_NESTING_BOUND // 2
+    steps = array("b", brackets.translate(_BRACKET_STEPS).encode("latin-1"))
+    running = list(accumulate(steps))
+    lowest = accumulate([0, *running], min)
+    flow = max(map(sub, running, lowest), default=0)
+    return flow + _SAFE_NESTING_BOUND // 2
+
+
+_BRACKET_STEPS: Final = str.maketrans({"[": "\x01", "{": "\x01", "]": "\xff", "}": "\xff"})
+
+
+def _too_deep(text: str, path: str) -> ManifestError | None:
+    """Find nesting deeper than MAX_DEPTH with the event parser, which does not recurse."""
+    depth = 0
+    for event in yaml.parse(text, Loader=yaml.CSafeLoader):
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
+                line, col = _mark_position(event.start_mark)
+                return ManifestError(
+                    path,
+                    line,
+                    col,
+                    f"nesting is deeper than {MAX_DEPTH} levels",
+                    "manifests are shallow; flatten this structure",
+                )
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+    return None
+
+
+@dataclass
+class Document:
+    """One YAML document of a file: its root node and the plain value built from it."""
+
+    node: Node
+    value: Any
+    errors: list[ManifestError] = field(default_factory=list)
+
+
+def documents(text: str, path: str) -> Iterator[Document | ManifestError]:
+    """The documents of a file, one at a time; a YAML syntax error ends the file."""
+    if _nesting_bound(text) > _SAFE_NESTING_BOUND:
+        try:
+            too_deep = _too_deep(text, path)
+        except yaml.MarkedYAMLError as exc:
+            yield _syntax_error(exc, path)
+            return
+        if too_deep is not None:
+            yield too_deep
+            return
+    composer = _Composer(text)
+    try:
+        while composer.check_node():
+            node = composer.get_node()
+            if node is None:  # pragma: no cover - check_node() said there is one
+                break
+            builder = _Builder(path)
+            value = builder.build(node, 0)
+            yield Document(node, value, builder.errors)
+    except yaml.MarkedYAMLError as exc:
+        yield _syntax_error(exc, path)
+    finally:
+        composer.dispose()
+
+
+def _mark_position(mark: Any) -> tuple[int, int]:
+    return (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+
+
+def _sexagesimal(parts: list[str], number: Callable[[str], Any]) -> Any:
+    total = number("0")
+    for part in parts:
+        total = total * 60 + number(part)
+    return total
+
+
+def _syntax_error(exc: yaml.MarkedYAMLError, path: str) -> ManifestError:
+    line, col = _mark_position(exc.problem_mark or exc.context_mark)
+    problem = exc.problem or "invalid YAML"
+    if exc.context:
+        problem = f"{problem} ({exc.context})"
+    if "found character" in problem and "\\t" in problem:
+        hint = "YAML indentation uses spaces, never tabs"
+    elif "found undefined alias" in problem:
+        hint = "define the anchor (&name) before using the alias (*name)"
+    else:
+        hint = "fix the YAML syntax here; check indentation, quotes and colons"
+    return ManifestError(path, line, col, f"invalid YAML: {problem}", hint)
+
+
+def where(node: Node, path: str) -> tuple[str, int, int]:
+    mark = node.start_mark
+    return path, mark.line + 1, mark.column + 1
+
+
+class _Builder:
+    """Plain Python values from composed nodes, collecting located errors."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.errors: list[ManifestError] = []
+        self.budget = MAX_NODES_PER_DOCUMENT
+        self.stopped = False
+
+    def fail(self, node: Node, message: str, hint: str) -> None:
+        self.errors.append(ManifestError(*where(node, self.path), message, hint))
+
+    def build(self, node: Node, depth: int) -> Any:
+        self.budget -= 1
+        if self.budget < 0 or depth > MAX_DEPTH:
+            if not self.stopped:
+                self.stopped = True
+                self.fail(node, *_limit_problem(budget_spent=self.budget < 0))
+            return None
+        tag = node.tag
+        if tag == MAP and type(node) is MappingNode:
+            return self._mapping(node, depth)
+        if tag == SEQ and type(node) is SequenceNode:
+            return [self.build(item, depth + 1) for item in node.value]
+        if type(node) is ScalarNode:
+            scalar = _SCALARS.get(tag)
+            if scalar is not None:
+                return scalar(node.value)
+        self.fail(
+            node,
+            f"unsupported YAML tag {tag!r}",
+            "manifests use plain YAML: remove the tag (quote the value if it must be a string)",
+        )
+        return None
+
+    def _mapping(self, node: MappingNode, depth: int) -> dict[Any, Any]:
+        result: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == MERGE:
+                self.fail(
+                    key_node,
+                    "merge keys (<<) are not supported",
+                    "write the fields out in full; every manifest stands on its own",
+                )
+                continue
+            if type(key_node) is not ScalarNode:
+                self.fail(key_node, "mapping keys must be plain strings", "use a plain key")
+                continue
+            key = self.build(key_node, depth + 1)
+            if key in result:
+                self.fail(
+                    key_node,
+                    f"duplicate key {key!r} in this mapping",
+                    "remove one of them; YAML would silently keep only the last",
+                )
+                continue
+            value = self.build(value_node, depth + 1)
+            if value is None and value_node.tag == NULL:
+                self.fail(
+                    value_node if value_node.value else key_node,
+                    f"{key!r} has no value",
+                    "give it a value, or delete the line (use [] or {} for an empty one)",
+                )
+            result[key] = value
+        return result
+
+
+def _limit_problem(*, budget_spent: bool) -> tuple[str, str]:
+    if budget_spent:
+        return (
+            f"document expands to more than {MAX_NODES_PER_DOCUMENT} YAML nodes",
+            "aliases (*name) are expanded; do not build large structures from them",
+        )
+    return (
+        f"nesting is deeper than {MAX_DEPTH} levels",
+        "manifests are shallow; flatten this structure (or remove a recursive alias)",
+    )
+
+
+def _int(value: str) -> int:
+    digits = value.replace("_", "")
+    sign = -1 if digits.startswith("-") else 1
+    digits = digits.lstrip("+-")
+    if digits.startswith("0b"):
+        return sign * int(digits[2:], 2)
+    if digits.startswith("0x"):
+        return sign * int(digits[2:], 16)
+    if ":" in digits:
+        return sign * int(_sexagesimal(digits.split(":"), int))
+    if len(digits) > 1 and digits.startswith("0"):
+        return sign * int(digits, 8)
+    return sign * int(digits)
+
+
+def _float(value: str) -> float:
+    digits = value.replace("_", "").lower()
+    if digits.endswith(".inf"):
+        return -math.inf if digits.startswith("-") else math.inf
+    if digits.endswith(".nan"):
+        return math.nan
+    if ":" in digits:
+        sign = -1.0 if digits.startswith("-") else 1.0
+        parts = digits.lstrip("+-").split(":")
+        return sign * float(_sexagesimal(parts, float))
+    return float(digits)
+
+
+def _timestamp(value: str) -> date | datetime | str:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        pass
+    try:
+        return datetime.fromisoformat(value.replace(" ", "T", 1).replace("t", "T"))
+    except ValueError:
+        return value
+
+
+_SCALARS: Final[dict[str, Callable[[str], Any]]] = {
+    STR: str,
+    INT: _int,
+    FLOAT: _float,
+    BOOL: lambda value: _BOOLS[value.lower()],
+    NULL: lambda value: None,
+    TIMESTAMP: _timestamp,
+}
