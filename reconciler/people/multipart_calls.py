@@ -1,0 +1,142 @@
+"""Calls sent through the multipart ``/batch`` endpoint (a mixin of :class:`PeopleClient`).
+
+For methods with no batch form of their own. Parts are paced one quota unit each (the API counts
+n inner calls as n requests), sent in as many round trips as pacing allows, matched to their
+answers by Content-ID, and retried part by part: a 429 or 5xx part is sent again after backoff,
+other failed parts are reported in their :class:`CallResult`. A create part whose answer is lost
+becomes :class:`UnknownOutcome`, never resent.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from reconciler.people.batching import chunks, mask
+from reconciler.people.errors import PeopleError, UnknownOutcome, classify
+from reconciler.people.multipart import InnerRequest
+from reconciler.people.results import CallResult
+from reconciler.people.transport import ClientConfig, Transport, json_body
+
+__all__ = ["MultipartCalls", "delete_group_call", "update_contact_call"]
+
+
+def update_contact_call(
+    person: Mapping[str, Any],
+    update_person_fields: str | Sequence[str],
+    person_fields: str | Sequence[str] = "metadata",
+    *,
+    content_id: str | None = None,
+) -> InnerRequest:
+    """An ``updateContact`` call for :meth:`MultipartCalls.batch`."""
+    return InnerRequest(
+        "PATCH",
+        f"/v1/{person['resourceName']}:updateContact",
+        params=(
+            ("updatePersonFields", mask(update_person_fields)),
+            ("personFields", mask(person_fields)),
+        ),
+        body=dict(person),
+        content_id=content_id or uuid.uuid4().hex,
+    )
+
+
+def delete_group_call(resource_name: str, *, content_id: str | None = None) -> InnerRequest:
+    """A ``contactGroups.delete`` call for :meth:`MultipartCalls.batch`."""
+    return InnerRequest("DELETE", f"/v1/{resource_name}", content_id=content_id or uuid.uuid4().hex)
+
+
+def _is_create(call: InnerRequest) -> bool:
+    return call.path.endswith(":createContact") or (
+        call.method.upper() == "POST" and call.path.rstrip("/").endswith("/v1/contactGroups")
+    )
+
+
+class MultipartCalls:
+    """The ``/batch`` endpoint over a :class:`Transport`."""
+
+    transport: Transport
+    config: ClientConfig
+
+    async def batch(self, calls: Sequence[InnerRequest]) -> list[CallResult]:
+        """Run ``calls`` (in any order, as the server pleases); results in input order."""
+        writes = any(call.method.upper() != "GET" for call in calls)
+        if writes:
+            async with self.transport.buckets.mutation:
+                return await self._batch(calls, writes)
+        return await self._batch(calls, writes)
+
+    def _chunk_size(self, write: bool) -> int:
+        buckets = self.transport.buckets
+        limit = min(buckets.reads.max_cost(), buckets.writes.max_cost() if write else 1000)
+        return max(1, min(self.config.batch_calls, limit))
+
+    async def _batch(self, calls: Sequence[InnerRequest], write: bool) -> list[CallResult]:
+        results: dict[str, CallResult] = {}
+        retrier = self.transport.retrier
+        pending = list(calls)
+        started = self.transport.clock.now()
+        retry = 0
+        while pending:
+            again: list[tuple[InnerRequest, PeopleError]] = []
+            for chunk in chunks(pending, self._chunk_size(write)):
+                again += await self._round(chunk, write, results)
+            if not again:
+                break
+            worst = max(
+                (error for _, error in again),
+                key=lambda e: getattr(e, "retry_after", None) or 0.0,
+            )
+            wait = retrier.policy.delay(retry, worst, retrier.rng)
+            out_of_time = self.transport.clock.now() + wait - started > retrier.policy.deadline
+            if retry + 1 >= retrier.policy.max_attempts or out_of_time:
+                for call, error in again:
+                    results[call.content_id] = CallResult(
+                        call.content_id, error.status or 0, error=error
+                    )
+                break
+            self.transport.stats.retries += 1
+            await self.transport.clock.sleep(wait)
+            retry += 1
+            pending = [call for call, _ in again]
+        return [results[call.content_id] for call in calls]
+
+    async def _round(
+        self, chunk: list[InnerRequest], write: bool, results: dict[str, CallResult]
+    ) -> list[tuple[InnerRequest, PeopleError]]:
+        """Send one chunk; record final results, return the parts to try again."""
+        creates = [call for call in chunk if _is_create(call)]
+        try:
+            parts = await self.transport.send_batch(chunk, write=write, create=bool(creates))
+        except UnknownOutcome as lost:
+            for call in chunk:
+                results[call.content_id] = CallResult(call.content_id, 0, error=lost)
+            return []
+        except PeopleError as error:
+            if error.retryable:
+                return [(call, error) for call in chunk]
+            for call in chunk:
+                results[call.content_id] = CallResult(
+                    call.content_id, error.status or 0, error=error
+                )
+            return []
+        again: list[tuple[InnerRequest, PeopleError]] = []
+        for call in chunk:
+            part = parts[call.content_id]
+            body = json_body(part)
+            if 200 <= part.status < 300:
+                results[call.content_id] = CallResult(call.content_id, part.status, body)
+                continue
+            failure = classify(
+                part.status,
+                part.body,
+                retry_after=part.headers.get("retry-after"),
+                method="batch",
+                resource=call.path.removeprefix("/v1/").split(":")[0],
+            )
+            if failure.retryable:
+                again.append((call, failure))
+            else:
+                results[call.content_id] = CallResult(call.content_id, part.status, body, failure)
+        return again

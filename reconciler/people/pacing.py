@@ -1,0 +1,149 @@
+"""Client-side pacing, so that steady work never meets a 429 in the first place.
+
+Each account gets a token bucket for reads and one for writes (Google's quotas are per user per
+minute), and a lock so that at most one mutation is in flight per account, as the API asks.
+A bucket is adaptive: a 429 halves its rate and empties it (multiplicative decrease); every
+success afterwards gives back a slice of the configured rate until it is whole again (additive
+increase). A ``Retry-After`` pauses the bucket until that moment.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+from reconciler.people.clock import Clock, SystemClock
+
+__all__ = ["AccountPacer", "Pacer", "PacingConfig", "TokenBucket"]
+
+# Reported figures (people-api.md): about 90 writes and 180 reads per user per minute.
+DEFAULT_WRITES_PER_MINUTE = 90.0
+DEFAULT_READS_PER_MINUTE = 180.0
+EPSILON = 1e-9  # refill arithmetic in floats must not leave a waiter a hair short forever
+MIN_WAIT = 1e-3
+
+
+@dataclass(frozen=True)
+class PacingConfig:
+    """Rates per account per minute; ``burst`` is the bucket size as a share of a minute."""
+
+    reads_per_minute: float = DEFAULT_READS_PER_MINUTE
+    writes_per_minute: float = DEFAULT_WRITES_PER_MINUTE
+    burst_seconds: float = 2.0
+    min_share: float = 0.05
+    recovery_share: float = 0.02
+
+    def __post_init__(self) -> None:
+        for name in ("reads_per_minute", "writes_per_minute", "burst_seconds"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name} must be positive: {getattr(self, name)}")
+
+
+class TokenBucket:
+    """Tokens refill continuously up to ``capacity``.
+
+    The refill rate is ``(per_minute - capacity) / 60`` per second, so that no 60-second window
+    (Google's quotas are sliding per-minute windows) ever sees more than ``per_minute`` calls,
+    even when the window starts with a full bucket.
+    """
+
+    def __init__(
+        self,
+        per_minute: float,
+        *,
+        burst_seconds: float = 2.0,
+        min_share: float = 0.05,
+        recovery_share: float = 0.02,
+        clock: Clock | None = None,
+    ) -> None:
+        self.clock: Clock = clock or SystemClock()
+        self.capacity = max(1.0, min(per_minute / 2.0, per_minute * burst_seconds / 60.0))
+        self.nominal = (per_minute - self.capacity) / 60.0 or per_minute / 120.0
+        self.rate = self.nominal
+        self.min_rate = self.nominal * min_share
+        self.recovery = self.nominal * recovery_share
+        self.tokens = self.capacity
+        self.updated = self.clock.now()
+        self.paused_until = 0.0
+        self.throttled = 0
+        self._lock = asyncio.Lock()
+
+    def _refill(self) -> None:
+        now = self.clock.now()
+        self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
+        self.updated = now
+
+    async def acquire(self, cost: float = 1.0) -> None:
+        """Wait until ``cost`` tokens are available and take them. Waiters are served in order.
+
+        ``cost`` may not exceed the capacity: split larger work (see :meth:`max_cost`).
+        """
+        if cost > self.capacity:
+            raise ValueError(f"cost must be at most the bucket capacity {self.capacity}: {cost}")
+        async with self._lock:
+            while True:
+                now = self.clock.now()
+                if now < self.paused_until:
+                    await self.clock.sleep(self.paused_until - now)
+                    continue
+                self._refill()
+                if self.tokens >= cost - EPSILON:
+                    self.tokens -= cost
+                    return
+                await self.clock.sleep(max((cost - self.tokens) / self.rate, MIN_WAIT))
+
+    def max_cost(self) -> int:
+        """The largest number of calls one request (a /batch) may carry through this bucket."""
+        return int(self.capacity)
+
+    def throttle(self, retry_after: float | None = None) -> None:
+        """A 429 came back: halve the rate, drop the tokens, pause for ``retry_after``."""
+        self.throttled += 1
+        self._refill()
+        self.rate = max(self.min_rate, self.rate / 2.0)
+        self.tokens = 0.0
+        if retry_after:
+            self.paused_until = max(self.paused_until, self.clock.now() + retry_after)
+
+    def succeeded(self) -> None:
+        """A call went through: give back a slice of the nominal rate."""
+        if self.rate < self.nominal:
+            self._refill()
+            self.rate = min(self.nominal, self.rate + self.recovery)
+
+
+@dataclass
+class AccountPacer:
+    """The buckets and the mutation lock of one account."""
+
+    reads: TokenBucket
+    writes: TokenBucket
+    mutation: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+
+class Pacer:
+    """Hands out one :class:`AccountPacer` per account, created on first use."""
+
+    def __init__(self, config: PacingConfig | None = None, *, clock: Clock | None = None) -> None:
+        self.config = config or PacingConfig()
+        self.clock: Clock = clock or SystemClock()
+        self._accounts: dict[str, AccountPacer] = {}
+
+    def _bucket(self, per_minute: float) -> TokenBucket:
+        return TokenBucket(
+            per_minute,
+            burst_seconds=self.config.burst_seconds,
+            min_share=self.config.min_share,
+            recovery_share=self.config.recovery_share,
+            clock=self.clock,
+        )
+
+    def account(self, name: str) -> AccountPacer:
+        pacer = self._accounts.get(name)
+        if pacer is None:
+            pacer = AccountPacer(
+                reads=self._bucket(self.config.reads_per_minute),
+                writes=self._bucket(self.config.writes_per_minute),
+            )
+            self._accounts[name] = pacer
+        return pacer

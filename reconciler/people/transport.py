@@ -1,0 +1,240 @@
+"""One request to the People API: paced, retried, classified and counted.
+
+Every HTTP call the client makes goes through :meth:`Transport.call` (JSON methods) or
+:meth:`Transport.send_batch` (one multipart ``/batch`` round trip), so pacing, retries, the
+one-mutation-per-account rule, error classification and statistics live in one place. httpx
+exceptions are translated here, once, into :mod:`reconciler.people.errors`.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import structlog
+
+from reconciler.people.clock import Clock, SystemClock
+from reconciler.people.errors import (
+    PeopleError,
+    RateLimited,
+    TransportError,
+    UnknownOutcome,
+    classify,
+)
+from reconciler.people.multipart import (
+    BatchCodecError,
+    InnerRequest,
+    InnerResponse,
+    decode_responses,
+    encode_requests,
+)
+from reconciler.people.pacing import AccountPacer, Pacer, PacingConfig
+from reconciler.people.results import ClientStats
+from reconciler.people.retry import Retrier, RetryPolicy
+
+__all__ = ["ClientConfig", "Transport"]
+
+log = structlog.get_logger("reconciler.people")
+
+# httpx errors raised before any byte of the request left: safe to resend even a create.
+NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+WRITE_METRIC = "critical_write_requests"
+
+
+@dataclass(frozen=True)
+class ClientConfig:
+    """Tunables of the client. Chunk sizes default to the API's limits."""
+
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    pacing: PacingConfig = field(default_factory=PacingConfig)
+    page_size: int = 1000
+    get_chunk: int = 200
+    write_chunk: int = 200
+    delete_chunk: int = 500
+    batch_calls: int = 1000
+    timeout: float = 60.0
+
+
+class Transport:
+    """Sends requests for one account over an ``httpx.AsyncClient``."""
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        *,
+        account: str = "default",
+        config: ClientConfig | None = None,
+        clock: Clock | None = None,
+        pacer: Pacer | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.http = http
+        self.account = account
+        self.config = config or ClientConfig()
+        self.clock: Clock = clock or SystemClock()
+        self.pacer = pacer or Pacer(self.config.pacing, clock=self.clock)
+        self.stats = ClientStats()
+        self.retrier = Retrier(
+            self.config.retry, self.clock, rng or random.Random(), on_retry=self._count_retry
+        )
+        self.log = log.bind(account=account)
+
+    @property
+    def buckets(self) -> AccountPacer:
+        return self.pacer.account(self.account)
+
+    def _count_retry(self, error: PeopleError, wait: float) -> None:
+        self.stats.retries += 1
+
+    async def _acquire(self, *, write: bool, cost: int = 1) -> None:
+        # Writes also consume read quota (people-api.md), so they draw from both buckets.
+        if write:
+            await self.buckets.writes.acquire(cost)
+        await self.buckets.reads.acquire(cost)
+
+    def _observe(self, error: PeopleError | None, *, write: bool) -> None:
+        pacer = self.buckets
+        if isinstance(error, RateLimited):
+            self.stats.throttled += 1
+            metric = error.quota_metric or ""
+            bucket = pacer.writes if write and (WRITE_METRIC in metric or not metric) else None
+            (bucket or pacer.reads).throttle(error.retry_after)
+            if bucket is not None and not metric:
+                pacer.reads.throttle(error.retry_after)
+        elif error is None:
+            pacer.reads.succeeded()
+            if write:
+                pacer.writes.succeeded()
+
+    async def call(
+        self,
+        method: str,
+        verb: str,
+        path: str,
+        *,
+        params: Sequence[tuple[str, str]] | Mapping[str, str] | None = None,
+        body: Mapping[str, Any] | None = None,
+        write: bool = False,
+        create: bool = False,
+        resource: str | None = None,
+    ) -> Any:
+        """One JSON API call with pacing and retries; returns the decoded body."""
+
+        async def attempt() -> Any:
+            await self._acquire(write=write)
+            return await self._once(
+                method, verb, path, params=params, body=body, write=write, create=create,
+                resource=resource,
+            )  # fmt: skip
+
+        if write:
+            async with self.buckets.mutation:
+                return await self.retrier.run(attempt, method=method)
+        return await self.retrier.run(attempt, method=method)
+
+    async def _request(
+        self, method: str, verb: str, path: str, *, create: bool, **kwargs: Any
+    ) -> httpx.Response:
+        try:
+            return await self.http.request(verb, path, **kwargs)
+        except httpx.TransportError as error:
+            self.stats.record(method, "transport")
+            self.log.warning("people.transport_error", method=method, error=type(error).__name__)
+            if create and not isinstance(error, NOT_SENT):
+                raise UnknownOutcome(
+                    f"the request was sent but its answer was lost ({type(error).__name__}); "
+                    "list the address book to learn whether the contacts were created",
+                    method=method,
+                ) from error
+            raise TransportError(
+                f"request failed: {type(error).__name__}", method=method
+            ) from error
+
+    async def _once(
+        self,
+        method: str,
+        verb: str,
+        path: str,
+        *,
+        params: Sequence[tuple[str, str]] | Mapping[str, str] | None,
+        body: Mapping[str, Any] | None,
+        write: bool,
+        create: bool,
+        resource: str | None,
+    ) -> Any:
+        response = await self._request(method, verb, path, create=create, params=params, json=body)
+        self.stats.record(method, response.status_code)
+        self.log.debug("people.request", method=method, status=response.status_code)
+        if response.is_success:
+            self._observe(None, write=write)
+            return response.json() if response.content.strip() else {}
+        error = classify(
+            response.status_code,
+            response.content,
+            retry_after=response.headers.get("retry-after"),
+            method=method,
+            resource=resource,
+        )
+        self._observe(error, write=write)
+        self.log.info(
+            "people.error", method=method, status=response.status_code, error=type(error).__name__
+        )
+        raise error
+
+    async def send_batch(
+        self, calls: Sequence[InnerRequest], *, write: bool, create: bool
+    ) -> dict[str, InnerResponse]:
+        """One multipart ``/batch`` round trip (no retries here: the caller retries parts)."""
+        await self._acquire(write=write, cost=len(calls))
+        content_type, payload = encode_requests(calls)
+        response = await self._request(
+            "batch",
+            "POST",
+            "batch",
+            create=create,
+            content=payload,
+            headers={"Content-Type": content_type},
+        )
+        self.stats.record("batch", response.status_code)
+        if not response.is_success:
+            error = classify(
+                response.status_code,
+                response.content,
+                retry_after=response.headers.get("retry-after"),
+                method="batch",
+            )
+            self._observe(error, write=write)
+            raise error
+        try:
+            parts = decode_responses(
+                response.headers.get("content-type", ""),
+                response.content,
+                expected=[call.content_id for call in calls],
+            )
+        except BatchCodecError as error:
+            if create:
+                raise UnknownOutcome(str(error), method="batch") from error
+            raise TransportError(str(error), method="batch") from error
+        for part in parts.values():
+            status = part.status
+            self.stats.inner[str(status)] += 1
+            if status == 429:
+                self._observe(
+                    classify(status, part.body, retry_after=part.headers.get("retry-after")),
+                    write=write,
+                )
+        if all(part.status != 429 for part in parts.values()):
+            self._observe(None, write=write)
+        return parts
+
+
+def json_body(part: InnerResponse) -> Any:
+    """The decoded JSON of a part, or ``None`` when it has none."""
+    try:
+        return part.json()
+    except (ValueError, json.JSONDecodeError):
+        return None

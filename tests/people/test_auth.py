@@ -1,0 +1,198 @@
+"""Auth: google-auth credentials as an httpx flow; refresh before use and once on 401; no leaks.
+
+Google's token endpoint and a Google-like API that rejects an expired token are stood in for by
+``httpx.MockTransport`` handlers: they are Google's behaviour, not our emulator's.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import structlog
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from reconciler.people.auth import BearerToken, GoogleAuth, HttpxTokenRequest, load_credentials
+from reconciler.people.errors import PermissionDenied, Unauthenticated
+
+TOKEN_URI = "https://oauth2.test/token"
+SECRET_MARK = "SeCrEt"
+
+
+@pytest.fixture(scope="module")
+def private_key_pem() -> str:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+
+
+@pytest.fixture
+def service_account_file(tmp_path: Path, private_key_pem: str) -> Path:
+    path = tmp_path / "sa.json"
+    path.write_text(
+        json.dumps(
+            {
+                "type": "service_account",
+                "project_id": "p",
+                "private_key_id": f"kid-{SECRET_MARK}",
+                "private_key": private_key_pem,
+                "client_email": "robot@p.iam.gserviceaccount.com",
+                "client_id": "1",
+                "token_uri": TOKEN_URI,
+            }
+        )
+    )
+    return path
+
+
+@pytest.fixture
+def authorized_user_file(tmp_path: Path) -> Path:
+    path = tmp_path / "user.json"
+    path.write_text(
+        json.dumps(
+            {
+                "type": "authorized_user",
+                "client_id": "cid",
+                "client_secret": f"cs-{SECRET_MARK}",
+                "refresh_token": f"rt-{SECRET_MARK}",
+                "token_uri": TOKEN_URI,
+            }
+        )
+    )
+    return path
+
+
+class TokenServer:
+    """Issues ya29.<SECRET>-<n> tokens; records the form posted each time."""
+
+    def __init__(self, fail: bool = False) -> None:
+        self.forms: list[dict[str, str]] = []
+        self.fail = fail
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        form = dict(httpx.QueryParams(request.content.decode()))
+        self.forms.append(form)
+        if self.fail:
+            return httpx.Response(
+                400, json={"error": "invalid_grant", "error_description": f"bad {SECRET_MARK}"}
+            )
+        token = f"ya29.{SECRET_MARK}-{len(self.forms)}"
+        return httpx.Response(200, json={"access_token": token, "expires_in": 3600})
+
+    def request(self) -> HttpxTokenRequest:
+        return HttpxTokenRequest(httpx.Client(transport=httpx.MockTransport(self)))
+
+
+def jwt_claims(assertion: str) -> dict[str, Any]:
+    payload = assertion.split(".")[1]
+    return dict(json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))))
+
+
+def api_rejecting(first_token_count: int) -> tuple[httpx.MockTransport, list[str]]:
+    """An API that answers 401 to the first ``first_token_count`` tokens it sees."""
+    seen: list[str] = []
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        token = request.headers.get("authorization", "")
+        seen.append(token)
+        if len(set(seen)) <= first_token_count:
+            return httpx.Response(401, json={"error": {"code": 401, "status": "UNAUTHENTICATED"}})
+        return httpx.Response(200, json={"ok": True})
+
+    return httpx.MockTransport(handle), seen
+
+
+async def test_service_account_acts_for_the_subject(service_account_file: Path) -> None:
+    """Domain-wide delegation: the token request asserts the subject; the token is sent."""
+    server = TokenServer()
+    credentials = load_credentials(service_account_file, subject="alice@example.com")
+    auth = GoogleAuth(credentials, token_request=server.request())
+    transport, seen = api_rejecting(0)
+    async with httpx.AsyncClient(transport=transport, auth=auth) as http:
+        assert (await http.get("https://api.test/v1/x")).status_code == 200
+        assert (await http.get("https://api.test/v1/y")).status_code == 200
+    claims = jwt_claims(server.forms[0]["assertion"])
+    assert claims["sub"] == "alice@example.com"
+    assert claims["scope"] == "https://www.googleapis.com/auth/contacts"
+    assert seen == [f"Bearer ya29.{SECRET_MARK}-1"] * 2
+    assert auth.refreshes == 1
+
+
+async def test_a_401_refreshes_once_then_gives_up(authorized_user_file: Path) -> None:
+    """A rejected token is refreshed and the request replayed once; a second 401 stands."""
+    server = TokenServer()
+    auth = GoogleAuth(load_credentials(authorized_user_file), token_request=server.request())
+    transport, seen = api_rejecting(1)
+    async with httpx.AsyncClient(transport=transport, auth=auth) as http:
+        assert (await http.get("https://api.test/v1/x")).status_code == 200
+    assert server.forms[0]["grant_type"] == "refresh_token"
+    assert len(seen) == 2
+    assert seen[0] != seen[1]
+
+    transport, seen = api_rejecting(10)
+    async with httpx.AsyncClient(transport=transport, auth=auth) as http:
+        assert (await http.get("https://api.test/v1/x")).status_code == 401
+    assert len(seen) == 2
+
+
+def test_the_sync_flow_refreshes_too(authorized_user_file: Path) -> None:
+    """The same flow works for a synchronous httpx client."""
+    server = TokenServer()
+    auth = GoogleAuth(load_credentials(authorized_user_file), token_request=server.request())
+    transport, _seen = api_rejecting(1)
+    with httpx.Client(transport=transport, auth=auth) as http:
+        assert http.get("https://api.test/v1/x").status_code == 200
+    assert auth.refreshes == 2
+
+
+def test_application_default_credentials(
+    service_account_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With no file, ADC is used (here through GOOGLE_APPLICATION_CREDENTIALS)."""
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(service_account_file))
+    credentials = load_credentials(None, subject="bob@example.com")
+    assert getattr(credentials, "_subject", None) == "bob@example.com"
+
+
+async def test_no_secret_in_logs_errors_or_reprs(
+    authorized_user_file: Path, service_account_file: Path, tmp_path: Path
+) -> None:
+    """Refresh failures, bad files and every log line name the problem, never a secret."""
+    texts: list[str] = []
+    with structlog.testing.capture_logs() as logs:
+        ok = GoogleAuth(
+            load_credentials(authorized_user_file), token_request=TokenServer().request()
+        )
+        transport, _ = api_rejecting(1)
+        async with httpx.AsyncClient(transport=transport, auth=ok) as http:
+            await http.get("https://api.test/v1/x")
+        texts += [repr(ok), repr(BearerToken(f"user:{SECRET_MARK}"))]
+
+        failing = GoogleAuth(
+            load_credentials(authorized_user_file), token_request=TokenServer(fail=True).request()
+        )
+        async with httpx.AsyncClient(transport=transport, auth=failing) as http:
+            with pytest.raises(Unauthenticated) as refused:
+                await http.get("https://api.test/v1/x")
+        texts += [str(refused.value), repr(refused.value)]
+        assert refused.value.__cause__ is None
+
+        bad = tmp_path / "bad.json"
+        bad.write_text(json.dumps({"type": "mystery", "secret": SECRET_MARK}))
+        with pytest.raises(Unauthenticated, match=r"bad\.json") as unreadable:
+            load_credentials(bad)
+        texts.append(str(unreadable.value))
+        with pytest.raises(PermissionDenied, match="delegation") as no_subject:
+            load_credentials(authorized_user_file, subject="x@example.com")
+        texts.append(str(no_subject.value))
+    assert any(entry["event"] == "people.token_refreshed" for entry in logs)
+    texts += [json.dumps(entry, default=str) for entry in logs]
+    assert all(SECRET_MARK not in text for text in texts), texts

@@ -1,0 +1,85 @@
+"""Pacing: per-minute budgets hold in every window, 429s slow the bucket, success restores it."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+
+import pytest
+
+from reconciler.people.clock import ManualClock
+from reconciler.people.pacing import Pacer, PacingConfig, TokenBucket
+
+
+@pytest.mark.parametrize("per_minute", [1, 4, 90, 180, 1000])
+async def test_no_sixty_second_window_exceeds_the_budget(per_minute: int) -> None:
+    """Even starting with a full bucket, no sliding minute holds more than per_minute calls."""
+    clock = ManualClock()
+    bucket = TokenBucket(per_minute, clock=clock)
+    window: deque[float] = deque()
+    for _ in range(per_minute * 3):
+        await bucket.acquire()
+        now = clock.now()
+        window.append(now)
+        while window[0] <= now - 60.0:
+            window.popleft()
+        assert len(window) <= per_minute
+    # and it is not absurdly slow: three budgets take no more than about four minutes
+    assert clock.now() - 1_000.0 <= 4 * 60.0
+
+
+async def test_a_429_halves_the_rate_and_successes_restore_it() -> None:
+    """Multiplicative decrease on 429, additive increase on success, never above nominal."""
+    clock = ManualClock()
+    bucket = TokenBucket(90, clock=clock)
+    nominal = bucket.rate
+    bucket.throttle()
+    assert bucket.rate == pytest.approx(nominal / 2)
+    assert bucket.tokens == 0
+    for _ in range(200):
+        bucket.succeeded()
+    assert bucket.rate == pytest.approx(nominal)
+
+
+async def test_retry_after_pauses_the_bucket() -> None:
+    """After a 429 with Retry-After, the next token is not handed out before that time."""
+    clock = ManualClock()
+    bucket = TokenBucket(600, clock=clock)
+    start = clock.now()
+    bucket.throttle(retry_after=30.0)
+    await bucket.acquire()
+    assert clock.now() - start >= 30.0
+
+
+async def test_costs_above_the_capacity_are_refused() -> None:
+    """A batch bigger than the bucket must be split by the caller."""
+    bucket = TokenBucket(90, clock=ManualClock())
+    assert bucket.max_cost() == 3
+    with pytest.raises(ValueError, match="capacity"):
+        await bucket.acquire(4)
+
+
+async def test_one_mutation_per_account_at_a_time() -> None:
+    """The per-account mutation lock serialises writers; other accounts are independent."""
+    pacer = Pacer(PacingConfig(), clock=ManualClock())
+    inside: list[str] = []
+    peak = {"alice": 0, "bob": 0}
+
+    async def write(account: str) -> None:
+        async with pacer.account(account).mutation:
+            inside.append(account)
+            peak[account] = max(peak[account], inside.count(account))
+            await asyncio.sleep(0)
+            await asyncio.sleep(0)
+            inside.remove(account)
+
+    await asyncio.gather(*(write(a) for a in ["alice", "bob"] * 5))
+    assert peak == {"alice": 1, "bob": 1}
+    assert pacer.account("alice") is pacer.account("alice")
+    assert pacer.account("alice") is not pacer.account("bob")
+
+
+def test_rates_must_be_positive() -> None:
+    """A zero or negative rate is a configuration error, named."""
+    with pytest.raises(ValueError, match="writes_per_minute"):
+        PacingConfig(writes_per_minute=0)
