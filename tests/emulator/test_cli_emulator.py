@@ -6,6 +6,7 @@ import os
 import queue
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -15,7 +16,12 @@ from pathlib import Path
 
 import httpx
 import pytest
+from click.testing import CliRunner
 
+from reconciler.cli import main
+
+# Unset every RECONCILER_* variable a developer may have exported.
+CLEAN_ENV: dict[str, str | None] = {k: None for k in os.environ if k.startswith("RECONCILER_")}
 AUTH = {"authorization": "Bearer user:cli@example.com"}
 STARTUP_TIMEOUT = 30.0
 
@@ -97,12 +103,17 @@ def test_state_file_survives_a_restart(tmp_path: Path) -> None:
 
 def test_an_invalid_knob_is_a_usage_error_naming_the_flag() -> None:
     """A knob out of range stops the command with exit code 2 and names the flag."""
-    result = subprocess.run(
-        [sys.executable, "-m", "reconciler", "emulator", "--error-rate", "2"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert result.returncode == 2
-    assert "--error-rate" in result.stderr
+    result = CliRunner().invoke(main, ["emulator", "--error-rate", "2"], env=CLEAN_ENV)
+    assert result.exit_code == 2
+    assert "--error-rate" in result.output
+
+
+def test_a_busy_port_is_a_usage_error_naming_the_address() -> None:
+    """When the port is taken the command says which address it could not listen on."""
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = CliRunner().invoke(main, ["emulator", "--port", str(port)], env=CLEAN_ENV)
+    assert result.exit_code == 2
+    assert f"cannot listen on 127.0.0.1:{port}" in result.output
