@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import email.parser
 import json
 from typing import Any
@@ -132,6 +133,29 @@ async def test_each_inner_call_spends_quota(api: httpx.AsyncClient, emulator: Em
     answered = responses(await api.post("/batch", content=body, headers={"content-type": CT}))
     assert [status for _, status, _ in answered] == [200, 200, 429]
     assert answered[2][2]["error"]["status"] == "RESOURCE_EXHAUSTED"
+
+
+async def test_calls_of_one_batch_wait_out_their_latency_together(
+    api: httpx.AsyncClient, emulator: Emulator
+) -> None:
+    """With the latency knob on, all calls of a batch are in flight at once (as at Google), so
+    a batch costs about one latency, not one per call; answers still come back in order."""
+    in_flight = peak = 0
+
+    async def sleep(seconds: float) -> None:
+        nonlocal in_flight, peak
+        in_flight += 1
+        peak = max(peak, in_flight)
+        for _ in range(5):
+            await asyncio.sleep(0)
+        in_flight -= 1
+
+    emulator.faults.sleep = sleep
+    emulator.configure({"latency_ms": 250})
+    body = batch(*[part(f"GET /v1/contactGroups/g{i} HTTP/1.1", f"<c + {i}>") for i in range(4)])
+    answered = responses(await api.post("/batch", content=body, headers={"content-type": CT}))
+    assert peak == 4
+    assert [cid for cid, _, _ in answered] == [f"<response-c + {i}>" for i in range(4)]
 
 
 async def test_bad_inner_requests_fail_alone(api: httpx.AsyncClient) -> None:
