@@ -106,17 +106,18 @@ def _nesting_bound(text: str) -> int:
     """
     if re.search(rf"[^\n]{{{_SAFE_NESTING_BOUND // 2}}}", text) is not None:
         return _SAFE_NESTING_BOUND + 1
-    brackets = re.sub(r"[^\[\]{}]", "", text)
-    if len(brackets) <= _SAFE_NESTING_BOUND // 2:
-        return len(brackets) + _SAFE_NESTING_BOUND // 2
-    steps = array("b", brackets.translate(_BRACKET_STEPS).encode("latin-1"))
-    running = list(accumulate(steps))
+    opens = text.count("[") + text.count("{")
+    if opens <= _SAFE_NESTING_BOUND // 2:
+        return opens + _SAFE_NESTING_BOUND // 2
+    brackets = text.encode("utf-8").translate(None, _NOT_BRACKETS)
+    running = list(accumulate(array("b", brackets.translate(_BRACKET_STEPS))))
     lowest = accumulate([0, *running], min)
     flow = max(map(sub, running, lowest), default=0)
     return flow + _SAFE_NESTING_BOUND // 2
 
 
-_BRACKET_STEPS: Final = str.maketrans({"[": "\x01", "{": "\x01", "]": "\xff", "}": "\xff"})
+_NOT_BRACKETS: Final = bytes(b for b in range(256) if b not in b"[]{}")
+_BRACKET_STEPS: Final = bytes.maketrans(b"[{]}", b"\x01\x01\xff\xff")
 
 
 def _too_deep(text: str, path: str) -> ManifestError | None:
@@ -217,21 +218,29 @@ class _Builder:
         self.errors.append(ManifestError(*where(node, self.path), message, hint))
 
     def build(self, node: Node, depth: int) -> Any:
-        self.budget -= 1
-        if self.budget < 0 or depth > MAX_DEPTH:
-            if not self.stopped:
-                self.stopped = True
-                self.fail(node, *_limit_problem(budget_spent=self.budget < 0))
-            return None
         tag = node.tag
-        if tag == MAP and type(node) is MappingNode:
-            return self._mapping(node, depth)
-        if tag == SEQ and type(node) is SequenceNode:
-            return [self.build(item, depth + 1) for item in node.value]
-        if type(node) is ScalarNode:
+        kind = type(node)
+        if kind is ScalarNode:
             scalar = _SCALARS.get(tag)
             if scalar is not None:
                 return scalar(node.value)
+        elif kind is MappingNode or kind is SequenceNode:
+            # Aliases make the node graph a DAG (or a cycle): count what expanding it costs.
+            self.budget -= len(node.value) + 1
+            if self.budget < 0 or depth >= MAX_DEPTH:
+                if not self.stopped:
+                    self.stopped = True
+                    self.fail(node, *_limit_problem(budget_spent=self.budget < 0))
+                return None
+            if tag == MAP and isinstance(node, MappingNode):
+                return self._mapping(node, depth + 1)
+            if tag == SEQ and kind is SequenceNode:
+                return [
+                    item.value
+                    if item.tag == STR and type(item) is ScalarNode
+                    else self.build(item, depth + 1)
+                    for item in node.value
+                ]
         self.fail(
             node,
             f"unsupported YAML tag {tag!r}",
@@ -242,17 +251,18 @@ class _Builder:
     def _mapping(self, node: MappingNode, depth: int) -> dict[Any, Any]:
         result: dict[Any, Any] = {}
         for key_node, value_node in node.value:
-            if key_node.tag == MERGE:
-                self.fail(
-                    key_node,
-                    "merge keys (<<) are not supported",
-                    "write the fields out in full; every manifest stands on its own",
-                )
-                continue
-            if type(key_node) is not ScalarNode:
-                self.fail(key_node, "mapping keys must be plain strings", "use a plain key")
-                continue
-            key = self.build(key_node, depth + 1)
+            if type(key_node) is not ScalarNode or key_node.tag != STR:
+                if key_node.tag == MERGE:
+                    self.fail(
+                        key_node,
+                        "merge keys (<<) are not supported",
+                        "write the fields out in full; every manifest stands on its own",
+                    )
+                    continue
+                if type(key_node) is not ScalarNode:
+                    self.fail(key_node, "mapping keys must be plain strings", "use a plain key")
+                    continue
+            key = key_node.value if key_node.tag == STR else self.build(key_node, depth)
             if key in result:
                 self.fail(
                     key_node,
@@ -260,7 +270,10 @@ class _Builder:
                     "remove one of them; YAML would silently keep only the last",
                 )
                 continue
-            value = self.build(value_node, depth + 1)
+            if value_node.tag == STR and type(value_node) is ScalarNode:
+                result[key] = value_node.value
+                continue
+            value = self.build(value_node, depth)
             if value is None and value_node.tag == NULL:
                 self.fail(
                     value_node if value_node.value else key_node,
