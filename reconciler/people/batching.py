@@ -16,7 +16,11 @@ from reconciler.people.errors import PeopleError, classify_status
 __all__ = ["chunks", "item_errors", "mask"]
 
 T = TypeVar("T")
-ERROR_DETAIL_TYPES = ("BatchCreateContactsErrorDetails", "BatchUpdateContactsErrorDetails")
+ERROR_DETAIL_TYPES = (
+    "BatchCreateContactsErrorDetails",
+    "BatchUpdateContactsErrorDetails",
+    "BatchDeleteContactsErrorDetails",
+)
 
 
 def chunks(items: Sequence[T], size: int) -> Iterator[list[T]]:
