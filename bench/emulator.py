@@ -8,6 +8,7 @@ contacts three ways: the app alone (``Emulator.dispatch``, no HTTP client at all
 measurement stops after ``--count`` requests or ``--seconds`` seconds, whichever comes first.
 
     python bench/emulator.py [--people 200] [--count 2000] [--seconds 3] [--profile]
+    python bench/emulator.py --url http://127.0.0.1:8085   # a server in another process
 """
 
 from __future__ import annotations
@@ -149,10 +150,16 @@ async def in_process() -> AsyncIterator[Send]:
 
 
 @asynccontextmanager
-async def over_http() -> AsyncIterator[Send]:
-    """uvicorn in a background thread of this process; one keep-alive connection."""
+async def over_http(url: str | None = None) -> AsyncIterator[Send]:
+    """One keep-alive connection to ``url``, or to uvicorn in a background thread of this
+    process (which then shares the GIL with the client)."""
+    headers = {"authorization": TOKEN}
+    if url is not None:
+        async with httpx.AsyncClient(base_url=url, headers=headers) as client:
+            await client.post("/__emulator/reset")
+            yield httpx_sender(client)
+        return
     with BackgroundServer(create_app()) as server:
-        headers = {"authorization": TOKEN}
         async with httpx.AsyncClient(base_url=server.url, headers=headers) as client:
             yield httpx_sender(client)
 
@@ -163,8 +170,10 @@ async def main(args: argparse.Namespace) -> None:
         ("app alone (Emulator.dispatch, no HTTP client):", app_alone),
         ("in process (httpx.ASGITransport):", in_process),
     ]
-    if not args.in_process_only:
-        modes.append(("over HTTP (uvicorn, 127.0.0.1, keep-alive):", over_http))
+    if args.url:
+        modes.append((f"over HTTP ({args.url}, keep-alive):", lambda: over_http(args.url)))
+    elif not args.in_process_only:
+        modes.append(("over HTTP (uvicorn thread, 127.0.0.1, keep-alive):", over_http))
     for title, mode in modes:
         print(title)
         async with mode() as send:
@@ -177,6 +186,9 @@ def cli() -> None:
     parser.add_argument("--count", type=int, default=2000, help="most requests per measurement")
     parser.add_argument("--seconds", type=float, default=3.0, help="most time per measurement")
     parser.add_argument("--in-process-only", action="store_true", help="skip the HTTP runs")
+    parser.add_argument(
+        "--url", help="measure a running `reconciler emulator` at URL (it is reset first)"
+    )
     parser.add_argument("--profile", action="store_true", help="print the top cProfile entries")
     args = parser.parse_args()
     if not args.profile:
