@@ -16,7 +16,11 @@ from googleapiclient.discovery import build
 from googleapiclient.errors import HttpError
 from googleapiclient.http import BatchHttpRequest
 
-from reconciler.emulator.errors import NOT_FOUND_MESSAGE, STALE_ETAG_MESSAGE
+from reconciler.emulator.errors import (
+    NOT_FOUND_MESSAGE,
+    STALE_ETAG_MESSAGE,
+    STALE_GROUP_ETAG_MESSAGE,
+)
 
 ALICE = "user:alice@example.com"
 
@@ -160,3 +164,39 @@ def test_batch_http_request_answers_every_callback_by_request_id(
     after = stats(emulator_server)["by_status"]
     assert after.get("200", 0) - before.get("200", 0) == 4
     assert after.get("404", 0) - before.get("404", 0) == 1
+
+
+def test_get_batch_get_takes_repeated_resource_names(people: Any) -> None:
+    """getBatchGet as the client encodes it (resourceNames repeated) answers each name."""
+    names = [create(people, given)["resourceName"] for given in ("Ada", "Grace")]
+    result = (
+        people.people()
+        .getBatchGet(resourceNames=[*names, "people/c1"], personFields="names")
+        .execute()
+    )
+    responses = {r["requestedResourceName"]: r for r in result["responses"]}
+    assert set(responses) == {*names, "people/c1"}
+    assert responses[names[0]]["person"]["names"][0]["givenName"] == "Ada"
+    assert responses["people/c1"]["status"]["code"] == 5  # NOT_FOUND
+    assert "person" not in responses["people/c1"]
+
+
+def test_contact_group_round_trip_and_stale_group_etag_is_409(people: Any) -> None:
+    """Groups created, renamed with their etag and listed; a stale group etag is HttpError 409."""
+    groups = people.contactGroups()
+    group = groups.create(body={"contactGroup": {"name": "Sales"}}).execute()
+    renamed = groups.update(
+        resourceName=group["resourceName"],
+        body={"contactGroup": {"name": "Sales team", "etag": group["etag"]}},
+    ).execute()
+    assert renamed["name"] == "Sales team"
+    listed = groups.list().execute()["contactGroups"]
+    assert "Sales team" in [g.get("name") for g in listed]
+
+    with pytest.raises(HttpError) as caught:
+        groups.update(
+            resourceName=group["resourceName"],
+            body={"contactGroup": {"name": "Sales again", "etag": group["etag"]}},
+        ).execute()
+    assert caught.value.status_code == 409
+    assert caught.value.reason == STALE_GROUP_ETAG_MESSAGE
