@@ -92,7 +92,7 @@ Replanner = Callable[[Mapping[str, Person]], Mapping[str, ContactOp | None]]
 class ExecutorSettings:
     """Retry and pacing knobs. ``settle`` is how long a listing may lag a create."""
 
-    max_attempts: int = 4
+    max_attempts: int = 6
     base_delay: float = 0.5
     max_delay: float = 8.0
     settle: float = 30.0

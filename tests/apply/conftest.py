@@ -63,19 +63,21 @@ class World:
         await self.admin(
             "POST",
             "edit",
-            {"user": USER, "resourceName": resource_name, "person": person,
-             "updatePersonFields": mask},
+            {
+                "user": USER,
+                "resourceName": resource_name,
+                "person": person,
+                "updatePersonFields": mask,
+            },
         )
 
     def settings(self, **plan: Any) -> ApplySettings:
         return ApplySettings(
             plan=PlanOptions(**plan),
-            executor=ExecutorSettings(max_attempts=5, base_delay=0.5, settle=5.0),
+            executor=ExecutorSettings(max_attempts=6, base_delay=0.5, settle=5.0),
         )
 
-    async def apply(
-        self, desired: DesiredState, gateway: Any = None, **plan: Any
-    ) -> ApplyResult:
+    async def apply(self, desired: DesiredState, gateway: Any = None, **plan: Any) -> ApplyResult:
         with CreateJournal(self.journal_path, clock=self.clock.now) as journal:
             return await converge(
                 gateway or ClientGateway(self.client),
@@ -87,10 +89,17 @@ class World:
             )
 
 
+class SteppingClock(ManualClock):
+    """A manual clock whose every sleep moves time by at least a millisecond, so that a loop
+    waiting for a sub-ulp amount of time (float rounding in a token bucket) still progresses."""
+
+    async def sleep(self, seconds: float) -> None:
+        await super().sleep(max(seconds, 0.001))
+
+
 @pytest.fixture
 async def world(tmp_path: Path) -> AsyncIterator[World]:
-    # A small epoch: at 1.7e9 a float cannot hold the tiny sleeps a token bucket asks for.
-    clock = ManualClock(start=1_000.0)
+    clock = SteppingClock(start=1_000.0)
     app = create_app(EmulatorConfig(seed=7), clock=clock)
     async with connect("embedded", app=app, token=TOKEN, clock=clock) as client:
         yield World(app, client, clock, tmp_path / "creates.jsonl")

@@ -56,9 +56,7 @@ def contact(i: int, *, title: str = "Engineer", groups: Sequence[str] = ()) -> C
     )
 
 
-def book(
-    n: int, *, groups: int = 0, title: str = "Engineer", start: int = 0
-) -> DesiredState:
+def book(n: int, *, groups: int = 0, title: str = "Engineer", start: int = 0) -> DesiredState:
     """``n`` contacts spread over ``groups`` groups."""
     group_list = [Group(f"team-{g}", GroupSpec(f"Team {g}")) for g in range(groups)]
     contacts = [

@@ -1,0 +1,131 @@
+"""Concurrent edits, stale etags and lagging reads: managed fields converge, others survive."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any
+
+from reconciler.apply.executor import ItemResult
+from reconciler.apply.gateway import ClientGateway
+from reconciler.apply.results import Outcome
+from reconciler.model import LiveState, read_stamp
+from reconciler.people.client import PeopleClient
+from reconciler.plan.build import build_plan
+from reconciler.plan.options import PlanOptions
+from tests.apply.conftest import USER, World
+from tests.apply.factories import book
+
+Hook = Callable[[], Awaitable[None]]
+
+
+class EditingGateway(ClientGateway):
+    """Runs ``hook`` (out-of-band edits) after the plan was made, right before our first update."""
+
+    def __init__(self, client: PeopleClient, hook: Hook) -> None:
+        super().__init__(client)
+        self.hook: Hook | None = hook
+
+    async def batch_update(
+        self, bodies: Mapping[str, dict[str, Any]], mask: Sequence[str]
+    ) -> dict[str, ItemResult]:
+        if self.hook is not None:
+            hook, self.hook = self.hook, None
+            await hook()
+        return await super().batch_update(bodies, mask)
+
+
+def by_name(people: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    out = {}
+    for person in people:
+        stamp = read_stamp(person.get("clientData"))
+        if stamp is not None:
+            out[stamp.name] = person
+    return out
+
+
+async def test_edits_outside_our_fields_survive_a_conflicting_update(world: World) -> None:
+    """A biography added on a phone while we update survives; a managed field edited at the
+    same time is set back to the manifest. Each conflict costs one re-read, not a new listing."""
+    await world.apply(book(10))
+    before = by_name(await world.people())
+
+    async def edit() -> None:
+        for i in range(0, 10, 2):
+            rn = before[f"person-{i:05d}"]["resourceName"]
+            await world.edit(rn, {"biographies": [{"value": f"note {i}"}]}, "biographies")
+        rn = before["person-00001"]["resourceName"]
+        await world.edit(rn, {"organizations": [{"name": "Rogue", "title": "X"}]}, "organizations")
+
+    requests_before = world.client.stats.total
+    result = await world.apply(
+        book(10, title="Manager"), gateway=EditingGateway(world.client, edit)
+    )
+    assert result.converged, result.to_json()
+    assert result.counts()[Outcome.UPDATED] == 10
+    after = by_name(await world.people())
+    for i in range(10):
+        person = after[f"person-{i:05d}"]
+        assert person["organizations"][0]["title"] == "Manager"
+        assert person["organizations"][0]["name"] == "Acme"
+        if i % 2 == 0:
+            assert person["biographies"][0]["value"] == f"note {i}"
+    methods = world.client.stats.requests
+    assert methods["people.connections.list"] >= 1
+    assert world.client.stats.total - requests_before <= 8  # list, groups, 2 updates, 1 re-read
+
+
+async def test_spurious_stale_etags_and_read_lag_still_converge(world: World) -> None:
+    """Rejections of current etags and reads that return old versions only cost retries."""
+    await world.apply(book(20))
+    world.configure(spurious_etag_rate=0.5, spurious_etag_window_ms=5000, read_lag_ms=2000)
+    result = await world.apply(book(20, title="Lead"))
+    second = await world.apply(book(20, title="Lead2"))
+    assert result.converged, result.to_json()
+    assert second.converged, second.to_json()
+    titles = {p["organizations"][0]["title"] for p in await world.people()}
+    assert titles == {"Lead2"}
+
+
+async def test_a_contact_that_stays_contended_is_reported_with_its_next_attempt(
+    world: World,
+) -> None:
+    """Still in conflict after the retries: reported as a conflict with a retry time, while
+    every other contact converges."""
+    await world.apply(book(5))
+    world.configure(spurious_etag_rate=1.0, spurious_etag_window_ms=10**9)
+    # Every contact was just written once (created), so every update is now rejected.
+    result = await world.apply(book(5, title="Boss"))
+    assert not result.converged
+    left = result.left
+    assert {r.outcome for r in left} == {Outcome.CONFLICT}
+    assert all(r.retry_at is not None for r in left)
+    assert len(left) == 5
+
+
+async def test_a_contact_deleted_out_of_band_is_not_recreated_blindly_mid_apply(
+    world: World,
+) -> None:
+    """A managed contact deleted while we update it is reported; the next apply recreates it."""
+    await world.apply(book(3))
+    before = by_name(await world.people())
+    victim = before["person-00002"]["resourceName"]
+
+    async def delete() -> None:
+        await world.client.batch_delete([victim])
+
+    result = await world.apply(book(3, title="CEO"), gateway=EditingGateway(world.client, delete))
+    assert result.get("contact", "person-00002").outcome in (Outcome.CONFLICT, Outcome.FAILED)  # type: ignore[union-attr]
+    again = await world.apply(book(3, title="CEO"))
+    assert again.converged
+    assert len(await world.people()) == 3
+
+
+async def test_plan_after_apply_is_empty(world: World) -> None:
+    """The live book after an apply plans to nothing (no phantom changes)."""
+    desired = book(12, groups=2)
+    await world.apply(desired)
+    dump = await world.admin("GET", "dump")
+    live = LiveState(
+        people=dump["users"][USER]["people"], groups=dump["users"][USER]["contactGroups"]
+    )
+    assert build_plan(desired, live, PlanOptions()).empty
