@@ -163,11 +163,16 @@ class _Loading:
         self.max_file_bytes = max_file_bytes
         self.names: dict[str, dict[str, Location]] = {kind: {} for kind in KINDS}
         self.group_refs: list[tuple[str, Location]] = []
+        self.seen_files: set[Path] = set()
 
     def load_file(self, path: Path) -> None:
         shown = str(path)
         errors = self.result.errors
         try:
+            real = path.resolve()
+            if real in self.seen_files:  # reached twice through links or overlapping paths
+                return
+            self.seen_files.add(real)
             size = path.stat().st_size
             if size > self.max_file_bytes:
                 errors.append(
@@ -214,7 +219,9 @@ class _Loading:
         if value is None:
             errors.append(
                 ManifestError(
-                    *where(doc.node, path),
+                    path,
+                    doc.line,
+                    doc.col,
                     "empty document",
                     "remove the extra '---' separator, or write a manifest here",
                 )

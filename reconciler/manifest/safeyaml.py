@@ -147,6 +147,9 @@ class Document:
     node: Node
     value: Any
     errors: list[ManifestError] = field(default_factory=list)
+    # Where the document starts: its '---' line when it is empty, else its root node.
+    line: int = 1
+    col: int = 1
 
 
 def documents(text: str, path: str) -> Iterator[Document | ManifestError]:
@@ -155,7 +158,7 @@ def documents(text: str, path: str) -> Iterator[Document | ManifestError]:
         try:
             too_deep = _too_deep(text, path)
         except yaml.MarkedYAMLError as exc:
-            yield _syntax_error(exc, path)
+            yield _syntax_error(exc, path, text)
             return
         if too_deep is not None:
             yield too_deep
@@ -168,9 +171,14 @@ def documents(text: str, path: str) -> Iterator[Document | ManifestError]:
                 break
             builder = _Builder(path)
             value = builder.build(node, 0)
-            yield Document(node, value, builder.errors)
+            _, line, col = where(node, path)
+            if value is None and node.tag == NULL and not node.value:
+                separator = text.rfind("---", 0, node.start_mark.index)
+                if separator >= 0:
+                    line, col = line_col(text, separator)
+            yield Document(node, value, builder.errors, line, col)
     except yaml.MarkedYAMLError as exc:
-        yield _syntax_error(exc, path)
+        yield _syntax_error(exc, path, text)
     finally:
         composer.dispose()
 
@@ -186,12 +194,14 @@ def _sexagesimal(parts: list[str], number: Callable[[str], Any]) -> Any:
     return total
 
 
-def _syntax_error(exc: yaml.MarkedYAMLError, path: str) -> ManifestError:
+def _syntax_error(exc: yaml.MarkedYAMLError, path: str, text: str) -> ManifestError:
     line, col = _mark_position(exc.problem_mark or exc.context_mark)
+    lines = text.splitlines()
+    source_line = lines[line - 1] if 0 < line <= len(lines) else ""
     problem = exc.problem or "invalid YAML"
     if exc.context:
         problem = f"{problem} ({exc.context})"
-    if "found character" in problem and "\\t" in problem:
+    if "\t" in source_line[: len(source_line) - len(source_line.lstrip())] or "'\\t'" in problem:
         hint = "YAML indentation uses spaces, never tabs"
     elif "found undefined alias" in problem:
         hint = "define the anchor (&name) before using the alias (*name)"
@@ -241,9 +251,10 @@ class _Builder:
                     else self.build(item, depth + 1)
                     for item in node.value
                 ]
+        shown = tag.replace("tag:yaml.org,2002:", "!!")
         self.fail(
             node,
-            f"unsupported YAML tag {tag!r}",
+            f"unsupported YAML tag {shown!r}",
             "manifests use plain YAML: remove the tag (quote the value if it must be a string)",
         )
         return None
