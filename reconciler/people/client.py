@@ -69,7 +69,7 @@ class PeopleClient(GroupOperations, MultipartCalls):
             if page_token:
                 params.append(("pageToken", page_token))
             page = await self.transport.call(
-                "people.connections.list", "GET", "v1/people/me/connections", params=params
+                "people.people.connections.list", "GET", "v1/people/me/connections", params=params
             )
             pages += 1
             people.extend(page.get("connections") or [])
@@ -85,14 +85,14 @@ class PeopleClient(GroupOperations, MultipartCalls):
             if page_token in seen_tokens:
                 raise ServerError(
                     "the listing returned a page token twice; refusing to loop",
-                    method="people.connections.list",
+                    method="people.people.connections.list",
                 )
             seen_tokens.add(page_token)
 
     async def get_person(self, resource_name: str, person_fields: str | Sequence[str]) -> Person:
         """One contact, every field (connections.list caps emails and phones at 100)."""
         person: Person = await self.transport.call(
-            "people.get",
+            "people.people.get",
             "GET",
             f"v1/{resource_name}",
             params=[("personFields", mask(person_fields))],
@@ -110,13 +110,15 @@ class PeopleClient(GroupOperations, MultipartCalls):
             params = [("resourceNames", name) for name in chunk]
             params.append(("personFields", mask(person_fields)))
             answer = await self.transport.call(
-                "people.getBatchGet", "GET", "v1/people:batchGet", params=params
+                "people.people.getBatchGet", "GET", "v1/people:batchGet", params=params
             )
             for response in answer.get("responses") or []:
                 name = str(response.get("requestedResourceName"))
                 status = response.get("status") or {}
                 if status.get("code"):
-                    error = classify_status(status, method="people.getBatchGet", resource=name)
+                    error = classify_status(
+                        status, method="people.people.getBatchGet", resource=name
+                    )
                     results[name] = ItemResult(name, error=error)
                 else:
                     results[name] = ItemResult(name, person=response.get("person"))
@@ -168,7 +170,7 @@ class PeopleClient(GroupOperations, MultipartCalls):
                 "readMask": read,
             }
             answer = await self.transport.call(
-                "people.batchCreateContacts",
+                "people.people.batchCreateContacts",
                 "POST",
                 "v1/people:batchCreateContacts",
                 body=body,
@@ -188,7 +190,7 @@ class PeopleClient(GroupOperations, MultipartCalls):
                     key,
                     error=UnknownOutcome(
                         "batchCreateContacts answered fewer people than it was sent",
-                        method="people.batchCreateContacts",
+                        method="people.people.batchCreateContacts",
                     ),
                 )
             return out
@@ -216,7 +218,7 @@ class PeopleClient(GroupOperations, MultipartCalls):
                 "readMask": read,
             }
             answer = await self.transport.call(
-                "people.batchUpdateContacts",
+                "people.people.batchUpdateContacts",
                 "POST",
                 "v1/people:batchUpdateContacts",
                 body=body,
@@ -243,7 +245,7 @@ class PeopleClient(GroupOperations, MultipartCalls):
 
         async def send(keys: list[str]) -> dict[str, ItemResult]:
             await self.transport.call(
-                "people.batchDeleteContacts",
+                "people.people.batchDeleteContacts",
                 "POST",
                 "v1/people:batchDeleteContacts",
                 body={"resourceNames": keys},
@@ -263,7 +265,7 @@ class PeopleClient(GroupOperations, MultipartCalls):
     ) -> Person:
         """One contact; a lost answer raises :class:`UnknownOutcome`."""
         created: Person = await self.transport.call(
-            "people.createContact",
+            "people.people.createContact",
             "POST",
             "v1/people:createContact",
             params=[("personFields", mask(person_fields) or "metadata")],
@@ -282,7 +284,7 @@ class PeopleClient(GroupOperations, MultipartCalls):
         """One contact (``person`` carries ``resourceName`` and ``etag``)."""
         name = str(person.get("resourceName"))
         updated: Person = await self.transport.call(
-            "people.updateContact",
+            "people.people.updateContact",
             "PATCH",
             f"v1/{name}:updateContact",
             params=[
@@ -297,7 +299,7 @@ class PeopleClient(GroupOperations, MultipartCalls):
 
     async def delete_contact(self, resource_name: str) -> None:
         await self.transport.call(
-            "people.deleteContact",
+            "people.people.deleteContact",
             "DELETE",
             f"v1/{resource_name}:deleteContact",
             write=True,
