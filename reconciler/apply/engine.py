@@ -27,7 +27,7 @@ import structlog
 
 from reconciler.apply.executor import Executor, ExecutorSettings, Gateway, Person
 from reconciler.apply.journal import CreateJournal
-from reconciler.apply.live import LiveRead, LiveReader, read_live
+from reconciler.apply.live import LiveRead, LiveReader, read_live, stamped_names
 from reconciler.apply.ops import ContactOp, GroupOp, OpKind
 from reconciler.apply.results import ApplyResult, ObjectResult, Outcome
 from reconciler.model import DesiredState, LiveState, read_stamp
@@ -104,8 +104,9 @@ class Run:
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
     clock: Callable[[], float] = time.time
     progress: Callable[[int], None] | None = None
-    on_plan: Callable[[Plan], None] | None = None
+    on_plan: Callable[[Plan], bool] | None = None  # shown the first plan; False cancels
     live: LiveState = field(default_factory=LiveState)
+    saved: bool = False  # applying a saved plan: conflicts are final, nothing is re-planned
 
     def executor(self) -> Executor:
         return Executor(
@@ -113,7 +114,7 @@ class Run:
             journal=self.journal,
             result=self.result,
             owner=self.settings.plan.owner,
-            replan=self.replan,
+            replan=None if self.saved else self.replan,
             settings=self.settings.executor,
             sleep=self.sleep,
             clock=self.clock,
@@ -194,7 +195,10 @@ class Run:
             self.result.errors.append(str(error))
             return False
         if self.on_plan is not None:
-            self.on_plan(plan)
+            approve, self.on_plan = self.on_plan, None
+            if not approve(plan):
+                self.result.cancelled = True
+                return False
         await self.execute(plan, pending=read.pending)
         self._record_unchanged(plan)
         return True
@@ -296,7 +300,7 @@ async def converge(
     settings: ApplySettings,
     *,
     progress: Callable[[int], None] | None = None,
-    on_plan: Callable[[Plan], None] | None = None,
+    on_plan: Callable[[Plan], bool] | None = None,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     clock: Callable[[], float] = time.time,
 ) -> ApplyResult:
@@ -312,3 +316,76 @@ async def converge(
         on_plan=on_plan,
     )
     return await run.converge()
+
+
+def saved_plan_holds(plan: Plan, read: LiveRead) -> tuple[Plan, dict[str, str]]:
+    """The part of a saved plan whose etags still hold, and why each other item was dropped.
+
+    An item holds when the live object it was planned against is unchanged (same etag), or,
+    for a create, when nothing carrying its stamp has appeared since.
+    """
+    people = {str(p.get("resourceName")): p for p in read.state.people}
+    groups = {str(g.get("resourceName")): g for g in read.state.groups}
+    stamped = stamped_names(read.state.people, plan.owner)
+    stamped_groups = _group_names(read.state.groups, plan.owner)
+    kept: list[PlanItem] = []
+    dropped: dict[str, str] = {}
+    for item in plan.items:
+        live = (people if item.kind is Kind.CONTACT else groups).get(item.resource_name or "")
+        if item.action is Action.NOOP:
+            kept.append(item)
+        elif item.action is Action.CREATE:
+            taken = stamped if item.kind is Kind.CONTACT else stamped_groups
+            if item.key in taken or item.key in read.pending:
+                dropped[item.key] = "created since the plan was saved; plan again"
+            else:
+                kept.append(item)
+        elif live is None:
+            dropped[item.key] = "gone since the plan was saved; plan again"
+        elif item.etag is not None and str(live.get("etag")) != item.etag:
+            dropped[item.key] = "changed since the plan was saved (etag differs); plan again"
+        else:
+            kept.append(item)
+    return replace(plan, items=tuple(kept)), dropped
+
+
+async def apply_saved(
+    gateway: ApplyGateway,
+    journal: CreateJournal,
+    plan: Plan,
+    settings: ApplySettings,
+    *,
+    progress: Callable[[int], None] | None = None,
+    on_plan: Callable[[Plan], bool] | None = None,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    clock: Callable[[], float] = time.time,
+) -> ApplyResult:
+    """Apply exactly a saved plan, item by item, refusing items whose etag changed since."""
+    settings = replace(settings, plan=replace(settings.plan, owner=plan.owner))
+    run = Run(
+        gateway,
+        journal,
+        DesiredState(),
+        settings,
+        sleep=sleep,
+        clock=clock,
+        progress=progress,
+        saved=True,
+    )
+    try:
+        read = await read_live(
+            gateway, journal, owner=plan.owner, settle=settings.executor.settle, now=clock
+        )
+    except PeopleError as error:
+        run.result.errors.append(f"reading live state failed: {error}")
+        return run.result
+    run.live = read.state
+    holding, dropped = saved_plan_holds(plan, read)
+    kinds = {i.key: i.kind for i in plan.items}
+    for key, reason in dropped.items():
+        run.result.record(ObjectResult(str(kinds[key]), key, Outcome.CONFLICT, reason=reason))
+    if on_plan is not None and not on_plan(holding):
+        run.result.cancelled = True
+        return run.result
+    await run.execute(holding, pending=read.pending)
+    return run.result

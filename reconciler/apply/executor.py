@@ -126,7 +126,7 @@ class Executor:
     journal: CreateJournal
     result: ApplyResult
     owner: str
-    replan: Replanner
+    replan: Replanner | None  # None: a conflict is final (a saved plan is applied as it was)
     settings: ExecutorSettings = field(default_factory=ExecutorSettings)
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
     rng: random.Random = field(default_factory=random.Random)
@@ -395,6 +395,16 @@ class Executor:
     async def _remerge(self, ops: Sequence[ContactOp]) -> list[ContactOp]:
         """Re-read the conflicting contacts and let the planner redo the three-way merge."""
         if not ops:
+            return []
+        if self.replan is None:
+            for op in ops:
+                self._record(
+                    "contact",
+                    op.key,
+                    Outcome.CONFLICT,
+                    reason="changed since the plan was saved; plan again",
+                    resource_name=op.resource_name,
+                )
             return []
         fresh: dict[str, Person] = {}
         for batch in chunked(list(ops), MAX_GET):

@@ -74,15 +74,24 @@ class CreateJournal:
     :class:`JournalLocked` when another process holds it) and loads the entries.
     """
 
-    def __init__(self, path: Path, *, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, path: Path, *, clock: Callable[[], float] = time.time, readonly: bool = False
+    ) -> None:
         self.path = path
         self._clock = clock
+        self.readonly = readonly
         self._entries: dict[str, JournalEntry] = {}
         self._file: IO[str] | None = None
 
     # -- lifecycle -----------------------------------------------------------------------------
 
     def __enter__(self) -> Self:
+        if self.readonly:
+            # A plan reads the journal to see past listing lag, but takes no lock and writes
+            # nothing: planning while an apply runs is fine.
+            text = self.path.read_text(encoding="utf-8") if self.path.exists() else ""
+            self._entries = _fold(text.splitlines())
+            return self
         self.path.parent.mkdir(parents=True, exist_ok=True)
         while True:
             handle = self.path.open("a+", encoding="utf-8")
@@ -155,7 +164,7 @@ class CreateJournal:
         self._append(records)
 
     def _append(self, records: list[dict[str, object]]) -> None:
-        if not records:
+        if not records or self.readonly:
             return
         if self._file is None:
             raise RuntimeError("the journal is not open; use it as a context manager")

@@ -16,7 +16,9 @@ from reconciler import __version__
 
 # command name -> "module:attribute" of a click.Command. One line per command.
 COMMANDS: dict[str, str] = {
+    "apply": "reconciler.cli.apply:apply",
     "emulator": "reconciler.cli.emulator:emulator",
+    "plan": "reconciler.cli.plan:plan",
 }
 
 

@@ -1,0 +1,266 @@
+"""``reconciler plan`` and ``reconciler apply``: from parsed arguments to an exit code.
+
+The CLI modules parse flags and call :func:`run_plan` or :func:`run_apply`; everything a user
+sees (plans, confirmation, progress, the summary and what was left) is produced here, from the
+same data as the JSON views. Manifests are loaded and validated before any connection is made:
+one bad file means no API call at all, let alone a write.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import click
+import structlog
+
+from reconciler.apply.engine import ApplySettings, apply_saved, converge
+from reconciler.apply.executor import ExecutorSettings
+from reconciler.apply.gateway import ClientGateway
+from reconciler.apply.journal import CreateJournal, JournalLocked, journal_path
+from reconciler.apply.live import read_live
+from reconciler.apply.report import ProgressBar, render_result
+from reconciler.apply.results import ApplyResult
+from reconciler.model import DesiredState
+from reconciler.people.errors import PeopleError
+from reconciler.plan import (
+    Plan,
+    PlanError,
+    PlanOptions,
+    SavedPlanError,
+    build_plan,
+    dumps_plan,
+    loads_plan,
+    render_json,
+    render_markdown,
+    render_text,
+)
+
+PlanFormat = Literal["text", "json", "markdown"]
+EXIT_OK, EXIT_ERROR, EXIT_CHANGES, EXIT_LEFT = 0, 1, 2, 2
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where the address book is, and whose it is."""
+
+    target: str = "embedded"
+    token: str | None = None
+    state: str = ".reconciler/embedded.sqlite3"
+    owner: str = "reconciler"
+
+    def journal(self, account: str, *, readonly: bool = False) -> CreateJournal:
+        directory = Path(self.state).expanduser().resolve().parent
+        path = journal_path(directory, target=self.target, account=account, owner=self.owner)
+        return CreateJournal(path, readonly=readonly)
+
+
+@dataclass(frozen=True)
+class PlanRequest:
+    paths: Sequence[str]
+    target: Target
+    options: PlanOptions
+    output: PlanFormat = "text"
+    compact: bool = False
+    redact: bool = False
+    out: str | None = None
+    detailed_exitcode: bool = False
+
+
+@dataclass(frozen=True)
+class ApplyRequest:
+    paths: Sequence[str]
+    target: Target
+    options: PlanOptions
+    auto_approve: bool = False
+    output: Literal["text", "json"] = "text"
+    interactive: bool = field(default_factory=lambda: sys.stdin.isatty() and sys.stdout.isatty())
+    executor: ExecutorSettings = field(default_factory=ExecutorSettings)
+
+
+def _quiet_logs() -> None:
+    """Warnings and errors to stderr, as structured key=value lines; stdout is for results."""
+    structlog.configure(
+        processors=[
+            structlog.processors.add_log_level,
+            structlog.processors.KeyValueRenderer(key_order=["level", "event"], sort_keys=True),
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING),
+        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        cache_logger_on_first_use=False,
+    )
+
+
+def _err(message: str) -> None:
+    click.echo(message, err=True)
+
+
+def load_desired(paths: Sequence[str], default_region: str) -> DesiredState | None:
+    """Load and validate every manifest; print each located error and return None on any."""
+    from reconciler.manifest import load
+
+    loaded = load(list(paths) or ["."], default_region=default_region)
+    if loaded.errors:
+        for error in loaded.errors:
+            _err(str(error))
+        _err(f"{len(loaded.errors)} error(s) in the manifests: nothing was sent to the API.")
+        return None
+    return DesiredState(contacts=loaded.contacts, groups=loaded.groups, complete=loaded.ok)
+
+
+def render_plan(plan: Plan, output: PlanFormat, *, compact: bool, redact: bool) -> str:
+    if output == "json":
+        return render_json(plan, redact=redact)
+    if output == "markdown":
+        return render_markdown(plan, redact=redact)
+    return render_text(plan, redact=redact, compact=compact)
+
+
+# -- plan ----------------------------------------------------------------------------------------
+
+
+def run_plan(request: PlanRequest) -> int:
+    """Print the plan (and save it with ``--out``); exit code per ``--detailed-exitcode``."""
+    _quiet_logs()
+    desired = load_desired(request.paths, request.options.default_region)
+    if desired is None:
+        return EXIT_ERROR
+    try:
+        plan = asyncio.run(_plan(request, desired))
+    except (PlanError, PeopleError) as error:
+        _err(f"Error: {error}")
+        return EXIT_ERROR
+    click.echo(
+        render_plan(plan, request.output, compact=request.compact, redact=request.redact).rstrip(
+            "\n"
+        )
+    )
+    if request.out:
+        Path(request.out).write_text(dumps_plan(plan), encoding="utf-8")
+        _err(f"Saved the plan to {request.out}; apply it with: reconciler apply {request.out}")
+    if request.detailed_exitcode and not plan.empty:
+        return EXIT_CHANGES
+    return EXIT_OK
+
+
+async def _plan(request: PlanRequest, desired: DesiredState) -> Plan:
+    from reconciler.people import connect
+
+    t = request.target
+    async with connect(t.target, token=t.token, state=t.state) as client:
+        gateway = ClientGateway(client)
+        with t.journal(client.account, readonly=True) as journal:
+            read = await read_live(
+                gateway, journal, owner=t.owner, settle=ExecutorSettings().settle, now=_now
+            )
+        return build_plan(desired, read.state, request.options)
+
+
+def _now() -> float:
+    import time
+
+    return time.time()
+
+
+# -- apply ---------------------------------------------------------------------------------------
+
+
+def saved_plan_at(paths: Sequence[str]) -> Plan | None:
+    """The saved plan when the only argument is one (raises SavedPlanError if it is corrupt)."""
+    if len(paths) != 1 or not Path(paths[0]).is_file():
+        return None
+    path = Path(paths[0])
+    head = path.read_bytes()[:200].lstrip()
+    if not head.startswith(b"{"):
+        return None
+    return loads_plan(path.read_bytes(), source=str(path))
+
+
+def run_apply(request: ApplyRequest) -> int:
+    """Converge once (or apply a saved plan); 0 only when everything converged."""
+    _quiet_logs()
+    try:
+        saved = saved_plan_at(request.paths)
+    except SavedPlanError as error:
+        _err(f"Error: {error}")
+        return EXIT_ERROR
+    desired = None
+    if saved is None:
+        desired = load_desired(request.paths, request.options.default_region)
+        if desired is None:
+            return EXIT_ERROR
+    if not request.auto_approve and not request.interactive:
+        _err(
+            "Error: not on a terminal, so there is nobody to confirm the plan; "
+            "review it with 'reconciler plan' and run apply with --auto-approve"
+        )
+        return EXIT_ERROR
+    bar = ProgressBar(enabled=request.interactive)
+    try:
+        result = asyncio.run(_apply(request, desired, saved, bar))
+    except JournalLocked as error:
+        _err(f"Error: {error}")
+        return EXIT_ERROR
+    except (PlanError, PeopleError) as error:
+        _err(f"Error: {error}")
+        return EXIT_ERROR
+    finally:
+        bar.close()
+    return _report(request, result)
+
+
+def _approver(request: ApplyRequest, bar: ProgressBar) -> Callable[[Plan], bool]:
+    def approve(plan: Plan) -> bool:
+        changes = len(plan.changes)
+        if changes and not request.auto_approve:
+            click.echo(render_text(plan).rstrip("\n"))
+            click.echo("")
+            if not click.confirm("Apply these changes?", default=False):
+                return False
+        bar.start(changes)
+        return True
+
+    return approve
+
+
+async def _apply(
+    request: ApplyRequest, desired: DesiredState | None, saved: Plan | None, bar: ProgressBar
+) -> ApplyResult:
+    from reconciler.people import connect
+
+    t = request.target
+    settings = ApplySettings(plan=request.options, executor=request.executor)
+    async with connect(t.target, token=t.token, state=t.state) as client:
+        gateway = ClientGateway(client)
+        with t.journal(client.account) as journal:
+            if saved is not None:
+                return await apply_saved(
+                    gateway, journal, saved, settings, progress=bar.advance,
+                    on_plan=_approver(request, bar),
+                )  # fmt: skip
+            assert desired is not None
+            return await converge(
+                gateway, journal, desired, settings, progress=bar.advance,
+                on_plan=_approver(request, bar),
+            )  # fmt: skip
+
+
+def _report(request: ApplyRequest, result: ApplyResult) -> int:
+    if result.cancelled:
+        _err("Apply cancelled: nothing was changed.")
+        return EXIT_ERROR
+    if request.output == "json":
+        click.echo(json.dumps(result.to_json(), indent=2))
+    else:
+        click.echo(render_result(result, verbose=not request.interactive))
+    for error in result.errors:
+        _err(f"Error: {error}")
+    if result.errors:
+        return EXIT_ERROR
+    return EXIT_OK if result.converged else EXIT_LEFT

@@ -1,0 +1,53 @@
+"""``reconciler apply``: converge the live address book to the manifests, once."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from reconciler.cli.options import option
+from reconciler.cli.plan import plan_options, planning_options, target_of
+
+
+@click.command()
+@click.argument("paths", nargs=-1, type=click.Path(exists=True))
+@option("--auto-approve", is_flag=True, help="Apply without asking for confirmation.")
+@option(
+    "--output",
+    "-o",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Result format.",
+)
+@option(
+    "--create-settle",
+    type=click.FloatRange(min=0.0),
+    default=30.0,
+    show_default=True,
+    help=(
+        "Seconds a listing may lag a create: a create whose answer was lost is not sent again "
+        "before this much time has passed."
+    ),
+)
+@planning_options
+def apply(paths: tuple[str, ...], **kwargs: Any) -> None:
+    """Make the live address book match the manifests (or apply a saved plan).
+
+    PATHS are manifest files or directories (default: the current directory), or one plan file
+    saved by 'reconciler plan --out'. A saved plan is applied only for the items whose live etag
+    is still the one it saw. Exits 0 only when everything converged; otherwise lists what is left.
+    """
+    from reconciler.apply.commands import ApplyRequest, run_apply
+    from reconciler.apply.executor import ExecutorSettings
+
+    request = ApplyRequest(
+        paths=paths,
+        target=target_of(**kwargs),
+        options=plan_options(**kwargs),
+        auto_approve=kwargs["auto_approve"],
+        output=kwargs["output"],
+        executor=ExecutorSettings(settle=kwargs["create_settle"]),
+    )
+    raise SystemExit(run_apply(request))

@@ -1,0 +1,124 @@
+"""``reconciler plan``: show what an apply would change, and write nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from reconciler.cli.options import option, owner_option, state_option, target_option, token_option
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def planning_options(command: F) -> F:
+    """The flags that shape a plan; ``apply`` takes the same ones."""
+    decorators = [
+        option("--prune", is_flag=True, help="Delete managed contacts whose manifest is gone."),
+        option(
+            "--max-deletes",
+            type=click.IntRange(min=0),
+            default=100,
+            show_default=True,
+            help="Refuse plans that delete more contacts than this.",
+        ),
+        option(
+            "--max-delete-share",
+            type=click.FloatRange(0.0, 1.0),
+            default=0.25,
+            show_default=True,
+            help="Refuse plans that delete more than this share of the managed contacts.",
+        ),
+        option(
+            "--allow-mass-delete",
+            is_flag=True,
+            help="Override --max-deletes and --max-delete-share.",
+        ),
+        option(
+            "--adopt-by-email",
+            is_flag=True,
+            help="Adopt unstamped live contacts that match a manifest by email.",
+        ),
+        option(
+            "--default-region",
+            default="US",
+            show_default=True,
+            metavar="CC",
+            help="Country of phone numbers written without a +country prefix.",
+        ),
+        target_option,
+        token_option,
+        state_option,
+        owner_option,
+    ]
+    for decorate in reversed(decorators):
+        command = decorate(command)
+    return command
+
+
+def plan_options(**kwargs: Any) -> Any:
+    """The core's ``PlanOptions`` from the parsed flags."""
+    from reconciler.plan import PlanOptions
+
+    return PlanOptions(
+        owner=kwargs["owner"],
+        prune=kwargs["prune"],
+        adopt_by_email=kwargs["adopt_by_email"],
+        default_region=kwargs["default_region"].upper(),
+        max_deletes=kwargs["max_deletes"],
+        max_delete_share=kwargs["max_delete_share"],
+        allow_mass_delete=kwargs["allow_mass_delete"],
+    )
+
+
+def target_of(**kwargs: Any) -> Any:
+    from reconciler.apply.commands import Target
+
+    return Target(
+        target=kwargs["target"], token=kwargs["token"], state=kwargs["state"], owner=kwargs["owner"]
+    )
+
+
+@click.command()
+@click.argument("paths", nargs=-1, type=click.Path(exists=True))
+@option(
+    "--output",
+    "-o",
+    type=click.Choice(["text", "json", "markdown"]),
+    default="text",
+    show_default=True,
+    help="Plan format: text for people, json for programs, markdown for pull requests.",
+)
+@option("--compact", is_flag=True, help="Text output: one line per contact.")
+@option("--redact", is_flag=True, help="Mask personal values, still showing which fields change.")
+@option(
+    "--out",
+    type=click.Path(dir_okay=False, writable=True),
+    default=None,
+    help="Also save the plan to FILE, for 'reconciler apply FILE'.",
+)
+@option(
+    "--detailed-exitcode",
+    is_flag=True,
+    help="Exit 0 when there is nothing to change, 2 when there are changes, 1 on error.",
+)
+@planning_options
+def plan(paths: tuple[str, ...], **kwargs: Any) -> None:
+    """Show what 'reconciler apply' would change in the live address book (writes nothing).
+
+    PATHS are manifest files or directories (default: the current directory).
+    """
+    from reconciler.apply.commands import PlanRequest, run_plan
+
+    request = PlanRequest(
+        paths=paths,
+        target=target_of(**kwargs),
+        options=plan_options(**kwargs),
+        output=kwargs["output"],
+        compact=kwargs["compact"],
+        redact=kwargs["redact"],
+        out=kwargs["out"],
+        detailed_exitcode=kwargs["detailed_exitcode"],
+    )
+    raise SystemExit(run_plan(request))
