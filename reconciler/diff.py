@@ -17,11 +17,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from reconciler.model.fields import MY_CONTACTS, PERSON_WRITABLE_FIELDS, SPECIAL_FIELDS
 from reconciler.model.normalize import Normalizer, clean_entry, nfc
-from reconciler.model.stamps import CLIENT_DATA_PREFIX, Stamp, foreign_entries
+from reconciler.model.stamps import CLIENT_DATA_PREFIX, Stamp, foreign_entries, stamp_entry_count
 
 CLIENT_DATA = "clientData"
 MEMBERSHIPS = "memberships"
@@ -36,8 +36,7 @@ class FieldChange:
     after: Any
 
 
-@dataclass(frozen=True, slots=True)
-class DesiredContact:
+class DesiredContact(NamedTuple):
     """A contact manifest resolved against the live groups: plain data, ready to diff."""
 
     name: str
@@ -48,12 +47,13 @@ class DesiredContact:
 
     def managed(self) -> frozenset[str]:
         """The field names recorded in the stamp: declared fields and declared clientData keys."""
+        if not self.client_data:
+            return frozenset(self.fields)
         keys = {CLIENT_DATA_PREFIX + str(entry.get("key")) for entry in self.client_data}
         return frozenset(self.fields) | keys
 
 
-@dataclass(frozen=True, slots=True)
-class ContactDiff:
+class ContactDiff(NamedTuple):
     """What it takes to make a live contact match its manifest.
 
     ``body`` holds the whole value of every field in ``update_mask`` (for a create: the whole
@@ -75,10 +75,8 @@ def membership_groups(person: Mapping[str, Any] | None) -> list[str]:
         return []
     names: list[str] = []
     for membership in person.get(MEMBERSHIPS) or ():
-        group = (
-            membership.get("contactGroupMembership") if isinstance(membership, Mapping) else None
-        )
-        if not isinstance(group, Mapping):
+        group = membership.get("contactGroupMembership") if isinstance(membership, dict) else None
+        if not isinstance(group, dict):
             continue
         name = group.get("contactGroupResourceName")
         if not name and group.get("contactGroupId"):
@@ -93,8 +91,26 @@ def membership_body(groups: Sequence[str]) -> list[dict[str, Any]]:
     return [{"contactGroupMembership": {"contactGroupResourceName": name}} for name in groups]
 
 
-def _client_data_key(entries: Sequence[Mapping[str, Any]]) -> list[tuple[str, str]]:
-    return sorted((nfc(str(e.get("key", ""))), nfc(str(e.get("value", "")))) for e in entries)
+def _pairs(entries: Any) -> list[tuple[str, str]]:
+    if not isinstance(entries, list):
+        return []
+    return sorted(
+        (str(e.get("key", "")), str(e.get("value", ""))) for e in entries if isinstance(e, dict)
+    )
+
+
+def same_client_data(a: Any, b: Any) -> bool:
+    """Equal as multisets of (key, value), strings compared in NFC."""
+    left, right = _pairs(a), _pairs(b)
+    if left == right:
+        return True
+    return sorted((nfc(k), nfc(v)) for k, v in left) == sorted((nfc(k), nfc(v)) for k, v in right)
+
+
+def _cleaned_client_data(entries: Any) -> list[dict[str, Any]]:
+    if not isinstance(entries, list):
+        return []
+    return [clean_entry(e) for e in entries if isinstance(e, dict)]
 
 
 def merge_client_data(
@@ -116,6 +132,22 @@ def merge_memberships(
     return merged or [MY_CONTACTS]
 
 
+def _stamp_current(
+    live: Mapping[str, Any],
+    live_stamp: Stamp | None,
+    stamp: Stamp,
+    desired: DesiredContact,
+    previous: frozenset[str],
+) -> bool:
+    """Fast path: the live stamp already says everything the new one would, once each."""
+    return (
+        live_stamp == stamp
+        and not desired.client_data
+        and not any(f.startswith(CLIENT_DATA_PREFIX) for f in previous)
+        and stamp_entry_count(live.get(CLIENT_DATA)) == (3 if stamp.prunable else 4)
+    )
+
+
 def diff_contact(
     desired: DesiredContact,
     live: Mapping[str, Any] | None,
@@ -124,11 +156,13 @@ def diff_contact(
     previous: frozenset[str],
     owned_groups: frozenset[str],
     normalizer: Normalizer,
+    live_stamp: Stamp | None = None,
 ) -> ContactDiff:
     """The changes that make ``live`` (``None``: not there yet) match ``desired``.
 
-    ``previous`` is the managed field set of the live stamp (empty for an adoption) and
-    ``owned_groups`` the resource names of the groups this owner manages.
+    ``previous`` is the managed field set of the live stamp (empty for an adoption),
+    ``owned_groups`` the resource names of the groups this owner manages, and ``live_stamp``
+    the stamp already read from ``live`` (it lets an unchanged stamp skip the clientData merge).
     """
     stamp = Stamp(
         owner=owner, name=desired.name, fields=desired.managed(), prunable=desired.prunable
@@ -154,13 +188,12 @@ def diff_contact(
         if have_clean:
             changes.append(FieldChange(field, have_clean, None))
             body[field] = []
-    client_data = merge_client_data(live.get(CLIENT_DATA), desired, stamp, previous)
-    live_client_data = [
-        clean_entry(e) for e in live.get(CLIENT_DATA) or () if isinstance(e, Mapping)
-    ]
-    if _client_data_key(client_data) != _client_data_key(live_client_data):
-        changes.append(FieldChange(CLIENT_DATA, live_client_data or None, client_data))
-        body[CLIENT_DATA] = client_data
+    if not _stamp_current(live, live_stamp, stamp, desired, previous):
+        client_data = merge_client_data(live.get(CLIENT_DATA), desired, stamp, previous)
+        if not same_client_data(client_data, live.get(CLIENT_DATA)):
+            before = _cleaned_client_data(live.get(CLIENT_DATA))
+            changes.append(FieldChange(CLIENT_DATA, before or None, client_data))
+            body[CLIENT_DATA] = client_data
     live_groups = membership_groups(live)
     groups = merge_memberships(live_groups, desired.groups, owned_groups)
     if set(groups) != set(live_groups):
@@ -214,12 +247,10 @@ def diff_group(
     live_name = live.get("name")
     if nfc(str(live_name or "")).strip() != nfc(display_name).strip():
         changes_list.append(FieldChange("name", live_name, display_name))
-    live_client_data = [
-        clean_entry(e) for e in live.get(CLIENT_DATA) or () if isinstance(e, Mapping)
-    ]
     client_data = [clean_entry(e) for e in foreign_entries(live.get(CLIENT_DATA))] + stamp_entries
-    if _client_data_key(client_data) != _client_data_key(live_client_data):
-        changes_list.append(FieldChange(CLIENT_DATA, live_client_data or None, client_data))
+    if not same_client_data(client_data, live.get(CLIENT_DATA)):
+        before = _cleaned_client_data(live.get(CLIENT_DATA))
+        changes_list.append(FieldChange(CLIENT_DATA, before or None, client_data))
     if not changes_list:
         return GroupDiff((), (), {})
     # updateGroupFields replaces what it names: send both, whole, so neither is cleared.

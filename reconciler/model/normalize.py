@@ -53,21 +53,68 @@ def e164(value: str, region: str) -> str:
     return digits or nfc(value).strip().casefold()
 
 
-def _is_empty(value: Any) -> bool:
-    return value is None or value == "" or value == [] or value == {}
+_EMPTY: tuple[Any, ...] = ("", None, [], {})
+_MISSING = object()
+_skips: dict[frozenset[str], frozenset[str]] = {}
+
+
+def _skip(drop: frozenset[str]) -> frozenset[str]:
+    skip = _skips.get(drop)
+    if skip is None:
+        skip = _skips[drop] = OUTPUT_ONLY_KEYS | drop
+    return skip
+
+
+def _same_as_sent(
+    desired: Sequence[Mapping[str, Any]], live: Sequence[Any], skip: frozenset[str]
+) -> bool:
+    """Whether ``live`` is exactly ``desired`` plus sub-fields in ``skip``, in the same order.
+
+    Builds nothing, so the common case (nothing changed) is cheap; anything else, including an
+    equivalent value, answers False and is left to the full comparison.
+    """
+    if len(desired) != len(live):
+        return False
+    for want, have in zip(desired, live, strict=True):
+        if type(have) is not dict:
+            return False
+        seen = 0
+        for key, value in have.items():
+            if key in skip:
+                continue
+            if want.get(key, _MISSING) != value:
+                return False
+            seen += 1
+        if seen != len(want):
+            return False
+    return True
 
 
 def clean_entry(entry: Mapping[str, Any], drop: frozenset[str] = _NO_KEYS) -> Entry:
     """``entry`` without server-owned sub-fields, empty sub-fields and the keys in ``drop``."""
-    out: Entry = {}
-    for key, value in entry.items():
-        if key in OUTPUT_ONLY_KEYS or key in drop:
-            continue
-        if isinstance(value, Mapping):
-            value = clean_entry(value)
-        if not _is_empty(value):
-            out[key] = value
+    skip = _skip(drop)
+    out = {k: v for k, v in entry.items() if k not in skip and v not in _EMPTY}
+    for key in [k for k, v in out.items() if type(v) is dict]:
+        inner = clean_entry(out[key])
+        if inner:
+            out[key] = inner
+        else:
+            del out[key]
     return out
+
+
+_drops: dict[tuple[str, frozenset[str]], frozenset[str]] = {}
+
+
+def _drop(field: str, keep: frozenset[str]) -> frozenset[str]:
+    """Sub-fields of ``field`` to leave out of a comparison (memoised: few distinct inputs)."""
+    found = _drops.get((field, keep))
+    if found is None:
+        found = FIELD_OUTPUT_ONLY_KEYS.get(field, _NO_KEYS) | (
+            DERIVED_KEYS.get(field, _NO_KEYS) - keep
+        )
+        _drops[(field, keep)] = found
+    return found
 
 
 @dataclass(frozen=True)
@@ -92,10 +139,8 @@ class Normalizer:
         """
         if not entries:
             return []
-        drop = FIELD_OUTPUT_ONLY_KEYS.get(field, _NO_KEYS) | (
-            DERIVED_KEYS.get(field, _NO_KEYS) - keep
-        )
-        cleaned = (clean_entry(entry, drop) for entry in entries if isinstance(entry, Mapping))
+        drop = _drop(field, keep)
+        cleaned = [clean_entry(entry, drop) for entry in entries if isinstance(entry, dict)]
         return [entry for entry in cleaned if entry]
 
     def declared_derived(self, field: str, entries: Iterable[Mapping[str, Any]]) -> frozenset[str]:
@@ -112,9 +157,13 @@ class Normalizer:
         live: Sequence[Mapping[str, Any]] | None,
     ) -> bool:
         """Whether ``live`` already holds what ``desired`` asks for in ``field``."""
-        keep = self.declared_derived(field, desired or ())
-        want = self.clean(field, desired, keep)
+        keep = self.declared_derived(field, desired or ()) if field in DERIVED_KEYS else _NO_KEYS
+        if desired and live and _same_as_sent(desired, live, _skip(_drop(field, keep))):
+            return True  # the usual case: the server kept what was sent, plus its own parts
         have = self.clean(field, live, keep)
+        if not have and not desired:
+            return True
+        want = self.clean(field, desired, keep)
         if want == have:
             return True
         if len(want) != len(have):
@@ -124,17 +173,20 @@ class Normalizer:
     def canonical(self, field: str, entries: Sequence[Mapping[str, Any]]) -> Canonical:
         """A hashable, order-free form of cleaned ``entries`` of ``field``."""
         forms = [self._canonical_entry(field, entry) for entry in entries]
-        return tuple(sorted(forms, key=repr))
+        try:
+            forms.sort()
+        except TypeError:  # mixed value types under one key: any total order will do
+            forms.sort(key=repr)
+        return tuple(forms)
 
     def _canonical_entry(self, field: str, entry: Mapping[str, Any]) -> Canonical:
-        items = []
-        for key, value in entry.items():
-            items.append((key, self._canonical_value(field, key, value)))
-        items.sort()
-        return tuple(items)
+        # Keys are unique within an entry, so sorting never compares the values.
+        return tuple(
+            sorted((key, self._canonical_value(field, key, value)) for key, value in entry.items())
+        )
 
     def _canonical_value(self, field: str, key: str, value: Any) -> Any:
-        if isinstance(value, str):
+        if type(value) is str:
             text = nfc(value).strip()
             if key == "value" and field == "phoneNumbers":
                 return e164(text, self.default_region)

@@ -20,7 +20,7 @@ from typing import Any
 from reconciler.diff import DesiredContact, diff_contact
 from reconciler.model.inputs import ContactLike, DesiredState, LiveState, location_of
 from reconciler.model.normalize import Normalizer, nfc
-from reconciler.model.stamps import STAMP_KEYS, read_stamp
+from reconciler.model.stamps import STAMP_KEYS, Stamp, read_stamp
 from reconciler.plan.batching import cut_waves
 from reconciler.plan.errors import AmbiguousAdoption, DuplicateOwnership, PlanError, UnknownGroup
 from reconciler.plan.groups import plan_groups
@@ -89,7 +89,7 @@ def build_plan(desired: DesiredState, live: LiveState, options: PlanOptions | No
 
     # 2. live contacts: ours by name, unstamped by email
     ours: dict[str, Person] = {}
-    stamps: dict[str, frozenset[str]] = {}
+    stamps: dict[str, Stamp] = {}
     prunable: dict[str, bool] = {}
     unstamped: list[Person] = []
     etags: dict[str, str] = {}
@@ -111,7 +111,7 @@ def build_plan(desired: DesiredState, live: LiveState, options: PlanOptions | No
                 "plan again"
             )
         ours[key] = person
-        stamps[key] = stamp.fields
+        stamps[key] = stamp
         prunable[key] = stamp.prunable
 
     by_email: dict[str, list[Person]] | None = None
@@ -137,7 +137,8 @@ def build_plan(desired: DesiredState, live: LiveState, options: PlanOptions | No
         current = ours.get(resource.name)
         action = Action.UPDATE
         reason = "live fields differ from the manifest"
-        previous = stamps.get(resource.name, frozenset())
+        live_stamp = stamps.get(resource.name)
+        previous = live_stamp.fields if live_stamp is not None else frozenset()
         adopt = options.adopt_by_email or (
             str((resource.annotations or {}).get(ADOPT_ANNOTATION, "")).strip().lower() == "email"
         )
@@ -158,6 +159,7 @@ def build_plan(desired: DesiredState, live: LiveState, options: PlanOptions | No
             previous=previous,
             owned_groups=owned_groups,
             normalizer=normalizer,
+            live_stamp=live_stamp if action is Action.UPDATE else None,
         )
         if current is None:
             items.append(
