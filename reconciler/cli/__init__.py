@@ -19,6 +19,9 @@ COMMANDS: dict[str, str] = {
     "apply": "reconciler.cli.apply:apply",
     "emulator": "reconciler.cli.emulator:emulator",
     "plan": "reconciler.cli.plan:plan",
+    "run": "reconciler.cli.run:run",
+    "schema": "reconciler.cli.schema:schema",
+    "validate": "reconciler.cli.validate:validate",
 }
 
 

@@ -17,7 +17,14 @@ import re
 from typing import Annotated, Any, Literal
 
 import phonenumbers
-from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationInfo, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+)
 from pydantic_core import PydanticCustomError
 
 DEFAULT_REGION = "US"
@@ -55,9 +62,9 @@ def _bare_value(value: Any) -> Any:
 class Date(Entry):
     """A calendar date; ``year`` may be left out for a date that recurs every year."""
 
-    year: int | None = None
-    month: int | None = None
-    day: int | None = None
+    year: int | None = Field(None, json_schema_extra={"minimum": 1, "maximum": 9999})
+    month: int | None = Field(None, json_schema_extra={"minimum": 1, "maximum": 12})
+    day: int | None = Field(None, json_schema_extra={"minimum": 1, "maximum": 31})
 
     @field_validator("year")
     @classmethod
