@@ -3,7 +3,8 @@
 The floor is what the API's batch limits allow at best: ceil(N / 1000) listing pages and
 ceil(M / 200) batchUpdateContacts calls. With no fault injected the client must hit it exactly;
 with ``--error-rate`` the extra requests are the retries. Counts come from the client's own
-``stats`` and, as a cross-check, from the emulator's ``/__emulator/stats``. The client runs
+``stats`` and, as a cross-check, from the emulator's ``/__emulator/stats`` (which names methods
+by their full discovery id, ``people.`` + the client's id). The client runs
 with its default pacing (about 180 reads and 90 writes a minute), so wall time includes the
 waits a real account would see.
 
@@ -31,8 +32,8 @@ from reconciler.people.transport import ClientConfig
 
 USER = "bench@example.com"
 FIELDS = "names,emailAddresses,phoneNumbers,organizations,metadata"
-LIST = "people.people.connections.list"
-UPDATE = "people.people.batchUpdateContacts"
+LIST = "people.connections.list"
+UPDATE = "people.batchUpdateContacts"
 
 
 def person(i: int) -> dict[str, Any]:
@@ -89,7 +90,7 @@ async def main(people: int, updates: int, error_rate: float, http: bool) -> int:
     for method in sorted(set(stats.requests) | set(floor)):
         sent = stats.requests.get(method, 0)
         print(
-            f"{method:<36}{sent:>8}{server.get(method, 0):>8}{floor.get(method, 0):>8}"
+            f"{method:<36}{sent:>8}{server.get('people.' + method, 0):>8}{floor.get(method, 0):>8}"
             f"  {'yes' if sent == floor.get(method) else 'NO'}"
         )
     print(f"statuses: {dict(stats.statuses)}  retries: {stats.retries}  429s: {stats.throttled}")

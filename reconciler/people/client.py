@@ -69,7 +69,7 @@ class PeopleClient(GroupOperations, MultipartCalls):
             if page_token:
                 params.append(("pageToken", page_token))
             page = await self.transport.call(
-                "people.people.connections.list", "GET", "v1/people/me/connections", params=params
+                "people.connections.list", "GET", "v1/people/me/connections", params=params
             )
             pages += 1
             people.extend(page.get("connections") or [])
@@ -85,14 +85,14 @@ class PeopleClient(GroupOperations, MultipartCalls):
             if page_token in seen_tokens:
                 raise ServerError(
                     "the listing returned a page token twice; refusing to loop",
-                    method="people.people.connections.list",
+                    method="people.connections.list",
                 )
             seen_tokens.add(page_token)
 
     async def get_person(self, resource_name: str, person_fields: str | Sequence[str]) -> Person:
         """One contact, every field (connections.list caps emails and phones at 100)."""
         person: Person = await self.transport.call(
-            "people.people.get",
+            "people.get",
             "GET",
             f"v1/{resource_name}",
             params=[("personFields", mask(person_fields))],
@@ -110,15 +110,13 @@ class PeopleClient(GroupOperations, MultipartCalls):
             params = [("resourceNames", name) for name in chunk]
             params.append(("personFields", mask(person_fields)))
             answer = await self.transport.call(
-                "people.people.getBatchGet", "GET", "v1/people:batchGet", params=params
+                "people.getBatchGet", "GET", "v1/people:batchGet", params=params
             )
             for response in answer.get("responses") or []:
                 name = str(response.get("requestedResourceName"))
                 status = response.get("status") or {}
                 if status.get("code"):
-                    error = classify_status(
-                        status, method="people.people.getBatchGet", resource=name
-                    )
+                    error = classify_status(status, method="people.getBatchGet", resource=name)
                     results[name] = ItemResult(name, error=error)
                 else:
                     results[name] = ItemResult(name, person=response.get("person"))
@@ -170,7 +168,7 @@ class PeopleClient(GroupOperations, MultipartCalls):
                 "readMask": read,
             }
             answer = await self.transport.call(
-                "people.people.batchCreateContacts",
+                "people.batchCreateContacts",
                 "POST",
                 "v1/people:batchCreateContacts",
                 body=body,
@@ -190,7 +188,7 @@ class PeopleClient(GroupOperations, MultipartCalls):
                     key,
                     error=UnknownOutcome(
                         "batchCreateContacts answered fewer people than it was sent",
-                        method="people.people.batchCreateContacts",
+                        method="people.batchCreateContacts",
                     ),
                 )
             return out
@@ -218,7 +216,7 @@ class PeopleClient(GroupOperations, MultipartCalls):
                 "readMask": read,
             }
             answer = await self.transport.call(
-                "people.people.batchUpdateContacts",
+                "people.batchUpdateContacts",
                 "POST",
                 "v1/people:batchUpdateContacts",
                 body=body,
@@ -245,7 +243,7 @@ class PeopleClient(GroupOperations, MultipartCalls):
 
         async def send(keys: list[str]) -> dict[str, ItemResult]:
             await self.transport.call(
-                "people.people.batchDeleteContacts",
+                "people.batchDeleteContacts",
                 "POST",
                 "v1/people:batchDeleteContacts",
                 body={"resourceNames": keys},
@@ -265,7 +263,7 @@ class PeopleClient(GroupOperations, MultipartCalls):
     ) -> Person:
         """One contact; a lost answer raises :class:`UnknownOutcome`."""
         created: Person = await self.transport.call(
-            "people.people.createContact",
+            "people.createContact",
             "POST",
             "v1/people:createContact",
             params=[("personFields", mask(person_fields) or "metadata")],
@@ -284,7 +282,7 @@ class PeopleClient(GroupOperations, MultipartCalls):
         """One contact (``person`` carries ``resourceName`` and ``etag``)."""
         name = str(person.get("resourceName"))
         updated: Person = await self.transport.call(
-            "people.people.updateContact",
+            "people.updateContact",
             "PATCH",
             f"v1/{name}:updateContact",
             params=[
@@ -299,7 +297,7 @@ class PeopleClient(GroupOperations, MultipartCalls):
 
     async def delete_contact(self, resource_name: str) -> None:
         await self.transport.call(
-            "people.people.deleteContact",
+            "people.deleteContact",
             "DELETE",
             f"v1/{resource_name}:deleteContact",
             write=True,

@@ -36,7 +36,7 @@ class GroupOperations:
             if page_token:
                 params.append(("pageToken", page_token))
             page = await self.transport.call(
-                "people.contactGroups.list", "GET", "v1/contactGroups", params=params
+                "contactGroups.list", "GET", "v1/contactGroups", params=params
             )
             groups.extend(page.get("contactGroups") or [])
             page_token = page.get("nextPageToken") or None
@@ -45,7 +45,7 @@ class GroupOperations:
 
     async def get_group(self, resource_name: str, *, max_members: int = 0) -> Group:
         group: Group = await self.transport.call(
-            "people.contactGroups.get",
+            "contactGroups.get",
             "GET",
             f"v1/{resource_name}",
             params=[("maxMembers", str(max_members)), ("groupFields", DEFAULT_GROUP_FIELDS)],
@@ -62,7 +62,7 @@ class GroupOperations:
             body["contactGroup"]["clientData"] = [dict(entry) for entry in client_data]
         body["readGroupFields"] = DEFAULT_GROUP_FIELDS
         group: Group = await self.transport.call(
-            "people.contactGroups.create",
+            "contactGroups.create",
             "POST",
             "v1/contactGroups",
             body=body,
@@ -79,7 +79,7 @@ class GroupOperations:
         """Replace the masked fields of ``group`` (which carries ``resourceName`` and ``etag``)."""
         name = str(group.get("resourceName"))
         updated: Group = await self.transport.call(
-            "people.contactGroups.update",
+            "contactGroups.update",
             "PUT",
             f"v1/{name}",
             body={
@@ -95,7 +95,7 @@ class GroupOperations:
     async def delete_group(self, resource_name: str, *, delete_contacts: bool = False) -> None:
         """Delete a group; its members stay unless ``delete_contacts``."""
         await self.transport.call(
-            "people.contactGroups.delete",
+            "contactGroups.delete",
             "DELETE",
             f"v1/{resource_name}",
             params=[("deleteContacts", "true" if delete_contacts else "false")],
@@ -128,7 +128,7 @@ class GroupOperations:
             if removes:
                 body["resourceNamesToRemove"] = removes
             answer = await self.transport.call(
-                "people.contactGroups.members.modify",
+                "contactGroups.members.modify",
                 "POST",
                 f"v1/{group_resource_name}/members:modify",
                 body=body,

@@ -15,7 +15,7 @@ def rejected(detail: dict[str, object]) -> InvalidArgument:
     error = classify(
         400,
         {"error": {"code": 400, "status": "INVALID_ARGUMENT", "message": "x", "details": [detail]}},
-        method="people.people.batchUpdateContacts",
+        method="people.batchUpdateContacts",
     )
     assert isinstance(error, InvalidArgument)
     return error

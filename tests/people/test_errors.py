@@ -86,7 +86,7 @@ def test_each_response_maps_to_its_class(
     status: int, payload: object, expected: type[PeopleError]
 ) -> None:
     """The class depends on status and body; every class is a PeopleError."""
-    error = classify(status, payload, method="people.people.updateContact", resource="people/c1")
+    error = classify(status, payload, method="people.updateContact", resource="people/c1")
     assert type(error) is expected
     assert isinstance(error, PeopleError)
     assert error.status == status
@@ -144,11 +144,8 @@ def test_batch_item_status_codes_are_grpc_codes() -> None:
 def test_messages_name_the_call_not_the_payload() -> None:
     """str() gives method, resource, status and the server message, and nothing else."""
     error = classify(
-        404, body(404, "NOT_FOUND", "Requested entity was not found."), method="people.people.get",
+        404, body(404, "NOT_FOUND", "Requested entity was not found."), method="people.get",
         resource="people/c9",
     )  # fmt: skip
-    assert (
-        str(error)
-        == "people.people.get people/c9 HTTP 404 NOT_FOUND: Requested entity was not found."
-    )
+    assert str(error) == "people.get people/c9 HTTP 404 NOT_FOUND: Requested entity was not found."
     assert "NotFound(" in repr(error)

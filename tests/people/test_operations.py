@@ -29,11 +29,11 @@ async def test_a_full_listing_reads_every_page_and_returns_a_sync_token(
 ) -> None:
     """2,500 contacts come back in ceil(2500/1000) pages with a sync token on the last."""
     names = await seed(client, 2500)
-    assert client.stats.requests["people.people.batchCreateContacts"] == 13
+    assert client.stats.requests["people.batchCreateContacts"] == 13
     listing = await client.list_people(["names", "metadata"])
     assert listing.complete
     assert listing.pages == 3
-    assert client.stats.requests["people.people.connections.list"] == 3
+    assert client.stats.requests["people.connections.list"] == 3
     assert sorted(p["resourceName"] for p in listing.people) == sorted(names)
     assert listing.next_sync_token
 
@@ -67,14 +67,14 @@ async def test_sync_token_expiry_then_full_resync(client: PeopleClient, clock: M
     resync = await client.list_people(FIELDS)
     assert sorted(p["resourceName"] for p in resync.people) == sorted(names)
     assert resync.next_sync_token
-    assert client.stats.by_method_status[("people.people.connections.list", "400")] == 1
+    assert client.stats.by_method_status[("people.connections.list", "400")] == 1
 
 
 async def test_batch_get_chunks_by_200_and_reports_missing_items(client: PeopleClient) -> None:
     """450 names take three getBatchGet calls; an unknown name is a per-item NotFound."""
     names = await seed(client, 449)
     results = await client.batch_get([*names, "people/c999999999"], FIELDS)
-    assert client.stats.requests["people.people.getBatchGet"] == 3
+    assert client.stats.requests["people.getBatchGet"] == 3
     assert all(results[name].ok for name in names)
     assert isinstance(results["people/c999999999"].error, NotFound)
 
@@ -95,7 +95,7 @@ async def test_batch_update_isolates_failing_items_and_returns_fresh_etags(
     written = [names[0], *names[2:]]
     assert all(results[name].ok for name in written)
     assert all(results[name].etag != fresh[name]["etag"] for name in written)
-    assert client.stats.requests["people.people.batchUpdateContacts"] == 2
+    assert client.stats.requests["people.batchUpdateContacts"] == 2
 
     # read-your-writes: chaining the returned etag succeeds without a fresh read
     again = {
