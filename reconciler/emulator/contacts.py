@@ -9,6 +9,7 @@ back changes nothing.
 from __future__ import annotations
 
 import functools
+import weakref
 from typing import Any
 
 import phonenumbers
@@ -242,36 +243,54 @@ def _decorate(field: str, entry: JSON, index: int, source: JSON, region: str) ->
     return out
 
 
-def render(contact: Contact, fields: list[str] | frozenset[str], region: str) -> JSON:
-    """The Person JSON a read returns: ``resourceName``, ``etag`` and the requested fields."""
-    out: JSON = {"resourceName": contact.resource_name, "etag": contact.etag}
+_MISSING = object()
+_RENDERED: weakref.WeakKeyDictionary[Contact, tuple[str, dict[str, Any]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _render_field(contact: Contact, field: str, region: str) -> Any:
+    """One field of a contact as the API shows it, or None when the contact has none."""
     source = {"type": "CONTACT", "id": contact.source_id}
+    if field == "metadata":
+        return {
+            "sources": [
+                {**source, "etag": contact.source_etag, "updateTime": rfc3339(contact.update_time)}
+            ],
+            "objectType": "PERSON",
+        }
+    if field == "photos":
+        photo: JSON = {
+            "metadata": {"primary": True, "source": dict(source)},
+            "url": contact.photo_url or DEFAULT_PHOTO,
+        }
+        if contact.photo_url is None:
+            photo["default"] = True
+        return [photo]
+    entries = contact.fields.get(field)
+    if not entries:
+        return None
+    return [_decorate(field, entry, i, source, region) for i, entry in enumerate(entries)]
+
+
+def render(contact: Contact, fields: list[str] | frozenset[str], region: str) -> JSON:
+    """The Person JSON a read returns: ``resourceName``, ``etag`` and the requested fields.
+
+    Contacts are immutable, so each field is rendered once per version and shared by every
+    later read (callers must not mutate what they get back below the top level).
+    """
+    cached = _RENDERED.get(contact)
+    if cached is None or cached[0] != region:
+        cached = (region, {})
+        _RENDERED[contact] = cached
+    rendered = cached[1]
+    out: JSON = {"resourceName": contact.resource_name, "etag": contact.etag}
     for field in fields:
-        if field == "metadata":
-            out["metadata"] = {
-                "sources": [
-                    {
-                        **source,
-                        "etag": contact.source_etag,
-                        "updateTime": rfc3339(contact.update_time),
-                    }
-                ],
-                "objectType": "PERSON",
-            }
-        elif field == "photos":
-            photo: JSON = {
-                "metadata": {"primary": True, "source": dict(source)},
-                "url": contact.photo_url or DEFAULT_PHOTO,
-            }
-            if contact.photo_url is None:
-                photo["default"] = True
-            out["photos"] = [photo]
-        else:
-            entries = contact.fields.get(field)
-            if entries:
-                out[field] = [
-                    _decorate(field, entry, i, source, region) for i, entry in enumerate(entries)
-                ]
+        value = rendered.get(field, _MISSING)
+        if value is _MISSING:
+            value = rendered[field] = _render_field(contact, field, region)
+        if value is not None:
+            out[field] = value
     return out
 
 

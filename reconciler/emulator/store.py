@@ -20,7 +20,7 @@ SYSTEM_GROUPS: dict[str, str] = {MY_CONTACTS: "My Contacts", STARRED: "Starred"}
 JSON = dict[str, Any]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Contact:
     """One version of a contact: its writable fields as stored, plus server bookkeeping."""
 
