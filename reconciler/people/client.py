@@ -22,7 +22,7 @@ from reconciler.people.errors import (
 )
 from reconciler.people.groups import GroupOperations
 from reconciler.people.multipart_calls import MultipartCalls
-from reconciler.people.results import ItemResult, Listing
+from reconciler.people.results import ClientStats, ItemResult, Listing
 from reconciler.people.transport import Transport
 
 __all__ = ["PeopleClient"]
@@ -39,9 +39,12 @@ class PeopleClient(GroupOperations, MultipartCalls):
         self.transport = transport
         self.config = transport.config
 
+    def __repr__(self) -> str:
+        return f"PeopleClient(account={self.account!r})"
+
     @property
-    def stats(self) -> Any:
-        """HTTP requests by method id and status (:class:`ClientStats`)."""
+    def stats(self) -> ClientStats:
+        """HTTP requests by method id and status."""
         return self.transport.stats
 
     @property
@@ -139,6 +142,13 @@ class PeopleClient(GroupOperations, MultipartCalls):
                 raise
             except PeopleError as error:
                 failed = item_errors(error, pending, by_position=by_position)
+                self.transport.log.info(
+                    "people.batch_rejected",
+                    method=error.method,
+                    error=type(error).__name__,
+                    batch=len(pending),
+                    named=len(failed),
+                )
                 if failed:
                     results.update({key: ItemResult(key, error=e) for key, e in failed.items()})
                     pending = [key for key in pending if key not in failed]

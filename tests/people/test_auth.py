@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from reconciler.people.auth import BearerToken, GoogleAuth, HttpxTokenRequest, load_credentials
+from reconciler.people.connect import connect
 from reconciler.people.errors import PermissionDenied, Unauthenticated
 
 TOKEN_URI = "https://oauth2.test/token"
@@ -196,3 +198,30 @@ async def test_no_secret_in_logs_errors_or_reprs(
     assert any(entry["event"] == "people.token_refreshed" for entry in logs)
     texts += [json.dumps(entry, default=str) for entry in logs]
     assert all(SECRET_MARK not in text for text in texts), texts
+
+
+async def test_a_token_about_to_expire_is_refreshed_before_use(authorized_user_file: Path) -> None:
+    """A token within google-auth's refresh margin of its expiry is replaced before sending."""
+    server = TokenServer()
+    auth = GoogleAuth(load_credentials(authorized_user_file), token_request=server.request())
+    transport, seen = api_rejecting(0)
+    async with httpx.AsyncClient(transport=transport, auth=auth) as http:
+        await http.get("https://api.test/v1/x")
+        auth.credentials.expiry = datetime.now(UTC).replace(tzinfo=None) + timedelta(seconds=30)
+        await http.get("https://api.test/v1/x")
+    assert auth.refreshes == 2
+    assert seen[0] != seen[1]
+
+
+async def test_the_google_target_uses_google_auth(
+    service_account_file: Path,
+) -> None:
+    """connect('google') talks to people.googleapis.com with the delegated service account."""
+    async with connect(
+        "google", credentials=service_account_file, subject="dana@example.com"
+    ) as client:
+        http = client.transport.http
+        assert str(http.base_url) == "https://people.googleapis.com/"
+        assert isinstance(http.auth, GoogleAuth)
+        assert getattr(http.auth.credentials, "_subject", None) == "dana@example.com"
+        assert client.account == "dana@example.com"
