@@ -106,6 +106,11 @@ def _stored_fields(book: AddressBook, person: JSON, fields: list[str]) -> JSON:
     return stored
 
 
+def check_memberships(book: AddressBook, person: JSON) -> None:
+    """Every group a new or updated person names must exist (a 400 otherwise)."""
+    _memberships(book, [_clean(e) for e in person.get("memberships") or []])
+
+
 def create(
     book: AddressBook, person: JSON, now: float, contact_id: int, writable: frozenset[str]
 ) -> Contact:

@@ -17,7 +17,14 @@ from reconciler.emulator import contacts
 from reconciler.emulator.errors import ApiError, bad_request, not_found, stale_etag
 from reconciler.emulator.faults import READ, WRITE
 from reconciler.emulator.routing import Call, any_json, api_route, check_count
-from reconciler.emulator.schema import READABLE_FIELDS, WRITABLE_FIELDS, check_person, parse_mask
+from reconciler.emulator.schema import (
+    READABLE_FIELDS,
+    WRITABLE_FIELDS,
+    check_person,
+    check_person_schema,
+    check_singletons,
+    parse_mask,
+)
 from reconciler.emulator.store import JSON, Contact
 
 MAX_BATCH_GET = 200
@@ -182,9 +189,17 @@ def batch_create(call: Call) -> JSON:
                 f'Invalid JSON payload received. Unknown name "{unknown.pop()}" at '
                 f"'contacts[{index}]': Cannot find field."
             )
-        persons.append(
-            check_person(item.get("contactPerson") or {}, f"contacts[{index}].contactPerson")
-        )
+        path = f"contacts[{index}].contactPerson"
+        persons.append(check_person_schema(item.get("contactPerson") or {}, path))
+    errors: dict[str, ApiError] = {}
+    for index, person in enumerate(persons):
+        try:
+            check_singletons(person, f"contacts[{index}].contactPerson")
+            contacts.check_memberships(call.book, person)
+        except ApiError as error:
+            errors[str(index)] = error
+    if errors:
+        raise _batch_failure(errors, "BatchCreateContactsErrorDetails")
     now = call.emulator.now()
     created: list[JSON] = []
     for person in persons:
@@ -215,11 +230,14 @@ def batch_update(call: Call) -> JSON:
         raise bad_request(f"Invalid value at 'contacts', {items!r}", field="contacts")
     check_count(items, "contacts", MAX_BATCH_WRITE)
     assert items is not None
-    persons = {name: check_person(person, f"contacts[{name}]") for name, person in items.items()}
+    persons = {
+        name: check_person_schema(person, f"contacts[{name}]") for name, person in items.items()
+    }
     updated: dict[str, Contact] = {}
     errors: dict[str, ApiError] = {}
     for name, person in persons.items():
         try:
+            check_singletons(person, f"contacts[{name}]")
             updated[name] = _updated(call, name, person, mask)
         except ApiError as error:
             errors[name] = error

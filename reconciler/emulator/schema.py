@@ -267,9 +267,19 @@ def check_object(value: Any, kind: str, path: str) -> None:
 
 def check_person(person: Any, path: str = "person") -> dict[str, Any]:
     """Validate a Person body: schema, then singleton fields. Returns it typed."""
+    return check_singletons(check_person_schema(person, path), path)
+
+
+def check_person_schema(person: Any, path: str = "person") -> dict[str, Any]:
+    """Validate a Person body's names and JSON types (what Google checks while parsing)."""
     check_object(person, "Person", path)
     assert isinstance(person, dict)
-    for field in SINGLETONS:
+    return person
+
+
+def check_singletons(person: dict[str, Any], path: str = "person") -> dict[str, Any]:
+    """names, biographies, birthdays and genders take at most one entry on a contact."""
+    for field in sorted(SINGLETONS):
         entries = person.get(field) or []
         if len(entries) > 1:
             raise bad_request(

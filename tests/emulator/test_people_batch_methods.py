@@ -118,3 +118,25 @@ async def test_memberships_are_writable_by_resource_name(api: httpx.AsyncClient)
     bad = {"contactGroupMembership": {"contactGroupResourceName": "contactGroups/nope"}}
     response = await api.post("/v1/people:createContact", json={"memberships": [bad]})
     assert response.status_code == 400
+
+
+async def test_batch_create_names_failing_items_by_index(api: httpx.AsyncClient) -> None:
+    """A bad item rejects the whole batchCreate; contactErrors names it by its index."""
+    good = {"contactPerson": {"names": [{"givenName": "Ok"}]}}
+    two_names = {"contactPerson": {"names": [{"givenName": "A"}, {"givenName": "B"}]}}
+    bad_group = {
+        "contactPerson": {
+            "memberships": [
+                {"contactGroupMembership": {"contactGroupResourceName": "contactGroups/x"}}
+            ]
+        }
+    }
+    body = {"contacts": [good, two_names, good, bad_group]}
+    response = await api.post("/v1/people:batchCreateContacts", json=body)
+    assert response.status_code == 400
+    detail = response.json()["error"]["details"][-1]
+    assert detail["@type"].endswith("BatchCreateContactsErrorDetails")
+    assert set(detail["contactErrors"]) == {"1", "3"}
+    assert detail["contactErrors"]["1"]["code"] == 3
+    listed = await api.get("/v1/people/me/connections", params={"personFields": "names"})
+    assert "connections" not in listed.json()
