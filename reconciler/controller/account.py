@@ -138,6 +138,7 @@ class AccountWorker:
         self.passes = 0
         self._reasons: dict[str, set[Trigger]] = {}
         self._stale = True  # the desired state must be re-read before the next pass
+        self._primed = asyncio.Event()  # the first poll (or attempt) is done
         self._ready = False
         self._log = structlog.get_logger("reconciler.controller").bind(account=account.key)
         name = account.key
@@ -175,8 +176,13 @@ class AccountWorker:
         polling = self.account.drift_policy is not DriftPolicy.IGNORE and not self.suspended
         if self.poller is not None and polling:
             sources.append(asyncio.create_task(self._poll_loop()))
+        else:
+            self._primed.set()
         self.enqueue(FULL, Trigger.START)
         try:
+            # The first poll takes the sync token before the first pass reads anything, so no
+            # change made between that pass and the token can go unseen.
+            await self._primed.wait()
             await self._work()
         finally:
             for task in sources:
@@ -206,6 +212,8 @@ class AccountWorker:
                 self.metrics.polls_total.labels(account=self.account.key, result="error").inc()
                 self._log.warning("poll failed", error=f"{type(error).__name__}: {error}")
                 continue
+            finally:
+                self._primed.set()
             result = "expired" if found.resync else "primed" if found.primed else "ok"
             self.metrics.polls_total.labels(account=self.account.key, result=result).inc()
             if found.resync:
@@ -361,7 +369,8 @@ class AccountWorker:
                 self.metrics.drift_detected_total.labels(
                     account=self.account.key, policy="report"
                 ).inc()
-                log.warning("drift detected", key=item.key, action=str(item.action))
+                fields = sorted({change.field for change in item.changes})
+                log.warning("drift detected", key=item.key, action=str(item.action), fields=fields)
         for key in why:
             self.queue.forget(key)
 

@@ -13,7 +13,6 @@ also hide the live contact from the planner (otherwise a pruning plan would dele
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,9 +29,10 @@ Loader = Callable[[Sequence[Path]], Any]
 
 
 def load_manifests(paths: Sequence[Path]) -> Any:
-    """The manifest loader, imported on first use (the controller starts before any load)."""
-    manifest = importlib.import_module("reconciler.manifest")
-    return manifest.load(list(paths))
+    """``reconciler.manifest.load`` over ``paths``."""
+    from reconciler.manifest import load
+
+    return load(list(paths))
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,6 +21,7 @@ from typing import Any
 import structlog
 
 from reconciler.apply.engine import ApplySettings
+from reconciler.apply.executor import ExecutorSettings
 from reconciler.apply.journal import CreateJournal, journal_path
 from reconciler.controller.account import AccountWorker, Intervals
 from reconciler.controller.accounts import Account, AccountsConfig
@@ -36,6 +37,11 @@ from reconciler.plan.options import PlanOptions
 __all__ = ["RunSettings", "run_controller"]
 
 _log = structlog.get_logger("reconciler.controller")
+
+CONTROLLER_RETRIES = ExecutorSettings(max_attempts=3, base_delay=0.25, max_delay=2.0)
+"""Fewer, shorter in-pass retries than a one-shot apply: a pass holds the account's only
+writer, so what is still contended after a few tries goes back to the work queue (per-key
+backoff, up to minutes) and every other key proceeds."""
 
 
 @dataclass(frozen=True)
@@ -137,7 +143,12 @@ async def _open_account(
     )
     metrics.track_api_requests(account.key, lambda: client.stats.by_method_status)
     backend = ApplyBackend(
-        client, journal, ApplySettings(plan=PlanOptions(owner=account.owner, prune=settings.prune))
+        client,
+        journal,
+        ApplySettings(
+            plan=PlanOptions(owner=account.owner, prune=settings.prune),
+            executor=CONTROLLER_RETRIES,
+        ),
     )
     return AccountWorker(
         account,
