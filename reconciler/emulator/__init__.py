@@ -10,6 +10,14 @@ from reconciler.emulator.app import create_app
 from reconciler.emulator.backend import Emulator
 from reconciler.emulator.clock import FakeClock
 from reconciler.emulator.config import EmulatorConfig
+from reconciler.emulator.persistence import StateFileError
 from reconciler.emulator.server import BackgroundServer
 
-__all__ = ["BackgroundServer", "Emulator", "EmulatorConfig", "FakeClock", "create_app"]
+__all__ = [
+    "BackgroundServer",
+    "Emulator",
+    "EmulatorConfig",
+    "FakeClock",
+    "StateFileError",
+    "create_app",
+]

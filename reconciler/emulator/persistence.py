@@ -30,19 +30,38 @@ def _contact_row(contact: Contact) -> str:
     return json.dumps(data, separators=(",", ":"))
 
 
+class StateFileError(Exception):
+    """The state file cannot be used; the message says which file and what to do."""
+
+
 class Persistence:
     """Address books mirrored in one SQLite file."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self.connection = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self.connection.execute("PRAGMA journal_mode=WAL")
-        self.connection.execute("PRAGMA synchronous=NORMAL")
-        self.connection.executescript(SCHEMA)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.connection = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+            self.connection.execute("PRAGMA journal_mode=WAL")
+            self.connection.execute("PRAGMA synchronous=NORMAL")
+            self.connection.executescript(SCHEMA)
+        except (OSError, sqlite3.Error) as error:
+            raise StateFileError(
+                f"{path}: cannot use this file as the emulator's state ({error}); "
+                "give another --state path or delete the file to start empty"
+            ) from error
 
     def load(self) -> dict[str, AddressBook]:
         """Every address book stored in the file."""
+        try:
+            return self._load()
+        except (sqlite3.Error, ValueError, TypeError, KeyError) as error:
+            raise StateFileError(
+                f"{self.path}: the emulator state in this file is unreadable ({error}); "
+                "delete the file to start empty"
+            ) from error
+
+    def _load(self) -> dict[str, AddressBook]:
         books: dict[str, AddressBook] = {}
         for user, seq, warm in self.connection.execute("SELECT user, seq, warm FROM books"):
             books[user] = AddressBook(user, seq=seq, search_warm=bool(warm))

@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
+import pytest
 
-from reconciler.emulator import EmulatorConfig, FakeClock, create_app
+from reconciler.emulator import EmulatorConfig, FakeClock, StateFileError, create_app
 
 
 def client(app: object) -> httpx.AsyncClient:
@@ -61,3 +62,11 @@ async def test_memory_only_by_default() -> None:
         await api.post("/v1/people:createContact", json={})
     async with client(create_app()) as api:
         assert (await api.get("/__emulator/dump")).json() == {"users": {}}
+
+
+def test_a_file_that_is_not_a_state_file_is_a_clear_error(tmp_path: Path) -> None:
+    """A corrupt or foreign state file is refused with its path and what to do."""
+    path = tmp_path / "notes.txt"
+    path.write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(StateFileError, match=r"notes\.txt: .*delete the file"):
+        create_app(state_path=path)
