@@ -172,6 +172,8 @@ async def run_controller(
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(signum, stop.set)
     accounts = [a for a in config.accounts if settings.shard.owns(a.key)]
+    if not accounts:
+        _log.warning("no account belongs to this shard", shard=str(settings.shard))
     suspended = config.suspend or settings.suspend
     _log.info(
         "controller starting",
@@ -202,6 +204,9 @@ async def run_controller(
         )
         if persistence is not None:
             persistence.close()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.remove_signal_handler(signum)
 
 
 async def _supervise(

@@ -1,0 +1,169 @@
+"""The controller process in-process: several accounts in parallel, sharding, and the CLI's
+argument handling."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+from click.testing import CliRunner
+
+from reconciler.cli import main
+from reconciler.cli.run import DURATION
+from reconciler.controller.account import Intervals
+from reconciler.controller.accounts import DriftPolicy, load_accounts
+from reconciler.controller.runner import RunSettings, run_controller
+from reconciler.controller.sharding import Shard, shard_of
+
+GENEROUS = 60.0
+
+
+def contact(name: str, given: str) -> str:
+    return (
+        f"apiVersion: reconciler/v1\nkind: Contact\nmetadata: {{name: {name}}}\n"
+        f"spec:\n  names: [{{givenName: {given}}}]\n"
+    )
+
+
+def two_accounts(tmp_path: Path) -> Path:
+    for user in ("alice", "bob"):
+        folder = tmp_path / user
+        folder.mkdir()
+        (folder / "c.yaml").write_text(contact(f"{user}-friend", user.title()))
+    config = tmp_path / "accounts.yaml"
+    config.write_text(
+        "accounts:\n"
+        "  - {subject: alice@example.com, manifests: alice}\n"
+        "  - {subject: bob@example.com, manifests: bob, owner: bobs-repo}\n"
+    )
+    return config
+
+
+async def eventually(check: Callable[[], Any], what: str) -> Any:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + GENEROUS
+    while loop.time() < deadline:
+        value = await check()
+        if value:
+            return value
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def settings(url: str, tmp_path: Path, **overrides: Any) -> RunSettings:
+    values: dict[str, Any] = {
+        "target": url,
+        "state": str(tmp_path / "state" / "embedded.sqlite3"),
+        "intervals": Intervals(poll=0.3, resync=3600, debounce=0.2),
+        "health_addr": "0",
+        "metrics_addr": "0",
+        **overrides,
+    }
+    return RunSettings(**values)
+
+
+async def names_by_user(http: httpx.AsyncClient) -> dict[str, list[str]]:
+    users = (await http.get("/__emulator/dump")).json()["users"]
+    return {
+        user: sorted(p["names"][0]["givenName"] for p in book["people"])
+        for user, book in users.items()
+    }
+
+
+async def test_accounts_are_reconciled_in_parallel_each_as_its_own_user(
+    tmp_path: Path, emulator_server: Any
+) -> None:
+    """Each account of the file converges in its own address book, under its own owner."""
+    config = load_accounts(
+        two_accounts(tmp_path), default_owner="ops", drift_policy=DriftPolicy.CORRECT
+    )
+    stop = asyncio.Event()
+    task = asyncio.create_task(
+        run_controller(config, settings(emulator_server.url, tmp_path), stop=stop)
+    )
+    async with httpx.AsyncClient(base_url=emulator_server.url) as http:
+
+        async def both() -> bool:
+            return await names_by_user(http) == {
+                "alice@example.com": ["Alice"],
+                "bob@example.com": ["Bob"],
+            }
+
+        await eventually(both, "both accounts to converge")
+        dump = (await http.get("/__emulator/dump")).json()["users"]
+        owners = {
+            user: {
+                e["value"]
+                for e in book["people"][0]["clientData"]
+                if e["key"] == "reconciler.owner"
+            }
+            for user, book in dump.items()
+        }
+        assert owners == {"alice@example.com": {"ops"}, "bob@example.com": {"bobs-repo"}}
+    stop.set()
+    assert await asyncio.wait_for(task, GENEROUS) == 0
+
+
+async def test_a_shard_reconciles_only_the_accounts_it_owns(
+    tmp_path: Path, emulator_server: Any
+) -> None:
+    """With --shard I/N the controller touches only the accounts hashing to shard I."""
+    config = load_accounts(
+        two_accounts(tmp_path), default_owner="ops", drift_policy=DriftPolicy.CORRECT
+    )
+    alice = shard_of("alice@example.com", 2)
+    bob = shard_of("bob@example.com", 2)
+    shard = Shard(alice, 2)
+    stop = asyncio.Event()
+    run = run_controller(config, settings(emulator_server.url, tmp_path, shard=shard), stop=stop)
+    task = asyncio.create_task(run)
+    async with httpx.AsyncClient(base_url=emulator_server.url) as http:
+
+        async def alice_done() -> bool:
+            return (await names_by_user(http)).get("alice@example.com") == ["Alice"]
+
+        await eventually(alice_done, "alice's account to converge")
+        if bob != alice:
+            assert "bob@example.com" not in await names_by_user(http)
+    stop.set()
+    assert await asyncio.wait_for(task, GENEROUS) == 0
+
+
+def test_durations_read_like_kubernetes_flags() -> None:
+    """500ms, 30s, 10m, 1h and bare seconds are accepted; nonsense is refused."""
+    assert DURATION.convert("500ms", None, None) == 0.5
+    assert DURATION.convert("30s", None, None) == 30.0
+    assert DURATION.convert("10m", None, None) == 600.0
+    assert DURATION.convert("1h", None, None) == 3600.0
+    assert DURATION.convert("2", None, None) == 2.0
+    result = CliRunner().invoke(main, ["run", "--poll-interval", "soon"])
+    assert result.exit_code == 2
+    assert "is not a duration" in result.output
+
+
+def test_a_bad_accounts_file_stops_the_start_with_its_location(tmp_path: Path) -> None:
+    """`reconciler run --config` with a mistake exits 1 naming file:line:col."""
+    config = tmp_path / "accounts.yaml"
+    config.write_text("accounts:\n  - {subject: alice@example.com, manifests: m, drift: x}\n")
+    result = CliRunner().invoke(main, ["run", "--config", str(config), "--metrics-addr", "0"])
+    assert result.exit_code == 1
+    assert f"{config}:2:" in result.output
+
+
+def test_conflicting_or_malformed_flags_are_usage_errors(tmp_path: Path) -> None:
+    """PATHS with --config, a bad address or a bad shard are refused before anything starts."""
+    config = tmp_path / "a.yaml"
+    config.write_text("accounts: []\n")
+    runner = CliRunner()
+    both = runner.invoke(main, ["run", "m", "--config", str(config)])
+    assert both.exit_code == 2
+    assert "not both" in both.output
+    address = runner.invoke(main, ["run", "--health-addr", "localhost"])
+    assert address.exit_code == 2
+    assert "[HOST]:PORT" in address.output
+    shard = runner.invoke(main, ["run", "--shard", "3/2"])
+    assert shard.exit_code == 2
+    assert "--shard" in shard.output
