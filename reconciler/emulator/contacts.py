@@ -154,9 +154,11 @@ def update(
 ) -> Contact:
     """The next version: every masked field replaced whole, or cleared when left empty."""
     fields = dict(contact.fields)
-    fields.update(_stored_fields(book, person, mask))
+    stored = _stored_fields(book, person, mask)
     for field in mask:
-        if not person.get(field):
+        if field in stored:
+            fields[field] = stored[field]
+        else:
             fields.pop(field, None)
     if "memberships" in mask and not fields.get("memberships"):
         raise ApiError("INVALID_ARGUMENT", LAST_MEMBERSHIP_MESSAGE)

@@ -278,8 +278,10 @@ async def test_empty_batches_are_400(api: httpx.AsyncClient) -> None:
 async def test_the_last_membership_cannot_be_removed(api: httpx.AsyncClient) -> None:
     """Updating memberships to none is a 400; members:modify reports it and keeps the member."""
     person = await create(api)
-    response = await update(api, person, {"etag": person["etag"], "memberships": []}, "memberships")
-    assert "membership" in error_of(response, 400)["message"]
+    for memberships in ([], [{"metadata": {"primary": True}}]):
+        body = {"etag": person["etag"], "memberships": memberships}
+        response = await update(api, person, body, "memberships")
+        assert "membership" in error_of(response, 400)["message"]
     body = {"resourceNamesToRemove": [person["resourceName"], "people/c999"]}
     response = await api.post("/v1/contactGroups/myContacts/members:modify", json=body)
     assert response.json() == {
