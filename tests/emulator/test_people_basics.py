@@ -140,3 +140,28 @@ async def test_unknown_paths_get_a_google_404(api: httpx.AsyncClient, path: str)
     response = await api.get(path)
     assert response.status_code == 404
     assert response.json()["error"]["status"] == "NOT_FOUND"
+
+
+async def test_echoing_a_read_person_back_changes_nothing_but_the_etag(
+    api: httpx.AsyncClient,
+) -> None:
+    """Output-only fields sent back in an update are ignored: no phantom changes."""
+    rich = {
+        **JANE,
+        "addresses": [{"streetAddress": "1 Main St", "city": "Springfield", "type": "home"}],
+        "genders": [{"value": "female"}],
+        "imClients": [{"username": "jd", "protocol": "jabber"}],
+        "urls": [{"value": "https://example.com", "type": "homePage"}],
+        "clientData": [{"key": "reconciler.owner", "value": "repo"}],
+    }
+    person = await create(api, rich)
+    fields = "names,phoneNumbers,emailAddresses,addresses,genders,imClients,urls,clientData"
+    response = await api.patch(
+        f"/v1/{person['resourceName']}:updateContact",
+        params={"updatePersonFields": f"{fields},memberships", "personFields": fields},
+        json=person,
+    )
+    assert response.status_code == 200, response.text
+    echoed = response.json()
+    assert echoed.pop("etag") != person["etag"]
+    assert echoed == {k: v for k, v in person.items() if k in {"resourceName", *fields.split(",")}}
