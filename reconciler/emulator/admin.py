@@ -36,7 +36,7 @@ async def _json_body(request: Request) -> dict[str, Any]:
         return {}
     try:
         data = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise bad_request("Invalid JSON payload received. Unexpected token.") from None
     if not isinstance(data, dict):
         raise bad_request("The request body must be a JSON object.")

@@ -101,7 +101,7 @@ class Call:
             return {}
         try:
             data = json.loads(self.body)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):
             raise bad_request("Invalid JSON payload received. Unexpected token.") from None
         if not isinstance(data, dict):
             raise bad_request(
