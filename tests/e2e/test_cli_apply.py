@@ -1,0 +1,60 @@
+"""The real CLI: apply converges, plan then reports nothing, errors write nothing."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.e2e.conftest import invoke, reconciler
+from tests.e2e.manifests import write_tree
+
+
+def test_apply_then_plan_reports_no_changes(tmp_path: Path) -> None:
+    """`reconciler apply --auto-approve manifests/` on the embedded emulator (default state
+    file), then `reconciler plan --detailed-exitcode manifests/` exits 0."""
+    write_tree(tmp_path / "manifests", range(12))
+    applied = reconciler("apply", "--auto-approve", "manifests/", cwd=tmp_path)
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    assert "0 left" in applied.stdout
+    assert (tmp_path / ".reconciler" / "embedded.sqlite3").exists()
+    planned = reconciler("plan", "--detailed-exitcode", "manifests/", cwd=tmp_path)
+    assert planned.returncode == 0, planned.stdout + planned.stderr
+
+
+def test_manifest_errors_are_located_and_nothing_is_written(tmp_path: Path) -> None:
+    """A bad manifest: its file:line:col is printed, exit 1, and no API call is made."""
+    manifests = write_tree(tmp_path / "m", range(3))
+    (manifests / "bad.yaml").write_text(
+        "apiVersion: reconciler/v1\nkind: Contact\nmetadata: {name: x}\nspec:\n  nmes: []\n"
+    )
+    result = invoke("apply", "--auto-approve", "m", cwd=tmp_path)
+    assert result.exit_code == 1
+    assert "bad.yaml:5:" in result.output
+    assert not (tmp_path / ".reconciler").exists()
+
+
+def test_apply_off_a_terminal_needs_auto_approve(tmp_path: Path) -> None:
+    """Without a terminal there is nobody to confirm: apply refuses unless --auto-approve."""
+    write_tree(tmp_path / "m", range(2))
+    result = invoke("apply", "m", cwd=tmp_path)
+    assert result.exit_code == 1
+    assert "--auto-approve" in result.output
+    assert not (tmp_path / ".reconciler").exists()
+
+
+def test_saved_plan_applies_only_items_whose_etag_still_holds(tmp_path: Path) -> None:
+    """`plan --out` then `apply FILE`: applied once; applied again after the change it made,
+    the item is refused (its etag changed) and apply exits non-zero listing it."""
+    write_tree(tmp_path / "m", range(3))
+    assert invoke("apply", "--auto-approve", "m", cwd=tmp_path).exit_code == 0
+    write_tree(tmp_path / "m", range(3), title="Director")
+    planned = invoke("plan", "--out", "plan.json", "-o", "json", "m", cwd=tmp_path)
+    assert planned.exit_code == 0, planned.output
+    assert json.loads(planned.stdout)["summary"]["change"] == 3
+    first = invoke("apply", "--auto-approve", "plan.json", cwd=tmp_path)
+    assert first.exit_code == 0, first.output
+    second = invoke("apply", "--auto-approve", "plan.json", cwd=tmp_path)
+    assert second.exit_code == 2
+    assert "etag" in second.stdout
+    assert "3 left" in second.stdout
+    assert invoke("plan", "--detailed-exitcode", "m", cwd=tmp_path).exit_code == 0
