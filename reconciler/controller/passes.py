@@ -4,8 +4,9 @@ Both read live state afresh (level-triggered: a pass never trusts what an earlie
 go through the apply engine, so the controller plans and writes exactly like ``reconciler
 apply``. Two controller-only twists live here:
 
-- contacts suspended by annotation are hidden from the planner on the live side too, so a
-  pruning plan does not delete what the manifest only asked us to leave alone;
+- contacts suspended by annotation are left out of the desired state, and their live copies are
+  shown to the planner as protected from pruning, so a pruning plan does not delete what the
+  manifest only asked us to leave alone (they stay listed, so the create journal still sees them);
 - a pass waits for nothing: creates whose outcome is not known yet come back as pending with a
   time to look again, and the work queue, not a sleep inside the pass, brings them back.
 """
@@ -22,7 +23,7 @@ from reconciler.apply.gateway import ClientGateway
 from reconciler.apply.journal import CreateJournal
 from reconciler.apply.live import read_live
 from reconciler.apply.results import ApplyResult
-from reconciler.model import DesiredState, read_stamp
+from reconciler.model import PRUNE_KEY, DesiredState, read_stamp
 from reconciler.plan.build import build_plan
 from reconciler.plan.model import Plan
 
@@ -34,7 +35,8 @@ __all__ = ["ApplyBackend", "HidingGateway"]
 
 
 class HidingGateway(ClientGateway):
-    """A gateway whose listings leave out our contacts stamped with a ``hidden`` name."""
+    """A gateway whose listings mark our contacts stamped with a ``hidden`` name as protected
+    from pruning (as ``reconciler/prune: "false"`` would), so no plan deletes them."""
 
     def __init__(self, client: PeopleClient, owner: str) -> None:
         super().__init__(client)
@@ -44,8 +46,13 @@ class HidingGateway(ClientGateway):
     async def list_people(self) -> tuple[list[Person], bool]:
         people, complete = await super().list_people()
         if self.hidden:
-            people = [p for p in people if not self._hides(p)]
+            people = [self._protect(p) if self._hides(p) else p for p in people]
         return people, complete
+
+    @staticmethod
+    def _protect(person: Person) -> Person:
+        entries = list(person.get("clientData") or [])
+        return {**person, "clientData": [{"key": PRUNE_KEY, "value": "false"}, *entries]}
 
     def _hides(self, person: Person) -> bool:
         stamp = read_stamp(person.get("clientData"))

@@ -1,0 +1,88 @@
+"""Passes through the real apply engine and the in-process emulator: suspend hides, plan writes
+nothing."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from reconciler.apply.engine import ApplySettings
+from reconciler.apply.journal import CreateJournal
+from reconciler.apply.results import Outcome
+from reconciler.controller.desired import DesiredStore
+from reconciler.controller.passes import ApplyBackend
+from reconciler.emulator import create_app
+from reconciler.people.client import PeopleClient
+from reconciler.people.connect import connect
+from reconciler.plan.options import PlanOptions
+
+
+def contact(name: str, given: str, suspend: bool = False) -> str:
+    annotations = '  annotations: {reconciler/suspend: "true"}\n' if suspend else ""
+    return (
+        f"apiVersion: reconciler/v1\nkind: Contact\nmetadata:\n  name: {name}\n{annotations}"
+        f"spec:\n  names: [{{givenName: {given}}}]\n"
+    )
+
+
+@pytest.fixture
+async def client() -> AsyncIterator[PeopleClient]:
+    async with connect("embedded", app=create_app(), token="user:a@example.com") as people:
+        yield people
+
+
+@pytest.fixture
+def backend(client: PeopleClient, tmp_path: Path) -> Any:
+    with CreateJournal(tmp_path / "journal.jsonl") as journal:
+        settings = ApplySettings(plan=PlanOptions(owner="o", prune=True))
+        yield ApplyBackend(client, journal, settings)
+
+
+def manifests(tmp_path: Path, *docs: str) -> DesiredStore:
+    folder = tmp_path / "m"
+    folder.mkdir(exist_ok=True)
+    (folder / "c.yaml").write_text("---\n".join(docs))
+    store = DesiredStore([folder])
+    assert store.reload().ok
+    return store
+
+
+async def given_names(client: PeopleClient) -> list[str]:
+    listing = await client.list_people(["names"])
+    return sorted(p["names"][0]["givenName"] for p in listing.people)
+
+
+async def test_a_suspended_contact_is_neither_updated_nor_pruned(
+    backend: ApplyBackend, client: PeopleClient, tmp_path: Path
+) -> None:
+    """With pruning on, a contact suspended by annotation keeps its live copy untouched."""
+    store = manifests(tmp_path, contact("a", "Ann"), contact("b", "Bob"))
+    assert store.state is not None
+    result = await backend.apply(store.state, store.suspended)
+    assert result.converged
+    store = manifests(tmp_path, contact("a", "Anna"), contact("b", "Robert", suspend=True))
+    assert store.suspended == {"b"}
+    assert store.state is not None
+    result = await backend.apply(store.state, store.suspended)
+    assert result.converged
+    suspended = result.get("contact", "b")
+    assert suspended is None or suspended.outcome is Outcome.SKIPPED
+    assert await given_names(client) == ["Anna", "Bob"]
+
+
+async def test_planning_only_writes_nothing(
+    backend: ApplyBackend, client: PeopleClient, tmp_path: Path
+) -> None:
+    """plan() reports the pending change and the address book stays as it was."""
+    store = manifests(tmp_path, contact("a", "Ann"))
+    assert store.state is not None
+    result = await backend.apply(store.state)
+    assert result.counts()[Outcome.CREATED] == 1
+    store = manifests(tmp_path, contact("a", "Anna"))
+    assert store.state is not None
+    plan = await backend.plan(store.state)
+    assert [(i.key, str(i.action)) for i in plan.changes] == [("a", "update")]
+    assert await given_names(client) == ["Ann"]
