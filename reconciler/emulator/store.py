@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 MY_CONTACTS = "contactGroups/myContacts"
@@ -118,18 +118,39 @@ class AddressBook:
         self.dirty.add(("person", resource_name))
         return tombstone
 
-    def new_version(self, contact: Contact, fields: JSON, now: float, **changes: Any) -> Contact:
-        """The next version of ``contact`` with ``fields``, a fresh etag and sequence number."""
+    def new_version(
+        self, contact: Contact, fields: JSON, now: float, *, photo_url: str | None = None
+    ) -> Contact:
+        """The next version of ``contact`` with ``fields``, a fresh etag and sequence number.
+
+        The new version keeps the old one (without its own history) as ``previous``.
+        """
         seq = self.next_seq()
-        return replace(
-            contact,
+        name = contact.resource_name
+        previous = contact
+        if contact.previous is not None:
+            previous = Contact(
+                name,
+                contact.source_id,
+                contact.fields,
+                contact.etag,
+                contact.source_etag,
+                contact.update_time,
+                contact.created_at,
+                contact.seq,
+                contact.photo_url,
+            )
+        return Contact(
+            resource_name=name,
+            source_id=contact.source_id,
             fields=fields,
-            etag=self.etag(contact.resource_name, seq),
-            source_etag=self.etag(contact.resource_name, seq, "#"),
+            etag=self.etag(name, seq),
+            source_etag=self.etag(name, seq, "#"),
             update_time=now,
+            created_at=contact.created_at,
             seq=seq,
-            previous=replace(contact, previous=None),
-            **changes,
+            photo_url=photo_url or contact.photo_url,
+            previous=previous,
         )
 
     # groups ------------------------------------------------------------------------------
