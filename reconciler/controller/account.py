@@ -271,8 +271,8 @@ class AccountWorker:
         except Exception as error:
             outcome = "error"
             log.error("pass failed", error=f"{type(error).__name__}: {error}")
-            for key in keys:
-                self._requeue(key, 0.0, log)
+            for key in keys:  # a failed plan-only pass comes back plan-only, not as a write
+                self._requeue(key, 0.0, log, again={Trigger.RETRY} if write else why[key])
         finally:
             self.health.pass_finished(self.account.key)
             elapsed = max(0.0, self.clock.now() - started)
@@ -380,9 +380,10 @@ class AccountWorker:
         at_least: float,
         log: structlog.typing.FilteringBoundLogger,
         outcome: str = "error",
+        again: Iterable[Trigger] = (Trigger.RETRY,),
     ) -> None:
         delay = max(self.queue.limiter.when(key), at_least)
-        self._reasons.setdefault(key, set()).add(Trigger.RETRY)
+        self._reasons.setdefault(key, set()).update(again)
         self.queue.add_after(key, delay)
         name = self.account.key
         self.metrics.workqueue_retries_total.labels(name=name).inc()

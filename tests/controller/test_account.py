@@ -278,6 +278,26 @@ async def test_report_policy_plans_live_changes_and_writes_nothing(make: Any) ->
     assert len(h.backend.applied) == 2  # manifest changes are still applied
 
 
+async def test_a_failed_report_pass_is_retried_as_a_report_pass(make: Any) -> None:
+    """Under report, a plan-only pass that failed comes back plan-only: a retry never writes."""
+    h = make(policy=DriftPolicy.REPORT)
+    await h.start()
+
+    async def failing_plan(desired: DesiredState, hidden: Iterable[str] = ()) -> Plan:
+        h.backend.planned.append(desired)
+        if len(h.backend.planned) == 1:
+            raise RuntimeError("listing failed")
+        return Plan(owner="o", items=(), waves=())
+
+    h.backend.plan = failing_plan  # type: ignore[method-assign]
+    h.worker.enqueue("a", Trigger.LIVE)
+    await h.clock.settle()
+    h.clock.advance(1)
+    await h.clock.settle()
+    assert len(h.backend.planned) == 2
+    assert len(h.backend.applied) == 1  # only the start pass
+
+
 async def test_a_suspended_account_writes_nothing_but_is_ready(make: Any) -> None:
     """Account-level suspend: passes are skipped, the account reports ready and suspended."""
     h = make(suspend=True)
