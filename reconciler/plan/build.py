@@ -17,7 +17,7 @@ from collections import defaultdict
 from collections.abc import Mapping
 from typing import Any
 
-from reconciler.diff import DesiredContact, diff_contact
+from reconciler.diff import DesiredContact, FieldChange, diff_contact
 from reconciler.model.inputs import ContactLike, DesiredState, LiveState, location_of
 from reconciler.model.normalize import Normalizer, nfc
 from reconciler.model.stamps import STAMP_KEYS, Stamp, read_stamp
@@ -204,6 +204,7 @@ def build_plan(desired: DesiredState, live: LiveState, options: PlanOptions | No
                 reason="its manifest is gone and pruning is on",
                 resource_name=str(ours[key].get("resourceName")),
                 etag=etags.get(str(ours[key].get("resourceName"))),
+                changes=_going(ours[key], stamps[key].fields, normalizer),
             ),
             prunable[key],
         )
@@ -231,6 +232,18 @@ def build_plan(desired: DesiredState, live: LiveState, options: PlanOptions | No
         prune=options.prune,
         group_labels=dict(groups.labels),
     )
+
+
+def _going(
+    person: Person, managed: frozenset[str], normalizer: Normalizer
+) -> tuple[FieldChange, ...]:
+    """What a deletion takes away, for people to review: the fields we managed."""
+    changes = []
+    for field in sorted(managed):
+        value = normalizer.clean(field, person.get(field)) if field in person else []
+        if value:
+            changes.append(FieldChange(field, value, None))
+    return tuple(changes)
 
 
 def _adoption_match(
