@@ -6,11 +6,13 @@ No network: the live state is built in memory the way the People API returns it 
 must show exactly those changes and nothing else (the benchmark checks it, so a phantom change
 fails it). ``--scrambled`` also makes the server reverse every list and lowercase every email,
 which sends every comparison down the slow, fully normalising path (the worst case).
+``--manifests`` builds the desired side from real ``reconciler.manifest`` resources (validated
+pydantic specs) instead of plain stand-ins, so the time includes ``spec.person_fields()``.
 
 Times are CPU time of the planning call (best of 3) and wall time; on a shared machine the CPU
 time is the figure to compare.
 
-    python bench/plan.py [--scrambled] [SIZES...]     # default sizes: 10000 50000
+    python bench/plan.py [--scrambled] [--manifests] [SIZES...]   # default sizes: 10000 50000
 """
 
 from __future__ import annotations
@@ -93,8 +95,17 @@ def server_entries(
     return list(reversed(out)) if scrambled else out
 
 
+def real_manifest(name: str, spec: Spec) -> Any:
+    """The same contact as a validated manifest resource (what the loader hands the planner)."""
+    from reconciler.manifest import ContactResource, ContactSpec
+
+    document = {**spec.fields, "groups": list(spec.groups)}
+    validated = ContactSpec.model_validate(document, strict=False)
+    return ContactResource(name=name, spec=validated)
+
+
 def make_inputs(
-    n: int, changed_every: int = 100, *, scrambled: bool = False
+    n: int, changed_every: int = 100, *, scrambled: bool = False, manifests: bool = False
 ) -> tuple[DesiredState, LiveState]:
     groups = [Group(f"g{g}", GroupSpec(f"Group {g}")) for g in range(GROUPS)]
     live_groups = [
@@ -115,7 +126,9 @@ def make_inputs(
     for i in range(n):
         fields = manifest_fields(i, changed=i % changed_every == 0)
         member_of = (f"g{i % GROUPS}",)
-        contacts.append(Contact(f"person-{i:06d}", Spec(fields, member_of)))
+        spec = Spec(fields, member_of)
+        name = f"person-{i:06d}"
+        contacts.append(real_manifest(name, spec) if manifests else Contact(name, spec))
         live_fields = manifest_fields(i, changed=False)
         person: dict[str, Any] = {
             "resourceName": f"people/c{i}",
@@ -145,9 +158,11 @@ def make_inputs(
     return DesiredState(contacts, groups), LiveState(people, live_groups)
 
 
-def measure(n: int, *, scrambled: bool, repeats: int = 3) -> tuple[float, float, float]:
+def measure(
+    n: int, *, scrambled: bool, manifests: bool, repeats: int = 3
+) -> tuple[float, float, float]:
     """Best CPU seconds, best wall seconds and peak traced MiB of planning ``n`` contacts."""
-    desired, live = make_inputs(n, scrambled=scrambled)
+    desired, live = make_inputs(n, scrambled=scrambled, manifests=manifests)
     options = PlanOptions(owner=OWNER)
     best_cpu = best_wall = float("inf")
     for _ in range(repeats):
@@ -170,12 +185,14 @@ def measure(n: int, *, scrambled: bool, repeats: int = 3) -> tuple[float, float,
 
 def main(argv: list[str]) -> None:
     scrambled = "--scrambled" in argv
-    sizes = [int(a) for a in argv if a != "--scrambled"] or [10_000, 50_000]
+    manifests = "--manifests" in argv
+    sizes = [int(a) for a in argv if not a.startswith("--")] or [10_000, 50_000]
     mode = "scrambled (lists reversed, emails lowercased)" if scrambled else "as stored"
-    print(f"live state: {mode}")
+    source = "reconciler.manifest resources" if manifests else "plain stand-ins"
+    print(f"live state: {mode}; desired state: {source}")
     results = {}
     for n in sizes:
-        cpu, wall, peak_mib = measure(n, scrambled=scrambled)
+        cpu, wall, peak_mib = measure(n, scrambled=scrambled, manifests=manifests)
         results[n] = cpu
         print(
             f"{n:>7,} contacts, 1% changed: plan {cpu * 1000:7.0f} ms CPU "
