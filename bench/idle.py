@@ -4,10 +4,12 @@ The controller's steady state is "nothing changed". It should cost one increment
 ``connections.list`` per poll and no writes (the floor), plus a few milliseconds of CPU. This
 benchmark builds ``--contacts`` manifests, lets a first ``reconciler run`` converge them and stops
 it, then starts a second one (a restart is one full pass: it must write nothing) and watches it
-idle for ``--duration`` with a short ``--poll-interval``. Requests are counted by the emulator
-(served over HTTP in this process), CPU from the controller subprocess's /proc entry.
+idle for ``--duration`` with a short ``--poll-interval``. Last, ``--burst`` contacts are edited
+out of band at once: they must be corrected in a few passes of batch calls, not one per contact.
+Requests are counted by the emulator (served over HTTP in this process), CPU from the controller
+subprocess's /proc entry.
 
-    python bench/idle.py [--contacts 5000] [--duration 30s] [--poll-interval 1s]
+    python bench/idle.py [--contacts 5000] [--duration 30s] [--poll-interval 1s] [--burst 500]
 """
 
 from __future__ import annotations
@@ -123,11 +125,42 @@ def emulator_stats(http: httpx.Client) -> tuple[int, int, dict[str, int]]:
     return lists, writes, by_method
 
 
+def burst_edits(http: httpx.Client, run: Run, count: int) -> tuple[float, float, dict[str, int]]:
+    """Edit ``count`` contacts behind the controller's back; wait until all are corrected.
+    Returns (seconds, passes, requests by method) for the correction."""
+    people = http.get("/__emulator/dump").json()["users"][USER]["people"][:count]
+    _, _, before = emulator_stats(http)
+    passes0 = run.metric("reconciler_reconcile_total")
+    drift0 = run.metric("reconciler_drift_detected_total")
+    began = time.monotonic()
+    for person in people:
+        http.post(
+            "/__emulator/edit",
+            json={
+                "user": USER,
+                "resourceName": person["resourceName"],
+                "person": {"names": [{"givenName": "Edited", "familyName": "Elsewhere"}]},
+                "updatePersonFields": "names",
+            },
+        ).raise_for_status()
+
+    def corrected() -> bool:
+        return run.metric("reconciler_drift_detected_total") - drift0 >= len(people)
+
+    run.wait(corrected, "the burst to be corrected")
+    took = time.monotonic() - began
+    time.sleep(3.0)  # let the echo of our own writes come back through a poll
+    _, _, after = emulator_stats(http)
+    used = {m: n - before.get(m, 0) for m, n in after.items() if n != before.get(m, 0)}
+    return took, run.metric("reconciler_reconcile_total") - passes0, used
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--contacts", type=int, default=5000)
     parser.add_argument("--duration", type=seconds, default=seconds("30s"))
     parser.add_argument("--poll-interval", type=seconds, default=seconds("1s"))
+    parser.add_argument("--burst", type=int, default=500, help="out-of-band edits to correct")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp, BackgroundServer(create_app()) as emulator:
@@ -171,6 +204,9 @@ def main() -> None:
         lists1, writes1, methods1 = emulator_stats(http)
         polls = second.metric("reconciler_polls_total", result="ok") - polls0
         passes = second.metric("reconciler_reconcile_total") - passes0
+
+        # 3. a burst of out-of-band edits: corrected in a few passes of batch calls
+        burst = burst_edits(http, second, args.burst) if args.burst else None
         second.stop()
 
     other = sum(methods1.values()) - sum(methods0.values()) - (lists1 - lists0)
@@ -189,6 +225,10 @@ def main() -> None:
     print(f"passes while idle:        {passes:.0f}")
     print(f"controller CPU:           {cpu:.2f} s over {wall:.1f} s ({100 * cpu / wall:.1f}%)")
     print(f"CPU per poll:             {1000 * cpu / max(polls, 1):.1f} ms")
+    if burst is not None:
+        took, burst_passes, used = burst
+        print(f"burst of {args.burst} edits:  corrected in {took:.1f} s, {burst_passes:.0f} passes")
+        print(f"burst requests:           {used}")
     print(f"exit codes:               first {first.process.returncode}, "
           f"second {second.process.returncode}")  # fmt: skip
 
