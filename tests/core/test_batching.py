@@ -8,6 +8,7 @@ from .factories import contact, desired, group, live, person, stamp
 
 
 def test_waves_run_groups_then_contacts_then_deletes() -> None:
+    """Group writes, then contacts (referring to new groups by placeholder), then deletions."""
     old_group = {
         "resourceName": "contactGroups/old",
         "etag": "g",
@@ -61,6 +62,7 @@ def test_batches_respect_api_limits() -> None:
 
 
 def test_updates_share_a_batch_only_with_an_identical_mask() -> None:
+    """batchUpdateContacts takes one mask, so updates are grouped by identical mask."""
     people = [
         person(
             f"people/c{i}",

@@ -47,6 +47,7 @@ def test_no_pruning_without_the_prune_option() -> None:
 
 
 def test_prune_deletes_orphans_with_the_etag_seen() -> None:
+    """With prune, a contact whose manifest is gone is deleted; the etag seen is recorded."""
     plan = build_plan(desired(*keep_first(3)), live(*managed(4)), PlanOptions(prune=True))
     (item,) = plan.changes
     assert (item.action, item.key, item.resource_name, item.etag) == (
@@ -71,6 +72,7 @@ def test_prune_false_stamp_protects_a_contact_whose_manifest_is_gone() -> None:
 
 
 def test_prune_annotation_is_recorded_in_the_stamp() -> None:
+    """reconciler/prune: "false" is written into the live stamp as reconciler.prune=false."""
     spec = contact("c0", annotations={"reconciler/prune": "false"}, urls=[{"value": "u0"}])
     plan = build_plan(desired(spec), live(*managed(1)))
     (item,) = plan.changes
@@ -82,6 +84,7 @@ def test_prune_annotation_is_recorded_in_the_stamp() -> None:
 def test_no_deletion_when_loading_or_listing_was_partial(
     desired_complete: bool, live_complete: bool
 ) -> None:
+    """An incomplete load or listing withholds every deletion and says so."""
     plan = build_plan(
         desired(*keep_first(1), complete=desired_complete),
         live(*managed(3), complete=live_complete),
@@ -93,6 +96,7 @@ def test_no_deletion_when_loading_or_listing_was_partial(
 
 
 def test_empty_desired_set_is_refused_rather_than_pruned() -> None:
+    """No manifest left while contacts are managed: refused unless explicitly allowed."""
     with pytest.raises(EmptyDesiredRefused, match="no contact manifest"):
         build_plan(desired(), live(*managed(2)), PlanOptions(prune=True))
     plan = build_plan(
@@ -104,6 +108,7 @@ def test_empty_desired_set_is_refused_rather_than_pruned() -> None:
 
 
 def test_deletion_count_cap_refuses_unless_overridden() -> None:
+    """More deletions than max_deletes: refused, with the override named in the message."""
     with pytest.raises(
         DeletionCapExceeded, match=r"refusing to delete 3 of 10 .*allow_mass_delete"
     ):
@@ -127,6 +132,7 @@ def test_deletion_share_cap_refuses_unless_overridden() -> None:
 
 
 def test_ambiguous_adoption_two_live_contacts_is_an_error() -> None:
+    """One manifest matching two unstamped live contacts by email is an error."""
     people = [person(f"people/c{i}", emailAddresses=[{"value": "jane@x.org"}]) for i in range(2)]
     with pytest.raises(AmbiguousAdoption, match="matches 2 unstamped"):
         build_plan(
@@ -137,6 +143,7 @@ def test_ambiguous_adoption_two_live_contacts_is_an_error() -> None:
 
 
 def test_ambiguous_adoption_two_manifests_is_an_error() -> None:
+    """One live contact matching two adopting manifests is an error."""
     one = person("people/c1", emailAddresses=[{"value": "a@x.org"}, {"value": "b@x.org"}])
     specs = [
         contact("a", emailAddresses=[{"value": "a@x.org"}]),
@@ -147,6 +154,7 @@ def test_ambiguous_adoption_two_manifests_is_an_error() -> None:
 
 
 def test_error_messages_carry_no_contact_data() -> None:
+    """Errors name manifests and resource names, never emails or other contact data."""
     people = [person(f"people/c{i}", emailAddresses=[{"value": "jane@x.org"}]) for i in range(2)]
     with pytest.raises(AmbiguousAdoption) as caught:
         build_plan(
@@ -158,12 +166,14 @@ def test_error_messages_carry_no_contact_data() -> None:
 
 
 def test_duplicate_stamps_are_an_error_not_a_guess() -> None:
+    """Two live contacts stamped with the same manifest name stop the plan."""
     people = [person(f"people/c{i}", clientData=stamp("reconciler", "jane", "")) for i in range(2)]
     with pytest.raises(DuplicateOwnership, match="people/c0 and people/c1"):
         build_plan(desired(contact("jane")), live(*people))
 
 
 def test_unknown_group_and_taken_group_name_are_errors() -> None:
+    """A group no manifest defines, or a new group clashing with an unowned one, is an error."""
     with pytest.raises(UnknownGroup, match="'vip'"):
         build_plan(desired(contact("jane", groups=("vip",))), live())
     taken = {
@@ -177,5 +187,6 @@ def test_unknown_group_and_taken_group_name_are_errors() -> None:
 
 
 def test_duplicate_manifest_names_are_an_error() -> None:
+    """Two manifests with one metadata.name are refused."""
     with pytest.raises(PlanError, match="defined twice"):
         build_plan(desired(contact("jane"), contact("jane")), live())

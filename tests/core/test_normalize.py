@@ -37,14 +37,17 @@ def test_default_region_decides_numbers_without_country_code() -> None:
 
 
 def test_different_numbers_differ() -> None:
+    """Numbers that differ in a digit are different."""
     assert not N.equal("phoneNumbers", [{"value": "(650) 555-0100"}], [{"value": "(650) 555-0101"}])
 
 
 def test_unparseable_numbers_compare_by_digits() -> None:
+    """A number phonenumbers cannot parse is compared by its digits."""
     assert N.equal("phoneNumbers", [{"value": "ext. 12-34"}], [{"value": "ext 1234"}])
 
 
 def test_emails_compare_case_insensitively_but_other_strings_do_not() -> None:
+    """Only emails (and types) ignore case; names keep it."""
     assert N.equal(
         "emailAddresses", [{"value": "Jane@Example.COM"}], [{"value": "jane@example.com"}]
     )
@@ -88,17 +91,20 @@ def test_derived_subfield_is_compared_when_declared() -> None:
 
 
 def test_list_order_is_ignored() -> None:
+    """Entries in another order are the same value."""
     desired = [{"value": "a@x.org"}, {"value": "b@x.org"}]
     assert N.equal("emailAddresses", desired, list(reversed(desired)))
 
 
 def test_empty_subfields_are_dropped_and_counts_matter() -> None:
+    """Empty sub-fields are noise; a duplicated entry is not."""
     assert N.equal("urls", [{"value": "https://x.org", "type": ""}], [{"value": "https://x.org"}])
     assert not N.equal("urls", [{"value": "https://x.org"}], [{"value": "https://x.org"}] * 2)
     assert N.equal("urls", [], None)
 
 
 def test_nested_dates_compare_whole() -> None:
+    """Dates compare by their parts, whatever the key order."""
     assert N.equal(
         "birthdays", [{"date": {"month": 2, "day": 3}}], [{"date": {"day": 3, "month": 2}}]
     )
@@ -108,6 +114,7 @@ def test_nested_dates_compare_whole() -> None:
 
 
 def test_stamp_round_trips_through_client_data() -> None:
+    """A stamp written to clientData reads back equal; others' entries are told apart."""
     stamp = Stamp("repo-x", "jane", frozenset({"names", "emailAddresses"}), prunable=False)
     entries = [{"key": "other.app", "value": "1"}, *stamp.entries()]
     assert read_stamp(entries) == stamp

@@ -112,6 +112,7 @@ RENDERINGS: dict[str, Callable[[Plan], str]] = {
 
 @pytest.mark.parametrize("name", sorted(RENDERINGS))
 def test_rendering_matches_golden_file(name: str) -> None:
+    """Each view of the sample plan matches its golden file byte for byte."""
     got = RENDERINGS[name](sample_plan())
     path = GOLDEN / name
     if os.environ.get("RECONCILER_UPDATE_GOLDEN"):
@@ -120,12 +121,14 @@ def test_rendering_matches_golden_file(name: str) -> None:
 
 
 def test_summary_line_counts_adoptions_separately() -> None:
+    """The summary line counts adoptions on their own, before the classic counts."""
     assert render_text(sample_plan()).splitlines()[-1] == (
         "Plan: 1 to adopt, 2 to add, 1 to change, 1 to destroy."
     )
 
 
 def test_json_has_a_format_version_and_stable_action_strings() -> None:
+    """JSON carries format_version, the action strings and before/after per field."""
     view = json.loads(render_json(sample_plan()))
     assert view["format_version"] == FORMAT_VERSION
     assert {c["action"] for c in view["changes"]} == {"create", "update", "adopt", "delete"}
@@ -136,6 +139,7 @@ def test_json_has_a_format_version_and_stable_action_strings() -> None:
 
 
 def test_redaction_hides_values_but_shows_fields() -> None:
+    """With redact, no personal value appears in any view, but field names do."""
     for render in (render_text, render_json, render_markdown):
         out = render(sample_plan(), redact=True)
         for secret in ("Núñez", "ana@example.com", "555", "Acme", "bob.example"):
@@ -145,6 +149,7 @@ def test_redaction_hides_values_but_shows_fields() -> None:
 
 
 def test_an_empty_plan_says_so() -> None:
+    """A plan with nothing to do says so in every view."""
     plan = build_plan(desired(), live())
     assert render_text(plan) == "No changes. The live contacts match the manifests.\n"
     assert "No changes" in render_markdown(plan)

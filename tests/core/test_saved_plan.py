@@ -12,6 +12,7 @@ from .test_renderers import sample_plan
 
 
 def test_a_saved_plan_loads_back_equal() -> None:
+    """dumps then loads gives back an equal plan, waves included."""
     plan = sample_plan()
     again = loads_plan(dumps_plan(plan))
     assert again == plan
@@ -19,6 +20,7 @@ def test_a_saved_plan_loads_back_equal() -> None:
 
 
 def test_a_saved_plan_records_every_etag_seen() -> None:
+    """The saved file records the etag of every live contact the plan saw."""
     document = json.loads(dumps_plan(sample_plan()))
     assert document["etags"] == {
         "people/c1": "e1",
@@ -41,11 +43,13 @@ def test_a_saved_plan_records_every_etag_seen() -> None:
     ],
 )
 def test_corrupt_or_incompatible_files_are_refused(text: str, message: str) -> None:
+    """Invalid JSON, a foreign file or another format_version is refused clearly."""
     with pytest.raises(SavedPlanError, match=message):
         loads_plan(text, source="plan.json")
 
 
 def test_a_corrupt_item_is_located() -> None:
+    """A bad value inside the document is reported with its location."""
     document = json.loads(dumps_plan(sample_plan()))
     document["items"][1]["action"] = "explode"
     with pytest.raises(SavedPlanError, match=r"plan.json: corrupt saved plan at items\.1\.action"):
@@ -53,6 +57,7 @@ def test_a_corrupt_item_is_located() -> None:
 
 
 def test_waves_must_schedule_every_change_once() -> None:
+    """Waves that drop or invent items make the file corrupt."""
     document = json.loads(dumps_plan(sample_plan()))
     document["waves"][0]["batches"][0]["items"] = [99]
     with pytest.raises(SavedPlanError, match="does not exist"):

@@ -57,6 +57,7 @@ def test_dropped_field_is_cleared_only_if_we_managed_it() -> None:
 
 
 def test_other_apps_client_data_is_preserved() -> None:
+    """Another app's clientData entry survives our clientData rewrite."""
     live_person = person(
         "people/c1",
         emailAddresses=[{"value": "a@x.org"}],
@@ -179,6 +180,7 @@ def test_contacts_of_another_owner_and_unstamped_ones_are_never_touched() -> Non
 
 
 def test_adoption_by_annotation_matches_email_case_insensitively() -> None:
+    """reconciler/adopt: email adopts the unstamped contact with that email, any case."""
     loose = person(
         "people/c2", emailAddresses=[{"value": "Jane@X.org"}], nicknames=[{"value": "JD"}]
     )
@@ -197,6 +199,7 @@ def test_adoption_by_annotation_matches_email_case_insensitively() -> None:
 
 
 def test_adoption_by_option_and_without_a_match_creates() -> None:
+    """adopt_by_email with no matching live contact creates a new one."""
     plan = build_plan(
         desired(contact("jane", emailAddresses=[{"value": "jane@x.org"}])),
         live(person("people/c2", emailAddresses=[{"value": "other@x.org"}])),
@@ -206,6 +209,7 @@ def test_adoption_by_option_and_without_a_match_creates() -> None:
 
 
 def test_unchanged_contact_is_counted_not_listed() -> None:
+    """An unchanged contact is counted as unchanged, not listed as an item."""
     live_person = person(
         "people/c1",
         emailAddresses=[{"value": "A@x.org", "metadata": {"primary": True}}],
