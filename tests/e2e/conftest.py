@@ -83,9 +83,13 @@ class HttpEmulator:
 
 @pytest.fixture
 def http_emulator() -> Iterator[HttpEmulator]:
-    """``reconciler emulator`` on 127.0.0.1 at a random port, with 20 ms latency per request."""
+    """``reconciler emulator`` on 127.0.0.1 at a random port, with 20 ms latency per request
+    and new contacts kept out of listings for 300 ms."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "reconciler", "emulator", "--port", "0", "--latency-ms", "20"],
+        [
+            sys.executable, "-m", "reconciler", "emulator", "--port", "0",
+            "--latency-ms", "20", "--list-lag-ms", "300",
+        ],  # fmt: skip
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
