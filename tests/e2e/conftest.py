@@ -85,11 +85,10 @@ class HttpEmulator:
 def http_emulator() -> Iterator[HttpEmulator]:
     """``reconciler emulator`` on 127.0.0.1 at a random port, with 20 ms latency per request
     and new contacts kept out of listings for 300 ms."""
+    argv = [sys.executable, "-m", "reconciler", "emulator", "--port", "0"]
+    argv += ["--latency-ms", "20", "--list-lag-ms", "300"]
     process = subprocess.Popen(
-        [
-            sys.executable, "-m", "reconciler", "emulator", "--port", "0",
-            "--latency-ms", "20", "--list-lag-ms", "300",
-        ],  # fmt: skip
+        argv,
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
