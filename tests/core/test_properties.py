@@ -73,7 +73,8 @@ def email(contact_index: int, k: int) -> st.SearchStrategy[str]:
 def entries(draw: st.DrawFn, field: str, index: int) -> list[dict[str, Any]]:
     """A random value of ``field`` for contact ``index``, in some spelling."""
     if field == "names":
-        return [{"givenName": draw(spell(draw(st.sampled_from(GIVEN)))), "familyName": "Ng"}]
+        family = draw(st.sampled_from(["Ng", "Ñúñez"]) | st.text(max_size=6))
+        return [{"givenName": draw(spell(draw(st.sampled_from(GIVEN)))), "familyName": family}]
     if field == "organizations":
         return draw(
             st.lists(st.sampled_from(ORGS), max_size=2, unique_by=lambda o: o["name"]).map(
