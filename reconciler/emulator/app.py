@@ -37,8 +37,12 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 
 def api_routes() -> list[BaseRoute]:
-    """Every People API method; the more specific ``:verb`` paths before ``people/{id}``."""
-    return [*people.ROUTES, *listing.ROUTES, people.GET_ROUTE, *groups.ROUTES]
+    """Every People API method, the most frequently called first (routes are tried in order).
+
+    ``GET people/{id}`` never shadows a ``:verb`` path: those use other HTTP methods, and
+    Starlette keeps looking for a route whose method matches too.
+    """
+    return [people.GET_ROUTE, *people.ROUTES, *listing.ROUTES, *groups.ROUTES]
 
 
 def create_app(
@@ -56,9 +60,9 @@ def create_app(
     emulator = Emulator(config, state_path=state_path, clock=clock)
     routes: list[BaseRoute] = [
         *(extra_routes or []),
+        *api_routes(),
         Route("/batch", batch.batch_endpoint, methods=["POST"], name="batch"),
         *admin.ROUTES,
-        *api_routes(),
     ]
     app = Starlette(routes=routes, exception_handlers={HTTPException: _http_error})
     app.state.emulator = emulator
