@@ -73,3 +73,15 @@ async def test_bad_group_bodies_are_400(api: httpx.AsyncClient) -> None:
         assert (await api.post("/v1/contactGroups", json=body)).status_code == 400
     response = await api.get("/v1/contactGroups", params={"groupFields": "members"})
     assert response.status_code == 400
+
+
+async def test_group_list_page_size_and_default_max_members(api: httpx.AsyncClient) -> None:
+    """contactGroups.list takes pageSize up to 1000; get lists no members unless maxMembers."""
+    assert (await api.get("/v1/contactGroups", params={"pageSize": "1000"})).status_code == 200
+    assert (await api.get("/v1/contactGroups", params={"pageSize": "1001"})).status_code == 400
+    await api.post("/v1/people:createContact", json={})
+    got = (await api.get("/v1/contactGroups/myContacts")).json()
+    assert got["memberCount"] == 1
+    assert "memberResourceNames" not in got
+    got = (await api.get("/v1/contactGroups/myContacts", params={"maxMembers": "5"})).json()
+    assert len(got["memberResourceNames"]) == 1
