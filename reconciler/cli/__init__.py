@@ -18,6 +18,7 @@ from reconciler import __version__
 COMMANDS: dict[str, str] = {
     "apply": "reconciler.cli.apply:apply",
     "emulator": "reconciler.cli.emulator:emulator",
+    "export": "reconciler.cli.export:export",
     "plan": "reconciler.cli.plan:plan",
     "run": "reconciler.cli.run:run",
     "schema": "reconciler.cli.schema:schema",

@@ -9,7 +9,8 @@ are only a value written as bare strings, no nulls, and strings YAML would misre
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -108,3 +109,25 @@ def dump_resources(
 def dump_contacts(contacts: Iterable[ContactResource], *, schema: str | None = None) -> str:
     """Contacts as one multi-document YAML text."""
     return dump_resources(contacts, schema=schema)
+
+
+def write_manifests(
+    directory: Path, contacts: Sequence[ContactResource], groups: Sequence[GroupResource]
+) -> list[Path]:
+    """``groups.yaml`` plus one file per contact under ``contacts/``; the paths written.
+
+    One file per contact keeps later pull requests small and their diffs obvious.
+    """
+    written = []
+    directory.mkdir(parents=True, exist_ok=True)
+    if groups:
+        path = directory / "groups.yaml"
+        path.write_text(dump_resources(groups), encoding="utf-8")
+        written.append(path)
+    if contacts:
+        (directory / "contacts").mkdir(exist_ok=True)
+    for contact in contacts:
+        path = directory / "contacts" / f"{contact.name}.yaml"
+        path.write_text(dump_contacts([contact]), encoding="utf-8")
+        written.append(path)
+    return written

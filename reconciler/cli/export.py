@@ -1,0 +1,82 @@
+"""``reconciler export``: write the live address book as manifests.
+
+The way to onboard an existing address book: export, review, commit, then plan and apply.
+Contacts no controller has stamped yet are marked for adoption by email, so that first apply
+takes them over instead of creating duplicates. Anything that could not be carried over is
+reported on stderr by contact name and field, never by value.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+from typing import Any
+
+import click
+
+from reconciler.cli.options import option, state_option, target_option, token_option
+from reconciler.manifest.fields import DEFAULT_REGION
+
+# Every writable Person field a manifest can hold, plus what export needs to read them right.
+READ_FIELDS = (
+    "addresses,biographies,birthdays,calendarUrls,clientData,emailAddresses,events,externalIds,"
+    "genders,imClients,interests,locales,locations,memberships,metadata,miscKeywords,names,"
+    "nicknames,occupations,organizations,phoneNumbers,relations,sipAddresses,urls,userDefined"
+)
+
+
+@click.command()
+@option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("manifests"),
+    show_default=True,
+    help="Folder to write groups.yaml and contacts/<name>.yaml into.",
+)
+@option("--force", is_flag=True, help="Write into --out even if it already holds files.")
+@option(
+    "--default-region",
+    default=DEFAULT_REGION,
+    show_default=True,
+    metavar="CC",
+    help="Country of phone numbers written without a +country prefix.",
+)
+@option("--subject", default=None, help="User to act as (domain-wide delegation).")
+@option(
+    "--credentials",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Google credentials file for --target google.",
+)
+@target_option
+@token_option
+@state_option
+def export(out: Path, force: bool, default_region: str, **connection: Any) -> None:
+    """Write every live contact and contact group as manifests."""
+    if out.exists() and any(out.iterdir()) and not force:
+        raise click.UsageError(f"{out} is not empty; choose another --out or pass --force")
+    from reconciler.controller.logs import configure_logging
+
+    configure_logging("console", level=logging.WARNING)  # stdout is for the summary
+    result = asyncio.run(read_live(default_region=default_region.upper(), **connection))
+    from reconciler.manifest.dumper import write_manifests
+
+    written = write_manifests(out, result.contacts, result.groups)
+    for warning in result.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    click.echo(
+        f"exported {len(result.contacts)} contacts and {len(result.groups)} groups "
+        f"into {len(written)} files under {out}"
+    )
+
+
+async def read_live(*, default_region: str, app: Any = None, **connection: Any) -> Any:
+    """List the live address book and convert it (``app``: an emulator app, for tests)."""
+    from reconciler.manifest.convert import export as convert
+    from reconciler.people import connect
+
+    async with connect(app=app, **connection) as client:
+        listing = await client.list_people(READ_FIELDS)
+        groups = await client.list_groups()
+    return convert(listing.people, groups, default_region=default_region)
