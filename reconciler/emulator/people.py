@@ -75,9 +75,35 @@ def render(call: Call, contact: Contact, fields: list[str]) -> JSON:
 # reads ----------------------------------------------------------------------------------------
 
 
+def profile(call: Call, fields: list[str]) -> JSON:
+    """``people/me``: the signed-in user's own profile, made up from the address book's email."""
+    user = call.book.user
+    number = int(hashlib.sha256(user.encode()).hexdigest()[:17], 16)
+    source = {"type": "PROFILE", "id": str(number)}
+    local = user.split("@", 1)[0]
+    values: JSON = {
+        "names": [
+            {
+                "metadata": {"primary": True, "source": source},
+                "displayName": local,
+                "givenName": local,
+                "displayNameLastFirst": local,
+                "unstructuredName": local,
+            }
+        ],
+        "emailAddresses": [{"metadata": {"primary": True, "source": source}, "value": user}],
+        "metadata": {"sources": [{**source, "etag": f"#{number:x}"}], "objectType": "PERSON"},
+    }
+    person: JSON = {"resourceName": f"people/{number}", "etag": f"%Eg{number:x}"}
+    person.update({field: values[field] for field in fields if field in values})
+    return person
+
+
 def get(call: Call) -> JSON:
-    """people.get: one contact; the read-lag knob may serve the previous version."""
+    """people.get: one contact (or ``people/me``); read lag may serve the previous version."""
     fields = person_fields(call, required=True)
+    if call.path_params["person_id"] == "me":
+        return profile(call, fields)
     contact = resolve(call, f"people/{call.path_params['person_id']}")
     return render(call, call.emulator.faults.visible_version(contact), fields)
 

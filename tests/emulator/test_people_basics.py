@@ -165,3 +165,13 @@ async def test_echoing_a_read_person_back_changes_nothing_but_the_etag(
     echoed = response.json()
     assert echoed.pop("etag") != person["etag"]
     assert echoed == {k: v for k, v in person.items() if k in {"resourceName", *fields.split(",")}}
+
+
+async def test_people_me_is_the_users_profile(api: httpx.AsyncClient) -> None:
+    """people/me answers the signed-in user's profile with their email address."""
+    response = await api.get("/v1/people/me", params={"personFields": "names,emailAddresses"})
+    assert response.status_code == 200
+    me = response.json()
+    assert re.fullmatch(r"people/\d+", me["resourceName"])
+    assert me["emailAddresses"][0]["value"] == "alice@example.com"
+    assert me["names"][0]["displayName"] == "alice"
