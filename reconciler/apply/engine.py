@@ -107,6 +107,8 @@ class Run:
     on_plan: Callable[[Plan], bool] | None = None  # shown the first plan; False cancels
     live: LiveState = field(default_factory=LiveState)
     saved: bool = False  # applying a saved plan: conflicts are final, nothing is re-planned
+    # What our writes answered, across passes: fresher than a lagging listing.
+    written: dict[str, Person] = field(default_factory=dict)
 
     def executor(self) -> Executor:
         return Executor(
@@ -119,6 +121,7 @@ class Run:
             sleep=self.sleep,
             clock=self.clock,
             progress=self.progress,
+            written=dict(self.written),
         )
 
     def replan(self, fresh: Mapping[str, Person]) -> dict[str, ContactOp | None]:
@@ -156,6 +159,7 @@ class Run:
                     owner=self.settings.plan.owner,
                     settle=self.settings.executor.settle,
                     now=self.clock,
+                    written=self.written,
                 )
             except PeopleError as error:
                 self.result.errors.append(f"reading live state failed: {error}")
@@ -272,6 +276,7 @@ class Run:
         )
 
     def _fold_written(self, written: Mapping[str, Person]) -> None:
+        self.written.update(written)
         people = {str(p.get("resourceName")): p for p in self.live.people}
         people.update(written)
         self.live = replace(self.live, people=list(people.values()))
@@ -303,8 +308,13 @@ async def converge(
     on_plan: Callable[[Plan], bool] | None = None,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     clock: Callable[[], float] = time.time,
+    written: dict[str, Person] | None = None,
 ) -> ApplyResult:
-    """Make the live address book match ``desired``; see the module docstring."""
+    """Make the live address book match ``desired``; see the module docstring.
+
+    ``written`` carries what our writes answered from one call to the next (a controller keeps
+    one per account), so that a lagging listing never hides our own last etag; it is updated.
+    """
     run = Run(
         gateway,
         journal,
@@ -314,6 +324,7 @@ async def converge(
         clock=clock,
         progress=progress,
         on_plan=on_plan,
+        written=written if written is not None else {},
     )
     return await run.converge()
 

@@ -58,6 +58,18 @@ def stamped_names(people: Sequence[Mapping[str, Any]], owner: str) -> dict[str, 
     return names
 
 
+def _update_time(person: Mapping[str, Any]) -> str:
+    sources = (person.get("metadata") or {}).get("sources") or []
+    return max((str(s.get("updateTime") or "") for s in sources), default="")
+
+
+def fresher(listed: Person, ours: Person | None) -> Person:
+    """The newer of a listed contact and our own last written copy of it (by updateTime)."""
+    if ours is None or not _update_time(ours) or _update_time(ours) <= _update_time(listed):
+        return listed
+    return ours
+
+
 async def read_live(
     reader: LiveReader,
     journal: CreateJournal,
@@ -65,9 +77,16 @@ async def read_live(
     owner: str,
     settle: float,
     now: Callable[[], float],
+    written: Mapping[str, Person] | None = None,
 ) -> LiveRead:
-    """List people and groups, and fold the create journal into the result."""
+    """List people and groups, and fold the create journal into the result.
+
+    ``written`` holds what our own earlier writes answered: where the listing returns an older
+    version of such a contact (reads lag writes), our copy, and its etag, win.
+    """
     people, complete = await reader.list_people()
+    if written:
+        people = [fresher(p, written.get(str(p.get("resourceName")))) for p in people]
     groups = await reader.list_groups()
     listed = {str(p.get("resourceName")): p for p in people}
     by_stamp = stamped_names(people, owner)

@@ -58,3 +58,16 @@ def test_saved_plan_applies_only_items_whose_etag_still_holds(tmp_path: Path) ->
     assert "etag" in second.stdout
     assert "3 left" in second.stdout
     assert invoke("plan", "--detailed-exitcode", "m", cwd=tmp_path).exit_code == 0
+
+
+def test_plan_formats_and_exit_codes(tmp_path: Path) -> None:
+    """--detailed-exitcode says 2 while there are changes; markdown, compact and redacted views
+    render; --redact hides the values but still names the fields."""
+    write_tree(tmp_path / "m", range(2))
+    text = invoke("plan", "--detailed-exitcode", "--compact", "m", cwd=tmp_path)
+    assert text.exit_code == 2, text.output
+    assert "person-0001" in text.stdout
+    markdown = invoke("plan", "-o", "markdown", "--redact", "m", cwd=tmp_path)
+    assert markdown.exit_code == 0, markdown.output
+    assert "person1@example.com" not in markdown.stdout
+    assert "emailAddresses" in markdown.stdout
