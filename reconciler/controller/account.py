@@ -24,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import math
 import random
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -62,9 +62,19 @@ class Trigger(StrEnum):
 class PassBackend(Protocol):
     """What a pass needs from the apply layer (see ``reconciler.controller.passes``)."""
 
-    async def apply(self, desired: DesiredState, hidden: Iterable[str] = ()) -> ApplyResult: ...
+    async def apply(
+        self,
+        desired: DesiredState,
+        hidden: Iterable[str] = (),
+        scope: Mapping[str, str] | None = None,
+    ) -> ApplyResult: ...
 
-    async def plan(self, desired: DesiredState, hidden: Iterable[str] = ()) -> Plan: ...
+    async def plan(
+        self,
+        desired: DesiredState,
+        hidden: Iterable[str] = (),
+        scope: Mapping[str, str] | None = None,
+    ) -> Plan: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,14 +266,16 @@ class AccountWorker:
         write = self.account.drift_policy is DriftPolicy.CORRECT or bool(
             triggers & {Trigger.START, Trigger.MANIFEST, Trigger.RETRY}
         )
+        scope = self._scope(keys, state)
+        log = log.bind(scope="keys" if scope else "full")
         started = self.clock.now()
         self.health.pass_started(self.account.key)
         try:
             if write:
-                result = await self.backend.apply(state, self.store.suspended)
+                result = await self.backend.apply(state, self.store.suspended, scope)
                 outcome = self._settle(keys, why, result, log)
             else:
-                plan = await self.backend.plan(state, self.store.suspended)
+                plan = await self.backend.plan(state, self.store.suspended, scope)
                 self._report(why, plan, log)
                 outcome = "success"
         except asyncio.CancelledError:
@@ -282,6 +294,15 @@ class AccountWorker:
             self.metrics.reconcile_errors_total.labels(account=self.account.key).inc()
         elif FULL in keys and outcome == "success":
             self._mark_ready()
+
+    def _scope(self, keys: list[str], state: DesiredState) -> dict[str, str] | None:
+        """Resource names of ``keys`` when a scoped pass can do (every key a desired contact
+        the poller knows exactly one live copy of); ``None`` means a full pass."""
+        if FULL in keys or self.poller is None:
+            return None
+        if not set(keys) <= {contact.name for contact in state.contacts}:
+            return None  # a manifest is gone (pruning) or suspended: only a full pass decides
+        return self.poller.resource_names(keys)
 
     def _reload(self, log: structlog.typing.FilteringBoundLogger) -> None:
         loaded = self.store.reload()

@@ -8,17 +8,23 @@ apply``. Two controller-only twists live here:
   shown to the planner as protected from pruning, so a pruning plan does not delete what the
   manifest only asked us to leave alone (they stay listed, so the create journal still sees them);
 - a pass waits for nothing: creates whose outcome is not known yet come back as pending with a
-  time to look again, and the work queue, not a sleep inside the pass, brings them back.
+  time to look again, and the work queue, not a sleep inside the pass, brings them back;
+- a pass over a few known contacts (drift, retries) may be *scoped*: it reads just those
+  contacts by resource name (one ``batchGet`` per 200) instead of listing the whole address
+  book, plans only them and never prunes. Anything it cannot read by name (deleted meanwhile,
+  stamp gone) makes it fall back to a full pass, because only a full listing may decide that a
+  contact is missing and must be created: that is how duplicates are made.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from reconciler.apply.engine import ApplySettings, converge
+from reconciler.apply.executor import MAX_GET, chunked
 from reconciler.apply.gateway import ClientGateway
 from reconciler.apply.journal import CreateJournal
 from reconciler.apply.live import read_live
@@ -31,7 +37,11 @@ if TYPE_CHECKING:
     from reconciler.apply.executor import Person
     from reconciler.people.client import PeopleClient
 
-__all__ = ["ApplyBackend", "HidingGateway"]
+__all__ = ["ApplyBackend", "HidingGateway", "ScopeMiss"]
+
+
+class ScopeMiss(Exception):
+    """A contact of a scoped pass could not be read by name; only a full pass may decide."""
 
 
 class HidingGateway(ClientGateway):
@@ -42,12 +52,30 @@ class HidingGateway(ClientGateway):
         super().__init__(client)
         self.owner = owner
         self.hidden: frozenset[str] = frozenset()
+        self.scope: tuple[str, ...] | None = None  # resource names: read these, list nothing
 
     async def list_people(self) -> tuple[list[Person], bool]:
-        people, complete = await super().list_people()
+        if self.scope is None:
+            people, complete = await super().list_people()
+        else:
+            people, complete = await self._read_scope(self.scope), False
         if self.hidden:
             people = [self._protect(p) if self._hides(p) else p for p in people]
         return people, complete
+
+    async def _read_scope(self, names: tuple[str, ...]) -> list[Person]:
+        people: list[Person] = []
+        for batch in chunked(names, MAX_GET):
+            answers = await self.batch_get(batch)
+            for name in batch:
+                answer = answers.get(name)
+                if not isinstance(answer, dict) or (answer.get("metadata") or {}).get("deleted"):
+                    raise ScopeMiss(name)
+                stamp = read_stamp(answer.get("clientData"))
+                if stamp is None or stamp.owner != self.owner:
+                    raise ScopeMiss(name)
+                people.append(answer)
+        return people
 
     @staticmethod
     def _protect(person: Person) -> Person:
@@ -73,19 +101,61 @@ class ApplyBackend:
         self.settings = replace(self.settings, passes=1)
         self._gateway = HidingGateway(self.client, self.settings.plan.owner)
 
-    async def apply(self, desired: DesiredState, hidden: Iterable[str] = ()) -> ApplyResult:
-        """Converge the account on ``desired``; every object gets an outcome."""
+    async def apply(
+        self,
+        desired: DesiredState,
+        hidden: Iterable[str] = (),
+        scope: Mapping[str, str] | None = None,
+    ) -> ApplyResult:
+        """Converge the account on ``desired``; every object gets an outcome.
+
+        With ``scope`` (manifest name -> resource name) only those contacts are read and
+        converged; if one cannot be read by name, the pass is a full one after all.
+        """
         self._gateway.hidden = frozenset(hidden)
+        if scope and not self.journal.entries:  # creates in flight: only a full listing settles
+            subset, settings = self._scoped(desired, scope)
+            try:
+                return await converge(self._gateway, self.journal, subset, settings)
+            except ScopeMiss:
+                pass
+            finally:
+                self._gateway.scope = None
         return await converge(self._gateway, self.journal, desired, self.settings)
 
-    async def plan(self, desired: DesiredState, hidden: Iterable[str] = ()) -> Plan:
+    async def plan(
+        self,
+        desired: DesiredState,
+        hidden: Iterable[str] = (),
+        scope: Mapping[str, str] | None = None,
+    ) -> Plan:
         """What a converge would do now, writing nothing (raises PlanError like a converge)."""
         self._gateway.hidden = frozenset(hidden)
+        if scope and not self.journal.entries:
+            subset, settings = self._scoped(desired, scope)
+            try:
+                return await self._plan(subset, settings)
+            except ScopeMiss:
+                pass
+            finally:
+                self._gateway.scope = None
+        return await self._plan(desired, self.settings)
+
+    async def _plan(self, desired: DesiredState, settings: ApplySettings) -> Plan:
         read = await read_live(
             self._gateway,
             self.journal,
-            owner=self.settings.plan.owner,
-            settle=self.settings.executor.settle,
+            owner=settings.plan.owner,
+            settle=settings.executor.settle,
             now=time.time,
         )
-        return build_plan(desired, read.state, self.settings.plan)
+        return build_plan(desired, read.state, settings.plan)
+
+    def _scoped(
+        self, desired: DesiredState, scope: Mapping[str, str]
+    ) -> tuple[DesiredState, ApplySettings]:
+        """The desired state and settings of a scoped pass; arms the gateway's scope."""
+        self._gateway.scope = tuple(sorted(set(scope.values())))
+        contacts = [c for c in desired.contacts if c.name in scope]
+        subset = DesiredState(contacts=contacts, groups=desired.groups, complete=True)
+        return subset, replace(self.settings, plan=replace(self.settings.plan, prune=False))

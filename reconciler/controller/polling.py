@@ -16,7 +16,7 @@ the 400 and the 410 forms) means changes may have been missed: the caller does a
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -89,6 +89,18 @@ class LivePoller:
                 keys.add(key)
         self.token = listing.next_sync_token or self.token
         return Poll(keys=frozenset(keys), changed=len(listing.people))
+
+    def resource_names(self, keys: Iterable[str]) -> dict[str, str] | None:
+        """Manifest name -> resource name for every key, or ``None`` if one is unknown or
+        carried by more than one contact (then only a full listing can say what is live)."""
+        wanted = set(keys)
+        found: dict[str, str] = {}
+        for resource_name, key in self._keys.items():
+            if key in wanted:
+                if key in found:
+                    return None
+                found[key] = resource_name
+        return found if len(found) == len(wanted) else None
 
     @property
     def known(self) -> int:

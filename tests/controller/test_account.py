@@ -7,7 +7,7 @@ the end-to-end tests run the same loop against the real engine and emulator.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
@@ -55,7 +55,12 @@ class Backend:
         self.gate: asyncio.Event | None = None
         self.entered = asyncio.Event()
 
-    async def apply(self, desired: DesiredState, hidden: Iterable[str] = ()) -> ApplyResult:
+    async def apply(
+        self,
+        desired: DesiredState,
+        hidden: Iterable[str] = (),
+        scope: Mapping[str, str] | None = None,
+    ) -> ApplyResult:
         self.applied.append((desired, frozenset(hidden)))
         self.entered.set()
         if self.gate is not None:
@@ -70,7 +75,12 @@ class Backend:
             result.record(ObjectResult("contact", c.name, Outcome.UNCHANGED))
         return result
 
-    async def plan(self, desired: DesiredState, hidden: Iterable[str] = ()) -> Plan:
+    async def plan(
+        self,
+        desired: DesiredState,
+        hidden: Iterable[str] = (),
+        scope: Mapping[str, str] | None = None,
+    ) -> Plan:
         self.planned.append(desired)
         return Plan(owner="o", items=tuple(self.plan_items), waves=())
 
@@ -283,7 +293,11 @@ async def test_a_failed_report_pass_is_retried_as_a_report_pass(make: Any) -> No
     h = make(policy=DriftPolicy.REPORT)
     await h.start()
 
-    async def failing_plan(desired: DesiredState, hidden: Iterable[str] = ()) -> Plan:
+    async def failing_plan(
+        desired: DesiredState,
+        hidden: Iterable[str] = (),
+        scope: Mapping[str, str] | None = None,
+    ) -> Plan:
         h.backend.planned.append(desired)
         if len(h.backend.planned) == 1:
             raise RuntimeError("listing failed")

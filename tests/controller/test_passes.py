@@ -86,3 +86,55 @@ async def test_planning_only_writes_nothing(
     plan = await backend.plan(store.state)
     assert [(i.key, str(i.action)) for i in plan.changes] == [("a", "update")]
     assert await given_names(client) == ["Ann"]
+
+
+async def edit_given_name(client: PeopleClient, resource_name: str, given: str) -> None:
+    """Change a contact the way another app would (through the API, with its etag)."""
+    (answer,) = (await client.batch_get([resource_name], ["names"])).values()
+    assert answer.person is not None
+    body = {"etag": answer.person["etag"], "names": [{"givenName": given}]}
+    results = await client.batch_update({resource_name: body}, ["names"], ["names"])
+    assert all(r.error is None for r in results.values())
+
+
+def lists(client: PeopleClient) -> int:
+    return int(client.stats.requests["people.connections.list"])
+
+
+async def test_a_scoped_pass_reads_only_its_contacts_by_name(
+    backend: ApplyBackend, client: PeopleClient, tmp_path: Path
+) -> None:
+    """A pass over known keys converges them without listing the address book."""
+    store = manifests(tmp_path, contact("a", "Ann"), contact("b", "Bob"))
+    assert store.state is not None
+    created = await backend.apply(store.state)
+    await backend.apply(store.state)  # the listing shows the creates: the journal is settled
+    a = created.get("contact", "a")
+    assert a is not None
+    assert a.resource_name is not None
+    await edit_given_name(client, a.resource_name, "Mallory")
+    before = lists(client)
+    result = await backend.apply(store.state, scope={"a": a.resource_name})
+    assert lists(client) == before
+    assert result.counts()[Outcome.UPDATED] == 1
+    assert result.get("contact", "b") is None  # not part of this pass
+    assert await given_names(client) == ["Ann", "Bob"]
+
+
+async def test_a_scoped_pass_falls_back_to_a_full_one_when_a_contact_is_gone(
+    backend: ApplyBackend, client: PeopleClient, tmp_path: Path
+) -> None:
+    """Only a full listing may conclude that a contact must be created again."""
+    store = manifests(tmp_path, contact("a", "Ann"))
+    assert store.state is not None
+    created = await backend.apply(store.state)
+    await backend.apply(store.state)
+    a = created.get("contact", "a")
+    assert a is not None
+    assert a.resource_name is not None
+    await client.batch_delete([a.resource_name])
+    before = lists(client)
+    result = await backend.apply(store.state, scope={"a": a.resource_name})
+    assert lists(client) > before
+    assert result.counts()[Outcome.CREATED] == 1
+    assert await given_names(client) == ["Ann"]

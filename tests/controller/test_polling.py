@@ -123,3 +123,18 @@ async def test_an_expired_token_asks_for_a_full_resync(
     assert found.primed
     assert poller.token is not None
     assert (await poller.poll()).keys == frozenset()
+
+
+async def test_resource_names_of_keys_are_known_only_when_unambiguous(
+    client: PeopleClient,
+) -> None:
+    """Keys map to their one live copy; an unknown or duplicated key gives no answer."""
+    jane, joe = await create(client, stamped("jane"), stamped("joe"))
+    poller = LivePoller(client, OWNER)
+    await poller.prime()
+    assert poller.resource_names(["jane", "joe"]) == {"jane": jane, "joe": joe}
+    assert poller.resource_names(["jane", "nobody"]) is None
+    await create(client, stamped("jane"))
+    await poller.poll()
+    assert poller.resource_names(["jane"]) is None
+    assert poller.resource_names(["joe"]) == {"joe": joe}
