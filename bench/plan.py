@@ -18,6 +18,7 @@ time is the figure to compare.
 from __future__ import annotations
 
 import gc
+import resource
 import sys
 import time
 import tracemalloc
@@ -199,6 +200,8 @@ def main(argv: list[str]) -> None:
             f"({cpu / n * 1e6:5.1f} us/contact), {wall * 1000:7.0f} ms wall, "
             f"peak memory while planning {peak_mib:5.1f} MiB"
         )
+    rss_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"process peak RSS (inputs included): {rss_mib:.0f} MiB")
     if 10_000 in results and 50_000 in results:
         ratio = results[50_000] / results[10_000]
         print(f"50,000 / 10,000 CPU time ratio: {ratio:.2f}x (target < 5.5x)")
