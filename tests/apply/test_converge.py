@@ -23,3 +23,52 @@ async def test_empty_book_gets_every_contact_and_group_once(world: World) -> Non
     again = await world.apply(desired)
     assert again.converged
     assert again.counts()[Outcome.UNCHANGED] == 30
+
+
+async def test_adoption_by_email_stamps_the_existing_contact_instead_of_creating(
+    world: World,
+) -> None:
+    """With adoption on, an unstamped contact matching by email is updated and stamped, its
+    other fields kept; nothing is created."""
+    existing = await world.client.batch_create(
+        [
+            {
+                "names": [{"givenName": "Old"}],
+                "emailAddresses": [{"value": "PERSON0@example.com"}],
+                "biographies": [{"value": "typed on a phone"}],
+            }
+        ],
+        "metadata",
+    )
+    result = await world.apply(book(1), adopt_by_email=True)
+    assert result.converged, result.to_json()
+    assert result.counts()[Outcome.UPDATED] == 1
+    people = await world.people()
+    assert len(people) == 1
+    assert people[0]["resourceName"] == existing[0].resource_name
+    assert read_stamp(people[0]["clientData"]).name == "person-00000"  # type: ignore[union-attr]
+    assert people[0]["biographies"][0]["value"] == "typed on a phone"
+    assert people[0]["names"][0]["givenName"] == "Given0"
+
+
+async def test_unowned_contacts_are_never_touched(world: World) -> None:
+    """Contacts without our stamp (or with another owner's) survive an apply with pruning."""
+    await world.client.batch_create(
+        [
+            {"names": [{"givenName": "Stranger"}]},
+            {
+                "names": [{"givenName": "Theirs"}],
+                "clientData": [
+                    {"key": "reconciler.owner", "value": "someone-else"},
+                    {"key": "reconciler.name", "value": "person-00000"},
+                ],
+            },
+        ],
+        "metadata",
+    )
+    before = {p["resourceName"]: p["etag"] for p in await world.people()}
+    result = await world.apply(book(3), prune=True)
+    assert result.converged, result.to_json()
+    after = {p["resourceName"]: p["etag"] for p in await world.people()}
+    assert all(after[rn] == etag for rn, etag in before.items())
+    assert len(after) == 5
