@@ -59,15 +59,21 @@ SINGLETONS = ("names", "biographies", "birthdays", "genders")
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+    # Attribute docstrings become descriptions in the JSON Schema: editors show them on hover.
+    model_config = ConfigDict(
+        strict=True, extra="forbid", frozen=True, use_attribute_docstrings=True
+    )
 
 
 class Metadata(Strict):
     """Identity of a resource: ``name`` is its stable key, unique per kind and account."""
 
     name: ResourceName
+    """The stable key: lowercase letters, digits, '-' and '.'; unique per kind."""
     labels: dict[str, str] = Field(default_factory=dict)
+    """Free-form string labels, usable as selectors; never sent to Google."""
     annotations: dict[str, str] = Field(default_factory=dict)
+    """Switches: reconciler/prune: "false" (never delete), reconciler/adopt: email (adopt)."""
 
     @field_validator("annotations")
     @classmethod
@@ -99,28 +105,51 @@ class ContactSpec(Strict):
     """The desired contact: People API Person fields (camelCase, API shapes) plus ``groups``."""
 
     names: list[Name] | None = Field(None, max_length=1)
+    """The contact's name (one entry): givenName, familyName, middleName, honorifics..."""
     nicknames: list[BareNickname] | None = None
+    """Nicknames; a bare string is the nickname itself."""
     emailAddresses: list[BareEmailAddress] | None = None
+    """Email addresses; a bare string is the address, or give {value, type, displayName}."""
     phoneNumbers: list[BarePhoneNumber] | None = None
+    """Phone numbers, with +country code or in the national format of the default region."""
     addresses: list[Address] | None = None
+    """Postal addresses: streetAddress, city, postalCode, countryCode... or formattedValue."""
     organizations: list[Organization] | None = None
+    """Employers and roles: name, title, department, startDate/endDate, current..."""
     occupations: list[BareOccupation] | None = None
+    """Occupations; a bare string is the occupation."""
     biographies: list[BareBiography] | None = Field(None, max_length=1)
+    """A short biography (one entry), plain text or HTML (contentType)."""
     birthdays: list[Birthday] | None = Field(None, max_length=1)
+    """The birthday (one entry): a date {year?, month, day} or free text."""
     events: list[Event] | None = None
+    """Dated events such as anniversaries: {date, type}."""
     relations: list[Relation] | None = None
+    """People this contact is related to: {person, type} (spouse, manager, assistant...)."""
     urls: list[BareUrl] | None = None
+    """Web pages; a bare string is the URL."""
     calendarUrls: list[CalendarUrl] | None = None
+    """Calendar URLs: {url, type}."""
     imClients: list[ImClient] | None = None
+    """Instant messaging accounts: {username, protocol, type}."""
     sipAddresses: list[BareSipAddress] | None = None
+    """SIP addresses; a bare string is the address."""
     externalIds: list[BareExternalId] | None = None
+    """Identifiers in other systems: {value, type}."""
     userDefined: list[UserDefined] | None = None
+    """Custom fields: {key, value} pairs."""
     locations: list[BarePersonLocation] | None = None
+    """Where the person works from: {value, type, buildingId, floor, deskCode...}."""
     miscKeywords: list[BareMiscKeyword] | None = None
+    """Miscellaneous keywords: {value, type}."""
     interests: list[BareInterest] | None = None
+    """Interests; a bare string is the interest."""
     locales: list[BareLocale] | None = None
+    """Preferred locales as IETF BCP 47 tags (en-US, ja-JP)."""
     genders: list[BareGender] | None = Field(None, max_length=1)
+    """Gender (one entry): {value, addressMeAs}."""
     groups: list[ResourceName] = Field(default_factory=list)
+    """ContactGroup manifests (their metadata.name) this contact belongs to."""
 
     def person_fields(self) -> dict[str, list[dict[str, Any]]]:
         """The declared People API fields as API JSON (camelCase), without ``groups``.
@@ -142,6 +171,7 @@ class GroupSpec(Strict):
     """The desired contact group: its display name."""
 
     name: Annotated[str, StringConstraints(min_length=1)]
+    """The group's display name in Google Contacts."""
 
 
 class ContactDocument(Strict):

@@ -100,9 +100,10 @@ def decode(data: bytes, path: str) -> tuple[str | None, ManifestError | None]:
 def _nesting_bound(text: str) -> int:
     """A cheap upper bound of how deep YAML collections in ``text`` can nest.
 
-    A block collection nested inside another starts at least one column further right every
-    two levels, so block depth is bounded by the longest line; flow depth by the largest rise
-    of open brackets over close brackets anywhere in the file.
+    A block collection nested in another starts further right at least every other level, so
+    with no line longer than half the bound, block nesting stays under the bound; flow nesting
+    is at most the number of open brackets, or more precisely the largest rise of opening over
+    closing brackets anywhere in the file. Either way, str.count and bytes.translate do the work.
     """
     if re.search(rf"[^\n]{{{_SAFE_NESTING_BOUND // 2}}}", text) is not None:
         return _SAFE_NESTING_BOUND + 1
