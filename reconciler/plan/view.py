@@ -2,7 +2,9 @@
 
 The JSON output *is* this view; the text and markdown renderers format it. ``redact=True``
 replaces every personal value with a mask while keeping which fields change, so a plan can be
-pasted into a pull request or a ticket without leaking an address book.
+pasted into a pull request or a ticket without leaking an address book. For readability,
+memberships show group manifest names where the group is ours, and clientData shows
+``key=value`` strings.
 """
 
 from __future__ import annotations
