@@ -16,7 +16,7 @@ from typing import Any
 import click
 
 from reconciler.cli.options import option, state_option, target_option, token_option
-from reconciler.manifest.fields import DEFAULT_REGION
+from reconciler.manifest.fields import DEFAULT_REGION, check_region
 
 # Every writable Person field a manifest can hold, plus what export needs to read them right.
 READ_FIELDS = (
@@ -40,6 +40,7 @@ READ_FIELDS = (
     default=DEFAULT_REGION,
     show_default=True,
     metavar="CC",
+    callback=lambda _ctx, _param, value: _region(value),
     help="Country of phone numbers written without a +country prefix.",
 )
 @option("--subject", default=None, help="User to act as (domain-wide delegation).")
@@ -80,3 +81,10 @@ async def read_live(*, default_region: str, app: Any = None, **connection: Any) 
         listing = await client.list_people(READ_FIELDS)
         groups = await client.list_groups()
     return convert(listing.people, groups, default_region=default_region)
+
+
+def _region(value: str) -> str:
+    try:
+        return check_region(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None

@@ -14,7 +14,7 @@ import click
 
 from reconciler.cli.options import option
 from reconciler.manifest import load
-from reconciler.manifest.fields import DEFAULT_REGION
+from reconciler.manifest.fields import DEFAULT_REGION, check_region
 
 
 @click.command()
@@ -31,6 +31,7 @@ from reconciler.manifest.fields import DEFAULT_REGION
     default=DEFAULT_REGION,
     show_default=True,
     metavar="CC",
+    callback=lambda _ctx, _param, value: _region(value),
     help="ISO country code used to read phone numbers written without +country.",
 )
 def validate(paths: tuple[str, ...], output: str, default_region: str) -> None:
@@ -60,3 +61,10 @@ def validate(paths: tuple[str, ...], output: str, default_region: str) -> None:
                 f"invalid: {count} error{'' if count == 1 else 's'} in {result.summary()}", err=True
             )
     sys.exit(0 if result.ok else 1)
+
+
+def _region(value: str) -> str:
+    try:
+        return check_region(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None

@@ -29,6 +29,17 @@ from pydantic_core import PydanticCustomError
 
 DEFAULT_REGION = "US"
 
+
+def check_region(region: str) -> str:
+    """``region`` upper-cased if phone numbers can be read in it; ValueError otherwise."""
+    code = region.upper()
+    if code not in phonenumbers.SUPPORTED_REGIONS:
+        raise ValueError(
+            f"unknown region {region!r}: use an ISO 3166 country code such as US or GB"
+        )
+    return code
+
+
 _EMAIL = re.compile(
     r"""(?x)
     [^\s@"(),:;<>\[\]\\.]+(?:\.[^\s@"(),:;<>\[\]\\.]+)*   # local part: no empty dot-atoms

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ValidationError
 
 from reconciler.manifest.diagnose import node_at, translate
 from reconciler.manifest.errors import Location, ManifestError
-from reconciler.manifest.fields import DEFAULT_REGION
+from reconciler.manifest.fields import DEFAULT_REGION, check_region
 from reconciler.manifest.resources import (
     API_VERSION,
     ContactDocument,
@@ -71,9 +71,10 @@ def load(
     """Load and validate the manifests in ``paths`` (files, or directories walked recursively).
 
     ``default_region`` is the ISO country whose national format phone numbers without a
-    ``+country`` prefix are read in.
+    ``+country`` prefix are read in; an unknown region is a ValueError.
     """
-    loading = _Loading(default_region=default_region.upper(), max_file_bytes=max_file_bytes)
+    region = check_region(default_region)
+    loading = _Loading(default_region=region, max_file_bytes=max_file_bytes)
     for path in paths:
         for item in discover(Path(path)):
             if isinstance(item, ManifestError):

@@ -97,3 +97,10 @@ def test_schema_writes_the_json_schema(runner: CliRunner, tmp_path: Path) -> Non
     written = runner.invoke(main, ["schema", "--out", str(out)])
     assert written.exit_code == 0
     assert out.read_text(encoding="utf-8") == render_schema()
+
+
+def test_an_unknown_default_region_is_a_usage_error(runner: CliRunner) -> None:
+    """A region phone numbers cannot be read in is refused before anything is loaded."""
+    result = runner.invoke(main, ["validate", "--default-region", "XX", str(ROOT / "manifests")])
+    assert result.exit_code == 2
+    assert "unknown region 'XX'" in result.stderr
