@@ -129,20 +129,13 @@ def build_plan(desired: DesiredState, live: LiveState, options: PlanOptions | No
             )
         names.add(resource.name)
         want = resolve_contact(resource, groups.refs)
-        pending = tuple(
-            g[len(PENDING_GROUP_PREFIX) :]
-            for g in want.groups
-            if g.startswith(PENDING_GROUP_PREFIX)
-        )
+        pending = _pending(want.groups) if groups.items else ()
         current = ours.get(resource.name)
         action = Action.UPDATE
         reason = "live fields differ from the manifest"
         live_stamp = stamps.get(resource.name)
         previous = live_stamp.fields if live_stamp is not None else frozenset()
-        adopt = options.adopt_by_email or (
-            str((resource.annotations or {}).get(ADOPT_ANNOTATION, "")).strip().lower() == "email"
-        )
-        if current is None and adopt:
+        if current is None and _wants_adoption(resource, options):
             if by_email is None:
                 by_email = defaultdict(list)
                 for person in unstamped:
@@ -232,6 +225,18 @@ def build_plan(desired: DesiredState, live: LiveState, options: PlanOptions | No
         prune=options.prune,
         group_labels=dict(groups.labels),
     )
+
+
+def _pending(groups: tuple[str, ...]) -> tuple[str, ...]:
+    """Manifest names of the groups, created by this plan, that ``groups`` refers to."""
+    return tuple(
+        g[len(PENDING_GROUP_PREFIX) :] for g in groups if g.startswith(PENDING_GROUP_PREFIX)
+    )
+
+
+def _wants_adoption(resource: ContactLike, options: PlanOptions) -> bool:
+    annotation = (resource.annotations or {}).get(ADOPT_ANNOTATION, "")
+    return options.adopt_by_email or str(annotation).strip().lower() == "email"
 
 
 def _going(
