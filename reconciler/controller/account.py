@@ -22,7 +22,6 @@ never loop hot. Under ``report`` live and resync passes only plan, and report wh
 from __future__ import annotations
 
 import asyncio
-import math
 import random
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -35,6 +34,7 @@ import structlog
 from reconciler.apply.results import ApplyResult, Outcome
 from reconciler.controller.accounts import Account, DriftPolicy
 from reconciler.controller.desired import DesiredStore
+from reconciler.controller.drift import DriftDamper
 from reconciler.controller.health import Health
 from reconciler.controller.metrics import Metrics
 from reconciler.controller.polling import LivePoller
@@ -43,7 +43,7 @@ from reconciler.model import DesiredState
 from reconciler.plan.model import Kind, Plan
 from reconciler.queue import Clock, ExponentialBackoff, MonotonicClock, WorkQueue
 
-__all__ = ["FULL", "AccountWorker", "DriftDamper", "Intervals", "PassBackend", "Trigger"]
+__all__ = ["FULL", "AccountWorker", "Intervals", "PassBackend", "Trigger"]
 
 FULL = "*"
 """The key of a pass over the whole account."""
@@ -87,28 +87,6 @@ class Intervals:
     jitter: float = 0.1  # resync intervals vary by this share either way
     backoff_floor: float = 1.0
     backoff_cap: float = 300.0
-
-
-class DriftDamper:
-    """Growing delays for contacts that keep drifting (another writer fighting us)."""
-
-    def __init__(self, clock: Clock, *, base: float = 1.0, cap: float = 300.0) -> None:
-        self.clock, self.base, self.cap = clock, base, cap
-        self.window = 2 * cap  # a contact quiet this long starts again from no delay
-        self._streaks: dict[str, tuple[int, float]] = {}
-
-    def corrected(self, key: str) -> None:
-        """``key`` drifted and was written back."""
-        count, last = self._streaks.get(key, (0, -math.inf))
-        now = self.clock.now()
-        self._streaks[key] = (count + 1 if now - last < self.window else 1, now)
-
-    def delay(self, key: str) -> float:
-        """How long to wait before correcting ``key`` again."""
-        count, last = self._streaks.get(key, (0, -math.inf))
-        if count == 0 or self.clock.now() - last >= self.window:
-            return 0.0
-        return min(self.cap, self.base * 2.0 ** min(count - 1, 60))
 
 
 class AccountWorker:

@@ -16,9 +16,10 @@ from typing import Any
 import pytest
 
 from reconciler.apply.results import ApplyResult, ObjectResult, Outcome
-from reconciler.controller.account import FULL, AccountWorker, DriftDamper, Intervals, Trigger
+from reconciler.controller.account import FULL, AccountWorker, Intervals, Trigger
 from reconciler.controller.accounts import Account, DriftPolicy
 from reconciler.controller.desired import DesiredStore
+from reconciler.controller.drift import DriftDamper
 from reconciler.controller.health import Health
 from reconciler.controller.metrics import Metrics
 from reconciler.model import DesiredState
