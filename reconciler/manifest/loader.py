@@ -165,6 +165,7 @@ class _Loading:
         self.names: dict[str, dict[str, Location]] = {kind: {} for kind in KINDS}
         self.group_refs: list[tuple[str, Location]] = []
         self.seen_files: set[Path] = set()
+        self.broken_groups: set[str] = set()
 
     def load_file(self, path: Path) -> None:
         shown = str(path)
@@ -244,6 +245,10 @@ class _Loading:
             parsed: Any = model.model_validate(value, context=self.context)
         except ValidationError as exc:
             errors.extend(translate(exc, doc.node, path, model))
+            metadata = value.get("metadata")
+            if model is GroupDocument and isinstance(metadata, dict):
+                # Already reported: do not also report every contact that names this group.
+                self.broken_groups.add(str(metadata.get("name")))
             return
         self._accept(parsed, doc, path)
 
@@ -321,7 +326,7 @@ class _Loading:
         """Every group a contact names must be defined by a ContactGroup manifest."""
         defined = self.names["ContactGroup"]
         for group, at in self.group_refs:
-            if group in defined:
+            if group in defined or group in self.broken_groups:
                 continue
             close = difflib.get_close_matches(group, list(defined), n=1)
             hint = (

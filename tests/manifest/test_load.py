@@ -102,3 +102,11 @@ def test_phone_numbers_use_the_default_region(tmp_path: Path) -> None:
     write(tmp_path, "c.yaml", text + "---\n" + GROUP)
     assert load([tmp_path], default_region="GB").ok
     assert not load([tmp_path], default_region="US").ok
+
+
+def test_a_broken_group_is_reported_once_not_once_per_member(tmp_path: Path) -> None:
+    """Contacts naming a group whose manifest is invalid do not get errors of their own."""
+    write(tmp_path, "c.yaml", CONTACT)
+    write(tmp_path, "g.yaml", GROUP.replace("spec: {name: Sales team}", "spec: {nam: Sales}"))
+    messages = [e.message for e in load([tmp_path]).errors]
+    assert messages == ["missing required field 'spec.name'", "unknown field 'spec.nam'"]
