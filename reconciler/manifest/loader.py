@@ -21,6 +21,7 @@ from reconciler.manifest.diagnose import node_at, translate
 from reconciler.manifest.errors import Location, ManifestError
 from reconciler.manifest.fields import DEFAULT_REGION, check_region
 from reconciler.manifest.resources import (
+    ADOPT_ANNOTATION,
     API_VERSION,
     ContactDocument,
     ContactResource,
@@ -166,6 +167,7 @@ class _Loading:
         self.group_refs: list[tuple[str, Location]] = []
         self.seen_files: set[Path] = set()
         self.broken_groups: set[str] = set()
+        self.group_titles: dict[str, Location] = {}
 
     def load_file(self, path: Path) -> None:
         shown = str(path)
@@ -299,6 +301,16 @@ class _Loading:
         location = Location(*where(doc.node, path))
         if isinstance(parsed, ContactDocument):
             spec = parsed.spec
+            if metadata.annotations.get(ADOPT_ANNOTATION) == "email" and not spec.emailAddresses:
+                at = node_at(doc.node, ("metadata", "annotations", ADOPT_ANNOTATION))
+                self.result.errors.append(
+                    ManifestError(
+                        *where(at, path),
+                        "reconciler/adopt: email needs at least one email address in spec",
+                        "add the email address the live contact has, or remove the annotation",
+                    )
+                )
+                return
             for index, group in enumerate(spec.groups):
                 group_at = node_at(doc.node, ("spec", "groups", index))
                 self.group_refs.append((group, Location(*where(group_at, path))))
@@ -312,6 +324,19 @@ class _Loading:
                 )
             )
         else:
+            display = parsed.spec.name
+            shown_at = Location(*where(node_at(doc.node, ("spec", "name")), path))
+            earlier = self.group_titles.get(display)
+            if earlier is not None:
+                self.result.errors.append(
+                    ManifestError.at(
+                        shown_at,
+                        f"two contact groups are named {display!r}; the other is at {earlier}",
+                        "Google Contacts refuses duplicate group names: rename one of them",
+                    )
+                )
+                return
+            self.group_titles[display] = shown_at
             self.result.groups.append(
                 GroupResource(
                     name=metadata.name,
