@@ -171,8 +171,7 @@ def diff_contact(
         return _create(desired, stamp)
     changes: list[FieldChange] = []
     body: dict[str, Any] = {}
-    for field in sorted(desired.fields):
-        want = desired.fields[field]
+    for field, want in desired.fields.items():
         have = live.get(field)
         if normalizer.equal(field, want, have):
             continue
@@ -181,7 +180,8 @@ def diff_contact(
             FieldChange(field, normalizer.clean(field, have, keep) or None, list(want) or None)
         )
         body[field] = list(want)
-    for field in sorted(previous - desired.fields.keys()):
+    dropped = previous - stamp.fields if previous != stamp.fields else frozenset()
+    for field in sorted(dropped):
         if field in SPECIAL_FIELDS or field not in PERSON_WRITABLE_FIELDS:
             continue
         have_clean = normalizer.clean(field, live.get(field))
@@ -199,6 +199,8 @@ def diff_contact(
     if set(groups) != set(live_groups):
         changes.append(FieldChange(MEMBERSHIPS, live_groups or None, groups))
         body[MEMBERSHIPS] = membership_body(groups)
+    if not body:
+        return ContactDiff((), (), body)
     changes.sort(key=lambda change: change.field)
     return ContactDiff(tuple(changes), tuple(sorted(body)), body)
 
