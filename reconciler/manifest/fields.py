@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import calendar
 import re
+from functools import lru_cache
 from typing import Annotated, Any, Literal
 
 import phonenumbers
@@ -159,22 +160,30 @@ class PhoneNumber(Entry):
     @classmethod
     def _parsable_phone(cls, value: str, info: ValidationInfo) -> str:
         region = (info.context or {}).get("default_region", DEFAULT_REGION)
-        try:
-            number = phonenumbers.parse(value, region)
-        except phonenumbers.NumberParseException as exc:
-            why = _PHONE_PROBLEMS.get(exc.error_type, "is not a phone number")
+        problem = phone_problem(value, region)
+        if problem is not None:
             raise PydanticCustomError(
                 "phone_number",
                 "phone number {shown} cannot be parsed: it {why}",
-                {"shown": repr(value), "why": why},
-            ) from None
-        if not phonenumbers.is_possible_number(number):
-            raise PydanticCustomError(
-                "phone_number",
-                "phone number {shown} cannot be parsed: it has the wrong number of digits",
-                {"shown": repr(value)},
+                {"shown": repr(value), "why": problem},
             )
         return value
+
+
+@lru_cache(maxsize=1 << 16)
+def phone_problem(value: str, region: str) -> str | None:
+    """Why ``value`` is not a phone number in ``region`` (None if it is one).
+
+    Cached: parsing is the costliest check of a load, and the controller reloads the same
+    manifests after every change, so most numbers are seen again.
+    """
+    try:
+        number = phonenumbers.parse(value, region)
+    except phonenumbers.NumberParseException as exc:
+        return _PHONE_PROBLEMS.get(exc.error_type, "is not a phone number")
+    if not phonenumbers.is_possible_number(number):
+        return "has the wrong number of digits"
+    return None
 
 
 class Address(Entry):
