@@ -25,6 +25,7 @@ from typing import Any, Protocol
 
 import structlog
 
+from reconciler.apply.deletes import delete_contacts, delete_groups
 from reconciler.apply.executor import Executor, ExecutorSettings, Gateway, Person
 from reconciler.apply.journal import CreateJournal
 from reconciler.apply.live import LiveRead, LiveReader, read_live, stamped_names
@@ -267,12 +268,13 @@ class Run:
         self._fold_written(executor.written)
 
         # deletes wave
-        await executor.run_deletes(
+        await delete_contacts(
+            executor,
             [contact_op(i, groups) for i in contact_items if i.action is Action.DELETE],
             protected=_protected,
         )
-        await executor.run_group_deletes(
-            [group_op(i) for i in groups_items if i.action is Action.DELETE]
+        await delete_groups(
+            executor, [group_op(i) for i in groups_items if i.action is Action.DELETE]
         )
 
     def _fold_written(self, written: Mapping[str, Person]) -> None:

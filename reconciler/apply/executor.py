@@ -137,20 +137,20 @@ class Executor:
 
     # -- helpers -------------------------------------------------------------------------------
 
-    def _backoff(self, attempt: int) -> float:
+    def backoff(self, attempt: int) -> float:
         cap = min(self.settings.max_delay, self.settings.base_delay * 2**attempt)
         return self.rng.uniform(0.0, cap)
 
-    def _retry_at(self, attempt: int) -> datetime:
+    def retry_at(self, attempt: int) -> datetime:
         cap = min(self.settings.max_delay, self.settings.base_delay * 2**attempt)
         return datetime.fromtimestamp(self.clock() + cap, UTC)
 
-    def _record(self, kind: str, key: str, outcome: Outcome, **extra: Any) -> None:
+    def record(self, kind: str, key: str, outcome: Outcome, **extra: Any) -> None:
         self.result.record(ObjectResult(kind, key, outcome, **extra))
         if self.progress is not None and outcome.converged:
             self.progress(1)
 
-    async def _call(self, call: Callable[[], Awaitable[T]], *, what: str) -> T:
+    async def call(self, call: Callable[[], Awaitable[T]], *, what: str) -> T:
         """A whole-batch call, retried on transient failures (after the client's own retries)."""
         attempt = 0
         while True:
@@ -159,7 +159,7 @@ class Executor:
             except PeopleError as error:
                 if not _transient(error) or attempt + 1 >= self.settings.max_attempts:
                     raise
-                wait = self._backoff(attempt)
+                wait = self.backoff(attempt)
                 if isinstance(error, RateLimited) and error.retry_after:
                     wait = max(wait, error.retry_after)
                 log.info("apply.retry", call=what, error=type(error).__name__, wait=round(wait, 3))
@@ -172,7 +172,7 @@ class Executor:
         """Create and update groups (one call each: the API has no batch form for them).
 
         Returns manifest name -> the group as the server answered, for the contacts' memberships.
-        Group deletes belong to the last wave: see :meth:`run_group_deletes`.
+        Group deletes belong to the last wave: see :mod:`reconciler.apply.deletes`.
         """
         answered: dict[str, Person] = {}
         for op in ops:
@@ -181,7 +181,7 @@ class Executor:
                     group = await self._create_group(op)
                     outcome = Outcome.CREATED
                 elif op.kind is OpKind.UPDATE and op.resource_name:
-                    group = await self._call(
+                    group = await self.call(
                         partial(self.gateway.update_group, op.resource_name, op.body, op.mask),
                         what="updateGroup",
                     )
@@ -190,41 +190,24 @@ class Executor:
                     continue
             except PeopleError as error:
                 log.warning("apply.group_failed", key=op.key, action=str(op.kind), error=str(error))
-                self._record(
-                    "group", op.key, Outcome.FAILED, reason=str(error), retry_at=self._retry_at(1)
+                self.record(
+                    "group", op.key, Outcome.FAILED, reason=str(error), retry_at=self.retry_at(1)
                 )
                 continue
             answered[op.key] = group
-            self._record("group", op.key, outcome, resource_name=group.get("resourceName"))
+            self.record("group", op.key, outcome, resource_name=group.get("resourceName"))
         return answered
 
     async def _create_group(self, op: GroupOp) -> Person:
         """Create a group. Group names are unique, so a 409 after a lost answer (ours, retried)
         is resolved by finding the group carrying our stamp: creating a group is idempotent."""
         try:
-            return await self._call(partial(self.gateway.create_group, op.body), what="createGroup")
+            return await self.call(partial(self.gateway.create_group, op.body), what="createGroup")
         except (Conflict, UnknownOutcome, ServerError, TransportError):
-            for group in await self._call(self.gateway.list_groups, what="listGroups"):
+            for group in await self.call(self.gateway.list_groups, what="listGroups"):
                 if stamp_of(group) == (self.owner, op.key):
                     return group
             raise
-
-    async def run_group_deletes(self, ops: Sequence[GroupOp]) -> None:
-        for op in ops:
-            if op.kind is not OpKind.DELETE or not op.resource_name:
-                continue
-            try:
-                await self._call(
-                    partial(self.gateway.delete_group, op.resource_name or ""),
-                    what="deleteGroup",
-                )
-                self._record("group", op.key, Outcome.DELETED, resource_name=op.resource_name)
-            except NotFound:
-                self._record("group", op.key, Outcome.DELETED, resource_name=op.resource_name)
-            except PeopleError as error:
-                self._record(
-                    "group", op.key, Outcome.FAILED, reason=str(error), retry_at=self._retry_at(1)
-                )
 
     # -- creates -------------------------------------------------------------------------------
 
@@ -247,7 +230,7 @@ class Executor:
                 log.warning("apply.create_unknown", batch=len(batch), error=type(error).__name__)
                 retry_at = datetime.fromtimestamp(self.clock() + self.settings.settle, UTC)
                 for key in keys:
-                    self._record(
+                    self.record(
                         "contact",
                         key,
                         Outcome.PENDING,
@@ -259,20 +242,20 @@ class Executor:
                 self.journal.forget(keys)  # a 429 is a refusal: nothing was created
                 if attempt + 1 >= self.settings.max_attempts:
                     for key in keys:
-                        self._record(
+                        self.record(
                             "contact",
                             key,
                             Outcome.FAILED,
                             reason=str(error),
-                            retry_at=self._retry_at(attempt),
+                            retry_at=self.retry_at(attempt),
                         )
                     return
-                await self.sleep(max(self._backoff(attempt), error.retry_after or 0.0))
+                await self.sleep(max(self.backoff(attempt), error.retry_after or 0.0))
                 attempt += 1
             except PeopleError as error:
                 self.journal.forget(keys)
                 for key in keys:
-                    self._record("contact", key, Outcome.FAILED, reason=str(error))
+                    self.record("contact", key, Outcome.FAILED, reason=str(error))
                 return
         self._record_creates(batch, answers)
 
@@ -298,11 +281,11 @@ class Executor:
                 rn = person.get("resourceName")
                 if rn:
                     self.written[str(rn)] = person
-                self._record("contact", op.key, Outcome.CREATED, resource_name=rn)
+                self.record("contact", op.key, Outcome.CREATED, resource_name=rn)
             elif op.key in failed:
-                self._record("contact", op.key, Outcome.FAILED, reason=str(failed[op.key]))
+                self.record("contact", op.key, Outcome.FAILED, reason=str(failed[op.key]))
             else:
-                self._record(
+                self.record(
                     "contact",
                     op.key,
                     Outcome.PENDING,
@@ -324,16 +307,16 @@ class Executor:
             if attempt >= self.settings.max_attempts:
                 for op, error in [*conflicts, *transient]:
                     outcome = Outcome.CONFLICT if isinstance(error, StaleEtag) else Outcome.FAILED
-                    self._record(
+                    self.record(
                         "contact",
                         op.key,
                         outcome,
                         reason=str(error),
                         resource_name=op.resource_name,
-                        retry_at=self._retry_at(attempt),
+                        retry_at=self.retry_at(attempt),
                     )
                 return
-            await self.sleep(self._backoff(attempt - 1))
+            await self.sleep(self.backoff(attempt - 1))
             pending = [op for op, _ in transient]
             pending += await self._remerge([op for op, _ in conflicts])
 
@@ -349,7 +332,7 @@ class Executor:
             for batch in chunked(group, MAX_UPDATE):
                 bodies = {op.resource_name or "": self._with_freshest_etag(op) for op in batch}
                 try:
-                    answers = await self._call(
+                    answers = await self.call(
                         partial(self.gateway.batch_update, bodies, mask),
                         what="batchUpdateContacts",
                     )
@@ -365,7 +348,7 @@ class Executor:
                         if answer.retryable:
                             transient.append((op, answer))
                         else:
-                            self._record(
+                            self.record(
                                 "contact",
                                 op.key,
                                 Outcome.FAILED,
@@ -374,7 +357,7 @@ class Executor:
                             )
                     else:
                         self.written[op.resource_name or ""] = answer
-                        self._record(
+                        self.record(
                             "contact",
                             op.key,
                             Outcome.UPDATED,
@@ -398,7 +381,7 @@ class Executor:
             return []
         if self.replan is None:
             for op in ops:
-                self._record(
+                self.record(
                     "contact",
                     op.key,
                     Outcome.CONFLICT,
@@ -410,19 +393,19 @@ class Executor:
         for batch in chunked(list(ops), MAX_GET):
             names = [op.resource_name or "" for op in batch]
             try:
-                got = await self._call(partial(self.gateway.batch_get, names), what="batchGet")
+                got = await self.call(partial(self.gateway.batch_get, names), what="batchGet")
             except PeopleError as error:
                 got = dict.fromkeys(names, error)
             for op in batch:
                 answer = got.get(op.resource_name or "")
                 if isinstance(answer, NotFound):
-                    self._record(
+                    self.record(
                         "contact",
                         op.key,
                         Outcome.CONFLICT,
                         reason="deleted out of band while we updated it",
                         resource_name=op.resource_name,
-                        retry_at=self._retry_at(1),
+                        retry_at=self.retry_at(1),
                     )
                 elif isinstance(answer, dict):
                     # The stale-etag answer proves the server is past our own last write.
@@ -441,18 +424,18 @@ class Executor:
                 again.append(op)
                 continue
             if op.key not in verdicts:
-                self._record(
+                self.record(
                     "contact",
                     op.key,
                     Outcome.CONFLICT,
                     reason="could not re-plan the fresh copy",
                     resource_name=op.resource_name,
-                    retry_at=self._retry_at(1),
+                    retry_at=self.retry_at(1),
                 )
                 continue
             verdict = verdicts[op.key]
             if verdict is None:
-                self._record(
+                self.record(
                     "contact",
                     op.key,
                     Outcome.UNCHANGED,
@@ -460,88 +443,14 @@ class Executor:
                     resource_name=op.resource_name,
                 )
             elif verdict.kind is not OpKind.UPDATE:
-                self._record(
+                self.record(
                     "contact",
                     op.key,
                     Outcome.CONFLICT,
                     reason="ownership stamp changed out of band",
                     resource_name=op.resource_name,
-                    retry_at=self._retry_at(1),
+                    retry_at=self.retry_at(1),
                 )
             else:
                 again.append(verdict)
         return again
-
-    # -- deletes -------------------------------------------------------------------------------
-
-    async def run_deletes(
-        self, ops: Sequence[ContactOp], *, protected: Callable[[Person], bool]
-    ) -> None:
-        """Re-read each contact right before deleting it; skip it if its stamp or protection
-        changed since the plan."""
-        todo = [op for op in ops if op.kind is OpKind.DELETE and op.resource_name]
-        eligible: list[ContactOp] = []
-        for batch in chunked(todo, MAX_GET):
-            names = [op.resource_name or "" for op in batch]
-            try:
-                got = await self._call(partial(self.gateway.batch_get, names), what="batchGet")
-            except PeopleError as error:
-                got = dict.fromkeys(names, error)
-            for op in batch:
-                answer = got.get(op.resource_name or "")
-                if isinstance(answer, NotFound):
-                    self._record(
-                        "contact",
-                        op.key,
-                        Outcome.DELETED,
-                        reason="already gone",
-                        resource_name=op.resource_name,
-                    )
-                elif isinstance(answer, PeopleError) or answer is None:
-                    self._record(
-                        "contact",
-                        op.key,
-                        Outcome.FAILED,
-                        reason=f"could not re-read before deleting: {answer}",
-                        resource_name=op.resource_name,
-                        retry_at=self._retry_at(1),
-                    )
-                elif stamp_of(answer) != (self.owner, op.key):
-                    self._record(
-                        "contact",
-                        op.key,
-                        Outcome.SKIPPED,
-                        reason="ownership stamp changed since the plan",
-                        resource_name=op.resource_name,
-                    )
-                elif protected(answer):
-                    self._record(
-                        "contact",
-                        op.key,
-                        Outcome.SKIPPED,
-                        reason="protected from pruning since the plan",
-                        resource_name=op.resource_name,
-                    )
-                else:
-                    eligible.append(op)
-        for batch in chunked(eligible, MAX_DELETE):
-            names = [op.resource_name or "" for op in batch]
-            try:
-                answers = await self._call(
-                    partial(self.gateway.batch_delete, names), what="batchDeleteContacts"
-                )
-            except PeopleError as error:
-                answers = dict.fromkeys(names, error)
-            for op in batch:
-                failure = answers.get(op.resource_name or "")
-                if failure is None or isinstance(failure, NotFound):
-                    self._record("contact", op.key, Outcome.DELETED, resource_name=op.resource_name)
-                else:
-                    self._record(
-                        "contact",
-                        op.key,
-                        Outcome.FAILED,
-                        reason=str(failure),
-                        resource_name=op.resource_name,
-                        retry_at=self._retry_at(1),
-                    )

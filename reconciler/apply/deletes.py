@@ -1,0 +1,107 @@
+"""The last wave: deleting contacts and groups whose manifest is gone.
+
+Deletes carry no etag in the People API, so nothing guards them on the server: a contact is
+re-read (``getBatchGet``, 200 at a time) right before it is deleted, and skipped when its
+ownership stamp is no longer ours for that name or it became protected from pruning since the
+plan was made. Deletes then go 500 to a call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from functools import partial
+
+from reconciler.apply.executor import MAX_DELETE, MAX_GET, Executor, Person, chunked, stamp_of
+from reconciler.apply.ops import ContactOp, GroupOp, OpKind
+from reconciler.apply.results import Outcome
+from reconciler.people.errors import NotFound, PeopleError
+
+
+async def delete_groups(ex: Executor, ops: Sequence[GroupOp]) -> None:
+    """Delete groups whose manifest is gone (their members stay)."""
+    for op in ops:
+        if op.kind is not OpKind.DELETE or not op.resource_name:
+            continue
+        try:
+            await ex.call(
+                partial(ex.gateway.delete_group, op.resource_name or ""),
+                what="deleteGroup",
+            )
+            ex.record("group", op.key, Outcome.DELETED, resource_name=op.resource_name)
+        except NotFound:
+            ex.record("group", op.key, Outcome.DELETED, resource_name=op.resource_name)
+        except PeopleError as error:
+            ex.record("group", op.key, Outcome.FAILED, reason=str(error), retry_at=ex.retry_at(1))
+
+
+async def delete_contacts(
+    ex: Executor, ops: Sequence[ContactOp], *, protected: Callable[[Person], bool]
+) -> None:
+    """Re-read each contact right before deleting it; skip it if its stamp or protection
+    changed since the plan."""
+    todo = [op for op in ops if op.kind is OpKind.DELETE and op.resource_name]
+    eligible: list[ContactOp] = []
+    for batch in chunked(todo, MAX_GET):
+        names = [op.resource_name or "" for op in batch]
+        try:
+            got = await ex.call(partial(ex.gateway.batch_get, names), what="batchGet")
+        except PeopleError as error:
+            got = dict.fromkeys(names, error)
+        for op in batch:
+            answer = got.get(op.resource_name or "")
+            if isinstance(answer, NotFound):
+                ex.record(
+                    "contact",
+                    op.key,
+                    Outcome.DELETED,
+                    reason="already gone",
+                    resource_name=op.resource_name,
+                )
+            elif isinstance(answer, PeopleError) or answer is None:
+                ex.record(
+                    "contact",
+                    op.key,
+                    Outcome.FAILED,
+                    reason=f"could not re-read before deleting: {answer}",
+                    resource_name=op.resource_name,
+                    retry_at=ex.retry_at(1),
+                )
+            elif stamp_of(answer) != (ex.owner, op.key):
+                ex.record(
+                    "contact",
+                    op.key,
+                    Outcome.SKIPPED,
+                    reason="ownership stamp changed since the plan",
+                    resource_name=op.resource_name,
+                )
+            elif protected(answer):
+                ex.record(
+                    "contact",
+                    op.key,
+                    Outcome.SKIPPED,
+                    reason="protected from pruning since the plan",
+                    resource_name=op.resource_name,
+                )
+            else:
+                eligible.append(op)
+    for batch in chunked(eligible, MAX_DELETE):
+        names = [op.resource_name or "" for op in batch]
+        try:
+            answers = await ex.call(
+                partial(ex.gateway.batch_delete, names), what="batchDeleteContacts"
+            )
+        except PeopleError as error:
+            answers = dict.fromkeys(names, error)
+        for op in batch:
+            failure = answers.get(op.resource_name or "")
+            if failure is None or isinstance(failure, NotFound):
+                ex.record("contact", op.key, Outcome.DELETED, resource_name=op.resource_name)
+            else:
+                ex.record(
+                    "contact",
+                    op.key,
+                    Outcome.FAILED,
+                    reason=str(failure),
+                    resource_name=op.resource_name,
+                    retry_at=ex.retry_at(1),
+                )
