@@ -71,3 +71,39 @@ def test_plan_formats_and_exit_codes(tmp_path: Path) -> None:
     assert markdown.exit_code == 0, markdown.output
     assert "person1@example.com" not in markdown.stdout
     assert "emailAddresses" in markdown.stdout
+
+
+def _on_a_terminal(args: list[str], cwd: Path, answer: bytes) -> tuple[int, str]:
+    """Run ``reconciler ARGS`` on a pseudo-terminal, answering the confirmation prompt."""
+    import os
+    import pty
+    import sys
+
+    pid, fd = pty.fork()
+    if pid == 0:  # the child
+        os.chdir(cwd)
+        os.execvp(sys.executable, [sys.executable, "-m", "reconciler", *args])
+    out, sent = b"", False
+    while True:
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        out += chunk
+        if not sent and b"Apply these changes?" in out:
+            os.write(fd, answer)
+            sent = True
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status), out.decode(errors="replace")
+
+
+def test_on_a_terminal_apply_asks_and_a_no_writes_nothing(tmp_path: Path) -> None:
+    """On a terminal the plan is shown and confirmed first; answering no changes nothing."""
+    write_tree(tmp_path / "m", range(2))
+    code, output = _on_a_terminal(["apply", "m"], tmp_path, b"n\n")
+    assert code == 1
+    assert "Plan: 4 to add" in output
+    assert "cancelled" in output
+    assert invoke("plan", "--detailed-exitcode", "m", cwd=tmp_path).exit_code == 2
