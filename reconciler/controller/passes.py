@@ -57,6 +57,9 @@ class HidingGateway(ClientGateway):
     async def list_people(self) -> tuple[list[Person], bool]:
         if self.scope is None:
             people, complete = await super().list_people()
+            # A contact edited while the pages are read can be listed twice (its place in the
+            # order moved): the same resource name is one contact, the later copy the fresher.
+            people = list({str(p.get("resourceName")): p for p in people}.values())
         else:
             people, complete = await self._read_scope(self.scope), False
         if self.hidden:

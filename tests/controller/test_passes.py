@@ -10,10 +10,11 @@ from typing import Any
 import pytest
 
 from reconciler.apply.engine import ApplySettings
+from reconciler.apply.gateway import ClientGateway
 from reconciler.apply.journal import CreateJournal
 from reconciler.apply.results import Outcome
 from reconciler.controller.desired import DesiredStore
-from reconciler.controller.passes import ApplyBackend
+from reconciler.controller.passes import ApplyBackend, HidingGateway
 from reconciler.emulator import create_app
 from reconciler.people.client import PeopleClient
 from reconciler.people.connect import connect
@@ -138,3 +139,30 @@ async def test_a_scoped_pass_falls_back_to_a_full_one_when_a_contact_is_gone(
     assert lists(client) > before
     assert result.counts()[Outcome.CREATED] == 1
     assert await given_names(client) == ["Ann"]
+
+
+async def test_a_contact_listed_twice_is_one_contact(client: PeopleClient) -> None:
+    """A listing that returns a contact on two pages (it moved while being paged) does not
+    look like two contacts sharing one stamp."""
+    await client.batch_create(
+        [
+            {
+                "names": [{"givenName": "Ann"}],
+                "clientData": [
+                    {"key": "reconciler.owner", "value": "o"},
+                    {"key": "reconciler.name", "value": "a"},
+                ],
+            }
+        ]
+    )
+
+    class Doubling(ClientGateway):
+        async def list_people(self) -> tuple[list[dict[str, Any]], bool]:
+            people, complete = await super().list_people()
+            return [*people, *people], complete
+
+    class PagedTwice(HidingGateway, Doubling):
+        """HidingGateway over a listing that shows every contact twice."""
+
+    people, _ = await PagedTwice(client, "o").list_people()
+    assert len(people) == 1
