@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+import structlog
 from starlette.applications import Starlette
 
 from reconciler.emulator import BackgroundServer, EmulatorConfig, create_app
@@ -27,3 +28,16 @@ def emulator_server() -> Iterator[BackgroundServer]:
     """A fresh emulator served over HTTP on 127.0.0.1 (``.url``, ``.app``)."""
     with BackgroundServer(create_app(EmulatorConfig())) as server:
         yield server
+
+
+@pytest.fixture(autouse=True)
+def _fresh_structlog() -> Iterator[None]:
+    """Each test starts from structlog's defaults.
+
+    Commands under test configure structlog globally (a level filter, a renderer); left in
+    place, a level filter from one test would hide another test's debug events from
+    ``structlog.testing.capture_logs``.
+    """
+    structlog.reset_defaults()
+    yield
+    structlog.reset_defaults()
