@@ -71,11 +71,22 @@ FORMATTED_TYPES: dict[str, str] = {
 GENDERS = {"male": "Male", "female": "Female", "unspecified": "Unspecified"}
 
 
-def _clean(entry: Any) -> Any:
+# Sub-fields that are output-only on most fields but writable on these (Google's reference:
+# an address's formattedValue is "the unstructured value of the address", kept when a client
+# sets it and built from the structured parts otherwise).
+WRITABLE_ON: dict[str, frozenset[str]] = {"addresses": frozenset({"formattedValue"})}
+
+
+def _clean(entry: Any, field: str = "") -> Any:
     """A writable entry as stored: output-only sub-fields and per-entry metadata removed."""
     if not isinstance(entry, dict):
         return entry
-    return {k: v for k, v in entry.items() if k not in OUTPUT_ONLY_SUBFIELDS and v is not None}
+    keep = WRITABLE_ON.get(field, frozenset())
+    return {
+        k: v
+        for k, v in entry.items()
+        if (k not in OUTPUT_ONLY_SUBFIELDS or k in keep) and v is not None
+    }
 
 
 def _memberships(book: AddressBook, entries: list[JSON]) -> list[JSON]:
@@ -98,7 +109,7 @@ def _memberships(book: AddressBook, entries: list[JSON]) -> list[JSON]:
 def _stored_fields(book: AddressBook, person: JSON, fields: list[str]) -> JSON:
     stored: JSON = {}
     for field in fields:
-        entries = [_clean(e) for e in person.get(field) or []]
+        entries = [_clean(e, field) for e in person.get(field) or []]
         if field == "memberships":
             entries = _memberships(book, entries)
         if entries:

@@ -175,3 +175,19 @@ async def test_people_me_is_the_users_profile(api: httpx.AsyncClient) -> None:
     assert re.fullmatch(r"people/\d+", me["resourceName"])
     assert me["emailAddresses"][0]["value"] == "alice@example.com"
     assert me["names"][0]["displayName"] == "alice"
+
+
+async def test_an_address_keeps_the_formatted_value_a_client_wrote(api: httpx.AsyncClient) -> None:
+    """An address's formattedValue is writable: kept when set, built from parts otherwise."""
+    person = await create(
+        api,
+        {
+            "addresses": [
+                {"formattedValue": "200 Example Avenue, Brooklyn, NY 11201", "type": "work"},
+                {"streetAddress": "1 Main St", "city": "Springfield", "type": "home"},
+            ]
+        },
+    )
+    written, built = person["addresses"]
+    assert written["formattedValue"] == "200 Example Avenue, Brooklyn, NY 11201"
+    assert built["formattedValue"] == "1 Main St\nSpringfield"
