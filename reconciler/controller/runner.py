@@ -22,7 +22,7 @@ import structlog
 
 from reconciler.apply.engine import ApplySettings
 from reconciler.apply.executor import ExecutorSettings
-from reconciler.apply.journal import CreateJournal, journal_path
+from reconciler.apply.journal import CreateJournal, JournalLocked, journal_path
 from reconciler.controller.account import AccountWorker, Intervals
 from reconciler.controller.accounts import Account, AccountsConfig
 from reconciler.controller.desired import DesiredStore
@@ -191,13 +191,26 @@ async def run_controller(
         app = create_app(state_path=settings.state)
     try:
         async with _serving(metrics, health, settings), AsyncExitStack() as stack:
-            workers = [
-                await _open_account(
-                    stack, a, settings, metrics=metrics, health=health, suspended=suspended, app=app
-                )
-                for a in accounts
-            ]
+            try:
+                workers = [
+                    await _open_account(
+                        stack,
+                        a,
+                        settings,
+                        metrics=metrics,
+                        health=health,
+                        suspended=suspended,
+                        app=app,
+                    )
+                    for a in accounts
+                ]
+            except JournalLocked as error:
+                _log.error("another writer holds an account; stop it or wait", error=str(error))
+                return 1
             return await _supervise(workers, health, stop, settings.shutdown_timeout)
+    except OSError as error:  # a probe or metrics address that cannot be bound
+        _log.error("cannot serve probes or metrics", error=f"{type(error).__name__}: {error}")
+        return 1
     finally:
         persistence = getattr(
             getattr(getattr(app, "state", None), "emulator", None), "persistence", None

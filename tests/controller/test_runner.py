@@ -11,10 +11,11 @@ from typing import Any
 import httpx
 from click.testing import CliRunner
 
+from reconciler.apply.journal import CreateJournal, journal_path
 from reconciler.cli import main
 from reconciler.cli.run import DURATION
 from reconciler.controller.account import Intervals
-from reconciler.controller.accounts import DriftPolicy, load_accounts
+from reconciler.controller.accounts import DriftPolicy, load_accounts, single_account
 from reconciler.controller.runner import RunSettings, run_controller
 from reconciler.controller.sharding import Shard, shard_of
 
@@ -167,3 +168,30 @@ def test_conflicting_or_malformed_flags_are_usage_errors(tmp_path: Path) -> None
     shard = runner.invoke(main, ["run", "--shard", "3/2"])
     assert shard.exit_code == 2
     assert "--shard" in shard.output
+
+
+async def test_an_account_locked_by_another_writer_stops_the_start(
+    tmp_path: Path, emulator_server: Any
+) -> None:
+    """While `reconciler apply` holds an account's journal, the controller refuses to become a
+    second writer and exits 1."""
+    config = single_account([tmp_path], owner="ops", drift_policy=DriftPolicy.CORRECT)
+    run = settings(emulator_server.url, tmp_path, token="user:alice@example.com")
+    path = journal_path(
+        Path(run.state).parent, target=run.target, account="alice@example.com", owner="ops"
+    )
+    with CreateJournal(path):
+        assert await asyncio.wait_for(run_controller(config, run), GENEROUS) == 1
+
+
+async def test_an_address_in_use_stops_the_start(tmp_path: Path, emulator_server: Any) -> None:
+    """A probe address that cannot be bound is an error exit, not a traceback."""
+    blocker = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)
+    port = blocker.sockets[0].getsockname()[1]
+    config = single_account([tmp_path], owner="ops", drift_policy=DriftPolicy.CORRECT)
+    run = settings(emulator_server.url, tmp_path, health_addr=f"127.0.0.1:{port}")
+    try:
+        assert await asyncio.wait_for(run_controller(config, run), GENEROUS) == 1
+    finally:
+        blocker.close()
+        await blocker.wait_closed()
