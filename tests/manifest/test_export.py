@@ -6,9 +6,12 @@ Live data comes from the real emulator (in process), seeded through the real cli
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
+import structlog
 from click.testing import CliRunner
 from starlette.applications import Starlette
 
@@ -119,6 +122,15 @@ def test_names_are_unique_and_valid() -> None:
     assert slug("  Dr. Zoë O'Brien-Smith ") == "dr-zoe-o-brien-smith"
 
 
+@pytest.fixture
+def restore_logging() -> Iterator[None]:
+    """The command configures structlog for the process; put it back for the next tests."""
+    saved = structlog.get_config()
+    yield
+    structlog.configure(**saved)
+
+
+@pytest.mark.usefixtures("restore_logging")
 def test_the_cli_exports_the_embedded_address_book(tmp_path: Path) -> None:
     """`reconciler export --state FILE --out DIR` writes files that `validate` accepts."""
     state = tmp_path / "state.sqlite3"
