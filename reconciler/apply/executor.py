@@ -72,6 +72,8 @@ class Gateway(Protocol):
 
     async def batch_delete(self, names: Sequence[str]) -> dict[str, PeopleError | None]: ...
 
+    async def changed_since_listing(self) -> dict[str, Person] | None: ...
+
     async def list_groups(self) -> list[Person]: ...
 
     async def create_group(self, body: Person) -> Person: ...
@@ -134,6 +136,7 @@ class Executor:
     progress: Callable[[int], None] | None = None
     # What our own writes answered with: resource name -> person. Fresher than any read.
     written: dict[str, Person] = field(default_factory=dict)
+    synced: bool = False  # the one incremental sync after a first conflict was spent
 
     # -- helpers -------------------------------------------------------------------------------
 
@@ -329,42 +332,94 @@ class Executor:
         conflicts: list[tuple[ContactOp, PeopleError]] = []
         transient: list[tuple[ContactOp, PeopleError]] = []
         for mask, group in by_mask.items():
-            for batch in chunked(group, MAX_UPDATE):
-                bodies = {op.resource_name or "": self._with_freshest_etag(op) for op in batch}
-                try:
-                    answers = await self.call(
-                        partial(self.gateway.batch_update, bodies, mask),
-                        what="batchUpdateContacts",
-                    )
-                except PeopleError as error:
-                    answers = dict.fromkeys(bodies, error)
-                for op in batch:
-                    answer = answers.get(op.resource_name or "")
-                    if answer is None:
-                        transient.append((op, ServerError("no answer for this update")))
-                    elif isinstance(answer, StaleEtag):
-                        conflicts.append((op, answer))
-                    elif isinstance(answer, PeopleError):
-                        if answer.retryable:
-                            transient.append((op, answer))
-                        else:
-                            self.record(
-                                "contact",
-                                op.key,
-                                Outcome.FAILED,
-                                reason=str(answer),
-                                resource_name=op.resource_name,
-                            )
-                    else:
-                        self.written[op.resource_name or ""] = answer
-                        self.record(
-                            "contact",
-                            op.key,
-                            Outcome.UPDATED,
-                            reason="adopted" if op.adopt else "",
-                            resource_name=op.resource_name,
-                        )
+            queue = list(group)
+            while queue:
+                batch, queue = queue[:MAX_UPDATE], queue[MAX_UPDATE:]
+                found = await self._send_updates(batch, mask, transient)
+                if found and not self.synced and self.replan is not None:
+                    # Where one contact was edited behind our back, others likely were too:
+                    # one incremental sync shows every edit since our listing, so the rest are
+                    # re-merged before they are sent instead of being rejected batch by batch.
+                    self.synced = True
+                    found, queue, later = await self._resync(found, queue, mask)
+                    transient += [(op, StaleEtag("re-merged with a new mask")) for op in later]
+                conflicts += found
         return conflicts, transient
+
+    async def _send_updates(
+        self,
+        batch: Sequence[ContactOp],
+        mask: tuple[str, ...],
+        transient: list[tuple[ContactOp, PeopleError]],
+    ) -> list[tuple[ContactOp, PeopleError]]:
+        """One batchUpdateContacts call; returns the stale-etag rejections."""
+        conflicts: list[tuple[ContactOp, PeopleError]] = []
+        bodies = {op.resource_name or "": self._with_freshest_etag(op) for op in batch}
+        try:
+            answers = await self.call(
+                partial(self.gateway.batch_update, bodies, mask), what="batchUpdateContacts"
+            )
+        except PeopleError as error:
+            answers = dict.fromkeys(bodies, error)
+        for op in batch:
+            answer = answers.get(op.resource_name or "")
+            if answer is None:
+                transient.append((op, ServerError("no answer for this update")))
+            elif isinstance(answer, StaleEtag):
+                conflicts.append((op, answer))
+            elif isinstance(answer, PeopleError):
+                if answer.retryable:
+                    transient.append((op, answer))
+                else:
+                    self.record(
+                        "contact",
+                        op.key,
+                        Outcome.FAILED,
+                        reason=str(answer),
+                        resource_name=op.resource_name,
+                    )
+            else:
+                self.written[op.resource_name or ""] = answer
+                self.record(
+                    "contact",
+                    op.key,
+                    Outcome.UPDATED,
+                    reason="adopted" if op.adopt else "",
+                    resource_name=op.resource_name,
+                )
+        return conflicts
+
+    async def _resync(
+        self,
+        found: list[tuple[ContactOp, PeopleError]],
+        queue: list[ContactOp],
+        mask: tuple[str, ...],
+    ) -> tuple[list[tuple[ContactOp, PeopleError]], list[ContactOp], list[ContactOp]]:
+        """Re-merge the conflicts, and the updates not sent yet, that the sync shows changed.
+
+        Returns the conflicts the sync does not explain (they take the re-read path), the new
+        queue (re-merged updates with this mask packed in with the rest) and the re-merged
+        updates whose mask changed (they go in the next round).
+        """
+        try:
+            changes = await self.gateway.changed_since_listing()
+        except PeopleError:
+            changes = None
+        if not changes or self.replan is None:
+            return found, queue, []
+        touched = [op for op, _ in found if (op.resource_name or "") in changes]
+        touched += [op for op in queue if (op.resource_name or "") in changes]
+        if not touched:
+            return found, queue, []
+        fresh = {op.key: changes[op.resource_name or ""] for op in touched}
+        for op in touched:
+            self.written.pop(op.resource_name or "", None)
+        merged = self._verdicts(touched, self.replan(fresh))
+        keys = {op.key for op in touched}
+        rest = [op for op in queue if op.key not in keys]
+        same = [op for op in merged if tuple(sorted(op.mask)) == mask]
+        other = [op for op in merged if tuple(sorted(op.mask)) != mask]
+        return [(op, e) for op, e in found if op.key not in keys], same + rest, other
 
     def _with_freshest_etag(self, op: ContactOp) -> Person:
         body = dict(op.body)
@@ -413,16 +468,17 @@ class Executor:
                     fresh[op.key] = answer
                 else:
                     fresh[op.key] = {}  # unreadable now: retry with what we had
+        readable = {k: p for k, p in fresh.items() if p}
+        verdicts = self.replan(readable) if readable else {}
+        again = self._verdicts([op for op in ops if op.key in readable], verdicts)
+        return again + [op for op in ops if op.key in fresh and not fresh[op.key]]
+
+    def _verdicts(
+        self, ops: Sequence[ContactOp], verdicts: Mapping[str, ContactOp | None]
+    ) -> list[ContactOp]:
+        """Apply the planner's verdicts on fresh copies: the updates to send again."""
         again: list[ContactOp] = []
-        if not fresh:
-            return again
-        verdicts = self.replan({k: p for k, p in fresh.items() if p})
         for op in ops:
-            if op.key not in fresh:
-                continue
-            if not fresh[op.key]:
-                again.append(op)
-                continue
             if op.key not in verdicts:
                 self.record(
                     "contact",

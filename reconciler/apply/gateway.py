@@ -36,11 +36,27 @@ class ClientGateway:
 
     def __init__(self, client: PeopleClient) -> None:
         self.client = client
+        self.sync_token: str | None = None
 
     async def list_people(self) -> tuple[list[Person], bool]:
         listing = await self.client.list_people(PERSON_FIELDS)
+        self.sync_token = listing.next_sync_token
         people = [p for p in listing.people if not (p.get("metadata") or {}).get("deleted")]
         return people, listing.complete
+
+    async def changed_since_listing(self) -> dict[str, Person] | None:
+        """Contacts changed since our last listing (one incremental sync), or None when the
+        listing gave no sync token. Syncs may lag writes: a contact missing here may still
+        have changed, so this only ever saves rejections, it never replaces the etag check."""
+        if self.sync_token is None:
+            return None
+        listing = await self.client.list_people(PERSON_FIELDS, sync_token=self.sync_token)
+        self.sync_token = listing.next_sync_token or self.sync_token
+        return {
+            str(p.get("resourceName")): dict(p)
+            for p in listing.people
+            if not (p.get("metadata") or {}).get("deleted")
+        }
 
     async def list_groups(self) -> list[Person]:
         return [dict(g) for g in await self.client.list_groups()]

@@ -129,3 +129,44 @@ async def test_plan_after_apply_is_empty(world: World) -> None:
         people=dump["users"][USER]["people"], groups=dump["users"][USER]["contactGroups"]
     )
     assert build_plan(desired, live, PlanOptions()).empty
+
+
+async def _edit_half(world: World, before: dict[str, dict[str, Any]]) -> None:
+    for i in range(0, 10, 2):
+        rn = before[f"person-{i:05d}"]["resourceName"]
+        await world.edit(rn, {"biographies": [{"value": f"note {i}"}]}, "biographies")
+
+
+async def test_one_incremental_sync_finds_the_other_concurrent_edits(world: World) -> None:
+    """After a first rejection, one sync shows every edit since our listing: the edited
+    contacts are re-merged from it, with no per-contact re-read."""
+    await world.apply(book(10))
+    before = by_name(await world.people())
+    stats = world.client.stats.requests
+    gets, lists = stats["people.getBatchGet"], stats["people.connections.list"]
+    result = await world.apply(
+        book(10, title="VP"),
+        gateway=EditingGateway(world.client, lambda: _edit_half(world, before)),
+    )
+    assert result.converged, result.to_json()
+    assert stats["people.getBatchGet"] == gets
+    assert stats["people.connections.list"] == lists + 2  # the listing and one sync
+    after = by_name(await world.people())
+    assert all(after[f"person-{i:05d}"]["biographies"][0]["value"] == f"note {i}" for i in (0, 8))
+
+
+async def test_a_lagging_sync_falls_back_to_re_reading_the_conflicts(world: World) -> None:
+    """When the sync does not show the edits yet, the conflicting contacts are re-read."""
+    await world.apply(book(10))
+    before = by_name(await world.people())
+    world.configure(sync_delay_ms=600_000)
+    stats = world.client.stats.requests
+    gets = stats["people.getBatchGet"]
+    result = await world.apply(
+        book(10, title="VP"),
+        gateway=EditingGateway(world.client, lambda: _edit_half(world, before)),
+    )
+    assert result.converged, result.to_json()
+    assert stats["people.getBatchGet"] == gets + 1
+    titles = {p["organizations"][0]["title"] for p in await world.people()}
+    assert titles == {"VP"}
