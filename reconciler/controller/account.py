@@ -3,16 +3,18 @@
 Sources (each only adds keys; none writes):
 
 - start: one full pass (a restart is just a full pass, nothing is remembered across runs);
-- manifests: the watcher marks the desired state stale and queues a full pass;
+- manifests: the watcher's callback re-reads them and queues the contacts that changed (or a
+  full pass when keys cannot say what changed);
 - resync: a full pass every ``resync`` seconds, jittered so replicas and accounts spread out;
 - live: incremental polls turn out-of-band changes into contact keys (not under ``ignore``);
 - retries: what a pass left in conflict, pending or failed comes back after its backoff.
 
 The worker is the account's only writer (Google asks for one writer per account). It takes every
-ready key at once and runs one pass for all of them. Each pass re-reads the live state; the
-desired state is re-read on start, on resync and after a manifest change. Outcomes become queue
-operations in one place (:meth:`AccountWorker._settle`): converged -> forget the backoff; conflict,
-pending or failed -> requeue with per-key backoff (no sooner than the engine's retry time).
+ready key at once and runs one pass for all of them. Each pass re-reads the live state (only
+its contacts, by name, when they are all known; see ``passes``); the desired state is re-read on
+start, on resync and after a manifest change. Outcomes become queue operations in one place
+(:meth:`AccountWorker._settle`): converged -> forget the backoff; conflict, pending or failed ->
+requeue with per-key backoff (no sooner than the engine's retry time).
 
 Drift: under ``correct`` a live-triggered key that the pass had to write was drift, and is
 counted; a key that drifts again soon after is corrected with growing delays, so two writers
@@ -33,7 +35,7 @@ import structlog
 
 from reconciler.apply.results import ApplyResult, Outcome
 from reconciler.controller.accounts import Account, DriftPolicy
-from reconciler.controller.desired import DesiredStore
+from reconciler.controller.desired import DesiredStore, Loaded
 from reconciler.controller.drift import DriftDamper
 from reconciler.controller.health import Health
 from reconciler.controller.metrics import Metrics
@@ -146,9 +148,18 @@ class AccountWorker:
         self.metrics.workqueue_adds_total.labels(name=self.account.key).inc()
 
     def manifests_changed(self) -> None:
-        """The watcher saw the manifests change: re-read them and run a full pass."""
-        self._stale = True
+        """The watcher saw the manifests change: re-read them now and queue what changed.
+
+        Changed contacts are queued by key, so an edit to one manifest of thousands costs a
+        pass over that contact; what keys cannot express (the first load, a group or a
+        suspension changed, a broken tree) queues a full pass.
+        """
         self._log.info("manifests changed")
+        loaded = self._reload(self._log)
+        if loaded.ok and loaded.changed_keys is not None:
+            for key in sorted(loaded.changed_keys):
+                self.enqueue(key, Trigger.MANIFEST)
+            return
         self.enqueue(FULL, Trigger.MANIFEST)
 
     async def run(self) -> None:
@@ -282,7 +293,7 @@ class AccountWorker:
             return None  # a manifest is gone (pruning) or suspended: only a full pass decides
         return self.poller.resource_names(keys)
 
-    def _reload(self, log: structlog.typing.FilteringBoundLogger) -> None:
+    def _reload(self, log: structlog.typing.FilteringBoundLogger) -> Loaded:
         loaded = self.store.reload()
         self._stale = False
         account = self.account.key
@@ -302,7 +313,9 @@ class AccountWorker:
                 contacts=len(state.contacts) if state else 0,
                 groups=len(state.groups) if state else 0,
                 suspended=len(self.store.suspended),
+                changed="all" if loaded.changed_keys is None else len(loaded.changed_keys),
             )
+        return loaded
 
     def _settle(
         self,

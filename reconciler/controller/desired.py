@@ -42,6 +42,9 @@ class Loaded:
     ok: bool
     changed: bool  # the desired state in force is different from before
     errors: tuple[str, ...] = ()
+    # The contacts whose manifest was added, changed or removed; None when that is not enough
+    # to know what to do (the first load, a group or a suspension changed): then a full pass.
+    changed_keys: frozenset[str] | None = None
 
 
 @dataclass
@@ -53,7 +56,8 @@ class DesiredStore:
     state: DesiredState | None = None  # the last good desired state; None before the first
     suspended: frozenset[str] = frozenset()  # contacts suspended by annotation
     errors: tuple[str, ...] = ()  # the problems of the latest load; empty when it was good
-    _fingerprint: Any = field(default=None, repr=False)
+    _contacts: dict[str, str] | None = field(default=None, repr=False)  # name -> identity
+    _rest: Any = field(default=None, repr=False)  # identity of the groups and suspensions
 
     @property
     def broken(self) -> bool:
@@ -79,10 +83,20 @@ class DesiredStore:
             groups=list(result.groups),
             complete=True,
         )
-        fingerprint = (_fingerprint_of(state), suspended)
-        changed = fingerprint != self._fingerprint
-        self.state, self.suspended, self._fingerprint = state, suspended, fingerprint
-        return Loaded(ok=True, changed=changed)
+        contacts_now = {c.name: _identity(c) for c in state.contacts}
+        rest = (tuple(_identity(g) for g in state.groups), suspended)
+        before = self._contacts
+        changed_keys: frozenset[str] | None = None
+        if before is not None and rest == self._rest:
+            changed_keys = frozenset(
+                name
+                for name in before.keys() | contacts_now.keys()
+                if before.get(name) != contacts_now.get(name)
+            )
+        changed = changed_keys is None or bool(changed_keys)
+        self.state, self.suspended = state, suspended
+        self._contacts, self._rest = contacts_now, rest
+        return Loaded(ok=True, changed=changed, changed_keys=changed_keys)
 
 
 def _suspended(resource: Any) -> bool:
@@ -90,6 +104,13 @@ def _suspended(resource: Any) -> bool:
     return str(annotations.get(SUSPEND_ANNOTATION, "")).strip().lower() == "true"
 
 
-def _fingerprint_of(state: DesiredState) -> tuple[str, ...]:
-    """A cheap identity of a desired state: the repr of every resource, in order."""
-    return tuple(repr(r) for r in (*state.contacts, *state.groups))
+def _identity(resource: Any) -> str:
+    """What a resource asks for, ignoring where it is written (moving it changes nothing)."""
+    return repr(
+        (
+            getattr(resource, "name", None),
+            getattr(resource, "spec", None),
+            getattr(resource, "labels", None),
+            getattr(resource, "annotations", None),
+        )
+    )

@@ -14,6 +14,8 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+import structlog
+import structlog.testing
 
 from reconciler.apply.results import ApplyResult, ObjectResult, Outcome
 from reconciler.controller.account import FULL, AccountWorker, Intervals, Trigger
@@ -284,9 +286,33 @@ async def test_report_policy_plans_live_changes_and_writes_nothing(make: Any) ->
     assert len(h.backend.applied) == 1  # only the start pass
     assert len(h.backend.planned) == 1
     assert h.sample("reconciler_drift_detected_total", account=ACCOUNT, policy="report") == 1
+    h.manifests.contacts.append(contact("c"))
     h.worker.manifests_changed()
     await h.clock.settle()
     assert len(h.backend.applied) == 2  # manifest changes are still applied
+
+
+async def test_a_manifest_edit_queues_only_the_contacts_that_changed(make: Any) -> None:
+    """Editing one manifest queues that contact's key, not a pass over the whole account."""
+    h = make()
+    await h.start()
+    h.manifests.contacts[0] = contact("a", note="edited")
+    with structlog.testing.capture_logs() as logs:
+        h.worker.manifests_changed()
+        await h.clock.settle()
+    (finished,) = [e for e in logs if e["event"] == "pass finished"]
+    assert finished["keys"] == 1
+    assert finished["triggers"] == ["manifest"]
+    assert len(h.backend.applied) == 2
+
+
+async def test_an_unchanged_tree_queues_nothing(make: Any) -> None:
+    """A watcher event that changed no manifest (a comment, a touch) costs no pass."""
+    h = make()
+    await h.start()
+    h.worker.manifests_changed()
+    await h.clock.settle()
+    assert len(h.backend.applied) == 1
 
 
 async def test_a_failed_report_pass_is_retried_as_a_report_pass(make: Any) -> None:
