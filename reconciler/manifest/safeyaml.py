@@ -158,14 +158,15 @@ def documents(text: str, path: str) -> Iterator[Document | ManifestError]:
     if _nesting_bound(text) > _SAFE_NESTING_BOUND:
         try:
             too_deep = _too_deep(text, path)
-        except yaml.MarkedYAMLError as exc:
+        except yaml.YAMLError as exc:
             yield _syntax_error(exc, path, text)
             return
         if too_deep is not None:
             yield too_deep
             return
-    composer = _Composer(text)
+    composer: _Composer | None = None
     try:
+        composer = _Composer(text)
         while composer.check_node():
             node = composer.get_node()
             if node is None:  # pragma: no cover - check_node() said there is one
@@ -178,10 +179,11 @@ def documents(text: str, path: str) -> Iterator[Document | ManifestError]:
                 if separator >= 0:
                     line, col = line_col(text, separator)
             yield Document(node, value, builder.errors, line, col)
-    except yaml.MarkedYAMLError as exc:
+    except yaml.YAMLError as exc:
         yield _syntax_error(exc, path, text)
     finally:
-        composer.dispose()
+        if composer is not None:
+            composer.dispose()
 
 
 def _mark_position(mark: Any) -> tuple[int, int]:
@@ -195,7 +197,21 @@ def _sexagesimal(parts: list[str], number: Callable[[str], Any]) -> Any:
     return total
 
 
-def _syntax_error(exc: yaml.MarkedYAMLError, path: str, text: str) -> ManifestError:
+def _syntax_error(exc: yaml.YAMLError, path: str, text: str) -> ManifestError:
+    if isinstance(exc, yaml.reader.ReaderError):
+        # libyaml counts bytes of the UTF-8 encoding, not characters.
+        offset = len(text.encode("utf-8")[: exc.position].decode("utf-8", errors="ignore"))
+        line, col = line_col(text, offset)
+        character = exc.character if isinstance(exc.character, int) else ord(exc.character)
+        return ManifestError(
+            path,
+            line,
+            col,
+            f"character U+{character:04X} is not allowed in YAML",
+            "remove it: YAML files may not contain control characters",
+        )
+    if not isinstance(exc, yaml.MarkedYAMLError):
+        return ManifestError(path, 1, 1, f"invalid YAML: {exc}", "fix the YAML syntax")
     line, col = _mark_position(exc.problem_mark or exc.context_mark)
     lines = text.splitlines()
     source_line = lines[line - 1] if 0 < line <= len(lines) else ""
