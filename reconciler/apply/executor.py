@@ -55,6 +55,9 @@ MAX_UPDATE = 200
 MAX_GET = 200
 MAX_DELETE = 500
 
+# Failures after which a create may or may not have happened.
+MAYBE_CREATED = (UnknownOutcome, ServerError, TransportError)
+
 OWNER_KEY = "reconciler.owner"
 NAME_KEY = "reconciler.name"
 
@@ -227,7 +230,7 @@ class Executor:
             try:
                 answers = await self.gateway.batch_create([op.body for op in batch])
                 break
-            except (UnknownOutcome, ServerError, TransportError) as error:
+            except MAYBE_CREATED as error:
                 # The server may have created them: never send these again blindly. The
                 # listing (or the settle time) decides; until then they are pending.
                 log.warning("apply.create_unknown", batch=len(batch), error=type(error).__name__)
@@ -267,7 +270,9 @@ class Executor:
         failed: dict[str, PeopleError] = {}
         for index, answer in enumerate(answers):
             if isinstance(answer, PeopleError):
-                if index < len(batch):
+                # A lost answer or a server failure may still have created the contact: those
+                # stay journaled (pending); only a definite refusal forgets the intent.
+                if index < len(batch) and not isinstance(answer, MAYBE_CREATED):
                     failed[batch[index].key] = answer
                 continue
             _, name = stamp_of(answer)
@@ -292,7 +297,7 @@ class Executor:
                     "contact",
                     op.key,
                     Outcome.PENDING,
-                    reason="no answer for this create",
+                    reason="create sent, its outcome is unknown",
                     retry_at=datetime.fromtimestamp(self.clock() + self.settings.settle, UTC),
                 )
 

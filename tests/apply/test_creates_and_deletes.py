@@ -6,6 +6,8 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
+import pytest
+
 from reconciler.apply.executor import ItemResult
 from reconciler.apply.gateway import ClientGateway
 from reconciler.apply.journal import CreateJournal
@@ -18,17 +20,21 @@ from tests.apply.test_conflicts import EditingGateway, by_name
 
 
 class LosingGateway(ClientGateway):
-    """Sends creates, then loses the answer of the first ``lose`` batches."""
+    """Sends creates, then loses the answer of the first batch: the whole call fails, or (as
+    the client reports it) every item comes back as an unknown outcome."""
 
-    def __init__(self, client: Any, lose: int = 1) -> None:
+    def __init__(self, client: Any, *, per_item: bool) -> None:
         super().__init__(client)
-        self.lose = lose
+        self.lose, self.per_item = 1, per_item
 
     async def batch_create(self, bodies: Sequence[dict[str, Any]]) -> list[ItemResult]:
         answers = await super().batch_create(bodies)
         if self.lose:
             self.lose -= 1
-            raise UnknownOutcome("connection reset after the request was sent")
+            lost = UnknownOutcome("connection reset after the request was sent")
+            if self.per_item:
+                return [lost for _ in answers]
+            raise lost
         return answers
 
 
@@ -38,11 +44,14 @@ def stamp_counts(people: list[dict[str, Any]]) -> Counter[str]:
     )
 
 
-async def test_a_lost_create_answer_under_listing_lag_makes_no_duplicate(world: World) -> None:
+@pytest.mark.parametrize("per_item", [False, True])
+async def test_a_lost_create_answer_under_listing_lag_makes_no_duplicate(
+    world: World, per_item: bool
+) -> None:
     """The answer is lost and the listing lags: the apply waits for the settle time instead of
     creating again, then finds the contacts by their stamps."""
     world.configure(list_lag_ms=3000)
-    result = await world.apply(book(10), gateway=LosingGateway(world.client))
+    result = await world.apply(book(10), gateway=LosingGateway(world.client, per_item=per_item))
     assert result.converged, result.to_json()
     assert result.counts()[Outcome.CREATED] == 10
     assert set(stamp_counts(await world.people()).values()) == {1}
