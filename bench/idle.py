@@ -5,7 +5,8 @@ The controller's steady state is "nothing changed". It should cost one increment
 benchmark builds ``--contacts`` manifests, lets a first ``reconciler run`` converge them and stops
 it, then starts a second one (a restart is one full pass: it must write nothing) and watches it
 idle for ``--duration`` with a short ``--poll-interval``. Last, ``--burst`` contacts are edited
-out of band at once: they must be corrected in a few passes of batch calls, not one per contact.
+out of band at once: they must be corrected in a few passes of batch calls, not one per contact;
+then one manifest is edited: that must cost a pass over one contact, not a listing of all.
 Requests are counted by the emulator (served over HTTP in this process), CPU from the controller
 subprocess's /proc entry.
 
@@ -161,6 +162,24 @@ def burst_edits(http: httpx.Client, run: Run, count: int) -> tuple[float, float,
     return took, run.metric("reconciler_reconcile_total") - passes0, used
 
 
+def manifest_edit(http: httpx.Client, run: Run, manifests: Path) -> tuple[float, dict[str, int]]:
+    """Rename person-00000 in its manifest; wait until it is live. (seconds, requests)."""
+    path = manifests / "people-000.yaml"
+    _, _, before = emulator_stats(http)
+    began = time.monotonic()
+    path.write_text(path.read_text().replace("givenName: Given0,", "givenName: Renamed0,", 1))
+
+    def renamed() -> bool:
+        book = http.get("/__emulator/dump").json()["users"][USER]["people"]
+        return any(p["names"][0]["givenName"] == "Renamed0" for p in book)
+
+    run.wait(renamed, "the manifest edit to be applied", every=0.5)
+    took = time.monotonic() - began
+    time.sleep(3.0)
+    _, _, after = emulator_stats(http)
+    return took, {m: n - before.get(m, 0) for m, n in after.items() if n != before.get(m, 0)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--contacts", type=int, default=5000)
@@ -213,6 +232,9 @@ def main() -> None:
 
         # 3. a burst of out-of-band edits: corrected in a few passes of batch calls
         burst = burst_edits(http, second, args.burst) if args.burst else None
+
+        # 4. one manifest edited: a pass over that contact, not over the address book
+        edit = manifest_edit(http, second, manifests)
         second.stop()
 
     other = sum(methods1.values()) - sum(methods0.values()) - (lists1 - lists0)
@@ -235,6 +257,8 @@ def main() -> None:
         took, burst_passes, used = burst
         print(f"burst of {args.burst} edits:  corrected in {took:.1f} s, {burst_passes:.0f} passes")
         print(f"burst requests:           {used}")
+    took, used = edit
+    print(f"one manifest edited:      applied in {took:.1f} s (debounce 1 s), requests {used}")
     print(f"exit codes:               first {first.process.returncode}, "
           f"second {second.process.returncode}")  # fmt: skip
 
