@@ -31,7 +31,7 @@ async def live_state(world: World) -> LiveState:
     return LiveState(people=user["people"], groups=user["contactGroups"])
 
 
-@pytest.mark.parametrize("seed", range(1, 6))
+@pytest.mark.parametrize("seed", range(1, 9))
 async def test_chaos_converges_without_duplicates_or_collateral(world: World, seed: int) -> None:
     """See the module docstring."""
     # Someone else's contacts, which we must never touch.
@@ -67,6 +67,7 @@ async def test_chaos_converges_without_duplicates_or_collateral(world: World, se
         spurious_etag_rate=0.2,
         write_quota_per_minute=4,
         error_rate=0.05,
+        editor_rate=0.05,  # plus random edits of phones and biographies (unmanaged here)
     )
     result = await world.apply(
         desired, gateway=EditingGateway(world.client, edit), prune=True, max_deletes=10
@@ -89,8 +90,9 @@ async def test_chaos_converges_without_duplicates_or_collateral(world: World, se
     assert set(stamps.values()) == {1}, "duplicates"
     assert build_plan(desired, await live_state(world), PlanOptions(prune=True)).empty
     after = by_name(people)
-    for key in unmanaged:
-        assert after[key]["biographies"][0]["value"] == f"bio of {key}"
+    for key in unmanaged:  # ours, or a later random edit by the emulator's editor: never lost
+        bio = after[key]["biographies"][0]["value"]
+        assert bio == f"bio of {key}" or bio.startswith("Edited on a phone"), bio
     for key in managed:
         assert after[key]["organizations"][0] == {
             **after[key]["organizations"][0],
