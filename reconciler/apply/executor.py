@@ -196,9 +196,10 @@ class Executor:
                     continue
             except PeopleError as error:
                 log.warning("apply.group_failed", key=op.key, action=str(op.kind), error=str(error))
-                self.record(
-                    "group", op.key, Outcome.FAILED, reason=str(error), retry_at=self.retry_at(1)
-                )
+                # 409 on an update: the group's etag is outdated; the next pass re-plans it.
+                contended = op.kind is OpKind.UPDATE and isinstance(error, Conflict)
+                outcome = Outcome.CONFLICT if contended else Outcome.FAILED
+                self.record("group", op.key, outcome, reason=str(error), retry_at=self.retry_at(1))
                 continue
             answered[op.key] = group
             self.record("group", op.key, outcome, resource_name=group.get("resourceName"))
