@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
-from tests.e2e.conftest import invoke, reconciler
+from tests.e2e.conftest import ROOT, invoke, reconciler
 from tests.e2e.manifests import write_tree
 
 
 def test_apply_then_plan_reports_no_changes(tmp_path: Path) -> None:
-    """`reconciler apply --auto-approve manifests/` on the embedded emulator (default state
-    file), then `reconciler plan --detailed-exitcode manifests/` exits 0."""
-    write_tree(tmp_path / "manifests", range(12))
+    """`reconciler apply --auto-approve manifests/` with the repository's example manifests on
+    the embedded emulator (default state file), then `reconciler plan --detailed-exitcode
+    manifests/` exits 0."""
+    shutil.copytree(ROOT / "manifests", tmp_path / "manifests")
     applied = reconciler("apply", "--auto-approve", "manifests/", cwd=tmp_path)
     assert applied.returncode == 0, applied.stdout + applied.stderr
     assert "0 left" in applied.stdout
