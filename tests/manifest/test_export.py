@@ -149,3 +149,20 @@ def test_the_cli_exports_the_embedded_address_book(tmp_path: Path) -> None:
     again = runner.invoke(main, ["export", "--state", str(state), "--out", str(out)])
     assert again.exit_code == 2
     assert "is not empty" in again.stderr
+
+
+@pytest.mark.usefixtures("restore_logging")
+def test_exporting_what_was_applied_plans_no_changes(tmp_path: Path) -> None:
+    """apply manifests/ -> export -> plan the export: the export describes the live state."""
+    examples = Path(__file__).resolve().parents[2] / "manifests"
+    state = str(tmp_path / "state.sqlite3")
+    runner = CliRunner()
+    applied = runner.invoke(main, ["apply", str(examples), "--state", state, "--auto-approve"])
+    assert applied.exit_code == 0, applied.output
+    out = tmp_path / "exported"
+    exported = runner.invoke(main, ["export", "--state", state, "--out", str(out)])
+    assert exported.exit_code == 0, exported.output
+    assert exported.stderr == ""
+    planned = runner.invoke(main, ["plan", str(out), "--state", state])
+    assert planned.exit_code == 0, planned.output
+    assert "No changes." in planned.stdout
