@@ -203,6 +203,12 @@ def export(
         name = taken_groups.claim(stamped or slug(str(group["name"])), "group")
         group_names[resource] = name
         result.groups.append(GroupResource(name=name, spec=GroupSpec(name=str(group["name"]))))
+        if stamped is None:
+            result.warnings.append(
+                f"group {name}: no controller manages the live group yet, and plan refuses to "
+                "create a group under the name of one it does not manage; delete or rename the "
+                "live group before the first apply (its members keep their other groups)"
+            )
     taken = _Names()
     for person in people:
         if (person.get("metadata") or {}).get("deleted"):

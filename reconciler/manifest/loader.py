@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import unicodedata
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -325,18 +326,20 @@ class _Loading:
             )
         else:
             display = parsed.spec.name
+            title_key = unicodedata.normalize("NFC", display).strip().casefold()
             shown_at = Location(*where(node_at(doc.node, ("spec", "name")), path))
-            earlier = self.group_titles.get(display)
+            earlier = self.group_titles.get(title_key)
             if earlier is not None:
                 self.result.errors.append(
                     ManifestError.at(
                         shown_at,
                         f"two contact groups are named {display!r}; the other is at {earlier}",
-                        "Google Contacts refuses duplicate group names: rename one of them",
+                        "Google Contacts refuses duplicate group names (case is ignored): "
+                        "rename one of them",
                     )
                 )
                 return
-            self.group_titles[display] = shown_at
+            self.group_titles[title_key] = shown_at
             self.result.groups.append(
                 GroupResource(
                     name=metadata.name,

@@ -85,8 +85,11 @@ async def test_export_reads_the_emulator_and_writes_valid_manifests(
     }
     assert contacts["kept-name"].annotations == {"reconciler/prune": "false"}
     assert result.warnings == [
+        "group sales-team: no controller manages the live group yet, and plan refuses to create "
+        "a group under the name of one it does not manage; delete or rename the live group "
+        "before the first apply (its members keep their other groups)",
         "no-email: no email address to adopt it by; applying will create a new contact next "
-        "to the existing one"
+        "to the existing one",
     ]
 
 
