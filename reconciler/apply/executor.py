@@ -55,6 +55,11 @@ MAX_UPDATE = 200
 MAX_GET = 200
 MAX_DELETE = 500
 
+
+class NotApplied(PeopleError):
+    """Not written because another item of the same all-or-nothing batch failed: send again."""
+
+
 # Failures after which a create may or may not have happened.
 MAYBE_CREATED = (UnknownOutcome, ServerError, TransportError)
 
@@ -341,7 +346,8 @@ class Executor:
             queue = list(group)
             while queue:
                 batch, queue = queue[:MAX_UPDATE], queue[MAX_UPDATE:]
-                found = await self._send_updates(batch, mask, transient)
+                unsent: list[ContactOp] = []
+                found = await self._send_updates(batch, mask, transient, unsent)
                 if found and not self.synced and self.replan is not None:
                     # Where one contact was edited behind our back, others likely were too:
                     # one incremental sync shows every edit since our listing, so the rest are
@@ -349,6 +355,7 @@ class Executor:
                     self.synced = True
                     found, queue, later = await self._resync(found, queue, mask)
                     transient += [(op, StaleEtag("re-merged with a new mask")) for op in later]
+                queue = unsent + queue
                 conflicts += found
         return conflicts, transient
 
@@ -357,8 +364,10 @@ class Executor:
         batch: Sequence[ContactOp],
         mask: tuple[str, ...],
         transient: list[tuple[ContactOp, PeopleError]],
+        unsent: list[ContactOp],
     ) -> list[tuple[ContactOp, PeopleError]]:
-        """One batchUpdateContacts call; returns the stale-etag rejections."""
+        """One batchUpdateContacts call; returns the stale-etag rejections and adds to
+        ``unsent`` what the server did not write because of another item."""
         conflicts: list[tuple[ContactOp, PeopleError]] = []
         bodies = {op.resource_name or "": self._with_freshest_etag(op) for op in batch}
         try:
@@ -373,6 +382,8 @@ class Executor:
                 transient.append((op, ServerError("no answer for this update")))
             elif isinstance(answer, StaleEtag):
                 conflicts.append((op, answer))
+            elif isinstance(answer, NotApplied):
+                unsent.append(op)
             elif isinstance(answer, PeopleError):
                 if answer.retryable:
                     transient.append((op, answer))
