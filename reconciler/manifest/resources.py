@@ -194,7 +194,10 @@ class GroupDocument(Strict):
 
 @dataclass(frozen=True, slots=True)
 class ContactResource:
-    """A validated contact manifest and where it was written."""
+    """A validated contact manifest and where it was written.
+
+    Read-only: the loader shares resources between loads of unchanged files.
+    """
 
     name: str
     spec: ContactSpec
@@ -215,7 +218,7 @@ class ContactResource:
 
 @dataclass(frozen=True, slots=True)
 class GroupResource:
-    """A validated contact group manifest and where it was written."""
+    """A validated contact group manifest and where it was written (read-only, shared)."""
 
     name: str
     spec: GroupSpec

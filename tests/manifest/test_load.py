@@ -110,3 +110,24 @@ def test_a_broken_group_is_reported_once_not_once_per_member(tmp_path: Path) -> 
     write(tmp_path, "g.yaml", GROUP.replace("spec: {name: Sales team}", "spec: {nam: Sales}"))
     messages = [e.message for e in load([tmp_path]).errors]
     assert messages == ["missing required field 'spec.name'", "unknown field 'spec.nam'"]
+
+
+def test_reloading_reuses_unchanged_files_and_rereads_changed_ones(tmp_path: Path) -> None:
+    """A reload gives the same answer; an edited file is parsed again, by content not mtime."""
+    contact = write(tmp_path, "c.yaml", CONTACT)
+    write(tmp_path, "g.yaml", GROUP)
+    first = load([tmp_path])
+    again = load([tmp_path])
+    assert again.ok
+    assert again.contacts == first.contacts
+    assert again.contacts is not first.contacts
+    contact.write_text(CONTACT.replace("Jane", "Janet"), encoding="utf-8")
+    edited = load([tmp_path])
+    assert edited.contacts[0].spec.person_fields()["names"] == [
+        {"givenName": "Janet", "familyName": "Doe"}
+    ]
+    contact.write_text(CONTACT.replace("groups: [sales]", "groups: [sale]"), encoding="utf-8")
+    assert [e.message for e in load([tmp_path]).errors] == [
+        "group 'sale' is not defined by any ContactGroup"
+    ]
+    assert load([tmp_path], cache=False).errors == load([tmp_path]).errors
