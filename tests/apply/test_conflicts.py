@@ -139,11 +139,13 @@ async def _edit_half(world: World, before: dict[str, dict[str, Any]]) -> None:
 
 async def test_one_incremental_sync_finds_the_other_concurrent_edits(world: World) -> None:
     """After a first rejection, one sync shows every edit since our listing: the edited
-    contacts are re-merged from it, with no per-contact re-read."""
+    contacts are re-merged from it, with no per-contact re-read, and sent together with the
+    contacts the rejected call did not write."""
     await world.apply(book(10))
     before = by_name(await world.people())
     stats = world.client.stats.requests
     gets, lists = stats["people.getBatchGet"], stats["people.connections.list"]
+    updates = stats["people.batchUpdateContacts"]
     result = await world.apply(
         book(10, title="VP"),
         gateway=EditingGateway(world.client, lambda: _edit_half(world, before)),
@@ -151,6 +153,8 @@ async def test_one_incremental_sync_finds_the_other_concurrent_edits(world: Worl
     assert result.converged, result.to_json()
     assert stats["people.getBatchGet"] == gets
     assert stats["people.connections.list"] == lists + 2  # the listing and one sync
+    # One call rejected (naming the 5 edited contacts), then one with all 10 re-merged.
+    assert stats["people.batchUpdateContacts"] == updates + 2
     after = by_name(await world.people())
     assert all(after[f"person-{i:05d}"]["biographies"][0]["value"] == f"note {i}" for i in (0, 8))
 
