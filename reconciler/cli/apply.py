@@ -24,11 +24,11 @@ from reconciler.cli.plan import plan_options, planning_options, target_of
 @option(
     "--create-settle",
     type=click.FloatRange(min=0.0),
-    default=30.0,
-    show_default=True,
+    default=None,
     help=(
         "Seconds a listing may lag a create: a create whose answer was lost is not sent again "
-        "before this much time has passed."
+        "before this much time has passed.  [default: 30, or 0 for the embedded target, whose "
+        "listing never lags]"
     ),
 )
 @planning_options
@@ -42,12 +42,15 @@ def apply(paths: tuple[str, ...], **kwargs: Any) -> None:
     from reconciler.apply.commands import ApplyRequest, run_apply
     from reconciler.apply.executor import ExecutorSettings
 
+    settle = kwargs["create_settle"]
+    if settle is None:
+        settle = 0.0 if kwargs["target"] == "embedded" else 30.0
     request = ApplyRequest(
         paths=paths,
         target=target_of(**kwargs),
         options=plan_options(**kwargs),
         auto_approve=kwargs["auto_approve"],
         output=kwargs["output"],
-        executor=ExecutorSettings(settle=kwargs["create_settle"]),
+        executor=ExecutorSettings(settle=settle),
     )
     raise SystemExit(run_apply(request))
