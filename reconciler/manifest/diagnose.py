@@ -45,18 +45,22 @@ def node_at(root: Node, loc: Sequence[int | str], *, key: bool = False) -> Node:
 
 
 def describe(value: Any) -> str:
-    """A short description of a YAML value for an error message (never a whole body)."""
+    """What kind of YAML value this is, for an error message.
+
+    Never the value itself: messages end up in CI logs and the controller's logs, and a
+    manifest's values are personal data. The location already says where to look.
+    Booleans are the exception, since ``NO`` read as ``false`` is the surprise to explain.
+    """
     if value is None:
         return "nothing (null)"
     if isinstance(value, bool):
         return f"the boolean {str(value).lower()}"
     if isinstance(value, int | float):
-        return f"the number {value}"
+        return "a number"
     if isinstance(value, date):
-        return f"the date {value.isoformat()}"
+        return "a date"
     if isinstance(value, str):
-        shown = value if len(value) <= 40 else value[:37] + "..."
-        return f"the string {shown!r}"
+        return "a string"
     if isinstance(value, list):
         return "a list"
     if isinstance(value, dict):
@@ -200,7 +204,9 @@ def _one(
     if kind == "literal_error":
         expected = detail.get("ctx", {}).get("expected", "")
         return ManifestError(
-            *where_, f"{field!r} must be one of {expected}, got {describe(value)}", _enum_hint(name)
+            *where_,
+            f"{field!r} must be one of {expected}, got {_schema_value(value)}",
+            _enum_hint(name),
         )
     if kind == "string_pattern_mismatch":
         return ManifestError(
@@ -234,6 +240,13 @@ def _one(
             else f"quote the value: {ctx.get('allowed', '')}",
         )
     return ManifestError(*where_, f"{field!r}: {detail['msg']}", "fix the value")
+
+
+def _schema_value(value: Any) -> str:
+    """Values of enumerated fields (kind, contentType...) are vocabulary, not personal data."""
+    if isinstance(value, str) and len(value) <= 40:
+        return repr(value)
+    return describe(value)
 
 
 def _accepts_bare(model: type[BaseModel], loc: tuple[int | str, ...]) -> bool:

@@ -82,21 +82,21 @@ class Date(Entry):
     @classmethod
     def _year_in_range(cls, year: int | None) -> int | None:
         if year is not None and not 1 <= year <= 9999:
-            raise PydanticCustomError("date", f"year must be between 1 and 9999: {year}")
+            raise PydanticCustomError("date", "year must be between 1 and 9999")
         return year
 
     @field_validator("month")
     @classmethod
     def _month_in_range(cls, month: int | None) -> int | None:
         if month is not None and not 1 <= month <= 12:
-            raise PydanticCustomError("date", f"month must be between 1 and 12: {month}")
+            raise PydanticCustomError("date", "month must be between 1 and 12")
         return month
 
     @field_validator("day")
     @classmethod
     def _day_in_range(cls, day: int | None) -> int | None:
         if day is not None and not 1 <= day <= 31:
-            raise PydanticCustomError("date", f"day must be between 1 and 31: {day}")
+            raise PydanticCustomError("date", "day must be between 1 and 31")
         return day
 
     def problem(self, *, full: bool) -> str | None:
@@ -111,8 +111,9 @@ class Date(Entry):
             leap_year = 2000  # without a year, February 29 is a possible birthday
             days = calendar.monthrange(self.year or leap_year, self.month)[1]
             if self.day > days:
-                shown = f"{self.year:04d}-" if self.year else ""
-                return f"impossible date {shown}{self.month:02d}-{self.day:02d}"
+                if self.year:
+                    return f"impossible date: that month has only {days} days that year"
+                return "impossible date: that month never has that many days"
         return None
 
 
@@ -146,9 +147,7 @@ class EmailAddress(Entry):
     @classmethod
     def _valid_email(cls, value: str) -> str:
         if len(value) > 254 or _EMAIL.fullmatch(value) is None:
-            raise PydanticCustomError(
-                "email", "malformed email address {shown}", {"shown": repr(value)}
-            )
+            raise PydanticCustomError("email", "malformed email address")
         return value
 
 
@@ -164,8 +163,8 @@ class PhoneNumber(Entry):
         if problem is not None:
             raise PydanticCustomError(
                 "phone_number",
-                "phone number {shown} cannot be parsed: it {why}",
-                {"shown": repr(value), "why": problem},
+                "phone number cannot be parsed: it {why}",
+                {"why": problem},
             )
         return value
 

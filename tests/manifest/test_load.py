@@ -16,7 +16,7 @@ metadata:
 spec:
   names: [{givenName: Jane, familyName: Doe}]
   emailAddresses: [{value: jane@example.com, type: work}, jane@example.org]
-  phoneNumbers: [{value: "+1 650 555 0100", type: mobile}]
+  phoneNumbers: [{value: "+1 212 555 0100", type: mobile}]
   groups: [sales]
 """
 
@@ -68,7 +68,7 @@ def test_person_fields_are_api_json_without_groups(tmp_path: Path) -> None:
             {"value": "jane@example.com", "type": "work"},
             {"value": "jane@example.org"},
         ],
-        "phoneNumbers": [{"value": "+1 650 555 0100", "type": "mobile"}],
+        "phoneNumbers": [{"value": "+1 212 555 0100", "type": "mobile"}],
     }
 
 
@@ -98,7 +98,7 @@ def test_errors_are_located_and_say_what_to_do(tmp_path: Path) -> None:
 
 def test_phone_numbers_use_the_default_region(tmp_path: Path) -> None:
     """A national-format number is read in the default region given to load()."""
-    text = CONTACT.replace('"+1 650 555 0100"', '"020 7946 0555"')
+    text = CONTACT.replace('"+1 212 555 0100"', '"020 7946 0555"')
     write(tmp_path, "c.yaml", text + "---\n" + GROUP)
     assert load([tmp_path], default_region="GB").ok
     assert not load([tmp_path], default_region="US").ok
@@ -131,3 +131,22 @@ def test_reloading_reuses_unchanged_files_and_rereads_changed_ones(tmp_path: Pat
         "group 'sale' is not defined by any ContactGroup"
     ]
     assert load([tmp_path], cache=False).errors == load([tmp_path]).errors
+
+
+def test_error_messages_never_repeat_contact_data(tmp_path: Path) -> None:
+    """Messages locate the problem but never quote values: they end up in CI and controller logs."""
+    secrets = ["jane@@example.com", "+1 212 555 01", "1990", "Jane Secret", "6505550100"]
+    write(
+        tmp_path,
+        "c.yaml",
+        "apiVersion: reconciler/v1\nkind: Contact\nmetadata: {name: jane}\nspec:\n"
+        "  emailAddresses: [jane@@example.com]\n"
+        "  phoneNumbers: ['+1 212 555 01', 6505550100]\n"
+        "  birthdays: [{date: {year: 1990, month: 2, day: 31}}]\n"
+        "  nicknames: Jane Secret\n",
+    )
+    errors = load([tmp_path]).errors
+    assert len(errors) == 5
+    for error in errors:
+        for secret in secrets:
+            assert secret not in str(error), str(error)
