@@ -135,14 +135,14 @@ def test_reloading_reuses_unchanged_files_and_rereads_changed_ones(tmp_path: Pat
 
 def test_error_messages_never_repeat_contact_data(tmp_path: Path) -> None:
     """Messages locate the problem but never quote values: they end up in CI and controller logs."""
-    secrets = ["jane@@example.com", "+1 212 555 01", "1990", "Jane Secret", "6505550100"]
+    secrets = ["jane@@example.com", "+1 212 555 01", "1985", "Jane Secret", "6505550100"]
     write(
         tmp_path,
         "c.yaml",
         "apiVersion: reconciler/v1\nkind: Contact\nmetadata: {name: jane}\nspec:\n"
         "  emailAddresses: [jane@@example.com]\n"
         "  phoneNumbers: ['+1 212 555 01', 6505550100]\n"
-        "  birthdays: [{date: {year: 1990, month: 2, day: 31}}]\n"
+        "  birthdays: [{date: {year: 1985, month: 2, day: 31}}]\n"
         "  nicknames: Jane Secret\n",
     )
     errors = load([tmp_path]).errors
