@@ -53,17 +53,32 @@ _IMPLICIT: Final[dict[str, list[tuple[str, re.Pattern[str]]]]] = {
 _BOOLS: Final = {"yes": True, "true": True, "on": True, "no": False, "false": False, "off": False}
 
 
+# Plain scalars repeat (keys above all), and resolving one runs up to a few regexps.
+_PLAIN_TAGS: dict[str, str] = {}
+_PLAIN_TAGS_MAX: Final = 20_000
+
+
+def _plain_tag(value: str) -> str:
+    if not value:
+        return NULL
+    for tag, regexp in _IMPLICIT.get(value[0], ()):
+        if regexp.match(value):
+            return tag
+    return STR
+
+
 class _Composer(CParser):
     """libyaml's composer with a cheap resolver and no path resolvers."""
 
-    def resolve(self, kind: type[Node], value: str | None, implicit: Any) -> str:
+    def resolve(self, kind: type[Node], value: str, implicit: Any) -> str:
         if kind is ScalarNode:
             if implicit[0]:
-                if not value:
-                    return NULL
-                for tag, regexp in _IMPLICIT.get(value[0], ()):
-                    if regexp.match(value):
-                        return tag
+                tag = _PLAIN_TAGS.get(value)
+                if tag is None:
+                    tag = _plain_tag(value)
+                    if len(_PLAIN_TAGS) < _PLAIN_TAGS_MAX and len(value) <= 32:
+                        _PLAIN_TAGS[value] = tag
+                return tag
             return STR
         return SEQ if kind is SequenceNode else MAP
 
