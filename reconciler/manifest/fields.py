@@ -222,7 +222,7 @@ class Organization(Entry):
 
 class Biography(Entry):
     value: str
-    contentType: Literal["TEXT_PLAIN", "TEXT_HTML"] | None = None
+    contentType: Literal["CONTENT_TYPE_UNSPECIFIED", "TEXT_PLAIN", "TEXT_HTML"] | None = None
 
 
 class Birthday(Entry):
@@ -316,7 +316,23 @@ class PersonLocation(Entry):
 
 class MiscKeyword(Entry):
     value: str
-    type: str | None = None
+    type: (
+        Literal[
+            "TYPE_UNSPECIFIED",
+            "OUTLOOK_BILLING_INFORMATION",
+            "OUTLOOK_DIRECTORY_SERVER",
+            "OUTLOOK_KEYWORD",
+            "OUTLOOK_MILEAGE",
+            "OUTLOOK_PRIORITY",
+            "OUTLOOK_SENSITIVITY",
+            "OUTLOOK_SUBJECT",
+            "OUTLOOK_USER",
+            "HOME",
+            "WORK",
+            "OTHER",
+        ]
+        | None
+    ) = None
 
 
 class Interest(Entry):
