@@ -100,10 +100,12 @@ def split_parts(body: bytes, boundary: str) -> list[bytes]:
     """The parts of a multipart body, between its delimiter lines (preamble and epilogue dropped).
 
     A delimiter is a line ``--boundary`` (closing: ``--boundary--``), optionally followed by
-    blanks, ended by CRLF or LF; the line break before it belongs to the delimiter.
+    blanks, ended by CRLF or LF. The LF before it belongs to the delimiter; a CR before that
+    LF is left on the part, since only the part's Content-Length can tell a CRLF delimiter
+    from a body that ends in CR (see :func:`parse_part`).
     """
     delimiter = re.compile(
-        rb"(?:\A|\r?\n)--" + re.escape(boundary.encode("ascii")) + rb"(--)?[ \t]*(?:\r?\n|\Z)"
+        rb"(?:\A|\n)--" + re.escape(boundary.encode("ascii")) + rb"(--)?[ \t]*(?:\r?\n|\Z)"
     )
     parts: list[bytes] = []
     start: int | None = None
@@ -200,6 +202,8 @@ def parse_part(part: bytes, index: int) -> InnerRequest:
         if int(length) > len(body):
             raise BatchFormatError(f"The body of {what} is shorter than its Content-Length.")
         body = body[: int(length)]
+    elif body.endswith(b"\r"):
+        body = body[:-1]  # the CR of a CRLF delimiter
     return InnerRequest(fields[0], target, tuple(headers), body, content_id)
 
 
