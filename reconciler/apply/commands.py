@@ -54,6 +54,8 @@ class Target:
     token: str | None = None
     state: str = ".reconciler/embedded.sqlite3"
     owner: str = "reconciler"
+    subject: str | None = None  # the user to act as (domain-wide delegation)
+    credentials: str | None = None  # a Google credentials file
 
     def journal(self, account: str, *, readonly: bool = False) -> CreateJournal:
         directory = Path(self.state).expanduser().resolve().parent
@@ -153,7 +155,9 @@ async def _plan(request: PlanRequest, desired: DesiredState) -> Plan:
     from reconciler.people import connect
 
     t = request.target
-    async with connect(t.target, token=t.token, state=t.state) as client:
+    async with connect(
+        t.target, token=t.token, state=t.state, subject=t.subject, credentials=t.credentials
+    ) as client:
         gateway = ClientGateway(client)
         with t.journal(client.account, readonly=True) as journal:
             read = await read_live(
@@ -236,7 +240,9 @@ async def _apply(
 
     t = request.target
     settings = ApplySettings(plan=request.options, executor=request.executor)
-    async with connect(t.target, token=t.token, state=t.state) as client:
+    async with connect(
+        t.target, token=t.token, state=t.state, subject=t.subject, credentials=t.credentials
+    ) as client:
         gateway = ClientGateway(client)
         with t.journal(client.account) as journal:
             if saved is not None:

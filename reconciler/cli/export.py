@@ -15,7 +15,14 @@ from typing import Any
 
 import click
 
-from reconciler.cli.options import option, state_option, target_option, token_option
+from reconciler.cli.options import (
+    credentials_option,
+    option,
+    state_option,
+    subject_option,
+    target_option,
+    token_option,
+)
 from reconciler.manifest.fields import DEFAULT_REGION, check_region
 
 # Every writable Person field a manifest can hold, plus what export needs to read them right.
@@ -43,13 +50,8 @@ READ_FIELDS = (
     callback=lambda _ctx, _param, value: _region(value),
     help="Country of phone numbers written without a +country prefix.",
 )
-@option("--subject", default=None, help="User to act as (domain-wide delegation).")
-@option(
-    "--credentials",
-    type=click.Path(dir_okay=False),
-    default=None,
-    help="Google credentials file for --target google.",
-)
+@subject_option
+@credentials_option
 @target_option
 @token_option
 @state_option

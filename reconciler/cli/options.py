@@ -61,3 +61,17 @@ owner_option = option(
     show_default=True,
     help="Owner id stamped on every contact this controller manages; two repos never share one.",
 )
+subject_option = option(
+    "--subject",
+    default=None,
+    metavar="EMAIL",
+    help=(
+        "User to act as with a service-account key and domain-wide delegation (--target google)."
+    ),
+)
+credentials_option = option(
+    "--credentials",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Google credentials file (service account key or authorized user) for --target google.",
+)

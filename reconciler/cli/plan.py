@@ -7,7 +7,15 @@ from typing import Any, TypeVar
 
 import click
 
-from reconciler.cli.options import option, owner_option, state_option, target_option, token_option
+from reconciler.cli.options import (
+    credentials_option,
+    option,
+    owner_option,
+    state_option,
+    subject_option,
+    target_option,
+    token_option,
+)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -51,6 +59,8 @@ def planning_options(command: F) -> F:
         token_option,
         state_option,
         owner_option,
+        subject_option,
+        credentials_option,
     ]
     for decorate in reversed(decorators):
         command = decorate(command)
@@ -76,7 +86,12 @@ def target_of(**kwargs: Any) -> Any:
     from reconciler.apply.commands import Target
 
     return Target(
-        target=kwargs["target"], token=kwargs["token"], state=kwargs["state"], owner=kwargs["owner"]
+        target=kwargs["target"],
+        token=kwargs["token"],
+        state=kwargs["state"],
+        owner=kwargs["owner"],
+        subject=kwargs["subject"],
+        credentials=kwargs["credentials"],
     )
 
 

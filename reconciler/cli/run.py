@@ -14,7 +14,15 @@ from typing import Any
 
 import click
 
-from reconciler.cli.options import option, owner_option, state_option, target_option, token_option
+from reconciler.cli.options import (
+    credentials_option,
+    option,
+    owner_option,
+    state_option,
+    subject_option,
+    target_option,
+    token_option,
+)
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
 _UNIT = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
@@ -125,12 +133,8 @@ DURATION = Duration()
     show_default=True,
     help="Log lines as JSON, or readable text (auto: text on a terminal).",
 )
-@option(
-    "--credentials",
-    type=click.Path(dir_okay=False),
-    default=None,
-    help="Google credentials file (service account key or authorized user) for --target google.",
-)
+@subject_option
+@credentials_option
 @target_option
 @token_option
 @state_option
@@ -149,6 +153,7 @@ def run(
     suspend: bool,
     shutdown_timeout: float,
     log_format: str,
+    subject: str | None,
     credentials: str | None,
     target: str,
     token: str | None,
@@ -184,11 +189,15 @@ def run(
         raise click.UsageError(str(error)) from error
     if config_file is not None and paths:
         raise click.UsageError("give manifest PATHS or --config, not both")
+    if config_file is not None and subject:
+        raise click.UsageError(
+            "--subject is for a single account: with --config, set each subject in the file"
+        )
     try:
         config = (
             load_accounts(config_file, default_owner=owner, drift_policy=policy)
             if config_file is not None
-            else single_account(paths, owner=owner, drift_policy=policy)
+            else single_account(paths, owner=owner, drift_policy=policy, subject=subject)
         )
     except AccountsError as error:
         click.echo(str(error), err=True)

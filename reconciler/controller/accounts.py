@@ -181,12 +181,17 @@ def load_accounts(
 
 
 def single_account(
-    manifests: Sequence[Path | str], *, owner: str, drift_policy: DriftPolicy
+    manifests: Sequence[Path | str],
+    *,
+    owner: str,
+    drift_policy: DriftPolicy,
+    subject: str | None = None,
 ) -> AccountsConfig:
-    """The account of a controller started without a file: the token's user and ``manifests``."""
+    """The account of a controller started without a file: ``subject`` (else the token's user)
+    and ``manifests``."""
     paths = tuple(Path(m) for m in manifests) or (Path("."),)
     return AccountsConfig(
-        accounts=(Account(None, paths, owner, suspend=False, drift_policy=drift_policy),)
+        accounts=(Account(subject, paths, owner, suspend=False, drift_policy=drift_policy),)
     )
 
 
