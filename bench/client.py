@@ -25,8 +25,8 @@ from typing import Any
 import structlog
 
 from reconciler.emulator import BackgroundServer, EmulatorConfig, create_app
+from reconciler.people import connect
 from reconciler.people.client import PeopleClient
-from reconciler.people.connect import connect
 from reconciler.people.pacing import PacingConfig
 from reconciler.people.transport import ClientConfig
 

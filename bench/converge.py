@@ -44,7 +44,7 @@ from reconciler.apply.journal import CreateJournal
 from reconciler.emulator import BackgroundServer, EmulatorConfig, create_app
 from reconciler.manifest import load
 from reconciler.model import DesiredState, read_stamp
-from reconciler.people.connect import connect
+from reconciler.people import connect
 from reconciler.people.pacing import PacingConfig
 from reconciler.people.transport import ClientConfig
 from reconciler.plan import PlanOptions

@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from reconciler.people.client import PeopleClient
-    from reconciler.people.connect import connect
     from reconciler.people.results import CallResult, ClientStats, ItemResult, Listing
+    from reconciler.people.targets import connect
     from reconciler.people.transport import ClientConfig
 
 __all__ = [
@@ -34,7 +34,7 @@ _LOCATIONS = {
     "ItemResult": "reconciler.people.results",
     "Listing": "reconciler.people.results",
     "PeopleClient": "reconciler.people.client",
-    "connect": "reconciler.people.connect",
+    "connect": "reconciler.people.targets",
 }
 
 

@@ -23,9 +23,9 @@ from reconciler.apply.results import ApplyResult
 from reconciler.emulator.app import create_app
 from reconciler.emulator.config import EmulatorConfig
 from reconciler.model import DesiredState
+from reconciler.people import connect
 from reconciler.people.client import PeopleClient
 from reconciler.people.clock import ManualClock
-from reconciler.people.connect import connect
 from reconciler.plan.options import PlanOptions
 
 USER = "alice@example.com"

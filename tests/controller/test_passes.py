@@ -16,8 +16,8 @@ from reconciler.apply.results import Outcome
 from reconciler.controller.desired import DesiredStore
 from reconciler.controller.passes import ApplyBackend, HidingGateway
 from reconciler.emulator import create_app
+from reconciler.people import connect
 from reconciler.people.client import PeopleClient
-from reconciler.people.connect import connect
 from reconciler.plan.options import PlanOptions
 
 

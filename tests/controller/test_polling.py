@@ -10,8 +10,8 @@ import pytest
 
 from reconciler.controller.polling import LivePoller
 from reconciler.emulator import FakeClock, create_app
+from reconciler.people import connect
 from reconciler.people.client import PeopleClient
-from reconciler.people.connect import connect
 
 OWNER = "repo-x"
 

@@ -33,7 +33,7 @@ def test_sigkill_at_random_points_never_duplicates(
     import reconciler.cli.apply
     import reconciler.cli.plan
     import reconciler.manifest
-    import reconciler.people.connect  # noqa: F401
+    import reconciler.people.targets  # noqa: F401
 
     rng = random.Random(20261124)
     manifests = tmp_path / "manifests"

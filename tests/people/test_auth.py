@@ -18,8 +18,8 @@ import structlog
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from reconciler.people import connect
 from reconciler.people.auth import BearerToken, GoogleAuth, HttpxTokenRequest, load_credentials
-from reconciler.people.connect import connect
 from reconciler.people.errors import PermissionDenied, Unauthenticated
 
 TOKEN_URI = "https://oauth2.test/token"

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
+import inspect
 import json
+import pkgutil
 import subprocess
 import sys
 from pathlib import Path
@@ -32,6 +35,14 @@ def test_the_package_is_import_light_and_its_names_resolve() -> None:
     assert out.stdout.strip() == "[]"
     for name in reconciler.people.__all__:
         assert getattr(reconciler.people, name) is not None
+
+
+def test_connect_stays_the_function_after_every_submodule_is_imported() -> None:
+    """No submodule shares the name ``connect``, so loading them all cannot shadow the function."""
+    for module in pkgutil.iter_modules(reconciler.people.__path__):
+        importlib.import_module(f"reconciler.people.{module.name}")
+    assert inspect.isfunction(reconciler.people.connect)
+    assert reconciler.people.connect is connect
 
 
 async def test_embedded_state_persists_in_its_file(tmp_path: Path) -> None:

@@ -8,8 +8,6 @@ authorised with a static bearer token; ``google`` is the real API through google
 from __future__ import annotations
 
 import random
-import sys
-import types
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -100,15 +98,3 @@ async def connect(
         persistence = getattr(emulator, "persistence", None)
         if persistence is not None:
             persistence.close()
-
-
-class _CallableModule(types.ModuleType):
-    """Importing ``reconciler.people.connect`` binds the name ``connect`` on the package to this
-    module, hiding the function of the same name; calling the module calls the function, so
-    ``from reconciler.people import connect`` works whichever was imported first."""
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return connect(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule
