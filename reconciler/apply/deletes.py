@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from functools import partial
 
-from reconciler.apply.executor import MAX_DELETE, MAX_GET, Executor, Person, chunked, stamp_of
+from reconciler.apply.executor import MAX_DELETE, Executor, Person, chunked, stamp_of
 from reconciler.apply.ops import ContactOp, GroupOp, OpKind
 from reconciler.apply.results import Outcome
 from reconciler.people.errors import NotFound, PeopleError
@@ -41,49 +41,18 @@ async def delete_contacts(
     changed since the plan."""
     todo = [op for op in ops if op.kind is OpKind.DELETE and op.resource_name]
     eligible: list[ContactOp] = []
-    for batch in chunked(todo, MAX_GET):
-        names = [op.resource_name or "" for op in batch]
-        try:
-            got = await ex.call(partial(ex.gateway.batch_get, names), what="batchGet")
-        except PeopleError as error:
-            got = dict.fromkeys(names, error)
-        for op in batch:
-            answer = got.get(op.resource_name or "")
-            if isinstance(answer, NotFound):
-                ex.record(
-                    "contact",
-                    op.key,
-                    Outcome.DELETED,
-                    reason="already gone",
-                    resource_name=op.resource_name,
-                )
-            elif isinstance(answer, PeopleError) or answer is None:
-                ex.record(
-                    "contact",
-                    op.key,
-                    Outcome.FAILED,
-                    reason=f"could not re-read before deleting: {answer}",
-                    resource_name=op.resource_name,
-                    retry_at=ex.retry_at(1),
-                )
-            elif stamp_of(answer) != (ex.owner, op.key):
-                ex.record(
-                    "contact",
-                    op.key,
-                    Outcome.SKIPPED,
-                    reason="ownership stamp changed since the plan",
-                    resource_name=op.resource_name,
-                )
-            elif protected(answer):
-                ex.record(
-                    "contact",
-                    op.key,
-                    Outcome.SKIPPED,
-                    reason="protected from pruning since the plan",
-                    resource_name=op.resource_name,
-                )
-            else:
-                eligible.append(op)
+    for op, answer in await ex.reread(todo):
+        if isinstance(answer, NotFound):
+            ex.record_contact(op, Outcome.DELETED, "already gone")
+        elif isinstance(answer, PeopleError) or answer is None:
+            reason = f"could not re-read before deleting: {answer}"
+            ex.record_contact(op, Outcome.FAILED, reason, retry=True)
+        elif stamp_of(answer) != (ex.owner, op.key):
+            ex.record_contact(op, Outcome.SKIPPED, "ownership stamp changed since the plan")
+        elif protected(answer):
+            ex.record_contact(op, Outcome.SKIPPED, "protected from pruning since the plan")
+        else:
+            eligible.append(op)
     for batch in chunked(eligible, MAX_DELETE):
         names = [op.resource_name or "" for op in batch]
         try:
@@ -95,13 +64,6 @@ async def delete_contacts(
         for op in batch:
             failure = answers.get(op.resource_name or "")
             if failure is None or isinstance(failure, NotFound):
-                ex.record("contact", op.key, Outcome.DELETED, resource_name=op.resource_name)
+                ex.record_contact(op, Outcome.DELETED)
             else:
-                ex.record(
-                    "contact",
-                    op.key,
-                    Outcome.FAILED,
-                    reason=str(failure),
-                    resource_name=op.resource_name,
-                    retry_at=ex.retry_at(1),
-                )
+                ex.record_contact(op, Outcome.FAILED, str(failure), retry=True)

@@ -25,12 +25,15 @@ from typing import Any, Protocol
 
 import structlog
 
+from reconciler.apply.creates import run_creates
 from reconciler.apply.deletes import delete_contacts, delete_groups
 from reconciler.apply.executor import Executor, ExecutorSettings, Gateway, Person
+from reconciler.apply.groups import run_groups
 from reconciler.apply.journal import CreateJournal
 from reconciler.apply.live import LiveRead, LiveReader, read_live, stamped_names
 from reconciler.apply.ops import ContactOp, GroupOp, OpKind
 from reconciler.apply.results import ApplyResult, ObjectResult, Outcome
+from reconciler.apply.updates import run_updates
 from reconciler.model import DesiredState, LiveState, read_stamp
 from reconciler.people.errors import PeopleError
 from reconciler.plan.build import build_plan
@@ -216,8 +219,9 @@ class Run:
         contact_items = [i for i in plan.items if i.kind is Kind.CONTACT]
 
         # groups wave
-        answered = await executor.run_groups(
-            [group_op(i) for i in groups_items if i.action in (Action.CREATE, Action.UPDATE)]
+        answered = await run_groups(
+            executor,
+            [group_op(i) for i in groups_items if i.action in (Action.CREATE, Action.UPDATE)],
         )
         live_groups = {str(g.get("resourceName")): g for g in self.live.groups}
         live_groups.update({str(g.get("resourceName")): g for g in answered.values()})
@@ -263,8 +267,8 @@ class Run:
                         resource_name=item.resource_name,
                     )
                 )
-        await executor.run_creates(creates)
-        await executor.run_updates(updates)
+        await run_creates(executor, creates)
+        await run_updates(executor, updates)
         self._fold_written(executor.written)
 
         # deletes wave

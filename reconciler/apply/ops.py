@@ -20,13 +20,9 @@ class OpKind(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
-class ContactOp:
-    """A write to one contact.
-
-    ``body`` is the person to send (for an update: the masked fields plus the etag); ``mask`` the
-    ``updateMask`` field names; ``etag`` the etag the plan saw (deletes use it only to decide
-    whether a saved plan still holds, the API takes none).
-    """
+class Op:
+    """A write to one object: ``body`` is what to send (for an update: the masked fields plus
+    the etag), ``mask`` the ``updateMask`` field names, ``etag`` the etag the plan saw."""
 
     kind: OpKind
     key: str
@@ -34,16 +30,16 @@ class ContactOp:
     etag: str | None = None
     body: dict[str, Any] = field(default_factory=dict)
     mask: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ContactOp(Op):
+    """A write to one contact; contact deletes use ``etag`` only to decide whether a saved plan
+    still holds (the API takes none). ``adopt``: the update stamps an unowned contact."""
+
     adopt: bool = False
 
 
 @dataclass(frozen=True, slots=True)
-class GroupOp:
+class GroupOp(Op):
     """A write to one contact group; ``body`` is the ContactGroup JSON to send."""
-
-    kind: OpKind
-    key: str
-    resource_name: str | None = None
-    etag: str | None = None
-    body: dict[str, Any] = field(default_factory=dict)
-    mask: tuple[str, ...] = ()

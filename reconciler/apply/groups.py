@@ -1,0 +1,66 @@
+"""The first wave: creating and updating contact groups, which contacts then refer to.
+
+The API has no batch form for groups, so each is one call. Group names are unique, which makes
+a create idempotent: a 409 after a lost answer is resolved by finding the group carrying our
+stamp. Group deletes belong to the last wave (:mod:`reconciler.apply.deletes`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import partial
+
+import structlog
+
+from reconciler.apply.executor import Executor, Person, stamp_of
+from reconciler.apply.ops import GroupOp, OpKind
+from reconciler.apply.results import Outcome
+from reconciler.people.errors import (
+    Conflict,
+    PeopleError,
+    ServerError,
+    TransportError,
+    UnknownOutcome,
+)
+
+log = structlog.get_logger("reconciler.apply")
+
+
+async def run_groups(ex: Executor, ops: Sequence[GroupOp]) -> dict[str, Person]:
+    """Create and update groups; returns manifest name -> the group as the server answered,
+    for the contacts' memberships."""
+    answered: dict[str, Person] = {}
+    for op in ops:
+        try:
+            if op.kind is OpKind.CREATE:
+                group = await _create_group(ex, op)
+                outcome = Outcome.CREATED
+            elif op.kind is OpKind.UPDATE and op.resource_name:
+                group = await ex.call(
+                    partial(ex.gateway.update_group, op.resource_name, op.body, op.mask),
+                    what="updateGroup",
+                )
+                outcome = Outcome.UPDATED
+            else:
+                continue
+        except PeopleError as error:
+            log.warning("apply.group_failed", key=op.key, action=str(op.kind), error=str(error))
+            # 409 on an update: the group's etag is outdated; the next pass re-plans it.
+            contended = op.kind is OpKind.UPDATE and isinstance(error, Conflict)
+            outcome = Outcome.CONFLICT if contended else Outcome.FAILED
+            ex.record("group", op.key, outcome, reason=str(error), retry_at=ex.retry_at(1))
+            continue
+        answered[op.key] = group
+        ex.record("group", op.key, outcome, resource_name=group.get("resourceName"))
+    return answered
+
+
+async def _create_group(ex: Executor, op: GroupOp) -> Person:
+    """Create a group, or find the one an earlier attempt of ours created."""
+    try:
+        return await ex.call(partial(ex.gateway.create_group, op.body), what="createGroup")
+    except (Conflict, UnknownOutcome, ServerError, TransportError):
+        for group in await ex.call(ex.gateway.list_groups, what="listGroups"):
+            if stamp_of(group) == (ex.owner, op.key):
+                return group
+        raise
