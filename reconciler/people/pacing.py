@@ -19,8 +19,8 @@ __all__ = ["AccountPacer", "Pacer", "PacingConfig", "TokenBucket"]
 # Reported figures (people-api.md): about 90 writes and 180 reads per user per minute.
 DEFAULT_WRITES_PER_MINUTE = 90.0
 DEFAULT_READS_PER_MINUTE = 180.0
-EPSILON = 1e-9  # refill arithmetic in floats must not leave a waiter a hair short forever
-MIN_WAIT = 1e-3
+EPSILON = 1e-9  # float noise in the refill arithmetic, below any real token
+MIN_WAIT = 1e-3  # the shortest sleep: time must visibly move between two looks at the bucket
 
 
 @dataclass(frozen=True)
@@ -81,16 +81,27 @@ class TokenBucket:
         if cost > self.capacity:
             raise ValueError(f"cost must be at most the bucket capacity {self.capacity}: {cost}")
         async with self._lock:
+            ready_at: float | None = None  # when the deficit seen before the last sleep is paid
+            throttled = self.throttled
             while True:
                 now = self.clock.now()
                 if now < self.paused_until:
                     await self.clock.sleep(self.paused_until - now)
                     continue
                 self._refill()
+                if ready_at is not None and now >= ready_at and throttled == self.throttled:
+                    # The wait we asked for has passed. At a large epoch (1.7e9 s) a float time
+                    # has a resolution of ~2e-7 s, so the refill can come out a hair short:
+                    # trust the deadline rather than sleep again on a sliver of a token.
+                    self.tokens = max(self.tokens, cost)
                 if self.tokens >= cost - EPSILON:
-                    self.tokens -= cost
+                    self.tokens = max(0.0, self.tokens - cost)
                     return
-                await self.clock.sleep(max((cost - self.tokens) / self.rate, MIN_WAIT))
+                ready_at = now + (cost - self.tokens) / self.rate
+                throttled = self.throttled
+                # At least a quantum, so that a deficit smaller than the clock's resolution
+                # still moves time past ``ready_at`` instead of spinning on zero-length sleeps.
+                await self.clock.sleep(max(ready_at - now, MIN_WAIT))
 
     def max_cost(self) -> int:
         """The largest number of calls one request (a /batch) may carry through this bucket."""

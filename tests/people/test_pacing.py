@@ -83,3 +83,62 @@ def test_rates_must_be_positive() -> None:
     """A zero or negative rate is a configuration error, named."""
     with pytest.raises(ValueError, match="writes_per_minute"):
         PacingConfig(writes_per_minute=0)
+
+
+EPOCH = 1.7e9  # a wall-clock epoch in seconds: floats there resolve only ~2.4e-7 s
+
+
+class BoundedClock(ManualClock):
+    """A ManualClock that fails, rather than hangs, when a waiter keeps sleeping."""
+
+    def __init__(self, start: float, max_sleeps: int) -> None:
+        super().__init__(start)
+        self.max_sleeps = max_sleeps
+
+    async def sleep(self, seconds: float) -> None:
+        assert len(self.sleeps) < self.max_sleeps, "the bucket keeps sleeping"
+        await super().sleep(seconds)
+
+
+@pytest.mark.parametrize("start", [1_000.0, EPOCH])
+@pytest.mark.parametrize("per_minute", [4, 90, 180, 1000])
+async def test_each_paced_call_sleeps_once_even_at_a_wall_clock_epoch(
+    start: float, per_minute: int
+) -> None:
+    """Past the burst every call waits exactly once: float rounding at a large epoch never
+    leaves a waiter a sliver short and sleeping again, and the minute budget still holds."""
+    calls = per_minute * 3
+    clock = BoundedClock(start, max_sleeps=calls)
+    bucket = TokenBucket(per_minute, clock=clock)
+    window: deque[float] = deque()
+    for _ in range(calls):
+        await bucket.acquire()
+        now = clock.now()
+        window.append(now)
+        while window[0] <= now - 60.0:
+            window.popleft()
+        assert len(window) <= per_minute
+    assert len(clock.sleeps) <= calls - int(bucket.capacity)
+    assert clock.now() - start <= 4 * 60.0
+
+
+async def test_a_deficit_below_the_clock_resolution_still_ends() -> None:
+    """A wait shorter than the float time can express still moves time and hands out the token."""
+    clock = BoundedClock(EPOCH, max_sleeps=2)
+    bucket = TokenBucket(90, clock=clock)
+    bucket.tokens = 1.0 - 1e-8  # owes ~7e-9 s: adding that to 1.7e9 changes nothing
+    await bucket.acquire()
+    assert clock.now() > EPOCH
+    assert len(clock.sleeps) == 1
+
+
+async def test_a_429_during_the_wait_is_not_overridden_by_the_deadline() -> None:
+    """A throttle while a waiter sleeps empties the bucket: the old deadline no longer applies."""
+    clock = ManualClock(EPOCH)
+    bucket = TokenBucket(90, clock=clock)
+    bucket.tokens = 0.0
+    waiter = asyncio.create_task(bucket.acquire())
+    await asyncio.sleep(0)  # the waiter computes its deadline and sleeps
+    bucket.throttle()
+    await waiter
+    assert clock.now() - EPOCH >= 1.9 / bucket.nominal  # a token at half the rate
