@@ -22,7 +22,7 @@ from reconciler.people.errors import (
 )
 from reconciler.people.groups import GroupOperations
 from reconciler.people.multipart_calls import MultipartCalls
-from reconciler.people.results import ClientStats, ItemResult, Listing
+from reconciler.people.results import ClientStats, ItemResult, Listing, latest_copies
 from reconciler.people.transport import Transport
 
 __all__ = ["PeopleClient"]
@@ -79,7 +79,7 @@ class PeopleClient(GroupOperations, MultipartCalls):
             page_token = page.get("nextPageToken") or None
             if page_token is None:
                 return Listing(
-                    people=people,
+                    people=latest_copies(people),
                     next_sync_token=page.get("nextSyncToken"),
                     complete=True,
                     pages=pages,

@@ -13,7 +13,23 @@ from typing import Any
 
 from reconciler.people.errors import PeopleError
 
-__all__ = ["CallResult", "ClientStats", "ItemResult", "Listing"]
+__all__ = ["CallResult", "ClientStats", "ItemResult", "Listing", "latest_copies"]
+
+
+def latest_copies(people: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One entry per ``resourceName``: the last one seen, at the place it was last seen.
+
+    Pages are read one request at a time and listed oldest change first, so a contact edited
+    while a listing is read moves behind the page cursor and comes back on a later page, newer.
+    Two copies with different etags but one ownership stamp would look like two contacts to the
+    planner; the later copy is the current one. Entries without a name are kept as they are.
+    """
+    latest: dict[Any, dict[str, Any]] = {}
+    for position, person in enumerate(people):
+        key = person.get("resourceName") or ("unnamed", position)
+        latest.pop(key, None)
+        latest[key] = person
+    return list(latest.values())
 
 
 @dataclass(frozen=True)
