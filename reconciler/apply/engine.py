@@ -17,6 +17,7 @@ Every object ends with an outcome in the :class:`~reconciler.apply.results.Apply
 from __future__ import annotations
 
 import asyncio
+import random
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -107,6 +108,7 @@ class Run:
     result: ApplyResult = field(default_factory=ApplyResult)
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
     clock: Callable[[], float] = time.time
+    rng: random.Random = field(default_factory=random.Random)  # retry jitter; seed it in tests
     progress: Callable[[int], None] | None = None
     on_plan: Callable[[Plan], bool] | None = None  # shown the first plan; False cancels
     live: LiveState = field(default_factory=LiveState)
@@ -123,6 +125,7 @@ class Run:
             replan=None if self.saved else self.replan,
             settings=self.settings.executor,
             sleep=self.sleep,
+            rng=self.rng,
             clock=self.clock,
             progress=self.progress,
             written=dict(self.written),
@@ -314,12 +317,14 @@ async def converge(
     on_plan: Callable[[Plan], bool] | None = None,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     clock: Callable[[], float] = time.time,
+    rng: random.Random | None = None,
     written: dict[str, Person] | None = None,
 ) -> ApplyResult:
     """Make the live address book match ``desired``; see the module docstring.
 
     ``written`` carries what our writes answered from one call to the next (a controller keeps
     one per account), so that a lagging listing never hides our own last etag; it is updated.
+    ``rng`` draws the retry jitter (a fresh unseeded one by default; seeded, runs repeat).
     """
     run = Run(
         gateway,
@@ -328,6 +333,7 @@ async def converge(
         settings,
         sleep=sleep,
         clock=clock,
+        rng=rng or random.Random(),
         progress=progress,
         on_plan=on_plan,
         written=written if written is not None else {},
@@ -376,6 +382,7 @@ async def apply_saved(
     on_plan: Callable[[Plan], bool] | None = None,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     clock: Callable[[], float] = time.time,
+    rng: random.Random | None = None,
 ) -> ApplyResult:
     """Apply exactly a saved plan, item by item, refusing items whose etag changed since."""
     settings = replace(settings, plan=replace(settings.plan, owner=plan.owner))
@@ -386,6 +393,7 @@ async def apply_saved(
         settings,
         sleep=sleep,
         clock=clock,
+        rng=rng or random.Random(),
         progress=progress,
         saved=True,
     )

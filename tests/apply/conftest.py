@@ -7,6 +7,7 @@ emulator app.
 
 from __future__ import annotations
 
+import random
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +41,7 @@ class World:
     client: PeopleClient
     clock: ManualClock
     journal_path: Path
+    seed: int = 7  # the emulator's and the retry jitter's
 
     @property
     def emulator(self) -> Any:
@@ -77,7 +79,15 @@ class World:
             executor=ExecutorSettings(max_attempts=6, base_delay=0.5, settle=5.0),
         )
 
-    async def apply(self, desired: DesiredState, gateway: Any = None, **plan: Any) -> ApplyResult:
+    async def apply(
+        self,
+        desired: DesiredState,
+        gateway: Any = None,
+        *,
+        rng: random.Random | None = None,
+        **plan: Any,
+    ) -> ApplyResult:
+        """Converge to ``desired``; retry jitter from ``rng`` (seeded: the same waits every run)."""
         with CreateJournal(self.journal_path, clock=self.clock.now) as journal:
             return await converge(
                 gateway or ClientGateway(self.client),
@@ -86,6 +96,7 @@ class World:
                 self.settings(**plan),
                 sleep=self.clock.sleep,
                 clock=self.clock.now,
+                rng=rng or random.Random(self.seed),
             )
 
 

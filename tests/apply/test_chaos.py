@@ -9,6 +9,7 @@ there, nothing is duplicated, and no contact we do not own was touched.
 
 from __future__ import annotations
 
+import random
 from collections import Counter
 from typing import Any
 
@@ -70,7 +71,11 @@ async def test_chaos_converges_without_duplicates_or_collateral(world: World, se
         editor_rate=0.05,  # plus random edits of phones and biographies (unmanaged here)
     )
     result = await world.apply(
-        desired, gateway=EditingGateway(world.client, edit), prune=True, max_deletes=10
+        desired,
+        gateway=EditingGateway(world.client, edit),
+        rng=random.Random(seed),
+        prune=True,
+        max_deletes=10,
     )
     world.configure(
         read_lag_ms=0, list_lag_ms=0, spurious_etag_rate=0, error_rate=0, write_quota_per_minute=0
