@@ -17,13 +17,13 @@ import click
 
 from reconciler.cli.options import (
     credentials_option,
+    default_region_option,
     option,
     state_option,
     subject_option,
     target_option,
     token_option,
 )
-from reconciler.manifest.fields import DEFAULT_REGION, check_region
 
 # Every writable Person field a manifest can hold, plus what export needs to read them right.
 READ_FIELDS = (
@@ -42,14 +42,7 @@ READ_FIELDS = (
     help="Folder to write groups.yaml and contacts/<name>.yaml into.",
 )
 @option("--force", is_flag=True, help="Write into --out even if it already holds files.")
-@option(
-    "--default-region",
-    default=DEFAULT_REGION,
-    show_default=True,
-    metavar="CC",
-    callback=lambda _ctx, _param, value: _region(value),
-    help="Country of phone numbers written without a +country prefix.",
-)
+@default_region_option
 @subject_option
 @credentials_option
 @target_option
@@ -62,7 +55,7 @@ def export(out: Path, force: bool, default_region: str, **connection: Any) -> No
     from reconciler.controller.logs import configure_logging
 
     configure_logging("console", level=logging.WARNING)  # stdout is for the summary
-    result = asyncio.run(read_live(default_region=default_region.upper(), **connection))
+    result = asyncio.run(read_live(default_region=default_region, **connection))
     from reconciler.manifest.dumper import write_manifests
 
     written = write_manifests(out, result.contacts, result.groups)
@@ -83,10 +76,3 @@ async def read_live(*, default_region: str, app: Any = None, **connection: Any) 
         listing = await client.list_people(READ_FIELDS)
         groups = await client.list_groups()
     return convert(listing.people, groups, default_region=default_region)
-
-
-def _region(value: str) -> str:
-    try:
-        return check_region(value)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc)) from None

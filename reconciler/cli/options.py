@@ -75,3 +75,22 @@ credentials_option = option(
     default=None,
     help="Google credentials file (service account key or authorized user) for --target google.",
 )
+
+
+def _region(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
+    from reconciler.manifest.fields import check_region
+
+    try:
+        return check_region(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+default_region_option = option(
+    "--default-region",
+    default="US",  # reconciler.manifest.fields.DEFAULT_REGION, without loading phonenumbers
+    show_default=True,
+    metavar="CC",
+    callback=_region,
+    help="Country (ISO code) of phone numbers written without a +country prefix.",
+)

@@ -9,6 +9,7 @@ import click
 
 from reconciler.cli.options import (
     credentials_option,
+    default_region_option,
     option,
     owner_option,
     state_option,
@@ -48,13 +49,7 @@ def planning_options(command: F) -> F:
             is_flag=True,
             help="Adopt unstamped live contacts that match a manifest by email.",
         ),
-        option(
-            "--default-region",
-            default="US",
-            show_default=True,
-            metavar="CC",
-            help="Country of phone numbers written without a +country prefix.",
-        ),
+        default_region_option,
         target_option,
         token_option,
         state_option,
@@ -75,7 +70,7 @@ def plan_options(**kwargs: Any) -> Any:
         owner=kwargs["owner"],
         prune=kwargs["prune"],
         adopt_by_email=kwargs["adopt_by_email"],
-        default_region=kwargs["default_region"].upper(),
+        default_region=kwargs["default_region"],
         max_deletes=kwargs["max_deletes"],
         max_delete_share=kwargs["max_delete_share"],
         allow_mass_delete=kwargs["allow_mass_delete"],

@@ -16,6 +16,7 @@ import click
 
 from reconciler.cli.options import (
     credentials_option,
+    default_region_option,
     option,
     owner_option,
     state_option,
@@ -133,6 +134,7 @@ DURATION = Duration()
     show_default=True,
     help="Log lines as JSON, or readable text (auto: text on a terminal).",
 )
+@default_region_option
 @subject_option
 @credentials_option
 @target_option
@@ -153,6 +155,7 @@ def run(
     suspend: bool,
     shutdown_timeout: float,
     log_format: str,
+    default_region: str,
     subject: str | None,
     credentials: str | None,
     target: str,
@@ -207,6 +210,7 @@ def run(
         token=token,
         state=state,
         credentials=credentials,
+        default_region=default_region,
         intervals=Intervals(poll=poll_interval, resync=resync_interval, debounce=debounce),
         health_addr=health_addr,
         metrics_addr=metrics_addr,

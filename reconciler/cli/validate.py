@@ -12,9 +12,8 @@ import sys
 
 import click
 
-from reconciler.cli.options import option
+from reconciler.cli.options import default_region_option, option
 from reconciler.manifest import load
-from reconciler.manifest.fields import DEFAULT_REGION, check_region
 
 
 @click.command()
@@ -26,14 +25,7 @@ from reconciler.manifest.fields import DEFAULT_REGION, check_region
     show_default=True,
     help="Human-readable lines, or one JSON object on stdout.",
 )
-@option(
-    "--default-region",
-    default=DEFAULT_REGION,
-    show_default=True,
-    metavar="CC",
-    callback=lambda _ctx, _param, value: _region(value),
-    help="ISO country code used to read phone numbers written without +country.",
-)
+@default_region_option
 def validate(paths: tuple[str, ...], output: str, default_region: str) -> None:
     """Load and validate manifests (default: manifests/); exit 1 if any is invalid."""
     result = load(list(paths) or ["manifests"], default_region=default_region)
@@ -61,10 +53,3 @@ def validate(paths: tuple[str, ...], output: str, default_region: str) -> None:
                 f"invalid: {count} error{'' if count == 1 else 's'} in {result.summary()}", err=True
             )
     sys.exit(0 if result.ok else 1)
-
-
-def _region(value: str) -> str:
-    try:
-        return check_region(value)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc)) from None

@@ -28,11 +28,12 @@ Loader = Callable[[Sequence[Path]], Any]
 """``reconciler.manifest.load``: paths -> a result with contacts, groups, errors, ok."""
 
 
-def load_manifests(paths: Sequence[Path]) -> Any:
-    """``reconciler.manifest.load`` over ``paths``."""
+def load_manifests(paths: Sequence[Path], *, default_region: str = "US") -> Any:
+    """``reconciler.manifest.load`` over ``paths``; phone numbers written without +country are
+    read in ``default_region``."""
     from reconciler.manifest import load
 
-    return load(list(paths))
+    return load(list(paths), default_region=default_region)
 
 
 @dataclass(frozen=True, slots=True)

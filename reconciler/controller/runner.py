@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import signal
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
@@ -25,7 +26,7 @@ from reconciler.apply.executor import ExecutorSettings
 from reconciler.apply.journal import CreateJournal, JournalLocked, journal_path
 from reconciler.controller.account import AccountWorker, Intervals
 from reconciler.controller.accounts import Account, AccountsConfig
-from reconciler.controller.desired import DesiredStore
+from reconciler.controller.desired import DesiredStore, load_manifests
 from reconciler.controller.health import Health
 from reconciler.controller.metrics import CONTENT_TYPE, Metrics
 from reconciler.controller.passes import ApplyBackend
@@ -52,6 +53,7 @@ class RunSettings:
     token: str | None = None
     state: str = ".reconciler/embedded.sqlite3"
     credentials: str | None = None
+    default_region: str = "US"  # of phone numbers written without +country
     intervals: Intervals = field(default_factory=Intervals)
     health_addr: str = ":8081"
     metrics_addr: str = ":8080"
@@ -146,7 +148,9 @@ async def _open_account(
         client,
         journal,
         ApplySettings(
-            plan=PlanOptions(owner=account.owner, prune=settings.prune),
+            plan=PlanOptions(
+                owner=account.owner, prune=settings.prune, default_region=settings.default_region
+            ),
             executor=CONTROLLER_RETRIES,
         ),
     )
@@ -154,7 +158,10 @@ async def _open_account(
         account,
         backend,
         poller=LivePoller(client, account.owner),
-        store=DesiredStore(account.manifests),
+        store=DesiredStore(
+            account.manifests,
+            loader=functools.partial(load_manifests, default_region=settings.default_region),
+        ),
         metrics=metrics,
         health=health,
         intervals=settings.intervals,

@@ -195,3 +195,36 @@ async def test_an_address_in_use_stops_the_start(tmp_path: Path, emulator_server
     finally:
         blocker.close()
         await blocker.wait_closed()
+
+
+async def test_default_region_reads_national_phone_numbers(
+    tmp_path: Path, emulator_server: Any
+) -> None:
+    """`run --default-region GB` loads a UK number written without +44 and converges it (under
+    the US default the manifest would not load and nothing would be written)."""
+    folder = tmp_path / "m"
+    folder.mkdir()
+    (folder / "ann.yaml").write_text(contact("ann", "Ann") + '  phoneNumbers: ["020 7946 0018"]\n')
+    config = single_account(
+        [folder], owner="ops", drift_policy=DriftPolicy.CORRECT, subject="gb@example.com"
+    )
+    stop = asyncio.Event()
+    run = settings(emulator_server.url, tmp_path, default_region="GB")
+    task = asyncio.create_task(run_controller(config, run, stop=stop))
+    async with httpx.AsyncClient(base_url=emulator_server.url) as http:
+
+        async def converged() -> bool:
+            return (await names_by_user(http)).get("gb@example.com") == ["Ann"]
+
+        await eventually(converged, "the account to converge")
+    stop.set()
+    assert await asyncio.wait_for(task, GENEROUS) == 0
+
+
+def test_default_region_is_checked_like_the_other_commands() -> None:
+    """`run --default-region` takes an ISO country code; anything else is a usage error."""
+    runner = CliRunner()
+    assert "--default-region" in runner.invoke(main, ["run", "--help"]).output
+    result = runner.invoke(main, ["run", "--default-region", "XX"])
+    assert result.exit_code == 2
+    assert "unknown region 'XX'" in result.output
