@@ -9,6 +9,7 @@ chunk still goes through. Every write returns what the server answered (person a
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from reconciler.people.batching import chunks, item_errors, mask
@@ -25,7 +26,9 @@ from reconciler.people.multipart_calls import MultipartCalls
 from reconciler.people.results import ClientStats, ItemResult, Listing, latest_copies
 from reconciler.people.transport import Transport
 
-__all__ = ["PeopleClient"]
+__all__ = ["LISTING_ATTEMPTS", "PeopleClient"]
+
+LISTING_ATTEMPTS = 3  # reads of a listing that keeps shifting under its cursor before giving up
 
 Person = dict[str, Any]
 Send = Callable[[list[str]], Awaitable[dict[str, ItemResult]]]
@@ -56,10 +59,40 @@ class PeopleClient(GroupOperations, MultipartCalls):
     async def list_people(
         self, person_fields: str | Sequence[str], *, sync_token: str | None = None
     ) -> Listing:
-        """Every contact (or, with ``sync_token``, every change since), all pages read."""
+        """Every contact (or, with ``sync_token``, every change since), all pages read.
+
+        Pages are offsets into a list ordered by last change: a contact edited or deleted
+        behind the cursor shifts every later one forward, so one would be skipped and look
+        absent (and the planner would create it again). When a page shows such a shift (a
+        contact listed again, or the total shrinking) the listing is read again from the start;
+        if the book keeps changing under :data:`LISTING_ATTEMPTS` reads, this raises
+        :class:`ServerError` rather than hand out a listing that may miss contacts.
+        """
+        pages = 0
+        for attempt in range(1, LISTING_ATTEMPTS + 1):
+            listing, shifted = await self._read_pages(person_fields, sync_token)
+            pages += listing.pages
+            if not shifted:
+                return replace(listing, pages=pages, restarts=attempt - 1)
+            self.transport.log.info(
+                "people.listing_shifted", attempt=attempt, incremental=sync_token is not None
+            )
+        raise ServerError(
+            f"the address book changed under {LISTING_ATTEMPTS} listings in a row, so one "
+            "could miss contacts; try again when edits settle",
+            method="people.connections.list",
+        )
+
+    async def _read_pages(
+        self, person_fields: str | Sequence[str], sync_token: str | None
+    ) -> tuple[Listing, bool]:
+        """One listing, every page, and whether it saw the list shift under its cursor."""
         people: list[Person] = []
         page_token: str | None = None
         seen_tokens: set[str] = set()
+        seen_names: set[str] = set()
+        shifted = False
+        total: int | None = None
         pages = 0
         while True:
             params = [
@@ -75,16 +108,26 @@ class PeopleClient(GroupOperations, MultipartCalls):
                 "people.connections.list", "GET", "v1/people/me/connections", params=params
             )
             pages += 1
-            people.extend(page.get("connections") or [])
+            listed = page.get("connections") or []
+            names = {str(p["resourceName"]) for p in listed if p.get("resourceName")}
+            page_total = page.get("totalItems", page.get("totalPeople"))
+            if names & seen_names or (
+                isinstance(page_total, int) and total is not None and page_total < total
+            ):
+                shifted = True
+            seen_names |= names
+            total = page_total if isinstance(page_total, int) else total
+            people.extend(listed)
             page_token = page.get("nextPageToken") or None
             if page_token is None:
-                return Listing(
+                listing = Listing(
                     people=latest_copies(people),
                     next_sync_token=page.get("nextSyncToken"),
                     complete=True,
                     pages=pages,
                     incremental=sync_token is not None,
                 )
+                return listing, shifted
             if page_token in seen_tokens:
                 raise ServerError(
                     "the listing returned a page token twice; refusing to loop",

@@ -43,6 +43,7 @@ class Listing:
     complete: bool
     pages: int
     incremental: bool = False
+    restarts: int = 0  # reads thrown away because the list shifted under the page cursor
 
     @property
     def deleted(self) -> list[str]:
