@@ -19,6 +19,7 @@ from typing import Any
 import google.auth
 import google.auth.credentials
 import google.auth.exceptions
+import google.auth.iam
 import google.auth.transport
 import google.oauth2.credentials
 import httpx
@@ -27,9 +28,11 @@ from google.oauth2 import service_account
 
 from reconciler.people.errors import PermissionDenied, Unauthenticated
 
-__all__ = ["SCOPES", "BearerToken", "GoogleAuth", "load_credentials"]
+__all__ = ["SCOPES", "BearerToken", "GoogleAuth", "delegate", "load_credentials"]
 
 SCOPES = ("https://www.googleapis.com/auth/contacts",)
+IAM_SCOPES = ("https://www.googleapis.com/auth/cloud-platform",)  # for the signBlob call
+GOOGLE_TOKEN_URI = "https://oauth2.googleapis.com/token"
 log = structlog.get_logger("reconciler.people")
 
 
@@ -160,10 +163,12 @@ def load_credentials(
     *,
     subject: str | None = None,
     scopes: Sequence[str] = SCOPES,
+    token_request: google.auth.transport.Request | None = None,
 ) -> google.auth.credentials.Credentials:
     """Application default credentials, or a service-account / authorized-user file.
 
-    With ``subject`` (domain-wide delegation) the service account acts as that user.
+    With ``subject`` (domain-wide delegation) the service account acts as that user; see
+    :func:`delegate`. ``token_request`` carries the calls that delegation without a key makes.
     """
     if credentials_file is None:
         try:
@@ -177,14 +182,66 @@ def load_credentials(
     else:
         credentials = _from_file(Path(credentials_file), scopes)
     if subject:
-        with_subject = getattr(credentials, "with_subject", None)
-        if with_subject is None:
-            raise PermissionDenied(
-                f"{type(credentials).__name__} cannot act for a subject: domain-wide delegation "
-                "needs a service-account key"
-            )
-        credentials = with_subject(subject)
+        credentials = delegate(credentials, subject, scopes=scopes, token_request=token_request)
     return credentials
+
+
+def delegate(
+    credentials: google.auth.credentials.Credentials,
+    subject: str,
+    *,
+    scopes: Sequence[str] = SCOPES,
+    token_request: google.auth.transport.Request | None = None,
+) -> google.auth.credentials.Credentials:
+    """Credentials of a service account acting as ``subject`` (domain-wide delegation).
+
+    A service-account key signs the delegation JWT itself. Without a key, as with workload
+    identity on GKE or Cloud Run, the credentials still run as a service account: the JWT is
+    then signed by the IAM Credentials API (``signBlob``) on that account's behalf, which needs
+    the account to hold ``roles/iam.serviceAccountTokenCreator`` on itself. Credentials that are
+    not a service account (a person's own login) cannot delegate and are refused.
+    """
+    with_subject = getattr(credentials, "with_subject", None)
+    if with_subject is not None:
+        delegated: google.auth.credentials.Credentials = with_subject(subject)
+        return delegated
+    email = getattr(credentials, "service_account_email", None)
+    if not isinstance(email, str) or not email:
+        raise PermissionDenied(
+            f"{type(credentials).__name__} cannot act for a subject: domain-wide delegation "
+            "needs a service account, either a service-account key (--credentials) or "
+            "application default credentials that run as one (workload identity on GKE or "
+            "Cloud Run, a Compute Engine service account)"
+        )
+    if isinstance(credentials, google.auth.credentials.Scoped):
+        credentials = credentials.with_scopes(list(IAM_SCOPES))  # type: ignore[no-untyped-call]  # untyped upstream
+    request = token_request or HttpxTokenRequest()
+    if "@" not in email:  # the metadata server's "default" account: ask it for the address
+        email = _service_account_email(credentials, request)
+    signer = google.auth.iam.Signer(request, credentials, email)  # type: ignore[no-untyped-call]  # untyped upstream
+    keyless: google.auth.credentials.Credentials = service_account.Credentials(  # type: ignore[no-untyped-call]  # untyped upstream
+        signer, email, GOOGLE_TOKEN_URI, scopes=list(scopes), subject=subject
+    )
+    return keyless
+
+
+def _service_account_email(
+    credentials: google.auth.credentials.Credentials, request: google.auth.transport.Request
+) -> str:
+    """The address of the account ADC runs as, which the metadata server tells on refresh."""
+    try:
+        credentials.refresh(request)  # type: ignore[no-untyped-call]  # untyped upstream
+    except (google.auth.exceptions.RefreshError, google.auth.exceptions.TransportError) as error:
+        raise Unauthenticated(
+            f"could not learn which service account the credentials run as "
+            f"({type(error).__name__}); check the workload identity binding"
+        ) from None
+    email = getattr(credentials, "service_account_email", None)
+    if not isinstance(email, str) or "@" not in email:
+        raise Unauthenticated(
+            "the metadata server did not name the service account the credentials run as"
+        )
+    return email
 
 
 def _from_file(path: Path, scopes: Sequence[str]) -> google.auth.credentials.Credentials:

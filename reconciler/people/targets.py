@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 
-from reconciler.people.auth import BearerToken, GoogleAuth, load_credentials
+from reconciler.people.auth import BearerToken, GoogleAuth, HttpxTokenRequest, load_credentials
 from reconciler.people.client import PeopleClient
 from reconciler.people.clock import Clock
 from reconciler.people.pacing import Pacer
@@ -79,7 +79,11 @@ async def connect(
         auth = BearerToken(token) if token else None
         http = httpx.AsyncClient(base_url=target.rstrip("/") + "/", timeout=timeout, auth=auth)
     elif target == "google":
-        auth = GoogleAuth(load_credentials(credentials, subject=subject))
+        token_request = HttpxTokenRequest()  # token refreshes and, keyless, the signBlob calls
+        google_credentials = load_credentials(
+            credentials, subject=subject, token_request=token_request
+        )
+        auth = GoogleAuth(google_credentials, token_request=token_request)
         http = httpx.AsyncClient(base_url=GOOGLE_BASE_URL, timeout=timeout, auth=auth)
     else:
         raise ValueError(f"target must be 'embedded', 'google' or an http(s):// URL: {target!r}")

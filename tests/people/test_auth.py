@@ -17,9 +17,17 @@ import pytest
 import structlog
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from google.auth import compute_engine, iam
+from google.oauth2 import service_account
 
 from reconciler.people import connect
-from reconciler.people.auth import BearerToken, GoogleAuth, HttpxTokenRequest, load_credentials
+from reconciler.people.auth import (
+    BearerToken,
+    GoogleAuth,
+    HttpxTokenRequest,
+    delegate,
+    load_credentials,
+)
 from reconciler.people.errors import PermissionDenied, Unauthenticated
 
 TOKEN_URI = "https://oauth2.test/token"
@@ -225,3 +233,81 @@ async def test_the_google_target_uses_google_auth(
         assert isinstance(http.auth, GoogleAuth)
         assert getattr(http.auth.credentials, "_subject", None) == "dana@example.com"
         assert client.account == "dana@example.com"
+
+
+class KeylessGoogle:
+    """Google's side of delegation without a key, for credentials that run as a service account
+    (workload identity): the metadata server, the IAM signBlob API and the token endpoint."""
+
+    def __init__(self) -> None:
+        self.metadata_scopes: list[str] = []
+        self.signed: list[tuple[str, str]] = []  # (signBlob URL, its Authorization header)
+        self.assertions: list[str] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        url = str(request.url)
+        if request.url.host == "metadata.google.internal":
+            flavor = {"metadata-flavor": "Google"}
+            if request.url.path.endswith("/token"):
+                self.metadata_scopes.append(request.url.params.get("scopes", ""))
+                body = {"access_token": f"mds-{SECRET_MARK}", "expires_in": 3600}
+                return httpx.Response(200, json=body, headers=flavor)
+            info = {"email": "robot@p.iam.gserviceaccount.com", "scopes": ["x"]}
+            return httpx.Response(200, json=info, headers=flavor)
+        if url.endswith(":signBlob"):
+            self.signed.append((url, request.headers.get("authorization", "")))
+            signature = base64.b64encode(b"signature").decode()
+            return httpx.Response(200, json={"keyId": "k", "signedBlob": signature})
+        if url == "https://oauth2.googleapis.com/token":
+            form = dict(httpx.QueryParams(request.content.decode()))
+            self.assertions.append(form["assertion"])
+            return httpx.Response(200, json={"access_token": "ya29.dwd", "expires_in": 3600})
+        return httpx.Response(404)
+
+    def request(self) -> HttpxTokenRequest:
+        return HttpxTokenRequest(httpx.Client(transport=httpx.MockTransport(self)))
+
+
+def test_keyless_delegation_is_built_without_a_network_call() -> None:
+    """A service account without a key (workload identity) delegates through the IAM signer:
+    building the credentials asks nothing of the network when the account's address is known."""
+    server = KeylessGoogle()
+    ambient = compute_engine.Credentials(service_account_email="robot@p.iam.gserviceaccount.com")
+    delegated = delegate(ambient, "alice@example.com", token_request=server.request())
+    assert isinstance(delegated, service_account.Credentials)
+    assert delegated.service_account_email == "robot@p.iam.gserviceaccount.com"
+    assert getattr(delegated, "_subject", None) == "alice@example.com"
+    assert isinstance(delegated.signer, iam.Signer)
+    assert not delegated.valid
+    assert (server.metadata_scopes, server.signed, server.assertions) == ([], [], [])
+
+
+async def test_keyless_delegation_signs_through_iam_and_acts_for_the_subject() -> None:
+    """ADC's "default" account is named by the metadata server; the JWT for the subject is
+    signed by signBlob with the ambient token, then exchanged for the subject's access token."""
+    server = KeylessGoogle()
+    token_request = server.request()
+    # a fixed universe: google-auth would otherwise ask the metadata server over its own socket
+    ambient = compute_engine.Credentials(universe_domain="googleapis.com")
+    delegated = delegate(ambient, "alice@example.com", token_request=token_request)
+    auth = GoogleAuth(delegated, token_request=token_request)
+    transport, seen = api_rejecting(0)
+    async with httpx.AsyncClient(transport=transport, auth=auth) as http:
+        assert (await http.get("https://api.test/v1/x")).status_code == 200
+    [(url, authorization)] = server.signed
+    assert "robot@p.iam.gserviceaccount.com:signBlob" in url
+    assert authorization == f"Bearer mds-{SECRET_MARK}"
+    assert "https://www.googleapis.com/auth/cloud-platform" in server.metadata_scopes
+    claims = jwt_claims(server.assertions[0])
+    assert (claims["iss"], claims["sub"]) == (
+        "robot@p.iam.gserviceaccount.com",
+        "alice@example.com",
+    )
+    assert claims["scope"] == "https://www.googleapis.com/auth/contacts"
+    assert seen == ["Bearer ya29.dwd"]
+
+
+def test_a_personal_login_cannot_delegate(authorized_user_file: Path) -> None:
+    """Only a service account can act for a subject; the refusal says which credentials do."""
+    with pytest.raises(PermissionDenied, match="workload identity"):
+        load_credentials(authorized_user_file, subject="x@example.com")
