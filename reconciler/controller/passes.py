@@ -29,6 +29,7 @@ from reconciler.apply.gateway import ClientGateway
 from reconciler.apply.journal import CreateJournal
 from reconciler.apply.live import read_live
 from reconciler.apply.results import ApplyResult
+from reconciler.controller.polling import Written, echoes_our_write
 from reconciler.model import PRUNE_KEY, DesiredState, read_stamp
 from reconciler.plan.build import build_plan
 from reconciler.plan.model import Plan
@@ -48,9 +49,10 @@ class HidingGateway(ClientGateway):
     """A gateway whose listings mark our contacts stamped with a ``hidden`` name as protected
     from pruning (as ``reconciler/prune: "false"`` would), so no plan deletes them."""
 
-    def __init__(self, client: PeopleClient, owner: str) -> None:
+    def __init__(self, client: PeopleClient, owner: str, written: Written | None = None) -> None:
         super().__init__(client)
         self.owner = owner
+        self.written: Written = written if written is not None else {}
         self.hidden: frozenset[str] = frozenset()
         self.scope: tuple[str, ...] | None = None  # resource names: read these, list nothing
 
@@ -62,6 +64,8 @@ class HidingGateway(ClientGateway):
             people = list({str(p.get("resourceName")): p for p in people}.values())
         else:
             people, complete = await self._read_scope(self.scope), False
+        for person in people:  # what is newer than our last write retires our copy of it
+            echoes_our_write(self.written, person)
         if self.hidden:
             people = [self._protect(p) if self._hides(p) else p for p in people]
         return people, complete
@@ -92,17 +96,23 @@ class HidingGateway(ClientGateway):
 
 @dataclass
 class ApplyBackend:
-    """Runs passes for one account through one client and one create journal."""
+    """Runs passes for one account through one client and one create journal.
+
+    ``written`` (resource name -> what our last write of it answered) lives as long as the
+    account: the engine reads it so that a lagging listing never hides our own last etag, and
+    the poller reads it to tell our own writes echoing back from out-of-band edits.
+    """
 
     client: PeopleClient
     journal: CreateJournal
     settings: ApplySettings
+    written: Written = field(default_factory=dict)
     _gateway: HidingGateway = field(init=False)
 
     def __post_init__(self) -> None:
         # One round per pass: pending creates are requeued, never waited for inside a pass.
         self.settings = replace(self.settings, passes=1)
-        self._gateway = HidingGateway(self.client, self.settings.plan.owner)
+        self._gateway = HidingGateway(self.client, self.settings.plan.owner, self.written)
 
     async def apply(
         self,
@@ -119,12 +129,16 @@ class ApplyBackend:
         if scope and not self.journal.entries:  # creates in flight: only a full listing settles
             subset, settings = self._scoped(desired, scope)
             try:
-                return await converge(self._gateway, self.journal, subset, settings)
+                return await converge(
+                    self._gateway, self.journal, subset, settings, written=self.written
+                )
             except ScopeMiss:
                 pass
             finally:
                 self._gateway.scope = None
-        return await converge(self._gateway, self.journal, desired, self.settings)
+        return await converge(
+            self._gateway, self.journal, desired, self.settings, written=self.written
+        )
 
     async def plan(
         self,

@@ -10,6 +10,12 @@ It asks for ``clientData`` and ``metadata`` only: the stamp names the key, the m
 the tombstone flag, and nothing else is needed to decide what to look at. A tombstone has no
 stamp, so the poller remembers which resource name carries which key.
 
+Our own writes echo back too: a person whose resource name and etag are the ones our last write
+of it answered (``written``, shared with the account's passes) changed only because we changed it,
+and queues nothing; a write by anyone else after ours carries another etag. Such a newer version
+(or a tombstone) also retires our copy from ``written``: it proves the server is past our write,
+so the next pass must not send our old etag.
+
 An expired token (Google keeps them seven days; the client raises ``SyncTokenExpired`` for both
 the 400 and the 410 forms) means changes may have been missed: the caller does a full resync.
 """
@@ -20,12 +26,34 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from reconciler.apply.live import fresher
 from reconciler.model import read_stamp
 from reconciler.people.errors import SyncTokenExpired
 
-__all__ = ["POLL_FIELDS", "LivePoller", "Poll"]
+__all__ = ["POLL_FIELDS", "LivePoller", "Poll", "Written", "echoes_our_write"]
 
 POLL_FIELDS = ("clientData", "metadata")
+
+Written = dict[str, dict[str, Any]]
+"""Resource name -> what our last write of that contact answered (one per account)."""
+
+
+def echoes_our_write(written: Written, person: Mapping[str, Any]) -> bool:
+    """``person`` is as our last write left it (same etag): its change is our own, echoing back.
+
+    A version newer than our write, or a tombstone, proves the server is past it: our copy is
+    retired from ``written``, so that no pass sends its etag again.
+    """
+    name = str(person.get("resourceName") or "")
+    mine = written.get(name)
+    if mine is None:
+        return False
+    if person.get("etag") and mine.get("etag") == person.get("etag"):
+        return True
+    deleted = bool((person.get("metadata") or {}).get("deleted"))
+    if deleted or fresher(dict(person), mine) is not mine:
+        del written[name]
+    return False
 
 
 class ListingLike(Protocol):
@@ -61,6 +89,8 @@ class LivePoller:
     client: Lister
     owner: str
     token: str | None = None
+    # resource name -> what our last write of it answered (its "etag" is what we wrote)
+    written: Written = field(default_factory=dict)
     _keys: dict[str, str] = field(default_factory=dict)  # resource name -> manifest name
 
     async def prime(self) -> Poll:
@@ -84,8 +114,9 @@ class LivePoller:
             return Poll(resync=True, primed=True, changed=primed.changed)
         keys: set[str] = set()
         for person in listing.people:
+            ours = echoes_our_write(self.written, person)
             key = self._index(person)
-            if key is not None:
+            if key is not None and not ours:
                 keys.add(key)
         self.token = listing.next_sync_token or self.token
         return Poll(keys=frozenset(keys), changed=len(listing.people))
