@@ -6,21 +6,14 @@ from typing import Any
 
 import click
 
-from reconciler.cli.options import option
+from reconciler.cli.options import option, output_option
 from reconciler.cli.plan import plan_options, planning_options, target_of
 
 
 @click.command()
 @click.argument("paths", nargs=-1, type=click.Path(exists=True))
 @option("--auto-approve", is_flag=True, help="Apply without asking for confirmation.")
-@option(
-    "--output",
-    "-o",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="Result format.",
-)
+@output_option("text", "json", help="Result format.")
 @option(
     "--create-settle",
     type=click.FloatRange(min=0.0),

@@ -61,6 +61,20 @@ owner_option = option(
     show_default=True,
     help="Owner id stamped on every contact this controller manages; two repos never share one.",
 )
+
+
+def output_option(*formats: str, help: str) -> Callable[[F], F]:
+    """``--output``/``-o``: one of ``formats``, the first being the default."""
+    return option(
+        "--output",
+        "-o",
+        type=click.Choice(list(formats)),
+        default=formats[0],
+        show_default=True,
+        help=help,
+    )
+
+
 subject_option = option(
     "--subject",
     default=None,

@@ -11,6 +11,7 @@ from reconciler.cli.options import (
     credentials_option,
     default_region_option,
     option,
+    output_option,
     owner_option,
     state_option,
     subject_option,
@@ -92,12 +93,10 @@ def target_of(**kwargs: Any) -> Any:
 
 @click.command()
 @click.argument("paths", nargs=-1, type=click.Path(exists=True))
-@option(
-    "--output",
-    "-o",
-    type=click.Choice(["text", "json", "markdown"]),
-    default="text",
-    show_default=True,
+@output_option(
+    "text",
+    "json",
+    "markdown",
     help="Plan format: text for people, json for programs, markdown for pull requests.",
 )
 @option("--compact", is_flag=True, help="Text output: one line per contact.")

@@ -9,12 +9,14 @@ from __future__ import annotations
 import asyncio
 import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import click
 
 from reconciler.cli.options import (
+    F,
     credentials_option,
     default_region_option,
     option,
@@ -53,6 +55,11 @@ class Duration(click.ParamType):  # type: ignore[type-arg]  # generic only in cl
 DURATION = Duration()
 
 
+def duration_option(flag: str, default: str, help: str) -> Callable[[F], F]:
+    """A duration flag (seconds once parsed), its default shown in ``--help``."""
+    return option(flag, type=DURATION, default=default, show_default=True, help=help)
+
+
 @click.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @option(
@@ -80,26 +87,12 @@ DURATION = Duration()
     show_default=True,
     help="Where to serve Prometheus /metrics ([HOST]:PORT; 0 turns it off).",
 )
-@option(
-    "--resync-interval",
-    type=DURATION,
-    default="10m",
-    show_default=True,
-    help="Full pass over every account this often (jittered by 10%).",
+@duration_option(
+    "--resync-interval", "10m", "Full pass over every account this often (jittered by 10%)."
 )
-@option(
-    "--poll-interval",
-    type=DURATION,
-    default="30s",
-    show_default=True,
-    help="Incremental poll for out-of-band changes this often.",
-)
-@option(
-    "--debounce",
-    type=DURATION,
-    default="2s",
-    show_default=True,
-    help="Wait for the manifests to be quiet this long before reloading them.",
+@duration_option("--poll-interval", "30s", "Incremental poll for out-of-band changes this often.")
+@duration_option(
+    "--debounce", "2s", "Wait for the manifests to be quiet this long before reloading them."
 )
 @option(
     "--drift-policy",
@@ -120,12 +113,8 @@ DURATION = Duration()
     show_default=True,
     help="Run, watch and serve, but write nothing for any account.",
 )
-@option(
-    "--shutdown-timeout",
-    type=DURATION,
-    default="30s",
-    show_default=True,
-    help="On SIGTERM, how long the in-flight passes may take to finish.",
+@duration_option(
+    "--shutdown-timeout", "30s", "On SIGTERM, how long the in-flight passes may take to finish."
 )
 @option(
     "--log-format",

@@ -12,19 +12,13 @@ import sys
 
 import click
 
-from reconciler.cli.options import default_region_option, option
+from reconciler.cli.options import default_region_option, output_option
 from reconciler.manifest import load
 
 
 @click.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=str))
-@option(
-    "--output",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="Human-readable lines, or one JSON object on stdout.",
-)
+@output_option("text", "json", help="Human-readable lines, or one JSON object on stdout.")
 @default_region_option
 def validate(paths: tuple[str, ...], output: str, default_region: str) -> None:
     """Load and validate manifests (default: manifests/); exit 1 if any is invalid."""

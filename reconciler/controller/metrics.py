@@ -11,7 +11,7 @@ Each controller owns its own registry so that tests can run several in one proce
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, Metric
@@ -58,86 +58,72 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
-        self.reconcile_total = Counter(
-            "reconciler_reconcile",
+
+        def counter(name: str, doc: str, *labels: str) -> Counter:
+            return Counter(f"reconciler_{name}", doc, labels, registry=r)
+
+        def gauge(name: str, doc: str, *labels: str) -> Gauge:
+            return Gauge(f"reconciler_{name}", doc, labels, registry=r)
+
+        def histogram(name: str, doc: str, label: str, buckets: Sequence[float]) -> Histogram:
+            return Histogram(f"reconciler_{name}", doc, [label], buckets=buckets, registry=r)
+
+        self.reconcile_total = counter(
+            "reconcile",
             "Reconcile passes, by account and result (success, error, requeue, skipped).",
-            ["account", "result"],
-            registry=r,
+            "account",
+            "result",
         )
-        self.reconcile_errors_total = Counter(
-            "reconciler_reconcile_errors", "Reconcile passes that failed.", ["account"], registry=r
+        self.reconcile_errors_total = counter(
+            "reconcile_errors", "Reconcile passes that failed.", "account"
         )
-        self.reconcile_time_seconds = Histogram(
-            "reconciler_reconcile_time_seconds",
-            "Duration of one reconcile pass.",
-            ["account"],
-            buckets=_PASS_BUCKETS,
-            registry=r,
+        self.reconcile_time_seconds = histogram(
+            "reconcile_time_seconds", "Duration of one reconcile pass.", "account", _PASS_BUCKETS
         )
-        self.reconcile_keys_total = Counter(
-            "reconciler_reconcile_keys",
+        self.reconcile_keys_total = counter(
+            "reconcile_keys",
             "Contacts reconciled, by account and outcome (created, updated, unchanged, ...).",
-            ["account", "outcome"],
-            registry=r,
+            "account",
+            "outcome",
         )
-        self.workqueue_depth = Gauge(
-            "reconciler_workqueue_depth", "Keys ready in the work queue.", ["name"], registry=r
+        self.workqueue_depth = gauge("workqueue_depth", "Keys ready in the work queue.", "name")
+        self.workqueue_adds_total = counter(
+            "workqueue_adds", "Keys added to the work queue.", "name"
         )
-        self.workqueue_adds_total = Counter(
-            "reconciler_workqueue_adds", "Keys added to the work queue.", ["name"], registry=r
+        self.workqueue_retries_total = counter(
+            "workqueue_retries", "Keys requeued with backoff after a conflict or failure.", "name"
         )
-        self.workqueue_retries_total = Counter(
-            "reconciler_workqueue_retries",
-            "Keys requeued with backoff after a conflict or failure.",
-            ["name"],
-            registry=r,
+        self.workqueue_backoff_seconds = histogram(
+            "workqueue_backoff_seconds", "Delay given to a requeued key.", "name", _BACKOFF_BUCKETS
         )
-        self.workqueue_backoff_seconds = Histogram(
-            "reconciler_workqueue_backoff_seconds",
-            "Delay given to a requeued key.",
-            ["name"],
-            buckets=_BACKOFF_BUCKETS,
-            registry=r,
+        self.conflicts_total = counter(
+            "conflicts", "Contacts left in etag conflict after a pass's own retries.", "account"
         )
-        self.conflicts_total = Counter(
-            "reconciler_conflicts",
-            "Contacts left in etag conflict after a pass's own retries.",
-            ["account"],
-            registry=r,
-        )
-        self.drift_detected_total = Counter(
-            "reconciler_drift_detected",
+        self.drift_detected_total = counter(
+            "drift_detected",
             "Managed contacts found changed outside the manifests, by account and policy.",
-            ["account", "policy"],
-            registry=r,
+            "account",
+            "policy",
         )
-        self.polls_total = Counter(
-            "reconciler_polls",
+        self.polls_total = counter(
+            "polls",
             "Incremental polls of the live address book, by result (ok, expired, error).",
-            ["account", "result"],
-            registry=r,
+            "account",
+            "result",
         )
-        self.manifest_errors = Gauge(
-            "reconciler_manifest_errors",
+        self.manifest_errors = gauge(
+            "manifest_errors",
             "Errors in the account's manifests as last loaded; non-zero means no writes.",
-            ["account"],
-            registry=r,
+            "account",
         )
-        self.manifest_loads_total = Counter(
-            "reconciler_manifest_loads",
+        self.manifest_loads_total = counter(
+            "manifest_loads",
             "Manifest loads, by account and result (ok, invalid).",
-            ["account", "result"],
-            registry=r,
+            "account",
+            "result",
         )
-        self.suspended = Gauge(
-            "reconciler_suspended", "1 while the account is suspended.", ["account"], registry=r
-        )
-        self.ready = Gauge(
-            "reconciler_ready",
-            "1 once the account's first full pass is done.",
-            ["account"],
-            registry=r,
-        )
+        self.suspended = gauge("suspended", "1 while the account is suspended.", "account")
+        self.ready = gauge("ready", "1 once the account's first full pass is done.", "account")
         self._api = _ApiRequests()
         r.register(self._api)
 
