@@ -20,13 +20,14 @@ from typing import Literal
 import click
 import structlog
 
-from reconciler.apply.engine import ApplySettings, apply_saved, converge
+from reconciler.apply.engine import ApplySettings, converge
 from reconciler.apply.executor import ExecutorSettings
 from reconciler.apply.gateway import ClientGateway
 from reconciler.apply.journal import CreateJournal, JournalLocked, journal_path
 from reconciler.apply.live import read_live
 from reconciler.apply.report import ProgressBar, render_result
 from reconciler.apply.results import ApplyResult
+from reconciler.apply.saved import apply_saved
 from reconciler.model import DesiredState
 from reconciler.people.errors import PeopleError
 from reconciler.plan import (

@@ -31,7 +31,7 @@ from reconciler.apply.deletes import delete_contacts, delete_groups
 from reconciler.apply.executor import Executor, ExecutorSettings, Gateway, Person
 from reconciler.apply.groups import run_groups
 from reconciler.apply.journal import CreateJournal
-from reconciler.apply.live import LiveRead, LiveReader, read_live, stamped_names
+from reconciler.apply.live import LiveRead, LiveReader, read_live
 from reconciler.apply.ops import ContactOp, GroupOp, OpKind
 from reconciler.apply.results import ApplyResult, ObjectResult, Outcome
 from reconciler.apply.updates import run_updates
@@ -112,7 +112,7 @@ class Run:
     progress: Callable[[int], None] | None = None
     on_plan: Callable[[Plan], bool] | None = None  # shown the first plan; False cancels
     live: LiveState = field(default_factory=LiveState)
-    saved: bool = False  # applying a saved plan: conflicts are final, nothing is re-planned
+    saved: bool = False  # a saved plan (:mod:`reconciler.apply.saved`): nothing is re-planned
     # What our writes answered, across passes: fresher than a lagging listing.
     written: dict[str, Person] = field(default_factory=dict)
 
@@ -143,7 +143,7 @@ class Run:
             log.warning("apply.replan_failed", error=str(error))
             return {}
         items = {i.key: i for i in plan.items if i.kind is Kind.CONTACT and i.key in fresh}
-        groups = _group_names(live.groups, self.settings.plan.owner)
+        groups = group_names(live.groups, self.settings.plan.owner)
         verdicts: dict[str, ContactOp | None] = {}
         for key in fresh:
             item = items.get(key)
@@ -229,7 +229,7 @@ class Run:
         live_groups = {str(g.get("resourceName")): g for g in self.live.groups}
         live_groups.update({str(g.get("resourceName")): g for g in answered.values()})
         self.live = replace(self.live, groups=list(live_groups.values()))
-        groups = _group_names(self.live.groups, self.settings.plan.owner)
+        groups = group_names(self.live.groups, self.settings.plan.owner)
 
         # contacts wave
         creates: list[ContactOp] = []
@@ -297,7 +297,7 @@ class Run:
                 self.result.record(ObjectResult("contact", contact.name, Outcome.UNCHANGED))
 
 
-def _group_names(groups: Sequence[Mapping[str, Any]], owner: str) -> dict[str, str]:
+def group_names(groups: Sequence[Mapping[str, Any]], owner: str) -> dict[str, str]:
     """Group manifest name -> resource name, for the groups we own."""
     names: dict[str, str] = {}
     for group in groups:
@@ -339,78 +339,3 @@ async def converge(
         written=written if written is not None else {},
     )
     return await run.converge()
-
-
-def saved_plan_holds(plan: Plan, read: LiveRead) -> tuple[Plan, dict[str, str]]:
-    """The part of a saved plan whose etags still hold, and why each other item was dropped.
-
-    An item holds when the live object it was planned against is unchanged (same etag), or,
-    for a create, when nothing carrying its stamp has appeared since.
-    """
-    people = {str(p.get("resourceName")): p for p in read.state.people}
-    groups = {str(g.get("resourceName")): g for g in read.state.groups}
-    stamped = stamped_names(read.state.people, plan.owner)
-    stamped_groups = _group_names(read.state.groups, plan.owner)
-    kept: list[PlanItem] = []
-    dropped: dict[str, str] = {}
-    for item in plan.items:
-        live = (people if item.kind is Kind.CONTACT else groups).get(item.resource_name or "")
-        if item.action is Action.NOOP:
-            kept.append(item)
-        elif item.action is Action.CREATE:
-            taken = stamped if item.kind is Kind.CONTACT else stamped_groups
-            if item.key in taken or item.key in read.pending:
-                dropped[item.key] = "created since the plan was saved; plan again"
-            else:
-                kept.append(item)
-        elif live is None:
-            dropped[item.key] = "gone since the plan was saved; plan again"
-        elif item.etag is not None and str(live.get("etag")) != item.etag:
-            dropped[item.key] = "changed since the plan was saved (etag differs); plan again"
-        else:
-            kept.append(item)
-    return replace(plan, items=tuple(kept)), dropped
-
-
-async def apply_saved(
-    gateway: ApplyGateway,
-    journal: CreateJournal,
-    plan: Plan,
-    settings: ApplySettings,
-    *,
-    progress: Callable[[int], None] | None = None,
-    on_plan: Callable[[Plan], bool] | None = None,
-    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-    clock: Callable[[], float] = time.time,
-    rng: random.Random | None = None,
-) -> ApplyResult:
-    """Apply exactly a saved plan, item by item, refusing items whose etag changed since."""
-    settings = replace(settings, plan=replace(settings.plan, owner=plan.owner))
-    run = Run(
-        gateway,
-        journal,
-        DesiredState(),
-        settings,
-        sleep=sleep,
-        clock=clock,
-        rng=rng or random.Random(),
-        progress=progress,
-        saved=True,
-    )
-    try:
-        read = await read_live(
-            gateway, journal, owner=plan.owner, settle=settings.executor.settle, now=clock
-        )
-    except PeopleError as error:
-        run.result.errors.append(f"reading live state failed: {error}")
-        return run.result
-    run.live = read.state
-    holding, dropped = saved_plan_holds(plan, read)
-    kinds = {i.key: i.kind for i in plan.items}
-    for key, reason in dropped.items():
-        run.result.record(ObjectResult(str(kinds[key]), key, Outcome.CONFLICT, reason=reason))
-    if on_plan is not None and not on_plan(holding):
-        run.result.cancelled = True
-        return run.result
-    await run.execute(holding, pending=read.pending)
-    return run.result
