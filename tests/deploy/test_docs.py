@@ -159,7 +159,12 @@ def test_object_names_in_commands_are_the_names_the_chart_renders(
             assert pod_labels[key] == value, argv
     account = identity.one("ServiceAccount")["metadata"]
     member = f"[{'contacts'}/{account['name']}]"
-    members = [v for argv in commands() for v in flag_values(argv, "--member")]
+    members = [
+        v
+        for argv in commands()
+        for v in flag_values(argv, "--member")
+        if "roles/iam.workloadIdentityUser" in flag_values(argv, "--role")
+    ]
     assert members
     assert all(m.endswith(member) for m in members), members
     assert identity.pod["serviceAccountName"] == account["name"]
