@@ -1,44 +1,15 @@
 """Desired-state objects for apply tests, built without YAML.
 
-They satisfy the core's ``ContactLike``/``GroupLike`` protocols, so tests state exactly the
-manifests they mean without depending on the loader's file handling.
+They use the core tests' stand-ins for manifest resources (``tests.core.factories``), so
+tests state exactly the manifests they mean without depending on the loader's file handling.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Sequence
 
 from reconciler.model import DesiredState
-
-
-@dataclass(frozen=True)
-class Spec:
-    fields: Mapping[str, list[dict[str, Any]]]
-    groups: Sequence[str] = ()
-
-    def person_fields(self) -> Mapping[str, list[dict[str, Any]]]:
-        return self.fields
-
-
-@dataclass(frozen=True)
-class Contact:
-    name: str
-    spec: Spec
-    annotations: Mapping[str, str] = field(default_factory=dict)
-    labels: Mapping[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class GroupSpec:
-    name: str
-
-
-@dataclass(frozen=True)
-class Group:
-    name: str
-    spec: GroupSpec
+from tests.core.factories import Contact, Group, GroupSpec, Spec
 
 
 def contact(i: int, *, title: str = "Engineer", groups: Sequence[str] = ()) -> Contact:
