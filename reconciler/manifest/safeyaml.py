@@ -137,23 +137,38 @@ _BRACKET_STEPS: Final = bytes.maketrans(b"[{]}", b"\x01\x01\xff\xff")
 
 
 def _too_deep(text: str, path: str) -> ManifestError | None:
-    """Find nesting deeper than MAX_DEPTH with the event parser, which does not recurse."""
+    """Find nesting deeper than MAX_DEPTH with an event parser, which does not recurse.
+
+    libyaml's scanner is fast, but newer releases of it stop on their own nesting limit (1,000
+    levels) while scanning ahead, before the event for our 65th level is handed out. Its error
+    then says only that some limit was passed, so the pure-Python parser, which has no limit of
+    its own and is only needed for such hostile input, finds the place to report.
+    """
+    try:
+        return _first_too_deep(yaml.parse(text, Loader=yaml.CSafeLoader), path)
+    except yaml.YAMLError as exc:
+        if not _is_nesting_limit(exc):
+            raise
+    return _first_too_deep(yaml.parse(text, Loader=yaml.SafeLoader), path)
+
+
+def _first_too_deep(events: Iterator[yaml.Event], path: str) -> ManifestError | None:
     depth = 0
-    for event in yaml.parse(text, Loader=yaml.CSafeLoader):
+    for event in events:
         if isinstance(event, yaml.CollectionStartEvent):
             depth += 1
             if depth > MAX_DEPTH:
                 line, col = _mark_position(event.start_mark)
-                return ManifestError(
-                    path,
-                    line,
-                    col,
-                    f"nesting is deeper than {MAX_DEPTH} levels",
-                    "manifests are shallow; flatten this structure",
-                )
+                problem, hint = _limit_problem(budget_spent=False)
+                return ManifestError(path, line, col, problem, hint)
         elif isinstance(event, yaml.CollectionEndEvent):
             depth -= 1
     return None
+
+
+def _is_nesting_limit(exc: yaml.YAMLError) -> bool:
+    """Whether libyaml refused the text for its own nesting limit (PyYAML 6.0.4 and later)."""
+    return "maximum nesting depth" in str(exc)
 
 
 @dataclass
@@ -195,7 +210,13 @@ def documents(text: str, path: str) -> Iterator[Document | ManifestError]:
                     line, col = line_col(text, separator)
             yield Document(node, value, builder.errors, line, col)
     except yaml.YAMLError as exc:
-        yield _syntax_error(exc, path, text)
+        too_deep = None
+        if _is_nesting_limit(exc):
+            try:
+                too_deep = _too_deep(text, path)
+            except yaml.YAMLError:
+                too_deep = None
+        yield too_deep or _syntax_error(exc, path, text)
     finally:
         if composer is not None:
             composer.dispose()

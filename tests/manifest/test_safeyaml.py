@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from reconciler.manifest import load
+from reconciler.manifest.errors import ManifestError
 from reconciler.manifest.safeyaml import Document, decode, documents
 
 
@@ -79,6 +80,39 @@ def test_nesting_that_would_crash_the_c_parser_is_refused(tmp_path: Path, name: 
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip() == "nesting is deeper than 64 levels"
+
+
+def _nested(block: int, flow: int) -> str:
+    """``block`` block mappings, one a line, holding ``flow`` flow sequences, one a line."""
+    keys = "".join(" " * level + "k:\n" for level in range(block))
+    return keys + (" " * block + "[\n") * flow + "]" * flow + "\n"
+
+
+@pytest.mark.parametrize(
+    ("block", "flow"),
+    [
+        (0, 65),  # just past our limit
+        (0, 999),  # just under libyaml's own limit (PyYAML 6.0.4 and later)
+        (0, 1_001),  # past it: libyaml refuses while scanning ahead
+        (200, 900),  # past it only in sum, and under our cheap pre-check's bound
+        (30, 5_000),
+    ],
+)
+def test_too_deep_is_located_whatever_libyaml_limits_itself_to(block: int, flow: int) -> None:
+    """Our own message at the 65th level, whether or not libyaml stops on a limit of its own.
+
+    Releases of PyYAML up to 6.0.3 bundle a libyaml without a nesting limit; 6.0.4 and later
+    stop at 1,000 levels with their own message. Depths on both sides of that limit, reached
+    through both the pre-check and the composer, must read the same to the user: level n
+    starts on line n, in the column after the block keys that hold it.
+    """
+    found = list(documents(_nested(block, flow), "deep.yaml"))
+    errors = [item for item in found if isinstance(item, ManifestError)] + [
+        error for item in found if isinstance(item, Document) for error in item.errors
+    ]
+    assert [(e.line, e.col, e.message) for e in errors] == [
+        (65, min(block, 64) + 1, "nesting is deeper than 64 levels")
+    ]
 
 
 def test_errors_in_many_documents_are_all_reported(tmp_path: Path) -> None:
