@@ -1,0 +1,31 @@
+"""The People API's limits: the one place the numbers live.
+
+The planner cuts batches by them, the client and the apply engine send what fits, validation
+refuses what cannot be written, and the emulator enforces them, so each number is defined here
+once and imported everywhere else. Sources: the People API discovery document and reference
+pages (see docs/people-api.md for each figure and how sure we are of it).
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+# Batch write methods (people.batchCreateContacts, batchUpdateContacts, batchDeleteContacts).
+MAX_BATCH_CREATE: Final = 200
+MAX_BATCH_UPDATE: Final = 200
+MAX_BATCH_DELETE: Final = 500
+
+# Batch reads (people.getBatchGet, contactGroups.batchGet).
+MAX_BATCH_GET: Final = 200
+
+# Listings (people.connections.list, contactGroups.list): pageSize 1..1000.
+MAX_PAGE_SIZE: Final = 1000
+
+# The multipart /batch endpoint: inner calls per request.
+MAX_MULTIPART_CALLS: Final = 1000
+
+# contactGroups.members.modify: resource names added plus removed per call.
+MAX_MEMBER_CHANGES: Final = 1000
+
+# connections.list returns at most this many emails and phones per person; get returns all.
+MAX_LISTED_VALUES: Final = 100
