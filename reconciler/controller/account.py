@@ -281,7 +281,7 @@ class AccountWorker:
         self._count(outcome)
         if outcome == "error":
             self.metrics.reconcile_errors_total.labels(account=self.account.key).inc()
-        elif FULL in keys and outcome == "success":
+        elif FULL in keys and outcome in ("success", "requeue"):
             self._mark_ready()
 
     def _scope(self, keys: list[str], state: DesiredState) -> dict[str, str] | None:

@@ -37,6 +37,19 @@ from reconciler.plan.options import PlanOptions
 
 __all__ = ["RunSettings", "run_controller"]
 
+
+class CannotServe(Exception):
+    """A probe or metrics address could not be bound."""
+
+
+class StateUnwritable(Exception):
+    """The state directory (create journals, write locks) cannot be created or written."""
+
+    def __init__(self, path: Path, error: OSError) -> None:
+        super().__init__(f"{path}: {error.strerror or error}")
+        self.path = path
+
+
 _log = structlog.get_logger("reconciler.controller")
 
 CONTROLLER_RETRIES = ExecutorSettings(max_attempts=3, base_delay=0.25, max_delay=2.0)
@@ -98,7 +111,10 @@ async def _serving(
         for addr, table in routes.items():
             host, port = parse_addr(addr) or ("", 0)
             server = SmallHttpServer(table)
-            bound_host, bound_port = await server.start(host, port)
+            try:
+                bound_host, bound_port = await server.start(host, port)
+            except OSError as error:
+                raise CannotServe(f"{addr}: {error.strerror or error}") from error
             servers.append(server)
             _log.info("serving", paths=sorted(table), address=f"http://{bound_host}:{bound_port}")
         yield servers
@@ -136,13 +152,13 @@ async def _open_account(
         )
     )
     state_dir = Path(settings.state).parent
-    journal = stack.enter_context(
-        CreateJournal(
-            journal_path(
-                state_dir, target=settings.target, account=client.account, owner=account.owner
-            )
-        )
+    path = journal_path(
+        state_dir, target=settings.target, account=client.account, owner=account.owner
     )
+    try:
+        journal = stack.enter_context(CreateJournal(path))
+    except OSError as error:
+        raise StateUnwritable(state_dir.absolute(), error) from error
     metrics.track_api_requests(account.key, lambda: client.stats.by_method_status)
     backend = ApplyBackend(
         client,
@@ -169,6 +185,17 @@ async def _open_account(
     )
 
 
+def _embedded_app(state: Path) -> Any:
+    """One in-process emulator for every account, its state kept in ``state``."""
+    from reconciler.emulator import create_app
+
+    try:
+        state.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise StateUnwritable(state.parent.absolute(), error) from error
+    return create_app(state_path=state)
+
+
 async def run_controller(
     config: AccountsConfig, settings: RunSettings, *, stop: asyncio.Event | None = None
 ) -> int:
@@ -191,12 +218,9 @@ async def run_controller(
     )
     metrics, health = Metrics(), Health()
     app: Any = None
-    if settings.target == "embedded":  # one in-process emulator for every account
-        from reconciler.emulator import create_app
-
-        Path(settings.state).parent.mkdir(parents=True, exist_ok=True)
-        app = create_app(state_path=settings.state)
     try:
+        if settings.target == "embedded":  # one in-process emulator for every account
+            app = _embedded_app(Path(settings.state))
         async with _serving(metrics, health, settings), AsyncExitStack() as stack:
             try:
                 workers = [
@@ -215,8 +239,15 @@ async def run_controller(
                 _log.error("another writer holds an account; stop it or wait", error=str(error))
                 return 1
             return await _supervise(workers, health, stop, settings.shutdown_timeout)
-    except OSError as error:  # a probe or metrics address that cannot be bound
-        _log.error("cannot serve probes or metrics", error=f"{type(error).__name__}: {error}")
+    except CannotServe as error:
+        _log.error("cannot serve probes or metrics", error=str(error))
+        return 1
+    except StateUnwritable as error:
+        _log.error(
+            "cannot write the state directory",
+            error=str(error),
+            hint="point --state (RECONCILER_STATE) into a writable directory",
+        )
         return 1
     finally:
         persistence = getattr(

@@ -63,6 +63,27 @@ app.kubernetes.io/part-of: contacts-reconciler
 {{- end }}
 {{- end }}
 
+{{- define "contacts-reconciler.stateClaimName" -}}
+{{- if .Values.state.persistence.existingClaim }}
+{{- .Values.state.persistence.existingClaim }}
+{{- else }}
+{{- printf "%s-state" (include "contacts-reconciler.fullname" .) | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+
+{{/* The spec of the state PersistentVolumeClaim (one claim, or one per shard). */}}
+{{- define "contacts-reconciler.stateClaimSpec" -}}
+{{- $persistence := .Values.state.persistence }}
+accessModes:
+  {{- toYaml $persistence.accessModes | nindent 2 }}
+{{- with $persistence.storageClassName }}
+storageClassName: {{ . | quote }}
+{{- end }}
+resources:
+  requests:
+    storage: {{ $persistence.size }}
+{{- end }}
+
 {{/* A ConfigMap key for a manifest path: keys cannot hold '/', the volume item restores it. */}}
 {{- define "contacts-reconciler.manifestKey" -}}
 {{- printf "%s.%s" (sha256sum . | trunc 8) (regexReplaceAll "[^-._a-zA-Z0-9]" . "_") | trunc 253 }}
@@ -231,6 +252,11 @@ spec:
           valueFrom:
             fieldRef:
               fieldPath: metadata.namespace
+        # The state directory (create journals, write locks): the root filesystem is read-only.
+        - name: XDG_STATE_HOME
+          value: {{ .Values.state.mountPath | quote }}
+        - name: RECONCILER_STATE
+          value: {{ printf "%s/embedded.sqlite3" .Values.state.mountPath | quote }}
         {{- if and .Values.credentials.existingSecret .Values.credentials.tokenKey }}
         - name: RECONCILER_TOKEN
           valueFrom:
@@ -278,6 +304,8 @@ spec:
           readOnly: true
         - name: tmp
           mountPath: /tmp
+        - name: state
+          mountPath: {{ .Values.state.mountPath }}
         {{- if .Values.credentials.existingSecret }}
         - name: credentials
           mountPath: /var/run/secrets/reconciler
@@ -295,6 +323,17 @@ spec:
     - name: tmp
       emptyDir:
         sizeLimit: {{ .Values.tmpSizeLimit }}
+    {{- $persistence := .Values.state.persistence }}
+    {{- if not $persistence.enabled }}
+    - name: state
+      emptyDir:
+        sizeLimit: {{ .Values.state.sizeLimit }}
+    {{- else if not .Values.sharding.enabled }}
+    {{- /* Sharded: every replica's claim comes from the StatefulSet's volumeClaimTemplates. */}}
+    - name: state
+      persistentVolumeClaim:
+        claimName: {{ include "contacts-reconciler.stateClaimName" . }}
+    {{- end }}
     {{- if eq .Values.manifests.source "git" }}
     - name: manifests
       emptyDir: {}
