@@ -1,0 +1,143 @@
+"""What an apply costs in requests: the plan's batches are the calls, and failures are bounded.
+
+Counts come from the emulator's own statistics (``GET /__emulator/stats``), so they are what
+the server really answered, retries included.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from typing import Any
+
+from reconciler.apply.engine import ApplySettings
+from reconciler.apply.executor import ExecutorSettings, ItemResult
+from reconciler.apply.gateway import ClientGateway
+from reconciler.apply.journal import CreateJournal
+from reconciler.apply.results import Outcome
+from reconciler.apply.saved import apply_saved
+from reconciler.model import LiveState
+from reconciler.plan.build import build_plan
+from reconciler.plan.model import Batch, Method, Wave, WaveName
+from reconciler.plan.options import PlanOptions
+from tests.apply.conftest import World
+from tests.apply.factories import book
+
+
+async def requests(world: World, method: str | None = None) -> int:
+    stats = await world.admin("GET", "stats")
+    if method is None:
+        return int(stats["total"])
+    return int(stats["by_method"].get(method, 0))
+
+
+async def test_450_creates_in_one_account_are_three_batch_create_calls(world: World) -> None:
+    """The plan cuts 450 creates into batches of 200, 200 and 50; the apply sends exactly those."""
+    result = await world.apply(book(450))
+    assert result.converged, [r.to_json() for r in result.left][:3]
+    assert await requests(world, "people.people.batchCreateContacts") == 3
+    assert len(await world.people()) == 450
+
+
+async def test_a_saved_plan_runs_its_own_batches(world: World) -> None:
+    """A saved plan whose creates were cut into five batches of 90 is sent as five calls: the
+    apply executes the plan's batches, it does not cut its own."""
+    plan = build_plan(book(450), LiveState(), PlanOptions())
+    items = plan.waves[0].batches[0].items + plan.waves[0].batches[1].items
+    items += plan.waves[0].batches[2].items
+    batches = tuple(Batch(Method.BATCH_CREATE, items[i : i + 90]) for i in range(0, 450, 90))
+    plan = replace(plan, waves=(Wave(WaveName.CONTACTS, batches),))
+    with CreateJournal(world.journal_path, clock=world.clock.now) as journal:
+        result = await apply_saved(
+            ClientGateway(world.client),
+            journal,
+            plan,
+            world.settings(),
+            sleep=world.clock.sleep,
+            clock=world.clock.now,
+            rng=random.Random(1),
+        )
+    assert result.converged, [r.to_json() for r in result.left][:3]
+    assert await requests(world, "people.people.batchCreateContacts") == 5
+
+
+class FailingFromFirstWrite(ClientGateway):
+    """Every request fails (the emulator's ``error_rate=1.0``) from the first write on."""
+
+    def __init__(self, client: Any, world: World) -> None:
+        super().__init__(client)
+        self.world = world
+        self.before: int | None = None
+
+    async def batch_update(
+        self, bodies: Mapping[str, dict[str, Any]], mask: Sequence[str]
+    ) -> dict[str, ItemResult]:
+        if self.before is None:
+            self.before = await requests(self.world)
+            self.world.configure(error_rate=1.0)
+        return await super().batch_update(bodies, mask)
+
+
+async def test_with_every_request_failing_three_updates_cost_at_most_ten_requests(
+    world: World,
+) -> None:
+    """Once every request fails, an apply of 3 updates gives up within 10 requests (retries
+    of the write, the settle round's listing and its retries included) and reports each
+    contact as failed with a time for its next attempt."""
+    assert (await world.apply(book(3))).converged
+    gateway = FailingFromFirstWrite(world.client, world)
+    result = await world.apply(book(3, title="Lead"), gateway=gateway)
+    world.configure(error_rate=0.0)
+    assert gateway.before is not None
+    spent = await requests(world) - 1 - gateway.before  # minus our own stats read
+    assert spent <= 10, spent
+    assert not result.converged
+    left = {r.key: r for r in result.left}
+    assert sorted(left) == ["person-00000", "person-00001", "person-00002"]
+    assert all(r.outcome is Outcome.FAILED and r.retry_at is not None for r in left.values())
+
+
+async def test_the_controller_settings_bound_a_pass_the_same_way(world: World) -> None:
+    """With one settle round (the controller's passes), every request failing costs at most
+    the transport's attempts for the one write: the work queue, not the pass, retries."""
+    assert (await world.apply(book(3))).converged
+    gateway = FailingFromFirstWrite(world.client, world)
+    settings = ApplySettings(
+        plan=PlanOptions(),
+        executor=ExecutorSettings(max_attempts=3, base_delay=0.25, max_delay=2.0, settle=5.0),
+        passes=1,
+    )
+    from reconciler.apply.engine import converge
+
+    with CreateJournal(world.journal_path, clock=world.clock.now) as journal:
+        result = await converge(
+            gateway,
+            journal,
+            book(3, title="Lead"),
+            settings,
+            sleep=world.clock.sleep,
+            clock=world.clock.now,
+            rng=random.Random(2),
+        )
+    world.configure(error_rate=0.0)
+    assert gateway.before is not None
+    spent = await requests(world) - 1 - gateway.before
+    assert spent <= 5, spent
+    assert {r.key for r in result.left} == {"person-00000", "person-00001", "person-00002"}
+
+
+async def test_a_refused_contact_does_not_hold_back_the_rest_of_its_batch(world: World) -> None:
+    """The server refuses a whole batchCreateContacts call for one bad contact and names it;
+    the engine sends the rest again at once, without it: two calls, the rest created once."""
+    desired = book(5)
+    bad = desired.contacts[2]
+    fields = {**bad.spec.fields, "names": [{"givenName": "A"}, {"givenName": "B"}]}
+    desired.contacts[2] = replace(bad, spec=replace(bad.spec, fields=fields))
+    result = await world.apply(desired)
+    assert await requests(world, "people.people.batchCreateContacts") == 2
+    failed = result.get("contact", bad.name)
+    assert failed is not None
+    assert failed.outcome is Outcome.FAILED
+    assert failed.retry_at is None  # a 400: trying again cannot help
+    assert len(await world.people()) == 4
