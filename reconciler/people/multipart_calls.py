@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from reconciler.model.limits import MAX_MULTIPART_CALLS
 from reconciler.people.batching import chunks, mask
 from reconciler.people.errors import PeopleError, UnknownOutcome, classify
 from reconciler.people.multipart import InnerRequest
@@ -69,7 +70,8 @@ class MultipartCalls:
 
     def _chunk_size(self, write: bool) -> int:
         buckets = self.transport.buckets
-        limit = min(buckets.reads.max_cost(), buckets.writes.max_cost() if write else 1000)
+        writes = buckets.writes.max_cost() if write else MAX_MULTIPART_CALLS
+        limit = min(buckets.reads.max_cost(), writes)
         return max(1, min(self.config.batch_calls, limit))
 
     async def _batch(self, calls: Sequence[InnerRequest], write: bool) -> list[CallResult]:
