@@ -185,15 +185,27 @@ class Run:
                 return self.result
             if not await self.one_pass(read):
                 return self.result
-            wake = min(
-                (r.retry_at.timestamp() for r in self.result.left if r.retry_at is not None),
-                default=None,
-            )
-            if wake is None or wake > deadline or round_ + 1 >= self.settings.passes:
+            if round_ + 1 >= self.settings.passes:
+                return self.result
+            wake = self._wake(deadline, last=round_ + 2 >= self.settings.passes)
+            if wake is None:
                 return self.result
             log.info("apply.settle_round", seconds=round(max(0.0, wake - self.clock()), 2))
             await self.sleep(max(0.0, wake - self.clock()) + 0.05)
         return self.result
+
+    def _wake(self, deadline: float, *, last: bool) -> float | None:
+        """When the next settle round should start: the earliest next-attempt time of what is
+        left, or for the last round the latest one before ``deadline`` (so that a create
+        waiting for the listing is not crowded out by an earlier retry); None: no round."""
+        times = [
+            r.retry_at.timestamp()
+            for r in self.result.left
+            if r.retry_at is not None and r.retry_at.timestamp() <= deadline
+        ]
+        if not times:
+            return None
+        return max(times) if last else min(times)
 
     async def one_pass(self, read: LiveRead) -> bool:
         """Plan and execute once. Returns False when the run must stop (a plan error)."""

@@ -18,6 +18,7 @@ from reconciler.apply.journal import CreateJournal
 from reconciler.apply.results import Outcome
 from reconciler.apply.saved import apply_saved
 from reconciler.model import LiveState
+from reconciler.people.errors import ServerError, UnknownOutcome
 from reconciler.plan.build import build_plan
 from reconciler.plan.model import Batch, Method, Wave, WaveName
 from reconciler.plan.options import PlanOptions
@@ -140,4 +141,39 @@ async def test_a_refused_contact_does_not_hold_back_the_rest_of_its_batch(world:
     assert failed is not None
     assert failed.outcome is Outcome.FAILED
     assert failed.retry_at is None  # a 400: trying again cannot help
+    assert len(await world.people()) == 4
+
+
+class RefusingUpdatesLosingACreate(ClientGateway):
+    """Every update fails as the transport reports it after its retries (a 5xx), and the
+    first create's answer is lost after the server made the contacts."""
+
+    lost = False
+
+    async def batch_update(
+        self, bodies: Mapping[str, dict[str, Any]], mask: Sequence[str]
+    ) -> dict[str, ItemResult]:
+        raise ServerError("the service is unavailable")
+
+    async def batch_create(self, bodies: Sequence[dict[str, Any]]) -> list[ItemResult]:
+        answers = await super().batch_create(bodies)
+        if not self.lost:
+            self.lost = True
+            raise UnknownOutcome("connection reset after the request was sent")
+        return answers
+
+
+async def test_the_last_settle_round_waits_for_a_pending_create(world: World) -> None:
+    """A failing update wants another round soon and a create whose answer was lost can only
+    be settled once the listing has caught up: the last round waits for the later of the two,
+    so the create is confirmed (once) rather than left pending behind early retries."""
+    assert (await world.apply(book(3))).converged
+    world.configure(list_lag_ms=3000)
+    result = await world.apply(
+        book(4, title="Lead"), gateway=RefusingUpdatesLosingACreate(world.client)
+    )
+    created = result.get("contact", "person-00003")
+    assert created is not None
+    assert created.outcome is Outcome.CREATED, created
+    assert {r.key for r in result.left} == {"person-00000", "person-00001", "person-00002"}
     assert len(await world.people()) == 4
