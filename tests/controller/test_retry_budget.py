@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Iterable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -30,7 +31,6 @@ from reconciler.model import DesiredState
 from reconciler.people import connect
 from reconciler.people.clock import ManualClock
 from reconciler.people.retry import RetryPolicy
-from reconciler.plan.model import Plan
 from reconciler.plan.options import PlanOptions
 from tests.apply.factories import book
 from tests.support.eventually import eventually_async
@@ -38,14 +38,14 @@ from tests.support.eventually import eventually_async
 USER = "alice@example.com"
 
 
-class Counted:
-    """Wraps the real backend: when each pass started (queue clock) and what it cost."""
+@dataclass
+class Counted(ApplyBackend):
+    """The real backend, noting when each pass started (queue clock) and what it cost."""
 
-    def __init__(self, inner: ApplyBackend, clock: Any, app: Any) -> None:
-        self.inner, self.clock, self.app = inner, clock, app
-        self.started: list[float] = []
-        self.spent: list[int] = []
-        self.fail_writes = False
+    clock: Any = None
+    app: Any = None
+    started: list[float] = field(default_factory=list)
+    spent: list[int] = field(default_factory=list)
 
     def total(self) -> int:
         return int(self.app.state.emulator.stats.snapshot()["total"])
@@ -59,17 +59,9 @@ class Counted:
         self.started.append(self.clock.now())
         before = self.total()
         try:
-            return await self.inner.apply(desired, hidden, scope)
+            return await super().apply(desired, hidden, scope)
         finally:
             self.spent.append(self.total() - before)
-
-    async def plan(
-        self,
-        desired: DesiredState,
-        hidden: Iterable[str] = (),
-        scope: Mapping[str, str] | None = None,
-    ) -> Plan:
-        return await self.inner.plan(desired, hidden, scope)
 
 
 @pytest.fixture
@@ -90,7 +82,7 @@ async def test_every_write_failing_backs_off_exponentially_to_the_cap(
     desired = book(3)
     with CreateJournal(tmp_path / "journal.jsonl") as journal:
         settings = ApplySettings(plan=PlanOptions(owner="o"), executor=CONTROLLER_RETRIES)
-        backend = Counted(ApplyBackend(client, journal, settings), clock, app)
+        backend = Counted(client, journal, settings, clock=clock, app=app)
         assert (await backend.apply(desired)).converged
         changed = book(3, title="Lead")
         loaded = SimpleNamespace(contacts=changed.contacts, groups=[], errors=[], ok=True)
