@@ -7,23 +7,24 @@ the server really answered, retries included.
 from __future__ import annotations
 
 import random
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from reconciler.apply.engine import ApplySettings
+from reconciler.apply.engine import ApplySettings, converge
 from reconciler.apply.executor import ExecutorSettings, ItemResult
 from reconciler.apply.gateway import ClientGateway
 from reconciler.apply.journal import CreateJournal
 from reconciler.apply.results import Outcome
 from reconciler.apply.saved import apply_saved
-from reconciler.model import LiveState
+from reconciler.model import DesiredState, LiveState
 from reconciler.people.errors import ServerError, UnknownOutcome
 from reconciler.plan.build import build_plan
-from reconciler.plan.model import Batch, Method, Wave, WaveName
+from reconciler.plan.model import Batch, Method, Plan, Wave, WaveName
 from reconciler.plan.options import PlanOptions
 from tests.apply.conftest import World
-from tests.apply.factories import book
+from tests.apply.factories import book, contact
 
 
 async def requests(world: World, method: str | None = None) -> int:
@@ -109,8 +110,6 @@ async def test_the_controller_settings_bound_a_pass_the_same_way(world: World) -
         executor=ExecutorSettings(max_attempts=3, base_delay=0.25, max_delay=2.0, settle=5.0),
         passes=1,
     )
-    from reconciler.apply.engine import converge
-
     with CreateJournal(world.journal_path, clock=world.clock.now) as journal:
         result = await converge(
             gateway,
@@ -177,3 +176,46 @@ async def test_the_last_settle_round_waits_for_a_pending_create(world: World) ->
     assert created.outcome is Outcome.CREATED, created
     assert {r.key for r in result.left} == {"person-00000", "person-00001", "person-00002"}
     assert len(await world.people()) == 4
+
+
+async def test_an_apply_sends_exactly_the_batches_of_the_plan_it_shows(world: World) -> None:
+    """Creates, updates under two different masks and deletes: the calls of each method are
+    the batches of the plan the apply showed, one call each (deletes re-read first)."""
+    start = book(250, groups=2)
+    assert (await world.apply(start)).converged
+    teams = [g.name for g in start.groups]
+    contacts = [contact(i, title="Lead") for i in range(50, 150)]  # a new title
+    contacts += [contact(i, groups=[teams[(i + 1) % 2]]) for i in range(150, 200)]  # memberships
+    contacts += list(start.contacts[200:])  # unchanged
+    contacts += [contact(i, groups=[teams[0]]) for i in range(250, 500)]  # new
+    desired = DesiredState(contacts=contacts, groups=start.groups)  # 0..49 are pruned
+    before = (await world.admin("GET", "stats"))["by_method"]
+    shown: list[Plan] = []
+
+    def approve(plan: Plan) -> bool:
+        shown.append(plan)
+        return True
+
+    with CreateJournal(world.journal_path, clock=world.clock.now) as journal:
+        settings = world.settings(prune=True, max_deletes=100, max_delete_share=0.5)
+        result = await converge(
+            ClientGateway(world.client),
+            journal,
+            desired,
+            settings,
+            on_plan=approve,
+            sleep=world.clock.sleep,
+            clock=world.clock.now,
+            rng=random.Random(3),
+        )
+    assert result.converged, [r.to_json() for r in result.left][:3]
+    after = (await world.admin("GET", "stats"))["by_method"]
+    sent = {m: after.get(m, 0) - before.get(m, 0) for m in after}
+    batches = Counter(b.method for wave in shown[0].waves for b in wave.batches)
+    masks = {b.update_mask for w in shown[0].waves for b in w.batches if b.update_mask}
+    assert len(masks) == 2
+    assert batches[Method.BATCH_CREATE] == 2
+    assert sent["people.people.batchCreateContacts"] == batches[Method.BATCH_CREATE]
+    assert sent["people.people.batchUpdateContacts"] == batches[Method.BATCH_UPDATE]
+    assert sent["people.people.batchDeleteContacts"] == batches[Method.BATCH_DELETE]
+    assert sent["people.people.getBatchGet"] == 1  # the 50 deletes, re-read right before
