@@ -31,11 +31,9 @@ from reconciler.emulator.schema import (
 )
 from reconciler.emulator.store import JSON, MY_CONTACTS, SYSTEM_GROUPS, AddressBook, Group
 from reconciler.emulator.tokens import SYNC_TOKEN_LIFETIME, decode, encode, fingerprint, mismatch
+from reconciler.model.limits import MAX_BATCH_GET, MAX_MEMBER_CHANGES, MAX_PAGE_SIZE
 
 DEFAULT_PAGE_SIZE = 30
-MAX_PAGE_SIZE = 1000
-MAX_BATCH_GET = 200
-MAX_MODIFY = 1000
 DEFAULT_FIELDS = ["groupType", "memberCount", "metadata", "name"]
 DUPLICATE_NAME_MESSAGE = "Contact group name already exists."
 
@@ -299,10 +297,10 @@ def modify_members(call: Call) -> JSON:
     to_add = _names(body, "resourceNamesToAdd")
     to_remove = _names(body, "resourceNamesToRemove")
     total = len(to_add) + len(to_remove)
-    if total > MAX_MODIFY:
+    if total > MAX_MEMBER_CHANGES:
         raise bad_request(
-            f"Too many resource names: {total}. At most {MAX_MODIFY} may be added and removed "
-            "in one request."
+            f"Too many resource names: {total}. At most {MAX_MEMBER_CHANGES} may be added and "
+            "removed in one request."
         )
     group = _path_group(call)
     book = call.book

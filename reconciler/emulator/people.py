@@ -26,10 +26,13 @@ from reconciler.emulator.schema import (
     parse_mask,
 )
 from reconciler.emulator.store import JSON, Contact
+from reconciler.model.limits import (
+    MAX_BATCH_CREATE,
+    MAX_BATCH_DELETE,
+    MAX_BATCH_GET,
+    MAX_BATCH_UPDATE,
+)
 
-MAX_BATCH_GET = 200
-MAX_BATCH_WRITE = 200
-MAX_BATCH_DELETE = 500
 _CONTACT_ID = re.compile(r"c\d+")
 
 
@@ -204,7 +207,7 @@ def batch_create(call: Call) -> JSON:
     items = body.get("contacts")
     if items is not None and not isinstance(items, list):
         raise bad_request(f"Invalid value at 'contacts', {items!r}", field="contacts")
-    check_count(items, "contacts", MAX_BATCH_WRITE)
+    check_count(items, "contacts", MAX_BATCH_CREATE)
     assert items is not None
     persons: list[JSON] = []
     for index, item in enumerate(items):
@@ -254,7 +257,7 @@ def batch_update(call: Call) -> JSON:
     items = body.get("contacts")
     if items is not None and not isinstance(items, dict):
         raise bad_request(f"Invalid value at 'contacts', {items!r}", field="contacts")
-    check_count(items, "contacts", MAX_BATCH_WRITE)
+    check_count(items, "contacts", MAX_BATCH_UPDATE)
     assert items is not None
     persons = {
         name: check_person_schema(person, f"contacts[{name}]") for name, person in items.items()
