@@ -125,7 +125,7 @@ async def edit(request: Request) -> Response:
             required=True,
             method_doc="people/updateContact",
         )
-        updated = contacts.update(book, contact, person, mask, emulator.now())
+        updated = contacts.update(book, contact, person, mask, emulator.now(), out_of_band=True)
     except ApiError as error:
         return error_response(error)
     book.put_contact(updated)

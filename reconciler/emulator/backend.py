@@ -48,6 +48,9 @@ class Emulator:
         self.persistence = Persistence(Path(state_path)) if state_path is not None else None
         if self.persistence is not None:
             self.books = self.persistence.load()
+            for book in self.books.values():
+                book.ensure_system_groups(self.now())
+            self.commit()
 
     def now(self) -> float:
         """The emulator's current time, in seconds since the epoch."""
