@@ -279,11 +279,12 @@ def _display_names(name: JSON) -> tuple[str, str]:
 
 def _decorate(field: str, entry: JSON, index: int, source: JSON, region: str) -> JSON:
     out = dict(entry)
-    meta: JSON = (
-        {"source": dict(source)}
-        if field == "memberships"
-        else {"primary": index == 0, "source": dict(source)}
-    )
+    # The first entry is the primary one for the person and for its source; the others carry
+    # no primary flag at all, never ``primary: false`` (as in real responses, docs/people-api.md
+    # "Field metadata"). Memberships have no primary entry.
+    meta: JSON = {"source": dict(source)}
+    if index == 0 and field != "memberships":
+        meta = {"primary": True, "sourcePrimary": True, "source": dict(source)}
     kind = SCHEMAS[PERSON_LIST_FIELDS[field]]
     if "formattedType" in kind and entry.get("type"):
         out["formattedType"] = FORMATTED_TYPES.get(entry["type"], entry["type"])
