@@ -200,6 +200,16 @@ def _batch_failure(errors: dict[str, ApiError], detail_type: str) -> ApiError:
     return ApiError(first.status, first.message, details=[*first.details, detail])
 
 
+def _person_response(call: Call, contact: Contact, fields: list[str]) -> JSON:
+    """One PersonResponse of a batch write. With an empty ``readMask`` "the post-mutate-get is
+    skipped and no data will be returned" (discovery document, BatchCreateContactsRequest and
+    BatchUpdateContactsRequest): no person, so no resource name and no etag either."""
+    response: JSON = {"httpStatusCode": 200, "status": {}}
+    if fields:
+        response["person"] = render(call, contact, fields)
+    return response
+
+
 def batch_create(call: Call) -> JSON:
     """people.batchCreateContacts: up to 200 contacts, all or nothing."""
     body = call.json_fields({"contacts", "readMask", "sources"})
@@ -234,9 +244,7 @@ def batch_create(call: Call) -> JSON:
     for person in persons:
         contact = contacts.create(call.book, person, now, _new_id(call), WRITABLE_FIELDS)
         call.book.put_contact(contact)
-        created.append(
-            {"person": render(call, contact, fields), "httpStatusCode": 200, "status": {}}
-        )
+        created.append(_person_response(call, contact, fields))
     return {"createdPeople": created}
 
 
@@ -275,12 +283,7 @@ def batch_update(call: Call) -> JSON:
     result: dict[str, JSON] = {}
     for name, contact in updated.items():
         call.book.put_contact(contact)
-        result[name] = {
-            "person": render(call, contact, fields),
-            "httpStatusCode": 200,
-            "requestedResourceName": name,
-            "status": {},
-        }
+        result[name] = {**_person_response(call, contact, fields), "requestedResourceName": name}
     return {"updateResult": result}
 
 
