@@ -209,7 +209,7 @@ def check_etag(contact: Contact, person: JSON) -> None:
     if not offered:
         raise missing_etag()
     if not any(etag in (contact.etag, contact.source_etag) for etag in offered):
-        raise stale_etag()
+        raise stale_etag(source=not person.get("etag"))
 
 
 def update(
