@@ -31,6 +31,7 @@ from reconciler.model.limits import (
     MAX_BATCH_DELETE,
     MAX_BATCH_GET,
     MAX_BATCH_UPDATE,
+    MAX_CONTACTS_PER_USER,
 )
 
 _CONTACT_ID = re.compile(r"c\d+")
@@ -146,10 +147,22 @@ def _new_id(call: Call) -> int:
             return candidate
 
 
+CONTACT_LIMIT_MESSAGE = (
+    f"Contact limit reached: an account holds at most {MAX_CONTACTS_PER_USER} contacts."
+)
+
+
+def _room(call: Call) -> int:
+    """How many more contacts this user may create (Google Contacts' 25,000 per account)."""
+    return MAX_CONTACTS_PER_USER - len(call.book.people)
+
+
 def create_contact(call: Call) -> JSON:
     """people.createContact: a new contact in myContacts."""
     fields = person_fields(call, required=False, default_all=True)
     person = check_person(call.json())
+    if _room(call) < 1:
+        raise ApiError("FAILED_PRECONDITION", CONTACT_LIMIT_MESSAGE)
     contact = contacts.create(
         call.book, person, call.emulator.now(), _new_id(call), WRITABLE_FIELDS
     )
@@ -231,10 +244,13 @@ def batch_create(call: Call) -> JSON:
         path = f"contacts[{index}].contactPerson"
         persons.append(check_person_schema(item.get("contactPerson") or {}, path))
     errors: dict[str, ApiError] = {}
+    room = _room(call)
     for index, person in enumerate(persons):
         try:
             check_singletons(person, f"contacts[{index}].contactPerson")
             contacts.check_memberships(call.book, person)
+            if index >= room:
+                raise ApiError("FAILED_PRECONDITION", CONTACT_LIMIT_MESSAGE)
         except ApiError as error:
             errors[str(index)] = error
     if errors:
