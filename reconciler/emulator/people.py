@@ -174,7 +174,7 @@ def _updated(call: Call, name: str, person: JSON, mask: list[str]) -> Contact:
     contact = resolve(call, name)
     contacts.check_etag(contact, person)
     if call.emulator.faults.spurious_stale(contact):
-        raise stale_etag()
+        raise stale_etag(source=not person.get("etag"))
     return contacts.update(call.book, contact, person, mask, call.emulator.now())
 
 

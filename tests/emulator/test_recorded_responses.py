@@ -193,3 +193,11 @@ def test_google_client_sees_googles_error_bodies(people: Any, emulator_server: A
     assert error["message"] == real["message"]
     assert error["details"][0]["domain"] == "googleapis.com"
     assert set(error["details"][0]["metadata"]) == set(real["details"][0]["metadata"])
+
+
+def test_a_stale_source_etag_is_stale_by_its_message_alone() -> None:
+    """Without the legacy errors[] (not every quote shows it), the source-etag message alone
+    still classifies as a stale etag, not as a bad request."""
+    body = load("stale_source_etag.json")["body"]
+    bare = {"error": {k: v for k, v in body["error"].items() if k != "errors"}}
+    assert isinstance(errors.classify(400, bare), errors.StaleEtag)
