@@ -144,7 +144,10 @@ async def test_contact_group_id_alone_does_not_change_memberships(
 ) -> None:
     """``contactGroupId`` is output only: a membership given only by id is ignored (so an
     update whose only membership is such an entry is refused as removing the last one, and a
-    create lands in myContacts alone)."""
+    create lands in myContacts alone). Source: discovery document, ContactGroupMembership:
+    ``contactGroupId`` "Output only", and "Only contact_group_resource_name can be used for
+    modifying memberships"; output-only input is ignored, not refused (docs/people-api.md,
+    "Person")."""
     group = (await api.post("/v1/contactGroups", json={"contactGroup": {"name": "Team"}})).json()
     group_id = group["resourceName"].split("/", 1)[1]
     by_id = {"contactGroupMembership": {"contactGroupId": group_id}}
