@@ -26,6 +26,7 @@ from reconciler.cli.options import (
     target_option,
     token_option,
 )
+from reconciler.cli.plan import deletion_guard_options
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
 _UNIT = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
@@ -113,8 +114,14 @@ def duration_option(flag: str, default: str, help: str) -> Callable[[F], F]:
     show_default=True,
     help="Run, watch and serve, but write nothing for any account.",
 )
+@deletion_guard_options
 @duration_option(
     "--shutdown-timeout", "30s", "On SIGTERM, how long the in-flight passes may take to finish."
+)
+@duration_option(
+    "--api-grace",
+    "20s",
+    "How long an account's passes or polls may fail before /readyz reports it unready.",
 )
 @option(
     "--log-format",
@@ -142,7 +149,11 @@ def run(
     drift_policy: str,
     prune: bool,
     suspend: bool,
+    max_deletes: int,
+    max_delete_share: float,
+    allow_mass_delete: bool,
     shutdown_timeout: float,
+    api_grace: float,
     log_format: str,
     default_region: str,
     subject: str | None,
@@ -205,7 +216,11 @@ def run(
         metrics_addr=metrics_addr,
         shard=shard_spec,
         prune=prune,
+        max_deletes=max_deletes,
+        max_delete_share=max_delete_share,
+        allow_mass_delete=allow_mass_delete,
         suspend=suspend,
         shutdown_timeout=shutdown_timeout,
+        api_grace=api_grace,
     )
     sys.exit(asyncio.run(run_controller(config, settings)))

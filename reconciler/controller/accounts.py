@@ -11,11 +11,13 @@ offending value and what to write instead, before anything starts::
         owner: repo-x                    # defaults to --owner
         suspend: false                   # true: leave this account alone
         driftPolicy: correct             # correct | report | ignore; defaults to --drift-policy
+        alias: sales-team                # the account's name in metrics and probes
     suspend: false                       # true: the whole controller writes nothing
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -53,11 +55,24 @@ class Account:
     owner: str
     suspend: bool
     drift_policy: DriftPolicy
+    alias: str | None = None
 
     @property
     def key(self) -> str:
-        """The account's name in logs, metrics and sharding."""
+        """The account's name in logs and sharding."""
         return self.subject or "default"
+
+    @property
+    def label(self) -> str:
+        """The account's name in metrics and probe bodies, which must not carry personal data
+        (a mailbox address is one): the configured alias, or a short stable hash of the
+        subject that an operator can recompute (``reconciler`` logs show both)."""
+        if self.alias:
+            return self.alias
+        if self.subject is None:
+            return "default"
+        digest = hashlib.sha256(self.subject.strip().casefold().encode()).hexdigest()
+        return f"acct-{digest[:10]}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +114,7 @@ class _AccountEntry(BaseModel):
     owner: str | None = Field(default=None, min_length=1)
     suspend: bool = False
     drift_policy: DriftPolicy | None = Field(default=None, alias="driftPolicy")
+    alias: str | None = Field(default=None, pattern=r"^[a-z0-9]([-a-z0-9_.]{0,61}[a-z0-9])?$")
 
     @field_validator("manifests", mode="before")
     @classmethod
@@ -114,7 +130,9 @@ class _AccountsFile(BaseModel):
 
 
 _HINTS = {
-    "extra_forbidden": "allowed keys are subject, manifests, owner, suspend and driftPolicy",
+    "extra_forbidden": (
+        "allowed keys are subject, manifests, owner, suspend, driftPolicy and alias"
+    ),
     "enum": "use one of correct, report, ignore",
     "string_pattern_mismatch": "the subject is the mailbox to act as, like alice@example.com",
     "missing": "every account needs a subject and manifests",
@@ -149,6 +167,7 @@ def load_accounts(
         raise AccountsError([_locate(str(path), root, error) for error in exc.errors()]) from None
     problems: list[Problem] = []
     seen: dict[str, int] = {}
+    aliases: set[str] = set()
     for index, entry in enumerate(parsed.accounts):
         subject = entry.subject.strip().casefold()
         if subject in seen:
@@ -164,6 +183,19 @@ def load_accounts(
                 )
             )
         seen[subject] = index
+        if entry.alias is not None and entry.alias in aliases:
+            node = _node_at(root, ("accounts", index, "alias"))
+            line, col = _position(node)
+            problems.append(
+                Problem(
+                    str(path),
+                    line,
+                    col,
+                    f"alias {entry.alias!r} is used twice",
+                    "each account needs its own alias: metrics tell accounts apart by it",
+                )
+            )
+        aliases.add(entry.alias or "")
     if problems:
         raise AccountsError(problems)
     base = path.parent
@@ -174,6 +206,7 @@ def load_accounts(
             owner=entry.owner or default_owner,
             suspend=entry.suspend,
             drift_policy=entry.drift_policy or drift_policy,
+            alias=entry.alias,
         )
         for entry in parsed.accounts
     )
@@ -200,7 +233,10 @@ def _locate(path: str, root: yaml.Node | None, error: Any) -> Problem:
     node = _node_at(root, location, point_at_key=error["type"] == "extra_forbidden")
     line, col = _position(node)
     where = ".".join(str(part) for part in location) or "the file"
-    return Problem(path, line, col, f"{where}: {error['msg']}", _HINTS.get(error["type"], ""))
+    hint = _HINTS.get(error["type"], "")
+    if location[-1:] == ("alias",):
+        hint = "an alias is lowercase letters, digits, '-', '_' and '.', like sales-team"
+    return Problem(path, line, col, f"{where}: {error['msg']}", hint)
 
 
 def _node_at(

@@ -11,11 +11,14 @@ Each controller owns its own registry so that tests can run several in one proce
 
 from __future__ import annotations
 
+import platform
 from collections.abc import Callable, Iterator, Mapping, Sequence
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, Metric
 from prometheus_client.registry import Collector
+
+from reconciler import __version__
 
 __all__ = ["CONTENT_TYPE", "ApiRequestStats", "Metrics"]
 
@@ -123,7 +126,25 @@ class Metrics:
             "result",
         )
         self.suspended = gauge("suspended", "1 while the account is suspended.", "account")
-        self.ready = gauge("ready", "1 once the account's first full pass is done.", "account")
+        self.ready = gauge(
+            "ready",
+            "1 while the account is ready (see /readyz for the reasons when it is not).",
+            "account",
+        )
+        self.deletes_withheld = gauge(
+            "deletes_withheld",
+            "Contact deletions the last full pass withheld because they exceed the limits.",
+            "account",
+        )
+        self.last_success = gauge(
+            "account_last_success_timestamp_seconds",
+            "Unix time of the account's last pass that converged everything it looked at.",
+            "account",
+        )
+        self.build_info = gauge(
+            "build_info", "Always 1; the labels say which build is running.", "version", "python"
+        )
+        self.build_info.labels(version=__version__, python=platform.python_version()).set(1)
         self._api = _ApiRequests()
         r.register(self._api)
 

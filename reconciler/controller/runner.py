@@ -72,8 +72,12 @@ class RunSettings:
     metrics_addr: str = ":8080"
     shard: Shard = SINGLE
     prune: bool = False
+    max_deletes: int = PlanOptions.max_deletes
+    max_delete_share: float = PlanOptions.max_delete_share
+    allow_mass_delete: bool = False
     suspend: bool = False
     shutdown_timeout: float = 30.0
+    api_grace: float = 20.0  # seconds of failing passes or polls before an account is unready
 
 
 def _token_for(account: Account, settings: RunSettings) -> str | None:
@@ -159,13 +163,20 @@ async def _open_account(
         journal = stack.enter_context(CreateJournal(path))
     except OSError as error:
         raise StateUnwritable(state_dir.absolute(), error) from error
-    metrics.track_api_requests(account.key, lambda: client.stats.by_method_status)
+    metrics.track_api_requests(account.label, lambda: client.stats.by_method_status)
     backend = ApplyBackend(
         client,
         journal,
         ApplySettings(
             plan=PlanOptions(
-                owner=account.owner, prune=settings.prune, default_region=settings.default_region
+                owner=account.owner,
+                prune=settings.prune,
+                default_region=settings.default_region,
+                max_deletes=settings.max_deletes,
+                max_delete_share=settings.max_delete_share,
+                allow_mass_delete=settings.allow_mass_delete,
+                # Over the caps, only the deletions wait; creates and edits still converge.
+                withhold_mass_delete=True,
             ),
             executor=CONTROLLER_RETRIES,
         ),
@@ -216,7 +227,7 @@ async def run_controller(
         suspended=suspended,
         target=settings.target if "://" not in settings.target else "http",
     )
-    metrics, health = Metrics(), Health()
+    metrics, health = Metrics(), Health(api_grace=settings.api_grace)
     app: Any = None
     try:
         if settings.target == "embedded":  # one in-process emulator for every account

@@ -167,9 +167,7 @@ class ManifestWatcher:
             folders=[str(r) for r in plan.folders],
         )
         stop = asyncio.Event()
-        batches: asyncio.Queue[set[tuple[watchfiles.Change, str]] | BaseException] = (
-            asyncio.Queue()
-        )
+        batches: asyncio.Queue[set[tuple[watchfiles.Change, str]] | BaseException] = asyncio.Queue()
         streams = [
             (roots, recursive)
             for roots, recursive in ((plan.trees, True), (plan.folders, False))

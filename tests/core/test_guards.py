@@ -190,3 +190,20 @@ def test_duplicate_manifest_names_are_an_error() -> None:
     """Two manifests with one metadata.name are refused."""
     with pytest.raises(PlanError, match="defined twice"):
         build_plan(desired(contact("jane"), contact("jane")), live())
+
+
+def test_a_withheld_mass_deletion_keeps_only_the_deletions() -> None:
+    """With withhold_mass_delete (the controller), deletions over the cap become withheld
+    no-ops with a warning naming the count and the override, and every other change of the
+    plan stays in it."""
+    options = PlanOptions(prune=True, max_deletes=2, withhold_mass_delete=True)
+    plan = build_plan(desired(*keep_first(7)), live(*managed(10)), options)
+    assert plan.withheld_deletes == 3
+    assert not any(item.action is Action.DELETE for item in plan.items)
+    assert sum(1 for item in plan.items if item.reason.startswith("deletion withheld")) == 3
+    assert "withholding the deletion of 3 of 10" in plan.warnings[0]
+    assert "--allow-mass-delete" in plan.warnings[0]
+    edited = [*keep_first(6), contact("c6", urls=[{"value": "changed"}]), contact("new")]
+    plan = build_plan(desired(*edited), live(*managed(10)), options)
+    assert sorted(item.action for item in plan.changes) == [Action.CREATE, Action.UPDATE]
+    assert plan.withheld_deletes == 3
