@@ -1,9 +1,10 @@
 """Run one container the way a Kubernetes pod spec confines it, without a container engine.
 
-Started by :mod:`tests.support.pod` as ``unshare --mount --net --pid --fork --kill-child
-[--user --map-root-user] python confine.py SPEC.json``, so this process is root (of its own
-user namespace when the caller is not root) and PID 1 of a fresh PID namespace, with its own
-mount table and network. It then builds what the kubelet would:
+Started by :mod:`tests.support.pod` as ``python confine.py SPEC.json``. It enters new mount,
+network and PID namespaces with the kernel's own ``unshare(2)`` (through ctypes: Python 3.11
+has no ``os.unshare``, and no bubblewrap or util-linux binary is needed), inside a new user
+namespace when the caller is not root, and forks PID 1 of the new PID namespace, which is root
+there, with its own mount table and network. That process then builds what the kubelet would:
 
 - a root filesystem that is read-only: a tmpfs holding bind mounts of the runtime (the Python
   installation, the virtualenv, the source tree, the system libraries), remounted read-only;
@@ -14,7 +15,8 @@ mount table and network. It then builds what the kubelet would:
   inside TCP ports (kubelet probes, Prometheus scrapes); Unix sockets ignore network namespaces;
 
 and runs the command as the pod's uid, gid and supplementary groups in that root. SIGKILL of
-the ``unshare`` parent kills PID 1 and with it the whole namespace, like a container killed.
+the first process kills PID 1 (its parent-death signal) and with it the whole namespace, like
+a container killed.
 
 Only the standard library is used: this file runs before (and outside) the package under test.
 """
@@ -28,6 +30,7 @@ import ctypes.util
 import fcntl
 import json
 import os
+import select
 import signal
 import socket
 import struct
@@ -38,7 +41,8 @@ from typing import Any
 
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_REMOUNT, MS_BIND, MS_REC = 1, 2, 4, 32, 4096, 16384
 MS_PRIVATE = 1 << 18
-CLONE_NEWUSER = 0x10000000
+CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = 0x20000, 0x10000000, 0x20000000, 0x40000000
+PR_SET_PDEATHSIG = 1
 
 _libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
 
@@ -208,8 +212,22 @@ async def _forward(spec: dict[str, Any], child: int) -> int:
     return code
 
 
-def main() -> int:
-    spec = json.loads(Path(sys.argv[1]).read_text())
+def enter_namespaces() -> None:
+    """New mount, network and PID namespaces (and a user namespace mapping the caller to root
+    when the caller is not root); raises OSError when the kernel refuses."""
+    uid, gid = os.geteuid(), os.getegid()
+    flags = CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWPID | (CLONE_NEWUSER if uid else 0)
+    if _libc.unshare(flags) != 0:
+        errno = ctypes.get_errno()
+        raise OSError(errno, f"unshare: {os.strerror(errno)}")
+    if uid:
+        Path("/proc/self/setgroups").write_text("deny")
+        Path("/proc/self/uid_map").write_text(f"0 {uid} 1")
+        Path("/proc/self/gid_map").write_text(f"0 {gid} 1")
+
+
+def pod(spec: dict[str, Any]) -> int:
+    """PID 1 of the pod: build the root, start the container, forward until it exits."""
     _loopback_up()
     root = build_root(spec)
     child = os.fork()
@@ -218,6 +236,30 @@ def main() -> int:
     return asyncio.run(_forward(spec, child))
 
 
+def main() -> int:
+    """``confine.py SPEC.json`` runs the pod; ``confine.py --probe`` only tries the namespaces."""
+    try:
+        enter_namespaces()
+    except OSError as error:
+        print(f"confine: {error.strerror or error}", file=sys.stderr)
+        return 125
+    alive, holder = os.pipe()  # the parent holds one end open for as long as it lives
+    first = os.fork()  # the first child of a new PID namespace is its PID 1
+    if first == 0:
+        os.close(holder)
+        _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        if select.select([alive], [], [], 0)[0]:  # end of file: the parent died before that
+            os._exit(137)
+        if sys.argv[1] == "--probe":
+            os._exit(0)
+        code = pod(json.loads(Path(sys.argv[1]).read_text()))
+        os._exit(code if code >= 0 else 128 - code)
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda sig, _frame: os.kill(first, sig))
+    _, status = os.waitpid(first, 0)
+    code = os.waitstatus_to_exitcode(status)
+    return code if code >= 0 else 128 - code
+
+
 if __name__ == "__main__":
-    code = main()
-    sys.exit(code if code >= 0 else 128 - code)
+    sys.exit(main())

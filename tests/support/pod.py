@@ -40,20 +40,13 @@ EMULATOR_PORT = 8765  # where the pod reaches the emulator, inside its own netwo
 
 def namespaces_unavailable() -> str | None:
     """Why this kernel will not give us the namespaces a pod needs, or None when it will."""
-    unshare = shutil.which("unshare")
-    if unshare is None:
-        return "the unshare command (util-linux) is not installed"
     probe = subprocess.run(
-        [*_unshare_prefix(unshare), "true"], capture_output=True, text=True, check=False
+        [sys.executable, str(CONFINE), "--probe"], capture_output=True, text=True, check=False
     )
     if probe.returncode != 0:
-        return f"the kernel refuses user, mount or network namespaces: {probe.stderr.strip()}"
+        why = probe.stderr.strip() or f"exit status {probe.returncode}"
+        return f"the kernel refuses user, mount, network or PID namespaces here: {why}"
     return None
-
-
-def _unshare_prefix(unshare: str = "unshare") -> list[str]:
-    user = [] if os.geteuid() == 0 else ["--user", "--map-root-user"]
-    return [unshare, *user, "--mount", "--net", "--pid", "--fork", "--kill-child"]
 
 
 class UnixEmulator:
@@ -214,8 +207,11 @@ class Pod:
         """An emptyDir or a fresh claim: world-writable, group-owned by fsGroup (setgid)."""
         folder.chmod(0o777)
         fs_group = self.spec.get("securityContext", {}).get("fsGroup")
-        if fs_group is not None and os.geteuid() == 0:
-            os.chown(folder, 0, fs_group)
+        if fs_group is not None:
+            try:
+                os.chown(folder, -1, fs_group)
+            except OSError:  # not root, or fsGroup unmapped here: world-writable is enough
+                return
             folder.chmod(0o2777)
 
     def project_configmaps(self) -> None:
@@ -314,7 +310,7 @@ class Pod:
             log.write(f"--- start {self.starts}\n".encode())
             log.flush()
             self.process = subprocess.Popen(
-                [*_unshare_prefix(), sys.executable, str(CONFINE), str(spec)],
+                [sys.executable, str(CONFINE), str(spec)],
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
