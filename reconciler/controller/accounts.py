@@ -166,35 +166,22 @@ def load_accounts(
     except ValidationError as exc:
         raise AccountsError([_locate(str(path), root, error) for error in exc.errors()]) from None
     problems: list[Problem] = []
-    seen: dict[str, int] = {}
+
+    def twice(index: int, key: str, message: str, hint: str) -> None:
+        line, col = _position(_node_at(root, ("accounts", index, key)))
+        problems.append(Problem(str(path), line, col, message, hint))
+
+    subjects: set[str] = set()
     aliases: set[str] = set()
     for index, entry in enumerate(parsed.accounts):
         subject = entry.subject.strip().casefold()
-        if subject in seen:
-            node = _node_at(root, ("accounts", index, "subject"))
-            line, col = _position(node)
-            problems.append(
-                Problem(
-                    str(path),
-                    line,
-                    col,
-                    f"subject {entry.subject!r} is listed twice",
-                    "one account has one writer: merge the two entries",
-                )
-            )
-        seen[subject] = index
+        if subject in subjects:
+            hint = "one account has one writer: merge the two entries"
+            twice(index, "subject", f"subject {entry.subject!r} is listed twice", hint)
+        subjects.add(subject)
         if entry.alias is not None and entry.alias in aliases:
-            node = _node_at(root, ("accounts", index, "alias"))
-            line, col = _position(node)
-            problems.append(
-                Problem(
-                    str(path),
-                    line,
-                    col,
-                    f"alias {entry.alias!r} is used twice",
-                    "each account needs its own alias: metrics tell accounts apart by it",
-                )
-            )
+            hint = "each account needs its own alias: metrics tell accounts apart by it"
+            twice(index, "alias", f"alias {entry.alias!r} is used twice", hint)
         aliases.add(entry.alias or "")
     if problems:
         raise AccountsError(problems)

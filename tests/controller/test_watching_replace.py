@@ -118,38 +118,36 @@ def fill(folder: Path, version: int) -> None:
     (folder / "a.yaml").write_text(manifest(version) + f"# {os.urandom(4).hex()}\n")
 
 
-async def test_a_folder_replaced_by_renames_is_noticed_and_so_are_later_edits(
-    tmp_path: Path, watching: Callable[[Path], tuple[ManifestWatcher, Seen]]
+def swap_by_renames(path: Path, version: int) -> None:
+    """`mv m m.old && mv m.new m`, then the old one removed."""
+    fill(path.with_name("m.new"), version)
+    os.rename(path, path.with_name("m.old"))
+    os.rename(path.with_name("m.new"), path)
+    shutil.rmtree(path.with_name("m.old"))
+
+
+def delete_and_copy(path: Path, version: int) -> None:
+    """`rm -rf m && cp -r src m`."""
+    source = path.with_name(f"src{version}")
+    fill(source, version)
+    shutil.rmtree(path)
+    shutil.copytree(source, path)
+
+
+@pytest.mark.parametrize("replace", [swap_by_renames, delete_and_copy], ids=["mv", "rm-cp"])
+async def test_a_replaced_folder_is_noticed_and_so_are_later_edits_inside_it(
+    tmp_path: Path,
+    watching: Callable[[Path], tuple[ManifestWatcher, Seen]],
+    replace: Callable[[Path, int], None],
 ) -> None:
-    """`mv m m.old && mv m.new m`, alternating with edits inside the new folder: all noticed."""
+    """A watched folder replaced by renames or by delete-and-copy, alternating with edits
+    inside the new folder: every one noticed."""
     path = tmp_path / "m"
     fill(path, 0)
 
     def change(version: int) -> None:
         if version % 2:
-            fill(tmp_path / "m.new", version)
-            os.rename(path, tmp_path / "m.old")
-            os.rename(tmp_path / "m.new", path)
-            shutil.rmtree(tmp_path / "m.old")
-        else:
-            fill(path, version)
-
-    await noticed_every_time(path, *watching(path), change)
-
-
-async def test_a_folder_deleted_and_copied_back_is_noticed_and_so_are_later_edits(
-    tmp_path: Path, watching: Callable[[Path], tuple[ManifestWatcher, Seen]]
-) -> None:
-    """`rm -rf m && cp -r src m`, alternating with edits inside the copy: all noticed."""
-    path = tmp_path / "m"
-    fill(path, 0)
-
-    def change(version: int) -> None:
-        if version % 2:
-            source = tmp_path / f"src{version}"
-            fill(source, version)
-            shutil.rmtree(path)
-            shutil.copytree(source, path)
+            replace(path, version)
         else:
             fill(path, version)
 

@@ -77,22 +77,29 @@ class UnixEmulator:
 # -- volumes as the kubelet lays them out ------------------------------------------------------
 
 
+def _write_tree(folder: Path, files: Mapping[str, str]) -> None:
+    for path, text in files.items():
+        target = folder / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text)
+
+
+def _flip(link: Path, temporary: Path, target: Path) -> str | None:
+    """Point ``link`` at ``target`` by renaming a new link over it; return the old target."""
+    old = os.readlink(link) if link.is_symlink() else None
+    temporary.symlink_to(target, target_is_directory=True)
+    os.replace(temporary, link)
+    return old
+
+
 def project_configmap(folder: Path, files: Mapping[str, str]) -> None:
     """Write ``files`` (path -> text) into ``folder`` the way the kubelet updates a ConfigMap
     volume: a new timestamped folder, ``..data`` flipped to it by one rename, a top-level link
     per first path component into ``..data``, and the previous folder removed."""
     folder.mkdir(parents=True, exist_ok=True)
     stamp = f"..{time.strftime('%Y_%m_%d_%H_%M_%S')}.{time.monotonic_ns()}"
-    payload = folder / stamp
-    for path, text in files.items():
-        target = payload / path
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text)
-    data = folder / "..data"
-    old = os.readlink(data) if data.is_symlink() else None
-    temporary = folder / "..data_tmp"
-    temporary.symlink_to(stamp)
-    os.replace(temporary, data)
+    _write_tree(folder / stamp, files)
+    old = _flip(folder / "..data", folder / "..data_tmp", Path(stamp))
     tops = {Path(path).parts[0] for path in files}
     for top in tops:
         link = folder / top
@@ -108,16 +115,8 @@ def project_configmap(folder: Path, files: Mapping[str, str]) -> None:
 def git_sync(root: Path, revision: str, files: Mapping[str, str]) -> None:
     """Do what git-sync does for a new revision: check it out into a new worktree, flip the
     relative ``current`` link to it atomically, and remove the previous worktree."""
-    worktree = root / ".worktrees" / revision
-    for path, text in files.items():
-        target = worktree / path
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text)
-    current = root / "current"
-    old = os.readlink(current) if current.is_symlink() else None
-    temporary = root / f".current-{revision}"
-    temporary.symlink_to(Path(".worktrees") / revision, target_is_directory=True)
-    os.replace(temporary, current)
+    _write_tree(root / ".worktrees" / revision, files)
+    old = _flip(root / "current", root / f".current-{revision}", Path(".worktrees") / revision)
     if old is not None:
         shutil.rmtree(root / old)
 
