@@ -52,8 +52,8 @@ FULL = "*"
 """The key of a pass over the whole account."""
 
 WITHHELD_OVERRIDE = (
-    "restart 'reconciler run' with --allow-mass-delete for one pass, or raise --max-deletes "
-    "or --max-delete-share"
+    "run with --allow-mass-delete (RECONCILER_ALLOW_MASS_DELETE) until they are done, or raise "
+    "--max-deletes or --max-delete-share"
 )
 """How to let withheld deletions through: options that ``reconciler run`` accepts."""
 
