@@ -252,6 +252,11 @@ def exercise(cluster: Cluster, http: httpx.Client, pods: list[Pod]) -> None:
     if True:
         eventually(lambda: all_ready(pods), "every replica to become ready")
         eventually(lambda: converged(http, expected(cluster.accounts, 1)), "the first revision")
+        for pod in pods:  # what a scrape of the metrics port sees names no mailbox
+            scraped = pod.get("metrics", "/metrics")
+            assert scraped.status_code == 200
+            assert "reconciler_build_info{" in scraped.text
+            assert "@" not in scraped.text
 
         # Listings now lag creates: after a crash only the journal knows what was created.
         http.patch("/__emulator/config", json={"list_lag_ms": 4000}).raise_for_status()
