@@ -154,11 +154,12 @@ async def test_a_replaced_folder_is_noticed_and_so_are_later_edits_inside_it(
     await noticed_every_time(path, *watching(path), change)
 
 
+@pytest.mark.parametrize("watched", ["alice", ""], ids=["through-its-link", "whole-volume"])
 async def test_configmap_data_swaps_are_noticed_every_time(
-    tmp_path: Path, watching: Callable[[Path], tuple[ManifestWatcher, Seen]]
+    tmp_path: Path, watching: Callable[[Path], tuple[ManifestWatcher, Seen]], watched: str
 ) -> None:
     """A ConfigMap volume updated by the kubelet (new timestamped folder, `..data` renamed over,
-    old folder removed), watched through its `alice -> ..data/alice` link."""
+    old folder removed), watched through its `alice -> ..data/alice` link or as a whole."""
     volume = tmp_path / "volume"
     project_configmap(volume, {"alice/a.yaml": manifest(0)})
 
@@ -166,7 +167,8 @@ async def test_configmap_data_swaps_are_noticed_every_time(
         text = manifest(version) + f"# {os.urandom(4).hex()}\n"
         project_configmap(volume, {"alice/a.yaml": text, "alice/b.yaml": text})
 
-    await noticed_every_time(volume / "alice", *watching(volume / "alice"), change)
+    path = volume / watched if watched else volume
+    await noticed_every_time(path, *watching(path), change)
 
 
 async def test_git_sync_link_flips_are_noticed_every_time(
