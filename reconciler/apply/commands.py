@@ -23,7 +23,7 @@ import structlog
 from reconciler.apply.engine import ApplySettings, converge
 from reconciler.apply.executor import ExecutorSettings
 from reconciler.apply.gateway import ClientGateway
-from reconciler.apply.journal import CreateJournal, JournalLocked, journal_path
+from reconciler.apply.journal import CreateJournal, JournalLocked
 from reconciler.apply.live import read_live
 from reconciler.apply.report import ProgressBar, render_result
 from reconciler.apply.results import ApplyResult
@@ -42,6 +42,7 @@ from reconciler.plan import (
     render_markdown,
     render_text,
 )
+from reconciler.statedir import StateDir
 
 PlanFormat = Literal["text", "json", "markdown"]
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES, EXIT_LEFT = 0, 1, 2, 2
@@ -53,14 +54,18 @@ class Target:
 
     target: str = "embedded"
     token: str | None = None
-    state: str = ".reconciler/embedded.sqlite3"
     owner: str = "reconciler"
     subject: str | None = None  # the user to act as (domain-wide delegation)
     credentials: str | None = None  # a Google credentials file
+    state_dir: StateDir = field(default_factory=StateDir.at)
+
+    @property
+    def state(self) -> str:
+        """The embedded emulator's state file."""
+        return str(self.state_dir.embedded_state)
 
     def journal(self, account: str, *, readonly: bool = False) -> CreateJournal:
-        directory = Path(self.state).expanduser().resolve().parent
-        path = journal_path(directory, target=self.target, account=account, owner=self.owner)
+        path = self.state_dir.journal(target=self.target, account=account, owner=self.owner)
         return CreateJournal(path, readonly=readonly)
 
 

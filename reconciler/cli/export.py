@@ -19,6 +19,8 @@ from reconciler.cli.options import (
     credentials_option,
     default_region_option,
     option,
+    state_dir_of,
+    state_dir_option,
     state_option,
     subject_option,
     target_option,
@@ -47,15 +49,24 @@ READ_FIELDS = (
 @credentials_option
 @target_option
 @token_option
+@state_dir_option
 @state_option
-def export(out: Path, force: bool, default_region: str, **connection: Any) -> None:
+def export(
+    out: Path,
+    force: bool,
+    default_region: str,
+    state_dir: str | None,
+    state: str | None,
+    **connection: Any,
+) -> None:
     """Write every live contact and contact group as manifests."""
     if out.exists() and any(out.iterdir()) and not force:
         raise click.UsageError(f"{out} is not empty; choose another --out or pass --force")
     from reconciler.controller.logs import configure_logging
 
     configure_logging("console", level=logging.WARNING)  # stdout is for the summary
-    result = asyncio.run(read_live(default_region=default_region, **connection))
+    embedded = state_dir_of(state_dir, state).embedded_state
+    result = asyncio.run(read_live(default_region=default_region, state=embedded, **connection))
     from reconciler.manifest.dumper import write_manifests
 
     written = write_manifests(out, result.contacts, result.groups)

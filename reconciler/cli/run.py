@@ -21,6 +21,8 @@ from reconciler.cli.options import (
     default_region_option,
     option,
     owner_option,
+    state_dir_of,
+    state_dir_option,
     state_option,
     subject_option,
     target_option,
@@ -128,6 +130,7 @@ def duration_option(flag: str, default: str, help: str) -> Callable[[F], F]:
 @credentials_option
 @target_option
 @token_option
+@state_dir_option
 @state_option
 @owner_option
 def run(
@@ -149,7 +152,8 @@ def run(
     credentials: str | None,
     target: str,
     token: str | None,
-    state: str,
+    state_dir: str | None,
+    state: str | None,
     owner: str,
 ) -> None:
     """Keep the address books converged with the manifests in PATHS, until SIGTERM.
@@ -197,7 +201,7 @@ def run(
     settings = RunSettings(
         target=target,
         token=token,
-        state=state,
+        state_dir=state_dir_of(state_dir, state),
         credentials=credentials,
         default_region=default_region,
         intervals=Intervals(poll=poll_interval, resync=resync_interval, debounce=debounce),

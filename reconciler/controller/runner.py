@@ -16,14 +16,13 @@ import signal
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import structlog
 
 from reconciler.apply.engine import ApplySettings
 from reconciler.apply.executor import ExecutorSettings
-from reconciler.apply.journal import CreateJournal, JournalLocked, journal_path
+from reconciler.apply.journal import CreateJournal, JournalLocked
 from reconciler.controller.account import AccountWorker, Intervals
 from reconciler.controller.accounts import Account, AccountsConfig
 from reconciler.controller.desired import DesiredStore, load_manifests
@@ -34,6 +33,7 @@ from reconciler.controller.polling import LivePoller
 from reconciler.controller.serving import Response, Route, SmallHttpServer, parse_addr
 from reconciler.controller.sharding import SINGLE, Shard
 from reconciler.plan.options import PlanOptions
+from reconciler.statedir import StateDir
 
 __all__ = ["RunSettings", "run_controller"]
 
@@ -51,7 +51,7 @@ class RunSettings:
 
     target: str = "embedded"
     token: str | None = None
-    state: str = ".reconciler/embedded.sqlite3"
+    state_dir: StateDir = field(default_factory=StateDir.at)  # journals, locks, embedded state
     credentials: str | None = None
     default_region: str = "US"  # of phone numbers written without +country
     intervals: Intervals = field(default_factory=Intervals)
@@ -129,17 +129,16 @@ async def _open_account(
         connect(
             settings.target,
             token=_token_for(account, settings),
-            state=settings.state,
+            state=settings.state_dir.embedded_state,
             subject=account.subject,
             credentials=settings.credentials,
             app=app,
         )
     )
-    state_dir = Path(settings.state).parent
     journal = stack.enter_context(
         CreateJournal(
-            journal_path(
-                state_dir, target=settings.target, account=client.account, owner=account.owner
+            settings.state_dir.journal(
+                target=settings.target, account=client.account, owner=account.owner
             )
         )
     )
@@ -194,8 +193,8 @@ async def run_controller(
     if settings.target == "embedded":  # one in-process emulator for every account
         from reconciler.emulator import create_app
 
-        Path(settings.state).parent.mkdir(parents=True, exist_ok=True)
-        app = create_app(state_path=settings.state)
+        settings.state_dir.embedded_state.parent.mkdir(parents=True, exist_ok=True)
+        app = create_app(state_path=settings.state_dir.embedded_state)
     try:
         async with _serving(metrics, health, settings), AsyncExitStack() as stack:
             try:

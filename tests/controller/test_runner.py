@@ -11,13 +11,14 @@ from typing import Any
 import httpx
 from click.testing import CliRunner
 
-from reconciler.apply.journal import CreateJournal, journal_path
+from reconciler.apply.journal import CreateJournal
 from reconciler.cli import main
 from reconciler.cli.run import DURATION
 from reconciler.controller.account import Intervals
 from reconciler.controller.accounts import DriftPolicy, load_accounts, single_account
 from reconciler.controller.runner import RunSettings, run_controller
 from reconciler.controller.sharding import Shard, shard_of
+from reconciler.statedir import StateDir
 
 GENEROUS = 60.0
 
@@ -57,7 +58,7 @@ async def eventually(check: Callable[[], Any], what: str) -> Any:
 def settings(url: str, tmp_path: Path, **overrides: Any) -> RunSettings:
     values: dict[str, Any] = {
         "target": url,
-        "state": str(tmp_path / "state" / "embedded.sqlite3"),
+        "state_dir": StateDir.at(tmp_path / "state"),
         "intervals": Intervals(poll=0.3, resync=3600, debounce=0.2),
         "health_addr": "0",
         "metrics_addr": "0",
@@ -177,9 +178,7 @@ async def test_an_account_locked_by_another_writer_stops_the_start(
     second writer and exits 1."""
     config = single_account([tmp_path], owner="ops", drift_policy=DriftPolicy.CORRECT)
     run = settings(emulator_server.url, tmp_path, token="user:alice@example.com")
-    path = journal_path(
-        Path(run.state).parent, target=run.target, account="alice@example.com", owner="ops"
-    )
+    path = run.state_dir.journal(target=run.target, account="alice@example.com", owner="ops")
     with CreateJournal(path):
         assert await asyncio.wait_for(run_controller(config, run), GENEROUS) == 1
 
