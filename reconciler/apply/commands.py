@@ -28,6 +28,8 @@ from reconciler.apply.live import read_live
 from reconciler.apply.report import ProgressBar, render_result
 from reconciler.apply.results import ApplyResult
 from reconciler.apply.saved import apply_saved
+from reconciler.apply.visibility import DEFAULT_TIMEOUT as VISIBILITY_TIMEOUT
+from reconciler.apply.visibility import require_listed
 from reconciler.model import DesiredState
 from reconciler.people.errors import PeopleError
 from reconciler.plan import (
@@ -90,6 +92,7 @@ class ApplyRequest:
     output: Literal["text", "json"] = "text"
     interactive: bool = field(default_factory=lambda: sys.stdin.isatty() and sys.stdout.isatty())
     executor: ExecutorSettings = field(default_factory=ExecutorSettings)
+    visibility_timeout: float = VISIBILITY_TIMEOUT  # seconds an apply waits for its creates
 
 
 def _quiet_logs() -> None:
@@ -252,15 +255,18 @@ async def _apply(
         gateway = ClientGateway(client)
         with t.journal(client.account) as journal:
             if saved is not None:
-                return await apply_saved(
+                result = await apply_saved(
                     gateway, journal, saved, settings, progress=bar.advance,
                     on_plan=_approver(request, bar),
                 )  # fmt: skip
-            assert desired is not None
-            return await converge(
-                gateway, journal, desired, settings, progress=bar.advance,
-                on_plan=_approver(request, bar),
-            )  # fmt: skip
+            else:
+                assert desired is not None
+                result = await converge(
+                    gateway, journal, desired, settings, progress=bar.advance,
+                    on_plan=_approver(request, bar),
+                )  # fmt: skip
+            await require_listed(gateway, journal, result, within=request.visibility_timeout)
+            return result
 
 
 def _report(request: ApplyRequest, result: ApplyResult) -> int:

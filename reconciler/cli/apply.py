@@ -24,6 +24,16 @@ from reconciler.cli.plan import plan_options, planning_options, target_of
         "listing never lags]"
     ),
 )
+@option(
+    "--visibility-timeout",
+    type=click.FloatRange(min=0.0),
+    default=120.0,
+    show_default=True,
+    help=(
+        "Seconds apply waits for its creates to show in a listing, so that a later run from "
+        "any directory or machine sees them; still missing after that, apply exits 1."
+    ),
+)
 @planning_options
 def apply(paths: tuple[str, ...], **kwargs: Any) -> None:
     """Make the live address book match the manifests (or apply a saved plan).
@@ -45,5 +55,6 @@ def apply(paths: tuple[str, ...], **kwargs: Any) -> None:
         auto_approve=kwargs["auto_approve"],
         output=kwargs["output"],
         executor=ExecutorSettings(settle=settle),
+        visibility_timeout=kwargs["visibility_timeout"],
     )
     raise SystemExit(run_apply(request))
