@@ -69,9 +69,16 @@ class StateDir:
 
         The file name is a digest, so that it holds neither the account nor any token.
         """
-        key = f"{self.target_key(target)}\0{account}\0{owner}"
-        digest = hashlib.sha256(key.encode()).hexdigest()[:16]
-        return self.root / "journals" / f"creates-{digest}.jsonl"
+        return (
+            self.root
+            / "journals"
+            / f"creates-{_digest(self.target_key(target), account, owner)}.jsonl"
+        )
+
+    def lease_lock(self, *, target: str, account: str) -> Path:
+        """The local lock a lease holder of one address book keeps while it holds the lease
+        (every owner's: the lease is the address book's, not an owner's)."""
+        return self.root / "leases" / f"lease-{_digest(self.target_key(target), account)}.lock"
 
     def instance_id(self) -> str:
         """A random id for this state directory, made on first use and kept.
@@ -94,3 +101,7 @@ class StateDir:
         finally:
             candidate.unlink()
         return path.read_text(encoding="utf-8").strip()
+
+
+def _digest(*parts: str) -> str:
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:16]

@@ -24,6 +24,14 @@ from reconciler.apply.engine import ApplySettings, converge
 from reconciler.apply.executor import ExecutorSettings
 from reconciler.apply.gateway import ClientGateway
 from reconciler.apply.journal import CreateJournal, JournalLocked
+from reconciler.apply.lease import (
+    Lease,
+    LeaseClient,
+    LeaseGroupTaken,
+    LeaseHeld,
+    LeaseLost,
+    holder_name,
+)
 from reconciler.apply.live import read_live
 from reconciler.apply.report import ProgressBar, render_result
 from reconciler.apply.results import ApplyResult
@@ -66,6 +74,15 @@ class Target:
         """The embedded emulator's state file."""
         return str(self.state_dir.embedded_state)
 
+    def lease(self, client: LeaseClient, account: str, command: str) -> Lease:
+        """The address book's write lease, claimed for ``command``."""
+        return Lease(
+            client,
+            lock_path=self.state_dir.lease_lock(target=self.target, account=account),
+            instance=self.state_dir.instance_id(),
+            holder=holder_name(command, self.owner),
+        )
+
     def journal(self, account: str, *, readonly: bool = False) -> CreateJournal:
         path = self.state_dir.journal(target=self.target, account=account, owner=self.owner)
         return CreateJournal(path, readonly=readonly)
@@ -93,6 +110,7 @@ class ApplyRequest:
     interactive: bool = field(default_factory=lambda: sys.stdin.isatty() and sys.stdout.isatty())
     executor: ExecutorSettings = field(default_factory=ExecutorSettings)
     visibility_timeout: float = VISIBILITY_TIMEOUT  # seconds an apply waits for its creates
+    lock_timeout: float = 0.0  # seconds an apply waits for another writer's lease
 
 
 def _quiet_logs() -> None:
@@ -217,7 +235,7 @@ def run_apply(request: ApplyRequest) -> int:
     bar = ProgressBar(enabled=request.interactive)
     try:
         result = asyncio.run(_apply(request, desired, saved, bar))
-    except JournalLocked as error:
+    except (JournalLocked, LeaseHeld, LeaseLost, LeaseGroupTaken) as error:
         _err(f"Error: {error}")
         return EXIT_ERROR
     except (PlanError, PeopleError) as error:
@@ -248,25 +266,39 @@ async def _apply(
     from reconciler.people import connect
 
     t = request.target
-    settings = ApplySettings(plan=request.options, executor=request.executor)
     async with connect(
         t.target, token=t.token, state=t.state, subject=t.subject, credentials=t.credentials
     ) as client:
         gateway = ClientGateway(client)
+        lease = t.lease(client, client.account, "apply")
         with t.journal(client.account) as journal:
-            if saved is not None:
-                result = await apply_saved(
-                    gateway, journal, saved, settings, progress=bar.advance,
-                    on_plan=_approver(request, bar),
-                )  # fmt: skip
-            else:
-                assert desired is not None
-                result = await converge(
-                    gateway, journal, desired, settings, progress=bar.advance,
-                    on_plan=_approver(request, bar),
-                )  # fmt: skip
-            await require_listed(gateway, journal, result, within=request.visibility_timeout)
-            return result
+            async with lease.held(request.lock_timeout):
+                return await _apply_held(request, gateway, journal, desired, saved, bar)
+
+
+async def _apply_held(
+    request: ApplyRequest,
+    gateway: ClientGateway,
+    journal: CreateJournal,
+    desired: DesiredState | None,
+    saved: Plan | None,
+    bar: ProgressBar,
+) -> ApplyResult:
+    """Apply while holding the journal and the lease; return once the creates are listed."""
+    settings = ApplySettings(plan=request.options, executor=request.executor)
+    if saved is not None:
+        result = await apply_saved(
+            gateway, journal, saved, settings, progress=bar.advance,
+            on_plan=_approver(request, bar),
+        )  # fmt: skip
+    else:
+        assert desired is not None
+        result = await converge(
+            gateway, journal, desired, settings, progress=bar.advance,
+            on_plan=_approver(request, bar),
+        )  # fmt: skip
+    await require_listed(gateway, journal, result, within=request.visibility_timeout)
+    return result
 
 
 def _report(request: ApplyRequest, result: ApplyResult) -> int:

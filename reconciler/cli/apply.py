@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from reconciler.cli.options import option, output_option
+from reconciler.cli.options import lock_timeout_option, option, output_option
 from reconciler.cli.plan import plan_options, planning_options, target_of
 
 
@@ -34,6 +34,7 @@ from reconciler.cli.plan import plan_options, planning_options, target_of
         "any directory or machine sees them; still missing after that, apply exits 1."
     ),
 )
+@lock_timeout_option(default=0.0)
 @planning_options
 def apply(paths: tuple[str, ...], **kwargs: Any) -> None:
     """Make the live address book match the manifests (or apply a saved plan).
@@ -56,5 +57,6 @@ def apply(paths: tuple[str, ...], **kwargs: Any) -> None:
         output=kwargs["output"],
         executor=ExecutorSettings(settle=settle),
         visibility_timeout=kwargs["visibility_timeout"],
+        lock_timeout=kwargs["lock_timeout"],
     )
     raise SystemExit(run_apply(request))

@@ -81,9 +81,11 @@ def export(
 async def read_live(*, default_region: str, app: Any = None, **connection: Any) -> Any:
     """List the live address book and convert it (``app``: an emulator app, for tests)."""
     from reconciler.manifest.convert import export as convert
+    from reconciler.model.stamps import is_lease_group
     from reconciler.people import connect
 
     async with connect(app=app, **connection) as client:
         listing = await client.list_people(READ_FIELDS)
-        groups = await client.list_groups()
+        # The write lease (reconciler.apply.lease) is the tool's, not anyone's label.
+        groups = [g for g in await client.list_groups() if not is_lease_group(g)]
     return convert(listing.people, groups, default_region=default_region)

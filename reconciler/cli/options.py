@@ -65,6 +65,21 @@ state_dir_option = option(
 )
 
 
+def lock_timeout_option(default: float) -> Callable[[F], F]:
+    """``--lock-timeout``: how long to wait for another writer's lease on the address book."""
+    return option(
+        "--lock-timeout",
+        type=click.FloatRange(min=0.0),
+        default=default,
+        show_default=True,
+        metavar="SECONDS",
+        help=(
+            "Seconds to wait while another run holds the address book's write lease "
+            "(0: refuse at once, naming the holder and when its lease expires)."
+        ),
+    )
+
+
 def state_dir_of(state_dir: str | None, state: str | None) -> Any:
     """The :class:`~reconciler.statedir.StateDir` of the flags; says so on stderr when an
     embedded address book from before the state directory is left in the working directory."""

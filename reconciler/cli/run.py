@@ -19,6 +19,7 @@ from reconciler.cli.options import (
     F,
     credentials_option,
     default_region_option,
+    lock_timeout_option,
     option,
     owner_option,
     state_dir_of,
@@ -118,6 +119,7 @@ def duration_option(flag: str, default: str, help: str) -> Callable[[F], F]:
 @duration_option(
     "--shutdown-timeout", "30s", "On SIGTERM, how long the in-flight passes may take to finish."
 )
+@lock_timeout_option(default=120.0)
 @option(
     "--log-format",
     type=click.Choice(["json", "console", "auto"]),
@@ -146,6 +148,7 @@ def run(
     prune: bool,
     suspend: bool,
     shutdown_timeout: float,
+    lock_timeout: float,
     log_format: str,
     default_region: str,
     subject: str | None,
@@ -211,5 +214,6 @@ def run(
         prune=prune,
         suspend=suspend,
         shutdown_timeout=shutdown_timeout,
+        lock_timeout=lock_timeout,
     )
     sys.exit(asyncio.run(run_controller(config, settings)))

@@ -1,10 +1,13 @@
 """The controller process: accounts in parallel, probes and metrics, and a graceful stop.
 
-Each account gets its own client, create journal (which doubles as the account's write lock, so
-a concurrent ``reconciler apply`` cannot become a second writer), poller and worker; accounts run
-side by side on one event loop. SIGTERM (or SIGINT) stops every source, lets each in-flight pass
-finish, and returns 0; a pass still running after ``shutdown_timeout`` is cancelled, which is safe
-because the next start is a full pass and the create journal survives.
+Each account gets its own client, create journal (in the state directory), write lease (kept in
+the address book itself and renewed while the controller runs, so a concurrent ``reconciler
+apply`` on any machine cannot become a second writer; see :mod:`reconciler.apply.lease`), poller
+and worker; accounts run side by side on one event loop. At start the controller waits up to
+``lock_timeout`` for another writer's lease. SIGTERM (or SIGINT) stops every source, lets each
+in-flight pass finish, releases the leases and returns 0; a pass still running after
+``shutdown_timeout`` is cancelled, which is safe because the next start is a full pass and the
+create journal survives. A lease lost while running stops every worker at once (exit 1).
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import asyncio
 import contextlib
 import functools
 import signal
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,6 +26,7 @@ import structlog
 from reconciler.apply.engine import ApplySettings
 from reconciler.apply.executor import ExecutorSettings
 from reconciler.apply.journal import CreateJournal, JournalLocked
+from reconciler.apply.lease import LEASE_TTL, Lease, LeaseGroupTaken, LeaseHeld, holder_name
 from reconciler.controller.account import AccountWorker, Intervals
 from reconciler.controller.accounts import Account, AccountsConfig
 from reconciler.controller.desired import DesiredStore, load_manifests
@@ -61,6 +65,7 @@ class RunSettings:
     prune: bool = False
     suspend: bool = False
     shutdown_timeout: float = 30.0
+    lock_timeout: float = LEASE_TTL  # wait this long for another writer's lease at start
 
 
 def _token_for(account: Account, settings: RunSettings) -> str | None:
@@ -122,6 +127,7 @@ async def _open_account(
     health: Health,
     suspended: bool,
     app: Any,
+    on_lost: Callable[[str], None],
 ) -> AccountWorker:
     from reconciler.people import connect  # the HTTP stack loads only when running
 
@@ -142,6 +148,13 @@ async def _open_account(
             )
         )
     )
+    lease = Lease(
+        client,
+        lock_path=settings.state_dir.lease_lock(target=settings.target, account=client.account),
+        instance=settings.state_dir.instance_id(),
+        holder=holder_name("run", account.owner),
+    )
+    await stack.enter_async_context(lease.held(settings.lock_timeout, on_lost=on_lost))
     metrics.track_api_requests(account.key, lambda: client.stats.by_method_status)
     backend = ApplyBackend(
         client,
@@ -189,6 +202,7 @@ async def run_controller(
         target=settings.target if "://" not in settings.target else "http",
     )
     metrics, health = Metrics(), Health()
+    lost = asyncio.Event()  # an account's lease was lost: stop writing at once
     app: Any = None
     if settings.target == "embedded":  # one in-process emulator for every account
         from reconciler.emulator import create_app
@@ -207,13 +221,16 @@ async def run_controller(
                         health=health,
                         suspended=suspended,
                         app=app,
+                        on_lost=lambda _reason: lost.set(),
                     )
                     for a in accounts
                 ]
-            except JournalLocked as error:
+            except (JournalLocked, LeaseHeld, LeaseGroupTaken) as error:
                 _log.error("another writer holds an account; stop it or wait", error=str(error))
                 return 1
-            return await _supervise(workers, health, stop, settings.shutdown_timeout)
+            code = await _supervise(workers, health, stop, settings.shutdown_timeout, lost)
+        _log.info("controller stopped")  # after the leases were given back
+        return code
     except OSError as error:  # a probe or metrics address that cannot be bound
         _log.error("cannot serve probes or metrics", error=f"{type(error).__name__}: {error}")
         return 1
@@ -229,20 +246,39 @@ async def run_controller(
 
 
 async def _supervise(
-    workers: list[AccountWorker], health: Health, stop: asyncio.Event, drain_bound: float
+    workers: list[AccountWorker],
+    health: Health,
+    stop: asyncio.Event,
+    drain_bound: float,
+    lost: asyncio.Event,
 ) -> int:
-    """Run the workers until ``stop``; then drain them within ``drain_bound`` seconds."""
+    """Run the workers until ``stop``; then drain them within ``drain_bound`` seconds.
+
+    When an account's lease is ``lost`` (someone broke it, or it could not be renewed), every
+    worker is cancelled at once rather than drained: another writer may be at work, and the
+    exit is 1 so that the controller restarts and waits for the lease.
+    """
     tasks = [asyncio.create_task(w.run(), name=f"account:{w.account.key}") for w in workers]
     heartbeat = asyncio.create_task(_heartbeat(health))
     stopping = asyncio.create_task(stop.wait())
+    losing = asyncio.create_task(lost.wait())
     code = 0
     try:
-        done, _ = await asyncio.wait([*tasks, stopping], return_when=asyncio.FIRST_COMPLETED)
-        for task in done:
-            if task is not stopping and task.exception() is not None:
+        watched: list[asyncio.Task[Any]] = [*tasks, stopping, losing]
+        done, _ = await asyncio.wait(watched, return_when=asyncio.FIRST_COMPLETED)
+        if losing in done:
+            _log.error("an account's write lease was lost: stopping without draining")
+            for cancelled in tasks:
+                cancelled.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            return 1
+        for finished in done:
+            if finished is not stopping and finished.exception() is not None:
                 code = 1
                 _log.error(
-                    "account worker crashed", task=task.get_name(), error=repr(task.exception())
+                    "account worker crashed",
+                    task=finished.get_name(),
+                    error=repr(finished.exception()),
                 )
         _log.info("shutting down: finishing in-flight passes", bound=drain_bound)
         for worker in workers:
@@ -252,9 +288,9 @@ async def _supervise(
             _log.warning("pass cancelled at the shutdown bound", task=task.get_name())
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        _log.info("controller stopped")
         return code
     finally:
         heartbeat.cancel()
         stopping.cancel()
-        await asyncio.gather(heartbeat, stopping, return_exceptions=True)
+        losing.cancel()
+        await asyncio.gather(heartbeat, stopping, losing, return_exceptions=True)

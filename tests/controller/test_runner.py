@@ -227,3 +227,36 @@ def test_default_region_is_checked_like_the_other_commands() -> None:
     result = runner.invoke(main, ["run", "--default-region", "XX"])
     assert result.exit_code == 2
     assert "unknown region 'XX'" in result.output
+
+
+async def test_an_apply_while_the_controller_runs_is_refused(
+    tmp_path: Path, emulator_server: Any
+) -> None:
+    """The controller holds the address book's lease while it runs: an apply from another
+    state directory (another machine) is refused, naming the controller; once the controller
+    has stopped, the lease is given back and the same apply proceeds."""
+    manifests = tmp_path / "m"
+    manifests.mkdir()
+    (manifests / "c.yaml").write_text(contact("alice-friend", "Alice"))
+    config = single_account([manifests], owner="ops", drift_policy=DriftPolicy.CORRECT)
+    stop = asyncio.Event()
+    run = settings(emulator_server.url, tmp_path, token="user:alice@example.com")
+    task = asyncio.create_task(run_controller(config, run, stop=stop))
+    async with httpx.AsyncClient(base_url=emulator_server.url) as http:
+
+        async def converged() -> bool:
+            return (await names_by_user(http)).get("alice@example.com") == ["Alice"]
+
+        await eventually(converged, "the controller's first pass")
+    args = [
+        "apply", "--auto-approve", "--target", emulator_server.url,
+        "--token", "user:alice@example.com", "--owner", "ops",
+        "--state-dir", str(tmp_path / "elsewhere"), str(manifests),
+    ]  # fmt: skip
+    refused = await asyncio.to_thread(CliRunner().invoke, main, args)
+    assert refused.exit_code == 1, refused.output
+    assert "leased to run (owner ops)" in refused.output
+    stop.set()
+    assert await asyncio.wait_for(task, GENEROUS) == 0
+    applied = await asyncio.to_thread(CliRunner().invoke, main, args)
+    assert applied.exit_code == 0, applied.output
