@@ -5,9 +5,10 @@ the address book itself and renewed while the controller runs, so a concurrent `
 apply`` on any machine cannot become a second writer; see :mod:`reconciler.apply.lease`), poller
 and worker; accounts run side by side on one event loop. At start the controller waits up to
 ``lock_timeout`` for another writer's lease. SIGTERM (or SIGINT) stops every source, lets each
-in-flight pass finish, releases the leases and returns 0; a pass still running after
-``shutdown_timeout`` is cancelled, which is safe because the next start is a full pass and the
-create journal survives. A lease lost while running stops every worker at once (exit 1).
+in-flight pass finish, waits (as long again at most) until a listing shows its creates, releases
+the leases and returns 0; a pass still running after ``shutdown_timeout`` is cancelled, which is
+safe because the next start is a full pass and the create journal survives. A lease lost while
+running stops every worker at once (exit 1).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import asyncio
 import contextlib
 import functools
 import signal
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
@@ -25,8 +27,10 @@ import structlog
 
 from reconciler.apply.engine import ApplySettings
 from reconciler.apply.executor import ExecutorSettings
+from reconciler.apply.gateway import ClientGateway
 from reconciler.apply.journal import CreateJournal, JournalLocked
 from reconciler.apply.lease import LEASE_TTL, Lease, LeaseGroupTaken, LeaseHeld, holder_name
+from reconciler.apply.visibility import wait_until_listed
 from reconciler.controller.account import AccountWorker, Intervals
 from reconciler.controller.accounts import Account, AccountsConfig
 from reconciler.controller.desired import DesiredStore, load_manifests
@@ -36,6 +40,7 @@ from reconciler.controller.passes import ApplyBackend
 from reconciler.controller.polling import LivePoller
 from reconciler.controller.serving import Response, Route, SmallHttpServer, parse_addr
 from reconciler.controller.sharding import SINGLE, Shard
+from reconciler.people.errors import PeopleError
 from reconciler.plan.options import PlanOptions
 from reconciler.statedir import StateDir
 
@@ -155,6 +160,8 @@ async def _open_account(
         holder=holder_name("run", account.owner),
     )
     await stack.enter_async_context(lease.held(settings.lock_timeout, on_lost=on_lost))
+    # Unwound first, before the lease is given back: a next writer elsewhere sees our creates.
+    stack.push_async_callback(_creates_listed, ClientGateway(client), journal, lease, settings)
     metrics.track_api_requests(account.key, lambda: client.stats.by_method_status)
     backend = ApplyBackend(
         client,
@@ -179,6 +186,28 @@ async def _open_account(
         intervals=settings.intervals,
         suspended=suspended,
     )
+
+
+async def _creates_listed(
+    gateway: ClientGateway, journal: CreateJournal, lease: Lease, settings: RunSettings
+) -> None:
+    """On the way out, wait (at most ``shutdown_timeout``) until a listing shows our creates,
+    so that whoever takes the lease next, from any machine, does not create them again."""
+    if lease.lost is not None:
+        return
+    try:
+        seen = await wait_until_listed(
+            gateway,
+            journal,
+            within=settings.shutdown_timeout,
+            clock=time.monotonic,
+            sleep=asyncio.sleep,
+        )
+    except PeopleError as error:
+        _log.warning("could not check that our creates are listed", error=str(error))
+        return
+    if not seen.visible:
+        _log.warning("stopping with creates a listing does not show yet", creates=len(seen.missing))
 
 
 async def run_controller(

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import structlog
 from click.testing import CliRunner
 
 from reconciler.apply.journal import CreateJournal
@@ -18,6 +19,7 @@ from reconciler.controller.account import Intervals
 from reconciler.controller.accounts import DriftPolicy, load_accounts, single_account
 from reconciler.controller.runner import RunSettings, run_controller
 from reconciler.controller.sharding import Shard, shard_of
+from reconciler.emulator import BackgroundServer, EmulatorConfig, FakeClock, create_app
 from reconciler.statedir import StateDir
 
 GENEROUS = 60.0
@@ -260,3 +262,41 @@ async def test_an_apply_while_the_controller_runs_is_refused(
     assert await asyncio.wait_for(task, GENEROUS) == 0
     applied = await asyncio.to_thread(CliRunner().invoke, main, args)
     assert applied.exit_code == 0, applied.output
+
+
+async def test_a_stopping_controller_waits_until_its_creates_are_listed(tmp_path: Path) -> None:
+    """On SIGTERM the controller keeps its lease until a listing shows the contacts it created
+    (so that an apply from another machine, next, does not create them again), then gives the
+    lease back and exits 0 with an empty create journal."""
+    clock = FakeClock()
+    app = create_app(EmulatorConfig(list_lag_ms=20_000), clock=clock)
+    manifests = tmp_path / "m"
+    manifests.mkdir()
+    (manifests / "c.yaml").write_text(contact("alice-friend", "Alice"))
+    config = single_account([manifests], owner="ops", drift_policy=DriftPolicy.CORRECT)
+    with BackgroundServer(app) as server:
+        run = settings(server.url, tmp_path, token="user:alice@example.com", shutdown_timeout=600)
+        stop = asyncio.Event()
+        with structlog.testing.capture_logs() as logs:
+            task = asyncio.create_task(run_controller(config, run, stop=stop))
+            async with httpx.AsyncClient(base_url=server.url) as http:
+
+                async def created() -> bool:
+                    return (await names_by_user(http)).get("alice@example.com") == ["Alice"]
+
+                await eventually(created, "the controller's create")
+                stop.set()
+
+                async def waiting() -> bool:
+                    return any(e["event"] == "apply.waiting_for_listing" for e in logs)
+
+                await eventually(waiting, "the controller to wait for the listing")
+                assert not task.done()
+                assert any(e["event"] == "lease.held" for e in logs)
+                assert not any(e["event"] == "lease.released" for e in logs)
+                clock.advance(30)
+                assert await asyncio.wait_for(task, GENEROUS) == 0
+            assert any(e["event"] == "lease.released" for e in logs)
+    journal = run.state_dir.journal(target=server.url, account="alice@example.com", owner="ops")
+    with CreateJournal(journal) as settled:
+        assert settled.entries == {}
