@@ -231,6 +231,8 @@ async def run_controller(
         target=settings.target if "://" not in settings.target else "http",
     )
     metrics, health = Metrics(), Health()
+    for account in accounts:  # not ready while an account is still being opened (its lease)
+        health.expect(account.key)
     lost = asyncio.Event()  # an account's lease was lost: stop writing at once
     app: Any = None
     if settings.target == "embedded":  # one in-process emulator for every account

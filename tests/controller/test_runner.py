@@ -13,6 +13,7 @@ import structlog
 from click.testing import CliRunner
 
 from reconciler.apply.journal import CreateJournal
+from reconciler.apply.lease import Lease
 from reconciler.cli import main
 from reconciler.cli.run import DURATION
 from reconciler.controller.account import Intervals
@@ -20,6 +21,7 @@ from reconciler.controller.accounts import DriftPolicy, load_accounts, single_ac
 from reconciler.controller.runner import RunSettings, run_controller
 from reconciler.controller.sharding import Shard, shard_of
 from reconciler.emulator import BackgroundServer, EmulatorConfig, FakeClock, create_app
+from reconciler.people import connect
 from reconciler.statedir import StateDir
 
 GENEROUS = 60.0
@@ -300,3 +302,41 @@ async def test_a_stopping_controller_waits_until_its_creates_are_listed(tmp_path
     journal = run.state_dir.journal(target=server.url, account="alice@example.com", owner="ops")
     with CreateJournal(journal) as settled:
         assert settled.entries == {}
+
+
+async def test_a_controller_waiting_for_the_lease_is_not_ready(
+    tmp_path: Path, emulator_server: Any
+) -> None:
+    """While another writer holds the address book's lease the controller waits for it (within
+    --lock-timeout) and reports not ready; once the lease is given back it takes it, converges
+    and becomes ready."""
+    manifests = tmp_path / "m"
+    manifests.mkdir()
+    (manifests / "c.yaml").write_text(contact("alice-friend", "Alice"))
+    config = single_account([manifests], owner="ops", drift_policy=DriftPolicy.CORRECT)
+    async with connect(emulator_server.url, token="user:alice@example.com") as client:
+        other = Lease(client, lock_path=tmp_path / "ci" / "lease.lock", instance="ci", holder="ci")
+        await other.acquire()
+        run = settings(
+            emulator_server.url, tmp_path, token="user:alice@example.com",
+            health_addr="127.0.0.1:0", lock_timeout=600.0,
+        )  # fmt: skip
+        stop = asyncio.Event()
+        with structlog.testing.capture_logs() as logs:
+            task = asyncio.create_task(run_controller(config, run, stop=stop))
+
+            async def waiting() -> bool:
+                return any(e["event"] == "lease.waiting" for e in logs)
+
+            await eventually(waiting, "the controller to wait for the lease")
+            address = next(e["address"] for e in logs if e["event"] == "serving")
+            async with httpx.AsyncClient(base_url=address) as probe:
+                assert (await probe.get("/readyz")).status_code == 503
+                await other.release()
+
+                async def ready() -> bool:
+                    return (await probe.get("/readyz")).status_code == 200
+
+                await eventually(ready, "readiness once the lease is free")
+        stop.set()
+        assert await asyncio.wait_for(task, GENEROUS) == 0
