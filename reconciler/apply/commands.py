@@ -246,7 +246,7 @@ def run_apply(request: ApplyRequest) -> int:
     return _report(request, result)
 
 
-def _approver(request: ApplyRequest, bar: ProgressBar) -> Callable[[Plan], bool]:
+def _approver(request: ApplyRequest, bar: ProgressBar, lease: Lease) -> Callable[[Plan], bool]:
     def approve(plan: Plan) -> bool:
         changes = len(plan.changes)
         if changes and not request.auto_approve:
@@ -254,6 +254,7 @@ def _approver(request: ApplyRequest, bar: ProgressBar) -> Callable[[Plan], bool]
             click.echo("")
             if not click.confirm("Apply these changes?", default=False):
                 return False
+            lease.check()  # the prompt blocked renewals: still ours before the first write?
         bar.start(changes)
         return True
 
@@ -271,15 +272,16 @@ async def _apply(
     ) as client:
         gateway = ClientGateway(client)
         lease = t.lease(client, client.account, "apply")
-        with t.journal(client.account) as journal:
-            async with lease.held(request.lock_timeout):
-                return await _apply_held(request, gateway, journal, desired, saved, bar)
+        async with lease.held(request.lock_timeout):
+            with t.journal(client.account) as journal:
+                return await _apply_held(request, gateway, journal, lease, desired, saved, bar)
 
 
 async def _apply_held(
     request: ApplyRequest,
     gateway: ClientGateway,
     journal: CreateJournal,
+    lease: Lease,
     desired: DesiredState | None,
     saved: Plan | None,
     bar: ProgressBar,
@@ -289,13 +291,13 @@ async def _apply_held(
     if saved is not None:
         result = await apply_saved(
             gateway, journal, saved, settings, progress=bar.advance,
-            on_plan=_approver(request, bar),
+            on_plan=_approver(request, bar, lease),
         )  # fmt: skip
     else:
         assert desired is not None
         result = await converge(
             gateway, journal, desired, settings, progress=bar.advance,
-            on_plan=_approver(request, bar),
+            on_plan=_approver(request, bar, lease),
         )  # fmt: skip
     await require_listed(gateway, journal, result, within=request.visibility_timeout)
     return result

@@ -229,6 +229,16 @@ class Lease:
             return
         raise LeaseLost("the lease group keeps changing under us")
 
+    def check(self) -> None:
+        """Raise :class:`LeaseLost` unless the lease is still ours by its last renewal: for code
+        that blocked the event loop (a prompt) and so the renewals."""
+        if self.lost is not None or self.expires <= self.clock():
+            raise LeaseLost(
+                self.lost
+                or "the write lease lapsed while this run was blocked (waiting for "
+                "confirmation?) and could not be renewed; nothing was written, run apply again"
+            )
+
     async def _keep(self, on_lost: Callable[[str], None]) -> None:
         """Renew every third of the ttl; on loss, tell ``on_lost``."""
         interval = self.ttl / 3

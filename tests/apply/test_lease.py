@@ -197,3 +197,18 @@ async def test_force_unlock_breaks_only_the_named_lease(
     broken = await force_unlock(client, holder.lease_id)
     assert broken.holder.endswith("ci@runner-1 pid 1")
     assert await record(client) is None
+
+
+async def test_a_lease_that_lapsed_while_the_loop_was_blocked_is_caught_before_writing(
+    client: PeopleClient, tmp_path: Path
+) -> None:
+    """A confirmation prompt blocks the event loop, and with it the renewals: check() passes
+    while the lease is still within its ttl and raises LeaseLost once it has lapsed."""
+    clock = ManualClock(START)
+    holder = claimant(client, tmp_path, "runner-1", clock)
+    await holder.acquire()
+    clock.advance(LEASE_TTL - 1)
+    holder.check()
+    clock.advance(2)
+    with pytest.raises(LeaseLost, match="nothing was written"):
+        holder.check()
