@@ -19,6 +19,7 @@ __all__ = [
     "Conflict",
     "InvalidArgument",
     "MissingEtag",
+    "NotApplied",
     "NotFound",
     "PeopleError",
     "PermissionDenied",
@@ -33,7 +34,11 @@ __all__ = [
     "classify_status",
 ]
 
-STALE_ETAG_MESSAGE = "person.etag is different than the current person.etag"
+# Both stale-etag messages: "Request person.etag is different than the current person.etag..."
+# and, for an update that sent only metadata.sources[].etag, "Request
+# person.metadata.sources.etag is different than the current person.metadata.sources.etag..."
+# (docs/people-api.md, "Etags and consistency").
+STALE_ETAG_MESSAGE = "etag is different than the current person."
 MISSING_ETAG_MESSAGE = "must set person.etag"
 EXPIRED_SYNC_TOKEN = "EXPIRED_SYNC_TOKEN"
 MAX_MESSAGE = 300
@@ -172,6 +177,11 @@ class TransportError(PeopleError):
     """The request did not complete (connection refused, reset, timeout)."""
 
     retryable = True
+
+
+class NotApplied(PeopleError):
+    """Not written because another item of the same all-or-nothing batch call failed; the item
+    itself was not refused, so sending it again (without the failing ones) is safe."""
 
 
 class UnknownOutcome(PeopleError):
