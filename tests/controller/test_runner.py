@@ -233,25 +233,34 @@ def test_default_region_is_checked_like_the_other_commands() -> None:
     assert "unknown region 'XX'" in result.output
 
 
+def alice_account(tmp_path: Path) -> tuple[Path, Any]:
+    """One contact for alice@example.com under owner "ops": (manifests folder, config)."""
+    manifests = tmp_path / "m"
+    manifests.mkdir()
+    (manifests / "c.yaml").write_text(contact("alice-friend", "Alice"))
+    return manifests, single_account([manifests], owner="ops", drift_policy=DriftPolicy.CORRECT)
+
+
+async def alice_converged(url: str) -> None:
+    async with httpx.AsyncClient(base_url=url) as http:
+
+        async def converged() -> bool:
+            return (await names_by_user(http)).get("alice@example.com") == ["Alice"]
+
+        await eventually(converged, "alice's account to converge")
+
+
 async def test_an_apply_while_the_controller_runs_is_refused(
     tmp_path: Path, emulator_server: Any
 ) -> None:
     """The controller holds the address book's lease while it runs: an apply from another
     state directory (another machine) is refused, naming the controller; once the controller
     has stopped, the lease is given back and the same apply proceeds."""
-    manifests = tmp_path / "m"
-    manifests.mkdir()
-    (manifests / "c.yaml").write_text(contact("alice-friend", "Alice"))
-    config = single_account([manifests], owner="ops", drift_policy=DriftPolicy.CORRECT)
+    manifests, config = alice_account(tmp_path)
     stop = asyncio.Event()
     run = settings(emulator_server.url, tmp_path, token="user:alice@example.com")
     task = asyncio.create_task(run_controller(config, run, stop=stop))
-    async with httpx.AsyncClient(base_url=emulator_server.url) as http:
-
-        async def converged() -> bool:
-            return (await names_by_user(http)).get("alice@example.com") == ["Alice"]
-
-        await eventually(converged, "the controller's first pass")
+    await alice_converged(emulator_server.url)
     args = [
         "apply", "--auto-approve", "--target", emulator_server.url,
         "--token", "user:alice@example.com", "--owner", "ops",
@@ -272,32 +281,24 @@ async def test_a_stopping_controller_waits_until_its_creates_are_listed(tmp_path
     lease back and exits 0 with an empty create journal."""
     clock = FakeClock()
     app = create_app(EmulatorConfig(list_lag_ms=20_000), clock=clock)
-    manifests = tmp_path / "m"
-    manifests.mkdir()
-    (manifests / "c.yaml").write_text(contact("alice-friend", "Alice"))
-    config = single_account([manifests], owner="ops", drift_policy=DriftPolicy.CORRECT)
+    _, config = alice_account(tmp_path)
     with BackgroundServer(app) as server:
         run = settings(server.url, tmp_path, token="user:alice@example.com", shutdown_timeout=600)
         stop = asyncio.Event()
         with structlog.testing.capture_logs() as logs:
             task = asyncio.create_task(run_controller(config, run, stop=stop))
-            async with httpx.AsyncClient(base_url=server.url) as http:
+            await alice_converged(server.url)
+            stop.set()
 
-                async def created() -> bool:
-                    return (await names_by_user(http)).get("alice@example.com") == ["Alice"]
+            async def waiting() -> bool:
+                return any(e["event"] == "apply.waiting_for_listing" for e in logs)
 
-                await eventually(created, "the controller's create")
-                stop.set()
-
-                async def waiting() -> bool:
-                    return any(e["event"] == "apply.waiting_for_listing" for e in logs)
-
-                await eventually(waiting, "the controller to wait for the listing")
-                assert not task.done()
-                assert any(e["event"] == "lease.held" for e in logs)
-                assert not any(e["event"] == "lease.released" for e in logs)
-                clock.advance(30)
-                assert await asyncio.wait_for(task, GENEROUS) == 0
+            await eventually(waiting, "the controller to wait for the listing")
+            assert not task.done()
+            assert any(e["event"] == "lease.held" for e in logs)
+            assert not any(e["event"] == "lease.released" for e in logs)
+            clock.advance(30)
+            assert await asyncio.wait_for(task, GENEROUS) == 0
             assert any(e["event"] == "lease.released" for e in logs)
     journal = run.state_dir.journal(target=server.url, account="alice@example.com", owner="ops")
     with CreateJournal(journal) as settled:
@@ -310,10 +311,7 @@ async def test_a_controller_waiting_for_the_lease_is_not_ready(
     """While another writer holds the address book's lease the controller waits for it (within
     --lock-timeout) and reports not ready; once the lease is given back it takes it, converges
     and becomes ready."""
-    manifests = tmp_path / "m"
-    manifests.mkdir()
-    (manifests / "c.yaml").write_text(contact("alice-friend", "Alice"))
-    config = single_account([manifests], owner="ops", drift_policy=DriftPolicy.CORRECT)
+    _, config = alice_account(tmp_path)
     async with connect(emulator_server.url, token="user:alice@example.com") as client:
         other = Lease(client, lock_path=tmp_path / "ci" / "lease.lock", instance="ci", holder="ci")
         await other.acquire()
