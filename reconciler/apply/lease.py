@@ -122,7 +122,11 @@ class LeaseHeld(RuntimeError):
 
     def __init__(self, record: LeaseRecord | None, waited: float) -> None:
         self.record = record
-        who = record.describe() if record else "another run on this machine"
+        who = (
+            record.describe()
+            if record
+            else "another run (on this machine, or one whose lease is not listed yet)"
+        )
         advice = (
             "wait for it to finish, or pass --lock-timeout SECONDS to wait for it"
             if record is None
@@ -174,6 +178,7 @@ class Lease:
         """Take the lease, waiting up to ``wait`` seconds for its holder; raises
         :class:`LeaseHeld` after that."""
         started = self.clock()
+        contended = False  # a write of ours just met a 409: look once more, then wait
         while True:
             local = self._lock_locally()
             group = await self._find()
@@ -184,22 +189,26 @@ class Lease:
                 return
             free = record is None or record.expires <= now
             dead_here = record is not None and record.instance == self.instance
-            if local and (free or dead_here):
+            if local and (free or dead_here) and not contended:
                 try:
                     written = await self._write(group, self._record(now + self.ttl))
                 except Conflict:
                     if group is None:
                         await self._check_name()
-                    continue  # someone wrote first (or our own retried write did): look again
+                    # Someone wrote first (or our own retried write did): look again, and if
+                    # the listing does not show who yet, wait rather than write in a loop.
+                    contended = True
+                    continue
                 self._took(written, LeaseRecord.of(written))
                 if record is not None:
                     log.info("lease.taken_over", previous=record.describe(), free=free)
                 return
+            contended = False
             self._unlock_locally()
             waited = now - started
             if waited >= wait:
-                raise LeaseHeld(record, waited)
-            log.info("lease.waiting", holder=record.describe() if record else "local")
+                raise LeaseHeld(None if free else record, waited)
+            log.info("lease.waiting", holder=record.describe() if record else "unknown")
             await self.sleep(min(POLL, wait - waited))
 
     def _took(self, group: Group | None, record: LeaseRecord | None) -> None:

@@ -212,3 +212,41 @@ async def test_a_lease_that_lapsed_while_the_loop_was_blocked_is_caught_before_w
     clock.advance(2)
     with pytest.raises(LeaseLost, match="nothing was written"):
         holder.check()
+
+
+class LaggingGroups:
+    """A client whose group listing does not show the lease group yet (a listing lag)."""
+
+    def __init__(self, client: PeopleClient) -> None:
+        self.client = client
+        self.creates = 0
+
+    async def list_groups(self) -> list[dict[str, Any]]:
+        return [g for g in await self.client.list_groups() if not is_lease_group(g)]
+
+    async def create_group(self, name: str, **kw: Any) -> dict[str, Any]:
+        self.creates += 1
+        return await self.client.create_group(name, **kw)
+
+    async def update_group(self, group: Any, update_group_fields: Any = "clientData") -> Any:
+        return await self.client.update_group(group, update_group_fields)
+
+
+async def test_a_lease_group_the_listing_does_not_show_yet_is_not_fought_over(
+    client: PeopleClient, tmp_path: Path
+) -> None:
+    """Another run just created the lease group and the group listing lags it: the create
+    meets a 409, and the claimant is refused (or waits) instead of creating in a loop."""
+    clock = ManualClock(START)
+    await claimant(client, tmp_path, "runner-1", clock).acquire()
+    lagging = LaggingGroups(client)
+    late = Lease(
+        lagging, lock_path=tmp_path / "runner-2" / "lease.lock", instance="runner-2",  # type: ignore[arg-type]
+        holder="late", clock=clock.now, sleep=clock.sleep,
+    )  # fmt: skip
+    with pytest.raises(LeaseHeld, match="not listed yet"):
+        await late.acquire()
+    assert lagging.creates == 1
+    with pytest.raises(LeaseHeld):
+        await late.acquire(wait=30)
+    assert lagging.creates <= 1 + 30 / 5 + 1  # one try per look, never a tight loop
