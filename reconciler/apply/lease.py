@@ -259,7 +259,7 @@ class Lease:
                 self.lost = str(error)
             except PeopleError as error:
                 log.warning("lease.renew_failed", error=str(error))
-                if self.clock() >= self.expires - interval / 2:
+                if self.clock() + interval >= self.expires:  # the next try would be too late
                     self.lost = f"the lease could not be renewed before it expired: {error}"
             if self.lost is not None:
                 log.error("lease.lost", reason=self.lost)

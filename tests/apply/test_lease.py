@@ -7,6 +7,7 @@ lock file. Wall time is a manual clock, so expiries pass without waiting.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ from reconciler.model.stamps import LEASE_GROUP_NAME, is_lease_group
 from reconciler.people import connect
 from reconciler.people.client import PeopleClient
 from reconciler.people.clock import ManualClock
+from reconciler.people.errors import ServerError
 from reconciler.people.pacing import PacingConfig
 from reconciler.people.transport import ClientConfig
 from tests.support.eventually import eventually_async
@@ -48,8 +50,10 @@ class Ticks:
 
     def __init__(self) -> None:
         self.queue: asyncio.Queue[None] = asyncio.Queue()
+        self.sleeps = 0  # how many times the sleeper has started waiting
 
     async def sleep(self, _seconds: float) -> None:
+        self.sleeps += 1
         await self.queue.get()
 
 
@@ -250,3 +254,56 @@ async def test_a_lease_group_the_listing_does_not_show_yet_is_not_fought_over(
     with pytest.raises(LeaseHeld):
         await late.acquire(wait=30)
     assert lagging.creates <= 1 + 30 / 5 + 1  # one try per look, never a tight loop
+
+
+class FailingUpdates(LaggingGroups):
+    """A client whose group updates fail (the API is unreachable) once ``failing`` is set."""
+
+    failing = False
+
+    async def list_groups(self) -> list[dict[str, Any]]:
+        return await self.client.list_groups()
+
+    async def update_group(self, group: Any, update_group_fields: Any = "clientData") -> Any:
+        if self.failing:
+            raise ServerError("the service is unavailable")
+        return await super().update_group(group, update_group_fields)
+
+
+async def test_a_holder_that_cannot_renew_stops_before_its_lease_lapses(
+    client: PeopleClient, tmp_path: Path
+) -> None:
+    """When renewals fail (the API unreachable), the holder stops its work while the lease is
+    still its own: before the next renewal would come too late, never after the expiry."""
+    clock, ticks = ManualClock(START), Ticks()
+    flaky = FailingUpdates(client)
+    holder = Lease(
+        flaky, lock_path=tmp_path / "r" / "lease.lock", instance="r",  # type: ignore[arg-type]
+        holder="flaky", clock=clock.now, sleep=ticks.sleep,
+    )  # fmt: skip
+
+    lost_at: list[float] = []
+
+    async def long_apply() -> None:
+        async with holder.held(on_lost=lambda _why: lost_at.append(clock.now())):
+            await asyncio.Event().wait()
+
+    task = asyncio.create_task(long_apply())
+    await eventually_async(lambda: record(client), "the lease to be taken")
+    expires = holder.expires
+    flaky.failing = True
+    for tick in range(1, 4):  # renewals at each third of the ttl fail
+        clock.advance(LEASE_TTL / 3)
+        ticks.queue.put_nowait(None)
+
+        async def handled(tick: int = tick) -> bool:
+            return bool(lost_at) or ticks.sleeps > tick
+
+        await eventually_async(handled, f"renewal {tick} to be tried")
+        if lost_at:
+            break
+    assert lost_at
+    assert lost_at[0] < expires
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
