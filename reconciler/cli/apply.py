@@ -29,6 +29,7 @@ from reconciler.cli.plan import plan_options, planning_options, target_of
     type=click.FloatRange(min=0.0),
     default=120.0,
     show_default=True,
+    metavar="SECONDS",
     help=(
         "Seconds apply waits for its creates to show in a listing, so that a later run from "
         "any directory or machine sees them; still missing after that, apply exits 1."
