@@ -72,27 +72,34 @@ def _apply_args(url: str, *extra: str) -> list[str]:
     return ["apply", "--auto-approve", "--target", url, "--token", TOKEN, *extra, "m"]
 
 
-def test_an_overlapping_apply_is_refused_and_nothing_is_duplicated(
-    tmp_path: Path, frozen: tuple[BackgroundServer, FakeClock], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Runner A has created the contacts and waits for the listing to show them, holding the
-    lease. Runner B, from its own workspace and state directory, is refused with exit 1,
-    naming A and when A's lease expires, and writes nothing. Once the listing catches up A
-    finishes (exit 0) and gives the lease back; B then finds nothing to do."""
-    server, clock = frozen
-    first = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "reconciler",
-            *_apply_args(server.url, "--visibility-timeout", "600"),
-        ],
-        cwd=_workspace(tmp_path, "a"),
-        env={**os.environ, "RECONCILER_STATE_DIR": str(tmp_path / "state-a"), "NO_COLOR": "1"},
+def _spawn(tmp_path: Path, name: str, *args: str) -> subprocess.Popen[str]:
+    """``reconciler ARGS`` in a fresh interpreter, from workspace ``name`` with its own state
+    directory."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "reconciler", *args],
+        cwd=_workspace(tmp_path, name),
+        env={
+            **os.environ,
+            "RECONCILER_STATE_DIR": str(tmp_path / f"state-{name}"),
+            "NO_COLOR": "1",
+        },
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
+
+
+def test_an_overlapping_apply_refuses_or_waits_and_nothing_is_duplicated(
+    tmp_path: Path, frozen: tuple[BackgroundServer, FakeClock], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Runner A has created the contacts and waits for the listing to show them, holding the
+    lease. Runner B, from its own workspace and state directory, is refused with exit 1,
+    naming A and when A's lease expires, and writes nothing; runner C, with --lock-timeout,
+    waits instead. Once the listing catches up A finishes (exit 0) and gives the lease back; C
+    then takes it and finds nothing to do, and so does B run again."""
+    server, clock = frozen
+    first = _spawn(tmp_path, "a", *_apply_args(server.url, "--visibility-timeout", "600"))
+    waiting: subprocess.Popen[str] | None = None
     try:
         eventually(lambda: len(_names(server)) == CONTACTS, "runner A's creates")
         holder = eventually(lambda: _lease(server), "runner A's lease")
@@ -105,13 +112,24 @@ def test_an_overlapping_apply_is_refused_and_nothing_is_duplicated(
         assert f"reconciler force-unlock {holder.lease_id}" in refused.output
         assert sum(_names(server).values()) == CONTACTS
 
+        stats = server.app.state.emulator.stats.by_method
+        looks = stats["people.contactGroups.list"]
+        waiting = _spawn(tmp_path, "c", *_apply_args(server.url, "--lock-timeout", "600"))
+        # C has looked at the lease (A, waiting on the listing, lists no groups): it is held.
+        eventually(
+            lambda: stats["people.contactGroups.list"] > looks, "runner C to find the lease held"
+        )
+        assert waiting.poll() is None
         clock.advance(30)  # the listing catches up
         out, err = first.communicate(timeout=120)
         assert first.returncode == 0, out + err
+        out, err = waiting.communicate(timeout=120)
+        assert waiting.returncode == 0, out + err
     finally:
-        if first.poll() is None:
-            first.kill()
-            first.wait()
+        for process in (first, waiting):
+            if process is not None and process.poll() is None:
+                process.kill()
+                process.wait()
     assert _lease(server) is None
     again = invoke(*_apply_args(server.url), cwd=tmp_path / "b")
     assert again.exit_code == 0, again.output
