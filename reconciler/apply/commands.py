@@ -24,14 +24,7 @@ from reconciler.apply.engine import ApplySettings, converge
 from reconciler.apply.executor import ExecutorSettings
 from reconciler.apply.gateway import ClientGateway
 from reconciler.apply.journal import CreateJournal, JournalLocked
-from reconciler.apply.lease import (
-    Lease,
-    LeaseClient,
-    LeaseGroupTaken,
-    LeaseHeld,
-    LeaseLost,
-    holder_name,
-)
+from reconciler.apply.lease import Lease, LeaseClient, LeaseError, holder_name
 from reconciler.apply.live import read_live
 from reconciler.apply.report import ProgressBar, render_result
 from reconciler.apply.results import ApplyResult
@@ -235,7 +228,7 @@ def run_apply(request: ApplyRequest) -> int:
     bar = ProgressBar(enabled=request.interactive)
     try:
         result = asyncio.run(_apply(request, desired, saved, bar))
-    except (JournalLocked, LeaseHeld, LeaseLost, LeaseGroupTaken) as error:
+    except (JournalLocked, LeaseError) as error:
         _err(f"Error: {error}")
         return EXIT_ERROR
     except (PlanError, PeopleError) as error:

@@ -117,7 +117,11 @@ class LeaseRecord:
         return f"{self.holder} until {_rfc3339(self.expires)} (lease {self.lease_id})"
 
 
-class LeaseHeld(RuntimeError):
+class LeaseError(RuntimeError):
+    """This run may not write: the lease is someone else's, was lost, or cannot be made."""
+
+
+class LeaseHeld(LeaseError):
     """Someone else holds the address book's lease."""
 
     def __init__(self, record: LeaseRecord | None, waited: float) -> None:
@@ -138,11 +142,11 @@ class LeaseHeld(RuntimeError):
         super().__init__(f"the address book is leased to {who}{waited_text}; {advice}")
 
 
-class LeaseLost(RuntimeError):
+class LeaseLost(LeaseError):
     """The lease was taken over or could not be renewed in time: this run stopped writing."""
 
 
-class LeaseGroupTaken(RuntimeError):
+class LeaseGroupTaken(LeaseError):
     """A contact group has the lease's name but is not a lease."""
 
 

@@ -29,7 +29,7 @@ from reconciler.apply.engine import ApplySettings
 from reconciler.apply.executor import ExecutorSettings
 from reconciler.apply.gateway import ClientGateway
 from reconciler.apply.journal import CreateJournal, JournalLocked
-from reconciler.apply.lease import LEASE_TTL, Lease, LeaseGroupTaken, LeaseHeld, holder_name
+from reconciler.apply.lease import LEASE_TTL, Lease, LeaseError, holder_name
 from reconciler.apply.visibility import wait_until_listed
 from reconciler.controller.account import AccountWorker, Intervals
 from reconciler.controller.accounts import Account, AccountsConfig
@@ -256,7 +256,7 @@ async def run_controller(
                     )
                     for a in accounts
                 ]
-            except (JournalLocked, LeaseHeld, LeaseGroupTaken) as error:
+            except (JournalLocked, LeaseError) as error:
                 _log.error("another writer holds an account; stop it or wait", error=str(error))
                 return 1
             code = await _supervise(workers, health, stop, settings.shutdown_timeout, lost)
