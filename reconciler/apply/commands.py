@@ -24,7 +24,8 @@ from reconciler.apply.engine import ApplySettings, converge
 from reconciler.apply.executor import ExecutorSettings
 from reconciler.apply.gateway import ClientGateway
 from reconciler.apply.journal import CreateJournal, JournalLocked
-from reconciler.apply.lease import Lease, LeaseClient, LeaseError, holder_name
+from reconciler.apply.lease import Lease, LeaseError, holder_name
+from reconciler.apply.lease_record import LeaseClient
 from reconciler.apply.live import read_live
 from reconciler.apply.report import ProgressBar, render_result
 from reconciler.apply.results import ApplyResult

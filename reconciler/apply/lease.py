@@ -23,7 +23,10 @@ the expiry (keys in :mod:`reconciler.model.stamps`).
   gone, and only that lease (the id guards against breaking a newer one).
 
 The lease group carries no owner stamp, so plans never match, prune or report it, and export
-leaves it out. Every call goes through :mod:`reconciler.people`.
+leaves it out. Every call goes through :mod:`reconciler.people`; the record and its
+etag-guarded write are :mod:`reconciler.apply.lease_record`. Expiries are wall-clock times
+compared across machines: a clock skew of some seconds only shortens or lengthens a lapsed
+lease's wait, against a two-minute ttl.
 """
 
 from __future__ import annotations
@@ -36,25 +39,28 @@ import os
 import secrets
 import socket
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any, Protocol
+from typing import IO
 
 import structlog
 
+from reconciler.apply.lease_record import (
+    Group,
+    LeaseClient,
+    LeaseRecord,
+    find_lease_group,
+    rfc3339,
+    write_lease,
+)
 from reconciler.model.stamps import (
     LEASE_EXPIRES_KEY,
     LEASE_GROUP_NAME,
     LEASE_HOLDER_KEY,
     LEASE_ID_KEY,
     LEASE_INSTANCE_KEY,
-    LEASE_KEY,
-    LEASE_KEYS,
-    LEASE_VERSION,
     is_lease_group,
-    lease_entries,
 )
 from reconciler.people.errors import Conflict, NotFound, PeopleError
 
@@ -62,59 +68,6 @@ log = structlog.get_logger("reconciler.lease")
 
 LEASE_TTL = 120.0  # seconds a lease lasts unless renewed
 POLL = 5.0  # seconds between looks while waiting for a lease (each look is one read)
-
-Group = dict[str, Any]
-
-
-class LeaseClient(Protocol):
-    """The contact group calls a lease needs (a :class:`~reconciler.people.PeopleClient`)."""
-
-    async def list_groups(self) -> list[Group]: ...
-
-    async def create_group(
-        self, name: str, *, client_data: Sequence[Mapping[str, str]] = ()
-    ) -> Group: ...
-
-    async def update_group(
-        self, group: Mapping[str, Any], update_group_fields: str | Sequence[str] = ...
-    ) -> Group: ...
-
-
-def _rfc3339(seconds: float) -> str:
-    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _epoch(text: str) -> float:
-    try:
-        return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        return 0.0  # unreadable: treat as lapsed rather than locking the book forever
-
-
-@dataclass(frozen=True)
-class LeaseRecord:
-    """Who holds an address book's lease, and until when (epoch seconds)."""
-
-    lease_id: str
-    holder: str
-    instance: str
-    expires: float
-
-    @classmethod
-    def of(cls, group: Mapping[str, Any] | None) -> LeaseRecord | None:
-        """The holder recorded on a lease group; None when nobody holds it."""
-        values = lease_entries(group.get("clientData")) if group else {}
-        if not values.get(LEASE_ID_KEY):
-            return None
-        return cls(
-            values[LEASE_ID_KEY],
-            values.get(LEASE_HOLDER_KEY, "unknown"),
-            values.get(LEASE_INSTANCE_KEY, ""),
-            _epoch(values.get(LEASE_EXPIRES_KEY, "")),
-        )
-
-    def describe(self) -> str:
-        return f"{self.holder} until {_rfc3339(self.expires)} (lease {self.lease_id})"
 
 
 class LeaseError(RuntimeError):
@@ -218,7 +171,7 @@ class Lease:
     def _took(self, group: Group | None, record: LeaseRecord | None) -> None:
         self._group = group
         self.expires = record.expires if record else 0.0
-        log.info("lease.held", lease=self.lease_id, expires=_rfc3339(self.expires))
+        log.info("lease.held", lease=self.lease_id, expires=rfc3339(self.expires))
 
     # -- holding -------------------------------------------------------------------------------
 
@@ -315,7 +268,7 @@ class Lease:
                         await self._write(group, [])
                 log.info("lease.released", lease=self.lease_id)
         except PeopleError as error:
-            log.warning("lease.release_failed", error=str(error), expires=_rfc3339(self.expires))
+            log.warning("lease.release_failed", error=str(error), expires=rfc3339(self.expires))
         finally:
             self._group = None
             self._unlock_locally()
@@ -327,7 +280,7 @@ class Lease:
             {"key": LEASE_ID_KEY, "value": self.lease_id},
             {"key": LEASE_HOLDER_KEY, "value": self.holder},
             {"key": LEASE_INSTANCE_KEY, "value": self.instance},
-            {"key": LEASE_EXPIRES_KEY, "value": _rfc3339(expires)},
+            {"key": LEASE_EXPIRES_KEY, "value": rfc3339(expires)},
         ]
 
     async def _find(self) -> Group | None:
@@ -365,65 +318,3 @@ class Lease:
         if self._lock is not None:
             self._lock.close()  # closing releases the flock
             self._lock = None
-
-
-async def find_lease_group(client: LeaseClient) -> Group | None:
-    """The address book's lease group, if it has one."""
-    for group in await client.list_groups():
-        if is_lease_group(group):
-            return group
-    return None
-
-
-async def write_lease(
-    client: LeaseClient, group: Group | None, record: list[dict[str, str]]
-) -> Group:
-    """Replace the lease keys of ``group`` with ``record`` (etag-guarded: a 409 if it changed),
-    keeping any other ``clientData``; create the group when there is none."""
-    entries = [{"key": LEASE_KEY, "value": LEASE_VERSION}, *record]
-    if group is None:
-        return await client.create_group(LEASE_GROUP_NAME, client_data=entries)
-    others = [
-        {"key": str(e.get("key")), "value": str(e.get("value"))}
-        for e in group.get("clientData") or ()
-        if isinstance(e, dict) and e.get("key") not in LEASE_KEYS
-    ]
-    body = {
-        "resourceName": group.get("resourceName"),
-        "etag": group.get("etag"),
-        "name": group.get("name"),
-        "clientData": [*others, *entries],
-    }
-    return await client.update_group(body, "clientData")
-
-
-async def force_unlock(client: LeaseClient, lease_id: str) -> LeaseRecord:
-    """Break the lease ``lease_id`` (and only it); returns what it recorded.
-
-    Raises :class:`LookupError` naming the current holder, if any, when ``lease_id`` does not
-    hold the lease; a 409 (someone wrote meanwhile) propagates as :class:`Conflict`.
-    """
-    group = await find_lease_group(client)
-    record = LeaseRecord.of(group)
-    if record is None or record.lease_id != lease_id:
-        now = f"it is held by {record.describe()}" if record else "nobody holds it"
-        raise LookupError(f"lease {lease_id} does not hold this address book: {now}")
-    await write_lease(client, group, [])
-    return record
-
-
-async def break_lease(lease_id: str, **connection: Any) -> str:
-    """Connect as :func:`reconciler.people.connect` would and :func:`force_unlock`; says what
-    was broken. A 409 (the lease changed while we looked) becomes a :class:`LookupError`."""
-    from reconciler.people import connect
-
-    async with connect(**connection) as client:
-        try:
-            record = await force_unlock(client, lease_id)
-        except Conflict:
-            raise LookupError(
-                f"the lease changed while breaking lease {lease_id}; nothing was changed, "
-                "look again (an apply names the current holder)"
-            ) from None
-    log.warning("lease.broken", lease=lease_id, holder=record.holder)
-    return f"Broke lease {lease_id}, held by {record.describe()}."

@@ -42,7 +42,7 @@ def force_unlock(
     ID)"). Only that lease is broken: if another run holds the lease now, nothing changes.
     Breaking a lease whose holder is still writing lets two writers at one address book.
     """
-    from reconciler.apply.lease import break_lease
+    from reconciler.apply.lease_record import break_lease
     from reconciler.people.errors import PeopleError
 
     embedded = state_dir_of(state_dir, state).embedded_state

@@ -14,15 +14,8 @@ from typing import Any
 
 import pytest
 
-from reconciler.apply.lease import (
-    LEASE_TTL,
-    Lease,
-    LeaseHeld,
-    LeaseLost,
-    LeaseRecord,
-    find_lease_group,
-    force_unlock,
-)
+from reconciler.apply.lease import LEASE_TTL, Lease, LeaseHeld, LeaseLost
+from reconciler.apply.lease_record import LeaseRecord, find_lease_group, force_unlock
 from reconciler.emulator import EmulatorConfig, create_app
 from reconciler.model.stamps import LEASE_GROUP_NAME, is_lease_group
 from reconciler.people import connect

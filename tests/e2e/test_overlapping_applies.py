@@ -19,7 +19,8 @@ from typing import Any
 
 import pytest
 
-from reconciler.apply.lease import Lease, LeaseRecord, find_lease_group
+from reconciler.apply.lease import Lease
+from reconciler.apply.lease_record import LeaseRecord, find_lease_group
 from reconciler.emulator import BackgroundServer, EmulatorConfig, FakeClock, create_app
 from reconciler.model.stamps import LEASE_GROUP_NAME
 from reconciler.people import connect
