@@ -16,15 +16,10 @@ from typing import Any
 import click
 
 from reconciler.cli.options import (
-    credentials_option,
+    connection_options,
     default_region_option,
     option,
     state_dir_of,
-    state_dir_option,
-    state_option,
-    subject_option,
-    target_option,
-    token_option,
 )
 
 # Every writable Person field a manifest can hold, plus what export needs to read them right.
@@ -45,12 +40,7 @@ READ_FIELDS = (
 )
 @option("--force", is_flag=True, help="Write into --out even if it already holds files.")
 @default_region_option
-@subject_option
-@credentials_option
-@target_option
-@token_option
-@state_dir_option
-@state_option
+@connection_options
 def export(
     out: Path,
     force: bool,

@@ -14,25 +14,12 @@ from typing import Any
 
 import click
 
-from reconciler.cli.options import (
-    credentials_option,
-    state_dir_of,
-    state_dir_option,
-    state_option,
-    subject_option,
-    target_option,
-    token_option,
-)
+from reconciler.cli.options import connection_options, state_dir_of
 
 
 @click.command("force-unlock")
 @click.argument("lease_id")
-@target_option
-@token_option
-@state_dir_option
-@state_option
-@subject_option
-@credentials_option
+@connection_options
 def force_unlock(
     lease_id: str, state_dir: str | None, state: str | None, **connection: Any
 ) -> None:

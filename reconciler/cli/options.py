@@ -150,3 +150,20 @@ default_region_option = option(
     callback=_region,
     help="Country (ISO code) of phone numbers written without a +country prefix.",
 )
+
+
+def connection_options(command: F) -> F:
+    """Where the address book is and as whom: ``--target``, ``--token``, ``--state-dir``,
+    ``--state``, ``--subject``, ``--credentials``."""
+    for decorate in reversed(
+        [
+            target_option,
+            token_option,
+            state_dir_option,
+            state_option,
+            subject_option,
+            credentials_option,
+        ]
+    ):
+        command = decorate(command)
+    return command
