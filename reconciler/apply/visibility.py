@@ -12,9 +12,8 @@ The journal is the record of exactly those creates: :func:`~reconciler.apply.liv
 drops an entry once a listing shows it. An entry whose answer was lost (no resource name) is not
 waited for here: the apply already reports it as pending, which is not converged.
 
-Cost: one extra listing (a page per 1,000 contacts) after an apply that created something and
-whose last listing did not show it, plus one per further look while the listing lags; nothing
-when nothing was created.
+Cost: one extra listing (a page per 1,000 contacts) after an apply that created something, plus
+one per further look while the listing lags; nothing when the journal holds no create.
 """
 
 from __future__ import annotations
