@@ -24,7 +24,7 @@ from reconciler.apply.engine import ApplySettings, converge
 from reconciler.apply.executor import ExecutorSettings
 from reconciler.apply.gateway import ClientGateway
 from reconciler.apply.journal import CreateJournal, JournalLocked
-from reconciler.apply.lease import Lease, LeaseError, holder_name
+from reconciler.apply.lease import Lease, LeaseError, claim
 from reconciler.apply.lease_record import LeaseClient
 from reconciler.apply.live import read_live
 from reconciler.apply.report import ProgressBar, render_result
@@ -70,12 +70,10 @@ class Target:
 
     def lease(self, client: LeaseClient, account: str, command: str) -> Lease:
         """The address book's write lease, claimed for ``command``."""
-        return Lease(
-            client,
-            lock_path=self.state_dir.lease_lock(target=self.target, account=account),
-            instance=self.state_dir.instance_id(),
-            holder=holder_name(command, self.owner),
-        )
+        return claim(
+            client, self.state_dir, target=self.target, account=account, owner=self.owner,
+            command=command,
+        )  # fmt: skip
 
     def journal(self, account: str, *, readonly: bool = False) -> CreateJournal:
         path = self.state_dir.journal(target=self.target, account=account, owner=self.owner)

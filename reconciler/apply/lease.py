@@ -63,6 +63,7 @@ from reconciler.model.stamps import (
     is_lease_group,
 )
 from reconciler.people.errors import Conflict, NotFound, PeopleError
+from reconciler.statedir import StateDir
 
 log = structlog.get_logger("reconciler.lease")
 
@@ -110,6 +111,19 @@ def holder_name(command: str, owner: str) -> str:
     except (KeyError, OSError):
         user = "unknown"
     return f"{command} (owner {owner}) by {user}@{socket.gethostname()} pid {os.getpid()}"
+
+
+def claim(
+    client: LeaseClient, state_dir: StateDir, *, target: str, account: str, owner: str, command: str
+) -> Lease:
+    """The lease of ``account``'s address book at ``target``, as ``command`` would hold it from
+    ``state_dir`` (its local lock and id)."""
+    return Lease(
+        client,
+        lock_path=state_dir.lease_lock(target=target, account=account),
+        instance=state_dir.instance_id(),
+        holder=holder_name(command, owner),
+    )
 
 
 @dataclass

@@ -29,7 +29,7 @@ from reconciler.apply.engine import ApplySettings
 from reconciler.apply.executor import ExecutorSettings
 from reconciler.apply.gateway import ClientGateway
 from reconciler.apply.journal import CreateJournal, JournalLocked
-from reconciler.apply.lease import LEASE_TTL, Lease, LeaseError, holder_name
+from reconciler.apply.lease import LEASE_TTL, Lease, LeaseError, claim
 from reconciler.apply.visibility import wait_until_listed
 from reconciler.controller.account import AccountWorker, Intervals
 from reconciler.controller.accounts import Account, AccountsConfig
@@ -146,6 +146,11 @@ async def _open_account(
             app=app,
         )
     )
+    lease = claim(
+        client, settings.state_dir, target=settings.target, account=client.account,
+        owner=account.owner, command="run",
+    )  # fmt: skip
+    await stack.enter_async_context(lease.held(settings.lock_timeout, on_lost=on_lost))
     journal = stack.enter_context(
         CreateJournal(
             settings.state_dir.journal(
@@ -153,13 +158,6 @@ async def _open_account(
             )
         )
     )
-    lease = Lease(
-        client,
-        lock_path=settings.state_dir.lease_lock(target=settings.target, account=client.account),
-        instance=settings.state_dir.instance_id(),
-        holder=holder_name("run", account.owner),
-    )
-    await stack.enter_async_context(lease.held(settings.lock_timeout, on_lost=on_lost))
     # Unwound first, before the lease is given back: a next writer elsewhere sees our creates.
     stack.push_async_callback(_creates_listed, ClientGateway(client), journal, lease, settings)
     metrics.track_api_requests(account.key, lambda: client.stats.by_method_status)
