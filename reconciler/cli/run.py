@@ -19,8 +19,11 @@ from reconciler.cli.options import (
     F,
     credentials_option,
     default_region_option,
+    lock_timeout_option,
     option,
     owner_option,
+    state_dir_of,
+    state_dir_option,
     state_option,
     subject_option,
     target_option,
@@ -123,6 +126,7 @@ def duration_option(flag: str, default: str, help: str) -> Callable[[F], F]:
     "20s",
     "How long an account's passes or polls may fail before /readyz reports it unready.",
 )
+@lock_timeout_option(default=120.0)
 @option(
     "--log-format",
     type=click.Choice(["json", "console", "auto"]),
@@ -135,6 +139,7 @@ def duration_option(flag: str, default: str, help: str) -> Callable[[F], F]:
 @credentials_option
 @target_option
 @token_option
+@state_dir_option
 @state_option
 @owner_option
 def run(
@@ -154,13 +159,15 @@ def run(
     allow_mass_delete: bool,
     shutdown_timeout: float,
     api_grace: float,
+    lock_timeout: float,
     log_format: str,
     default_region: str,
     subject: str | None,
     credentials: str | None,
     target: str,
     token: str | None,
-    state: str,
+    state_dir: str | None,
+    state: str | None,
     owner: str,
 ) -> None:
     """Keep the address books converged with the manifests in PATHS, until SIGTERM.
@@ -208,7 +215,7 @@ def run(
     settings = RunSettings(
         target=target,
         token=token,
-        state=state,
+        state_dir=state_dir_of(state_dir, state),
         credentials=credentials,
         default_region=default_region,
         intervals=Intervals(poll=poll_interval, resync=resync_interval, debounce=debounce),
@@ -222,5 +229,6 @@ def run(
         suspend=suspend,
         shutdown_timeout=shutdown_timeout,
         api_grace=api_grace,
+        lock_timeout=lock_timeout,
     )
     sys.exit(asyncio.run(run_controller(config, settings)))

@@ -16,6 +16,7 @@ from reconciler import __version__
 from reconciler.controller.account import Intervals
 from reconciler.controller.accounts import AccountsError, DriftPolicy, load_accounts
 from reconciler.controller.runner import RunSettings, run_controller
+from reconciler.statedir import StateDir
 from tests.support.eventually import eventually_async
 
 CONTACT = (
@@ -78,7 +79,7 @@ async def test_metrics_name_no_mailbox_and_tell_the_build_and_last_success(
     )
     settings = RunSettings(
         target=emulator_server.url,
-        state=str(tmp_path / "state" / "embedded.sqlite3"),
+        state_dir=StateDir.at(tmp_path / "state"),
         intervals=Intervals(poll=0.3, resync=3600, debounce=0.1),
         health_addr="127.0.0.1:0",
         metrics_addr="127.0.0.1:0",

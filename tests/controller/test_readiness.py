@@ -23,6 +23,7 @@ from reconciler.controller.account import Intervals
 from reconciler.controller.accounts import AccountsConfig, DriftPolicy, single_account
 from reconciler.controller.health import Health
 from reconciler.controller.runner import RunSettings, run_controller
+from reconciler.statedir import StateDir
 from tests.support.eventually import eventually_async
 
 USER = "alice@example.com"
@@ -88,7 +89,7 @@ async def controller(
     )
     settings = RunSettings(
         target=url,
-        state=str(tmp_path / "state" / "embedded.sqlite3"),
+        state_dir=StateDir.at(tmp_path / "state"),
         intervals=Intervals(poll=0.2, resync=3600, debounce=0.1, backoff_cap=1.0),
         health_addr="127.0.0.1:0",
         metrics_addr="127.0.0.1:0",

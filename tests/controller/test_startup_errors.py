@@ -10,6 +10,7 @@ from structlog.testing import capture_logs
 
 from reconciler.controller.accounts import DriftPolicy, single_account
 from reconciler.controller.runner import RunSettings, run_controller
+from reconciler.statedir import StateDir
 
 GENEROUS = 60.0
 
@@ -26,7 +27,7 @@ async def test_an_unwritable_state_directory_is_named_as_such(
     run = RunSettings(
         target=emulator_server.url,
         token="user:alice@example.com",
-        state=str(blocker / "embedded.sqlite3"),
+        state_dir=StateDir.at(blocker),
         health_addr="127.0.0.1:0",
         metrics_addr="127.0.0.1:0",
     )

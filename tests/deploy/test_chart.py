@@ -177,6 +177,7 @@ def test_controller_gets_exactly_the_documented_flags(git: Rendered) -> None:
     assert git.args() == {
         "--config": "/etc/reconciler/config.yaml",
         "--shard": "0/1",
+        "--state-dir": "/var/lib/reconciler",
         "--health-addr": ":8081",
         "--metrics-addr": ":8080",
         "--resync-interval": "5m",

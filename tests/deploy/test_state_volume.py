@@ -30,14 +30,14 @@ def test_by_default_the_state_is_an_empty_dir_the_controller_is_pointed_at(
     chart: helm.Chart,
 ) -> None:
     """An emptyDir (it survives container restarts) is mounted writable, and the controller's
-    state file and XDG state home both live in it, not in the read-only working directory."""
+    state directory is it, not a folder under the read-only working directory."""
     rendered = render(chart)
     assert rendered.volume("state") == {"name": "state", "emptyDir": {"sizeLimit": "64Mi"}}
     mount = state_mount(rendered)
     assert mount["mountPath"] == MOUNT
     assert not mount.get("readOnly")
-    assert env(rendered)["XDG_STATE_HOME"] == MOUNT
-    assert env(rendered)["RECONCILER_STATE"].startswith(MOUNT + "/")
+    assert rendered.args()["--state-dir"] == MOUNT
+    assert env(rendered)["RECONCILER_STATE_DIR"] == MOUNT  # for commands run with kubectl exec
     assert "PersistentVolumeClaim" not in rendered.by_kind
 
 

@@ -217,6 +217,7 @@ spec:
         - --config=/etc/reconciler/config.yaml
         {{- end }}
         - {{ include "contacts-reconciler.shardArg" . }}
+        - {{ printf "--state-dir=%s" .Values.state.mountPath | quote }}
         - --health-addr=:8081
         - --metrics-addr=:8080
         - {{ printf "--resync-interval=%s" .Values.controller.resyncInterval | quote }}
@@ -252,11 +253,10 @@ spec:
           valueFrom:
             fieldRef:
               fieldPath: metadata.namespace
-        # The state directory (create journals, write locks): the root filesystem is read-only.
-        - name: XDG_STATE_HOME
+        # The state directory (create journals, write locks), also for commands run with
+        # kubectl exec: the root filesystem is read-only.
+        - name: RECONCILER_STATE_DIR
           value: {{ .Values.state.mountPath | quote }}
-        - name: RECONCILER_STATE
-          value: {{ printf "%s/embedded.sqlite3" .Values.state.mountPath | quote }}
         {{- if and .Values.credentials.existingSecret .Values.credentials.tokenKey }}
         - name: RECONCILER_TOKEN
           valueFrom:
