@@ -96,14 +96,14 @@ async def test_metrics_name_no_mailbox_and_tell_the_build_and_last_success(
 
         async with httpx.AsyncClient(timeout=10) as http:
 
-            async def scraped() -> str | None:
+            async def scraped() -> str:
                 text = (await http.get(address("/metrics"))).text
                 done = re.findall(
                     r"^reconciler_account_last_success_timestamp_seconds\{", text, re.M
                 )
-                return text if len(done) == 2 else None
+                return text if len(done) == 2 else ""
 
-            text = await eventually_async(scraped, "both accounts to succeed once")
+            text: str = await eventually_async(scraped, "both accounts to succeed once")
             readyz = (await http.get(address("/readyz"))).text
         stop.set()
         assert await asyncio.wait_for(task, 60) == 0

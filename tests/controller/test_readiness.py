@@ -43,8 +43,8 @@ def contacts(*pairs: tuple[str, str]) -> str:
 class Running:
     """A controller run in-process, its probes, metrics and log events."""
 
-    def __init__(self, logs: list[dict[str, Any]], emulator: httpx.AsyncClient) -> None:
-        self.logs = logs
+    def __init__(self, logs: list[Any], emulator: httpx.AsyncClient) -> None:
+        self.logs: list[Any] = logs
         self.emulator = emulator
         self.http = httpx.AsyncClient(timeout=10)
 

@@ -33,6 +33,8 @@ from typing import Any
 import httpx
 import uvicorn
 
+from tests.support.eventually import eventually
+
 ROOT = Path(__file__).resolve().parents[2]
 CONFINE = Path(__file__).with_name("confine.py")
 EMULATOR_PORT = 8765  # where the pod reaches the emulator, inside its own network namespace
@@ -61,11 +63,13 @@ class UnixEmulator:
 
     def __enter__(self) -> UnixEmulator:
         self._thread.start()
-        deadline = time.monotonic() + 30
-        while not self._server.started:  # a start-up handshake, not a wait for an effect
-            if not self._thread.is_alive() or time.monotonic() > deadline:
+
+        def started() -> bool:
+            if not self._thread.is_alive():
                 raise RuntimeError(f"the emulator did not start on {self.path}")
-            time.sleep(0.01)
+            return bool(self._server.started)
+
+        eventually(started, f"the emulator to serve on {self.path}")
         os.chmod(self.path, 0o666)
         return self
 
@@ -184,11 +188,9 @@ class Pod:
 
     def volume_dir(self, name: str) -> Path:
         """The host folder behind the pod's volume ``name`` (created on first use)."""
-        volume = (
-            next(v for v in self.spec["volumes"] if v["name"] == name)
-            if any(v["name"] == name for v in self.spec["volumes"])
-            else {"name": name}
-        )
+        volumes: dict[str, dict[str, Any]] = {v["name"]: v for v in self.spec["volumes"]}
+        volume = volumes.get(name, {"name": name})  # absent: a volumeClaimTemplate's claim
+        folder: Path
         if "persistentVolumeClaim" in volume:
             folder = self.host.parent / "claims" / volume["persistentVolumeClaim"]["claimName"]
         elif "emptyDir" in volume or "configMap" in volume:
