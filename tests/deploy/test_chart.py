@@ -187,6 +187,9 @@ def test_controller_gets_exactly_the_documented_flags(git: Rendered) -> None:
         "--target": "google",
         "--credentials": "/var/run/secrets/reconciler/credentials.json",
         "--owner": "team-contacts",
+        "--max-deletes": "100",
+        "--max-delete-share": "0.25",
+        "--api-grace": "20s",
     }
 
 

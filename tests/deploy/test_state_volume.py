@@ -1,4 +1,5 @@
-"""The chart gives every replica a writable state directory on a read-only root."""
+"""The chart gives every replica a writable state directory on a read-only root, and hands the
+controller its deletion limits."""
 
 from __future__ import annotations
 
@@ -89,3 +90,13 @@ def test_bad_state_values_are_refused(
     with pytest.raises(helm.HelmValuesError) as caught:
         chart.render(values, name="contacts", namespace=NAMESPACE)
     assert where in str(caught.value)
+
+
+def test_the_deletion_limits_and_the_api_grace_reach_the_controller(chart: helm.Chart) -> None:
+    """The values behind a withheld deletion's override are flags of reconciler run."""
+    values = {"controller": {"maxDeletes": 500, "maxDeleteShare": 0.5, "allowMassDelete": True}}
+    args = render(chart, {**values}).args()
+    assert args["--max-deletes"] == "500"
+    assert args["--max-delete-share"] == "0.5"
+    assert args["--allow-mass-delete"] == ""
+    assert "--allow-mass-delete" not in render(chart).args()

@@ -234,6 +234,12 @@ spec:
         {{- if .Values.controller.prune }}
         - --prune
         {{- end }}
+        - {{ printf "--max-deletes=%d" (int .Values.controller.maxDeletes) | quote }}
+        - {{ printf "--max-delete-share=%v" .Values.controller.maxDeleteShare | quote }}
+        {{- if .Values.controller.allowMassDelete }}
+        - --allow-mass-delete
+        {{- end }}
+        - {{ printf "--api-grace=%s" .Values.controller.apiGrace | quote }}
         {{- if .Values.controller.suspend }}
         - --suspend
         {{- end }}
