@@ -83,6 +83,7 @@ class DesiredStore:
             contacts=[c for c in contacts if c.name not in suspended],
             groups=list(result.groups),
             complete=True,
+            revision=getattr(result, "revision", None) or None,
         )
         contacts_now = {c.name: _identity(c) for c in state.contacts}
         rest = (tuple(_identity(g) for g in state.groups), suspended)

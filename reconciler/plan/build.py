@@ -224,6 +224,7 @@ def build_plan(desired: DesiredState, live: LiveState, options: PlanOptions | No
         warnings=tuple(guarded.warnings),
         prune=options.prune,
         group_labels=dict(groups.labels),
+        revision=desired.revision,
     )
 
 

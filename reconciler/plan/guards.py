@@ -35,7 +35,7 @@ class GuardedDeletions:
 
 
 def _keep(orphan: Orphan, reason: str) -> PlanItem:
-    return replace(orphan.item, action=Action.NOOP, reason=reason)
+    return replace(orphan.item, action=Action.NOOP, reason=reason, orphan=True)
 
 
 def guard_deletions(
@@ -71,7 +71,7 @@ def guard_deletions(
         )
     for orphan in orphans:
         if orphan.prunable:
-            out.deletes.append(orphan.item)
+            out.deletes.append(replace(orphan.item, orphan=True))
         else:
             out.kept.append(_keep(orphan, 'protected by reconciler/prune: "false"'))
     contact_deletes = sum(1 for item in out.deletes if item.kind is Kind.CONTACT)
