@@ -190,3 +190,25 @@ def test_duplicate_manifest_names_are_an_error() -> None:
     """Two manifests with one metadata.name are refused."""
     with pytest.raises(PlanError, match="defined twice"):
         build_plan(desired(contact("jane"), contact("jane")), live())
+
+
+def test_renaming_our_group_onto_a_label_a_person_made_is_an_error() -> None:
+    """A rename onto the name of a live group we do not manage is refused when planning, like
+    the same clash on create, instead of an update the API answers 409 on every pass."""
+    ours = {
+        "resourceName": "contactGroups/ours",
+        "etag": "g1",
+        "name": "Pals",
+        "groupType": "USER_CONTACT_GROUP",
+        "clientData": stamp("reconciler", "pals", "name"),
+    }
+    theirs = {
+        "resourceName": "contactGroups/theirs",
+        "etag": "g2",
+        "name": "Friends",
+        "groupType": "USER_CONTACT_GROUP",
+    }
+    with pytest.raises(GroupNameTaken, match=r"renamed to the name of live group contactGroups/t"):
+        build_plan(desired(groups=(group("pals", "friends"),)), live(groups=(ours, theirs)))
+    plan = build_plan(desired(groups=(group("pals", "PALS"),)), live(groups=(ours, theirs)))
+    assert [item.action for item in plan.items] == [Action.UPDATE]
