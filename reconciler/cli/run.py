@@ -20,6 +20,7 @@ from reconciler.cli.options import (
     credentials_option,
     default_region_option,
     option,
+    option_flags,
     owner_option,
     state_option,
     subject_option,
@@ -207,5 +208,6 @@ def run(
         prune=prune,
         suspend=suspend,
         shutdown_timeout=shutdown_timeout,
+        flags=option_flags(click.get_current_context().command),
     )
     sys.exit(asyncio.run(run_controller(config, settings)))

@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import functools
 import signal
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -61,6 +61,8 @@ class RunSettings:
     prune: bool = False
     suspend: bool = False
     shutdown_timeout: float = 30.0
+    # How `reconciler run` spells its options (name -> flag), for hints in refusals.
+    flags: Mapping[str, str] = field(default_factory=dict)
 
 
 def _token_for(account: Account, settings: RunSettings) -> str | None:
@@ -149,7 +151,10 @@ async def _open_account(
         journal,
         ApplySettings(
             plan=PlanOptions(
-                owner=account.owner, prune=settings.prune, default_region=settings.default_region
+                owner=account.owner,
+                prune=settings.prune,
+                default_region=settings.default_region,
+                flags=settings.flags,
             ),
             executor=CONTROLLER_RETRIES,
         ),

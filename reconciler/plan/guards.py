@@ -67,7 +67,7 @@ def guard_deletions(
         raise EmptyDesiredRefused(
             f"refusing to prune: no contact manifest was found, but {managed_contacts} live "
             f"contact(s) are managed by owner {options.owner!r}; check the manifest paths, or "
-            "allow it explicitly (allow_empty_desired / --allow-empty) to delete them all"
+            + options.override_hint("allow_empty_desired", "delete them all")
         )
     for orphan in orphans:
         if orphan.prunable:
@@ -81,8 +81,9 @@ def guard_deletions(
     if (over_count or over_share) and not options.allow_mass_delete:
         raise DeletionCapExceeded(
             f"refusing to delete {contact_deletes} of {managed_contacts} managed contacts "
-            f"({share:.0%}): the limit is {options.max_deletes} contacts and "
-            f"{options.max_delete_share:.0%} of managed contacts; check that every manifest "
-            "was loaded, or override explicitly (allow_mass_delete / --allow-mass-delete)"
+            f"({share:.0%}): the limit is {options.max_deletes} contacts"
+            f"{options.named('max_deletes')} and {options.max_delete_share:.0%} of managed "
+            f"contacts{options.named('max_delete_share')}; check that every manifest was "
+            "loaded, or " + options.override_hint("allow_mass_delete", "delete them anyway")
         )
     return out

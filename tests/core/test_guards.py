@@ -108,13 +108,26 @@ def test_empty_desired_set_is_refused_rather_than_pruned() -> None:
 
 
 def test_deletion_count_cap_refuses_unless_overridden() -> None:
-    """More deletions than max_deletes: refused, with the override named in the message."""
-    with pytest.raises(
-        DeletionCapExceeded, match=r"refusing to delete 3 of 10 .*allow_mass_delete"
-    ):
+    """More deletions than max_deletes: refused; the message names the override only in the
+    spelling of the command in use, and no flag at all when that command has none."""
+    flags = {"allow_mass_delete": "--allow-mass-delete", "max_deletes": "--max-deletes"}
+    with pytest.raises(DeletionCapExceeded) as refused:
+        build_plan(
+            desired(*keep_first(7)),
+            live(*managed(10)),
+            PlanOptions(prune=True, max_deletes=2, flags=flags),
+        )
+    message = str(refused.value)
+    assert message.startswith("refusing to delete 3 of 10 managed contacts")
+    assert "limit is 2 contacts (--max-deletes)" in message
+    assert message.endswith("or pass --allow-mass-delete to delete them anyway")
+    with pytest.raises(DeletionCapExceeded) as refused:
         build_plan(
             desired(*keep_first(7)), live(*managed(10)), PlanOptions(prune=True, max_deletes=2)
         )
+    assert "--" not in str(refused.value)
+    assert "allow_mass_delete" not in str(refused.value)
+    assert "this command has no option to delete them anyway" in str(refused.value)
     plan = build_plan(
         desired(*keep_first(7)),
         live(*managed(10)),
