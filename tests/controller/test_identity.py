@@ -1,0 +1,67 @@
+"""With an accounts file, each account's identity comes from its own entry and nowhere else."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from click.testing import CliRunner
+
+from reconciler.cli import main
+
+
+def accounts_file(tmp_path: Path) -> Path:
+    for user in ("alice", "bob"):
+        (tmp_path / user).mkdir()
+        (tmp_path / user / "c.yaml").write_text(
+            "apiVersion: reconciler/v1\nkind: Contact\n"
+            f"metadata: {{name: {user}-friend}}\nspec:\n  names: [{{givenName: {user}}}]\n"
+        )
+    config = tmp_path / "accounts.yaml"
+    config.write_text(
+        "accounts:\n"
+        "  - {subject: alice@example.com, manifests: alice}\n"
+        "  - {subject: bob@example.com, manifests: bob}\n"
+    )
+    return config
+
+
+def start(tmp_path: Path, url: str, *args: str, env: dict[str, str] | None = None) -> Any:
+    argv = ["run", "--config", str(accounts_file(tmp_path)), "--target", url, "--prune"]
+    argv += ["--health-addr", "0", "--metrics-addr", "0", "--state", str(tmp_path / "s.db")]
+    return CliRunner().invoke(main, [*argv, *args], env=env or {})
+
+
+def requests_made(url: str) -> int:
+    return int(httpx.get(f"{url}/__emulator/stats").json()["total"])
+
+
+@pytest.mark.parametrize("how", ["env", "flag"])
+def test_a_global_token_with_an_accounts_file_is_refused_before_anything(
+    tmp_path: Path, emulator_server: Any, how: str
+) -> None:
+    """RECONCILER_TOKEN (as the chart sets it from tokenKey) or --token with --config would
+    send every account to the token's user: refused at start, exit 1, no API call at all."""
+    token = "user:alice@example.com"
+    if how == "env":
+        result = start(tmp_path, emulator_server.url, env={"RECONCILER_TOKEN": token})
+        assert "RECONCILER_TOKEN (--token) would send every account" in result.output
+    else:
+        result = start(tmp_path, emulator_server.url, "--token", token)
+        assert "--token would send every account" in result.output
+    assert result.exit_code == 1
+    assert requests_made(emulator_server.url) == 0
+
+
+def test_one_users_login_for_every_account_is_refused(tmp_path: Path, emulator_server: Any) -> None:
+    """An authorized-user credentials file is one person's login: it cannot act as each
+    account's subject, so with --config it is refused; a service-account key is not."""
+    user = tmp_path / "user.json"
+    user.write_text(json.dumps({"type": "authorized_user", "client_id": "x"}))
+    result = start(tmp_path, emulator_server.url, "--credentials", str(user))
+    assert result.exit_code == 1
+    assert "'authorized_user', one user's own login for every account" in result.output
+    assert requests_made(emulator_server.url) == 0
