@@ -28,6 +28,8 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from reconciler.model.limits import MAX_FIELD_CHARACTERS
+
 DEFAULT_REGION = "US"
 
 
@@ -61,9 +63,21 @@ _PHONE_PROBLEMS = {
 
 
 class Entry(BaseModel):
-    """Base of every manifest entry: strict types, unknown fields rejected."""
+    """Base of every manifest entry: strict types, unknown fields rejected, and no text longer
+    than Google Contacts keeps in one field."""
 
     model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+
+    @field_validator("*")
+    @classmethod
+    def _fits_a_field(cls, value: Any) -> Any:
+        if isinstance(value, str) and len(value) > MAX_FIELD_CHARACTERS:
+            raise PydanticCustomError(
+                "limit",
+                "is {length} characters long; Google Contacts keeps at most {limit} in one field",
+                {"length": len(value), "limit": MAX_FIELD_CHARACTERS},
+            )
+        return value
 
 
 def _bare_value(value: Any) -> Any:

@@ -225,3 +225,24 @@ def test_renaming_our_group_onto_a_label_a_person_made_is_an_error() -> None:
         build_plan(desired(groups=(group("pals", "friends"),)), live(groups=(ours, theirs)))
     plan = build_plan(desired(groups=(group("pals", "PALS"),)), live(groups=(ours, theirs)))
     assert [item.action for item in plan.items] == [Action.UPDATE]
+
+
+def test_a_plan_that_would_exceed_the_contacts_a_user_may_have_is_refused() -> None:
+    """Live contacts (anyone's) plus creates minus deletes over the per-user limit: refused with
+    the numbers; a plan that lands exactly on the limit, or frees room first, goes ahead."""
+    from reconciler.model.limits import MAX_CONTACTS_PER_USER
+    from reconciler.plan import ContactLimitExceeded
+
+    others = [person(f"people/o{i}") for i in range(MAX_CONTACTS_PER_USER - 10)]
+    wanted = desired(*[contact(f"new-{i}") for i in range(13)])
+    with pytest.raises(ContactLimitExceeded) as refused:
+        build_plan(wanted, live(*others))
+    assert str(refused.value).startswith(
+        "refusing the plan: the address book would hold 25,003 contacts (24,990 now, 13 to "
+        "create, 0 to delete), and Google Contacts keeps at most 25,000 per user; remove 3"
+    )
+    assert len(build_plan(desired(*wanted.contacts[:10]), live(*others)).changes) == 10
+    ours = managed(3)
+    plan = build_plan(wanted, live(*others[:-3], *ours), PlanOptions(prune=True))
+    assert plan.summary().add == 13
+    assert plan.summary().destroy == 3

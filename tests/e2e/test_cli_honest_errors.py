@@ -71,3 +71,24 @@ def test_refusals_name_only_options_the_command_in_use_has() -> None:
             with pytest.raises(PlanRefused) as refusal:
                 build_plan(wanted, live(*people), options)
             assert named_flags(str(refusal.value)) <= set(flags.values()), command.name
+
+
+def test_a_plan_over_the_contact_limit_is_refused_before_anything_is_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With room for 4 contacts, 3 applied and 6 wanted: apply exits 1 with the numbers and
+    writes nothing (a plan afterwards still has the 3 creates to make)."""
+    import reconciler.plan.guards
+
+    monkeypatch.setattr(reconciler.plan.guards, "MAX_CONTACTS_PER_USER", 4)
+    write_tree(tmp_path / "m", range(3))
+    assert invoke("apply", "--auto-approve", "m", cwd=tmp_path).exit_code == 0
+    write_tree(tmp_path / "m", range(6))
+    refused = invoke("apply", "--auto-approve", "m", cwd=tmp_path)
+    assert refused.exit_code == 1
+    assert "would hold 6 contacts (3 now, 3 to create, 0 to delete)" in refused.output
+    assert "at most 4 per user" in refused.output
+    assert "Apply:" not in refused.output
+    monkeypatch.setattr(reconciler.plan.guards, "MAX_CONTACTS_PER_USER", 25_000)
+    view = invoke("plan", "-o", "json", "m", cwd=tmp_path)
+    assert '"add": 3' in view.stdout
