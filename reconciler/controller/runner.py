@@ -124,6 +124,7 @@ async def _open_account(
     health: Health,
     suspended: bool,
     app: Any,
+    clients: list[tuple[str, Any]],
 ) -> AccountWorker:
     from reconciler.people import connect  # the HTTP stack loads only when running
 
@@ -145,6 +146,7 @@ async def _open_account(
             )
         )
     )
+    clients.append((account.key, client))
     metrics.track_api_requests(account.key, lambda: client.stats.by_method_status)
     backend = ApplyBackend(
         client,
@@ -172,6 +174,37 @@ async def _open_account(
         intervals=settings.intervals,
         suspended=suspended,
     )
+
+
+async def _shared_address_books(clients: list[tuple[str, Any]]) -> bool:
+    """Whether two accounts turn out to be one address book (aliases of one mailbox, say):
+    then they would fight, and with pruning delete each other's contacts. Each account's own
+    profile (``people/me``) names the address book; one read per account, only when there are
+    several. An account whose profile cannot be read is left to fail on its own."""
+    from reconciler.people.errors import PeopleError
+
+    if len(clients) < 2:
+        return False
+    seen: dict[str, str] = {}
+    shared = False
+    for key, client in clients:
+        try:
+            me = await client.get_person("people/me", "metadata")
+        except PeopleError as error:
+            _log.warning(
+                "cannot tell which address book an account is", account=key, error=str(error)
+            )
+            continue
+        book = str(me.get("resourceName") or "")
+        if book in seen:
+            shared = True
+            _log.error(
+                "two accounts are one address book; give each mailbox one entry",
+                accounts=[seen[book], key],
+                address_book=book,
+            )
+        seen.setdefault(book, key)
+    return shared
 
 
 async def run_controller(
@@ -203,6 +236,7 @@ async def run_controller(
         app = create_app(state_path=settings.state)
     try:
         async with _serving(metrics, health, settings), AsyncExitStack() as stack:
+            clients: list[tuple[str, Any]] = []
             try:
                 workers = [
                     await _open_account(
@@ -213,11 +247,14 @@ async def run_controller(
                         health=health,
                         suspended=suspended,
                         app=app,
+                        clients=clients,
                     )
                     for a in accounts
                 ]
             except JournalLocked as error:
                 _log.error("another writer holds an account; stop it or wait", error=str(error))
+                return 1
+            if await _shared_address_books(clients):
                 return 1
             return await _supervise(workers, health, stop, settings.shutdown_timeout)
     except OSError as error:  # a probe or metrics address that cannot be bound

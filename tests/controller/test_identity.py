@@ -65,3 +65,42 @@ def test_one_users_login_for_every_account_is_refused(tmp_path: Path, emulator_s
     assert result.exit_code == 1
     assert "'authorized_user', one user's own login for every account" in result.output
     assert requests_made(emulator_server.url) == 0
+
+
+async def test_two_entries_that_are_one_address_book_are_refused_at_start(
+    tmp_path: Path,
+) -> None:
+    """Two subjects that the server resolves to one mailbox (an alias) would fight over one
+    address book: the controller reads each account's own profile at start, exits 1 and
+    writes nothing."""
+    from reconciler.controller.accounts import DriftPolicy, load_accounts
+    from reconciler.controller.runner import RunSettings, run_controller
+    from reconciler.emulator import BackgroundServer, EmulatorConfig, create_app
+
+    emulator = create_app(EmulatorConfig())
+
+    async def alias(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        """bob@example.com is an alias of alice@example.com on this server."""
+        if scope["type"] == "http":
+            headers = [
+                (k, v.replace(b"bob@example.com", b"alice@example.com"))
+                for k, v in scope["headers"]
+            ]
+            scope = {**scope, "headers": headers}
+        await emulator(scope, receive, send)
+
+    config = load_accounts(
+        accounts_file(tmp_path), default_owner="o", drift_policy=DriftPolicy.CORRECT
+    )
+    with BackgroundServer(alias) as server:  # type: ignore[arg-type]
+        settings = RunSettings(
+            target=server.url,
+            state=str(tmp_path / "state" / "s.db"),
+            health_addr="0",
+            metrics_addr="0",
+            prune=True,
+        )
+        assert await run_controller(config, settings) == 1
+        async with httpx.AsyncClient(base_url=server.url) as http:
+            stats = (await http.get("/__emulator/stats")).json()["by_method"]
+    assert set(stats) == {"people.people.get"}, "only the two profile reads, no write"
