@@ -66,18 +66,9 @@ class Entry(BaseModel):
     """Base of every manifest entry: strict types, unknown fields rejected, and no text longer
     than Google Contacts keeps in one field."""
 
-    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
-
-    @field_validator("*")
-    @classmethod
-    def _fits_a_field(cls, value: Any) -> Any:
-        if isinstance(value, str) and len(value) > MAX_FIELD_CHARACTERS:
-            raise PydanticCustomError(
-                "limit",
-                "is {length} characters long; Google Contacts keeps at most {limit} in one field",
-                {"length": len(value), "limit": MAX_FIELD_CHARACTERS},
-            )
-        return value
+    model_config = ConfigDict(
+        strict=True, extra="forbid", frozen=True, str_max_length=MAX_FIELD_CHARACTERS
+    )
 
 
 def _bare_value(value: Any) -> Any:

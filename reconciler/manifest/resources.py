@@ -8,7 +8,6 @@ planner and the controller work with.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
@@ -163,15 +162,18 @@ class ContactSpec(Strict):
     @model_validator(mode="after")
     def _fits_a_contact(self) -> ContactSpec:
         """At most as many fields, and as many bytes, as Google Contacts keeps in one contact."""
-        fields = self.person_fields()
-        count = sum(len(entries) for entries in fields.values())
+        count = sum(
+            len(entries)
+            for name in type(self).model_fields
+            if name != "groups" and (entries := getattr(self, name))
+        )
         if count > MAX_FIELDS_PER_CONTACT:
             raise PydanticCustomError(
                 "limit",
                 "has {count} entries; Google Contacts keeps at most {limit} fields in one contact",
                 {"count": count, "limit": MAX_FIELDS_PER_CONTACT},
             )
-        size = len(json.dumps(fields, ensure_ascii=False, separators=(",", ":")).encode())
+        size = len(self.__pydantic_serializer__.to_json(self, exclude_none=True))
         if size > MAX_CONTACT_BYTES:
             raise PydanticCustomError(
                 "limit",
