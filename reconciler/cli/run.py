@@ -21,9 +21,12 @@ from reconciler.cli.options import (
     credentials_option,
     default_region_option,
     envvar_for,
+    lock_timeout_option,
     option,
     option_flags,
     owner_option,
+    state_dir_of,
+    state_dir_option,
     state_option,
     subject_option,
     target_option,
@@ -158,6 +161,7 @@ def duration_option(flag: str, default: str, help: str) -> Callable[[F], F]:
 @duration_option(
     "--shutdown-timeout", "30s", "On SIGTERM, how long the in-flight passes may take to finish."
 )
+@lock_timeout_option(default=120.0)
 @option(
     "--log-format",
     type=click.Choice(["json", "console", "auto"]),
@@ -170,6 +174,7 @@ def duration_option(flag: str, default: str, help: str) -> Callable[[F], F]:
 @credentials_option
 @target_option
 @token_option
+@state_dir_option
 @state_option
 @owner_option
 def run(
@@ -185,13 +190,15 @@ def run(
     prune: bool,
     suspend: bool,
     shutdown_timeout: float,
+    lock_timeout: float,
     log_format: str,
     default_region: str,
     subject: str | None,
     credentials: str | None,
     target: str,
     token: str | None,
-    state: str,
+    state_dir: str | None,
+    state: str | None,
     owner: str,
 ) -> None:
     """Keep the address books converged with the manifests in PATHS, until SIGTERM.
@@ -241,7 +248,7 @@ def run(
     settings = RunSettings(
         target=target,
         token=token,
-        state=state,
+        state_dir=state_dir_of(state_dir, state),
         credentials=credentials,
         default_region=default_region,
         intervals=Intervals(poll=poll_interval, resync=resync_interval, debounce=debounce),
@@ -252,5 +259,6 @@ def run(
         suspend=suspend,
         shutdown_timeout=shutdown_timeout,
         flags=option_flags(click.get_current_context().command),
+        lock_timeout=lock_timeout,
     )
     sys.exit(asyncio.run(run_controller(config, settings)))
