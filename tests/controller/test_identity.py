@@ -76,6 +76,7 @@ async def test_two_entries_that_are_one_address_book_are_refused_at_start(
     from reconciler.controller.accounts import DriftPolicy, load_accounts
     from reconciler.controller.runner import RunSettings, run_controller
     from reconciler.emulator import BackgroundServer, EmulatorConfig, create_app
+    from reconciler.statedir import StateDir
 
     emulator = create_app(EmulatorConfig())
 
@@ -95,7 +96,7 @@ async def test_two_entries_that_are_one_address_book_are_refused_at_start(
     with BackgroundServer(alias) as server:  # type: ignore[arg-type]
         settings = RunSettings(
             target=server.url,
-            state=str(tmp_path / "state" / "s.db"),
+            state_dir=StateDir.at(tmp_path / "state"),
             health_addr="0",
             metrics_addr="0",
             prune=True,

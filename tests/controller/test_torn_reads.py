@@ -20,6 +20,7 @@ import pytest
 from reconciler.controller.account import Intervals
 from reconciler.controller.accounts import DriftPolicy, single_account
 from reconciler.controller.runner import RunSettings, run_controller
+from reconciler.statedir import StateDir
 from tests.support.eventually import LIMIT, eventually_async
 from tests.support.revisions import NAMES, flipping_reads, published
 
@@ -66,7 +67,7 @@ async def test_a_pruning_controller_neither_deletes_nor_creates_while_the_link_f
     settings = RunSettings(
         target=emulator_server.url,
         token=f"user:{USER}",
-        state=str(tmp_path / "state" / "embedded.sqlite3"),
+        state_dir=StateDir.at(tmp_path / "state"),
         intervals=Intervals(poll=3600, resync=0.02, debounce=0.01),
         health_addr="0",
         metrics_addr="0",
