@@ -31,7 +31,7 @@ def accounts_file(tmp_path: Path) -> Path:
 
 def start(tmp_path: Path, url: str, *args: str, env: dict[str, str] | None = None) -> Any:
     argv = ["run", "--config", str(accounts_file(tmp_path)), "--target", url, "--prune"]
-    argv += ["--health-addr", "0", "--metrics-addr", "0", "--state", str(tmp_path / "s.db")]
+    argv += ["--health-addr", "0", "--metrics-addr", "0", "--state-dir", str(tmp_path / "state")]
     return CliRunner().invoke(main, [*argv, *args], env=env or {})
 
 
