@@ -38,7 +38,10 @@ def flips_after(n: int) -> bool:
     return at % FILES == 0 and at < PERIOD - FILES and n <= LAST_READ
 
 
-CREATE_OR_DELETE = re.compile(r"\.(batch)?(create|delete)(Contacts?)?$", re.IGNORECASE)
+# Contact writes only: the write lease lives in a contact group of its own.
+CREATE_OR_DELETE = re.compile(
+    r"\.(batchCreateContacts|batchDeleteContacts|createContact|deleteContact)$"
+)
 
 
 async def stamped(http: httpx.AsyncClient) -> dict[str, str]:
