@@ -71,7 +71,7 @@ def _spelt(name: str) -> str:
 
 
 def _shared_identity(
-    *, token: str | None, subject: str | None, credentials: str | None
+    *, token: str | None, subject: str | None, credentials: str | None, target: str
 ) -> list[str]:
     """With an accounts file, each account's identity comes only from its own entry: options
     that would give every account the same user are refused before anything starts."""
@@ -87,7 +87,7 @@ def _shared_identity(
             f"{_spelt('subject')} is for a single account: with --config, set each subject in "
             "the file"
         )
-    if credentials:
+    if credentials and target == "google":  # other targets never read them
         from reconciler.people.auth import credentials_type
 
         kind = credentials_type(credentials)
@@ -231,7 +231,9 @@ def run(
     if config_file is not None and paths:
         raise click.UsageError("give manifest PATHS or --config, not both")
     if config_file is not None:
-        problems = _shared_identity(token=token, subject=subject, credentials=credentials)
+        problems = _shared_identity(
+            token=token, subject=subject, credentials=credentials, target=target
+        )
         if problems:
             for problem in problems:
                 click.echo(f"Error: {problem}", err=True)

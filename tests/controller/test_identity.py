@@ -57,11 +57,13 @@ def test_a_global_token_with_an_accounts_file_is_refused_before_anything(
 
 
 def test_one_users_login_for_every_account_is_refused(tmp_path: Path, emulator_server: Any) -> None:
-    """An authorized-user credentials file is one person's login: it cannot act as each
-    account's subject, so with --config it is refused; a service-account key is not."""
+    """On the Google target an authorized-user credentials file is one person's login: it
+    cannot act as each account's subject, so with --config it is refused before any call."""
     user = tmp_path / "user.json"
     user.write_text(json.dumps({"type": "authorized_user", "client_id": "x"}))
-    result = start(tmp_path, emulator_server.url, "--credentials", str(user))
+    argv = ["run", "--config", str(accounts_file(tmp_path)), "--target", "google"]
+    argv += ["--credentials", str(user), "--health-addr", "0", "--metrics-addr", "0"]
+    result = CliRunner().invoke(main, argv)
     assert result.exit_code == 1
     assert "'authorized_user', one user's own login for every account" in result.output
     assert requests_made(emulator_server.url) == 0
