@@ -310,6 +310,8 @@ class AccountWorker:
             return loaded
         state = self.store.state
         revision = state.revision if state else None
+        if loaded.rereads:
+            log.info("manifests republished while read; read again", rereads=loaded.rereads)
         if loaded.changed:
             log.info(
                 "manifests loaded",

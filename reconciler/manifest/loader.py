@@ -38,6 +38,7 @@ class LoadResult:
     # The revision read: the git commit when every path is in one checked-out commit, else
     # ``sha256:`` and the digest of every file read (see :mod:`reconciler.manifest.revision`).
     revision: str = ""
+    rereads: int = 0  # times the load started again because a new revision was published
 
     @property
     def ok(self) -> bool:
@@ -73,7 +74,7 @@ def load(
     most :data:`MAX_READS` times, so one result never mixes files from two revisions.
     """
     region = check_region(default_region)
-    for _ in range(MAX_READS):
+    for rereads in range(MAX_READS):
         pins = [pin(Path(path)) for path in paths]
         loading = _Loading(default_region=region, max_file_bytes=max_file_bytes, cache=cache)
         for pinned in pins:
@@ -83,6 +84,7 @@ def load(
                 else:
                     loading.load_file(item, pinned)
         if not any(pinned.moved() for pinned in pins):
+            loading.result.rereads = rereads
             break
     else:
         return LoadResult(

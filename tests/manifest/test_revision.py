@@ -24,6 +24,7 @@ def test_a_link_repointed_between_two_reads_never_mixes_revisions(
     assert result.ok, [str(e) for e in result.errors]
     assert sorted(c.name for c in result.contacts) == ["moved", "one", "three", "two"]
     assert result.revision == commit_of(tree.current())
+    assert result.rereads == 1
 
 
 def test_an_old_worktree_removed_mid_read_is_not_an_error(
