@@ -306,6 +306,8 @@ class AccountWorker:
         self.health.api_succeeded(self.label, "pass")
         if outcome == "success":
             self.metrics.last_success.labels(account=self.label).set(time.time())
+            if FULL in keys and write and self._revision:
+                self.metrics.set_revision(self.label, self._revision, applied=True)
         if FULL in keys:
             self._mark_ready()
 

@@ -151,19 +151,28 @@ class Metrics:
             "account",
             "revision",
         )
-        self._revisions: dict[str, str] = {}
+        self.manifests_revision_applied = gauge(
+            "manifests_revision_applied_info",
+            "1 for the revision of the manifests the account's last successful full pass applied.",
+            "account",
+            "revision",
+        )
+        self._revisions: dict[tuple[bool, str], str] = {}  # (applied, account) -> revision
         self._api = _ApiRequests()
         r.register(self._api)
 
-    def set_revision(self, account: str, revision: str) -> None:
-        """Export ``revision`` as the one in force for ``account`` (the previous one goes)."""
-        before = self._revisions.get(account)
+    def set_revision(self, account: str, revision: str, *, applied: bool = False) -> None:
+        """Export ``revision`` as the one in force for ``account`` (or, ``applied``, the one
+        its last successful full pass applied); the previous one goes."""
+        gauge = self.manifests_revision_applied if applied else self.manifests_revision
+        key = (applied, account)
+        before = self._revisions.get(key)
         if before == revision:
             return
         if before is not None:
-            self.manifests_revision.remove(account, before)
-        self.manifests_revision.labels(account=account, revision=revision).set(1)
-        self._revisions[account] = revision
+            gauge.remove(account, before)
+        gauge.labels(account=account, revision=revision).set(1)
+        self._revisions[key] = revision
 
     def track_api_requests(self, account: str, stats: ApiRequestStats) -> None:
         """Export ``stats`` (cumulative counts) as ``reconciler_api_requests_total``."""

@@ -119,3 +119,46 @@ async def test_metrics_name_no_mailbox_and_tell_the_build_and_last_success(
     assert float(stamp.group(1)) > 1.7e9
     assert 'reconciler_build_info{python="' in text
     assert f'version="{__version__}"' in text
+
+
+async def test_the_revision_applied_follows_successful_full_passes(
+    tmp_path: Path, emulator_server: Any
+) -> None:
+    """reconciler_manifests_revision_applied_info names the manifests revision (here the
+    sha256: digest of the tree) that the last successful full pass applied, under the label."""
+    config = load_accounts(
+        accounts_file(tmp_path), default_owner="o", drift_policy=DriftPolicy.CORRECT
+    )
+    settings = RunSettings(
+        target=emulator_server.url,
+        state_dir=StateDir.at(tmp_path / "state"),
+        intervals=Intervals(poll=0.3, resync=3600, debounce=0.1),
+        health_addr="0",
+        metrics_addr="127.0.0.1:0",
+    )
+    stop = asyncio.Event()
+    with capture_logs() as logs:
+        task = asyncio.create_task(run_controller(config, settings, stop=stop))
+
+        def address() -> str:
+            for event in logs:
+                if event["event"] == "serving":
+                    return str(event["address"]) + "/metrics"
+            raise AssertionError("not serving yet")
+
+        async with httpx.AsyncClient(timeout=10) as http:
+
+            async def applied() -> list[str]:
+                text = (await http.get(address())).text
+                return re.findall(
+                    r'^reconciler_manifests_revision_applied_info\{account="sales",'
+                    r'revision="([^"]+)"\} 1\.0$',
+                    text,
+                    re.M,
+                )
+
+            revisions = await eventually_async(applied, "a full pass to apply a revision")
+        stop.set()
+        assert await asyncio.wait_for(task, 60) == 0
+    loaded = [e["revision"] for e in logs if e["event"] == "manifests loaded" and e.get("revision")]
+    assert revisions[0] in loaded
