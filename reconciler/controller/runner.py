@@ -28,11 +28,20 @@ from reconciler.controller.account import AccountWorker, Intervals
 from reconciler.controller.accounts import Account, AccountsConfig
 from reconciler.controller.desired import DesiredStore, load_manifests
 from reconciler.controller.health import Health
+from reconciler.controller.labels import account_label
 from reconciler.controller.metrics import CONTENT_TYPE, Metrics
 from reconciler.controller.passes import ApplyBackend
 from reconciler.controller.polling import LivePoller
-from reconciler.controller.serving import Response, Route, SmallHttpServer, parse_addr
+from reconciler.controller.serving import (
+    PrefixRoute,
+    Response,
+    Route,
+    SmallHttpServer,
+    parse_addr,
+)
 from reconciler.controller.sharding import SINGLE, Shard
+from reconciler.controller.status import StatusBoard
+from reconciler.controller.statusroutes import status_prefix_routes, status_routes
 from reconciler.plan.options import PlanOptions
 
 __all__ = ["RunSettings", "run_controller"]
@@ -72,9 +81,10 @@ def _token_for(account: Account, settings: RunSettings) -> str | None:
 
 @contextlib.asynccontextmanager
 async def _serving(
-    metrics: Metrics, health: Health, settings: RunSettings
+    metrics: Metrics, health: Health, settings: RunSettings, board: StatusBoard
 ) -> AsyncIterator[list[SmallHttpServer]]:
-    """Start the probe and metrics servers (one server when both addresses are the same)."""
+    """Start the probe and metrics servers (one server when both addresses are the same); the
+    status JSON and page are served beside the probes."""
 
     def probe(check: Any) -> Route:
         def route() -> Response:
@@ -84,11 +94,14 @@ async def _serving(
         return route
 
     routes: dict[str, dict[str, Route]] = {}
+    prefixes: dict[str, dict[str, PrefixRoute]] = {}
     health_at, metrics_at = parse_addr(settings.health_addr), parse_addr(settings.metrics_addr)
     if health_at is not None:
         routes.setdefault(settings.health_addr, {}).update(
             {"/healthz": probe(health.liveness), "/readyz": probe(health.readiness)}
         )
+        routes[settings.health_addr].update(status_routes(board))
+        prefixes[settings.health_addr] = status_prefix_routes(board)
     if metrics_at is not None:
         routes.setdefault(settings.metrics_addr, {})["/metrics"] = lambda: Response(
             200, metrics.exposition(), CONTENT_TYPE
@@ -97,7 +110,7 @@ async def _serving(
     try:
         for addr, table in routes.items():
             host, port = parse_addr(addr) or ("", 0)
-            server = SmallHttpServer(table)
+            server = SmallHttpServer(table, prefixes.get(addr))
             bound_host, bound_port = await server.start(host, port)
             servers.append(server)
             _log.info("serving", paths=sorted(table), address=f"http://{bound_host}:{bound_port}")
@@ -122,6 +135,7 @@ async def _open_account(
     health: Health,
     suspended: bool,
     app: Any,
+    board: StatusBoard,
 ) -> AccountWorker:
     from reconciler.people import connect  # the HTTP stack loads only when running
 
@@ -166,6 +180,11 @@ async def _open_account(
         health=health,
         intervals=settings.intervals,
         suspended=suspended,
+        status=board.account(
+            account_label(account),
+            drift_policy=str(account.drift_policy),
+            suspended=suspended or account.suspend,
+        ),
     )
 
 
@@ -189,7 +208,7 @@ async def run_controller(
         suspended=suspended,
         target=settings.target if "://" not in settings.target else "http",
     )
-    metrics, health = Metrics(), Health()
+    metrics, health, board = Metrics(), Health(), StatusBoard()
     app: Any = None
     if settings.target == "embedded":  # one in-process emulator for every account
         from reconciler.emulator import create_app
@@ -197,7 +216,7 @@ async def run_controller(
         Path(settings.state).parent.mkdir(parents=True, exist_ok=True)
         app = create_app(state_path=settings.state)
     try:
-        async with _serving(metrics, health, settings), AsyncExitStack() as stack:
+        async with _serving(metrics, health, settings, board), AsyncExitStack() as stack:
             try:
                 workers = [
                     await _open_account(
@@ -208,6 +227,7 @@ async def run_controller(
                         health=health,
                         suspended=suspended,
                         app=app,
+                        board=board,
                     )
                     for a in accounts
                 ]

@@ -7,7 +7,7 @@ the end-to-end tests run the same loop against the real engine and emulator.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
@@ -63,8 +63,11 @@ class Backend:
         desired: DesiredState,
         hidden: Iterable[str] = (),
         scope: Mapping[str, str] | None = None,
+        on_plan: Callable[[Plan], None] | None = None,
     ) -> ApplyResult:
         self.applied.append((desired, frozenset(hidden)))
+        if on_plan is not None:
+            on_plan(Plan(owner="o", items=tuple(self.plan_items), waves=()))
         self.entered.set()
         if self.gate is not None:
             await self.gate.wait()
