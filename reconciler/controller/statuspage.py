@@ -65,9 +65,9 @@ def _ago(stamp: str | None, now: datetime) -> str:
     return f"in {text}" if future else f"{text} ago"
 
 
-def _when(stamp: str | None, now: datetime) -> str:
+def _when(stamp: str | None, now: datetime, missing: str = "never") -> str:
     if not stamp:
-        return '<span class="muted">never</span>'
+        return f'<span class="muted">{missing}</span>'
     return f'<span title="{escape(stamp)}">{escape(_ago(stamp, now))}</span>'
 
 
@@ -213,7 +213,7 @@ def account_page(account: Mapping[str, Any], generated_at: str) -> bytes:
         (
             [
                 f"<code>{escape(c['key'])}</code>",
-                _when(c["nextAttempt"], now),
+                _when(c["nextAttempt"], now, "not queued"),
                 str(c["retries"]),
                 escape(c["message"]),
             ]
@@ -283,6 +283,6 @@ def _contact_row(contact: Mapping[str, Any], now: datetime) -> list[str]:
         _condition_badge(conditions["Drifted"]),
         _condition_badge(conditions["Stalled"]),
         escape(contact["lastOutcome"]) if contact["lastOutcome"] else "&ndash;",
-        _when(contact["nextAttempt"], now),
+        _when(contact["nextAttempt"], now, "not queued"),
         f'<span class="why">{escape(conditions["Synced"]["message"])}</span>',
     ]

@@ -1,0 +1,95 @@
+"""``/status``, ``/status/{account}`` and ``reconciler status`` against a running controller.
+
+The controller runs under ``--drift-policy report`` so that an out-of-band edit leaves the account
+visibly out of sync (nothing corrects it) until the contact is edited back.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from click.testing import CliRunner
+
+from reconciler.cli import main
+from tests.support.controller import Controller, Emulator, contact, launch_controller
+from tests.support.eventually import eventually
+from tests.support.status_schema import validator
+
+
+@pytest.fixture
+def emulator(emulator_server: Any) -> Emulator:
+    return Emulator(emulator_server.url)
+
+
+@pytest.fixture
+def reporting(tmp_path: Path, emulator: Emulator) -> Iterator[Controller]:
+    """A controller of two contacts that reports drift and corrects nothing."""
+    manifests = tmp_path / "manifests"
+    manifests.mkdir()
+    (manifests / "people.yaml").write_text(
+        contact("jane", "Jane") + "---\n" + contact("joe", "Joe")
+    )
+    controller = launch_controller(tmp_path, emulator, manifests, "--drift-policy", "report")
+    yield controller
+    controller.stop()
+
+
+def status_command(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(main, ["status", *args])
+    return result.exit_code, result.output
+
+
+def exits(code: int, *args: str) -> bool:
+    return status_command(*args)[0] == code
+
+
+def test_status_answers_the_documented_schema_in_and_out_of_sync(
+    reporting: Controller, emulator: Emulator
+) -> None:
+    """Real answers validate against the schema in docs/status.md, before and after drift,
+    and one account's answer lists its contacts with their conditions."""
+    whole, one = validator(), validator("account")
+    eventually(lambda: exits(0, "--controller", reporting.base), "the account to be in sync")
+    answer = httpx.get(reporting.base + "/status").json()
+    whole.validate(answer)
+    assert [(a["name"], a["state"]) for a in answer["accounts"]] == [("default", "InSync")]
+    emulator.edit(emulator.resource_name("jane"), "Mallory")
+    eventually(lambda: exits(2, "--controller", reporting.base), "the drift to show")
+    whole.validate(httpx.get(reporting.base + "/status").json())
+    account = httpx.get(reporting.base + "/status/default").json()
+    one.validate(account)
+    synced = {c["key"]: c["conditions"][1] for c in account["contacts"]}
+    assert (synced["jane"]["status"], synced["jane"]["reason"]) == ("False", "Drifted")
+    assert synced["joe"]["status"] == "True"
+    assert httpx.get(reporting.base + "/status/nobody").status_code == 404
+
+
+def test_reconciler_status_exit_codes_follow_the_accounts(
+    reporting: Controller, emulator: Emulator
+) -> None:
+    """0 while everything is in sync, 2 while a contact has drifted, 0 again once it is edited
+    back, and the table names the account and its state."""
+    eventually(lambda: exits(0, "--controller", reporting.base), "the account to be in sync")
+    emulator.edit(emulator.resource_name("jane"), "Mallory")
+    eventually(lambda: exits(2, "--controller", reporting.base), "exit code 2 after drift")
+    code, table = status_command("--controller", reporting.base)
+    assert code == 2
+    assert table.splitlines()[0].split()[:2] == ["ACCOUNT", "STATE"]
+    assert table.splitlines()[1].split()[:2] == ["default", "OutOfSync"]
+    emulator.edit(emulator.resource_name("jane"), "Jane")
+    eventually(lambda: exits(0, "--controller", reporting.base), "exit code 0 once edited back")
+    code, output = status_command("--controller", reporting.base, "-o", "json")
+    assert code == 0
+    validator().validate(json.loads(output))
+
+
+def test_reconciler_status_exits_1_when_no_controller_answers() -> None:
+    """An address nobody listens on is an error with a hint, exit 1."""
+    code, output = status_command("--controller", "http://127.0.0.1:9")
+    assert code == 1
+    assert "cannot reach the controller" in output
