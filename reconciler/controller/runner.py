@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import structlog
 
@@ -40,7 +40,7 @@ from reconciler.controller.serving import (
     parse_addr,
 )
 from reconciler.controller.sharding import SINGLE, Shard
-from reconciler.controller.status import StatusBoard
+from reconciler.controller.status import Event, StatusBoard
 from reconciler.controller.statusroutes import status_prefix_routes, status_routes
 from reconciler.plan.options import PlanOptions
 
@@ -52,6 +52,26 @@ CONTROLLER_RETRIES = ExecutorSettings(max_attempts=3, base_delay=0.25, max_delay
 """Fewer, shorter in-pass retries than a one-shot apply: a pass holds the account's only
 writer, so what is still contended after a few tries goes back to the work queue (per-key
 backoff, up to minutes) and every other key proceeds."""
+
+
+class Notifications(Protocol):
+    """Where status transitions go (``reconciler.remote.notify.Notifier``)."""
+
+    def submit(self, event: Event) -> None:
+        """Take ``event`` without blocking."""
+        ...
+
+    async def run(self) -> None:
+        """Deliver until cancelled."""
+        ...
+
+    async def drain(self) -> None:
+        """Deliver what is queued."""
+        ...
+
+
+NOTIFY_DRAIN = 10.0
+"""Seconds a stopping controller gives queued notifications before it exits."""
 
 
 @dataclass(frozen=True)
@@ -189,9 +209,14 @@ async def _open_account(
 
 
 async def run_controller(
-    config: AccountsConfig, settings: RunSettings, *, stop: asyncio.Event | None = None
+    config: AccountsConfig,
+    settings: RunSettings,
+    *,
+    stop: asyncio.Event | None = None,
+    notifications: Notifications | None = None,
 ) -> int:
-    """Run until SIGTERM/SIGINT (or ``stop``); return the exit code."""
+    """Run until SIGTERM/SIGINT (or ``stop``); return the exit code. Status transitions go to
+    ``notifications``, delivered by a task of their own."""
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -208,7 +233,9 @@ async def run_controller(
         suspended=suspended,
         target=settings.target if "://" not in settings.target else "http",
     )
-    metrics, health, board = Metrics(), Health(), StatusBoard()
+    metrics, health = Metrics(), Health()
+    board = StatusBoard(on_event=notifications.submit if notifications else None)
+    delivering = asyncio.create_task(notifications.run()) if notifications else None
     app: Any = None
     if settings.target == "embedded":  # one in-process emulator for every account
         from reconciler.emulator import create_app
@@ -239,6 +266,11 @@ async def run_controller(
         _log.error("cannot serve probes or metrics", error=f"{type(error).__name__}: {error}")
         return 1
     finally:
+        if delivering is not None and notifications is not None:
+            delivering.cancel()
+            await asyncio.gather(delivering, return_exceptions=True)
+            with contextlib.suppress(TimeoutError):  # what is still queued gets a short chance
+                await asyncio.wait_for(notifications.drain(), NOTIFY_DRAIN)
         persistence = getattr(
             getattr(getattr(app, "state", None), "emulator", None), "persistence", None
         )

@@ -16,7 +16,7 @@ contact stalled in conflict) is handed to ``on_event``; deduplication is the not
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -75,6 +75,8 @@ class EventKind(StrEnum):
     MANIFESTS_FIXED = "ManifestsFixed"
     DELETES_WITHHELD = "DeletesWithheld"
     CONTACT_STALLED = "ContactStalled"
+    REVISION_PENDING = "RevisionPending"  # a new manifests revision loaded, not applied yet
+    REVISION_APPLIED = "RevisionApplied"  # ... and now every contact matches it
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,8 +91,17 @@ class Event:
     at: datetime = field(default_factory=_utcnow)
 
     @property
-    def failing(self) -> bool:
-        return self.kind not in (EventKind.DRIFT_CORRECTED, EventKind.MANIFESTS_FIXED)
+    def outcome(self) -> str:
+        """``failure``, ``success`` or ``pending``, as a commit status would say it."""
+        if self.kind is EventKind.REVISION_PENDING:
+            return "pending"
+        good = (EventKind.DRIFT_CORRECTED, EventKind.MANIFESTS_FIXED, EventKind.REVISION_APPLIED)
+        return "success" if self.kind in good else "failure"
+
+    @property
+    def progress(self) -> bool:
+        """A revision's progress rather than a problem or its fix (commit statuses only)."""
+        return self.kind in (EventKind.REVISION_PENDING, EventKind.REVISION_APPLIED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,6 +193,7 @@ class AccountStatus:
         self.withheld: dict[str, str] = {}  # key -> why its deletion was withheld
         self.orphans: list[str] = []  # our contacts whose manifest is gone, kept
         self.refusal = ""  # a whole deletion refused (cap exceeded, nothing desired)
+        self._announced: str | None = None  # the last revision told as applied
         self._derive()
 
     # -- what the account loop tells us -------------------------------------------------------
@@ -197,6 +209,9 @@ class AccountStatus:
                 count = len(self.manifest_errors)
                 self._event(EventKind.MANIFESTS_BROKEN, f"{count} error(s) in the manifests")
         else:
+            if revision is not None and revision != self.loaded_revision:
+                pending = Event(EventKind.REVISION_PENDING, self.name, revision, "loaded")
+                self._emit(replace(pending, at=self._now()))
             self.loaded_revision = revision
             names = set(contacts)
             for key in names - self.contacts.keys():
@@ -240,6 +255,7 @@ class AccountStatus:
         if not self.reconciled:
             self.reconciled = True
             self._derive()
+            self._announce()
 
     def applied(self, results: Iterable[tuple[str, str, str, str | None]], live: set[str]) -> None:
         """Per-contact outcomes ``(key, outcome, reason, resource name)`` of a converge;
@@ -271,6 +287,7 @@ class AccountStatus:
                     self._event(EventKind.CONTACT_STALLED, message, key)
         self.revision = self.loaded_revision
         self._derive()
+        self._announce()
 
     def drift_checked(self, drifted: Mapping[str, str], checked: Iterable[str] | None) -> None:
         """A plan-only pass (``report``): ``drifted`` key -> changed fields; ``checked`` are the
@@ -382,6 +399,12 @@ class AccountStatus:
     def _event(self, kind: EventKind, message: str, key: str | None = None) -> None:
         revision = self.loaded_revision if kind is EventKind.MANIFESTS_FIXED else self.revision
         self._emit(Event(kind, self.name, revision, message, key, self._now()))
+
+    def _announce(self) -> None:
+        """Tell once that the revision in force is applied, when every contact matches it."""
+        if self.revision and self.revision != self._announced and self.state.settled:
+            self._announced = self.revision
+            self._event(EventKind.REVISION_APPLIED, "every contact matches the manifests")
 
     def _derive(self) -> None:
         """Recompute the account's conditions from what is known."""

@@ -60,6 +60,11 @@ def reconciled(board: StatusBoard, *names: str, policy: str = "correct") -> Acco
     return account
 
 
+def told(events: list[Event]) -> list[Event]:
+    """The problems and fixes among ``events`` (a revision's progress left out)."""
+    return [e for e in events if not e.progress]
+
+
 def condition(account: AccountStatus, kind: ConditionType) -> tuple[str, str]:
     c = account.conditions[kind]
     return str(c.status), c.reason
@@ -117,7 +122,7 @@ def test_drift_under_report_makes_the_account_out_of_sync_until_it_matches_again
     assert (jane["key"], jane["conditions"][1]["reason"]) == ("jane", "Drifted")
     account.drift_checked({}, ["jane"])
     assert account.state is AccountState.IN_SYNC
-    assert [(e.kind, e.key) for e in events] == [
+    assert [(e.kind, e.key) for e in told(events)] == [
         (EventKind.DRIFT_DETECTED, "jane"),
         (EventKind.DRIFT_CORRECTED, "jane"),
     ]
@@ -129,7 +134,7 @@ def test_a_corrected_live_change_is_told_as_drift_corrected(
     """Under correct, a live-triggered contact that had to be written was drift, now fixed."""
     account = reconciled(board, "jane")
     account.applied([("jane", "updated", "", "people/jane")], live={"jane"})
-    assert [(e.kind, e.key, e.revision) for e in events] == [
+    assert [(e.kind, e.key, e.revision) for e in told(events)] == [
         (EventKind.DRIFT_CORRECTED, "jane", "abc123")
     ]
     assert account.state is AccountState.IN_SYNC
@@ -155,11 +160,11 @@ def test_conflicts_carry_their_next_attempt_and_stall_after_repeated_retries(
     ]
     for _ in range(2):
         account.applied([("jane", "conflict", "etag changed", None)], live=set())
-    assert not events
+    assert not told(events)
     account.queued("jane", 8.0, "conflict", retries=STALL_AFTER)
     account.applied([("jane", "conflict", "etag changed", None)], live=set())
     account.applied([("jane", "conflict", "etag changed", None)], live=set())
-    assert [(e.kind, e.key) for e in events] == [(EventKind.CONTACT_STALLED, "jane")]
+    assert [(e.kind, e.key) for e in told(events)] == [(EventKind.CONTACT_STALLED, "jane")]
     assert account.state is AccountState.STALLED
     assert condition(account, ConditionType.STALLED) == ("True", "ConflictRepeated")
 
@@ -187,7 +192,7 @@ def test_broken_manifests_stall_the_account_and_are_told_when_broken_and_fixed(
     assert condition(account, ConditionType.READY) == ("False", "ManifestsInvalid")
     account.manifests_loaded(contacts=["jane"], revision="0a0b0c")
     assert account.state is AccountState.IN_SYNC
-    assert [(e.kind, e.revision) for e in events] == [
+    assert [(e.kind, e.revision) for e in told(events)] == [
         (EventKind.MANIFESTS_BROKEN, "abc123"),
         (EventKind.MANIFESTS_FIXED, "0a0b0c"),
     ]
@@ -203,7 +208,7 @@ def test_a_failed_pass_is_told_once_until_a_pass_succeeds(
     assert condition(account, ConditionType.READY) == ("False", "PassFailed")
     account.pass_finished("success", {})
     account.pass_finished("error", {}, "again")
-    assert [e.kind for e in events] == [EventKind.PASS_FAILED, EventKind.PASS_FAILED]
+    assert [e.kind for e in told(events)] == [EventKind.PASS_FAILED, EventKind.PASS_FAILED]
 
 
 def test_withheld_deletes_and_orphans_come_from_the_plans_kept_items(
@@ -233,7 +238,7 @@ def test_withheld_deletes_and_orphans_come_from_the_plans_kept_items(
     account.deletions(withheld=withheld, orphans=orphans)
     assert account.state is AccountState.STALLED
     assert condition(account, ConditionType.STALLED) == ("True", "DeletesWithheld")
-    assert [e.kind for e in events] == [EventKind.DELETES_WITHHELD]
+    assert [e.kind for e in told(events)] == [EventKind.DELETES_WITHHELD]
     account.deletions(withheld={}, orphans=[])
     assert account.state is AccountState.IN_SYNC
 
@@ -250,3 +255,20 @@ def test_a_suspended_account_is_settled_and_its_board_summary_counts_it_in_sync(
         "outOfSync": 1,
         "byState": {"OutOfSync": 1, "Suspended": 1},
     }
+
+
+def test_a_revision_is_pending_when_loaded_and_applied_once_every_contact_matches(
+    board: StatusBoard, events: list[Event]
+) -> None:
+    """The progress a commit status shows: pending, then applied once (not at every pass)."""
+    account = reconciled(board, "jane")
+    account.manifests_loaded(contacts=["jane"], revision="def456")
+    account.applied([("jane", "conflict", "etag changed", None)], live=set())
+    account.applied([("jane", "updated", "", None)], live=set())
+    account.applied([("jane", "unchanged", "", None)], live=set())
+    assert [(e.kind, e.revision, e.outcome) for e in events] == [
+        (EventKind.REVISION_PENDING, "abc123", "pending"),
+        (EventKind.REVISION_APPLIED, "abc123", "success"),
+        (EventKind.REVISION_PENDING, "def456", "pending"),
+        (EventKind.REVISION_APPLIED, "def456", "success"),
+    ]

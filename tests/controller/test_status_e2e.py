@@ -18,6 +18,7 @@ from click.testing import CliRunner
 from reconciler.cli import main
 from tests.support.controller import Controller, Emulator, contact, launch_controller
 from tests.support.eventually import eventually
+from tests.support.receiver import receiver
 from tests.support.status_schema import validator
 
 
@@ -27,13 +28,16 @@ def emulator(emulator_server: Any) -> Emulator:
 
 
 @pytest.fixture
-def reporting(tmp_path: Path, emulator: Emulator) -> Iterator[Controller]:
+def manifests(tmp_path: Path) -> Path:
+    folder = tmp_path / "manifests"
+    folder.mkdir()
+    (folder / "people.yaml").write_text(contact("jane", "Jane") + "---\n" + contact("joe", "Joe"))
+    return folder
+
+
+@pytest.fixture
+def reporting(tmp_path: Path, emulator: Emulator, manifests: Path) -> Iterator[Controller]:
     """A controller of two contacts that reports drift and corrects nothing."""
-    manifests = tmp_path / "manifests"
-    manifests.mkdir()
-    (manifests / "people.yaml").write_text(
-        contact("jane", "Jane") + "---\n" + contact("joe", "Joe")
-    )
     controller = launch_controller(tmp_path, emulator, manifests, "--drift-policy", "report")
     yield controller
     controller.stop()
@@ -93,3 +97,48 @@ def test_reconciler_status_exits_1_when_no_controller_answers() -> None:
     code, output = status_command("--controller", "http://127.0.0.1:9")
     assert code == 1
     assert "cannot reach the controller" in output
+
+
+def test_the_running_controller_notifies_each_transition_once_per_revision_and_reason(
+    tmp_path: Path, emulator: Emulator, manifests: Path
+) -> None:
+    """Drift detected and put right, then the same contact drifting again on the same revision
+    (not told twice), then broken and fixed manifests: each reaches the receiver once."""
+    with receiver() as hook:
+        controller = launch_controller(
+            tmp_path,
+            emulator,
+            manifests,
+            "--drift-policy",
+            "report",
+            "--notify",
+            f"json://{hook.url}/hook",
+        )
+        try:
+
+            def reasons() -> list[str]:
+                return [b["message"].rsplit("reason: ", 1)[1] for b in hook.bodies()]
+
+            eventually(lambda: exits(0, "--controller", controller.base), "in sync")
+            emulator.edit(emulator.resource_name("jane"), "Mallory")
+            eventually(lambda: reasons() == ["DriftDetected"], "drift to be told")
+            emulator.edit(emulator.resource_name("jane"), "Jane")
+            eventually(lambda: exits(0, "--controller", controller.base), "in sync again")
+            eventually(lambda: reasons() == ["DriftDetected", "DriftCorrected"], "the fix")
+            emulator.edit(emulator.resource_name("jane"), "Eve")
+            eventually(lambda: exits(2, "--controller", controller.base), "drift again")
+            (manifests / "broken.yaml").write_text("apiVersion: reconciler/v1\nkind: Nope\n")
+            eventually(
+                lambda: reasons()[-1:] == ["ManifestsInvalid"], "broken manifests to be told"
+            )
+            (manifests / "broken.yaml").unlink()
+            eventually(lambda: reasons()[-1:] == ["ManifestsFixed"], "the fix to be told")
+            assert reasons() == [
+                "DriftDetected",
+                "DriftCorrected",
+                "ManifestsInvalid",
+                "ManifestsFixed",
+            ]
+            assert all("jane" in b["message"] for b in hook.bodies()[:2])
+        finally:
+            controller.stop()
