@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -32,7 +32,8 @@ class Status(StrEnum):
 
 def iso(moment: datetime) -> str:
     """RFC 3339 in UTC with a ``Z``, like Kubernetes timestamps (to the second)."""
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    utc = moment.astimezone(UTC) if moment.tzinfo is not None else moment
+    return utc.replace(microsecond=0, tzinfo=None).isoformat() + "Z"  # strftime is 10x slower
 
 
 @dataclass(frozen=True, slots=True)

@@ -194,6 +194,7 @@ class AccountStatus:
         self.orphans: list[str] = []  # our contacts whose manifest is gone, kept
         self.refusal = ""  # a whole deletion refused (cap exceeded, nothing desired)
         self._announced: str | None = None  # the last revision told as applied
+        self._summary: dict[str, Any] | None = None  # to_json() until something changes
         self._derive()
 
     # -- what the account loop tells us -------------------------------------------------------
@@ -229,12 +230,14 @@ class AccountStatus:
         if known is not None:
             due, retries = min(due, known.next_attempt), max(retries, known.retries)
         self.waiting[key] = Waiting(key, due, reason, retries)
+        self._summary = None
 
     def pass_started(self, keys: Iterable[str], triggers: Iterable[str]) -> None:
         keys = list(keys)
         for key in keys:
             self.waiting.pop(key, None)
         self.current_pass = PassRecord(self._now(), tuple(sorted(triggers)), len(keys))
+        self._summary = None
 
     def pass_finished(self, outcome: str, counts: Mapping[str, int], message: str = "") -> None:
         """The pass in flight ended with ``outcome`` (success, requeue, error or skipped)."""
@@ -344,13 +347,20 @@ class AccountStatus:
         return AccountState.OUT_OF_SYNC
 
     def counts(self) -> dict[str, int]:
-        contacts = self.contacts.values()
+        out_of_sync = drifted = conflicts = stalled = 0
+        for contact in self.contacts.values():
+            c = contact.conditions
+            if not contact.synced:
+                out_of_sync += 1
+                conflicts += contact.outcome == "conflict"
+            drifted += c.is_true(ConditionType.DRIFTED)
+            stalled += c.is_true(ConditionType.STALLED)
         return {
             "total": len(self.contacts),
-            "outOfSync": sum(1 for c in contacts if not c.synced),
-            "drifted": sum(1 for c in contacts if c.conditions.is_true(ConditionType.DRIFTED)),
-            "conflicts": sum(1 for c in contacts if c.outcome == "conflict" and not c.synced),
-            "stalled": sum(1 for c in contacts if c.conditions.is_true(ConditionType.STALLED)),
+            "outOfSync": out_of_sync,
+            "drifted": drifted,
+            "conflicts": conflicts,
+            "stalled": stalled,
             "queued": len(self.waiting),
         }
 
@@ -371,6 +381,11 @@ class AccountStatus:
         return out
 
     def to_json(self, *, contacts: bool = False) -> dict[str, Any]:
+        """The account as ``/status`` shows it; with ``contacts``, as ``/status/{name}`` does.
+        The summary is kept until the account changes: a page of 1,000 accounts refreshed every
+        few seconds re-renders only what moved."""
+        if not contacts and self._summary is not None:
+            return self._summary
         data: dict[str, Any] = {
             "name": self.name,
             "state": str(self.state),
@@ -392,6 +407,8 @@ class AccountStatus:
             data["contacts"] = [
                 self.contacts[k].to_json(self.waiting.get(k)) for k in sorted(self.contacts)
             ]
+        else:
+            self._summary = data
         return data
 
     # -- internals ----------------------------------------------------------------------------
@@ -408,6 +425,7 @@ class AccountStatus:
 
     def _derive(self) -> None:
         """Recompute the account's conditions from what is known."""
+        self._summary = None
         c, counts = self.conditions, self.counts()
         if self.suspended:
             c.set(ConditionType.READY, Status.TRUE, "Suspended", "suspended: nothing is written")
