@@ -272,6 +272,7 @@ class AccountStatus:
             c = contact.conditions
             was_drifted = c.is_true(ConditionType.DRIFTED)
             if outcome in _CONVERGED:
+                c.set(ConditionType.READY, Status.TRUE, "Reconciled", outcome)
                 c.set(ConditionType.SYNCED, Status.TRUE, "InSync", reason or outcome)
                 c.set(ConditionType.STALLED, Status.FALSE, "Converged", "")
                 written = outcome in ("created", "updated")
@@ -282,6 +283,7 @@ class AccountStatus:
                     c.set(ConditionType.DRIFTED, Status.FALSE, "NoDrift", "")
                 continue
             why = _NOT_SYNCED_REASON.get(outcome, "Failed")
+            c.set(ConditionType.READY, Status.FALSE, why, reason or outcome)
             c.set(ConditionType.SYNCED, Status.FALSE, why, reason or outcome)
             retries = self.waiting[key].retries if key in self.waiting else 0
             if outcome == "conflict" and retries >= STALL_AFTER:
