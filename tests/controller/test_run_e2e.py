@@ -9,7 +9,6 @@ from __future__ import annotations
 import signal
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -22,21 +21,6 @@ from tests.support.controller import (
 from tests.support.eventually import eventually
 
 GENEROUS = 60.0
-
-
-@pytest.fixture
-def emulator(emulator_server: Any) -> Emulator:
-    return Emulator(emulator_server.url)
-
-
-@pytest.fixture
-def manifests(tmp_path: Path) -> Path:
-    folder = tmp_path / "manifests"
-    folder.mkdir()
-    (folder / "people.yaml").write_text(
-        contact("jane", "Jane", "jane@example.com") + "---\n" + contact("joe", "Joe")
-    )
-    return folder
 
 
 @pytest.fixture

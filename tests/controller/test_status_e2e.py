@@ -9,30 +9,16 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 from click.testing import CliRunner
 
 from reconciler.cli import main
-from tests.support.controller import Controller, Emulator, contact, launch_controller
+from tests.support.controller import Controller, Emulator, launch_controller
 from tests.support.eventually import eventually
 from tests.support.receiver import receiver
 from tests.support.status_schema import validator
-
-
-@pytest.fixture
-def emulator(emulator_server: Any) -> Emulator:
-    return Emulator(emulator_server.url)
-
-
-@pytest.fixture
-def manifests(tmp_path: Path) -> Path:
-    folder = tmp_path / "manifests"
-    folder.mkdir()
-    (folder / "people.yaml").write_text(contact("jane", "Jane") + "---\n" + contact("joe", "Joe"))
-    return folder
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.controller import Controller, Emulator, contact, launch_controller
+from tests.support.controller import Controller, Emulator, launch_controller
 
 CHROMIUM = os.environ.get("RECONCILER_CHROMIUM", "/usr/bin/chromium")
 ARGS = [
@@ -45,13 +45,9 @@ def artifacts(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def reporting(tmp_path: Path, emulator_server: Any) -> Iterator[tuple[Controller, Emulator]]:
-    emulator = Emulator(emulator_server.url)
-    manifests = tmp_path / "manifests"
-    manifests.mkdir()
-    (manifests / "people.yaml").write_text(
-        contact("jane", "Jane") + "---\n" + contact("joe", "Joe")
-    )
+def reporting(
+    tmp_path: Path, emulator: Emulator, manifests: Path
+) -> Iterator[tuple[Controller, Emulator]]:
     controller = launch_controller(tmp_path, emulator, manifests, "--drift-policy", "report")
     yield controller, emulator
     controller.stop()
