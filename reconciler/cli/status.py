@@ -19,17 +19,10 @@ from reconciler.cli.options import option, output_option
 SETTLED = ("InSync", "Suspended")
 
 
-def _condition(account: Mapping[str, Any], kind: str) -> Mapping[str, Any]:
-    return next(c for c in account["conditions"] if c["type"] == kind)
-
-
 def _rows(accounts: Sequence[Mapping[str, Any]]) -> list[list[str]]:
     rows = [["ACCOUNT", "STATE", "REVISION", "CONTACTS", "OUT OF SYNC", "CONFLICTS", "MESSAGE"]]
     for account in accounts:
         counts = account["counts"]
-        worst = "Stalled" if _condition(account, "Stalled")["status"] == "True" else "Synced"
-        if account["state"] in ("Failed", "Progressing"):
-            worst = "Ready"
         rows.append(
             [
                 account["name"],
@@ -38,7 +31,7 @@ def _rows(accounts: Sequence[Mapping[str, Any]]) -> list[list[str]]:
                 str(counts["total"]),
                 str(counts["outOfSync"]),
                 str(counts["conflicts"]),
-                _condition(account, worst)["message"],
+                account["message"],
             ]
         )
     return rows

@@ -348,6 +348,17 @@ class AccountStatus:
             return AccountState.IN_SYNC
         return AccountState.OUT_OF_SYNC
 
+    @property
+    def message(self) -> str:
+        """One line on what matters most: what stalls it, else what keeps it from being ready,
+        else how in sync it is."""
+        c = self.conditions
+        if c.is_true(ConditionType.STALLED):
+            return c[ConditionType.STALLED].message
+        if c[ConditionType.READY].status is Status.FALSE:
+            return c[ConditionType.READY].message
+        return c[ConditionType.SYNCED].message
+
     def counts(self) -> dict[str, int]:
         out_of_sync = drifted = conflicts = stalled = 0
         for contact in self.contacts.values():
@@ -391,6 +402,7 @@ class AccountStatus:
         data: dict[str, Any] = {
             "name": self.name,
             "state": str(self.state),
+            "message": self.message,
             "driftPolicy": self.drift_policy,
             "suspended": self.suspended,
             "revision": self.revision,
@@ -468,7 +480,8 @@ class AccountStatus:
         else:
             c.set(ConditionType.DRIFTED, Status.FALSE, "NoDrift", "")
         if broken:
-            c.set(ConditionType.STALLED, Status.TRUE, "ManifestsInvalid", "fix the manifests")
+            message = f"{broken} manifest error(s): fix them; nothing is written until then"
+            c.set(ConditionType.STALLED, Status.TRUE, "ManifestsInvalid", message)
         elif self.refusal:
             c.set(ConditionType.STALLED, Status.TRUE, "DeletesRefused", self.refusal)
         elif self.withheld:

@@ -42,7 +42,7 @@ code, .mono { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-
 .Progressing, .Unknown-any { background: var(--warn); }
 .Suspended { background: var(--muted); }
 .muted { color: var(--muted); } .why { color: var(--muted); font-size: 12px; }
-a { color: inherit; }
+a { color: inherit; } a.name, .nowrap { white-space: nowrap; }
 """
 
 # For each condition, which status is the healthy one.
@@ -121,23 +121,24 @@ def _revision(revision: str | None) -> str:
 
 
 def _account_link(name: str) -> str:
-    return f'<a href="/accounts/{quote(name)}"><b>{escape(name)}</b></a>'
+    return f'<a class="name" href="/accounts/{quote(name)}"><b>{escape(name)}</b></a>'
 
 
 def _last_pass(last: Mapping[str, Any] | None, now: datetime) -> str:
     if not last:
         return '<span class="muted">none yet</span>'
-    return f"{escape(str(last['outcome']))} {_when(last['end'], now)}"
+    return f'<span class="nowrap">{escape(str(last["outcome"]))} {_when(last["end"], now)}</span>'
 
 
 def overview_page(status: Mapping[str, Any]) -> bytes:
-    """Every account: state, revision, conditions, contacts out of sync, conflicts, last pass."""
+    """Every account, those out of sync first: state, revision, conditions, contacts out of
+    sync, conflicts, queue, last pass and why."""
     now, summary = _now(status), status["summary"]
     rows = []
-    for account in status["accounts"]:
+    settled = ("InSync", "Suspended")  # the accounts that need a look come first
+    for account in sorted(status["accounts"], key=lambda a: (a["state"] in settled, a["name"])):
         conditions = _conditions(account["conditions"])
         counts = account["counts"]
-        synced = conditions["Synced"]
         rows.append(
             [
                 _account_link(account["name"]),
@@ -148,7 +149,7 @@ def overview_page(status: Mapping[str, Any]) -> bytes:
                 str(counts["conflicts"]),
                 str(counts["queued"]),
                 _last_pass(account["lastPass"], now),
-                f'<span class="why">{escape(synced["message"])}</span>',
+                f'<span class="why">{escape(account["message"])}</span>',
             ]
         )
     tiles = "".join(
@@ -203,7 +204,7 @@ def account_page(account: Mapping[str, Any], generated_at: str) -> bytes:
     )
     last = account["lastPass"]
     last_pass = (
-        f"<p>{_last_pass(last, now)}: {escape(_counts(last['counts']))}"
+        f"<p>{_last_pass(last, now)}{escape(_counts(last['counts']))}"
         f' <span class="why">{escape(last["message"])}</span></p>'
         if last
         else '<p class="muted">No pass has finished yet.</p>'
@@ -267,7 +268,8 @@ def account_page(account: Mapping[str, Any], generated_at: str) -> bytes:
 
 
 def _counts(counts: Mapping[str, int]) -> str:
-    return ", ".join(f"{n} {what}" for what, n in counts.items() if n) or "nothing to do"
+    done = ", ".join(f"{n} {what}" for what, n in counts.items() if n)
+    return f": {done}" if done else ""
 
 
 def _contact_order(contact: Mapping[str, Any]) -> tuple[bool, str]:
