@@ -376,13 +376,14 @@ class AccountWorker:
             ),
             live={key for key, triggers in why.items() if Trigger.LIVE in triggers},
         )
-        # The deletion guards' refusals ("refusing to delete ...") reach us as error strings.
-        self.status.deletion_refused(
-            "; ".join(e for e in result.errors if e.startswith("refusing to"))
-        )
-        if plan is not None and FULL in keys:
-            withheld, orphans = kept_deletions(plan)
-            self.status.deletions(withheld=withheld, orphans=orphans)
+        if FULL in keys:  # only a full pass may prune, so only it says what deletions wait
+            # The deletion guards' refusals ("refusing to delete ...") reach us as error strings.
+            self.status.deletion_refused(
+                "; ".join(e for e in result.errors if e.startswith("refusing to"))
+            )
+            if plan is not None:
+                withheld, orphans = kept_deletions(plan)
+                self.status.deletions(withheld=withheld, orphans=orphans)
         for key, triggers in why.items():
             done = result.get("contact", key)
             if Trigger.LIVE in triggers and done is not None and done.outcome in _WRITTEN:
@@ -446,6 +447,7 @@ class AccountWorker:
         delay = max(self.queue.limiter.when(key), at_least)
         self._reasons.setdefault(key, set()).update(again)
         self.queue.add_after(key, delay)
+        self.status.queued(key, delay, outcome, self.queue.num_requeues(key))
         name = self.account.key
         self.metrics.workqueue_retries_total.labels(name=name).inc()
         self.metrics.workqueue_backoff_seconds.labels(name=name).observe(delay)
