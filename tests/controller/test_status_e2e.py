@@ -9,13 +9,14 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 from click.testing import CliRunner
 
 from reconciler.cli import main
-from tests.support.controller import Controller, Emulator, launch_controller
+from tests.support.controller import Controller, Emulator, contact, launch_controller
 from tests.support.eventually import eventually
 from tests.support.receiver import receiver
 from tests.support.status_schema import validator
@@ -128,3 +129,32 @@ def test_the_running_controller_notifies_each_transition_once_per_revision_and_r
             assert all("jane" in b["message"] for b in hook.bodies()[:2])
         finally:
             controller.stop()
+
+
+def test_conflicts_show_with_their_next_attempt_in_the_json_and_the_page(
+    reporting: Controller, emulator: Emulator, manifests: Path
+) -> None:
+    """While every update is refused as stale, the edited contact is listed as a conflict with
+    its next attempt and retries, in /status/{account} and on the account's page; once the
+    storm passes it converges and the list is empty."""
+    eventually(lambda: exits(0, "--controller", reporting.base), "the account to be in sync")
+    emulator.configure(spurious_etag_rate=1.0, spurious_etag_window_ms=600_000)
+    (manifests / "people.yaml").write_text(
+        contact("jane", "Janet", "jane@example.com") + "---\n" + contact("joe", "Joe")
+    )
+
+    def conflicted() -> dict[str, Any]:
+        account = httpx.get(reporting.base + "/status/default").json()
+        assert [c["key"] for c in account["conflicts"]] == ["jane"]
+        return dict(account)
+
+    account = eventually(conflicted, "a conflict to show")
+    validator("account").validate(account)
+    assert account["conflicts"][0]["nextAttempt"] is not None
+    assert account["state"] in ("OutOfSync", "Stalled")  # stalled after 3 retries
+    page = httpx.get(reporting.base + "/accounts/default").text
+    assert "<h2>Conflicts</h2><table>" in page
+    assert "<code>jane</code>" in page.split("<h2>Conflicts</h2>", 1)[1].split("<h2>", 1)[0]
+    emulator.configure(spurious_etag_rate=0.0)
+    eventually(lambda: exits(0, "--controller", reporting.base), "convergence after the storm")
+    assert httpx.get(reporting.base + "/status/default").json()["conflicts"] == []
