@@ -72,6 +72,9 @@ def test_reconciler_status_exit_codes_follow_the_accounts(
     assert code == 2
     assert table.splitlines()[0].split()[:2] == ["ACCOUNT", "STATE"]
     assert table.splitlines()[1].split()[:2] == ["default", "OutOfSync"]
+    assert exits(2, "--controller", reporting.base, "--account", "default")
+    code, output = status_command("--controller", reporting.base, "--account", "acct-0000000000")
+    assert (code, "no account named 'acct-0000000000'" in output) == (1, True)
     emulator.edit(emulator.resource_name("jane"), "Jane")
     eventually(lambda: exits(0, "--controller", reporting.base), "exit code 0 once edited back")
     code, output = status_command("--controller", reporting.base, "-o", "json")
