@@ -21,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import collections
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -103,10 +102,13 @@ class AppriseTarget:
         return bool(self._apprise.notify(body=body, title=title, notify_type=kind))
 
 
-@dataclass(frozen=True, slots=True)
-class _Delivery:
-    event: Event
-    target: Target
+class _Line:
+    """One target's queue and wake-up: a slow target holds up only its own notifications."""
+
+    def __init__(self, target: Target, capacity: int) -> None:
+        self.target = target
+        self.queue: collections.deque[Event] = collections.deque(maxlen=capacity)
+        self.wakeup = asyncio.Event()
 
 
 class Notifier:
@@ -122,12 +124,10 @@ class Notifier:
         capacity: int = 1000,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
-        self.targets = list(targets)
+        self.lines = [_Line(target, capacity) for target in targets]
         self.attempts, self.base_delay, self.max_delay = attempts, base_delay, max_delay
         self._sleep = sleep
         self._seen: set[tuple[str, str, str | None, str | None]] = set()
-        self._queue: collections.deque[_Delivery] = collections.deque(maxlen=capacity)
-        self._wakeup = asyncio.Event()
         self.delivered = 0
         self.dropped = 0
 
@@ -135,31 +135,38 @@ class Notifier:
         """Queue ``event`` for every target unless its revision and reason were told already.
         Returns at once: this runs inside a pass."""
         identity = (event.account, str(event.kind), event.key, event.revision)
-        if not self.targets or identity in self._seen:
+        if not self.lines or identity in self._seen:
             return
         self._seen.add(identity)
-        for target in self.targets:
-            if len(self._queue) == self._queue.maxlen:
+        for line in self.lines:
+            if len(line.queue) == line.queue.maxlen:
                 self.dropped += 1
-                _log.warning("notification dropped: the queue is full", account=event.account)
-            self._queue.append(_Delivery(event, target))
-        self._wakeup.set()
+                _log.warning(
+                    "notification dropped: the queue is full",
+                    account=event.account,
+                    target=line.target.name,
+                )
+            line.queue.append(event)
+            line.wakeup.set()
 
     async def run(self) -> None:
-        """Deliver queued notifications until cancelled."""
-        while True:
-            while self._queue:
-                await self._deliver(self._queue.popleft())
-            self._wakeup.clear()
-            await self._wakeup.wait()
+        """Deliver queued notifications, each target on its own, until cancelled."""
+        await asyncio.gather(*(self._serve(line) for line in self.lines))
 
     async def drain(self) -> None:
         """Deliver what is queued now (a stopping controller, or a test)."""
-        while self._queue:
-            await self._deliver(self._queue.popleft())
+        for line in self.lines:
+            while line.queue:
+                await self._deliver(line.target, line.queue.popleft())
 
-    async def _deliver(self, delivery: _Delivery) -> None:
-        event, target = delivery.event, delivery.target
+    async def _serve(self, line: _Line) -> None:
+        while True:
+            while line.queue:
+                await self._deliver(line.target, line.queue.popleft())
+            line.wakeup.clear()
+            await line.wakeup.wait()
+
+    async def _deliver(self, target: Target, event: Event) -> None:
         log = _log.bind(account=event.account, reason=str(event.kind), target=target.name)
         for attempt in range(1, self.attempts + 1):
             try:

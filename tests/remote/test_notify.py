@@ -131,6 +131,22 @@ async def _true(value: bool) -> bool:
     return value
 
 
+async def test_a_hanging_target_does_not_hold_up_the_others(hook: Receiver) -> None:
+    """Each target delivers on its own: the webhook hears of a failure while GitHub hangs."""
+    stuck = Stuck()
+    notifier = Notifier([stuck, AppriseTarget([f"json://{hook.url}/hook"])])
+    delivering = asyncio.create_task(notifier.run())
+    try:
+        notifier.submit(event(EventKind.PASS_FAILED))
+        await eventually_async(lambda: _true(len(hook.bodies()) == 1), "the webhook's message")
+        assert stuck.entered.is_set()
+        assert stuck.sent == []
+    finally:
+        stuck.release.set()
+        delivering.cancel()
+        await asyncio.gather(delivering, return_exceptions=True)
+
+
 async def test_github_commit_statuses_mark_the_revision(hook: Receiver) -> None:
     """pending when a revision loads, success once applied, failure on a problem; one status per
     account context; events with no commit revision post nothing."""
