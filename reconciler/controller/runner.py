@@ -27,6 +27,7 @@ from reconciler.apply.journal import CreateJournal, JournalLocked, journal_path
 from reconciler.controller.account import AccountWorker, Intervals
 from reconciler.controller.accounts import Account, AccountsConfig
 from reconciler.controller.desired import DesiredStore, load_manifests
+from reconciler.controller.events import Event
 from reconciler.controller.health import Health
 from reconciler.controller.labels import account_label
 from reconciler.controller.metrics import CONTENT_TYPE, Metrics
@@ -40,7 +41,7 @@ from reconciler.controller.serving import (
     parse_addr,
 )
 from reconciler.controller.sharding import SINGLE, Shard
-from reconciler.controller.status import Event, StatusBoard
+from reconciler.controller.status import StatusBoard
 from reconciler.controller.statusroutes import status_prefix_routes, status_routes
 from reconciler.plan.options import PlanOptions
 

@@ -16,29 +16,17 @@ contact stalled in conflict) is handed to ``on_event``; deduplication is the not
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
 from reconciler.controller.conditions import Conditions, ConditionType, Status, iso
+from reconciler.controller.events import Event, EventKind
+from reconciler.controller.records import ContactStatus, PassRecord, Waiting
 from reconciler.plan.model import Action, Kind, Plan
 
-__all__ = [
-    "FULL_PASS",
-    "AccountState",
-    "AccountStatus",
-    "ContactStatus",
-    "Event",
-    "EventKind",
-    "PassRecord",
-    "StatusBoard",
-    "Waiting",
-    "kept_deletions",
-]
-
-FULL_PASS = "*"
-"""The queue key of a pass over the whole account (the account loop's ``FULL``)."""
+__all__ = ["STALL_AFTER", "AccountState", "AccountStatus", "StatusBoard", "kept_deletions"]
 
 STALL_AFTER = 3
 """A contact still in conflict after this many requeues is stalled: another writer is fighting."""
@@ -65,105 +53,6 @@ class AccountState(StrEnum):
     def settled(self) -> bool:
         """Nothing is out of sync (``reconciler status`` exits 0)."""
         return self in (AccountState.IN_SYNC, AccountState.SUSPENDED)
-
-
-class EventKind(StrEnum):
-    PASS_FAILED = "PassFailed"
-    DRIFT_DETECTED = "DriftDetected"
-    DRIFT_CORRECTED = "DriftCorrected"
-    MANIFESTS_BROKEN = "ManifestsInvalid"
-    MANIFESTS_FIXED = "ManifestsFixed"
-    DELETES_WITHHELD = "DeletesWithheld"
-    CONTACT_STALLED = "ContactStalled"
-    REVISION_PENDING = "RevisionPending"  # a new manifests revision loaded, not applied yet
-    REVISION_APPLIED = "RevisionApplied"  # ... and now every contact matches it
-
-
-@dataclass(frozen=True, slots=True)
-class Event:
-    """A transition worth telling someone about. Never carries contact data, only keys."""
-
-    kind: EventKind
-    account: str
-    revision: str | None
-    message: str
-    key: str | None = None  # the contact, for per-contact events
-    at: datetime = field(default_factory=_utcnow)
-
-    @property
-    def outcome(self) -> str:
-        """``failure``, ``success`` or ``pending``, as a commit status would say it."""
-        if self.kind is EventKind.REVISION_PENDING:
-            return "pending"
-        good = (EventKind.DRIFT_CORRECTED, EventKind.MANIFESTS_FIXED, EventKind.REVISION_APPLIED)
-        return "success" if self.kind in good else "failure"
-
-    @property
-    def progress(self) -> bool:
-        """A revision's progress rather than a problem or its fix (commit statuses only)."""
-        return self.kind in (EventKind.REVISION_PENDING, EventKind.REVISION_APPLIED)
-
-
-@dataclass(frozen=True, slots=True)
-class Waiting:
-    """A key in the queue: when it runs next, why, and how many retries it has had."""
-
-    key: str
-    next_attempt: datetime
-    reason: str
-    retries: int = 0
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "key": self.key,
-            "nextAttempt": iso(self.next_attempt),
-            "reason": self.reason,
-            "retries": self.retries,
-        }
-
-
-@dataclass(slots=True)
-class PassRecord:
-    started: datetime
-    triggers: tuple[str, ...]
-    keys: int
-    finished: datetime | None = None
-    outcome: str | None = None  # success | requeue | error | skipped
-    counts: dict[str, int] = field(default_factory=dict)
-    message: str = ""
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "start": iso(self.started),
-            "end": iso(self.finished) if self.finished else None,
-            "outcome": self.outcome,
-            "triggers": list(self.triggers),
-            "keys": self.keys,
-            "counts": dict(sorted(self.counts.items())),
-            "message": self.message,
-        }
-
-
-@dataclass(slots=True)
-class ContactStatus:
-    key: str
-    conditions: Conditions
-    outcome: str | None = None
-    resource_name: str | None = None
-    message: str = ""
-
-    @property
-    def synced(self) -> bool:
-        return self.conditions[ConditionType.SYNCED].status is not Status.FALSE
-
-    def to_json(self, waiting: Waiting | None) -> dict[str, Any]:
-        return {
-            "key": self.key,
-            "resourceName": self.resource_name,
-            "lastOutcome": self.outcome,
-            "nextAttempt": iso(waiting.next_attempt) if waiting else None,
-            "conditions": self.conditions.to_json(),
-        }
 
 
 class AccountStatus:

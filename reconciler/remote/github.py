@@ -17,7 +17,7 @@ import re
 
 import httpx
 
-from reconciler.controller.status import Event
+from reconciler.controller.events import Event
 
 __all__ = ["GitHubStatus"]
 

@@ -26,7 +26,7 @@ from typing import Protocol
 
 import structlog
 
-from reconciler.controller.status import Event, EventKind
+from reconciler.controller.events import Event, EventKind
 
 __all__ = ["AppriseTarget", "Notifier", "Target", "render"]
 

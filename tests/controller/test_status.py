@@ -7,12 +7,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from reconciler.controller.conditions import ConditionType, Status
+from reconciler.controller.events import Event, EventKind
 from reconciler.controller.status import (
     STALL_AFTER,
     AccountState,
     AccountStatus,
-    Event,
-    EventKind,
     StatusBoard,
     kept_deletions,
 )

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from reconciler.controller.status import Event, EventKind
+from reconciler.controller.events import Event, EventKind
 from reconciler.remote.github import GitHubStatus
 from reconciler.remote.notify import AppriseTarget, Notifier
 from tests.support.eventually import eventually_async
