@@ -122,12 +122,15 @@ class Notifier:
         base_delay: float = 1.0,
         max_delay: float = 60.0,
         capacity: int = 1000,
+        remember: int = 10_000,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.lines = [_Line(target, capacity) for target in targets]
         self.attempts, self.base_delay, self.max_delay = attempts, base_delay, max_delay
         self._sleep = sleep
-        self._seen: set[tuple[str, str, str | None, str | None]] = set()
+        # What was told, oldest first; bounded so months of revisions cannot grow it forever.
+        self._seen: dict[tuple[str, str, str | None, str | None], None] = {}
+        self._remember = remember
         self.delivered = 0
         self.dropped = 0
 
@@ -137,7 +140,9 @@ class Notifier:
         identity = (event.account, str(event.kind), event.key, event.revision)
         if not self.lines or identity in self._seen:
             return
-        self._seen.add(identity)
+        self._seen[identity] = None
+        if len(self._seen) > self._remember:
+            del self._seen[next(iter(self._seen))]
         for line in self.lines:
             if len(line.queue) == line.queue.maxlen:
                 self.dropped += 1
