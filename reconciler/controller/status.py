@@ -347,7 +347,8 @@ class AccountStatus:
         elif not self.reconciled:
             c.set(ConditionType.READY, Status.FALSE, "Progressing", "the first full pass is due")
         else:
-            c.set(ConditionType.READY, Status.TRUE, "Reconciled", "reconciling")
+            message = "the manifests load and the last pass did not fail"
+            c.set(ConditionType.READY, Status.TRUE, "Reconciled", message)
         out = counts["outOfSync"]
         unknown = any(
             x.conditions[ConditionType.SYNCED].status is Status.UNKNOWN
