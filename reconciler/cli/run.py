@@ -252,7 +252,7 @@ def run(
         shutdown_timeout=shutdown_timeout,
     )
     notifications = _notifications(
-        notify_urls, notify_configs, github_status, github_api, github_token_file
+        (*notify_urls, *config.notify), notify_configs, github_status, github_api, github_token_file
     )
     sys.exit(asyncio.run(_run(config, settings, notifications)))
 
