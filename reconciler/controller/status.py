@@ -391,13 +391,13 @@ def _by_due(waiting: Waiting) -> tuple[datetime, str]:
 def kept_deletions(plan: Plan) -> tuple[dict[str, str], list[str]]:
     """Our contacts a plan kept although their manifest is gone: ``(withheld, orphans)``.
 
-    Every kept contact is an orphan; those the guards held back because loading or listing was
+    Every kept orphan counts; those the guards held back because loading or listing was
     incomplete are withheld deletes too (their reason says so: the plan marks them no other way).
     """
     withheld: dict[str, str] = {}
     orphans: list[str] = []
     for item in plan.items:
-        if item.kind is Kind.CONTACT and item.action is Action.NOOP:
+        if item.kind is Kind.CONTACT and item.action is Action.NOOP and item.orphan:
             orphans.append(item.key)
             if item.reason.startswith("deletion withheld"):
                 withheld[item.key] = item.reason

@@ -423,6 +423,7 @@ async def test_the_status_lists_orphans_and_withheld_deletes_of_a_full_pass(make
             Action.NOOP,
             "gone",
             "deletion withheld: loading manifests or listing live state was incomplete",
+            orphan=True,
         )
     ]
     await h.start()

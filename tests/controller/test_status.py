@@ -217,7 +217,9 @@ def test_withheld_deletes_and_orphans_come_from_the_plans_kept_items(
     withheld deletes, which stall the account until a plan deletes or keeps them."""
 
     def kept(key: str, reason: str) -> PlanItem:
-        return PlanItem(Kind.CONTACT, Action.NOOP, key, reason, resource_name=f"people/{key}")
+        return PlanItem(
+            Kind.CONTACT, Action.NOOP, key, reason, resource_name=f"people/{key}", orphan=True
+        )
 
     plan = Plan(
         owner="o",

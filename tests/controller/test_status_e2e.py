@@ -161,3 +161,42 @@ def test_conflicts_show_with_their_next_attempt_in_the_json_and_the_page(
     emulator.configure(spurious_etag_rate=0.0)
     eventually(lambda: exits(0, "--controller", reporting.base), "convergence after the storm")
     assert httpx.get(reporting.base + "/status/default").json()["conflicts"] == []
+
+
+def test_a_running_controller_marks_each_manifests_commit_on_github(
+    tmp_path: Path, emulator: Emulator, manifests: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Manifests checked out at a commit: the controller posts pending, then success once every
+    contact matches, as the account's context; a new commit gets its own pair; /status names
+    the revision applied."""
+    first, second = "1" * 40, "2" * 40
+    (manifests / ".git").mkdir()
+    (manifests / ".git" / "HEAD").write_text(first + "\n")
+    monkeypatch.setenv("RECONCILER_GITHUB_TOKEN", "t0ken")
+    with receiver() as github:
+        controller = launch_controller(
+            tmp_path,
+            emulator,
+            manifests,
+            "--github-status",
+            "acme/address-book",
+            "--github-api",
+            f"http://{github.url}/api/v3",
+        )
+        try:
+
+            def marks() -> list[tuple[str, str]]:
+                return [(r.path.rsplit("/", 1)[1], r.body["state"]) for r in github.requests]
+
+            eventually(lambda: marks() == [(first, "pending"), (first, "success")], "first")
+            eventually(lambda: exits(0, "--controller", controller.base), "in sync")
+            assert httpx.get(controller.base + "/status").json()["accounts"][0]["revision"] == first
+            (manifests / ".git" / "HEAD").write_text(second + "\n")
+            (manifests / "people.yaml").write_text(
+                contact("jane", "Janet", "jane@example.com") + "---\n" + contact("joe", "Joe")
+            )
+            eventually(lambda: marks()[2:] == [(second, "pending"), (second, "success")], "second")
+            assert {r.body["context"] for r in github.requests} == {"contacts-reconciler/default"}
+            assert github.requests[0].headers["Authorization"] == "Bearer t0ken"
+        finally:
+            controller.stop()
