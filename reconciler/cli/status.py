@@ -15,6 +15,7 @@ from typing import Any
 import click
 
 from reconciler.cli.options import option, output_option
+from reconciler.controller.conditions import short_revision
 
 SETTLED = ("InSync", "Suspended")
 
@@ -27,7 +28,7 @@ def _rows(accounts: Sequence[Mapping[str, Any]]) -> list[list[str]]:
             [
                 account["name"],
                 account["state"],
-                (account["revision"] or "-")[:12],
+                short_revision(account["revision"]),
                 str(counts["total"]),
                 str(counts["outOfSync"]),
                 str(counts["conflicts"]),

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-__all__ = ["Condition", "ConditionType", "Conditions", "Status", "iso"]
+__all__ = ["Condition", "ConditionType", "Conditions", "Status", "iso", "short_revision"]
 
 
 class ConditionType(StrEnum):
@@ -34,6 +34,14 @@ def iso(moment: datetime) -> str:
     """RFC 3339 in UTC with a ``Z``, like Kubernetes timestamps (to the second)."""
     utc = moment.astimezone(UTC) if moment.tzinfo is not None else moment
     return utc.replace(microsecond=0, tzinfo=None).isoformat() + "Z"  # strftime is 10x slower
+
+
+def short_revision(revision: str | None) -> str:
+    """A revision as tables show it: 12 hex digits of a commit or of a ``sha256:`` digest."""
+    if not revision:
+        return "-"
+    kind, sep, digest = revision.rpartition(":")
+    return f"{kind}{sep}{digest[:12]}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,8 @@ from html import escape
 from typing import Any
 from urllib.parse import quote
 
+from reconciler.controller.conditions import short_revision
+
 __all__ = ["REFRESH_SECONDS", "account_page", "overview_page"]
 
 REFRESH_SECONDS = 5
@@ -113,11 +115,9 @@ def _now(status: Mapping[str, Any]) -> datetime:
 
 
 def _revision(revision: str | None) -> str:
-    return (
-        f"<code>{escape(revision[:12])}</code>"
-        if revision
-        else '<span class="muted">&ndash;</span>'
-    )
+    if not revision:
+        return '<span class="muted">&ndash;</span>'
+    return f'<code title="{escape(revision)}">{escape(short_revision(revision))}</code>'
 
 
 def _account_link(name: str) -> str:
