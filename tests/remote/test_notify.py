@@ -6,6 +6,7 @@ import asyncio
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
@@ -176,3 +177,23 @@ def test_a_bad_notify_url_is_refused_without_echoing_it() -> None:
     with pytest.raises(ValueError, match="not an Apprise URL") as caught:
         AppriseTarget(["nonsense-with-a-token-abc123"])
     assert "abc123" not in str(caught.value)
+
+
+def test_reconciler_run_refuses_a_bad_notify_url_before_starting(tmp_path: Any) -> None:
+    """A --notify value that is no Apprise URL is a usage error (exit 2) that does not echo the
+    value, and nothing starts; so is --github-status without a token."""
+    from click.testing import CliRunner
+
+    from reconciler.cli import main
+
+    runner = CliRunner()
+    args = ["run", str(tmp_path), "--health-addr", "0", "--metrics-addr", "0"]
+    bad = runner.invoke(main, [*args, "--notify", "nonsense-token-abc123"], env={})
+    assert bad.exit_code == 2
+    assert "not an Apprise URL" in bad.output
+    assert "abc123" not in bad.output
+    tokenless = runner.invoke(
+        main, [*args, "--github-status", "acme/book"], env={"RECONCILER_GITHUB_TOKEN": ""}
+    )
+    assert tokenless.exit_code == 2
+    assert "needs a token" in tokenless.output
