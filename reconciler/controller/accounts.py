@@ -13,12 +13,19 @@ offending value and what to write instead, before anything starts::
         driftPolicy: correct             # correct | report | ignore; defaults to --drift-policy
         alias: sales-team                # the account's name in metrics and probes
     suspend: false                       # true: the whole controller writes nothing
+    notify:                              # Apprise URLs; ${NAME} comes from the environment
+      - slack://${SLACK_TOKENS}/#contacts
+
+Notification URLs usually hold a token, and this file is usually a ConfigMap: so a URL names its
+secrets as ``${NAME}``, filled from the environment (itself filled from a Secret) when the file
+is read; a name that is not set is an error located in the file.
 """
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Sequence
+import os
+import string
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -26,6 +33,8 @@ from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from reconciler.controller.labels import account_label
 
 __all__ = [
     "Account",
@@ -64,15 +73,9 @@ class Account:
 
     @property
     def label(self) -> str:
-        """The account's name in metrics and probe bodies, which must not carry personal data
-        (a mailbox address is one): the configured alias, or a short stable hash of the
-        subject that an operator can recompute (``reconciler`` logs show both)."""
-        if self.alias:
-            return self.alias
-        if self.subject is None:
-            return "default"
-        digest = hashlib.sha256(self.subject.strip().casefold().encode()).hexdigest()
-        return f"acct-{digest[:10]}"
+        """The account's name in metrics, probes and ``/status``, which must not carry personal
+        data: see :func:`reconciler.controller.labels.account_label`."""
+        return account_label(self)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +84,7 @@ class AccountsConfig:
 
     accounts: tuple[Account, ...]
     suspend: bool = False
+    notify: tuple[str, ...] = ()  # Apprise URLs, their ${NAME}s filled in
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,11 +131,13 @@ class _AccountsFile(BaseModel):
 
     accounts: list[_AccountEntry] = Field(min_length=1)
     suspend: bool = False
+    notify: list[str] = Field(default_factory=list)
 
 
 _HINTS = {
     "extra_forbidden": (
-        "allowed keys are subject, manifests, owner, suspend, driftPolicy and alias"
+        "allowed keys are subject, manifests, owner, suspend, driftPolicy and alias "
+        "(at the top: accounts, suspend and notify)"
     ),
     "enum": "use one of correct, report, ignore",
     "string_pattern_mismatch": "the subject is the mailbox to act as, like alice@example.com",
@@ -141,10 +147,16 @@ _HINTS = {
 
 
 def load_accounts(
-    path: Path | str, *, default_owner: str, drift_policy: DriftPolicy
+    path: Path | str,
+    *,
+    default_owner: str,
+    drift_policy: DriftPolicy,
+    environ: Mapping[str, str] | None = None,
 ) -> AccountsConfig:
     """Read and validate the accounts file at ``path``; relative manifest paths are taken from
-    the file's folder. Raises :class:`AccountsError` with every problem located."""
+    the file's folder, ``${NAME}`` in notification URLs from ``environ`` (the process's by
+    default). Raises :class:`AccountsError` with every problem located."""
+    environ = os.environ if environ is None else environ
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -183,6 +195,23 @@ def load_accounts(
             hint = "each account needs its own alias: metrics tell accounts apart by it"
             twice(index, "alias", f"alias {entry.alias!r} is used twice", hint)
         aliases.add(entry.alias or "")
+    notify: list[str] = []
+    for index, url in enumerate(parsed.notify):
+        try:
+            notify.append(string.Template(url).substitute(environ))
+        except (KeyError, ValueError) as missing:
+            line, col = _position(_node_at(root, ("notify", index)))
+            problems.append(
+                Problem(
+                    str(path),
+                    line,
+                    col,
+                    f"notify[{index}]: the environment variable {missing} is not set"
+                    if isinstance(missing, KeyError)
+                    else f"notify[{index}]: a '$' that names no variable (write $$ for '$')",
+                    "set it in the controller's environment, for example from a Secret",
+                )
+            )
     if problems:
         raise AccountsError(problems)
     base = path.parent
@@ -197,7 +226,7 @@ def load_accounts(
         )
         for entry in parsed.accounts
     )
-    return AccountsConfig(accounts=accounts, suspend=parsed.suspend)
+    return AccountsConfig(accounts=accounts, suspend=parsed.suspend, notify=tuple(notify))
 
 
 def single_account(
