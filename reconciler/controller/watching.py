@@ -40,6 +40,10 @@ RECHECK = 2.0
 """Seconds of quiet after which the layout is compared anyway: a replacement made between
 planning a watch and the OS attaching it sends no event to anyone."""
 
+POLL_DELAY_MS = 1000
+"""How often the paths are polled when the OS will not give us another inotify watch (every
+account takes two, and the default limit is 128 instances per user)."""
+
 Identity = tuple[str, int, int]  # (path, device, inode); inode 0 when the path is missing
 
 
@@ -136,6 +140,7 @@ class ManifestWatcher:
         self.on_change = on_change
         self._dirty = asyncio.Event()
         self._burst = False  # between the first event of a burst and its reload
+        self._polling = False  # inotify refused (limits reached): poll the paths instead
 
     @property
     def settled(self) -> bool:
@@ -150,10 +155,21 @@ class ManifestWatcher:
                 plan = plan_watch(self.paths)
                 try:
                     await self._watch(plan)
-                except (OSError, RuntimeError) as error:  # a root vanished while attaching
+                except FileNotFoundError as error:  # a root vanished while attaching
                     _log.debug("watch interrupted", error=f"{type(error).__name__}: {error}")
                     self._dirty.set()
                     await asyncio.sleep(max(self.debounce, 0.05))
+                except (OSError, RuntimeError) as error:  # no inotify instance or watch left
+                    if self._polling:  # even polling failed: try again in a while
+                        _log.warning("cannot watch the manifests", error=f"{error}")
+                        await asyncio.sleep(RECHECK)
+                        continue
+                    self._polling = True  # nothing changed: poll from now on, no reload
+                    _log.warning(
+                        "cannot watch the manifests with inotify; polling them instead "
+                        "(raise fs.inotify.max_user_instances or max_user_watches)",
+                        error=f"{type(error).__name__}: {error}",
+                    )
         finally:
             debouncer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -174,7 +190,7 @@ class ManifestWatcher:
             if roots
         ]
         pumps = [
-            asyncio.create_task(self._pump(roots, recursive, stop, batches))
+            asyncio.create_task(self._pump(roots, recursive, stop, batches, self._polling))
             for roots, recursive in streams
         ]
         try:
@@ -203,11 +219,18 @@ class ManifestWatcher:
         recursive: bool,
         stop: asyncio.Event,
         batches: asyncio.Queue[set[tuple[watchfiles.Change, str]] | BaseException],
+        polling: bool,
     ) -> None:
-        stream: AsyncIterator[set[tuple[watchfiles.Change, str]]] = watchfiles.awatch(
-            *roots, watch_filter=None, step=50, recursive=recursive, stop_event=stop
-        )
         try:
+            stream: AsyncIterator[set[tuple[watchfiles.Change, str]]] = watchfiles.awatch(
+                *roots,
+                watch_filter=None,
+                step=50,
+                recursive=recursive,
+                stop_event=stop,
+                force_polling=polling,
+                poll_delay_ms=POLL_DELAY_MS,
+            )
             async with contextlib.aclosing(stream) as changes:  # type: ignore[type-var]
                 async for batch in changes:
                     batches.put_nowait(batch)
