@@ -26,6 +26,10 @@ from reconciler.cli.options import (
     target_option,
     token_option,
 )
+from reconciler.people.pacing import (
+    DEFAULT_PROJECT_READS_PER_MINUTE,
+    DEFAULT_PROJECT_WRITES_PER_MINUTE,
+)
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
 _UNIT = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
@@ -123,6 +127,20 @@ def duration_option(flag: str, default: str, help: str) -> Callable[[F], F]:
     show_default=True,
     help="Log lines as JSON, or readable text (auto: text on a terminal).",
 )
+@option(
+    "--project-reads-per-minute",
+    type=click.FloatRange(min=0, min_open=True),
+    default=DEFAULT_PROJECT_READS_PER_MINUTE,
+    show_default=True,
+    help="Read requests per minute all accounts of this replica share (the project's quota).",
+)
+@option(
+    "--project-writes-per-minute",
+    type=click.FloatRange(min=0, min_open=True),
+    default=DEFAULT_PROJECT_WRITES_PER_MINUTE,
+    show_default=True,
+    help="Write requests per minute all accounts of this replica share (the project's quota).",
+)
 @default_region_option
 @subject_option
 @credentials_option
@@ -144,6 +162,8 @@ def run(
     suspend: bool,
     shutdown_timeout: float,
     log_format: str,
+    project_reads_per_minute: float,
+    project_writes_per_minute: float,
     default_region: str,
     subject: str | None,
     credentials: str | None,
@@ -207,5 +227,7 @@ def run(
         prune=prune,
         suspend=suspend,
         shutdown_timeout=shutdown_timeout,
+        project_reads_per_minute=project_reads_per_minute,
+        project_writes_per_minute=project_writes_per_minute,
     )
     sys.exit(asyncio.run(run_controller(config, settings)))

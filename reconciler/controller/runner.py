@@ -61,6 +61,8 @@ class RunSettings:
     prune: bool = False
     suspend: bool = False
     shutdown_timeout: float = 30.0
+    project_reads_per_minute: float | None = None  # None: the client's default budget
+    project_writes_per_minute: float | None = None
 
 
 def _token_for(account: Account, settings: RunSettings) -> str | None:
@@ -122,6 +124,7 @@ async def _open_account(
     health: Health,
     suspended: bool,
     app: Any,
+    pacer: Any,
 ) -> AccountWorker:
     from reconciler.people import connect  # the HTTP stack loads only when running
 
@@ -133,6 +136,7 @@ async def _open_account(
             subject=account.subject,
             credentials=settings.credentials,
             app=app,
+            pacer=pacer,
         )
     )
     state_dir = Path(settings.state).parent
@@ -169,6 +173,21 @@ async def _open_account(
     )
 
 
+def _replica_pacer(settings: RunSettings) -> Any:
+    """One pacer for every account of this replica, so they share the project's budget."""
+    from reconciler.people.pacing import Pacer, PacingConfig
+
+    budget = {
+        name: value
+        for name, value in (
+            ("project_reads_per_minute", settings.project_reads_per_minute),
+            ("project_writes_per_minute", settings.project_writes_per_minute),
+        )
+        if value is not None
+    }
+    return Pacer(PacingConfig(**budget))
+
+
 async def run_controller(
     config: AccountsConfig, settings: RunSettings, *, stop: asyncio.Event | None = None
 ) -> int:
@@ -199,6 +218,7 @@ async def run_controller(
     try:
         async with _serving(metrics, health, settings), AsyncExitStack() as stack:
             try:
+                pacer = _replica_pacer(settings)
                 workers = [
                     await _open_account(
                         stack,
@@ -208,6 +228,7 @@ async def run_controller(
                         health=health,
                         suspended=suspended,
                         app=app,
+                        pacer=pacer,
                     )
                     for a in accounts
                 ]

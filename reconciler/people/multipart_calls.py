@@ -68,8 +68,7 @@ class MultipartCalls:
         return await self._batch(calls, writes)
 
     def _chunk_size(self, write: bool) -> int:
-        buckets = self.transport.buckets
-        limit = min(buckets.reads.max_cost(), buckets.writes.max_cost() if write else 1000)
+        limit = self.transport.buckets.max_cost(write=write)
         return max(1, min(self.config.batch_calls, limit))
 
     async def _batch(self, calls: Sequence[InnerRequest], write: bool) -> list[CallResult]:
