@@ -1,10 +1,11 @@
 """The controller process: accounts in parallel, probes and metrics, and a graceful stop.
 
-Each account gets its own client, create journal (which doubles as the account's write lock, so
-a concurrent ``reconciler apply`` cannot become a second writer), poller and worker; accounts run
-side by side on one event loop. SIGTERM (or SIGINT) stops every source, lets each in-flight pass
-finish, and returns 0; a pass still running after ``shutdown_timeout`` is cancelled, which is safe
-because the next start is a full pass and the create journal survives.
+Each account gets its own client (over the replica's one connection pool and pacer), create
+journal (which doubles as the account's write lock, so a concurrent ``reconciler apply`` cannot
+become a second writer), poller and worker; accounts run side by side on one event loop. SIGTERM
+(or SIGINT) stops every source, lets each in-flight pass finish, and returns 0; a pass still
+running after ``shutdown_timeout`` is cancelled, which is safe because the next start is a full
+pass and the create journal survives.
 """
 
 from __future__ import annotations
@@ -123,8 +124,7 @@ async def _open_account(
     metrics: Metrics,
     health: Health,
     suspended: bool,
-    app: Any,
-    pacer: Any,
+    replica: Any,
 ) -> AccountWorker:
     from reconciler.people import connect  # the HTTP stack loads only when running
 
@@ -135,8 +135,7 @@ async def _open_account(
             state=settings.state,
             subject=account.subject,
             credentials=settings.credentials,
-            app=app,
-            pacer=pacer,
+            replica=replica,
         )
     )
     state_dir = Path(settings.state).parent
@@ -173,9 +172,9 @@ async def _open_account(
     )
 
 
-def _replica_pacer(settings: RunSettings) -> Any:
-    """One pacer for every account of this replica, so they share the project's budget."""
-    from reconciler.people.pacing import Pacer, PacingConfig
+def _pacing(settings: RunSettings) -> Any:
+    """The replica's pacing: per-account defaults, the project budget from the flags."""
+    from reconciler.people.pacing import PacingConfig
 
     budget = {
         name: value
@@ -185,7 +184,7 @@ def _replica_pacer(settings: RunSettings) -> Any:
         )
         if value is not None
     }
-    return Pacer(PacingConfig(**budget))
+    return PacingConfig(**budget)
 
 
 async def run_controller(
@@ -218,7 +217,11 @@ async def run_controller(
     try:
         async with _serving(metrics, health, settings), AsyncExitStack() as stack:
             try:
-                pacer = _replica_pacer(settings)
+                from reconciler.people.targets import open_replica
+
+                replica = await stack.enter_async_context(
+                    open_replica(settings.target, pacing=_pacing(settings), app=app)
+                )
                 workers = [
                     await _open_account(
                         stack,
@@ -227,8 +230,7 @@ async def run_controller(
                         metrics=metrics,
                         health=health,
                         suspended=suspended,
-                        app=app,
-                        pacer=pacer,
+                        replica=replica,
                     )
                     for a in accounts
                 ]
