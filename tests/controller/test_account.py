@@ -7,7 +7,7 @@ the end-to-end tests run the same loop against the real engine and emulator.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
@@ -26,6 +26,7 @@ from reconciler.controller.health import Health
 from reconciler.controller.metrics import Metrics
 from reconciler.model import DesiredState
 from reconciler.plan.model import Action, Kind, Plan, PlanItem
+from tests.support.eventually import eventually_async
 
 ACCOUNT = "alice@example.com"
 
@@ -99,6 +100,11 @@ def result(**outcomes: Outcome | tuple[Outcome, float]) -> ApplyResult:
     return answer
 
 
+async def inline(work: Callable[[], Any]) -> Any:
+    """Reload on the loop, so that ``clock.settle()`` sees every step (no thread to wait for)."""
+    return work()
+
+
 class Harness:
     def __init__(self, clock: Any, policy: DriftPolicy, suspend: bool, names: tuple[str, ...]):
         self.clock = clock
@@ -117,6 +123,7 @@ class Harness:
             intervals=Intervals(poll=5, resync=3600, debounce=0.1),
             clock=clock,
             watch=False,
+            offload=inline,
         )
         self.task: asyncio.Task[None] | None = None
 
@@ -228,7 +235,8 @@ async def test_a_broken_manifest_writes_nothing_until_fixed(make: Any) -> None:
     assert len(h.backend.applied) == 1
     assert h.sample("reconciler_manifest_errors", account=ACCOUNT) == 1
     assert h.sample("reconciler_reconcile_total", account=ACCOUNT, result="skipped") == 2
-    assert [c.name for c in h.worker.store.state.contacts] == ["a", "b"]  # last good kept
+    assert h.worker.store.loaded  # the last good load's fingerprints are kept ...
+    assert h.worker.store.broken  # ... and nothing is applied until the tree is fixed
     h.manifests.errors = []
     h.manifests.contacts.append(contact("c"))
     h.worker.manifests_changed()
@@ -388,3 +396,51 @@ def test_the_drift_damper_forgets_after_a_quiet_window(clock: Any) -> None:
     assert damper.delay("a") == 0.0
     damper.corrected("a")
     assert damper.delay("a") == 1.0
+
+
+async def test_manifests_load_off_the_event_loop_and_are_released_after_the_pass(
+    clock: Any,
+) -> None:
+    """While a reload parses the manifests the event loop keeps serving other work (the probes,
+    other accounts); after the pass only fingerprints remain, not the loaded models."""
+    import threading
+
+    gate = threading.Event()
+    manifests = Manifests("a", "b")
+
+    def slow_loader(paths: Iterable[Path]) -> SimpleNamespace:
+        # Blocks until the loop, running meanwhile, opens the gate (bounded, so that a loader
+        # run on the loop itself fails the test instead of hanging it).
+        assert gate.wait(30), "the event loop did not run while the manifests were loading"
+        return manifests(paths)
+
+    backend = Backend()
+    account = Account(ACCOUNT, (Path("m"),), "o", suspend=False, drift_policy=DriftPolicy.CORRECT)
+    worker = AccountWorker(
+        account,
+        backend,
+        poller=None,
+        store=DesiredStore(account.manifests, loader=slow_loader),
+        metrics=Metrics(),
+        health=Health(clock=clock),
+        intervals=Intervals(poll=5, resync=3600, debounce=0.1),
+        clock=clock,
+        watch=False,
+    )
+    task = asyncio.create_task(worker.run())
+    try:
+        await asyncio.sleep(0)  # the loop turns while the loader waits on its thread
+        gate.set()
+        await asyncio.wait_for(backend.entered.wait(), 30)
+
+        async def released() -> bool:
+            return worker.store.state is None
+
+        await eventually_async(released, "the pass to release the loaded models")
+        assert [c.name for c in backend.applied[0][0].contacts] == ["a", "b"]
+        assert worker.store.state is None
+        assert worker.store.loaded
+    finally:
+        worker.shut_down()
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
