@@ -13,12 +13,14 @@ with ``--latency-ms`` per request (50 by default). For each point the script pri
 - ``/healthz`` latency p50/p99/max sampled every 50 ms while converging, and failed probes;
 - the latency of a manifest edit made mid-convergence (one contact renamed in the first account
   seen converged while others are still converging) until it is live;
-- the controller's log lines (and how many say "requeued").
+- the controller's log lines (and how many say "requeued");
+- with ``--rest S``: the controller's RSS S seconds after convergence, when the accounts hold
+  only their compact indexes (our writes' full answers are dropped 30 s after them, at a poll).
 
 Points are ``NxM`` (``--point 10x200 --point 100x1000``); ``--quick`` is the default set
 (10x200 and 100x200); ``--full`` is the issue's set: 10x200, 100x200, 1000x200, 100x1000.
 
-    python bench/domain.py [--point NxM ...] [--full] [--latency-ms 50] [--limit 900]
+    python bench/domain.py [--point NxM ...] [--full] [--latency-ms 50] [--limit 900] [--rest 70]
 """
 
 from __future__ import annotations
@@ -209,6 +211,7 @@ class Result:
     edit_note: str
     log_lines: int
     requeued_lines: int
+    rest_rss: float | None
 
 
 def managed(book: dict[str, Any]) -> Counter[str]:
@@ -254,7 +257,14 @@ def wait_for(check: Callable[[], Any], what: str, limit: float, process: Any) ->
     return None
 
 
-def run_point(accounts: int, contacts: int, latency_ms: float, limit: float) -> Result:
+def run_point(
+    accounts: int,
+    contacts: int,
+    latency_ms: float,
+    limit: float,
+    rest: float,
+    keep_log: Path | None = None,
+) -> Result:
     with tempfile.TemporaryDirectory(prefix="bench-domain-") as tmp, emulator(latency_ms) as emu:
         root = Path(tmp)
         config = write_domain(root, accounts, contacts)
@@ -320,6 +330,10 @@ def run_point(accounts: int, contacts: int, latency_ms: float, limit: float) -> 
             pids = {"controller": controller.pid, "emulator": emu_process.pid}
             cpu = {name: cpu_seconds(pid) for name, pid in pids.items()}
             rss_end = {name: rss_mb(pid) for name, pid in pids.items()}
+            rest_rss = None
+            if rest:
+                time.sleep(rest)
+                rest_rss = rss_mb(controller.pid)
         finally:
             controller.send_signal(signal.SIGTERM)
             try:
@@ -327,6 +341,8 @@ def run_point(accounts: int, contacts: int, latency_ms: float, limit: float) -> 
             except subprocess.TimeoutExpired:
                 controller.kill()
         lines = log.read_text(errors="replace").splitlines()
+        if keep_log is not None:
+            keep_log.write_text("\n".join(lines) + "\n")
         return Result(
             accounts=accounts,
             contacts=contacts,
@@ -343,6 +359,7 @@ def run_point(accounts: int, contacts: int, latency_ms: float, limit: float) -> 
             edit_note=edit_note,
             log_lines=len(lines),
             requeued_lines=sum("requeued" in line for line in lines),
+            rest_rss=rest_rss,
         )
 
 
@@ -364,6 +381,11 @@ def show(r: Result) -> None:
         f"end {r.rss_end['controller']:.0f} MB "
         f"({1024 * r.rss_end['controller'] / (r.accounts * r.contacts):.1f} KiB / contact)"
     )
+    if r.rest_rss is not None:
+        print(
+            f"  {'controller RSS at rest':<26}{r.rest_rss:.0f} MB "
+            f"({1024 * r.rest_rss / (r.accounts * r.contacts):.1f} KiB / contact)"
+        )
     print(
         f"  {'emulator RSS':<26}peak {r.rss.get('emulator', 0):.0f} MB, "
         f"end {r.rss_end['emulator']:.0f} MB"
@@ -397,11 +419,15 @@ def main() -> None:
     parser.add_argument("--full", action="store_true", help="the issue's four points")
     parser.add_argument("--latency-ms", type=float, default=50.0)
     parser.add_argument("--limit", type=float, default=900.0, help="seconds per point")
+    parser.add_argument(
+        "--rest", type=float, default=0.0, help="seconds to wait after convergence for RSS at rest"
+    )
+    parser.add_argument("--keep-log", type=Path, help="copy the controller's log here")
     args = parser.parse_args()
     points = args.point or [point(p) for p in (FULL if args.full else QUICK)]
     print(f"{os.cpu_count()} CPUs, emulator latency {args.latency_ms:g} ms")
     for n, m in points:
-        show(run_point(n, m, args.latency_ms, args.limit))
+        show(run_point(n, m, args.latency_ms, args.limit, args.rest, args.keep_log))
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ from typing import Any
 
 __all__ = ["HOLD_SECONDS", "OwnWrites"]
 
-HOLD_SECONDS = 120.0
+HOLD_SECONDS = 30.0
 
 
 class OwnWrites(dict[str, dict[str, Any]]):
