@@ -128,6 +128,13 @@ def duration_option(flag: str, default: str, help: str) -> Callable[[F], F]:
     help="Log lines as JSON, or readable text (auto: text on a terminal).",
 )
 @option(
+    "--concurrent-passes",
+    type=click.IntRange(min=1),
+    default=16,
+    show_default=True,
+    help="Reconcile passes in flight at once over all accounts (bounds memory and CPU bursts).",
+)
+@option(
     "--project-reads-per-minute",
     type=click.FloatRange(min=0, min_open=True),
     default=DEFAULT_PROJECT_READS_PER_MINUTE,
@@ -162,6 +169,7 @@ def run(
     suspend: bool,
     shutdown_timeout: float,
     log_format: str,
+    concurrent_passes: int,
     project_reads_per_minute: float,
     project_writes_per_minute: float,
     default_region: str,
@@ -227,6 +235,7 @@ def run(
         prune=prune,
         suspend=suspend,
         shutdown_timeout=shutdown_timeout,
+        concurrent_passes=concurrent_passes,
         project_reads_per_minute=project_reads_per_minute,
         project_writes_per_minute=project_writes_per_minute,
     )

@@ -118,6 +118,7 @@ class AccountWorker:
         suspended: bool = False,
         watch: bool = True,
         offload: Offload | None = None,
+        slots: asyncio.Semaphore | None = None,
     ) -> None:
         self.account = account
         self.backend = backend
@@ -131,6 +132,9 @@ class AccountWorker:
         self.suspended = suspended or account.suspend
         self.watch = watch
         self.offload: Offload = offload or _to_thread
+        # Passes of every account of the replica draw on these slots (first come, first
+        # served), so a thousand accounts converging at once hold a bounded working set.
+        self.slots = slots or asyncio.Semaphore(1)
         self.queue: WorkQueue[str] = WorkQueue(
             limiter=ExponentialBackoff(self.intervals.backoff_floor, self.intervals.backoff_cap),
             clock=self.clock,
@@ -264,17 +268,22 @@ class AccountWorker:
             self._mark_ready()
             log.info("pass skipped: account suspended")
             return
-        if self._stale or self.store.state is None or triggers & {Trigger.START, Trigger.RESYNC}:
-            await self._reload(log)
-        state = self.store.state
-        if state is None or self.store.broken:
-            self._count("skipped")
-            log.warning("pass skipped: manifests are broken; nothing is written until fixed")
-            return
-        try:
-            await self._run_pass(keys, why, triggers, state, log)
-        finally:
-            self.store.release()  # between passes an account holds fingerprints, not models
+        async with self.slots:
+            if (
+                self._stale
+                or self.store.state is None
+                or triggers & {Trigger.START, Trigger.RESYNC}
+            ):
+                await self._reload(log)
+            state = self.store.state
+            if state is None or self.store.broken:
+                self._count("skipped")
+                log.warning("pass skipped: manifests are broken; nothing is written until fixed")
+                return
+            try:
+                await self._run_pass(keys, why, triggers, state, log)
+            finally:
+                self.store.release()  # between passes an account holds fingerprints only
 
     async def _run_pass(
         self,

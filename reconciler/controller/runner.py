@@ -62,6 +62,7 @@ class RunSettings:
     prune: bool = False
     suspend: bool = False
     shutdown_timeout: float = 30.0
+    concurrent_passes: int = 16  # passes in flight at once over every account of the replica
     project_reads_per_minute: float | None = None  # None: the client's default budget
     project_writes_per_minute: float | None = None
 
@@ -125,6 +126,7 @@ async def _open_account(
     health: Health,
     suspended: bool,
     replica: Any,
+    slots: asyncio.Semaphore,
 ) -> AccountWorker:
     from reconciler.people import connect  # the HTTP stack loads only when running
 
@@ -169,6 +171,7 @@ async def _open_account(
         health=health,
         intervals=settings.intervals,
         suspended=suspended,
+        slots=slots,
     )
 
 
@@ -222,6 +225,7 @@ async def run_controller(
                 replica = await stack.enter_async_context(
                     open_replica(settings.target, pacing=_pacing(settings), app=app)
                 )
+                slots = asyncio.Semaphore(settings.concurrent_passes)
                 workers = [
                     await _open_account(
                         stack,
@@ -231,6 +235,7 @@ async def run_controller(
                         health=health,
                         suspended=suspended,
                         replica=replica,
+                        slots=slots,
                     )
                     for a in accounts
                 ]

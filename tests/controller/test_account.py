@@ -444,3 +444,50 @@ async def test_manifests_load_off_the_event_loop_and_are_released_after_the_pass
         worker.shut_down()
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
+
+
+async def test_accounts_sharing_pass_slots_take_turns_in_arrival_order(clock: Any) -> None:
+    """With one slot for two accounts, the second account's pass starts only when the first
+    one's has finished: a replica bounds the passes in flight, whatever the accounts."""
+    slots = asyncio.Semaphore(1)
+    backends = [Backend(), Backend()]
+    backends[0].gate = asyncio.Event()
+    workers = []
+    for i, backend in enumerate(backends):
+        account = Account(
+            f"user{i}@example.com",
+            (Path("m"),),
+            "o",
+            suspend=False,
+            drift_policy=DriftPolicy.CORRECT,
+        )
+        workers.append(
+            AccountWorker(
+                account,
+                backend,
+                poller=None,
+                store=DesiredStore(account.manifests, loader=Manifests("a")),
+                metrics=Metrics(),
+                health=Health(clock=clock),
+                intervals=Intervals(poll=5, resync=3600, debounce=0.1),
+                clock=clock,
+                watch=False,
+                offload=inline,
+                slots=slots,
+            )
+        )
+    first = asyncio.create_task(workers[0].run())
+    await backends[0].entered.wait()
+    second = asyncio.create_task(workers[1].run())
+    try:
+        await clock.settle()
+        assert backends[1].applied == []  # waiting for the slot the first pass holds
+        backends[0].gate.set()
+        await asyncio.wait_for(backends[1].entered.wait(), 30)
+        assert len(backends[1].applied) == 1
+    finally:
+        for worker in workers:
+            worker.shut_down()
+        for task in (first, second):
+            task.cancel()
+        await asyncio.gather(first, second, return_exceptions=True)
