@@ -27,11 +27,11 @@ from reconciler.people.client import PeopleClient
 from reconciler.people.clock import Clock
 from reconciler.people.pacing import Pacer, PacingConfig
 from reconciler.people.transport import ClientConfig, Transport
+from reconciler.statedir import StateDir
 
-__all__ = ["DEFAULT_STATE", "GOOGLE_BASE_URL", "Replica", "connect", "open_replica"]
+__all__ = ["GOOGLE_BASE_URL", "Replica", "connect", "open_replica"]
 
 GOOGLE_BASE_URL = "https://people.googleapis.com/"
-DEFAULT_STATE = ".reconciler/embedded.sqlite3"
 EMBEDDED_BASE_URL = "http://embedded.invalid/"
 MAX_CONNECTIONS = 100
 """Connections one replica keeps open at most. Requests wait for a free one (never fail for the
@@ -110,8 +110,10 @@ async def connect(
 ) -> AsyncIterator[PeopleClient]:
     """Yield a :class:`PeopleClient` for ``target``; closes its connections on exit.
 
-    ``app`` (embedded only) uses an already built emulator app instead of creating one.
-    With ``replica`` the client uses the replica's connections and pacer (and target).
+    ``state`` (embedded only) is the emulator's SQLite file, by default the one in the
+    default state directory (:mod:`reconciler.statedir`); ``app`` (embedded only) uses an
+    already built emulator app instead of creating one. With ``replica`` the client uses the
+    replica's connections and pacer (and target).
     """
     if replica is not None:
         async with _replica_client(
@@ -128,7 +130,7 @@ async def connect(
         if app is None:
             from reconciler.emulator import create_app
 
-            path = Path(state or DEFAULT_STATE)
+            path = Path(state) if state else StateDir.at().embedded_state
             path.parent.mkdir(parents=True, exist_ok=True)
             app = create_app(state_path=path)
             emulator = app.state.emulator
