@@ -264,6 +264,7 @@ def run_point(
     limit: float,
     rest: float,
     keep_log: Path | None = None,
+    run_args: tuple[str, ...] = (),
 ) -> Result:
     with tempfile.TemporaryDirectory(prefix="bench-domain-") as tmp, emulator(latency_ms) as emu:
         root = Path(tmp)
@@ -276,7 +277,7 @@ def run_point(
             "--target", url, "--state", str(root / "state" / "embedded.sqlite3"),
             "--owner", OWNER, "--health-addr", "127.0.0.1:0", "--metrics-addr", "0",
             "--poll-interval", "30s", "--resync-interval", "10m", "--debounce", "1s",
-            "--log-format", "json",
+            "--log-format", "json", *run_args,
         ]  # fmt: skip
         users = [subject(i) for i in range(accounts)]
         began = time.monotonic()
@@ -423,11 +424,20 @@ def main() -> None:
         "--rest", type=float, default=0.0, help="seconds to wait after convergence for RSS at rest"
     )
     parser.add_argument("--keep-log", type=Path, help="copy the controller's log here")
+    parser.add_argument(
+        "--run-arg",
+        action="append",
+        default=[],
+        help="extra flag for reconciler run, e.g. --run-arg=--concurrent-passes=8; repeatable",
+    )
     args = parser.parse_args()
     points = args.point or [point(p) for p in (FULL if args.full else QUICK)]
     print(f"{os.cpu_count()} CPUs, emulator latency {args.latency_ms:g} ms")
     for n, m in points:
-        show(run_point(n, m, args.latency_ms, args.limit, args.rest, args.keep_log))
+        result = run_point(
+            n, m, args.latency_ms, args.limit, args.rest, args.keep_log, tuple(args.run_arg)
+        )
+        show(result)
 
 
 if __name__ == "__main__":
