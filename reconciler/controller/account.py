@@ -40,6 +40,7 @@ from reconciler.controller.drift import DriftDamper
 from reconciler.controller.health import Health
 from reconciler.controller.metrics import Metrics
 from reconciler.controller.polling import LivePoller
+from reconciler.controller.slots import PassSlots
 from reconciler.controller.watching import ManifestWatcher
 from reconciler.model import DesiredState
 from reconciler.plan.model import Kind, Plan
@@ -118,7 +119,7 @@ class AccountWorker:
         suspended: bool = False,
         watch: bool = True,
         offload: Offload | None = None,
-        slots: asyncio.Semaphore | None = None,
+        slots: PassSlots | None = None,
     ) -> None:
         self.account = account
         self.backend = backend
@@ -132,9 +133,9 @@ class AccountWorker:
         self.suspended = suspended or account.suspend
         self.watch = watch
         self.offload: Offload = offload or _to_thread
-        # Passes of every account of the replica draw on these slots (first come, first
-        # served), so a thousand accounts converging at once hold a bounded working set.
-        self.slots = slots or asyncio.Semaphore(1)
+        # Passes of every account of the replica draw on these slots, so a thousand accounts
+        # converging at once hold a bounded working set; edits and live changes go first.
+        self.slots = slots or PassSlots(1)
         self.queue: WorkQueue[str] = WorkQueue(
             limiter=ExponentialBackoff(self.intervals.backoff_floor, self.intervals.backoff_cap),
             clock=self.clock,
@@ -269,7 +270,7 @@ class AccountWorker:
             self._mark_ready()
             log.info("pass skipped: account suspended")
             return
-        async with self.slots:
+        async with self.slots.hold(urgent=bool(triggers & {Trigger.MANIFEST, Trigger.LIVE})):
             if (
                 self._stale
                 or self.store.state is None

@@ -42,6 +42,7 @@ from reconciler.controller.passes import ApplyBackend
 from reconciler.controller.polling import LivePoller
 from reconciler.controller.serving import Response, Route, SmallHttpServer, parse_addr
 from reconciler.controller.sharding import SINGLE, Shard
+from reconciler.controller.slots import PassSlots
 from reconciler.people.errors import PeopleError
 from reconciler.plan.options import PlanOptions
 from reconciler.statedir import StateDir
@@ -205,7 +206,7 @@ async def _open_account(
     health: Health,
     suspended: bool,
     on_lost: Callable[[str], None],
-    slots: asyncio.Semaphore,
+    slots: PassSlots,
 ) -> AccountWorker:
     lease = claim(
         client, settings.state_dir, target=settings.target, account=client.account,
@@ -310,7 +311,7 @@ async def run_controller(
             replica = await stack.enter_async_context(
                 open_replica(settings.target, pacing=_pacing(settings), app=app)
             )
-            slots = asyncio.Semaphore(settings.concurrent_passes)
+            slots = PassSlots(settings.concurrent_passes)
             clients = [await _connect(stack, a, settings, replica) for a in accounts]
             if await _shared_address_books(
                 [(a.key, c) for a, c in zip(accounts, clients, strict=True)]

@@ -24,6 +24,7 @@ from reconciler.controller.desired import DesiredStore
 from reconciler.controller.drift import DriftDamper
 from reconciler.controller.health import Health
 from reconciler.controller.metrics import Metrics
+from reconciler.controller.slots import PassSlots
 from reconciler.model import DesiredState
 from reconciler.plan.model import Action, Kind, Plan, PlanItem
 from tests.support.eventually import eventually_async
@@ -449,7 +450,7 @@ async def test_manifests_load_off_the_event_loop_and_are_released_after_the_pass
 async def test_accounts_sharing_pass_slots_take_turns_in_arrival_order(clock: Any) -> None:
     """With one slot for two accounts, the second account's pass starts only when the first
     one's has finished: a replica bounds the passes in flight, whatever the accounts."""
-    slots = asyncio.Semaphore(1)
+    slots = PassSlots(1)
     backends = [Backend(), Backend()]
     backends[0].gate = asyncio.Event()
     workers = []
