@@ -65,8 +65,11 @@ class Backend:
         desired: DesiredState,
         hidden: Iterable[str] = (),
         scope: Mapping[str, str] | None = None,
+        on_plan: Callable[[Plan], None] | None = None,
     ) -> ApplyResult:
         self.applied.append((desired, frozenset(hidden)))
+        if on_plan is not None:
+            on_plan(Plan(owner="o", items=tuple(self.plan_items), waves=()))
         self.entered.set()
         if self.gate is not None:
             await self.gate.wait()
@@ -492,3 +495,43 @@ async def test_accounts_sharing_pass_slots_take_turns_in_arrival_order(clock: An
         for task in (first, second):
             task.cancel()
         await asyncio.gather(first, second, return_exceptions=True)
+
+
+async def test_the_status_shows_a_conflict_with_its_next_attempt_until_it_converges(
+    make: Any, clock: Any
+) -> None:
+    """The account loop feeds the status model: a contact left in conflict is out of sync with
+    a next attempt; once a retry converges it the account is in sync again."""
+    h = make()
+    h.backend.answers = [result(a=Outcome.CONFLICT, b=Outcome.UPDATED), result(a=Outcome.UPDATED)]
+    await h.start()
+    status = h.worker.status.to_json(contacts=True)
+    assert status["state"] == "OutOfSync"
+    [conflict] = status["conflicts"]
+    assert (conflict["key"], conflict["retries"]) == ("a", 1)
+    assert conflict["nextAttempt"] is not None
+    assert [w["key"] for w in status["queued"]] == ["a"]
+    clock.advance(1.0)
+    await clock.settle()
+    status = h.worker.status.to_json()
+    assert (status["state"], status["conflicts"], status["queued"]) == ("InSync", [], [])
+    assert status["lastPass"]["triggers"] == ["retry"]
+
+
+async def test_the_status_lists_orphans_and_withheld_deletes_of_a_full_pass(make: Any) -> None:
+    """Kept contacts whose manifest is gone, as the full pass's plan lists them."""
+    h = make()
+    h.backend.plan_items = [
+        PlanItem(
+            Kind.CONTACT,
+            Action.NOOP,
+            "gone",
+            "deletion withheld: loading manifests or listing live state was incomplete",
+            orphan=True,
+        )
+    ]
+    await h.start()
+    status = h.worker.status.to_json()
+    assert status["orphans"] == ["gone"]
+    assert [w["key"] for w in status["withheldDeletes"]] == ["gone"]
+    assert status["state"] == "Stalled"
