@@ -109,6 +109,18 @@ def duration_option(flag: str, default: str, help: str) -> Callable[[F], F]:
     return option(flag, type=DURATION, default=default, show_default=True, help=help)
 
 
+def project_budget_option(kind: str, default: float) -> Callable[[F], F]:
+    """``--project-{kind}s-per-minute``: the project's quota, shared by the replica's accounts."""
+    return option(
+        f"--project-{kind}s-per-minute",
+        type=click.FloatRange(min=0, min_open=True),
+        default=default,
+        show_default=True,
+        help=f"{kind.title()} requests per minute all accounts of this replica share "
+        "(the project's quota).",
+    )
+
+
 @click.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @option(
@@ -180,20 +192,8 @@ def duration_option(flag: str, default: str, help: str) -> Callable[[F], F]:
     show_default=True,
     help="Reconcile passes in flight at once over all accounts (bounds memory and CPU bursts).",
 )
-@option(
-    "--project-reads-per-minute",
-    type=click.FloatRange(min=0, min_open=True),
-    default=DEFAULT_PROJECT_READS_PER_MINUTE,
-    show_default=True,
-    help="Read requests per minute all accounts of this replica share (the project's quota).",
-)
-@option(
-    "--project-writes-per-minute",
-    type=click.FloatRange(min=0, min_open=True),
-    default=DEFAULT_PROJECT_WRITES_PER_MINUTE,
-    show_default=True,
-    help="Write requests per minute all accounts of this replica share (the project's quota).",
-)
+@project_budget_option("read", DEFAULT_PROJECT_READS_PER_MINUTE)
+@project_budget_option("write", DEFAULT_PROJECT_WRITES_PER_MINUTE)
 @option(
     "--notify",
     "notify_urls",
