@@ -31,11 +31,14 @@ from reconciler.apply.saved import apply_saved
 from reconciler.model import DesiredState
 from reconciler.people.errors import PeopleError
 from reconciler.plan import (
+    Binding,
     Plan,
     PlanError,
     PlanOptions,
+    SavedPlan,
     SavedPlanError,
     build_plan,
+    check_binding,
     dumps_plan,
     loads_plan,
     render_json,
@@ -57,6 +60,17 @@ class Target:
     owner: str = "reconciler"
     subject: str | None = None  # the user to act as (domain-wide delegation)
     credentials: str | None = None  # a Google credentials file
+
+    @property
+    def endpoint(self) -> str:
+        """The target as a saved plan records it: the embedded state file, a URL or google."""
+        if self.target == "embedded":
+            return f"embedded:{Path(self.state).expanduser().resolve()}"
+        return self.target.rstrip("/")
+
+    def binding(self, account: str, revision: str | None = None) -> Binding:
+        """Where a plan made now is made (``account`` from the API, never a credential)."""
+        return Binding(self.endpoint, account, self.owner, revision)
 
     def journal(self, account: str, *, readonly: bool = False) -> CreateJournal:
         directory = Path(self.state).expanduser().resolve().parent
@@ -135,7 +149,7 @@ def run_plan(request: PlanRequest) -> int:
     if desired is None:
         return EXIT_ERROR
     try:
-        plan = asyncio.run(_plan(request, desired))
+        plan, binding = asyncio.run(_plan(request, desired))
     except (PlanError, PeopleError) as error:
         _err(f"Error: {error}")
         return EXIT_ERROR
@@ -145,14 +159,16 @@ def run_plan(request: PlanRequest) -> int:
         )
     )
     if request.out:
-        Path(request.out).write_text(dumps_plan(plan), encoding="utf-8")
+        assert binding is not None
+        Path(request.out).write_text(dumps_plan(plan, binding), encoding="utf-8")
         _err(f"Saved the plan to {request.out}; apply it with: reconciler apply {request.out}")
     if request.detailed_exitcode and not plan.empty:
         return EXIT_CHANGES
     return EXIT_OK
 
 
-async def _plan(request: PlanRequest, desired: DesiredState) -> Plan:
+async def _plan(request: PlanRequest, desired: DesiredState) -> tuple[Plan, Binding | None]:
+    """The plan, and where it was made when it is to be saved (one more read: people/me)."""
     from reconciler.people import connect
 
     t = request.target
@@ -164,7 +180,10 @@ async def _plan(request: PlanRequest, desired: DesiredState) -> Plan:
             read = await read_live(
                 gateway, journal, owner=t.owner, settle=ExecutorSettings().settle, now=_now
             )
-        return build_plan(desired, read.state, request.options)
+        plan = build_plan(desired, read.state, request.options)
+        # The manifests revision joins the binding here once loads report one.
+        binding = t.binding(await client.address_book()) if request.out else None
+        return plan, binding
 
 
 def _now() -> float:
@@ -176,7 +195,7 @@ def _now() -> float:
 # -- apply ---------------------------------------------------------------------------------------
 
 
-def saved_plan_at(paths: Sequence[str]) -> Plan | None:
+def saved_plan_at(paths: Sequence[str]) -> SavedPlan | None:
     """The saved plan when the only argument is one (raises SavedPlanError if it is corrupt)."""
     if len(paths) != 1 or not Path(paths[0]).is_file():
         return None
@@ -195,6 +214,16 @@ def run_apply(request: ApplyRequest) -> int:
     except SavedPlanError as error:
         _err(f"Error: {error}")
         return EXIT_ERROR
+    if saved is not None:
+        try:  # the target and owner are known before connecting: refuse without touching it
+            check_binding(
+                saved.binding,
+                request.target.binding(saved.binding.account),
+                source=request.paths[0],
+            )
+        except SavedPlanError as error:
+            _err(f"Error: {error}")
+            return EXIT_ERROR
     desired = None
     if saved is None:
         desired = load_desired(request.paths, request.options.default_region)
@@ -212,7 +241,7 @@ def run_apply(request: ApplyRequest) -> int:
     except JournalLocked as error:
         _err(f"Error: {error}")
         return EXIT_ERROR
-    except (PlanError, PeopleError) as error:
+    except (PlanError, PeopleError, SavedPlanError) as error:
         _err(f"Error: {error}")
         return EXIT_ERROR
     finally:
@@ -235,7 +264,7 @@ def _approver(request: ApplyRequest, bar: ProgressBar) -> Callable[[Plan], bool]
 
 
 async def _apply(
-    request: ApplyRequest, desired: DesiredState | None, saved: Plan | None, bar: ProgressBar
+    request: ApplyRequest, desired: DesiredState | None, saved: SavedPlan | None, bar: ProgressBar
 ) -> ApplyResult:
     from reconciler.people import connect
 
@@ -245,10 +274,14 @@ async def _apply(
         t.target, token=t.token, state=t.state, subject=t.subject, credentials=t.credentials
     ) as client:
         gateway = ClientGateway(client)
+        if saved is not None:  # whose address book this is, before anything else is read
+            check_binding(
+                saved.binding, t.binding(await client.address_book()), source=request.paths[0]
+            )
         with t.journal(client.account) as journal:
             if saved is not None:
                 return await apply_saved(
-                    gateway, journal, saved, settings, progress=bar.advance,
+                    gateway, journal, saved.plan, settings, progress=bar.advance,
                     on_plan=_approver(request, bar),
                 )  # fmt: skip
             assert desired is not None

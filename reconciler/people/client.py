@@ -155,6 +155,13 @@ class PeopleClient(GroupOperations, MultipartCalls):
                 )
             seen_tokens.add(page_token)
 
+    async def address_book(self) -> str:
+        """Whose address book this client writes: the signed-in user's resource name
+        (``people/me`` resolved; for a service account, the subject it acts as). The account
+        name above is only a label for logs and pacing; this is the identity."""
+        me = await self.get_person("people/me", "metadata")
+        return str(me.get("resourceName") or "")
+
     async def get_person(self, resource_name: str, person_fields: str | Sequence[str]) -> Person:
         """One contact, every field (connections.list caps emails and phones at 100)."""
         person: Person = await self.transport.call(

@@ -16,6 +16,7 @@ from reconciler.plan.errors import (
     PlanError,
     PlanRefused,
     SavedPlanError,
+    SavedPlanMismatch,
     UnknownGroup,
 )
 from reconciler.plan.model import (
@@ -35,7 +36,7 @@ from reconciler.plan.pending import resolve_body
 from reconciler.plan.render_json import render_json
 from reconciler.plan.render_markdown import render_markdown
 from reconciler.plan.render_text import render_text
-from reconciler.plan.saved import dumps_plan, loads_plan
+from reconciler.plan.saved import Binding, SavedPlan, check_binding, dumps_plan, loads_plan
 from reconciler.plan.view import FORMAT_VERSION, plan_view
 
 __all__ = [
@@ -47,6 +48,7 @@ __all__ = [
     "Action",
     "AmbiguousAdoption",
     "Batch",
+    "Binding",
     "DeletionCapExceeded",
     "DuplicateOwnership",
     "EmptyDesiredRefused",
@@ -59,12 +61,15 @@ __all__ = [
     "PlanItem",
     "PlanOptions",
     "PlanRefused",
+    "SavedPlan",
     "SavedPlanError",
+    "SavedPlanMismatch",
     "Summary",
     "UnknownGroup",
     "Wave",
     "WaveName",
     "build_plan",
+    "check_binding",
     "dumps_plan",
     "loads_plan",
     "plan_view",

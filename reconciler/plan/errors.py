@@ -41,3 +41,7 @@ class EmptyDesiredRefused(PlanRefused):
 
 class SavedPlanError(Exception):
     """A saved plan file is corrupt, truncated or from an incompatible version."""
+
+
+class SavedPlanMismatch(SavedPlanError):
+    """A saved plan is applied to another target, address book or owner than it was made for."""
