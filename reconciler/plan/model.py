@@ -63,6 +63,8 @@ class PlanItem:
     ``etag`` is the one seen when planning (deletes carry none in the API, so the apply engine
     compares it after a fresh read). ``pending_groups`` names the groups, created by this plan,
     that the body refers to with :data:`PENDING_GROUP_PREFIX` placeholders.
+    ``previous_key`` is the old manifest name of a contact renamed in place (its stamp
+    rewritten); ``unmanaged`` names the fields a person added that a delete destroys too.
     """
 
     kind: Kind
@@ -75,6 +77,8 @@ class PlanItem:
     update_mask: tuple[str, ...] = ()
     body: Mapping[str, Any] = field(default_factory=dict)
     pending_groups: tuple[str, ...] = ()
+    previous_key: str | None = None
+    unmanaged: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

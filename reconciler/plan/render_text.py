@@ -46,7 +46,13 @@ def item_block(item: Mapping[str, Any]) -> list[str]:
     """The lines of one item, indented like Terraform's."""
     action, kind, name = item["action"], item["kind"], item["name"]
     where = f" ({item['resource_name']})" if item["resource_name"] else ""
-    lines = [f'  # {kind} "{name}"{where} {VERBS[action]}']
+    verb = VERBS[action]
+    if "previous_name" in item:
+        verb = f'will be renamed from "{item["previous_name"]}"'
+        verb += " and updated in place" if _beyond_stamp(item) else ""
+    if item.get("destroys_unmanaged"):
+        verb += f", with fields a person added: {', '.join(item['destroys_unmanaged'])}"
+    lines = [f'  # {kind} "{name}"{where} {verb}']
     head = f'  {SYMBOLS[action]} {kind} "{name}"'
     if not item["fields"]:
         return [*lines, head]
@@ -55,6 +61,11 @@ def item_block(item: Mapping[str, Any]) -> list[str]:
     lines += [f"      {field_lines(field, width)}" for field in item["fields"]]
     lines.append("    }")
     return lines
+
+
+def _beyond_stamp(item: Mapping[str, Any]) -> bool:
+    """Whether a renamed item changes more than its clientData (where the stamp lives)."""
+    return any(field["field"] != "clientData" for field in item["fields"])
 
 
 def compact_line(item: Mapping[str, Any]) -> str:

@@ -106,6 +106,8 @@ class _Item(_Strict):
     update_mask: list[str] = []
     body: dict[str, Any] = {}
     pending_groups: list[str] = []
+    previous_key: str | None = None
+    unmanaged: list[str] = []
 
 
 class _Batch(_Strict):
@@ -152,6 +154,8 @@ def _item_doc(item: PlanItem) -> dict[str, Any]:
         "update_mask": list(item.update_mask),
         "body": dict(item.body),
         "pending_groups": list(item.pending_groups),
+        "previous_key": item.previous_key,
+        "unmanaged": list(item.unmanaged),
     }
 
 
@@ -239,6 +243,8 @@ def loads_plan(text: str | bytes, *, source: str = "<plan>") -> SavedPlan:
             update_mask=tuple(i.update_mask),
             body=i.body,
             pending_groups=tuple(i.pending_groups),
+            previous_key=i.previous_key,
+            unmanaged=tuple(i.unmanaged),
         )
         for i in document.items
     )

@@ -37,8 +37,9 @@ def _value(value: Any, field: str, labels: Mapping[str, str], redact: bool) -> A
 
 
 def item_view(item: PlanItem, labels: Mapping[str, str], redact: bool) -> dict[str, Any]:
-    """One item: identity, action, reason and per-field before/after."""
-    return {
+    """One item: identity, action, reason and per-field before/after; ``previous_name`` for a
+    rename and ``destroys_unmanaged`` for a delete of fields a person added, only when set."""
+    view: dict[str, Any] = {
         "kind": item.kind.value,
         "name": item.key,
         "action": item.action.value,
@@ -53,6 +54,11 @@ def item_view(item: PlanItem, labels: Mapping[str, str], redact: bool) -> dict[s
             for change in item.changes
         ],
     }
+    if item.previous_key is not None:
+        view["previous_name"] = item.previous_key
+    if item.unmanaged:
+        view["destroys_unmanaged"] = list(item.unmanaged)
+    return view
 
 
 def plan_view(plan: Plan, *, redact: bool = False) -> dict[str, Any]:
