@@ -18,7 +18,9 @@ requeue with per-key backoff (no sooner than the engine's retry time).
 
 Drift: under ``correct`` a live-triggered key that the pass had to write was drift, and is
 counted; a key that drifts again soon after is corrected with growing delays, so two writers
-never loop hot. Under ``report`` live and resync passes only plan, and report what differs.
+never loop hot. Under ``report`` live and resync passes only plan, and report the changes the
+plan labels drift; the planner keeps drift out of every write under ``report`` and ``ignore``
+(start and manifest passes too), so only intent is ever written.
 """
 
 from __future__ import annotations
@@ -373,16 +375,19 @@ class AccountWorker:
         plan: Plan,
         log: structlog.typing.FilteringBoundLogger,
     ) -> None:
-        """A planning-only pass (``report``): log and count what differs, write nothing."""
-        full = FULL in why
-        live = {key for key, triggers in why.items() if Trigger.LIVE in triggers}
-        for item in plan.changes:
-            if item.kind is Kind.CONTACT and (full or item.key in live):
+        """A planning-only pass (``report``): log and count the drift it shows, write nothing.
+
+        Drift is what the plan labels so (a field changed live since we wrote it, its manifest
+        value unchanged); the planner keeps it out of every write under ``report``.
+        """
+        for item in plan.items:
+            if item.kind is Kind.CONTACT and item.drift:
                 self.metrics.drift_detected_total.labels(
                     account=self.account.key, policy="report"
                 ).inc()
-                fields = sorted({change.field for change in item.changes})
-                log.warning("drift detected", key=item.key, action=str(item.action), fields=fields)
+                log.warning(
+                    "drift detected", key=item.key, action=str(item.action), fields=list(item.drift)
+                )
         for key in why:
             self.queue.forget(key)
 

@@ -149,7 +149,10 @@ async def _open_account(
         journal,
         ApplySettings(
             plan=PlanOptions(
-                owner=account.owner, prune=settings.prune, default_region=settings.default_region
+                owner=account.owner,
+                prune=settings.prune,
+                default_region=settings.default_region,
+                drift_policy=account.drift_policy,
             ),
             executor=CONTROLLER_RETRIES,
         ),

@@ -34,7 +34,7 @@ from reconciler.plan.errors import AmbiguousAdoption, DuplicateOwnership, PlanEr
 from reconciler.plan.groups import plan_groups
 from reconciler.plan.guards import Orphan, guard_deletions
 from reconciler.plan.model import PENDING_GROUP_PREFIX, Action, Kind, Plan, PlanItem
-from reconciler.plan.options import PlanOptions
+from reconciler.plan.options import DriftPolicy, PlanOptions
 
 PRUNE_ANNOTATION = "reconciler/prune"
 ADOPT_ANNOTATION = "reconciler/adopt"
@@ -126,6 +126,7 @@ def build_plan(desired: DesiredState, live: LiveState, options: PlanOptions | No
     claimed: dict[str, str] = {}
     current_names = {resource.name for resource in desired.contacts}
     moved: dict[str, str] = {}  # old name -> the manifest that took its live contact over
+    reported: list[PlanItem] = []  # drift left in place and shown (drift policy report)
 
     # 3. contacts
     items: list[PlanItem] = list(groups.items)
@@ -186,11 +187,16 @@ def build_plan(desired: DesiredState, live: LiveState, options: PlanOptions | No
                 )
             )
             continue
-        if not diff.changed:
-            unchanged += 1
-            continue
         resource_name = str(current.get("resourceName"))
         etag = current.get("etag")
+        drift = diff.drift
+        if drift and options.drift_policy is not DriftPolicy.CORRECT:
+            diff = diff.without(drift)  # drift is never written under report or ignore
+            if options.drift_policy is DriftPolicy.REPORT:
+                reported.append(_drift_reported(resource.name, resource_name, current, drift))
+        if not diff.changed:
+            unchanged += 0 if reported and reported[-1].key == resource.name else 1
+            continue
         items.append(
             PlanItem(
                 kind=Kind.CONTACT,
@@ -204,6 +210,7 @@ def build_plan(desired: DesiredState, live: LiveState, options: PlanOptions | No
                 body={"resourceName": resource_name, "etag": etag, **diff.body},
                 pending_groups=pending if "memberships" in diff.body else (),
                 previous_key=renamed_from,
+                drift=tuple(sorted(diff.drift)),
             )
         )
 
@@ -226,7 +233,7 @@ def build_plan(desired: DesiredState, live: LiveState, options: PlanOptions | No
     ordered = [item for wave in waves for batch in wave.batches for item in batch.items]
     return Plan(
         owner=owner,
-        items=tuple(ordered + guarded.kept),
+        items=tuple(ordered + guarded.kept + reported),
         waves=waves,
         unchanged=unchanged,
         etags=etags,
@@ -246,6 +253,24 @@ def _pending(groups: tuple[str, ...]) -> tuple[str, ...]:
 def _wants_adoption(resource: ContactLike, options: PlanOptions) -> bool:
     annotation = (resource.annotations or {}).get(ADOPT_ANNOTATION, "")
     return options.adopt_by_email or str(annotation).strip().lower() == "email"
+
+
+def _drift_reported(
+    key: str, resource_name: str, person: Person, fields: frozenset[str]
+) -> PlanItem:
+    """A kept item that shows drift which ``report`` leaves in place: what changed live."""
+    return PlanItem(
+        kind=Kind.CONTACT,
+        action=Action.NOOP,
+        key=key,
+        reason=(
+            f"drift in {', '.join(sorted(fields))} (changed live since we wrote it) is reported, "
+            "not corrected (drift policy report)"
+        ),
+        resource_name=resource_name,
+        etag=str(person.get("etag")) if person.get("etag") is not None else None,
+        drift=tuple(sorted(fields)),
+    )
 
 
 def _renamed_from(

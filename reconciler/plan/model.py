@@ -65,6 +65,9 @@ class PlanItem:
     that the body refers to with :data:`PENDING_GROUP_PREFIX` placeholders.
     ``previous_key`` is the old manifest name of a contact renamed in place (its stamp
     rewritten); ``unmanaged`` names the fields a person added that a delete destroys too.
+    ``drift`` names the fields whose change is drift (changed live since we last wrote them;
+    the manifest did not change): every other change is intent. A kept item with ``drift``
+    shows drift that the drift policy leaves in place.
     """
 
     kind: Kind
@@ -79,6 +82,7 @@ class PlanItem:
     pending_groups: tuple[str, ...] = ()
     previous_key: str | None = None
     unmanaged: tuple[str, ...] = ()
+    drift: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,6 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
+
+
+class DriftPolicy(StrEnum):
+    """What to do with drift: a managed field changed live since we last wrote it while its
+    manifest value stayed the same (the stamp's last-applied fingerprints tell which)."""
+
+    CORRECT = "correct"  # write the manifest's version back
+    REPORT = "report"  # show it (kept in the plan, logged and counted), never write it
+    IGNORE = "ignore"  # neither write nor show it; a manifest change to the field still wins
 
 
 @dataclass(frozen=True)
@@ -19,6 +29,8 @@ class PlanOptions:
       at least ``share_floor`` contacts would go (deleting 1 of 2 is not a mass deletion).
     - ``allow_mass_delete``: override both caps.
     - ``allow_empty_desired``: allow pruning everything when no contact manifest is left.
+    - ``drift_policy``: whether changes labelled drift are written (``correct``), shown but
+      not written (``report``) or neither (``ignore``); intent (a manifest change) always is.
     """
 
     owner: str = "reconciler"
@@ -30,6 +42,7 @@ class PlanOptions:
     share_floor: int = 10
     allow_mass_delete: bool = False
     allow_empty_desired: bool = False
+    drift_policy: DriftPolicy = DriftPolicy.CORRECT
 
     def __post_init__(self) -> None:
         if not self.owner:

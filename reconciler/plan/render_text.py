@@ -1,7 +1,8 @@
 """Human plan output in the style of ``terraform plan``.
 
 One block per contact or group (``+`` create, ``~`` update or adopt, ``-`` delete) with a line
-per changed field, then the summary line, which other tools may parse. ``compact=True`` prints
+per changed field (``# drift`` after a change the live side made, the rest being intent), then
+the summary line, which other tools may parse. ``compact=True`` prints
 one line per item instead.
 """
 
@@ -58,7 +59,10 @@ def item_block(item: Mapping[str, Any]) -> list[str]:
         return [*lines, head]
     width = max(len(field["field"]) for field in item["fields"])
     lines.append(head + " {")
-    lines += [f"      {field_lines(field, width)}" for field in item["fields"]]
+    lines += [
+        f"      {field_lines(field, width)}" + ("  # drift" if field["cause"] == "drift" else "")
+        for field in item["fields"]
+    ]
     lines.append("    }")
     return lines
 

@@ -108,6 +108,7 @@ class _Item(_Strict):
     pending_groups: list[str] = []
     previous_key: str | None = None
     unmanaged: list[str] = []
+    drift: list[str] = []
 
 
 class _Batch(_Strict):
@@ -156,6 +157,7 @@ def _item_doc(item: PlanItem) -> dict[str, Any]:
         "pending_groups": list(item.pending_groups),
         "previous_key": item.previous_key,
         "unmanaged": list(item.unmanaged),
+        "drift": list(item.drift),
     }
 
 
@@ -245,6 +247,7 @@ def loads_plan(text: str | bytes, *, source: str = "<plan>") -> SavedPlan:
             pending_groups=tuple(i.pending_groups),
             previous_key=i.previous_key,
             unmanaged=tuple(i.unmanaged),
+            drift=tuple(i.drift),
         )
         for i in document.items
     )

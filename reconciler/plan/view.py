@@ -50,6 +50,7 @@ def item_view(item: PlanItem, labels: Mapping[str, str], redact: bool) -> dict[s
                 "field": change.field,
                 "before": _value(change.before, change.field, labels, redact),
                 "after": _value(change.after, change.field, labels, redact),
+                "cause": "drift" if change.field in item.drift else "intent",
             }
             for change in item.changes
         ],
@@ -86,6 +87,7 @@ def plan_view(plan: Plan, *, redact: bool = False) -> dict[str, Any]:
                 "resource_name": i.resource_name,
                 "reason": i.reason,
             }
+            | ({"drift": list(i.drift)} if i.drift else {})
             for i in plan.items
             if i.action is Action.NOOP
         ],
