@@ -23,11 +23,15 @@ import structlog
 from reconciler.apply.engine import ApplySettings, converge
 from reconciler.apply.executor import ExecutorSettings
 from reconciler.apply.gateway import ClientGateway
-from reconciler.apply.journal import CreateJournal, JournalLocked, journal_path
+from reconciler.apply.journal import CreateJournal, JournalLocked
+from reconciler.apply.lease import Lease, LeaseError, claim
+from reconciler.apply.lease_record import LeaseClient
 from reconciler.apply.live import read_live
 from reconciler.apply.report import ProgressBar, render_result
 from reconciler.apply.results import ApplyResult
 from reconciler.apply.saved import apply_saved
+from reconciler.apply.visibility import DEFAULT_TIMEOUT as VISIBILITY_TIMEOUT
+from reconciler.apply.visibility import require_listed
 from reconciler.model import DesiredState
 from reconciler.people.errors import PeopleError
 from reconciler.plan import (
@@ -45,6 +49,7 @@ from reconciler.plan import (
     render_markdown,
     render_text,
 )
+from reconciler.statedir import StateDir
 
 PlanFormat = Literal["text", "json", "markdown"]
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES, EXIT_LEFT = 0, 1, 2, 2
@@ -56,10 +61,22 @@ class Target:
 
     target: str = "embedded"
     token: str | None = None
-    state: str = ".reconciler/embedded.sqlite3"
     owner: str = "reconciler"
     subject: str | None = None  # the user to act as (domain-wide delegation)
     credentials: str | None = None  # a Google credentials file
+    state_dir: StateDir = field(default_factory=StateDir.at)
+
+    @property
+    def state(self) -> str:
+        """The embedded emulator's state file."""
+        return str(self.state_dir.embedded_state)
+
+    def lease(self, client: LeaseClient, account: str, command: str) -> Lease:
+        """The address book's write lease, claimed for ``command``."""
+        return claim(
+            client, self.state_dir, target=self.target, account=account, owner=self.owner,
+            command=command,
+        )  # fmt: skip
 
     @property
     def endpoint(self) -> str:
@@ -73,8 +90,7 @@ class Target:
         return Binding(self.endpoint, account, self.owner, revision)
 
     def journal(self, account: str, *, readonly: bool = False) -> CreateJournal:
-        directory = Path(self.state).expanduser().resolve().parent
-        path = journal_path(directory, target=self.target, account=account, owner=self.owner)
+        path = self.state_dir.journal(target=self.target, account=account, owner=self.owner)
         return CreateJournal(path, readonly=readonly)
 
 
@@ -99,6 +115,8 @@ class ApplyRequest:
     output: Literal["text", "json"] = "text"
     interactive: bool = field(default_factory=lambda: sys.stdin.isatty() and sys.stdout.isatty())
     executor: ExecutorSettings = field(default_factory=ExecutorSettings)
+    visibility_timeout: float = VISIBILITY_TIMEOUT  # seconds an apply waits for its creates
+    lock_timeout: float = 0.0  # seconds an apply waits for another writer's lease
 
 
 def _quiet_logs() -> None:
@@ -128,7 +146,12 @@ def load_desired(paths: Sequence[str], default_region: str) -> DesiredState | No
             _err(str(error))
         _err(f"{len(loaded.errors)} error(s) in the manifests: nothing was sent to the API.")
         return None
-    return DesiredState(contacts=loaded.contacts, groups=loaded.groups, complete=loaded.ok)
+    return DesiredState(
+        contacts=loaded.contacts,
+        groups=loaded.groups,
+        complete=loaded.ok,
+        revision=loaded.revision or None,
+    )
 
 
 def render_plan(plan: Plan, output: PlanFormat, *, compact: bool, redact: bool) -> str:
@@ -162,7 +185,7 @@ def run_plan(request: PlanRequest) -> int:
         assert binding is not None
         Path(request.out).write_text(dumps_plan(plan, binding), encoding="utf-8")
         _err(f"Saved the plan to {request.out}; apply it with: reconciler apply {request.out}")
-    if request.detailed_exitcode and not plan.empty:
+    if request.detailed_exitcode and not plan.in_sync:
         return EXIT_CHANGES
     return EXIT_OK
 
@@ -181,8 +204,8 @@ async def _plan(request: PlanRequest, desired: DesiredState) -> tuple[Plan, Bind
                 gateway, journal, owner=t.owner, settle=ExecutorSettings().settle, now=_now
             )
         plan = build_plan(desired, read.state, request.options)
-        # The manifests revision joins the binding here once loads report one.
-        binding = t.binding(await client.address_book()) if request.out else None
+        account = await client.address_book() if request.out else None
+        binding = t.binding(account, plan.revision) if account is not None else None
         return plan, binding
 
 
@@ -238,7 +261,7 @@ def run_apply(request: ApplyRequest) -> int:
     bar = ProgressBar(enabled=request.interactive)
     try:
         result = asyncio.run(_apply(request, desired, saved, bar))
-    except JournalLocked as error:
+    except (JournalLocked, LeaseError) as error:
         _err(f"Error: {error}")
         return EXIT_ERROR
     except (PlanError, PeopleError, SavedPlanError) as error:
@@ -249,7 +272,7 @@ def run_apply(request: ApplyRequest) -> int:
     return _report(request, result)
 
 
-def _approver(request: ApplyRequest, bar: ProgressBar) -> Callable[[Plan], bool]:
+def _approver(request: ApplyRequest, bar: ProgressBar, lease: Lease) -> Callable[[Plan], bool]:
     def approve(plan: Plan) -> bool:
         changes = len(plan.changes)
         if changes and not request.auto_approve:
@@ -257,6 +280,7 @@ def _approver(request: ApplyRequest, bar: ProgressBar) -> Callable[[Plan], bool]
             click.echo("")
             if not click.confirm("Apply these changes?", default=False):
                 return False
+            lease.check()  # the prompt blocked renewals: still ours before the first write?
         bar.start(changes)
         return True
 
@@ -269,7 +293,6 @@ async def _apply(
     from reconciler.people import connect
 
     t = request.target
-    settings = ApplySettings(plan=request.options, executor=request.executor)
     async with connect(
         t.target, token=t.token, state=t.state, subject=t.subject, credentials=t.credentials
     ) as client:
@@ -278,17 +301,37 @@ async def _apply(
             check_binding(
                 saved.binding, t.binding(await client.address_book()), source=request.paths[0]
             )
-        with t.journal(client.account) as journal:
-            if saved is not None:
-                return await apply_saved(
-                    gateway, journal, saved.plan, settings, progress=bar.advance,
-                    on_plan=_approver(request, bar),
-                )  # fmt: skip
-            assert desired is not None
-            return await converge(
-                gateway, journal, desired, settings, progress=bar.advance,
-                on_plan=_approver(request, bar),
-            )  # fmt: skip
+        lease = t.lease(client, client.account, "apply")
+        async with lease.held(request.lock_timeout):
+            with t.journal(client.account) as journal:
+                plan = saved.plan if saved is not None else None
+                return await _apply_held(request, gateway, journal, lease, desired, plan, bar)
+
+
+async def _apply_held(
+    request: ApplyRequest,
+    gateway: ClientGateway,
+    journal: CreateJournal,
+    lease: Lease,
+    desired: DesiredState | None,
+    saved: Plan | None,
+    bar: ProgressBar,
+) -> ApplyResult:
+    """Apply while holding the journal and the lease; return once the creates are listed."""
+    settings = ApplySettings(plan=request.options, executor=request.executor)
+    if saved is not None:
+        result = await apply_saved(
+            gateway, journal, saved, settings, progress=bar.advance,
+            on_plan=_approver(request, bar, lease),
+        )  # fmt: skip
+    else:
+        assert desired is not None
+        result = await converge(
+            gateway, journal, desired, settings, progress=bar.advance,
+            on_plan=_approver(request, bar, lease),
+        )  # fmt: skip
+    await require_listed(gateway, journal, result, within=request.visibility_timeout)
+    return result
 
 
 def _report(request: ApplyRequest, result: ApplyResult) -> int:
@@ -297,7 +340,7 @@ def _report(request: ApplyRequest, result: ApplyResult) -> int:
         return EXIT_ERROR
     if request.output == "json":
         click.echo(json.dumps(result.to_json(), indent=2))
-    else:
+    elif result.results or not result.errors:  # no plan was made: no summary of nothing applied
         click.echo(render_result(result, verbose=not request.interactive))
     for error in result.errors:
         _err(f"Error: {error}")

@@ -11,8 +11,11 @@ from reconciler.cli.options import (
     credentials_option,
     default_region_option,
     option,
+    option_flags,
     output_option,
     owner_option,
+    state_dir_of,
+    state_dir_option,
     state_option,
     subject_option,
     target_option,
@@ -46,6 +49,12 @@ def planning_options(command: F) -> F:
             help="Override --max-deletes and --max-delete-share.",
         ),
         option(
+            "--allow-empty",
+            "allow_empty_desired",
+            is_flag=True,
+            help="With --prune, delete every managed contact when no contact manifest is left.",
+        ),
+        option(
             "--adopt-by-email",
             is_flag=True,
             help="Adopt unstamped live contacts that match a manifest by email.",
@@ -53,6 +62,7 @@ def planning_options(command: F) -> F:
         default_region_option,
         target_option,
         token_option,
+        state_dir_option,
         state_option,
         owner_option,
         subject_option,
@@ -75,6 +85,8 @@ def plan_options(**kwargs: Any) -> Any:
         max_deletes=kwargs["max_deletes"],
         max_delete_share=kwargs["max_delete_share"],
         allow_mass_delete=kwargs["allow_mass_delete"],
+        allow_empty_desired=kwargs["allow_empty_desired"],
+        flags=option_flags(click.get_current_context().command),
     )
 
 
@@ -84,10 +96,10 @@ def target_of(**kwargs: Any) -> Any:
     return Target(
         target=kwargs["target"],
         token=kwargs["token"],
-        state=kwargs["state"],
         owner=kwargs["owner"],
         subject=kwargs["subject"],
         credentials=kwargs["credentials"],
+        state_dir=state_dir_of(kwargs["state_dir"], kwargs["state"]),
     )
 
 

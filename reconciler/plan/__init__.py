@@ -9,6 +9,7 @@ from reconciler.plan.batching import BATCH_LIMITS
 from reconciler.plan.build import ADOPT_ANNOTATION, PRUNE_ANNOTATION, build_plan
 from reconciler.plan.errors import (
     AmbiguousAdoption,
+    ContactLimitExceeded,
     DeletionCapExceeded,
     DuplicateOwnership,
     EmptyDesiredRefused,
@@ -49,6 +50,7 @@ __all__ = [
     "AmbiguousAdoption",
     "Batch",
     "Binding",
+    "ContactLimitExceeded",
     "DeletionCapExceeded",
     "DuplicateOwnership",
     "EmptyDesiredRefused",

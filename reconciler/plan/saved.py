@@ -44,8 +44,9 @@ class Binding:
 
     ``target`` is the endpoint (``embedded:<state file>``, the emulator's URL or ``google``),
     ``account`` the resource name of the address book's user as the API reports it (never a
-    credential), ``owner`` the stamp owner. ``revision`` is the manifests revision when the
-    caller knows one; it is compared only when both sides know it.
+    credential), ``owner`` the stamp owner. ``revision`` is the manifests revision (stored
+    once in the file, as the plan's own); it is compared only when both sides know it, and
+    ``apply PLANFILE`` reads no manifests, so today only callers that load some can pass one.
     """
 
     target: str
@@ -109,6 +110,7 @@ class _Item(_Strict):
     previous_key: str | None = None
     unmanaged: list[str] = []
     drift: list[str] = []
+    orphan: bool = False
 
 
 class _Batch(_Strict):
@@ -126,7 +128,6 @@ class _Binding(_Strict):
     target: str
     account: str
     owner: str
-    revision: str | None = None
 
 
 class _Document(_Strict):
@@ -139,6 +140,7 @@ class _Document(_Strict):
     warnings: list[str] = []
     group_labels: dict[str, str] = {}
     etags: dict[str, str] = {}
+    revision: str | None = None
     items: list[_Item]
     waves: list[_Wave]
 
@@ -158,14 +160,15 @@ def _item_doc(item: PlanItem) -> dict[str, Any]:
         "previous_key": item.previous_key,
         "unmanaged": list(item.unmanaged),
         "drift": list(item.drift),
+        "orphan": item.orphan,
     }
 
 
 def dumps_plan(plan: Plan, binding: Binding) -> str:
     """The plan as a JSON document that :func:`loads_plan` turns back into an equal plan,
-    bound to ``binding`` (whose owner must be the plan's)."""
-    if binding.owner != plan.owner:
-        raise ValueError(f"binding owner {binding.owner!r} is not the plan's {plan.owner!r}")
+    bound to ``binding`` (whose owner and revision must be the plan's)."""
+    if binding.owner != plan.owner or binding.revision not in (None, plan.revision):
+        raise ValueError(f"binding {binding!r} does not match the plan's owner and revision")
     index = {id(item): n for n, item in enumerate(plan.items)}
     document = {
         "format": FORMAT,
@@ -174,7 +177,6 @@ def dumps_plan(plan: Plan, binding: Binding) -> str:
             "target": binding.target,
             "account": binding.account,
             "owner": binding.owner,
-            "revision": binding.revision,
         },
         "owner": plan.owner,
         "prune": plan.prune,
@@ -182,6 +184,7 @@ def dumps_plan(plan: Plan, binding: Binding) -> str:
         "warnings": list(plan.warnings),
         "group_labels": dict(plan.group_labels),
         "etags": dict(plan.etags),
+        "revision": plan.revision,
         "items": [_item_doc(item) for item in plan.items],
         "waves": [
             {
@@ -248,6 +251,7 @@ def loads_plan(text: str | bytes, *, source: str = "<plan>") -> SavedPlan:
             previous_key=i.previous_key,
             unmanaged=tuple(i.unmanaged),
             drift=tuple(i.drift),
+            orphan=i.orphan,
         )
         for i in document.items
     )
@@ -286,6 +290,7 @@ def loads_plan(text: str | bytes, *, source: str = "<plan>") -> SavedPlan:
         warnings=tuple(document.warnings),
         prune=document.prune,
         group_labels=document.group_labels,
+        revision=document.revision,
     )
     b = document.binding
-    return SavedPlan(plan, Binding(b.target, b.account, b.owner, b.revision))
+    return SavedPlan(plan, Binding(b.target, b.account, b.owner, document.revision))
