@@ -81,9 +81,7 @@ class Target:
     @property
     def endpoint(self) -> str:
         """The target as a saved plan records it: the embedded state file, a URL or google."""
-        if self.target == "embedded":
-            return f"embedded:{Path(self.state).expanduser().resolve()}"
-        return self.target.rstrip("/")
+        return self.state_dir.target_key(self.target.rstrip("/"))
 
     def binding(self, account: str, revision: str | None = None) -> Binding:
         """Where a plan made now is made (``account`` from the API, never a credential)."""

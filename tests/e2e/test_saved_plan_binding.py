@@ -72,14 +72,15 @@ def test_a_saved_plan_applied_elsewhere_is_refused_and_writes_nothing(
 
 
 def test_a_saved_plan_applied_to_another_target_is_refused(
-    tmp_path: Path, emulator_server: BackgroundServer
+    tmp_path: Path, emulator_server: BackgroundServer, state_home: Path
 ) -> None:
-    """A plan saved against an http emulator is refused on the embedded target."""
+    """A plan saved against an http emulator is refused on the embedded target before the
+    embedded address book is even opened."""
     _save_plan(tmp_path, emulator_server)
     applied = invoke("apply", "--auto-approve", "--token", "user:alice", "plan.json", cwd=tmp_path)
     assert applied.exit_code == 1, applied.output
     assert "target" in applied.output
-    assert not (tmp_path / ".reconciler" / "embedded.sqlite3").exists()
+    assert not list(state_home.rglob("*.sqlite3"))
 
 
 def test_a_saved_plan_applies_where_it_was_made(
