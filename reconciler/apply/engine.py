@@ -246,6 +246,8 @@ class Run:
             if i.resource_name
         }
         for item in plan.items:
+            if item.kind is Kind.CONTACT and item.drift and item.action is Action.NOOP:
+                self.result.drift[item.key] = item.drift  # shown, never written (report)
             if item.kind is Kind.CONTACT and item.action is Action.NOOP:
                 executor.record(
                     "contact",

@@ -20,7 +20,8 @@ Drift: under ``correct`` a live-triggered key that the pass had to write was dri
 counted; a key that drifts again soon after is corrected with growing delays, so two writers
 never loop hot. Under ``report`` live and resync passes only plan, and report the changes the
 plan labels drift; the planner keeps drift out of every write under ``report`` and ``ignore``
-(start and manifest passes too), so only intent is ever written.
+(start and manifest passes too), so only intent is ever written, and a writing pass under
+``report`` reports the drift it left in place.
 """
 
 from __future__ import annotations
@@ -355,6 +356,9 @@ class AccountWorker:
             if obj.retry_at is not None:
                 wait = (obj.retry_at - datetime.now(UTC)).total_seconds()
             self._requeue(key, wait, log, outcome=str(obj.outcome))
+        for key, fields in result.drift.items():  # drift the policy left in place (report)
+            self.metrics.drift_detected_total.labels(account=account, policy="report").inc()
+            log.warning("drift detected", key=key, action="noop", fields=list(fields))
         for key, triggers in why.items():
             done = result.get("contact", key)
             if Trigger.LIVE in triggers and done is not None and done.outcome in _WRITTEN:

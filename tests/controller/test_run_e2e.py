@@ -333,6 +333,8 @@ def test_under_report_the_start_pass_and_manifest_changes_never_write_drift(
     controller = start("--drift-policy", "report")
     eventually(controller.ready, "readiness after the start pass")
     assert emulator.given_names() == {"jane": "Mallory", "joe": "Joe"}
+    assert controller.metric("reconciler_drift_detected_total", policy="report") >= 1
+    assert any(e.get("key") == "jane" for e in controller.logged("drift detected"))
     (manifests / "people.yaml").write_text(
         contact("jane", "Jane", "jane@example.com") + "---\n" + contact("joe", "Joseph")
     )
