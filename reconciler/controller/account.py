@@ -45,7 +45,7 @@ from reconciler.controller.metrics import Metrics
 from reconciler.controller.polling import LivePoller
 from reconciler.controller.watching import ManifestWatcher
 from reconciler.model import DesiredState
-from reconciler.plan.model import Kind, Plan
+from reconciler.plan.model import Plan
 from reconciler.queue import Clock, ExponentialBackoff, MonotonicClock, WorkQueue
 
 __all__ = ["FULL", "AccountWorker", "Intervals", "PassBackend", "Trigger"]
@@ -358,7 +358,7 @@ class AccountWorker:
             self._requeue(key, wait, log, outcome=str(obj.outcome))
         for key, fields in result.drift.items():  # drift the policy left in place (report)
             self.metrics.drift_detected_total.labels(account=account, policy="report").inc()
-            log.warning("drift detected", key=key, action="noop", fields=list(fields))
+            log.warning("drift detected", key=key, fields=list(fields))
         for key, triggers in why.items():
             done = result.get("contact", key)
             if Trigger.LIVE in triggers and done is not None and done.outcome in _WRITTEN:
@@ -397,14 +397,11 @@ class AccountWorker:
         Drift is what the plan labels so (a field changed live since we wrote it, its manifest
         value unchanged); the planner keeps it out of every write under ``report``.
         """
-        for item in plan.items:
-            if item.kind is Kind.CONTACT and item.drift:
-                self.metrics.drift_detected_total.labels(
-                    account=self.account.key, policy="report"
-                ).inc()
-                log.warning(
-                    "drift detected", key=item.key, action=str(item.action), fields=list(item.drift)
-                )
+        for key, fields in plan.drift_left.items():
+            self.metrics.drift_detected_total.labels(
+                account=self.account.key, policy="report"
+            ).inc()
+            log.warning("drift detected", key=key, fields=list(fields))
         for key in why:
             self.queue.forget(key)
 

@@ -189,13 +189,16 @@ def build_plan(desired: DesiredState, live: LiveState, options: PlanOptions | No
             continue
         resource_name = str(current.get("resourceName"))
         etag = current.get("etag")
-        drift = diff.drift
-        if drift and options.drift_policy is not DriftPolicy.CORRECT:
-            diff = diff.without(drift)  # drift is never written under report or ignore
+        left: frozenset[str] = frozenset()  # drift shown but not written (report)
+        if diff.drift and options.drift_policy is not DriftPolicy.CORRECT:
             if options.drift_policy is DriftPolicy.REPORT:
-                reported.append(_drift_reported(resource.name, resource_name, current, drift))
+                left = diff.drift
+            diff = diff.without(diff.drift)  # drift is never written under report or ignore
         if not diff.changed:
-            unchanged += 0 if reported and reported[-1].key == resource.name else 1
+            if left:
+                reported.append(_drift_reported(resource.name, resource_name, current, left))
+            else:
+                unchanged += 1
             continue
         items.append(
             PlanItem(
@@ -210,7 +213,7 @@ def build_plan(desired: DesiredState, live: LiveState, options: PlanOptions | No
                 body={"resourceName": resource_name, "etag": etag, **diff.body},
                 pending_groups=pending if "memberships" in diff.body else (),
                 previous_key=renamed_from,
-                drift=tuple(sorted(diff.drift)),
+                drift=tuple(sorted(diff.drift | left)),
             )
         )
 

@@ -63,6 +63,9 @@ def item_block(item: Mapping[str, Any]) -> list[str]:
         f"      {field_lines(field, width)}" + ("  # drift" if field["cause"] == "drift" else "")
         for field in item["fields"]
     ]
+    if item.get("drift_not_written"):
+        left = ", ".join(item["drift_not_written"])
+        lines.append(f"      # drift not written (drift policy report): {left}")
     lines.append("    }")
     return lines
 

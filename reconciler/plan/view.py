@@ -59,6 +59,9 @@ def item_view(item: PlanItem, labels: Mapping[str, str], redact: bool) -> dict[s
         view["previous_name"] = item.previous_key
     if item.unmanaged:
         view["destroys_unmanaged"] = list(item.unmanaged)
+    changed = {change.field for change in item.changes}
+    if left := [f for f in item.drift if f not in changed]:
+        view["drift_not_written"] = left
     return view
 
 
@@ -90,7 +93,7 @@ def plan_view(plan: Plan, *, redact: bool = False) -> dict[str, Any]:
                 "reason": i.reason,
                 "orphan": i.orphan,
             }
-            | ({"drift": list(i.drift)} if i.drift else {})
+            | ({"drift_not_written": list(i.drift)} if i.drift else {})
             for i in plan.items
             if i.action is Action.NOOP
         ],

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from reconciler.apply.results import Outcome
-from reconciler.plan import Action, build_plan
+from reconciler.plan import Action, build_plan, render_text
 from reconciler.plan.options import DriftPolicy, PlanOptions
 from tests.apply.conftest import World
 from tests.core.factories import Contact, Spec, desired
@@ -79,14 +79,20 @@ async def test_the_plan_labels_drift_and_intent(world: World) -> None:
     assert item.drift == ("names",)
     assert {c.field for c in item.changes} >= {"names", "organizations"}
     report = build_plan(promoted, live, PlanOptions(drift_policy=DriftPolicy.REPORT))
-    (update,) = report.changes
+    (update,) = report.items
     assert "names" not in update.update_mask
     assert "organizations" in update.update_mask
-    (kept,) = [i for i in report.items if i.action is Action.NOOP]
-    assert kept.drift == ("names",)
+    assert report.drift_left == {"jane": ("names",)}
+    assert "# drift not written (drift policy report): names" in render_text(report)
+    only_drift = build_plan(desired(jane()), live, PlanOptions(drift_policy=DriftPolicy.REPORT))
+    assert only_drift.empty
+    (kept,) = only_drift.items
+    assert kept.action is Action.NOOP
+    assert only_drift.drift_left == {"jane": ("names",)}
+    assert only_drift.summary().unchanged == 1
     ignore = build_plan(desired(jane()), live, PlanOptions(drift_policy=DriftPolicy.IGNORE))
     assert ignore.empty
-    assert not [i for i in ignore.items if i.drift]
+    assert ignore.drift_left == {}
 
 
 async def test_correct_writes_drift_back(world: World) -> None:
