@@ -281,10 +281,11 @@ def test_a_broken_manifest_causes_no_writes_until_fixed(
     eventually(controller.ready, "readiness")
     writes = emulator.writes()
     assert writes >= 1  # the creates were counted: the comparisons below are not vacuous
+    # the broken file first: a load between the two writes must not see the good edit alone
+    (manifests / "broken.yaml").write_text("apiVersion: reconciler/v1\nkind: Contact\nspec: [\n")
     (manifests / "people.yaml").write_text(
         contact("jane", "Janet", "jane@example.com") + "---\n" + contact("joe", "Joseph")
     )
-    (manifests / "broken.yaml").write_text("apiVersion: reconciler/v1\nkind: Contact\nspec: [\n")
     eventually(
         lambda: controller.metric("reconciler_manifest_errors") >= 1, "the error to be exported"
     )
