@@ -165,12 +165,13 @@ def _stamp_current(
     """
     if live_stamp is None:
         return False
-    theirs = live_stamp if stamp.applied else live_stamp._replace(applied=())
+    entries = (3 if live_stamp.prunable else 4) + (1 if live_stamp.applied else 0)
     return (
-        theirs == stamp
+        live_stamp[:4] == stamp[:4]  # owner, name, fields, prunable (no allocation per contact)
+        and (not stamp.applied or live_stamp.applied == stamp.applied)
         and not desired.client_data
         and not any(f.startswith(CLIENT_DATA_PREFIX) for f in previous)
-        and stamp_entry_count(live.get(CLIENT_DATA)) == len(live_stamp.entries())
+        and stamp_entry_count(live.get(CLIENT_DATA)) == entries
     )
 
 
@@ -209,14 +210,14 @@ def diff_contact(
         return _create(desired, stamp._replace(applied=_record(desired, normalizer)))
     changes: list[FieldChange] = []
     body: dict[str, Any] = {}
-    drift: set[str] = set()
+    drift: list[str] = []
     for field, want in desired.fields.items():
         have = live.get(field)
         if normalizer.equal(field, want, have):
             continue
         last = live_stamp.applied_fingerprint(field) if live_stamp is not None else None
         if last is not None and last == _fingerprint(normalizer, field, want):
-            drift.add(field)  # the manifest value is the one last applied: the live side moved
+            drift.append(field)  # the manifest value is the one last applied: the live side moved
         keep = normalizer.declared_derived(field, want)
         changes.append(
             FieldChange(field, normalizer.clean(field, have, keep) or None, list(want) or None)

@@ -122,9 +122,11 @@ def read_stamp(client_data: Any) -> Stamp | None:
     )
 
 
-@lru_cache(maxsize=4096)
 def _applied(recorded: str) -> tuple[tuple[str, str], ...]:
-    """``"a=x,b=y"`` -> ``(("a", "x"), ("b", "y"))``; malformed parts are ignored."""
+    """``"a=x,b=y"`` -> ``(("a", "x"), ("b", "y"))``; malformed parts are ignored. Not
+    memoised: each contact's record is its own, so a cache would only hold memory."""
+    if not recorded:
+        return ()
     pairs = (part.partition("=") for part in recorded.split(",") if "=" in part)
     return tuple(sorted((name, digest) for name, _, digest in pairs if name and digest))
 

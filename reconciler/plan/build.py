@@ -124,7 +124,7 @@ def build_plan(desired: DesiredState, live: LiveState, options: PlanOptions | No
 
     by_email: dict[str, list[Person]] | None = None
     claimed: dict[str, str] = {}
-    current_names = {resource.name for resource in desired.contacts}
+    current_names: set[str] | None = None  # built only when some manifest was renamed
     moved: dict[str, str] = {}  # old name -> the manifest that took its live contact over
     reported: list[PlanItem] = []  # drift left in place and shown (drift policy report)
 
@@ -144,7 +144,9 @@ def build_plan(desired: DesiredState, live: LiveState, options: PlanOptions | No
         key = resource.name
         current = ours.get(key)
         renamed_from = None
-        if current is None:
+        if current is None and previous_names(resource.annotations):
+            if current_names is None:
+                current_names = {contact.name for contact in desired.contacts}
             renamed_from = _renamed_from(resource, ours, current_names, moved)
             if renamed_from is not None:
                 key, current = renamed_from, ours[renamed_from]
