@@ -69,21 +69,27 @@ def test_aliases_are_checked_where_they_are_written(tmp_path: Path) -> None:
     assert "an alias is lowercase letters" in text
 
 
-async def test_metrics_name_no_mailbox_and_tell_the_build_and_last_success(
-    tmp_path: Path, emulator_server: Any
-) -> None:
-    """After both accounts converge, /metrics has build info, a last-success timestamp per
-    account under its label, and no email address anywhere; /readyz neither."""
+def two_accounts(tmp_path: Path, emulator_url: str) -> tuple[Any, RunSettings]:
+    """The two accounts of :func:`accounts_file` and settings serving probes and metrics."""
     config = load_accounts(
         accounts_file(tmp_path), default_owner="o", drift_policy=DriftPolicy.CORRECT
     )
     settings = RunSettings(
-        target=emulator_server.url,
+        target=emulator_url,
         state_dir=StateDir.at(tmp_path / "state"),
         intervals=Intervals(poll=0.3, resync=3600, debounce=0.1),
         health_addr="127.0.0.1:0",
         metrics_addr="127.0.0.1:0",
     )
+    return config, settings
+
+
+async def test_metrics_name_no_mailbox_and_tell_the_build_and_last_success(
+    tmp_path: Path, emulator_server: Any
+) -> None:
+    """After both accounts converge, /metrics has build info, a last-success timestamp per
+    account under its label, and no email address anywhere; /readyz neither."""
+    config, settings = two_accounts(tmp_path, emulator_server.url)
     stop = asyncio.Event()
     with capture_logs() as logs:
         task = asyncio.create_task(run_controller(config, settings, stop=stop))
@@ -126,23 +132,14 @@ async def test_the_revision_applied_follows_successful_full_passes(
 ) -> None:
     """reconciler_manifests_revision_applied_info names the manifests revision (here the
     sha256: digest of the tree) that the last successful full pass applied, under the label."""
-    config = load_accounts(
-        accounts_file(tmp_path), default_owner="o", drift_policy=DriftPolicy.CORRECT
-    )
-    settings = RunSettings(
-        target=emulator_server.url,
-        state_dir=StateDir.at(tmp_path / "state"),
-        intervals=Intervals(poll=0.3, resync=3600, debounce=0.1),
-        health_addr="0",
-        metrics_addr="127.0.0.1:0",
-    )
+    config, settings = two_accounts(tmp_path, emulator_server.url)
     stop = asyncio.Event()
     with capture_logs() as logs:
         task = asyncio.create_task(run_controller(config, settings, stop=stop))
 
         def address() -> str:
             for event in logs:
-                if event["event"] == "serving":
+                if event["event"] == "serving" and "/metrics" in event["paths"]:
                     return str(event["address"]) + "/metrics"
             raise AssertionError("not serving yet")
 
