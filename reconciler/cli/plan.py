@@ -25,16 +25,15 @@ from reconciler.cli.options import (
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def planning_options(command: F) -> F:
-    """The flags that shape a plan; ``apply`` takes the same ones."""
+def deletion_guard_options(command: F) -> F:
+    """The caps on deletions; ``plan``, ``apply`` and ``run`` take the same ones."""
     decorators = [
-        option("--prune", is_flag=True, help="Delete managed contacts whose manifest is gone."),
         option(
             "--max-deletes",
             type=click.IntRange(min=0),
             default=100,
             show_default=True,
-            help="Refuse plans that delete more contacts than this.",
+            help="Refuse plans that delete more contacts than this (run: withhold them).",
         ),
         option(
             "--max-delete-share",
@@ -48,6 +47,17 @@ def planning_options(command: F) -> F:
             is_flag=True,
             help="Override --max-deletes and --max-delete-share.",
         ),
+    ]
+    for decorate in reversed(decorators):
+        command = decorate(command)
+    return command
+
+
+def planning_options(command: F) -> F:
+    """The flags that shape a plan; ``apply`` takes the same ones."""
+    decorators = [
+        option("--prune", is_flag=True, help="Delete managed contacts whose manifest is gone."),
+        deletion_guard_options,
         option(
             "--allow-empty",
             "allow_empty_desired",

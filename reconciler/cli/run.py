@@ -32,6 +32,7 @@ from reconciler.cli.options import (
     target_option,
     token_option,
 )
+from reconciler.cli.plan import deletion_guard_options
 from reconciler.people.pacing import (
     DEFAULT_PROJECT_READS_PER_MINUTE,
     DEFAULT_PROJECT_WRITES_PER_MINUTE,
@@ -178,8 +179,14 @@ def project_budget_option(kind: str, default: float) -> Callable[[F], F]:
     show_default=True,
     help="Run, watch and serve, but write nothing for any account.",
 )
+@deletion_guard_options
 @duration_option(
     "--shutdown-timeout", "30s", "On SIGTERM, how long the in-flight passes may take to finish."
+)
+@duration_option(
+    "--api-grace",
+    "20s",
+    "How long an account's passes or polls may fail before /readyz reports it unready.",
 )
 @lock_timeout_option(default=120.0)
 @option(
@@ -256,7 +263,11 @@ def run(
     drift_policy: str,
     prune: bool,
     suspend: bool,
+    max_deletes: int,
+    max_delete_share: float,
+    allow_mass_delete: bool,
     shutdown_timeout: float,
+    api_grace: float,
     lock_timeout: float,
     log_format: str,
     concurrent_passes: int,
@@ -333,8 +344,12 @@ def run(
         metrics_addr=metrics_addr,
         shard=shard_spec,
         prune=prune,
+        max_deletes=max_deletes,
+        max_delete_share=max_delete_share,
+        allow_mass_delete=allow_mass_delete,
         suspend=suspend,
         shutdown_timeout=shutdown_timeout,
+        api_grace=api_grace,
         flags=option_flags(click.get_current_context().command),
         lock_timeout=lock_timeout,
         concurrent_passes=concurrent_passes,

@@ -245,6 +245,7 @@ def build_plan(desired: DesiredState, live: LiveState, options: PlanOptions | No
         unchanged=unchanged,
         etags=etags,
         warnings=tuple(guarded.warnings),
+        withheld_deletes=guarded.withheld,
         prune=options.prune,
         group_labels=dict(groups.labels),
         revision=desired.revision,

@@ -29,6 +29,9 @@ class PlanOptions:
       count, or more than this share of the managed contacts; the share rule applies only once
       at least ``share_floor`` contacts would go (deleting 1 of 2 is not a mass deletion).
     - ``allow_mass_delete``: override both caps.
+    - ``withhold_mass_delete``: over the caps (and not overridden), keep the deletions as
+      withheld no-ops and plan everything else, instead of refusing the whole plan; a
+      controller converges the rest and reports what it withheld.
     - ``allow_empty_desired``: allow pruning everything when no contact manifest is left.
     - ``drift_policy``: whether changes labelled drift are written (``correct``), shown but
       not written (``report``) or neither (``ignore``); intent (a manifest change) always is.
@@ -45,6 +48,7 @@ class PlanOptions:
     max_delete_share: float = 0.25
     share_floor: int = 10
     allow_mass_delete: bool = False
+    withhold_mass_delete: bool = False
     allow_empty_desired: bool = False
     drift_policy: DriftPolicy = DriftPolicy.CORRECT
     flags: Mapping[str, str] = field(default_factory=dict, compare=False, hash=False)
