@@ -21,7 +21,13 @@ from typing import Any, NamedTuple
 
 from reconciler.model.fields import MY_CONTACTS, PERSON_WRITABLE_FIELDS, SPECIAL_FIELDS
 from reconciler.model.normalize import Normalizer, clean_entry, nfc
-from reconciler.model.stamps import CLIENT_DATA_PREFIX, Stamp, foreign_entries, stamp_entry_count
+from reconciler.model.stamps import (
+    CLIENT_DATA_PREFIX,
+    Labels,
+    Stamp,
+    foreign_entries,
+    stamp_entry_count,
+)
 
 CLIENT_DATA = "clientData"
 MEMBERSHIPS = "memberships"
@@ -44,6 +50,7 @@ class DesiredContact(NamedTuple):
     client_data: tuple[dict[str, Any], ...] = ()
     groups: tuple[str, ...] = ()
     prunable: bool = True
+    labels: Labels = ()
 
     def managed(self) -> frozenset[str]:
         """The field names recorded in the stamp: declared fields and declared clientData keys."""
@@ -144,7 +151,7 @@ def _stamp_current(
         live_stamp == stamp
         and not desired.client_data
         and not any(f.startswith(CLIENT_DATA_PREFIX) for f in previous)
-        and stamp_entry_count(live.get(CLIENT_DATA)) == (3 if stamp.prunable else 4)
+        and stamp_entry_count(live.get(CLIENT_DATA)) == stamp.entry_count()
     )
 
 
@@ -165,7 +172,11 @@ def diff_contact(
     the stamp already read from ``live`` (it lets an unchanged stamp skip the clientData merge).
     """
     stamp = Stamp(
-        owner=owner, name=desired.name, fields=desired.managed(), prunable=desired.prunable
+        owner=owner,
+        name=desired.name,
+        fields=desired.managed(),
+        prunable=desired.prunable,
+        labels=desired.labels,
     )
     if live is None:
         return _create(desired, stamp)

@@ -31,7 +31,7 @@ from reconciler.manifest.resources import (
     GroupResource,
     GroupSpec,
 )
-from reconciler.model.stamps import NAME_KEY, PRUNE_KEY
+from reconciler.model.stamps import NAME_KEY, PRUNE_KEY, read_stamp
 
 USER_GROUP = "USER_CONTACT_GROUP"
 _SLUG_JUNK = re.compile(r"[^a-z0-9]+")
@@ -231,7 +231,11 @@ def export(
                     f"{name}: no email address to adopt it by; applying will create a new "
                     "contact next to the existing one"
                 )
-        result.contacts.append(ContactResource(name=name, spec=spec, annotations=annotations))
+        stamp = read_stamp(person.get("clientData"))
+        labels = dict(stamp.labels) if stamp is not None else {}
+        result.contacts.append(
+            ContactResource(name=name, spec=spec, labels=labels, annotations=annotations)
+        )
     return result
 
 

@@ -8,6 +8,8 @@ reconciler is stateless. A contact carries::
     reconciler.fields  the comma-separated, sorted fields it manages (for three-way merges)
     reconciler.prune   "false" when the manifest said ``reconciler/prune: "false"``; kept on the
                        live side so the contact stays protected after its manifest is gone
+    reconciler.labels  the manifest's ``metadata.labels`` as compact JSON (only when it has
+                       some), so that an export of the live address book gives them back
 
 Groups carry only the owner and the name. Any other ``clientData`` entry belongs to someone else
 and is preserved.
@@ -15,6 +17,7 @@ and is preserved.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from typing import Any, NamedTuple
@@ -23,7 +26,10 @@ OWNER_KEY = "reconciler.owner"
 NAME_KEY = "reconciler.name"
 FIELDS_KEY = "reconciler.fields"
 PRUNE_KEY = "reconciler.prune"
-STAMP_KEYS: frozenset[str] = frozenset({OWNER_KEY, NAME_KEY, FIELDS_KEY, PRUNE_KEY})
+LABELS_KEY = "reconciler.labels"
+STAMP_KEYS: frozenset[str] = frozenset({OWNER_KEY, NAME_KEY, FIELDS_KEY, PRUNE_KEY, LABELS_KEY})
+
+Labels = tuple[tuple[str, str], ...]
 
 # Managed clientData keys of a manifest are recorded in reconciler.fields as "clientData.<key>".
 CLIENT_DATA_PREFIX = "clientData."
@@ -40,6 +46,7 @@ class Stamp(NamedTuple):
     name: str
     fields: frozenset[str] = frozenset()
     prunable: bool = True
+    labels: Labels = ()
 
     def entries(self, *, with_fields: bool = True) -> list[dict[str, str]]:
         """The ``clientData`` entries that record this stamp (groups omit the field set)."""
@@ -48,7 +55,34 @@ class Stamp(NamedTuple):
             entries.append({"key": FIELDS_KEY, "value": ",".join(sorted(self.fields))})
         if not self.prunable:
             entries.append({"key": PRUNE_KEY, "value": "false"})
+        if self.labels:
+            entries.append({"key": LABELS_KEY, "value": _encode_labels(self.labels)})
         return entries
+
+    def entry_count(self) -> int:
+        """How many ``clientData`` entries a contact's stamp takes (``entries()``'s length)."""
+        return 3 + (not self.prunable) + bool(self.labels)
+
+
+def label_pairs(labels: Mapping[str, str] | None) -> Labels:
+    """Manifest labels in the stamp's canonical order."""
+    return tuple(sorted((str(k), str(v)) for k, v in (labels or {}).items()))
+
+
+def _encode_labels(labels: Labels) -> str:
+    return json.dumps(dict(labels), ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+
+
+@lru_cache(maxsize=1024)
+def _decode_labels(recorded: str) -> Labels:
+    """The labels recorded in the stamp; a value someone mangled counts as none."""
+    try:
+        data = json.loads(recorded) if recorded else {}
+    except ValueError:
+        return ()
+    if not isinstance(data, dict):
+        return ()
+    return label_pairs({k: v for k, v in data.items() if isinstance(v, str)})
 
 
 def _entries(client_data: Any) -> Sequence[Mapping[str, Any]]:
@@ -77,6 +111,7 @@ def read_stamp(client_data: Any) -> Stamp | None:
         values.get(NAME_KEY, ""),
         _field_set(values.get(FIELDS_KEY, "")),
         values.get(PRUNE_KEY, "").strip().lower() != "false",
+        _decode_labels(values.get(LABELS_KEY, "")),
     )
 
 
