@@ -9,18 +9,24 @@ The pipeline, one step per block:
    or a create;
 4. deletions: our live contacts and groups without a manifest, through the safety guards;
 5. waves and batches.
+
+A ``--selector`` narrows steps 3 and 4 to the contacts whose labels match (live ones by the
+labels their stamp recorded): nothing outside the selection is written, let alone deleted.
+A contact annotated ``reconciler/management-policy: observe`` is matched and compared like any
+other, but what differs is reported as drift (a no-op item) and never written.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from reconciler.diff import DesiredContact, FieldChange, diff_contact
 from reconciler.model.inputs import ContactLike, DesiredState, LiveState, location_of
 from reconciler.model.normalize import Normalizer, nfc
-from reconciler.model.stamps import STAMP_KEYS, Stamp, read_stamp
+from reconciler.model.stamps import STAMP_KEYS, Stamp, label_pairs, read_stamp
 from reconciler.plan.batching import cut_waves
 from reconciler.plan.errors import AmbiguousAdoption, DuplicateOwnership, PlanError, UnknownGroup
 from reconciler.plan.groups import plan_groups
@@ -30,6 +36,8 @@ from reconciler.plan.options import PlanOptions
 
 PRUNE_ANNOTATION = "reconciler/prune"
 ADOPT_ANNOTATION = "reconciler/adopt"
+POLICY_ANNOTATION = "reconciler/management-policy"
+OBSERVE = "observe"
 
 Person = Mapping[str, Any]
 
@@ -69,7 +77,8 @@ def resolve_contact(resource: ContactLike, group_refs: Mapping[str, str]) -> Des
         groups.append(group_refs[group])
     annotations = resource.annotations or {}
     prunable = str(annotations.get(PRUNE_ANNOTATION, "true")).strip().lower() != "false"
-    return DesiredContact(resource.name, fields, client_data, tuple(groups), prunable)
+    labels = label_pairs(resource.labels)
+    return DesiredContact(resource.name, fields, client_data, tuple(groups), prunable, labels)
 
 
 def build_plan(desired: DesiredState, live: LiveState, options: PlanOptions | None = None) -> Plan:
@@ -117,11 +126,15 @@ def build_plan(desired: DesiredState, live: LiveState, options: PlanOptions | No
     by_email: dict[str, list[Person]] | None = None
     claimed: dict[str, str] = {}
 
-    # 3. contacts
+    # 3. contacts (the selected ones)
     items: list[PlanItem] = list(groups.items)
+    observed: list[PlanItem] = []
     unchanged = groups.unchanged
     names: set[str] = set()
-    for resource in sorted(desired.contacts, key=lambda c: c.name):
+    selector = options.selector
+    every_name = {resource.name for resource in desired.contacts}
+    selected = [c for c in desired.contacts if selector is None or selector.matches(c.labels)]
+    for resource in sorted(selected, key=lambda c: c.name):
         if resource.name in names:
             raise PlanError(
                 f"{location_of(resource)}: contact {resource.name!r} is defined twice; "
@@ -135,7 +148,8 @@ def build_plan(desired: DesiredState, live: LiveState, options: PlanOptions | No
         reason = "live fields differ from the manifest"
         live_stamp = stamps.get(resource.name)
         previous = live_stamp.fields if live_stamp is not None else frozenset()
-        if current is None and _wants_adoption(resource, options):
+        observe = _observe_only(resource)
+        if current is None and (observe or _wants_adoption(resource, options)):
             if by_email is None:
                 by_email = defaultdict(list)
                 for person in unstamped:
@@ -154,6 +168,11 @@ def build_plan(desired: DesiredState, live: LiveState, options: PlanOptions | No
             normalizer=normalizer,
             live_stamp=live_stamp if action is Action.UPDATE else None,
         )
+        if observe:
+            drift = _observed(resource.name, current, diff.changes)
+            observed += drift
+            unchanged += not drift
+            continue
         if current is None:
             items.append(
                 PlanItem(
@@ -201,15 +220,26 @@ def build_plan(desired: DesiredState, live: LiveState, options: PlanOptions | No
             ),
             prunable[key],
         )
-        for key in sorted(set(ours) - names)
+        for key in sorted(set(ours) - every_name)
+        if selector is None or selector.matches(dict(stamps[key].labels))
     ]
-    orphans += [Orphan(item) for item in groups.orphans]
+    kept_groups: list[PlanItem] = []
+    if selector is None:
+        orphans += [Orphan(item) for item in groups.orphans]
+    else:
+        kept_groups = [
+            replace(item, action=Action.NOOP, reason="groups are never pruned under a --selector")
+            for item in groups.orphans
+        ]
+    in_scope = len(ours)
+    if selector is not None:
+        in_scope = sum(1 for stamp in stamps.values() if selector.matches(dict(stamp.labels)))
     guarded = guard_deletions(
         orphans,
         options=options,
         complete=desired.complete and live.complete,
         desired_contacts=len(names),
-        managed_contacts=len(ours),
+        managed_contacts=in_scope,
     )
 
     # 5. waves: items listed in apply order, kept no-ops last
@@ -217,7 +247,7 @@ def build_plan(desired: DesiredState, live: LiveState, options: PlanOptions | No
     ordered = [item for wave in waves for batch in wave.batches for item in batch.items]
     return Plan(
         owner=owner,
-        items=tuple(ordered + guarded.kept),
+        items=tuple(ordered + guarded.kept + kept_groups + observed),
         waves=waves,
         unchanged=unchanged,
         etags=etags,
@@ -232,6 +262,40 @@ def _pending(groups: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(
         g[len(PENDING_GROUP_PREFIX) :] for g in groups if g.startswith(PENDING_GROUP_PREFIX)
     )
+
+
+def _observe_only(resource: ContactLike) -> bool:
+    policy = str((resource.annotations or {}).get(POLICY_ANNOTATION, "")).strip().lower()
+    return policy == OBSERVE
+
+
+def _observed(key: str, current: Person | None, changes: tuple[FieldChange, ...]) -> list[PlanItem]:
+    """The drift of an observe-only contact as a no-op item, or nothing when it has none."""
+    if current is None:
+        return [
+            PlanItem(
+                kind=Kind.CONTACT,
+                action=Action.NOOP,
+                key=key,
+                reason="observe-only: no live contact carries its stamp or shares its email; "
+                "nothing is created",
+            )
+        ]
+    drift = tuple(change for change in changes if change.field != "clientData")
+    if not drift:
+        return []
+    return [
+        PlanItem(
+            kind=Kind.CONTACT,
+            action=Action.NOOP,
+            key=key,
+            reason="observe-only: live differs from the manifest in "
+            f"{', '.join(change.field for change in drift)}; nothing is written",
+            resource_name=str(current.get("resourceName")),
+            etag=str(current.get("etag")) if current.get("etag") is not None else None,
+            changes=drift,
+        )
+    ]
 
 
 def _wants_adoption(resource: ContactLike, options: PlanOptions) -> bool:

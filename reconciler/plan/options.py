@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from reconciler.plan.selector import Selector
+
 
 @dataclass(frozen=True)
 class PlanOptions:
@@ -19,6 +21,9 @@ class PlanOptions:
       at least ``share_floor`` contacts would go (deleting 1 of 2 is not a mass deletion).
     - ``allow_mass_delete``: override both caps.
     - ``allow_empty_desired``: allow pruning everything when no contact manifest is left.
+    - ``selector``: act only on contacts whose labels match: manifests by ``metadata.labels``,
+      live contacts by the labels their stamp recorded. A selection never prunes outside itself,
+      and contact groups are never pruned under a selector.
     """
 
     owner: str = "reconciler"
@@ -30,6 +35,7 @@ class PlanOptions:
     share_floor: int = 10
     allow_mass_delete: bool = False
     allow_empty_desired: bool = False
+    selector: Selector | None = None
 
     def __post_init__(self) -> None:
         if not self.owner:
