@@ -19,6 +19,7 @@ COMMANDS: dict[str, str] = {
     "apply": "reconciler.cli.apply:apply",
     "emulator": "reconciler.cli.emulator:emulator",
     "export": "reconciler.cli.export:export",
+    "import": "reconciler.cli.importing:import_",
     "plan": "reconciler.cli.plan:plan",
     "run": "reconciler.cli.run:run",
     "schema": "reconciler.cli.schema:schema",

@@ -108,3 +108,28 @@ default_region_option = option(
     callback=_region,
     help="Country (ISO code) of phone numbers written without a +country prefix.",
 )
+
+
+def _selector(_ctx: click.Context, _param: click.Parameter, value: str | None) -> Any:
+    if not value:
+        return None
+    from reconciler.plan.selector import SelectorError, parse_selector
+
+    try:
+        return parse_selector(value)
+    except SelectorError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+selector_option = option(
+    "--selector",
+    "-l",
+    default=None,
+    metavar="EXPR",
+    callback=_selector,
+    help=(
+        "Act only on contacts whose labels match, in Kubernetes label-selector syntax: "
+        "'team=sales', 'region!=west', 'tier in (a,b)', 'vip', '!vip', comma-separated. "
+        "Nothing outside the selection is written or pruned."
+    ),
+)

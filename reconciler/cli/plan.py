@@ -13,6 +13,7 @@ from reconciler.cli.options import (
     option,
     output_option,
     owner_option,
+    selector_option,
     state_option,
     subject_option,
     target_option,
@@ -50,6 +51,7 @@ def planning_options(command: F) -> F:
             is_flag=True,
             help="Adopt unstamped live contacts that match a manifest by email.",
         ),
+        selector_option,
         default_region_option,
         target_option,
         token_option,
@@ -75,6 +77,7 @@ def plan_options(**kwargs: Any) -> Any:
         max_deletes=kwargs["max_deletes"],
         max_delete_share=kwargs["max_delete_share"],
         allow_mass_delete=kwargs["allow_mass_delete"],
+        selector=kwargs["selector"],
     )
 
 

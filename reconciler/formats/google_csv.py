@@ -7,8 +7,9 @@ One row per contact. Names and the organization have one column each (``First Na
 the system group every contact is in). Headers are matched exactly: a column nobody knows is an
 error at its header cell rather than data silently left behind.
 
-Our own export adds ``Reconciler Name``, ``Reconciler Labels`` and ``Reconciler Annotations``
-so that manifests survive a round trip; any file without them imports just the same.
+Our own export adds ``Reconciler Name``, ``Reconciler Labels``, ``Reconciler Annotations`` and
+``Reconciler Fields`` (the exact JSON of any field these columns cannot hold in full) so that
+manifests survive a round trip; any file without them imports just the same.
 """
 
 from __future__ import annotations
@@ -21,7 +22,14 @@ from collections.abc import Sequence
 from typing import Any, Final
 
 from reconciler.formats.kinds import label_of, type_of
-from reconciler.formats.records import Draft, Parsed, Written, join_date, split_date
+from reconciler.formats.records import (
+    Draft,
+    Parsed,
+    Written,
+    exact_json,
+    join_date,
+    split_date,
+)
 from reconciler.manifest.errors import Location
 from reconciler.manifest.resources import ContactResource, GroupResource
 
@@ -47,6 +55,7 @@ META_COLUMNS: Final = {
     "Reconciler Name": "name",
     "Reconciler Labels": "labels",
     "Reconciler Annotations": "annotations",
+    "Reconciler Fields": "fields",
 }
 # Columns Google writes that no manifest field holds: their values are reported, not imported.
 UNSUPPORTED: Final = {"File As": "fileAses", "Photo": "photos"}
@@ -259,6 +268,9 @@ def _meta(draft: Draft, what: str, value: str, where: Location, parsed: Parsed) 
     if what == "name":
         draft.name = value
         return
+    if what == "fields":
+        draft.carry(value, where, parsed)
+        return
     pairs: dict[str, str] = {}
     for item in _split(value):
         key, equals, item_value = item.partition("=")
@@ -303,7 +315,30 @@ def write(contacts: Sequence[ContactResource], groups: Sequence[GroupResource]) 
 
 
 _FIELD_GROUP = {field_name: group for group, (field_name, _) in GROUPS.items()}
-_CARRIED = {"names", "nicknames", "organizations", "birthdays", "biographies", *_FIELD_GROUP}
+# field -> (entry keys the columns hold, how many entries; None: any number)
+_HOLDS: Final[dict[str, tuple[frozenset[str], int | None]]] = {
+    "names": (frozenset(NAME_COLUMNS.values()), 1),
+    "nicknames": (frozenset({"value"}), None),
+    "organizations": (frozenset(ORGANIZATION_COLUMNS.values()), 1),
+    "birthdays": (frozenset({"date"}), 1),
+    "biographies": (frozenset({"value"}), 1),
+    **{field_name: (frozenset(keys.values()), None) for field_name, keys in GROUPS.values()},
+}
+
+
+def _holds(field_name: str, entries: list[dict[str, Any]]) -> bool:
+    keys, limit = _HOLDS.get(field_name, (frozenset(), 0))
+    if field_name == "birthdays" and entries and set(entries[0]) == {"text"}:
+        keys = frozenset({"text"})
+    if field_name == "addresses" and any(
+        "formattedValue" in e and len(e.keys() - {"type", "formattedValue"}) for e in entries
+    ):
+        return False  # the import derives Formatted from the parts
+    if field_name in ("emailAddresses", "phoneNumbers", "urls", "relations") and any(
+        SEPARATOR.strip() in str(e.get("value", e.get("person", ""))) for e in entries
+    ):
+        return False
+    return (limit is None or len(entries) <= limit) and all(set(e) <= keys for e in entries)
 
 
 def _contact_row(
@@ -312,8 +347,14 @@ def _contact_row(
     fields = contact.spec.person_fields()
     row: dict[str, str] = {}
     counts: dict[str, int] = {}
-    for field_name in sorted(fields.keys() - _CARRIED):
-        warnings.append(f"{contact.name}: left out {field_name}: Google's CSV has no column for it")
+    exact = exact_json(fields, _holds)
+    if exact:
+        row["Reconciler Fields"] = exact
+        left = sorted(name for name in fields if fields[name] and not _holds(name, fields[name]))
+        warnings.append(
+            f"{contact.name}: {', '.join(left)} only in the Reconciler Fields column, "
+            "which Google Contacts does not read"
+        )
     for name in fields.get("names", [])[:1]:
         for column, key in NAME_COLUMNS.items():
             if name.get(key):
@@ -324,8 +365,6 @@ def _contact_row(
         for column, key in ORGANIZATION_COLUMNS.items():
             if organization.get(key):
                 row[column] = str(organization[key])
-    if len(fields.get("organizations", [])) > 1:
-        warnings.append(f"{contact.name}: kept only the first organization")
     for birthday in fields.get("birthdays", [])[:1]:
         row["Birthday"] = join_date(birthday["date"]) if "date" in birthday else birthday["text"]
     for biography in fields.get("biographies", [])[:1]:
@@ -337,8 +376,6 @@ def _contact_row(
         entries = fields.get(field_name, [])
         counts[group] = len(entries)
         for n, entry in enumerate(entries, start=1):
-            for key in sorted(entry.keys() - set(subs.values())):
-                warnings.append(f"{contact.name}: left out {field_name}[{n - 1}].{key}")
             for sub, key in subs.items():
                 value = entry.get(key)
                 if key == "type" and field_name != "userDefined":

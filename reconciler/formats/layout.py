@@ -34,6 +34,8 @@ def lay_out(
 ) -> dict[str, str]:
     """Relative file path -> YAML text. ``schema``: the schema's path relative to the folder."""
     files: dict[str, list[ContactResource | GroupResource]] = {}
+    groups = sorted(groups, key=lambda group: group.name)
+    contacts = sorted(contacts, key=lambda contact: contact.name)
     if layout == "single":
         files["contacts.yaml"] = [*groups, *contacts]
     else:

@@ -166,7 +166,7 @@ def _contact(
     groups = sorted(
         {group_names[unicodedata.normalize("NFC", g).strip().casefold()] for g in draft.groups}
     )
-    data: dict[str, Any] = {**draft.person, "groups": groups}
+    data: dict[str, Any] = {**draft.person, **draft.exact, "groups": groups}
     try:
         spec = ContactSpec.model_validate(data, context={"default_region": default_region})
     except ValidationError as exc:

@@ -9,6 +9,8 @@ same way and at the cell or line they came from.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,6 +35,24 @@ class Draft:
     """Manifest ``metadata.labels``, when the file was written by ``reconciler export``."""
     annotations: dict[str, str] | None = None
     """Manifest ``metadata.annotations`` when the file carries them (``reconciler export``)."""
+    exact: Person = field(default_factory=dict)
+    """Fields the format could not hold in full, carried as JSON by ``reconciler export``:
+    they replace what the format's own columns or properties said."""
+
+    def carry(self, text: str, where: Location, parsed: Parsed) -> None:
+        """Take the exact fields from ``text`` (JSON), or report why it is not usable."""
+        try:
+            data = json.loads(text)
+        except ValueError as exc:
+            parsed.error(where, f"not JSON: {exc}", "export again, or delete the value")
+            return
+        if not isinstance(data, dict) or not all(isinstance(v, list) for v in data.values()):
+            parsed.error(where, "must map field names to lists", "export again")
+            return
+        for field_name, entries in data.items():
+            self.exact[field_name] = entries
+            for index in range(len(entries)):
+                self.places[(field_name, index)] = where
 
     def add(self, field_name: str, entry: dict[str, Any], where: Location) -> None:
         """Append ``entry`` to ``field_name``, remembering where it was written."""
@@ -74,6 +94,18 @@ class Written:
 
     text: str
     warnings: list[str] = field(default_factory=list)
+
+
+def exact_json(
+    fields: Mapping[str, list[dict[str, Any]]], holds: Callable[[str, list[dict[str, Any]]], bool]
+) -> str:
+    """The fields a format cannot hold in full (``holds`` says which it can), as JSON; or ''."""
+    kept = {
+        name: entries for name, entries in fields.items() if entries and not holds(name, entries)
+    }
+    if not kept:
+        return ""
+    return json.dumps(kept, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
 def split_date(text: str) -> dict[str, int] | None:

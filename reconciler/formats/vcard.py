@@ -4,7 +4,9 @@ vobject does the parts that are easy to get wrong by hand: line folding, escapin
 quoted-printable, structured values (``N``, ``ADR``, ``ORG``). This module maps properties to
 People API fields and back. A type the standard has no token for (a label of the user's own)
 travels as Apple's and Google's ``itemN.X-ABLabel`` beside the property, and the manifest name,
-labels and annotations as ``X-RECONCILER-*`` properties that other programs ignore.
+labels and annotations as ``X-RECONCILER-*`` properties that other programs ignore; a field
+vCard cannot hold in full travels as exact JSON in ``X-RECONCILER-FIELDS`` and wins on import.
+Phonetic names use Apple's ``X-PHONETIC-*-NAME`` properties.
 
 Errors are located at the property's line. vobject's own line numbers are unreliable, so the
 lines are counted here from the text itself.
@@ -20,7 +22,14 @@ import vobject
 from vobject.base import ParseError
 
 from reconciler.formats.kinds import label_of, type_of
-from reconciler.formats.records import Draft, Parsed, Written, join_date, split_date
+from reconciler.formats.records import (
+    Draft,
+    Parsed,
+    Written,
+    exact_json,
+    join_date,
+    split_date,
+)
 from reconciler.manifest.errors import Location
 from reconciler.manifest.resources import ContactResource, GroupResource
 
@@ -47,6 +56,11 @@ _NOISE: Final = frozenset(
 _SIMPLE_TYPES: Final = frozenset({"work", "home", "other"})
 # Properties that carry nothing a manifest holds; a value in one is reported as left out.
 _QUIET: Final = frozenset({"VERSION", "PRODID", "UID", "REV", "FN", "X-ABLABEL", "KIND"})
+_PHONETIC: Final = {
+    "X-PHONETIC-FIRST-NAME": "phoneticGivenName",
+    "X-PHONETIC-MIDDLE-NAME": "phoneticMiddleName",
+    "X-PHONETIC-LAST-NAME": "phoneticFamilyName",
+}
 _GENDERS: Final = {"M": "male", "F": "female", "O": "other", "N": "unspecified", "U": "unspecified"}
 _GENDER_CODES: Final = {"male": "M", "female": "F", "other": "O", "unspecified": "U"}
 
@@ -124,8 +138,9 @@ def _tokens(prop: Any) -> set[str]:
 
 
 def _text(value: Any) -> str:
+    """A property value as one string; a list (``ing. jr,M.Sc.``) joined with commas."""
     if isinstance(value, list):
-        return " ".join(str(v).strip() for v in value if str(v).strip())
+        return ", ".join(str(v).strip() for v in value if str(v).strip())
     return str(value or "").strip()
 
 
@@ -172,7 +187,10 @@ def _property(
             "honorificSuffix": _text(value.suffix),
         }
         entry = {k: v for k, v in entry.items() if v}
-        if entry:
+        if entry and "names" in draft.person:
+            draft.person["names"][0].update(entry)
+            draft.places[("names", 0)] = at
+        elif entry:
             draft.add("names", entry, at)
     elif name == "NICKNAME":
         for part in _list(value):
@@ -231,6 +249,13 @@ def _property(
         draft.add("imClients", {**entry, **typed}, at)
     elif name == "X-RECONCILER-NAME":
         draft.name = _text(value)
+    elif name == "X-RECONCILER-FIELDS":
+        draft.carry(str(value), at, parsed)
+    elif name in _PHONETIC:
+        if _text(value):
+            names = draft.person.setdefault("names", [{}])
+            names[0][_PHONETIC[name]] = _text(value)
+            draft.places.setdefault(("names", 0), at)
     elif name in ("X-RECONCILER-LABEL", "X-RECONCILER-ANNOTATION"):
         key, equals, item = _text(value).partition("=")
         if not equals or not key.strip():
@@ -272,10 +297,50 @@ def _phone_type(tokens: set[str], custom: str | None) -> dict[str, str]:
 
 # -- writing -------------------------------------------------------------------------------------
 
-_CARRIED = {
-    "names", "nicknames", "emailAddresses", "phoneNumbers", "addresses", "organizations",
-    "birthdays", "events", "biographies", "urls", "genders", "locales", "imClients",
+_NAME_PARTS: Final = frozenset(
+    {
+        "givenName",
+        "familyName",
+        "middleName",
+        "honorificPrefix",
+        "honorificSuffix",
+        *_PHONETIC.values(),
+    }
+)
+# field -> (entry keys the properties hold, how many entries; None: any number)
+_HOLDS: Final[dict[str, tuple[frozenset[str], int | None]]] = {
+    "names": (_NAME_PARTS, 1),
+    "nicknames": (frozenset({"value"}), None),
+    "emailAddresses": (frozenset({"value", "type"}), None),
+    "phoneNumbers": (frozenset({"value", "type"}), None),
+    "addresses": (
+        frozenset({"type", "poBox", "extendedAddress", "streetAddress", "city", "region",
+                   "postalCode", "country"}),
+        None,
+    ),
+    "organizations": (frozenset({"name", "department", "title", "type"}), 1),
+    "birthdays": (frozenset({"date"}), 1),
+    "events": (frozenset({"date", "type"}), None),
+    "biographies": (frozenset({"value"}), 1),
+    "urls": (frozenset({"value", "type"}), None),
+    "genders": (frozenset({"value"}), 1),
+    "locales": (frozenset({"value"}), None),
+    "imClients": (frozenset({"username", "protocol", "type"}), None),
 }  # fmt: skip
+
+
+def _holds(field_name: str, entries: list[dict[str, Any]]) -> bool:
+    keys, limit = _HOLDS.get(field_name, (frozenset(), 0))
+    first = entries[0] if entries else {}
+    if field_name == "names" and set(first) == {"unstructuredName"}:
+        keys = frozenset({"unstructuredName"})
+    if field_name == "birthdays" and set(first) == {"text"}:
+        keys = frozenset({"text"})
+    if field_name == "events" and any(str(e.get("type")).lower() != "anniversary" for e in entries):
+        return False
+    if field_name == "nicknames" and any("," in str(e.get("value")) for e in entries):
+        return False
+    return (limit is None or len(entries) <= limit) and all(set(e) <= keys for e in entries)
 
 
 class _Card:
@@ -313,8 +378,13 @@ def write(contacts: Sequence[ContactResource], groups: Sequence[GroupResource]) 
 
 def _write_card(contact: ContactResource, titles: dict[str, str], warnings: list[str]) -> str:
     fields = contact.spec.person_fields()
-    for field_name in sorted(fields.keys() - _CARRIED):
-        warnings.append(f"{contact.name}: left out {field_name}: vCard has no property for it")
+    exact = exact_json(fields, _holds)
+    if exact:
+        left = sorted(name for name in fields if fields[name] and not _holds(name, fields[name]))
+        warnings.append(
+            f"{contact.name}: {', '.join(left)} only in X-RECONCILER-FIELDS, "
+            "which other programs do not read"
+        )
     out = _Card()
     shown = ""  # FN is required; left empty it reads back as no name at all
     for name in fields.get("names", [])[:1]:
@@ -332,6 +402,10 @@ def _write_card(contact: ContactResource, titles: dict[str, str], warnings: list
                 ),
             )
     out.add("fn", shown)
+    for name in fields.get("names", [])[:1]:
+        for prop, key in _PHONETIC.items():
+            if name.get(key):
+                out.add(prop.lower(), name[key])
     if fields.get("nicknames"):
         out.add("nickname", ",".join(str(n["value"]) for n in fields["nicknames"]))
     for email in fields.get("emailAddresses", []):
@@ -353,10 +427,7 @@ def _write_card(contact: ContactResource, titles: dict[str, str], warnings: list
             ),
             address.get("type"),
         )
-    for index, organization in enumerate(fields.get("organizations", [])):
-        if index:
-            warnings.append(f"{contact.name}: kept only the first organization")
-            break
+    for organization in fields.get("organizations", [])[:1]:
         org = [organization.get("name", "")]
         if organization.get("department"):
             org.append(organization["department"])
@@ -369,8 +440,6 @@ def _write_card(contact: ContactResource, titles: dict[str, str], warnings: list
     for event in fields.get("events", []):
         if (event.get("type") or "").lower() == "anniversary":
             out.add("x-anniversary", join_date(event["date"]))
-        else:
-            warnings.append(f"{contact.name}: left out an event of type {event.get('type')!r}")
     for biography in fields.get("biographies", [])[:1]:
         out.add("note", biography["value"])
     for url in fields.get("urls", []):
@@ -388,6 +457,8 @@ def _write_card(contact: ContactResource, titles: dict[str, str], warnings: list
     if contact.spec.groups:
         out.add("categories", [titles.get(g, g) for g in contact.spec.groups])
     out.add("x-reconciler-name", contact.name)
+    if exact:
+        out.add("x-reconciler-fields", exact)
     for key, value in contact.labels.items():
         out.add("x-reconciler-label", f"{key}={value}")
     for key, value in contact.annotations.items():
