@@ -26,6 +26,7 @@ from reconciler.cli.options import (
     target_option,
     token_option,
 )
+from reconciler.formats.layout import LAYOUTS
 
 # Every writable Person field a manifest can hold, plus what export needs to read them right.
 READ_FIELDS = (
@@ -54,7 +55,7 @@ FORMATS = ("yaml", "google-csv", "vcard")
 )
 @option(
     "--layout",
-    type=click.Choice(["contact", "group", "single"]),
+    type=click.Choice(LAYOUTS),
     default="contact",
     show_default=True,
     help="yaml: one file per contact, per group, or one file for everything.",

@@ -30,6 +30,7 @@ from reconciler.cli.options import (
     target_option,
     token_option,
 )
+from reconciler.formats.layout import LAYOUTS
 
 RESOURCE = re.compile(r"^people/[A-Za-z0-9_-]+$")
 
@@ -65,7 +66,7 @@ def _labels(
 )
 @option(
     "--layout",
-    type=click.Choice(["group", "contact", "single"]),
+    type=click.Choice(LAYOUTS),
     default="group",
     show_default=True,
     help="One file per contact group, one per contact, or one for everything.",

@@ -24,9 +24,11 @@ from typing import Any, Final
 from reconciler.formats.kinds import label_of, type_of
 from reconciler.formats.records import (
     Draft,
+    Holds,
     Parsed,
     Written,
     exact_json,
+    holds,
     join_date,
     split_date,
 )
@@ -315,8 +317,7 @@ def write(contacts: Sequence[ContactResource], groups: Sequence[GroupResource]) 
 
 
 _FIELD_GROUP = {field_name: group for group, (field_name, _) in GROUPS.items()}
-# field -> (entry keys the columns hold, how many entries; None: any number)
-_HOLDS: Final[dict[str, tuple[frozenset[str], int | None]]] = {
+_HOLDS: Final[Holds] = {
     "names": (frozenset(NAME_COLUMNS.values()), 1),
     "nicknames": (frozenset({"value"}), None),
     "organizations": (frozenset(ORGANIZATION_COLUMNS.values()), 1),
@@ -327,9 +328,6 @@ _HOLDS: Final[dict[str, tuple[frozenset[str], int | None]]] = {
 
 
 def _holds(field_name: str, entries: list[dict[str, Any]]) -> bool:
-    keys, limit = _HOLDS.get(field_name, (frozenset(), 0))
-    if field_name == "birthdays" and entries and set(entries[0]) == {"text"}:
-        keys = frozenset({"text"})
     if field_name == "addresses" and any(
         "formattedValue" in e and len(e.keys() - {"type", "formattedValue"}) for e in entries
     ):
@@ -338,7 +336,7 @@ def _holds(field_name: str, entries: list[dict[str, Any]]) -> bool:
         SEPARATOR.strip() in str(e.get("value", e.get("person", ""))) for e in entries
     ):
         return False
-    return (limit is None or len(entries) <= limit) and all(set(e) <= keys for e in entries)
+    return holds(_HOLDS, field_name, entries)
 
 
 def _contact_row(

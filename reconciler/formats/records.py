@@ -96,6 +96,21 @@ class Written:
     warnings: list[str] = field(default_factory=list)
 
 
+# field -> (entry keys a format's columns or properties hold, how many entries; None: any)
+Holds = Mapping[str, tuple[frozenset[str], int | None]]
+
+
+def holds(table: Holds, field_name: str, entries: list[dict[str, Any]]) -> bool:
+    """Whether a format whose capacities are ``table`` can hold ``entries`` in full.
+
+    A birthday given only as text is held wherever a birthday is.
+    """
+    keys, limit = table.get(field_name, (frozenset(), 0))
+    if field_name == "birthdays" and entries and set(entries[0]) == {"text"}:
+        keys = frozenset({"text"})
+    return (limit is None or len(entries) <= limit) and all(set(e) <= keys for e in entries)
+
+
 def exact_json(
     fields: Mapping[str, list[dict[str, Any]]], holds: Callable[[str, list[dict[str, Any]]], bool]
 ) -> str:

@@ -24,9 +24,11 @@ from vobject.base import ParseError
 from reconciler.formats.kinds import label_of, type_of
 from reconciler.formats.records import (
     Draft,
+    Holds,
     Parsed,
     Written,
     exact_json,
+    holds,
     join_date,
     split_date,
 )
@@ -307,8 +309,7 @@ _NAME_PARTS: Final = frozenset(
         *_PHONETIC.values(),
     }
 )
-# field -> (entry keys the properties hold, how many entries; None: any number)
-_HOLDS: Final[dict[str, tuple[frozenset[str], int | None]]] = {
+_HOLDS: Final[Holds] = {
     "names": (_NAME_PARTS, 1),
     "nicknames": (frozenset({"value"}), None),
     "emailAddresses": (frozenset({"value", "type"}), None),
@@ -330,17 +331,13 @@ _HOLDS: Final[dict[str, tuple[frozenset[str], int | None]]] = {
 
 
 def _holds(field_name: str, entries: list[dict[str, Any]]) -> bool:
-    keys, limit = _HOLDS.get(field_name, (frozenset(), 0))
-    first = entries[0] if entries else {}
-    if field_name == "names" and set(first) == {"unstructuredName"}:
-        keys = frozenset({"unstructuredName"})
-    if field_name == "birthdays" and set(first) == {"text"}:
-        keys = frozenset({"text"})
+    if field_name == "names" and [set(e) for e in entries] == [{"unstructuredName"}]:
+        return True  # FN alone
     if field_name == "events" and any(str(e.get("type")).lower() != "anniversary" for e in entries):
         return False
     if field_name == "nicknames" and any("," in str(e.get("value")) for e in entries):
         return False
-    return (limit is None or len(entries) <= limit) and all(set(e) <= keys for e in entries)
+    return holds(_HOLDS, field_name, entries)
 
 
 class _Card:
