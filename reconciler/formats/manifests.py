@@ -184,7 +184,9 @@ def _contact(
             )
         return
     annotations = draft.annotations
-    if annotations is None:
+    if annotations is None and draft.name is not None:
+        annotations = {}  # our own export: it carries the annotations there are
+    elif annotations is None:
         annotations = {ADOPT_ANNOTATION: "email"} if spec.emailAddresses else {}
     try:
         metadata = Metadata.model_validate(

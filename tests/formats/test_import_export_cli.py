@@ -2,7 +2,8 @@
 
 A Google Contacts CSV with tricky rows and the vCard examples of RFC 2426 and RFC 6350 are
 imported, validated, applied, and exported back in every format; importing each export and
-planning against the same address book says "No changes", and gives the same manifests.
+planning against the same address book says "No changes", and every format gives the same
+manifests as the YAML export.
 """
 
 from __future__ import annotations
@@ -75,7 +76,8 @@ def test_import_validate_apply_export_and_back_with_no_changes(
         planned = run("plan", "--detailed-exitcode", *target(emulator_server), str(again))
         assert planned.exit_code == 0, planned.output
         assert "No changes." in planned.stdout
-        assert tree(again) == tree(manifests), fmt
+        # the server split names given whole (FN: Frank Dawson), so compare with what is live
+        assert tree(again) == tree(yaml_out), fmt
 
 
 def test_bad_rows_write_nothing(tmp_path: Path) -> None:
