@@ -19,6 +19,7 @@ import click
 from reconciler.cli.options import (
     credentials_option,
     default_region_option,
+    envvar_for,
     option,
     selector_option,
     state_option,
@@ -41,6 +42,7 @@ FORMATS = ("yaml", "google-csv", "vcard")
 @option(
     "--format",
     "format_",
+    envvar=envvar_for("--format", "export"),
     type=click.Choice(FORMATS),
     default="yaml",
     show_default=True,
@@ -48,6 +50,7 @@ FORMATS = ("yaml", "google-csv", "vcard")
 )
 @option(
     "--out",
+    envvar=envvar_for("--out", "export"),
     type=click.Path(path_type=Path),
     default=None,
     help="yaml: the folder to write into [default: manifests]; google-csv and vcard: the file "
@@ -55,6 +58,7 @@ FORMATS = ("yaml", "google-csv", "vcard")
 )
 @option(
     "--layout",
+    envvar=envvar_for("--layout", "export"),
     type=click.Choice(LAYOUTS),
     default="contact",
     show_default=True,

@@ -23,6 +23,7 @@ import click
 from reconciler.cli.options import (
     credentials_option,
     default_region_option,
+    envvar_for,
     option,
     owner_option,
     state_option,
@@ -51,6 +52,7 @@ def _labels(
 @click.argument("sources", nargs=-1, required=True)
 @option(
     "--out",
+    envvar=envvar_for("--out", "import"),
     type=click.Path(file_okay=False, path_type=Path),
     default=Path("manifests"),
     show_default=True,
@@ -59,6 +61,7 @@ def _labels(
 @option(
     "--format",
     "format_",
+    envvar=envvar_for("--format", "import"),
     type=click.Choice(["auto", "google-csv", "outlook-csv", "vcard"]),
     default="auto",
     show_default=True,
@@ -66,6 +69,7 @@ def _labels(
 )
 @option(
     "--layout",
+    envvar=envvar_for("--layout", "import"),
     type=click.Choice(LAYOUTS),
     default="group",
     show_default=True,

@@ -19,9 +19,15 @@ ENV_PREFIX = "RECONCILER_"
 DEFAULT_STATE = ".reconciler/embedded.sqlite3"
 
 
-def envvar_for(flag: str) -> str:
-    """``--resync-interval`` -> ``RECONCILER_RESYNC_INTERVAL``."""
-    return ENV_PREFIX + flag.lstrip("-").replace("-", "_").upper()
+def envvar_for(flag: str, command: str | None = None) -> str:
+    """``--resync-interval`` -> ``RECONCILER_RESYNC_INTERVAL``.
+
+    A flag whose value means something different in each command (``--out``: a plan file, an
+    export folder...) names its ``command``: ``--out`` of export is ``RECONCILER_EXPORT_OUT``,
+    so that one variable never means two things.
+    """
+    scope = f"{command.upper()}_" if command else ""
+    return ENV_PREFIX + scope + flag.lstrip("-").replace("-", "_").upper()
 
 
 def option(*param_decls: str, **attrs: Any) -> Callable[[F], F]:
@@ -29,6 +35,7 @@ def option(*param_decls: str, **attrs: Any) -> Callable[[F], F]:
     long_flags = [d.split("/")[0] for d in param_decls if d.startswith("--")]
     if long_flags and "envvar" not in attrs:
         attrs["envvar"] = envvar_for(max(long_flags, key=len))
+    if "envvar" in attrs:
         attrs.setdefault("show_envvar", True)
     return click.option(*param_decls, **attrs)
 
