@@ -24,13 +24,14 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from reconciler.apply.engine import ApplySettings, converge
-from reconciler.apply.executor import MAX_GET, chunked
 from reconciler.apply.gateway import ClientGateway
 from reconciler.apply.journal import CreateJournal
 from reconciler.apply.live import read_live
 from reconciler.apply.results import ApplyResult
 from reconciler.controller.polling import Written, echoes_our_write
 from reconciler.model import PRUNE_KEY, DesiredState, read_stamp
+from reconciler.model.limits import MAX_BATCH_GET
+from reconciler.people.batching import chunks
 from reconciler.plan.build import build_plan
 from reconciler.plan.model import Plan
 
@@ -72,7 +73,7 @@ class HidingGateway(ClientGateway):
 
     async def _read_scope(self, names: tuple[str, ...]) -> list[Person]:
         people: list[Person] = []
-        for batch in chunked(names, MAX_GET):
+        for batch in chunks(names, MAX_BATCH_GET):
             answers = await self.batch_get(batch)
             for name in batch:
                 answer = answers.get(name)
