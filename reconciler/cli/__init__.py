@@ -50,5 +50,6 @@ def main() -> None:
     """Keep Google Contacts converged with YAML manifests in git.
 
     Every flag can also be set from the environment as RECONCILER_<FLAG>, for example
-    RECONCILER_TARGET or RECONCILER_TOKEN.
+    RECONCILER_TARGET or RECONCILER_TOKEN; flags whose value differs by command name it,
+    as RECONCILER_PLAN_OUT. Each command's --help shows its variables.
     """

@@ -13,7 +13,7 @@ from reconciler.cli.plan import plan_options, planning_options, target_of
 @click.command()
 @click.argument("paths", nargs=-1, type=click.Path(exists=True))
 @option("--auto-approve", is_flag=True, help="Apply without asking for confirmation.")
-@output_option("text", "json", help="Result format.")
+@output_option("text", "json", help="Result format.", command="apply")
 @option(
     "--create-settle",
     type=click.FloatRange(min=0.0),

@@ -3,7 +3,9 @@
 Every flag can be set from the environment as ``RECONCILER_<FLAG>`` (dashes become
 underscores): ``--target`` is ``RECONCILER_TARGET``, ``--resync-interval`` is
 ``RECONCILER_RESYNC_INTERVAL``. Use :func:`option` instead of ``click.option`` so that the rule
-holds for every command without anyone having to remember it.
+holds for every command without anyone having to remember it. One variable means one thing
+everywhere: a flag whose value differs by command (``--out``, ``--output``, ``--format``) names
+its command, ``RECONCILER_PLAN_OUT`` (see :func:`envvar_for`); a test holds every command to it.
 """
 
 from __future__ import annotations
@@ -70,11 +72,16 @@ owner_option = option(
 )
 
 
-def output_option(*formats: str, help: str) -> Callable[[F], F]:
-    """``--output``/``-o``: one of ``formats``, the first being the default."""
+def output_option(*formats: str, help: str, command: str) -> Callable[[F], F]:
+    """``--output``/``-o``: one of ``formats``, the first being the default.
+
+    Each command has its own formats, so each reads its own variable
+    (``RECONCILER_PLAN_OUTPUT``...): a plan format set for CI never reaches ``validate``.
+    """
     return option(
         "--output",
         "-o",
+        envvar=envvar_for("--output", command),
         type=click.Choice(list(formats)),
         default=formats[0],
         show_default=True,

@@ -10,6 +10,7 @@ import click
 from reconciler.cli.options import (
     credentials_option,
     default_region_option,
+    envvar_for,
     option,
     output_option,
     owner_option,
@@ -101,11 +102,13 @@ def target_of(**kwargs: Any) -> Any:
     "json",
     "markdown",
     help="Plan format: text for people, json for programs, markdown for pull requests.",
+    command="plan",
 )
 @option("--compact", is_flag=True, help="Text output: one line per contact.")
 @option("--redact", is_flag=True, help="Mask personal values, still showing which fields change.")
 @option(
     "--out",
+    envvar=envvar_for("--out", "plan"),
     type=click.Path(dir_okay=False, writable=True),
     default=None,
     help="Also save the plan to FILE, for 'reconciler apply FILE'.",

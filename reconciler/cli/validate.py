@@ -18,7 +18,9 @@ from reconciler.manifest import load
 
 @click.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=str))
-@output_option("text", "json", help="Human-readable lines, or one JSON object on stdout.")
+@output_option(
+    "text", "json", help="Human-readable lines, or one JSON object on stdout.", command="validate"
+)
 @default_region_option
 def validate(paths: tuple[str, ...], output: str, default_region: str) -> None:
     """Load and validate manifests (default: manifests/); exit 1 if any is invalid."""

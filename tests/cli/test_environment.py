@@ -25,10 +25,14 @@ def run_in(cwd: Path, *args: str, env: dict[str, str]) -> Result:
 
 
 def test_the_plan_file_in_the_environment_does_not_redirect_export(tmp_path: Path) -> None:
-    """RECONCILER_OUT set to save plans leaves export writing into manifests/."""
+    """RECONCILER_PLAN_OUT saves plans, and leaves export writing into manifests/."""
     (tmp_path / "in").mkdir()
     (tmp_path / "in" / "ann.yaml").write_text(CONTACT)
-    env = {"RECONCILER_OUT": "plan.json", "RECONCILER_STATE": str(tmp_path / "s.db")}
+    env = {
+        "RECONCILER_PLAN_OUT": "plan.json",
+        "RECONCILER_OUT": "plan.json",  # the old name: read by no command now
+        "RECONCILER_STATE": str(tmp_path / "s.db"),
+    }
     planned = run_in(tmp_path, "plan", "in", env=env)
     assert planned.exit_code == 0, planned.output
     assert (tmp_path / "plan.json").is_file()
