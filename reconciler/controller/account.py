@@ -50,7 +50,7 @@ __all__ = ["FULL", "AccountWorker", "Intervals", "PassBackend", "Trigger"]
 FULL = "*"
 """The key of a pass over the whole account."""
 
-_WRITTEN = (Outcome.CREATED, Outcome.UPDATED, Outcome.DELETED)
+_WRITTEN = (Outcome.CREATED, Outcome.UPDATED, Outcome.ADOPTED, Outcome.DELETED)
 
 
 class Trigger(StrEnum):
@@ -360,7 +360,7 @@ class AccountWorker:
         log.info(
             "pass finished",
             created=counts[Outcome.CREATED],
-            updated=counts[Outcome.UPDATED],
+            updated=counts[Outcome.UPDATED] + counts[Outcome.ADOPTED],
             deleted=counts[Outcome.DELETED],
             unchanged=counts[Outcome.UNCHANGED] + counts[Outcome.SKIPPED],
             left=len(result.left),
