@@ -10,7 +10,6 @@ reported on stderr by contact name and field, never by value.
 from __future__ import annotations
 
 import asyncio
-import logging
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +26,7 @@ from reconciler.cli.options import (
     target_option,
     token_option,
 )
+from reconciler.cli.verbosity import log_level, note
 from reconciler.formats.layout import LAYOUTS
 
 # Every writable Person field a manifest can hold, plus what export needs to read them right.
@@ -91,7 +91,7 @@ def export(
         raise click.UsageError(f"{out} exists; choose another --out or pass --force")
     from reconciler.controller.logs import configure_logging
 
-    configure_logging("console", level=logging.WARNING)  # stdout is for the summary
+    configure_logging("console", level=log_level())  # stdout is for the summary
     result = asyncio.run(read_live(default_region=default_region, **connection))
     contacts, groups = select(result.contacts, result.groups, selector)
     warnings = list(result.warnings)
@@ -113,11 +113,12 @@ def export(
             out.write_text(rendered.text, encoding="utf-8", newline="")
         where = f"as {format_} to {out or 'standard output'}"
     for warning in warnings:
-        click.echo(f"warning: {warning}", err=True)
-    click.echo(
-        f"exported {len(contacts)} contacts and {len(groups)} groups {where}",
-        err=format_ != "yaml",
-    )
+        note(f"warning: {warning}")
+    summary = f"exported {len(contacts)} contacts and {len(groups)} groups {where}"
+    if format_ == "yaml":
+        click.echo(summary)
+    else:
+        note(summary)  # stdout may be the file itself
 
 
 def select(contacts: list[Any], groups: list[Any], selector: Any) -> tuple[list[Any], list[Any]]:

@@ -12,7 +12,6 @@ says "No changes" instead of creating a duplicate.
 from __future__ import annotations
 
 import asyncio
-import logging
 import re
 from dataclasses import replace
 from pathlib import Path
@@ -31,6 +30,7 @@ from reconciler.cli.options import (
     target_option,
     token_option,
 )
+from reconciler.cli.verbosity import log_level, note
 from reconciler.formats.layout import LAYOUTS
 
 RESOURCE = re.compile(r"^people/[A-Za-z0-9_-]+$")
@@ -151,7 +151,7 @@ def _import_files(
         parsed.append(read(text, source, None if format_ == "auto" else format_))
     result = to_manifests(parsed, default_region=default_region, labels=labels)
     for warning in result.warnings:
-        click.echo(f"warning: {warning}", err=True)
+        note(f"warning: {warning}")
     if not result.ok:
         for error in result.errors:
             click.echo(str(error), err=True)
@@ -182,7 +182,7 @@ def _adopt(resource: str, name: str, out: Path, default_region: str, **connectio
     target = out / "contacts" / f"{name}.yaml"
     if target.exists():
         raise click.UsageError(f"{target} exists; choose another --name or --out")
-    configure_logging("console", level=logging.WARNING)
+    configure_logging("console", level=log_level())
     contact, warnings = asyncio.run(
         adopt(resource, name, default_region=default_region, **connection)
     )
@@ -192,12 +192,11 @@ def _adopt(resource: str, name: str, out: Path, default_region: str, **connectio
         (out / SCHEMA_FILE).parent.mkdir(parents=True, exist_ok=True)
         (out / SCHEMA_FILE).write_text(render_schema(), encoding="utf-8")
     for warning in warnings:
-        click.echo(f"warning: {warning}", err=True)
+        note(f"warning: {warning}")
     if contact.spec.groups:
-        click.echo(
+        note(
             f"note: {name} is in groups {', '.join(contact.spec.groups)}: keep a ContactGroup "
-            "manifest for each of them beside it",
-            err=True,
+            "manifest for each of them beside it"
         )
     click.echo(f"adopted {resource} as {name}: wrote {target}")
 
