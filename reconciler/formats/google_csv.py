@@ -132,7 +132,7 @@ def read(text: str, path: str) -> Parsed:
             parsed.error(Location(path, start, 1), f"unreadable row: {exc}", "fix the quoting")
             break
         if any(cell.strip() for cell in row):
-            if len(row) > len(header):
+            if any(cell.strip() for cell in row[len(header) :]):
                 parsed.error(
                     Location(path, start, len(header) + 1),
                     f"row has {len(row)} cells but the header has {len(header)} columns",

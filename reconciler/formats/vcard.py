@@ -63,6 +63,7 @@ _PHONETIC: Final = {
     "X-PHONETIC-MIDDLE-NAME": "phoneticMiddleName",
     "X-PHONETIC-LAST-NAME": "phoneticFamilyName",
 }
+_VOBJECT_LINE: Final = re.compile(r"^At line \d+: ")  # its own (doubled) count; ours is right
 _GENDERS: Final = {"M": "male", "F": "female", "O": "other", "N": "unspecified", "U": "unspecified"}
 _GENDER_CODES: Final = {"male": "M", "female": "F", "other": "O", "unspecified": "U"}
 
@@ -81,8 +82,8 @@ def read(text: str, path: str) -> Parsed:
     except (ParseError, ValueError, TypeError) as exc:
         line = getattr(exc, "lineNumber", None)
         parsed.error(
-            Location(path, _nearest(lines, line), 1),
-            f"not a valid vCard: {exc}",
+            Location(path, _nearest(line), 1),
+            f"not a valid vCard: {_VOBJECT_LINE.sub('', str(exc))}",
             "every card runs from BEGIN:VCARD to END:VCARD, one NAME:value property a line",
         )
         return parsed
@@ -94,7 +95,7 @@ def read(text: str, path: str) -> Parsed:
     return parsed
 
 
-def _nearest(lines: list[tuple[int, int, str]], reported: Any) -> int:
+def _nearest(reported: Any) -> int:
     if not isinstance(reported, int):
         return 1
     return max(1, (reported + 1) // 2)  # vobject counts every line twice

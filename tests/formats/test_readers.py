@@ -224,3 +224,18 @@ def test_an_import_of_an_export_is_the_same_manifests(fmt: str, source: str) -> 
 def test_dates(text: str, date: dict[str, int] | None) -> None:
     """ISO dates with or without year or dashes; anything else is not a date."""
     assert split_date(text) == date
+
+
+def test_a_broken_vcard_line_is_located() -> None:
+    """A line that is no property is reported at its own line (vobject counts lines twice)."""
+    text = "BEGIN:VCARD\nVERSION:3.0\nFN:A\nEMAIL:a@example.com\nBROKEN LINE\nEND:VCARD\n"
+    parsed = read(text, "x.vcf")
+    assert [(e.line, e.message) for e in parsed.errors] == [
+        (5, "not a valid vCard: Failed to parse line: BROKEN LINE")
+    ]
+
+
+def test_empty_trailing_cells_are_fine_but_extra_values_are_not() -> None:
+    """Spreadsheets pad rows with empty cells; a value past the header is a quoting mistake."""
+    text = "First Name,Last Name\nAda,Lovelace,,\nBob,X,extra\n"
+    assert [(e.line, e.col) for e in read(text, "y.csv", "google-csv").errors] == [(3, 3)]
