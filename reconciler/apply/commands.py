@@ -23,11 +23,15 @@ import structlog
 from reconciler.apply.engine import ApplySettings, converge
 from reconciler.apply.executor import ExecutorSettings
 from reconciler.apply.gateway import ClientGateway
-from reconciler.apply.journal import CreateJournal, JournalLocked, journal_path
+from reconciler.apply.journal import CreateJournal, JournalLocked
+from reconciler.apply.lease import Lease, LeaseError, claim
+from reconciler.apply.lease_record import LeaseClient
 from reconciler.apply.live import read_live
 from reconciler.apply.report import ProgressBar, render_result
 from reconciler.apply.results import ApplyResult
 from reconciler.apply.saved import apply_saved
+from reconciler.apply.visibility import DEFAULT_TIMEOUT as VISIBILITY_TIMEOUT
+from reconciler.apply.visibility import require_listed
 from reconciler.model import DesiredState
 from reconciler.people.errors import PeopleError
 from reconciler.plan import (
@@ -42,6 +46,7 @@ from reconciler.plan import (
     render_markdown,
     render_text,
 )
+from reconciler.statedir import StateDir
 
 PlanFormat = Literal["text", "json", "markdown"]
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES, EXIT_LEFT = 0, 1, 2, 2
@@ -53,14 +58,25 @@ class Target:
 
     target: str = "embedded"
     token: str | None = None
-    state: str = ".reconciler/embedded.sqlite3"
     owner: str = "reconciler"
     subject: str | None = None  # the user to act as (domain-wide delegation)
     credentials: str | None = None  # a Google credentials file
+    state_dir: StateDir = field(default_factory=StateDir.at)
+
+    @property
+    def state(self) -> str:
+        """The embedded emulator's state file."""
+        return str(self.state_dir.embedded_state)
+
+    def lease(self, client: LeaseClient, account: str, command: str) -> Lease:
+        """The address book's write lease, claimed for ``command``."""
+        return claim(
+            client, self.state_dir, target=self.target, account=account, owner=self.owner,
+            command=command,
+        )  # fmt: skip
 
     def journal(self, account: str, *, readonly: bool = False) -> CreateJournal:
-        directory = Path(self.state).expanduser().resolve().parent
-        path = journal_path(directory, target=self.target, account=account, owner=self.owner)
+        path = self.state_dir.journal(target=self.target, account=account, owner=self.owner)
         return CreateJournal(path, readonly=readonly)
 
 
@@ -85,6 +101,8 @@ class ApplyRequest:
     output: Literal["text", "json"] = "text"
     interactive: bool = field(default_factory=lambda: sys.stdin.isatty() and sys.stdout.isatty())
     executor: ExecutorSettings = field(default_factory=ExecutorSettings)
+    visibility_timeout: float = VISIBILITY_TIMEOUT  # seconds an apply waits for its creates
+    lock_timeout: float = 0.0  # seconds an apply waits for another writer's lease
 
 
 def _quiet_logs() -> None:
@@ -209,7 +227,7 @@ def run_apply(request: ApplyRequest) -> int:
     bar = ProgressBar(enabled=request.interactive)
     try:
         result = asyncio.run(_apply(request, desired, saved, bar))
-    except JournalLocked as error:
+    except (JournalLocked, LeaseError) as error:
         _err(f"Error: {error}")
         return EXIT_ERROR
     except (PlanError, PeopleError) as error:
@@ -220,7 +238,7 @@ def run_apply(request: ApplyRequest) -> int:
     return _report(request, result)
 
 
-def _approver(request: ApplyRequest, bar: ProgressBar) -> Callable[[Plan], bool]:
+def _approver(request: ApplyRequest, bar: ProgressBar, lease: Lease) -> Callable[[Plan], bool]:
     def approve(plan: Plan) -> bool:
         changes = len(plan.changes)
         if changes and not request.auto_approve:
@@ -228,6 +246,7 @@ def _approver(request: ApplyRequest, bar: ProgressBar) -> Callable[[Plan], bool]
             click.echo("")
             if not click.confirm("Apply these changes?", default=False):
                 return False
+            lease.check()  # the prompt blocked renewals: still ours before the first write?
         bar.start(changes)
         return True
 
@@ -240,22 +259,40 @@ async def _apply(
     from reconciler.people import connect
 
     t = request.target
-    settings = ApplySettings(plan=request.options, executor=request.executor)
     async with connect(
         t.target, token=t.token, state=t.state, subject=t.subject, credentials=t.credentials
     ) as client:
         gateway = ClientGateway(client)
-        with t.journal(client.account) as journal:
-            if saved is not None:
-                return await apply_saved(
-                    gateway, journal, saved, settings, progress=bar.advance,
-                    on_plan=_approver(request, bar),
-                )  # fmt: skip
-            assert desired is not None
-            return await converge(
-                gateway, journal, desired, settings, progress=bar.advance,
-                on_plan=_approver(request, bar),
-            )  # fmt: skip
+        lease = t.lease(client, client.account, "apply")
+        async with lease.held(request.lock_timeout):
+            with t.journal(client.account) as journal:
+                return await _apply_held(request, gateway, journal, lease, desired, saved, bar)
+
+
+async def _apply_held(
+    request: ApplyRequest,
+    gateway: ClientGateway,
+    journal: CreateJournal,
+    lease: Lease,
+    desired: DesiredState | None,
+    saved: Plan | None,
+    bar: ProgressBar,
+) -> ApplyResult:
+    """Apply while holding the journal and the lease; return once the creates are listed."""
+    settings = ApplySettings(plan=request.options, executor=request.executor)
+    if saved is not None:
+        result = await apply_saved(
+            gateway, journal, saved, settings, progress=bar.advance,
+            on_plan=_approver(request, bar, lease),
+        )  # fmt: skip
+    else:
+        assert desired is not None
+        result = await converge(
+            gateway, journal, desired, settings, progress=bar.advance,
+            on_plan=_approver(request, bar, lease),
+        )  # fmt: skip
+    await require_listed(gateway, journal, result, within=request.visibility_timeout)
+    return result
 
 
 def _report(request: ApplyRequest, result: ApplyResult) -> int:

@@ -20,6 +20,7 @@ COMMANDS: dict[str, str] = {
     "apply": "reconciler.cli.apply:apply",
     "emulator": "reconciler.cli.emulator:emulator",
     "export": "reconciler.cli.export:export",
+    "force-unlock": "reconciler.cli.force_unlock:force_unlock",
     "import": "reconciler.cli.importing:import_",
     "plan": "reconciler.cli.plan:plan",
     "run": "reconciler.cli.run:run",

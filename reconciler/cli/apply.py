@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from reconciler.cli.options import option, output_option
+from reconciler.cli.options import lock_timeout_option, option, output_option
 from reconciler.cli.plan import plan_options, planning_options, target_of
 
 
@@ -24,6 +24,18 @@ from reconciler.cli.plan import plan_options, planning_options, target_of
         "listing never lags]"
     ),
 )
+@option(
+    "--visibility-timeout",
+    type=click.FloatRange(min=0.0),
+    default=120.0,
+    show_default=True,
+    metavar="SECONDS",
+    help=(
+        "Seconds apply waits for its creates to show in a listing, so that a later run from "
+        "any directory or machine sees them; still missing after that, apply exits 1."
+    ),
+)
+@lock_timeout_option(default=0.0)
 @planning_options
 def apply(paths: tuple[str, ...], **kwargs: Any) -> None:
     """Make the live address book match the manifests (or apply a saved plan).
@@ -45,5 +57,7 @@ def apply(paths: tuple[str, ...], **kwargs: Any) -> None:
         auto_approve=kwargs["auto_approve"],
         output=kwargs["output"],
         executor=ExecutorSettings(settle=settle),
+        visibility_timeout=kwargs["visibility_timeout"],
+        lock_timeout=kwargs["lock_timeout"],
     )
     raise SystemExit(run_apply(request))

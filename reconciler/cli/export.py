@@ -16,15 +16,12 @@ from typing import Any
 import click
 
 from reconciler.cli.options import (
-    credentials_option,
+    connection_options,
     default_region_option,
     envvar_for,
     option,
     selector_option,
-    state_option,
-    subject_option,
-    target_option,
-    token_option,
+    state_dir_of,
 )
 from reconciler.cli.verbosity import log_level, note
 from reconciler.formats.layout import LAYOUTS
@@ -67,11 +64,7 @@ FORMATS = ("yaml", "google-csv", "vcard")
 @option("--force", is_flag=True, help="Write into --out even if it already holds files.")
 @selector_option
 @default_region_option
-@subject_option
-@credentials_option
-@target_option
-@token_option
-@state_option
+@connection_options
 def export(
     format_: str,
     out: Path | None,
@@ -79,6 +72,8 @@ def export(
     force: bool,
     selector: Any,
     default_region: str,
+    state_dir: str | None,
+    state: str | None,
     **connection: Any,
 ) -> None:
     """Write every live contact and contact group as manifests, Google CSV or vCard."""
@@ -92,7 +87,8 @@ def export(
     from reconciler.controller.logs import configure_logging
 
     configure_logging("console", level=log_level())  # stdout is for the summary
-    result = asyncio.run(read_live(default_region=default_region, **connection))
+    embedded = state_dir_of(state_dir, state).embedded_state
+    result = asyncio.run(read_live(default_region=default_region, state=embedded, **connection))
     contacts, groups = select(result.contacts, result.groups, selector)
     warnings = list(result.warnings)
     if format_ == "yaml":
@@ -133,9 +129,11 @@ def select(contacts: list[Any], groups: list[Any], selector: Any) -> tuple[list[
 async def read_live(*, default_region: str, app: Any = None, **connection: Any) -> Any:
     """List the live address book and convert it (``app``: an emulator app, for tests)."""
     from reconciler.manifest.convert import export as convert
+    from reconciler.model.stamps import is_lease_group
     from reconciler.people import connect
 
     async with connect(app=app, **connection) as client:
         listing = await client.list_people(READ_FIELDS)
-        groups = await client.list_groups()
+        # The write lease (reconciler.apply.lease) is the tool's, not anyone's label.
+        groups = [g for g in await client.list_groups() if not is_lease_group(g)]
     return convert(listing.people, groups, default_region=default_region)

@@ -20,15 +20,12 @@ from typing import Any
 import click
 
 from reconciler.cli.options import (
-    credentials_option,
+    connection_options,
     default_region_option,
     envvar_for,
     option,
     owner_option,
-    state_option,
-    subject_option,
-    target_option,
-    token_option,
+    state_dir_of,
 )
 from reconciler.cli.verbosity import log_level, note
 from reconciler.formats.layout import LAYOUTS
@@ -87,11 +84,7 @@ def _labels(
 @option("--force", is_flag=True, help="Write into --out even if it already holds files.")
 @default_region_option
 @owner_option
-@subject_option
-@credentials_option
-@target_option
-@token_option
-@state_option
+@connection_options
 def import_(
     sources: tuple[str, ...],
     out: Path,
@@ -101,6 +94,8 @@ def import_(
     name: str | None,
     force: bool,
     default_region: str,
+    state_dir: str | None,
+    state: str | None,
     **connection: Any,
 ) -> None:
     """Turn Google Contacts CSV, Outlook CSV or vCard FILES into manifests.
@@ -111,7 +106,8 @@ def import_(
     if len(sources) == 1 and RESOURCE.match(sources[0]):
         if not name:
             raise click.UsageError("adopting a live contact needs --name NAME for its manifest")
-        _adopt(sources[0], name, out, default_region, **connection)
+        embedded = state_dir_of(state_dir, state).embedded_state
+        _adopt(sources[0], name, out, default_region, state=embedded, **connection)
         return
     if name:
         raise click.UsageError("--name is for adopting one live contact (people/cNNN)")

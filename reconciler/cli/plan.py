@@ -15,6 +15,8 @@ from reconciler.cli.options import (
     output_option,
     owner_option,
     selector_option,
+    state_dir_of,
+    state_dir_option,
     state_option,
     subject_option,
     target_option,
@@ -56,6 +58,7 @@ def planning_options(command: F) -> F:
         default_region_option,
         target_option,
         token_option,
+        state_dir_option,
         state_option,
         owner_option,
         subject_option,
@@ -88,10 +91,10 @@ def target_of(**kwargs: Any) -> Any:
     return Target(
         target=kwargs["target"],
         token=kwargs["token"],
-        state=kwargs["state"],
         owner=kwargs["owner"],
         subject=kwargs["subject"],
         credentials=kwargs["credentials"],
+        state_dir=state_dir_of(kwargs["state_dir"], kwargs["state"]),
     )
 
 
