@@ -12,7 +12,9 @@ says "No changes" instead of creating a duplicate.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
+from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -106,8 +108,8 @@ def import_(
     if len(sources) == 1 and RESOURCE.match(sources[0]):
         if not name:
             raise click.UsageError("adopting a live contact needs --name NAME for its manifest")
-        embedded = state_dir_of(state_dir, state).embedded_state
-        _adopt(sources[0], name, out, default_region, state=embedded, **connection)
+        directory = state_dir_of(state_dir, state)
+        _adopt(sources[0], name, out, default_region, state_dir=directory, **connection)
         return
     if name:
         raise click.UsageError("--name is for adopting one live contact (people/cNNN)")
@@ -203,16 +205,21 @@ async def adopt(
     *,
     default_region: str,
     owner: str,
+    state_dir: Any,
     app: Any = None,
     **connection: Any,
 ) -> tuple[Any, list[str]]:
-    """Read one live contact and stamp it as ``name``; its manifest resource and warnings."""
+    """Read one live contact and stamp it as ``name``, holding the address book's write lease
+    as apply does; its manifest resource and warnings."""
     from reconciler.cli.export import READ_FIELDS
     from reconciler.manifest.convert import export as convert
-    from reconciler.model.stamps import Stamp, foreign_entries, read_stamp
+    from reconciler.model.stamps import Stamp, foreign_entries, is_lease_group, read_stamp
     from reconciler.people import connect
 
-    async with connect(app=app, **connection) as client:
+    async with (
+        connect(app=app, state=state_dir.embedded_state, **connection) as client,
+        _lease(client, state_dir, connection["target"], owner),
+    ):
         person = await client.get_person(resource, READ_FIELDS)
         stamp = read_stamp(person.get("clientData"))
         if stamp is not None and (stamp.owner != owner or stamp.name != name):
@@ -220,7 +227,7 @@ async def adopt(
                 f"{resource} is already managed by owner {stamp.owner!r} as {stamp.name!r}; "
                 "adopt only contacts no controller manages"
             )
-        groups = await client.list_groups()
+        groups = [g for g in await client.list_groups() if not is_lease_group(g)]
         converted = convert([person], groups, default_region=default_region)
         contact = replace(converted.contacts[0], name=name, annotations={})
         mine = Stamp(owner, name, frozenset(contact.spec.person_fields()), True)
@@ -233,3 +240,18 @@ async def adopt(
             "clientData",
         )
     return contact, converted.warnings
+
+
+@contextlib.asynccontextmanager
+async def _lease(client: Any, state_dir: Any, target: str, owner: str) -> AsyncIterator[None]:
+    """The address book's write lease for the adopting write (one writer at a time)."""
+    from reconciler.apply.lease import LeaseError, claim
+
+    lease = claim(
+        client, state_dir, target=target, account=client.account, owner=owner, command="import"
+    )
+    try:
+        async with lease.held():
+            yield
+    except LeaseError as error:
+        raise click.ClickException(str(error)) from None
