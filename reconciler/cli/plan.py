@@ -128,6 +128,8 @@ def plan(paths: tuple[str, ...], **kwargs: Any) -> None:
     PATHS are manifest files or directories (default: the current directory).
     """
     from reconciler.apply.commands import PlanRequest, run_plan
+    from reconciler.cli.verbosity import log_level
+    from reconciler.controller.logs import use_color
 
     request = PlanRequest(
         paths=paths,
@@ -138,5 +140,7 @@ def plan(paths: tuple[str, ...], **kwargs: Any) -> None:
         redact=kwargs["redact"],
         out=kwargs["out"],
         detailed_exitcode=kwargs["detailed_exitcode"],
+        color=use_color(),
+        log_level=log_level(),
     )
     raise SystemExit(run_plan(request))

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TextIO
@@ -10,7 +12,8 @@ from typing import TextIO
 import click
 import pytest
 
-from reconciler.cli.colors import color_plan, use_color
+from reconciler.controller.logs import use_color
+from reconciler.plan.render_color import color_plan
 
 PLAN = (
     '  # contact "ann" will be created\n'
@@ -55,3 +58,40 @@ def test_colour_only_on_a_terminal_and_never_with_no_color(
     assert not use_color(terminal, env={"NO_COLOR": "1"})
     with (tmp_path / "out.txt").open("w") as file:
         assert not use_color(file, env={})
+
+
+def plan_on_a_terminal(tmp_path: Path, env: dict[str, str]) -> str:
+    """``reconciler plan`` with its stdout on a pseudo-terminal; what the terminal showed."""
+    (tmp_path / "ann.yaml").write_text(
+        "apiVersion: reconciler/v1\nkind: Contact\nmetadata: {name: ann}\n"
+        "spec:\n  emailAddresses: [ann@example.com]\n"
+    )
+    primary, secondary = os.openpty()
+    environment = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "reconciler", "plan", "--state-dir", str(tmp_path / "state"),
+         str(tmp_path / "ann.yaml")],
+        stdout=secondary, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
+        env={**environment, **env},
+    )  # fmt: skip
+    os.close(secondary)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(primary, 65536)
+        except OSError:  # the far end closed: the process is done
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(primary)
+    assert process.wait(timeout=120) == 0
+    return b"".join(chunks).decode()
+
+
+def test_plan_is_coloured_on_a_terminal_unless_no_color(tmp_path: Path) -> None:
+    """The real CLI on a terminal colours '+ contact'; NO_COLOR=1 turns it off."""
+    assert "\x1b[32m+ contact" in plan_on_a_terminal(tmp_path, {})
+    plain = plan_on_a_terminal(tmp_path, {"NO_COLOR": "1"})
+    assert "+ contact" in plain
+    assert "\x1b[" not in plain

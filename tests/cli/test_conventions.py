@@ -2,7 +2,8 @@
 
 An environment variable means one thing wherever it is read: a flag whose value means
 something different in each command (``--out``, ``--output``, ``--format``) reads a variable
-that names its command.
+that names its command. As in Terraform, a saved plan is applied without asking again (the
+plan was the review), and an apply with nothing to change needs no terminal.
 """
 
 from __future__ import annotations
@@ -69,3 +70,31 @@ def test_a_plan_format_in_the_environment_does_not_break_validate(tmp_path: Path
     result = run("validate", str(tmp_path), env={var: "markdown"})
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith("valid: 1 contact")
+
+
+def test_applying_a_saved_plan_does_not_ask_again(tmp_path: Path) -> None:
+    """Without a terminal and without --auto-approve, 'apply PLANFILE' applies the plan."""
+    (tmp_path / "ann.yaml").write_text(CONTACT)
+    state = str(tmp_path / "s.db")
+    plan_file = str(tmp_path / "plan.json")
+    planned = run("plan", "--state", state, "--out", plan_file, str(tmp_path))
+    assert planned.exit_code == 0, planned.output
+    applied = run("apply", "--state", state, plan_file)
+    assert applied.exit_code == 0, applied.output
+    again = run("plan", "--state", state, "--detailed-exitcode", str(tmp_path))
+    assert again.exit_code == 0, again.output
+
+
+def test_apply_with_nothing_to_change_needs_no_terminal(tmp_path: Path) -> None:
+    """Converged already: apply exits 0 without a terminal and without --auto-approve."""
+    (tmp_path / "ann.yaml").write_text(CONTACT)
+    state = str(tmp_path / "s.db")
+    first = run("apply", "--auto-approve", "--state", state, str(tmp_path))
+    assert first.exit_code == 0, first.output
+    again = run("apply", "--state", state, str(tmp_path))
+    assert again.exit_code == 0, again.output
+    changes = (tmp_path / "bob.yaml").write_text(CONTACT.replace("ann", "bob"))
+    assert changes
+    refused = run("apply", "--state", state, str(tmp_path))
+    assert refused.exit_code == 1  # changes still need a terminal or --auto-approve
+    assert "--auto-approve" in refused.stderr
