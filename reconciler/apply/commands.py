@@ -129,9 +129,9 @@ def _err(message: str) -> None:
 
 def load_desired(paths: Sequence[str], default_region: str) -> DesiredState | None:
     """Load and validate every manifest; print each located error and return None on any."""
-    from reconciler.manifest import load
+    from reconciler.manifest import DEFAULT_PATH, load
 
-    loaded = load(list(paths) or ["."], default_region=default_region)
+    loaded = load(list(paths) or [DEFAULT_PATH], default_region=default_region)
     if loaded.errors:
         for error in loaded.errors:
             _err(str(error))

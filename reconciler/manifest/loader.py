@@ -22,6 +22,8 @@ from reconciler.manifest.resources import ContactResource, GroupResource
 from reconciler.manifest.tree import discover
 
 MAX_FILE_BYTES: Final = 8 * 1024 * 1024
+# What plan, apply, validate and run read when no path is given: the same for all of them.
+DEFAULT_PATH: Final = "."
 
 
 @dataclass

@@ -4,6 +4,8 @@ Manifests live in folders of any depth in a git checkout. Walking one must be pr
 (sorted, hidden files and folders skipped, only ``.yaml``/``.yml``) and must not be tricked by
 links: a link that loops is reported instead of walked, and one that leads outside the folder
 that was asked for is refused, so a pull request cannot pull in files from elsewhere on disk.
+What is not a manifest (a Helm chart, what ``.reconcilerignore`` lists) is left out by the
+rules of :mod:`reconciler.manifest.ignore`.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from pathlib import Path
 from typing import Final
 
 from reconciler.manifest.errors import ManifestError
+from reconciler.manifest.ignore import Ignore, is_chart, read_ignore
 
 SUFFIXES: Final = (".yaml", ".yml")
 
@@ -21,8 +24,9 @@ SUFFIXES: Final = (".yaml", ".yml")
 def discover(path: Path) -> Iterator[Path | ManifestError]:
     """The manifest files under ``path``, in a stable order, or errors about the tree itself.
 
-    Hidden files and folders are skipped. Symbolic links are followed only when they stay inside
-    the root that was asked for, and a link that leads back up the tree is reported, not walked.
+    Hidden files and folders are skipped, and so are Helm charts and what the folder's
+    ``.reconcilerignore`` lists. Symbolic links are followed only when they stay inside the root
+    that was asked for, and a link that leads back up the tree is reported, not walked.
     """
     if not os.path.lexists(path):
         yield ManifestError(str(path), 1, 1, "no such file or directory", "check the path")
@@ -35,11 +39,23 @@ def discover(path: Path) -> Iterator[Path | ManifestError]:
     if root.is_file():
         yield path
         return
-    yield from _walk(path, root, root, {root})
+    yield from _walk(path, root, root, {root}, _Skip(path, read_ignore(root)))
+
+
+class _Skip:
+    """What a walk leaves out: the root's ``.reconcilerignore`` patterns, and charts."""
+
+    def __init__(self, given: Path, ignore: Ignore) -> None:
+        self.given = given
+        self.ignore = ignore
+
+    def __call__(self, shown: Path, target: Path, is_dir: bool) -> bool:
+        relative = shown.relative_to(self.given).as_posix()
+        return self.ignore(relative, is_dir) or (is_dir and is_chart(target))
 
 
 def _walk(
-    directory: Path, real: Path, root: Path, ancestors: set[Path]
+    directory: Path, real: Path, root: Path, ancestors: set[Path], skip: _Skip
 ) -> Iterator[Path | ManifestError]:
     try:
         entries = sorted(os.scandir(directory), key=lambda entry: entry.name)
@@ -68,11 +84,14 @@ def _walk(
                     f"keep manifests under {root}; copy the file here instead of linking to it",
                 )
                 continue
-        if target.is_dir():
+        is_dir = target.is_dir()
+        if skip(shown, target, is_dir):
+            continue
+        if is_dir:
             if target in ancestors:
                 yield _link_loop(shown)
                 continue
-            yield from _walk(shown, target, root, ancestors | {target})
+            yield from _walk(shown, target, root, ancestors | {target}, skip)
         elif entry.name.endswith(SUFFIXES) and target.is_file():
             yield shown
 
