@@ -137,7 +137,12 @@ def load_desired(paths: Sequence[str], default_region: str) -> DesiredState | No
             _err(str(error))
         _err(f"{len(loaded.errors)} error(s) in the manifests: nothing was sent to the API.")
         return None
-    return DesiredState(contacts=loaded.contacts, groups=loaded.groups, complete=loaded.ok)
+    return DesiredState(
+        contacts=loaded.contacts,
+        groups=loaded.groups,
+        complete=loaded.ok,
+        revision=loaded.revision or None,
+    )
 
 
 def render_plan(plan: Plan, output: PlanFormat, *, compact: bool, redact: bool) -> str:
@@ -170,7 +175,7 @@ def run_plan(request: PlanRequest) -> int:
         Path(request.out).write_text(dumps_plan(plan), encoding="utf-8")
         if request.log_level <= logging.WARNING:
             _err(f"Saved the plan to {request.out}; apply it with: reconciler apply {request.out}")
-    if request.detailed_exitcode and not plan.empty:
+    if request.detailed_exitcode and not plan.in_sync:
         return EXIT_CHANGES
     return EXIT_OK
 
@@ -317,7 +322,7 @@ def _report(request: ApplyRequest, result: ApplyResult) -> int:
         return EXIT_ERROR
     if request.output == "json":
         click.echo(json.dumps(result.to_json(), indent=2))
-    else:
+    elif result.results or not result.errors:  # no plan was made: no summary of nothing applied
         click.echo(render_result(result, verbose=not request.interactive))
     for error in result.errors:
         _err(f"Error: {error}")

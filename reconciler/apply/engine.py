@@ -254,6 +254,8 @@ class Run:
                     reason=item.reason,
                     resource_name=item.resource_name,
                 )
+                if item.orphan:
+                    self.result.orphans.add((str(item.kind), item.key))
         for wave in plan.waves:
             answered: dict[str, Person] = {}
             for batch in wave.batches:

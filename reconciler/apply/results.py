@@ -77,6 +77,7 @@ class ApplyResult:
     _by_key: dict[tuple[str, str], ObjectResult] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)  # whole-run problems (listing failed, ...)
     cancelled: bool = False  # the plan was shown and not approved: nothing was written
+    orphans: set[tuple[str, str]] = field(default_factory=set)  # kept, their manifest gone
 
     def record(self, result: ObjectResult) -> None:
         """Record (or supersede) the outcome of ``(kind, key)``."""
@@ -103,9 +104,12 @@ class ApplyResult:
 
     def summary_counts(self) -> dict[str, int]:
         """``{"add": 1, "change": 2, "adopt": 0, "destroy": 0, "unchanged": 7, "skipped": 0,
-        "left": 1}``: every key, as in a plan's JSON summary, plus what an apply adds."""
+        "orphaned": 0, "left": 1}``: every key of a plan's JSON summary, plus an apply's own."""
         counts = self.counts()
         summary = {key: counts[outcome] for outcome, key in SUMMARY_KEYS.items()}
+        summary["orphaned"] = sum(
+            1 for key in self.orphans if self._by_key[key].outcome is Outcome.UNCHANGED
+        )  # counted in unchanged too, as in a plan
         summary["left"] = len(self.left)
         return summary
 

@@ -12,6 +12,7 @@ from reconciler.cli.options import (
     default_region_option,
     envvar_for,
     option,
+    option_flags,
     output_option,
     owner_option,
     selector_option,
@@ -50,6 +51,12 @@ def planning_options(command: F) -> F:
             help="Override --max-deletes and --max-delete-share.",
         ),
         option(
+            "--allow-empty",
+            "allow_empty_desired",
+            is_flag=True,
+            help="With --prune, delete every managed contact when no contact manifest is left.",
+        ),
+        option(
             "--adopt-by-email",
             is_flag=True,
             help="Adopt unstamped live contacts that match a manifest by email.",
@@ -82,6 +89,8 @@ def plan_options(**kwargs: Any) -> Any:
         max_delete_share=kwargs["max_delete_share"],
         allow_mass_delete=kwargs["allow_mass_delete"],
         selector=kwargs["selector"],
+        allow_empty_desired=kwargs["allow_empty_desired"],
+        flags=option_flags(click.get_current_context().command),
     )
 
 

@@ -9,6 +9,7 @@ from reconciler.plan.batching import BATCH_LIMITS
 from reconciler.plan.build import ADOPT_ANNOTATION, PRUNE_ANNOTATION, build_plan
 from reconciler.plan.errors import (
     AmbiguousAdoption,
+    ContactLimitExceeded,
     DeletionCapExceeded,
     DuplicateOwnership,
     EmptyDesiredRefused,
@@ -47,6 +48,7 @@ __all__ = [
     "Action",
     "AmbiguousAdoption",
     "Batch",
+    "ContactLimitExceeded",
     "DeletionCapExceeded",
     "DuplicateOwnership",
     "EmptyDesiredRefused",

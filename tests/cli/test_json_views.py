@@ -89,7 +89,9 @@ def test_apply_counts_what_the_plan_counted(
     applied = run("apply", "-o", "json", "--auto-approve", *target(emulator_server), str(second))
     assert applied.exit_code == 0, applied.output
     result = json.loads(applied.stdout)
-    assert plan["summary"] == {"add": 1, "change": 1, "adopt": 1, "destroy": 0, "unchanged": 4}
+    assert plan["summary"] == {
+        "add": 1, "change": 1, "adopt": 1, "destroy": 0, "unchanged": 4, "orphaned": 1
+    }  # fmt: skip
     assert {k: result["summary"][k] for k in plan["summary"]} == plan["summary"], result
     assert result["summary"]["left"] == 0
     assert all(SNAKE.match(key) for key in envelope_keys(plan) | envelope_keys(result))

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -92,8 +93,9 @@ def sample_plan() -> Plan:
             organizations=[{"name": "Acme", "title": "CTO"}],
         ),
     ]
+    wanted = desired(*specs, groups=(group("friends", "Friends"), group("work", "Work")))
     return build_plan(
-        desired(*specs, groups=(group("friends", "Friends"), group("work", "Work"))),
+        replace(wanted, revision="0123456789abcdef0123456789abcdef01234567"),
         live(*people, groups=groups),
         PlanOptions(prune=True),
     )
@@ -123,7 +125,7 @@ def test_rendering_matches_golden_file(name: str) -> None:
 def test_summary_line_counts_adoptions_separately() -> None:
     """The summary line counts adoptions on their own, before the classic counts."""
     assert render_text(sample_plan()).splitlines()[-1] == (
-        "Plan: 1 to adopt, 2 to add, 1 to change, 1 to destroy."
+        "Plan: 1 to adopt, 2 to add, 1 to change, 1 to destroy, 1 orphaned."
     )
 
 
