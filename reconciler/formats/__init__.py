@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Final
 
-from reconciler.formats import google_csv, outlook_csv, vcard
+from reconciler.formats import google_csv, outlook_csv, vcard, vcard_write
 from reconciler.formats.layout import LAYOUTS, SCHEMA_FILE, Layout, lay_out
 from reconciler.formats.manifests import Imported, to_manifests
 from reconciler.formats.records import Draft, Parsed, Written
@@ -25,7 +25,7 @@ READERS: Final[dict[str, Callable[[str, str], Parsed]]] = {
 }
 WRITERS: Final[
     dict[str, Callable[[Sequence[ContactResource], Sequence[GroupResource]], Written]]
-] = {"google-csv": google_csv.write, "vcard": vcard.write}
+] = {"google-csv": google_csv.write, "vcard": vcard_write.write}
 
 
 def detect(text: str) -> str | None:

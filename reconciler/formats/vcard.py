@@ -6,7 +6,8 @@ People API fields and back. A type the standard has no token for (a label of the
 travels as Apple's and Google's ``itemN.X-ABLabel`` beside the property, and the manifest name,
 labels and annotations as ``X-RECONCILER-*`` properties that other programs ignore; a field
 vCard cannot hold in full travels as exact JSON in ``X-RECONCILER-FIELDS`` and wins on import.
-Phonetic names use Apple's ``X-PHONETIC-*-NAME`` properties.
+Phonetic names use Apple's ``X-PHONETIC-*-NAME`` properties. This module reads; writing is in
+:mod:`reconciler.formats.vcard_write`.
 
 Errors are located at the property's line. vobject's own line numbers are unreliable, so the
 lines are counted here from the text itself.
@@ -15,25 +16,19 @@ lines are counted here from the text itself.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from typing import Any, Final
 
 import vobject
 from vobject.base import ParseError
 
-from reconciler.formats.kinds import label_of, type_of
+from reconciler.formats.kinds import type_of
 from reconciler.formats.records import (
     Draft,
-    Holds,
     Parsed,
-    Written,
-    exact_json,
-    holds,
-    join_date,
     split_date,
 )
 from reconciler.manifest.errors import Location
-from reconciler.manifest.resources import ContactResource, GroupResource
 
 # Type tokens of vCard TEL, and the People API phone type each set of them means.
 _PHONE_TYPES: Final = (
@@ -49,23 +44,23 @@ _PHONE_TYPES: Final = (
     ({"home"}, "home"),
     ({"other"}, "other"),
 )
-_PHONE_TOKENS: Final = {kind: sorted(tokens) for tokens, kind in _PHONE_TYPES}
+PHONE_TOKENS: Final = {kind: sorted(tokens) for tokens, kind in _PHONE_TYPES}
 # Tokens that say something about the medium, not which entry it is: never a type.
 _NOISE: Final = frozenset(
     {"pref", "internet", "x400", "voice", "msg", "video", "text", "textphone", "postal", "parcel",
      "dom", "intl", "bbs", "modem", "car", "isdn", "pcs"}
 )  # fmt: skip
-_SIMPLE_TYPES: Final = frozenset({"work", "home", "other"})
+SIMPLE_TYPES: Final = frozenset({"work", "home", "other"})
 # Properties that carry nothing a manifest holds; a value in one is reported as left out.
 _QUIET: Final = frozenset({"VERSION", "PRODID", "UID", "REV", "FN", "X-ABLABEL", "KIND"})
-_PHONETIC: Final = {
+PHONETIC: Final = {
     "X-PHONETIC-FIRST-NAME": "phoneticGivenName",
     "X-PHONETIC-MIDDLE-NAME": "phoneticMiddleName",
     "X-PHONETIC-LAST-NAME": "phoneticFamilyName",
 }
 _VOBJECT_LINE: Final = re.compile(r"^At line \d+: ")  # its own (doubled) count; ours is right
 _GENDERS: Final = {"M": "male", "F": "female", "O": "other", "N": "unspecified", "U": "unspecified"}
-_GENDER_CODES: Final = {"male": "M", "female": "F", "other": "O", "unspecified": "U"}
+GENDER_CODES: Final = {"male": "M", "female": "F", "other": "O", "unspecified": "U"}
 
 
 def looks_like(text: str) -> bool:
@@ -179,7 +174,7 @@ def _property(
 ) -> None:
     value = prop.value
     tokens = _tokens(prop)
-    simple = custom or next(iter(sorted(tokens & _SIMPLE_TYPES)), None)
+    simple = custom or next(iter(sorted(tokens & SIMPLE_TYPES)), None)
     typed = {"type": type_of(simple)} if simple else {}
     if name == "N":
         entry = {
@@ -254,10 +249,10 @@ def _property(
         draft.name = _text(value)
     elif name == "X-RECONCILER-FIELDS":
         draft.carry(str(value), at, parsed)
-    elif name in _PHONETIC:
+    elif name in PHONETIC:
         if _text(value):
             names = draft.person.setdefault("names", [{}])
-            names[0][_PHONETIC[name]] = _text(value)
+            names[0][PHONETIC[name]] = _text(value)
             draft.places.setdefault(("names", 0), at)
     elif name in ("X-RECONCILER-LABEL", "X-RECONCILER-ANNOTATION"):
         key, equals, item = _text(value).partition("=")
@@ -296,169 +291,3 @@ def _phone_type(tokens: set[str], custom: str | None) -> dict[str, str]:
             return {"type": kind}
     unknown = sorted(tokens - _NOISE)
     return {"type": unknown[0]} if unknown else {}
-
-
-# -- writing -------------------------------------------------------------------------------------
-
-_NAME_PARTS: Final = frozenset(
-    {
-        "givenName",
-        "familyName",
-        "middleName",
-        "honorificPrefix",
-        "honorificSuffix",
-        *_PHONETIC.values(),
-    }
-)
-_HOLDS: Final[Holds] = {
-    "names": (_NAME_PARTS, 1),
-    "nicknames": (frozenset({"value"}), None),
-    "emailAddresses": (frozenset({"value", "type"}), None),
-    "phoneNumbers": (frozenset({"value", "type"}), None),
-    "addresses": (
-        frozenset({"type", "poBox", "extendedAddress", "streetAddress", "city", "region",
-                   "postalCode", "country"}),
-        None,
-    ),
-    "organizations": (frozenset({"name", "department", "title", "type"}), 1),
-    "birthdays": (frozenset({"date"}), 1),
-    "events": (frozenset({"date", "type"}), None),
-    "biographies": (frozenset({"value"}), 1),
-    "urls": (frozenset({"value", "type"}), None),
-    "genders": (frozenset({"value"}), 1),
-    "locales": (frozenset({"value"}), None),
-    "imClients": (frozenset({"username", "protocol", "type"}), None),
-}  # fmt: skip
-
-
-def _holds(field_name: str, entries: list[dict[str, Any]]) -> bool:
-    if field_name == "names" and [set(e) for e in entries] == [{"unstructuredName"}]:
-        return True  # FN alone
-    if field_name == "events" and any(str(e.get("type")).lower() != "anniversary" for e in entries):
-        return False
-    if field_name == "nicknames" and any("," in str(e.get("value")) for e in entries):
-        return False
-    return holds(_HOLDS, field_name, entries)
-
-
-class _Card:
-    def __init__(self) -> None:
-        self.card = vobject.vCard()
-        self.items = 0
-
-    def add(
-        self, name: str, value: Any, kind: str | None = None, tokens: Sequence[str] = ()
-    ) -> None:
-        """Add a property; a type without a vCard token goes into an itemN.X-ABLabel."""
-        if kind and not tokens:
-            if kind.lower() in _SIMPLE_TYPES:
-                tokens = [kind.upper()]
-            else:
-                self.items += 1
-                group = f"item{self.items}"
-                prop = self.card.add(f"{group}.{name}")
-                prop.value = value
-                self.card.add(f"{group}.x-ablabel").value = label_of(kind)
-                return
-        prop = self.card.add(name)
-        prop.value = value
-        if tokens:
-            prop.type_paramlist = [token.upper() for token in tokens]
-
-
-def write(contacts: Sequence[ContactResource], groups: Sequence[GroupResource]) -> Written:
-    """Contacts as vCard 3.0 text, and a warning for each value it cannot hold."""
-    titles = {group.name: group.spec.name for group in groups}
-    warnings: list[str] = []
-    texts = [_write_card(contact, titles, warnings) for contact in contacts]
-    return Written("".join(texts), warnings)
-
-
-def _write_card(contact: ContactResource, titles: dict[str, str], warnings: list[str]) -> str:
-    fields = contact.spec.person_fields()
-    exact = exact_json(fields, _holds)
-    if exact:
-        left = sorted(name for name in fields if fields[name] and not _holds(name, fields[name]))
-        warnings.append(
-            f"{contact.name}: {', '.join(left)} only in X-RECONCILER-FIELDS, "
-            "which other programs do not read"
-        )
-    out = _Card()
-    shown = ""  # FN is required; left empty it reads back as no name at all
-    for name in fields.get("names", [])[:1]:
-        parts = [name.get(k) for k in ("givenName", "middleName", "familyName")]
-        shown = " ".join(str(p) for p in parts if p) or str(name.get("unstructuredName") or "")
-        if name.keys() - {"unstructuredName"}:
-            out.add(
-                "n",
-                vobject.vcard.Name(
-                    family=name.get("familyName", ""),
-                    given=name.get("givenName", ""),
-                    additional=name.get("middleName", ""),
-                    prefix=name.get("honorificPrefix", ""),
-                    suffix=name.get("honorificSuffix", ""),
-                ),
-            )
-    out.add("fn", shown)
-    for name in fields.get("names", [])[:1]:
-        for prop, key in _PHONETIC.items():
-            if name.get(key):
-                out.add(prop.lower(), name[key])
-    if fields.get("nicknames"):
-        out.add("nickname", ",".join(str(n["value"]) for n in fields["nicknames"]))
-    for email in fields.get("emailAddresses", []):
-        out.add("email", email["value"], email.get("type"))
-    for phone in fields.get("phoneNumbers", []):
-        kind = phone.get("type")
-        out.add("tel", phone["value"], kind, _PHONE_TOKENS.get(kind or "", ()))
-    for address in fields.get("addresses", []):
-        out.add(
-            "adr",
-            vobject.vcard.Address(
-                box=address.get("poBox", ""),
-                extended=address.get("extendedAddress", ""),
-                street=address.get("streetAddress", ""),
-                city=address.get("city", ""),
-                region=address.get("region", ""),
-                code=address.get("postalCode", ""),
-                country=address.get("country", ""),
-            ),
-            address.get("type"),
-        )
-    for organization in fields.get("organizations", [])[:1]:
-        org = [organization.get("name", "")]
-        if organization.get("department"):
-            org.append(organization["department"])
-        if any(org):
-            out.add("org", org, organization.get("type"))
-        if organization.get("title"):
-            out.add("title", organization["title"])
-    for birthday in fields.get("birthdays", [])[:1]:
-        out.add("bday", join_date(birthday["date"]) if "date" in birthday else birthday["text"])
-    for event in fields.get("events", []):
-        if (event.get("type") or "").lower() == "anniversary":
-            out.add("x-anniversary", join_date(event["date"]))
-    for biography in fields.get("biographies", [])[:1]:
-        out.add("note", biography["value"])
-    for url in fields.get("urls", []):
-        out.add("url", url["value"], url.get("type"))
-    for gender in fields.get("genders", [])[:1]:
-        code = _GENDER_CODES.get(str(gender["value"]).lower())
-        out.add("gender", code if code else f";{gender['value']}")
-    for locale in fields.get("locales", []):
-        out.add("lang", locale["value"])
-    for im in fields.get("imClients", []):
-        protocol = im.get("protocol")
-        out.add(
-            "impp", f"{protocol}:{im['username']}" if protocol else im["username"], im.get("type")
-        )
-    if contact.spec.groups:
-        out.add("categories", [titles.get(g, g) for g in contact.spec.groups])
-    out.add("x-reconciler-name", contact.name)
-    if exact:
-        out.add("x-reconciler-fields", exact)
-    for key, value in contact.labels.items():
-        out.add("x-reconciler-label", f"{key}={value}")
-    for key, value in contact.annotations.items():
-        out.add("x-reconciler-annotation", f"{key}={value}")
-    return str(out.card.serialize())

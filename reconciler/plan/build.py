@@ -32,12 +32,11 @@ from reconciler.plan.errors import AmbiguousAdoption, DuplicateOwnership, PlanEr
 from reconciler.plan.groups import plan_groups
 from reconciler.plan.guards import Orphan, check_capacity, guard_deletions
 from reconciler.plan.model import PENDING_GROUP_PREFIX, Action, Kind, Plan, PlanItem
+from reconciler.plan.observe import drift_item, observe_only
 from reconciler.plan.options import PlanOptions
 
 PRUNE_ANNOTATION = "reconciler/prune"
 ADOPT_ANNOTATION = "reconciler/adopt"
-POLICY_ANNOTATION = "reconciler/management-policy"
-OBSERVE = "observe"
 
 Person = Mapping[str, Any]
 
@@ -148,7 +147,7 @@ def build_plan(desired: DesiredState, live: LiveState, options: PlanOptions | No
         reason = "live fields differ from the manifest"
         live_stamp = stamps.get(resource.name)
         previous = live_stamp.fields if live_stamp is not None else frozenset()
-        observe = _observe_only(resource)
+        observe = observe_only(resource)
         if current is None and (observe or _wants_adoption(resource, options)):
             if by_email is None:
                 by_email = defaultdict(list)
@@ -169,7 +168,7 @@ def build_plan(desired: DesiredState, live: LiveState, options: PlanOptions | No
             live_stamp=live_stamp if action is Action.UPDATE else None,
         )
         if observe:
-            drift = _observed(resource.name, current, diff.changes)
+            drift = drift_item(resource.name, current, diff.changes)
             observed += drift
             unchanged += not drift
             continue
@@ -270,40 +269,6 @@ def _pending(groups: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(
         g[len(PENDING_GROUP_PREFIX) :] for g in groups if g.startswith(PENDING_GROUP_PREFIX)
     )
-
-
-def _observe_only(resource: ContactLike) -> bool:
-    policy = str((resource.annotations or {}).get(POLICY_ANNOTATION, "")).strip().lower()
-    return policy == OBSERVE
-
-
-def _observed(key: str, current: Person | None, changes: tuple[FieldChange, ...]) -> list[PlanItem]:
-    """The drift of an observe-only contact as a no-op item, or nothing when it has none."""
-    if current is None:
-        return [
-            PlanItem(
-                kind=Kind.CONTACT,
-                action=Action.NOOP,
-                key=key,
-                reason="observe-only: no live contact carries its stamp or shares its email; "
-                "nothing is created",
-            )
-        ]
-    drift = tuple(change for change in changes if change.field != "clientData")
-    if not drift:
-        return []
-    return [
-        PlanItem(
-            kind=Kind.CONTACT,
-            action=Action.NOOP,
-            key=key,
-            reason="observe-only: live differs from the manifest in "
-            f"{', '.join(change.field for change in drift)}; nothing is written",
-            resource_name=str(current.get("resourceName")),
-            etag=str(current.get("etag")) if current.get("etag") is not None else None,
-            changes=drift,
-        )
-    ]
 
 
 def _wants_adoption(resource: ContactLike, options: PlanOptions) -> bool:
