@@ -71,7 +71,9 @@ def read(text: str, path: str) -> Parsed:
     """Drafts from vCard text (any number of cards, 3.0 or 4.0)."""
     parsed = Parsed()
     text = text.removeprefix("\ufeff")
-    lines = list(_property_lines(text))
+    by_card: dict[int, dict[str, list[int]]] = {}
+    for card_index, number, name in _property_lines(text):
+        by_card.setdefault(card_index, {}).setdefault(name, []).append(number)
     try:
         cards = list(vobject.readComponents(text, validate=False))
     except (ParseError, ValueError, TypeError) as exc:
@@ -85,7 +87,7 @@ def read(text: str, path: str) -> Parsed:
     for index, card in enumerate(cards):
         if card.name != "VCARD":
             continue
-        where = _CardLines(path, lines, index)
+        where = _CardLines(path, by_card.get(index, {}))
         _card(card, where, parsed)
     return parsed
 
@@ -112,15 +114,10 @@ def _property_lines(text: str) -> Iterator[tuple[int, int, str]]:
 class _CardLines:
     """Where each property of one card was written: the k-th NAME is at the k-th NAME line."""
 
-    def __init__(self, path: str, lines: list[tuple[int, int, str]], card: int) -> None:
+    def __init__(self, path: str, by_name: dict[str, list[int]]) -> None:
         self.path = path
-        self.by_name: dict[str, list[int]] = {}
-        self.start = 1
-        for index, number, name in lines:
-            if index == card:
-                self.by_name.setdefault(name, []).append(number)
-        begins = self.by_name.get("BEGIN", [1])
-        self.start = begins[0]
+        self.by_name = by_name
+        self.start = by_name.get("BEGIN", [1])[0]
 
     def at(self, name: str, occurrence: int) -> Location:
         found = self.by_name.get(name.upper(), [])
