@@ -19,7 +19,7 @@ apply``. Two controller-only twists live here:
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
@@ -120,25 +120,33 @@ class ApplyBackend:
         desired: DesiredState,
         hidden: Iterable[str] = (),
         scope: Mapping[str, str] | None = None,
+        on_plan: Callable[[Plan], None] | None = None,
     ) -> ApplyResult:
         """Converge the account on ``desired``; every object gets an outcome.
 
         With ``scope`` (manifest name -> resource name) only those contacts are read and
         converged; if one cannot be read by name, the pass is a full one after all.
+        ``on_plan`` is shown the plan before it is carried out (the status reads its orphans).
         """
         self._gateway.hidden = frozenset(hidden)
+        shown = None if on_plan is None else (lambda plan: on_plan(plan) or True)
         if scope and not self.journal.entries:  # creates in flight: only a full listing settles
             subset, settings = self._scoped(desired, scope)
             try:
                 return await converge(
-                    self._gateway, self.journal, subset, settings, written=self.written
+                    self._gateway,
+                    self.journal,
+                    subset,
+                    settings,
+                    written=self.written,
+                    on_plan=shown,
                 )
             except ScopeMiss:
                 pass
             finally:
                 self._gateway.scope = None
         return await converge(
-            self._gateway, self.journal, desired, self.settings, written=self.written
+            self._gateway, self.journal, desired, self.settings, written=self.written, on_plan=shown
         )
 
     async def plan(

@@ -1,10 +1,15 @@
-"""Fixtures for the controller tests: a clock moved by hand."""
+"""Fixtures for the controller tests: a clock moved by hand, and for the end-to-end ones the
+emulator's admin surface and a folder of two contact manifests."""
 
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
+from typing import Any
 
 import pytest
+
+from tests.support.controller import Emulator, contact
 
 
 class FakeClock:
@@ -46,3 +51,19 @@ class FakeClock:
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()
+
+
+@pytest.fixture
+def emulator(emulator_server: Any) -> Emulator:
+    return Emulator(emulator_server.url)
+
+
+@pytest.fixture
+def manifests(tmp_path: Path) -> Path:
+    """Two contacts, jane (with an email address) and joe."""
+    folder = tmp_path / "manifests"
+    folder.mkdir()
+    (folder / "people.yaml").write_text(
+        contact("jane", "Jane", "jane@example.com") + "---\n" + contact("joe", "Joe")
+    )
+    return folder

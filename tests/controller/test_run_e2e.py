@@ -6,143 +6,21 @@ every wait polls with a generous limit.
 
 from __future__ import annotations
 
-import json
-import os
-import re
 import signal
-import subprocess
-import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
-import httpx
 import pytest
 
-USER = "alice@example.com"
-GENEROUS = 60.0
-WRITE_METHOD = re.compile(
-    r"\.(batch)?(create|update|delete)(Contacts?|ContactGroup)?$|modify$", re.IGNORECASE
+from tests.support.controller import (
+    Controller,
+    Emulator,
+    contact,
+    launch_controller,
 )
+from tests.support.eventually import eventually
 
-
-def contact(name: str, given: str, email: str | None = None) -> str:
-    spec = f"  names: [{{givenName: {given}}}]\n"
-    if email:
-        spec += f"  emailAddresses: [{{value: {email}}}]\n"
-    return f"apiVersion: reconciler/v1\nkind: Contact\nmetadata: {{name: {name}}}\nspec:\n{spec}"
-
-
-def eventually(check: Callable[[], Any], what: str, limit: float = GENEROUS) -> Any:
-    """Poll ``check`` until it returns something truthy; fail naming ``what`` after ``limit``."""
-    deadline = time.monotonic() + limit
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}")
-        time.sleep(0.1)
-
-
-class Emulator:
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self.http = httpx.Client(base_url=url, timeout=10)
-
-    def people(self) -> list[dict[str, Any]]:
-        users = self.http.get("/__emulator/dump").json()["users"]
-        return list(users.get(USER, {}).get("people", []))
-
-    def given_names(self) -> dict[str, str]:
-        """Manifest name -> given name of every stamped contact."""
-        found: dict[str, str] = {}
-        for person in self.people():
-            stamp = {e["key"]: e["value"] for e in person.get("clientData", [])}
-            if "reconciler.name" in stamp:
-                found[stamp["reconciler.name"]] = person["names"][0]["givenName"]
-        return found
-
-    def resource_name(self, key: str) -> str:
-        for person in self.people():
-            stamp = {e["key"]: e["value"] for e in person.get("clientData", [])}
-            if stamp.get("reconciler.name") == key:
-                return str(person["resourceName"])
-        raise AssertionError(f"no contact {key}")
-
-    def writes(self) -> int:
-        stats = self.http.get("/__emulator/stats").json()["by_method"]
-        return sum(n for method, n in stats.items() if WRITE_METHOD.search(method))
-
-    def configure(self, **knobs: Any) -> None:
-        self.http.patch("/__emulator/config", json=knobs).raise_for_status()
-
-    def edit(self, resource_name: str, given: str) -> None:
-        self.http.post(
-            "/__emulator/edit",
-            json={
-                "user": USER,
-                "resourceName": resource_name,
-                "person": {"names": [{"givenName": given}]},
-                "updatePersonFields": "names",
-            },
-        ).raise_for_status()
-
-
-class Controller:
-    """A running `reconciler run` subprocess with its logs and its probe/metrics address."""
-
-    def __init__(self, process: subprocess.Popen[bytes], log: Path) -> None:
-        self.process = process
-        self.log = log
-        self.http = httpx.Client(timeout=10)
-        self._base = ""
-
-    def events(self) -> list[dict[str, Any]]:
-        lines = self.log.read_text(encoding="utf-8", errors="replace").splitlines()
-        return [json.loads(line) for line in lines if line.startswith("{")]
-
-    def logged(self, event: str) -> list[dict[str, Any]]:
-        return [e for e in self.events() if e.get("event") == event]
-
-    @property
-    def base(self) -> str:
-        if not self._base:
-            serving = eventually(lambda: self.logged("serving"), "the controller to serve")
-            self._base = serving[0]["address"]
-        return self._base
-
-    def ready(self) -> bool:
-        try:
-            return self.http.get(self.base + "/readyz").status_code == 200
-        except httpx.TransportError:
-            return False
-
-    def metric(self, name: str, **labels: str) -> float:
-        text = self.http.get(self.base + "/metrics").text
-        total = 0.0
-        for line in text.splitlines():
-            if not line.startswith(name + "{") and not line.startswith(name + " "):
-                continue
-            if all(f'{k}="{v}"' in line for k, v in labels.items()):
-                total += float(line.rsplit(" ", 1)[1])
-        return total
-
-
-@pytest.fixture
-def emulator(emulator_server: Any) -> Emulator:
-    return Emulator(emulator_server.url)
-
-
-@pytest.fixture
-def manifests(tmp_path: Path) -> Path:
-    folder = tmp_path / "manifests"
-    folder.mkdir()
-    (folder / "people.yaml").write_text(
-        contact("jane", "Jane", "jane@example.com") + "---\n" + contact("joe", "Joe")
-    )
-    return folder
+GENEROUS = 60.0
 
 
 @pytest.fixture
@@ -152,48 +30,15 @@ def start(
     running: list[Controller] = []
 
     def launch(*extra: str) -> Controller:
-        log = tmp_path / f"controller-{len(running)}.log"
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        env.pop("RECONCILER_TARGET", None)
-        argv = [
-            sys.executable,
-            "-m",
-            "reconciler",
-            "run",
-            str(manifests),
-            "--target",
-            emulator.url,
-            "--token",
-            f"user:{USER}",
-            "--state",
-            str(tmp_path / "state" / "embedded.sqlite3"),
-            "--owner",
-            "e2e",
-            "--health-addr",
-            "127.0.0.1:0",
-            "--metrics-addr",
-            "127.0.0.1:0",
-            "--poll-interval",
-            "300ms",
-            "--resync-interval",
-            "1h",
-            "--debounce",
-            "200ms",
-            "--log-format",
-            "json",
-            *extra,
-        ]
-        with log.open("wb") as sink:
-            process = subprocess.Popen(argv, stdout=sink, stderr=subprocess.STDOUT, env=env)
-        controller = Controller(process, log)
+        controller = launch_controller(
+            tmp_path, emulator, manifests, *extra, name=f"controller-{len(running)}"
+        )
         running.append(controller)
         return controller
 
     yield launch
     for controller in running:
-        if controller.process.poll() is None:
-            controller.process.kill()
-            controller.process.wait(10)
+        controller.stop()
 
 
 def converged(emulator: Emulator, expected: dict[str, str]) -> Callable[[], bool]:
