@@ -35,11 +35,14 @@ from reconciler.apply.visibility import require_listed
 from reconciler.model import DesiredState
 from reconciler.people.errors import PeopleError
 from reconciler.plan import (
+    Binding,
     Plan,
     PlanError,
     PlanOptions,
+    SavedPlan,
     SavedPlanError,
     build_plan,
+    check_binding,
     dumps_plan,
     loads_plan,
     render_json,
@@ -75,6 +78,15 @@ class Target:
             client, self.state_dir, target=self.target, account=account, owner=self.owner,
             command=command,
         )  # fmt: skip
+
+    @property
+    def endpoint(self) -> str:
+        """The target as a saved plan records it: the embedded state file, a URL or google."""
+        return self.state_dir.target_key(self.target.rstrip("/"))
+
+    def binding(self, account: str, revision: str | None = None) -> Binding:
+        """Where a plan made now is made (``account`` from the API, never a credential)."""
+        return Binding(self.endpoint, account, self.owner, revision)
 
     def journal(self, account: str, *, readonly: bool = False) -> CreateJournal:
         path = self.state_dir.journal(target=self.target, account=account, owner=self.owner)
@@ -163,7 +175,7 @@ def run_plan(request: PlanRequest) -> int:
     if desired is None:
         return EXIT_ERROR
     try:
-        plan = asyncio.run(_plan(request, desired))
+        plan, binding = asyncio.run(_plan(request, desired))
     except (PlanError, PeopleError) as error:
         _err(f"Error: {error}")
         return EXIT_ERROR
@@ -172,7 +184,8 @@ def run_plan(request: PlanRequest) -> int:
         shown = color_plan(shown)
     click.echo(shown.rstrip("\n"))
     if request.out:
-        Path(request.out).write_text(dumps_plan(plan), encoding="utf-8")
+        assert binding is not None
+        Path(request.out).write_text(dumps_plan(plan, binding), encoding="utf-8")
         if request.log_level <= logging.WARNING:
             _err(f"Saved the plan to {request.out}; apply it with: reconciler apply {request.out}")
     if request.detailed_exitcode and not plan.in_sync:
@@ -180,7 +193,8 @@ def run_plan(request: PlanRequest) -> int:
     return EXIT_OK
 
 
-async def _plan(request: PlanRequest, desired: DesiredState) -> Plan:
+async def _plan(request: PlanRequest, desired: DesiredState) -> tuple[Plan, Binding | None]:
+    """The plan, and where it was made when it is to be saved (one more read: people/me)."""
     from reconciler.people import connect
 
     t = request.target
@@ -192,7 +206,10 @@ async def _plan(request: PlanRequest, desired: DesiredState) -> Plan:
             read = await read_live(
                 gateway, journal, owner=t.owner, settle=ExecutorSettings().settle, now=_now
             )
-        return build_plan(desired, read.state, request.options)
+        plan = build_plan(desired, read.state, request.options)
+        account = await client.address_book() if request.out else None
+        binding = t.binding(account, plan.revision) if account is not None else None
+        return plan, binding
 
 
 def _now() -> float:
@@ -204,7 +221,7 @@ def _now() -> float:
 # -- apply ---------------------------------------------------------------------------------------
 
 
-def saved_plan_at(paths: Sequence[str]) -> Plan | None:
+def saved_plan_at(paths: Sequence[str]) -> SavedPlan | None:
     """The saved plan when the only argument is one (raises SavedPlanError if it is corrupt)."""
     if len(paths) != 1 or not Path(paths[0]).is_file():
         return None
@@ -228,6 +245,16 @@ def run_apply(request: ApplyRequest) -> int:
     except SavedPlanError as error:
         _err(f"Error: {error}")
         return EXIT_ERROR
+    if saved is not None:
+        try:  # the target and owner are known before connecting: refuse without touching it
+            check_binding(
+                saved.binding,
+                request.target.binding(saved.binding.account),
+                source=request.paths[0],
+            )
+        except SavedPlanError as error:
+            _err(f"Error: {error}")
+            return EXIT_ERROR
     desired = None
     if saved is None:
         desired = load_desired(request.paths, request.options.default_region)
@@ -239,7 +266,7 @@ def run_apply(request: ApplyRequest) -> int:
     except (JournalLocked, LeaseError) as error:
         _err(f"Error: {error}")
         return EXIT_ERROR
-    except (PlanError, PeopleError) as error:
+    except (PlanError, PeopleError, SavedPlanError) as error:
         _err(f"Error: {error}")
         return EXIT_ERROR
     finally:
@@ -275,7 +302,7 @@ def _approver(
 
 
 async def _apply(
-    request: ApplyRequest, desired: DesiredState | None, saved: Plan | None, bar: ProgressBar
+    request: ApplyRequest, desired: DesiredState | None, saved: SavedPlan | None, bar: ProgressBar
 ) -> ApplyResult:
     from reconciler.people import connect
 
@@ -284,10 +311,15 @@ async def _apply(
         t.target, token=t.token, state=t.state, subject=t.subject, credentials=t.credentials
     ) as client:
         gateway = ClientGateway(client)
+        if saved is not None:  # whose address book this is, before anything else is read
+            check_binding(
+                saved.binding, t.binding(await client.address_book()), source=request.paths[0]
+            )
         lease = t.lease(client, client.account, "apply")
         async with lease.held(request.lock_timeout):
             with t.journal(client.account) as journal:
-                return await _apply_held(request, gateway, journal, lease, desired, saved, bar)
+                plan = saved.plan if saved is not None else None
+                return await _apply_held(request, gateway, journal, lease, desired, plan, bar)
 
 
 async def _apply_held(

@@ -245,6 +245,7 @@ class Run:
             if i.kind is Kind.CONTACT and i.action in (Action.UPDATE, Action.ADOPT)
             if i.resource_name
         }
+        self.result.drift.update(plan.drift_left)  # shown, never written (report)
         for item in plan.items:  # kept (pruning off, protected...): the plan's "unchanged"
             if item.action is Action.NOOP:
                 executor.record(

@@ -145,7 +145,11 @@ def duration_option(flag: str, default: str, help: str) -> Callable[[F], F]:
     type=click.Choice(["correct", "report", "ignore"]),
     default="correct",
     show_default=True,
-    help="What to do about contacts changed outside the manifests.",
+    help=(
+        "What to do about drift (a managed field changed live since we wrote it, its manifest "
+        "value unchanged): write it back, only report it, or neither. Manifest changes are "
+        "always written."
+    ),
 )
 @option(
     "--prune/--no-prune",

@@ -18,7 +18,10 @@ requeue with per-key backoff (no sooner than the engine's retry time).
 
 Drift: under ``correct`` a live-triggered key that the pass had to write was drift, and is
 counted; a key that drifts again soon after is corrected with growing delays, so two writers
-never loop hot. Under ``report`` live and resync passes only plan, and report what differs.
+never loop hot. Under ``report`` live and resync passes only plan, and report the changes the
+plan labels drift; the planner keeps drift out of every write under ``report`` and ``ignore``
+(start and manifest passes too), so only intent is ever written, and a writing pass under
+``report`` reports the drift it left in place.
 """
 
 from __future__ import annotations
@@ -398,6 +401,13 @@ class AccountWorker:
             if plan is not None:
                 withheld, orphans = kept_deletions(plan)
                 self.status.deletions(withheld=withheld, orphans=orphans)
+        for key, fields in result.drift.items():  # drift the policy left in place (report)
+            self.metrics.drift_detected_total.labels(account=account, policy="report").inc()
+            log.warning("drift detected", key=key, fields=list(fields))
+        if result.drift:  # drift left in place stays visible in the status too
+            self.status.drift_checked(
+                {key: ", ".join(fields) for key, fields in result.drift.items()}, set(result.drift)
+            )
         for key, triggers in why.items():
             done = result.get("contact", key)
             if Trigger.LIVE in triggers and done is not None and done.outcome in _WRITTEN:
@@ -431,18 +441,24 @@ class AccountWorker:
         plan: Plan,
         log: structlog.typing.FilteringBoundLogger,
     ) -> None:
-        """A planning-only pass (``report``): log and count what differs, write nothing."""
+        """A planning-only pass (``report``): log and count the drift it shows, write nothing.
+
+        Drift is what the plan labels so (a field changed live since we wrote it, its manifest
+        value unchanged); the planner keeps it out of every write under ``report``. Other
+        differences (intent not applied yet) still show as out of sync in the status.
+        """
         full = FULL in why
-        live = {key for key, triggers in why.items() if Trigger.LIVE in triggers}
         drifted: dict[str, str] = {}
+        for key, fields in plan.drift_left.items():
+            self.metrics.drift_detected_total.labels(
+                account=self.account.key, policy="report"
+            ).inc()
+            log.warning("drift detected", key=key, fields=list(fields))
+            drifted[key] = ", ".join(fields)
         for item in plan.changes:
-            if item.kind is Kind.CONTACT and (full or item.key in live):
-                self.metrics.drift_detected_total.labels(
-                    account=self.account.key, policy="report"
-                ).inc()
-                fields = sorted({change.field for change in item.changes})
-                log.warning("drift detected", key=item.key, action=str(item.action), fields=fields)
-                drifted[item.key] = ", ".join(fields) or str(item.action)
+            if item.kind is Kind.CONTACT and item.key not in drifted:
+                changed = sorted({change.field for change in item.changes})
+                drifted[item.key] = ", ".join(changed) or str(item.action)
         self.status.drift_checked(drifted, None if full else set(why))
         if full:
             withheld, orphans = kept_deletions(plan)

@@ -192,13 +192,12 @@ async def _shared_address_books(clients: list[tuple[str, PeopleClient]]) -> bool
     shared = False
     for key, client in clients:
         try:
-            me = await client.get_person("people/me", "metadata")
+            book = await client.address_book()
         except PeopleError as error:
             _log.warning(
                 "cannot tell which address book an account is", account=key, error=str(error)
             )
             continue
-        book = str(me.get("resourceName") or "")
         if book in seen:
             shared = True
             _log.error(
@@ -245,6 +244,7 @@ async def _open_account(
                 owner=account.owner,
                 prune=settings.prune,
                 default_region=settings.default_region,
+                drift_policy=account.drift_policy,
                 flags=settings.flags,
             ),
             executor=CONTROLLER_RETRIES,

@@ -26,6 +26,7 @@ from reconciler.manifest.resources import (
     GroupResource,
 )
 from reconciler.manifest.safeyaml import Document, decode, documents, where
+from reconciler.model.inputs import PREVIOUS_NAMES_ANNOTATION
 
 KINDS: Final[dict[str, type[BaseModel]]] = {
     "Contact": ContactDocument,
@@ -43,6 +44,7 @@ class Accepted:
     name_at: Location
     title_at: Location | None = None  # groups: where spec.name was written
     group_refs: tuple[tuple[str, Location], ...] = ()  # contacts: spec.groups entries
+    previous_at: Location | None = None  # contacts: where reconciler/previous-names was written
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,8 +178,24 @@ class _Parser:
                 (group, self.at(doc, "spec", "groups", index))
                 for index, group in enumerate(spec.groups)
             )
+            previous_at = None
+            if PREVIOUS_NAMES_ANNOTATION in metadata.annotations:
+                previous_at = self.at(doc, "metadata", "annotations", PREVIOUS_NAMES_ANNOTATION)
             self.accepted.append(
-                Accepted(contact, "Contact", self.at(doc, "metadata", "name"), group_refs=refs)
+                Accepted(
+                    contact,
+                    "Contact",
+                    self.at(doc, "metadata", "name"),
+                    group_refs=refs,
+                    previous_at=previous_at,
+                )
+            )
+            return
+        if PREVIOUS_NAMES_ANNOTATION in metadata.annotations:
+            self.fail(
+                node_at(doc.node, ("metadata", "annotations", PREVIOUS_NAMES_ANNOTATION)),
+                f"{PREVIOUS_NAMES_ANNOTATION} applies to contacts only",
+                "remove it: only contacts are renamed in place",
             )
             return
         group = GroupResource(

@@ -8,6 +8,7 @@ planner and the controller work with.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
@@ -46,6 +47,7 @@ from reconciler.manifest.fields import (
     Relation,
     UserDefined,
 )
+from reconciler.model.inputs import PREVIOUS_NAMES_ANNOTATION, previous_names
 from reconciler.model.limits import MAX_CONTACT_BYTES, MAX_FIELDS_PER_CONTACT
 
 API_VERSION = "reconciler/v1"
@@ -58,10 +60,12 @@ ADOPT_ANNOTATION = "reconciler/adopt"
 SUSPEND_ANNOTATION = "reconciler/suspend"  # read by the controller: leave this contact alone
 # observe: track the live contact and report drift, never write it (Crossplane's Observe)
 POLICY_ANNOTATION = "reconciler/management-policy"
+# The values each accepts; () for PREVIOUS_NAMES_ANNOTATION: a comma-separated list of names.
 KNOWN_ANNOTATIONS: dict[str, tuple[str, ...]] = {
     PRUNE_ANNOTATION: ("true", "false"),
     ADOPT_ANNOTATION: ("email",),
     SUSPEND_ANNOTATION: ("true", "false"),
+    PREVIOUS_NAMES_ANNOTATION: (),
     POLICY_ANNOTATION: ("manage", "observe"),
 }
 
@@ -84,7 +88,8 @@ class Metadata(Strict):
     labels: dict[str, str] = Field(default_factory=dict)
     """Free-form string labels, usable as selectors; never sent to Google."""
     annotations: dict[str, str] = Field(default_factory=dict)
-    """Switches: reconciler/prune: "false" (never delete), reconciler/adopt: email (adopt)."""
+    """Switches: reconciler/prune: "false" (never delete), reconciler/adopt: email (adopt),
+    reconciler/previous-names: "old-a,old-b" (names this contact had: renamed in place)."""
 
     @field_validator("annotations")
     @classmethod
@@ -99,7 +104,9 @@ class Metadata(Strict):
                     "unknown annotation {key}: the reconciler/ prefix is reserved",
                     {"key": repr(key)},
                 )
-            if value not in allowed:
+            if key == PREVIOUS_NAMES_ANNOTATION:
+                _check_previous_names(value)
+            elif value not in allowed:
                 raise PydanticCustomError(
                     "annotation",
                     "annotation {key} must be one of {allowed}, got {value}",
@@ -110,6 +117,18 @@ class Metadata(Strict):
                     },
                 )
         return annotations
+
+
+def _check_previous_names(value: str) -> None:
+    names = previous_names({PREVIOUS_NAMES_ANNOTATION: value})
+    bad = [name for name in names if not re.fullmatch(NAME_PATTERN, name)]
+    if not names or bad:
+        raise PydanticCustomError(
+            "annotation",
+            "annotation {key} must list earlier metadata.name values separated by commas "
+            "(lowercase letters, digits, '-' and '.'), got {value}",
+            {"key": repr(PREVIOUS_NAMES_ANNOTATION), "value": repr(bad[0] if bad else value)},
+        )
 
 
 class ContactSpec(Strict):

@@ -11,12 +11,14 @@ from reconciler.model.fields import (
     SINGLETON_FIELDS,
 )
 from reconciler.model.inputs import (
+    PREVIOUS_NAMES_ANNOTATION,
     ContactLike,
     ContactSpecLike,
     DesiredState,
     GroupLike,
     GroupSpecLike,
     LiveState,
+    previous_names,
 )
 from reconciler.model.normalize import Normalizer
 from reconciler.model.stamps import (
@@ -36,6 +38,7 @@ __all__ = [
     "NAME_KEY",
     "OWNER_KEY",
     "PERSON_WRITABLE_FIELDS",
+    "PREVIOUS_NAMES_ANNOTATION",
     "PRUNE_KEY",
     "SINGLETON_FIELDS",
     "STAMP_KEYS",
@@ -48,5 +51,6 @@ __all__ = [
     "Normalizer",
     "Stamp",
     "foreign_entries",
+    "previous_names",
     "read_stamp",
 ]

@@ -11,6 +11,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+# Annotation of a contact manifest listing the names it had before ("old-a,old-b"): the live
+# contact stamped with one of them is renamed in place, like Terraform's ``moved`` blocks.
+PREVIOUS_NAMES_ANNOTATION = "reconciler/previous-names"
+
+
+def previous_names(annotations: Mapping[str, str] | None) -> tuple[str, ...]:
+    """The names listed in :data:`PREVIOUS_NAMES_ANNOTATION`, in order, blanks dropped."""
+    listed = (annotations or {}).get(PREVIOUS_NAMES_ANNOTATION, "")
+    return tuple(dict.fromkeys(part.strip() for part in str(listed).split(",") if part.strip()))
+
 
 class ContactSpecLike(Protocol):
     """What the planner needs from a contact's ``spec``."""

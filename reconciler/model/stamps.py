@@ -8,6 +8,10 @@ reconciler is stateless. A contact carries::
     reconciler.fields  the comma-separated, sorted fields it manages (for three-way merges)
     reconciler.prune   "false" when the manifest said ``reconciler/prune: "false"``; kept on the
                        live side so the contact stays protected after its manifest is gone
+    reconciler.applied the fingerprint of each managed field's manifest value as last written
+                       (``names=1a2b3c4d5e6f,...``), like kubectl's last-applied configuration:
+                       a field that differs live while its manifest value still has that
+                       fingerprint is drift (someone changed it), otherwise intent
     reconciler.labels  the manifest's ``metadata.labels`` as compact JSON (only when it has
                        some), so that an export of the live address book gives them back
 
@@ -29,6 +33,7 @@ It carries no owner stamp, so no plan ever matches, prunes or reports it; export
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
@@ -39,7 +44,10 @@ NAME_KEY = "reconciler.name"
 FIELDS_KEY = "reconciler.fields"
 PRUNE_KEY = "reconciler.prune"
 LABELS_KEY = "reconciler.labels"
-STAMP_KEYS: frozenset[str] = frozenset({OWNER_KEY, NAME_KEY, FIELDS_KEY, PRUNE_KEY, LABELS_KEY})
+APPLIED_KEY = "reconciler.applied"
+STAMP_KEYS: frozenset[str] = frozenset(
+    {OWNER_KEY, NAME_KEY, FIELDS_KEY, PRUNE_KEY, APPLIED_KEY, LABELS_KEY}
+)
 
 Labels = tuple[tuple[str, str], ...]
 
@@ -69,6 +77,7 @@ class Stamp(NamedTuple):
     name: str
     fields: frozenset[str] = frozenset()
     prunable: bool = True
+    applied: tuple[tuple[str, str], ...] = ()  # (field, fingerprint) as last written, sorted
     labels: Labels = ()
 
     def entries(self, *, with_fields: bool = True) -> list[dict[str, str]]:
@@ -78,13 +87,23 @@ class Stamp(NamedTuple):
             entries.append({"key": FIELDS_KEY, "value": ",".join(sorted(self.fields))})
         if not self.prunable:
             entries.append({"key": PRUNE_KEY, "value": "false"})
+        if with_fields and self.applied:
+            value = ",".join(f"{field}={digest}" for field, digest in self.applied)
+            entries.append({"key": APPLIED_KEY, "value": value})
         if self.labels:
             entries.append({"key": LABELS_KEY, "value": _encode_labels(self.labels)})
         return entries
 
+    def applied_fingerprint(self, field: str) -> str | None:
+        """The fingerprint of ``field``'s manifest value when it was last written, if recorded."""
+        for name, digest in self.applied:
+            if name == field:
+                return digest
+        return None
+
     def entry_count(self) -> int:
         """How many ``clientData`` entries a contact's stamp takes (``entries()``'s length)."""
-        return 3 + (not self.prunable) + bool(self.labels)
+        return 3 + (not self.prunable) + bool(self.applied) + bool(self.labels)
 
 
 def label_pairs(labels: Mapping[str, str] | None) -> Labels:
@@ -134,8 +153,26 @@ def read_stamp(client_data: Any) -> Stamp | None:
         values.get(NAME_KEY, ""),
         _field_set(values.get(FIELDS_KEY, "")),
         values.get(PRUNE_KEY, "").strip().lower() != "false",
+        _applied(values.get(APPLIED_KEY, "")),
         _decode_labels(values.get(LABELS_KEY, "")),
     )
+
+
+def _applied(recorded: str) -> tuple[tuple[str, str], ...]:
+    """``"a=x,b=y"`` -> ``(("a", "x"), ("b", "y"))``; malformed parts are ignored. Not
+    memoised: each contact's record is its own, so a cache would only hold memory."""
+    if not recorded:
+        return ()
+    pairs = (part.partition("=") for part in recorded.split(",") if "=" in part)
+    return tuple(sorted((name, digest) for name, _, digest in pairs if name and digest))
+
+
+def fingerprint(value: object) -> str:
+    """A short, stable digest of a value (JSON-like), for the last-applied record."""
+    text = json.dumps(
+        value, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=repr
+    )
+    return hashlib.blake2b(text.encode(), digest_size=6).hexdigest()
 
 
 @lru_cache(maxsize=1024)

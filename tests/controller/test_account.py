@@ -283,7 +283,9 @@ async def test_report_policy_plans_live_changes_and_writes_nothing(make: Any) ->
     """Under report, a live change is planned, the drift is counted, and nothing is applied."""
     h = make(policy=DriftPolicy.REPORT)
     await h.start()
-    h.backend.plan_items = [PlanItem(Kind.CONTACT, Action.UPDATE, "a", "names differ")]
+    h.backend.plan_items = [
+        PlanItem(Kind.CONTACT, Action.NOOP, "a", "drift reported", drift=("names",))
+    ]
     h.worker.enqueue("a", Trigger.LIVE)
     await h.clock.settle()
     assert len(h.backend.applied) == 1  # only the start pass

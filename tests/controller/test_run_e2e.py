@@ -126,10 +126,11 @@ def test_a_broken_manifest_causes_no_writes_until_fixed(
     eventually(controller.ready, "readiness")
     writes = emulator.writes()
     assert writes >= 1  # the creates were counted: the comparisons below are not vacuous
+    # the broken file first: a load between the two writes must not see the good edit alone
+    (manifests / "broken.yaml").write_text("apiVersion: reconciler/v1\nkind: Contact\nspec: [\n")
     (manifests / "people.yaml").write_text(
         contact("jane", "Janet", "jane@example.com") + "---\n" + contact("joe", "Joseph")
     )
-    (manifests / "broken.yaml").write_text("apiVersion: reconciler/v1\nkind: Contact\nspec: [\n")
     eventually(
         lambda: controller.metric("reconciler_manifest_errors") >= 1, "the error to be exported"
     )
@@ -162,3 +163,25 @@ def test_sigterm_in_the_middle_of_a_pass_exits_cleanly(
     assert "pass finished" in events[stopping:]  # the batch in flight was finished, not dropped
     assert events[-1] == "controller stopped"
     assert "pass cancelled at the shutdown bound" not in events
+
+
+def test_under_report_the_start_pass_and_manifest_changes_never_write_drift(
+    start: Callable[..., Controller], emulator: Emulator, manifests: Path
+) -> None:
+    """A person's edit made while no controller ran survives a controller started with
+    --drift-policy report (its start pass writes intent), and survives a manifest change to
+    another contact; the change itself is written."""
+    first = start()
+    eventually(converged(emulator, {"jane": "Jane", "joe": "Joe"}), "the first convergence")
+    first.process.terminate()
+    first.process.wait(30)
+    emulator.edit(emulator.resource_name("jane"), "Mallory")
+    controller = start("--drift-policy", "report")
+    eventually(controller.ready, "readiness after the start pass")
+    assert emulator.given_names() == {"jane": "Mallory", "joe": "Joe"}
+    assert controller.metric("reconciler_drift_detected_total", policy="report") >= 1
+    assert any(e.get("key") == "jane" for e in controller.logged("drift detected"))
+    (manifests / "people.yaml").write_text(
+        contact("jane", "Jane", "jane@example.com") + "---\n" + contact("joe", "Joseph")
+    )
+    eventually(converged(emulator, {"jane": "Mallory", "joe": "Joseph"}), "the manifest change")
