@@ -10,10 +10,12 @@ import click
 from reconciler.cli.options import (
     credentials_option,
     default_region_option,
+    envvar_for,
     option,
     option_flags,
     output_option,
     owner_option,
+    selector_option,
     state_dir_of,
     state_dir_option,
     state_option,
@@ -69,6 +71,7 @@ def planning_options(command: F) -> F:
             is_flag=True,
             help="Adopt unstamped live contacts that match a manifest by email.",
         ),
+        selector_option,
         default_region_option,
         target_option,
         token_option,
@@ -95,6 +98,7 @@ def plan_options(**kwargs: Any) -> Any:
         max_deletes=kwargs["max_deletes"],
         max_delete_share=kwargs["max_delete_share"],
         allow_mass_delete=kwargs["allow_mass_delete"],
+        selector=kwargs["selector"],
         allow_empty_desired=kwargs["allow_empty_desired"],
         flags=option_flags(click.get_current_context().command),
     )
@@ -120,11 +124,13 @@ def target_of(**kwargs: Any) -> Any:
     "json",
     "markdown",
     help="Plan format: text for people, json for programs, markdown for pull requests.",
+    command="plan",
 )
 @option("--compact", is_flag=True, help="Text output: one line per contact.")
 @option("--redact", is_flag=True, help="Mask personal values, still showing which fields change.")
 @option(
     "--out",
+    envvar=envvar_for("--out", "plan"),
     type=click.Path(dir_okay=False, writable=True),
     default=None,
     help="Also save the plan to FILE, for 'reconciler apply FILE'.",
@@ -141,6 +147,8 @@ def plan(paths: tuple[str, ...], **kwargs: Any) -> None:
     PATHS are manifest files or directories (default: the current directory).
     """
     from reconciler.apply.commands import PlanRequest, run_plan
+    from reconciler.cli.verbosity import log_level
+    from reconciler.controller.logs import use_color
 
     request = PlanRequest(
         paths=paths,
@@ -151,5 +159,7 @@ def plan(paths: tuple[str, ...], **kwargs: Any) -> None:
         redact=kwargs["redact"],
         out=kwargs["out"],
         detailed_exitcode=kwargs["detailed_exitcode"],
+        color=use_color(),
+        log_level=log_level(),
     )
     raise SystemExit(run_plan(request))

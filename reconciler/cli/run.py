@@ -7,6 +7,7 @@ Argument parsing only; the loop lives in :mod:`reconciler.controller`. Durations
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 import sys
 from collections.abc import Callable
@@ -292,6 +293,7 @@ def run(
     Watches the manifests, polls the live address book for out-of-band changes, resyncs
     periodically, and serves health probes and Prometheus metrics. Exits 0 after a graceful stop.
     """
+    from reconciler.cli.verbosity import log_level
     from reconciler.controller.account import Intervals
     from reconciler.controller.accounts import (
         AccountsError,
@@ -305,7 +307,8 @@ def run(
     from reconciler.controller.sharding import ShardSpecError, parse_shard
 
     configure_logging(
-        "auto" if log_format == "auto" else "json" if log_format == "json" else "console"
+        "auto" if log_format == "auto" else "json" if log_format == "json" else "console",
+        level=log_level(logging.INFO),
     )
     policy = DriftPolicy(drift_policy)
     try:

@@ -62,7 +62,7 @@ WITHHELD_OVERRIDE = (
 )
 """How to let withheld deletions through: options that ``reconciler run`` accepts."""
 
-_WRITTEN = (Outcome.CREATED, Outcome.UPDATED, Outcome.DELETED)
+_WRITTEN = (Outcome.CREATED, Outcome.UPDATED, Outcome.ADOPTED, Outcome.DELETED)
 
 
 class Trigger(StrEnum):
@@ -514,7 +514,7 @@ class AccountWorker:
         log.info(
             "pass finished",
             created=counts[Outcome.CREATED],
-            updated=counts[Outcome.UPDATED],
+            updated=counts[Outcome.UPDATED] + counts[Outcome.ADOPTED],
             deleted=counts[Outcome.DELETED],
             unchanged=counts[Outcome.UNCHANGED] + counts[Outcome.SKIPPED],
             left=len(result.left),

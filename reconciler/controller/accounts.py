@@ -230,7 +230,9 @@ def single_account(
 ) -> AccountsConfig:
     """The account of a controller started without a file: ``subject`` (else the token's user)
     and ``manifests``."""
-    paths = tuple(Path(m) for m in manifests) or (Path("."),)
+    from reconciler.manifest import DEFAULT_PATH
+
+    paths = tuple(Path(m) for m in manifests) or (Path(DEFAULT_PATH),)
     return AccountsConfig(
         accounts=(Account(subject, paths, owner, suspend=False, drift_policy=drift_policy),)
     )

@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from reconciler.plan.selector import Selector
+
 
 class DriftPolicy(StrEnum):
     """What to do with drift: a managed field changed live since we last wrote it while its
@@ -35,6 +37,9 @@ class PlanOptions:
     - ``allow_empty_desired``: allow pruning everything when no contact manifest is left.
     - ``drift_policy``: whether changes labelled drift are written (``correct``), shown but
       not written (``report``) or neither (``ignore``); intent (a manifest change) always is.
+    - ``selector``: act only on contacts whose labels match: manifests by ``metadata.labels``,
+      live contacts by the labels their stamp recorded. A selection never prunes outside itself,
+      and contact groups are never pruned under a selector.
     - ``flags``: how the command in use spells each of these options (field name -> flag, as
       ``{"allow_mass_delete": "--allow-mass-delete"}``), so that a refusal names only options
       that command has; the command line fills it from its own definition.
@@ -51,6 +56,7 @@ class PlanOptions:
     withhold_mass_delete: bool = False
     allow_empty_desired: bool = False
     drift_policy: DriftPolicy = DriftPolicy.CORRECT
+    selector: Selector | None = None
     flags: Mapping[str, str] = field(default_factory=dict, compare=False, hash=False)
 
     def override_hint(self, name: str, purpose: str) -> str:
