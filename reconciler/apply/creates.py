@@ -20,10 +20,10 @@ from reconciler.apply.executor import (
     ItemResult,
     Person,
     chunked,
-    stamp_of,
 )
 from reconciler.apply.ops import ContactOp, OpKind
 from reconciler.apply.results import Outcome
+from reconciler.model.stamps import read_stamp
 from reconciler.people.errors import PeopleError, RateLimited
 
 log = structlog.get_logger("reconciler.apply")
@@ -95,8 +95,8 @@ def _record_creates(
             if index < len(batch) and not isinstance(answer, MAYBE_CREATED):
                 failed[batch[index].key] = answer
             continue
-        _, name = stamp_of(answer)
-        key = name if name is not None else (batch[index].key if index < len(batch) else None)
+        stamp = read_stamp(answer.get("clientData"))
+        key = (stamp.name if stamp else "") or (batch[index].key if index < len(batch) else None)
         if key is not None:
             by_name[key] = answer
     ex.journal.created(

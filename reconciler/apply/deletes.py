@@ -11,9 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from functools import partial
 
-from reconciler.apply.executor import MAX_DELETE, Executor, Person, chunked, stamp_of
+from reconciler.apply.executor import MAX_DELETE, Executor, Person, chunked
 from reconciler.apply.ops import ContactOp, GroupOp, OpKind
 from reconciler.apply.results import Outcome
+from reconciler.model.stamps import stamped_name
 from reconciler.people.errors import NotFound, PeopleError
 
 
@@ -47,7 +48,7 @@ async def delete_contacts(
         elif isinstance(answer, PeopleError) or answer is None:
             reason = f"could not re-read before deleting: {answer}"
             ex.record_contact(op, Outcome.FAILED, reason, retry=True)
-        elif stamp_of(answer) != (ex.owner, op.key):
+        elif stamped_name(answer, ex.owner) != op.key:
             ex.record_contact(op, Outcome.SKIPPED, "ownership stamp changed since the plan")
         elif protected(answer):
             ex.record_contact(op, Outcome.SKIPPED, "protected from pruning since the plan")

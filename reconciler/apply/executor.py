@@ -57,9 +57,6 @@ class NotApplied(PeopleError):
 # Failures after which a create may or may not have happened.
 MAYBE_CREATED = (UnknownOutcome, ServerError, TransportError)
 
-OWNER_KEY = "reconciler.owner"
-NAME_KEY = "reconciler.name"
-
 
 class Gateway(Protocol):
     """What the executor needs from the People client (see :mod:`reconciler.apply.gateway`)."""
@@ -112,17 +109,6 @@ class ExecutorSettings:
 def chunked(items: Sequence[T], size: int) -> Iterable[Sequence[T]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
-
-
-def stamp_of(person: Mapping[str, Any]) -> tuple[str | None, str | None]:
-    """``(owner, name)`` from a person's clientData stamp."""
-    owner = name = None
-    for entry in person.get("clientData") or ():
-        if entry.get("key") == OWNER_KEY:
-            owner = entry.get("value")
-        elif entry.get("key") == NAME_KEY:
-            name = entry.get("value")
-    return owner, name
 
 
 def _transient(error: PeopleError) -> bool:

@@ -12,9 +12,10 @@ from functools import partial
 
 import structlog
 
-from reconciler.apply.executor import Executor, Person, stamp_of
+from reconciler.apply.executor import Executor, Person
 from reconciler.apply.ops import GroupOp, OpKind
 from reconciler.apply.results import Outcome
+from reconciler.model.stamps import stamped_name
 from reconciler.people.errors import (
     Conflict,
     PeopleError,
@@ -61,6 +62,6 @@ async def _create_group(ex: Executor, op: GroupOp) -> Person:
         return await ex.call(partial(ex.gateway.create_group, op.body), what="createGroup")
     except (Conflict, UnknownOutcome, ServerError, TransportError):
         for group in await ex.call(ex.gateway.list_groups, what="listGroups"):
-            if stamp_of(group) == (ex.owner, op.key):
+            if stamped_name(group, ex.owner) == op.key:
                 return group
         raise

@@ -80,6 +80,14 @@ def read_stamp(client_data: Any) -> Stamp | None:
     )
 
 
+def stamped_name(person: Mapping[str, Any], owner: str) -> str | None:
+    """The manifest name under which ``owner`` stamped ``person``; ``None`` if not theirs."""
+    stamp = read_stamp(person.get("clientData"))
+    if stamp is None or stamp.owner != owner:
+        return None
+    return stamp.name
+
+
 @lru_cache(maxsize=1024)
 def _field_set(recorded: str) -> frozenset[str]:
     """``"a,b"`` -> ``{"a", "b"}``; memoised, as most contacts record the same few sets."""
