@@ -27,13 +27,13 @@ import asyncio
 import random
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Protocol
 
 import structlog
 
 from reconciler.apply.results import ApplyResult, Outcome
+from reconciler.clock import Clock, SystemClock
 from reconciler.controller.accounts import Account, DriftPolicy
 from reconciler.controller.desired import DesiredStore, Loaded
 from reconciler.controller.drift import DriftDamper
@@ -43,7 +43,7 @@ from reconciler.controller.polling import LivePoller
 from reconciler.controller.watching import ManifestWatcher
 from reconciler.model import DesiredState
 from reconciler.plan.model import Kind, Plan
-from reconciler.queue import Clock, ExponentialBackoff, MonotonicClock, WorkQueue
+from reconciler.queue import ExponentialBackoff, WorkQueue
 
 __all__ = ["FULL", "AccountWorker", "Intervals", "PassBackend", "Trigger"]
 
@@ -116,7 +116,7 @@ class AccountWorker:
         self.metrics = metrics
         self.health = health
         self.intervals = intervals or Intervals()
-        self.clock = clock or MonotonicClock()
+        self.clock = clock or SystemClock()
         self.rng = rng or random.Random()
         self.suspended = suspended or account.suspend
         self.watch = watch
@@ -337,8 +337,8 @@ class AccountWorker:
             if obj.outcome is Outcome.CONFLICT:
                 self.metrics.conflicts_total.labels(account=account).inc()
             wait = 0.0
-            if obj.retry_at is not None:
-                wait = (obj.retry_at - datetime.now(UTC)).total_seconds()
+            if obj.retry_at is not None:  # on this worker's clock: the backend shares it
+                wait = obj.retry_at.timestamp() - self.clock.now()
             self._requeue(key, wait, log, outcome=str(obj.outcome))
         for key, triggers in why.items():
             done = result.get("contact", key)

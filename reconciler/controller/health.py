@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from reconciler.queue import Clock, MonotonicClock
+from reconciler.clock import Clock, SystemClock
 
 __all__ = ["Health"]
 
@@ -20,7 +20,7 @@ __all__ = ["Health"]
 class Health:
     """What /healthz and /readyz report."""
 
-    clock: Clock = field(default_factory=MonotonicClock)
+    clock: Clock = field(default_factory=SystemClock)
     stale_after: float = 30.0  # seconds without a heartbeat before the loop counts as stuck
     stuck_after: float = 900.0  # seconds one pass may run before it counts as hung
     _last_beat: float | None = None

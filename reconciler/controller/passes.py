@@ -18,7 +18,6 @@ apply``. Two controller-only twists live here:
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
@@ -29,6 +28,7 @@ from reconciler.apply.gateway import ClientGateway
 from reconciler.apply.journal import CreateJournal
 from reconciler.apply.live import read_live
 from reconciler.apply.results import ApplyResult
+from reconciler.clock import Clock, SystemClock
 from reconciler.controller.polling import Written, echoes_our_write
 from reconciler.model import PRUNE_KEY, DesiredState, read_stamp
 from reconciler.plan.build import build_plan
@@ -100,13 +100,15 @@ class ApplyBackend:
 
     ``written`` (resource name -> what our last write of it answered) lives as long as the
     account: the engine reads it so that a lagging listing never hides our own last etag, and
-    the poller reads it to tell our own writes echoing back from out-of-band edits.
+    the poller reads it to tell our own writes echoing back from out-of-band edits. ``clock``
+    is the account worker's, so the retry times a pass reports are on the queue's timeline.
     """
 
     client: PeopleClient
     journal: CreateJournal
     settings: ApplySettings
     written: Written = field(default_factory=dict)
+    clock: Clock = field(default_factory=SystemClock)
     _gateway: HidingGateway = field(init=False)
 
     def __post_init__(self) -> None:
@@ -129,15 +131,22 @@ class ApplyBackend:
         if scope and not self.journal.entries:  # creates in flight: only a full listing settles
             subset, settings = self._scoped(desired, scope)
             try:
-                return await converge(
-                    self._gateway, self.journal, subset, settings, written=self.written
-                )
+                return await self._converge(subset, settings)
             except ScopeMiss:
                 pass
             finally:
                 self._gateway.scope = None
+        return await self._converge(desired, self.settings)
+
+    async def _converge(self, desired: DesiredState, settings: ApplySettings) -> ApplyResult:
         return await converge(
-            self._gateway, self.journal, desired, self.settings, written=self.written
+            self._gateway,
+            self.journal,
+            desired,
+            settings,
+            written=self.written,
+            clock=self.clock.now,
+            sleep=self.clock.sleep,
         )
 
     async def plan(
@@ -164,7 +173,7 @@ class ApplyBackend:
             self.journal,
             owner=settings.plan.owner,
             settle=settings.executor.settle,
-            now=time.time,
+            now=self.clock.now,
         )
         return build_plan(desired, read.state, settings.plan)
 

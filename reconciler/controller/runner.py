@@ -24,6 +24,7 @@ import structlog
 from reconciler.apply.engine import ApplySettings
 from reconciler.apply.executor import ExecutorSettings
 from reconciler.apply.journal import CreateJournal, JournalLocked, journal_path
+from reconciler.clock import SystemClock
 from reconciler.controller.account import AccountWorker, Intervals
 from reconciler.controller.accounts import Account, AccountsConfig
 from reconciler.controller.desired import DesiredStore, load_manifests
@@ -144,6 +145,7 @@ async def _open_account(
         )
     )
     metrics.track_api_requests(account.key, lambda: client.stats.by_method_status)
+    clock = SystemClock()  # one timeline for the worker's queue and its passes' retry times
     backend = ApplyBackend(
         client,
         journal,
@@ -153,6 +155,7 @@ async def _open_account(
             ),
             executor=CONTROLLER_RETRIES,
         ),
+        clock=clock,
     )
     return AccountWorker(
         account,
@@ -165,6 +168,7 @@ async def _open_account(
         metrics=metrics,
         health=health,
         intervals=settings.intervals,
+        clock=clock,
         suspended=suspended,
     )
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message
 
-from reconciler.emulator.clock import Clock, system_clock
+from reconciler.clock import Clock, SystemClock
 from reconciler.emulator.config import EmulatorConfig
 from reconciler.emulator.faults import Faults
 from reconciler.emulator.persistence import Persistence
@@ -39,7 +39,7 @@ class Emulator:
         clock: Clock | None = None,
     ) -> None:
         self.config = config or EmulatorConfig()
-        self.clock: Clock = clock or system_clock
+        self.clock: Clock = clock or SystemClock()
         self.rng = random.Random(self.config.seed)
         self.stats = Stats()
         self.books: dict[str, AddressBook] = {}
@@ -51,7 +51,7 @@ class Emulator:
 
     def now(self) -> float:
         """The emulator's current time, in seconds since the epoch."""
-        return self.clock()
+        return self.clock.now()
 
     def book(self, user: str) -> AddressBook:
         """The address book of ``user``, created empty (with system groups) on first use."""

@@ -16,7 +16,7 @@ from typing import TypeVar
 
 import structlog
 
-from reconciler.people.clock import Clock, SystemClock
+from reconciler.clock import Clock, SystemClock
 from reconciler.people.errors import PeopleError, RateLimited
 
 __all__ = ["Retrier", "RetryPolicy"]

@@ -15,9 +15,9 @@ from typing import Any
 
 import httpx
 
+from reconciler.clock import Clock
 from reconciler.people.auth import BearerToken, GoogleAuth, HttpxTokenRequest, load_credentials
 from reconciler.people.client import PeopleClient
-from reconciler.people.clock import Clock
 from reconciler.people.pacing import Pacer
 from reconciler.people.transport import ClientConfig, Transport
 

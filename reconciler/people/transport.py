@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import structlog
 
-from reconciler.people.clock import Clock, SystemClock
+from reconciler.clock import Clock, SystemClock
 from reconciler.people.errors import (
     PeopleError,
     RateLimited,

@@ -21,12 +21,12 @@ from reconciler.apply.executor import ExecutorSettings
 from reconciler.apply.gateway import ClientGateway
 from reconciler.apply.journal import CreateJournal
 from reconciler.apply.results import ApplyResult
+from reconciler.clock import ManualClock
 from reconciler.emulator.app import create_app
 from reconciler.emulator.config import EmulatorConfig
 from reconciler.model import DesiredState
 from reconciler.people import connect
 from reconciler.people.client import PeopleClient
-from reconciler.people.clock import ManualClock
 from reconciler.plan.options import PlanOptions
 
 USER = "alice@example.com"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Iterable, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -89,12 +89,13 @@ class Backend:
 
 
 def result(**outcomes: Outcome | tuple[Outcome, float]) -> ApplyResult:
+    """An apply's answer; ``(outcome, at)`` gives a retry time, in seconds on the test clock."""
     answer = ApplyResult()
     for key, outcome in outcomes.items():
         retry_at = None
         if isinstance(outcome, tuple):
-            outcome, seconds = outcome
-            retry_at = datetime.now(UTC) + timedelta(seconds=seconds)
+            outcome, at = outcome
+            retry_at = datetime.fromtimestamp(at, UTC)
         answer.record(ObjectResult("contact", key, outcome, retry_at=retry_at))
     return answer
 
@@ -191,9 +192,10 @@ async def test_a_conflict_is_requeued_with_growing_backoff_then_forgotten(make: 
 
 
 async def test_a_retry_waits_at_least_until_the_engines_retry_time(make: Any) -> None:
-    """A pending create with a retry time 20 s away is not retried after the 1 s floor."""
+    """A pending create with a retry time 20 s away is not retried after the 1 s floor; the
+    retry time is read on the worker's injected clock, never the wall clock."""
     h = make()
-    h.backend.answers = [result(a=(Outcome.PENDING, 20.0))]
+    h.backend.answers = [result(a=(Outcome.PENDING, h.clock.now() + 20.0))]
     await h.start()
     h.clock.advance(5)
     await h.clock.settle()

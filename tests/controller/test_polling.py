@@ -8,8 +8,9 @@ from typing import Any
 import httpx
 import pytest
 
+from reconciler.clock import ManualClock
 from reconciler.controller.polling import LivePoller
-from reconciler.emulator import FakeClock, create_app
+from reconciler.emulator import create_app
 from reconciler.people import connect
 from reconciler.people.client import PeopleClient
 
@@ -28,12 +29,12 @@ def stamped(name: str, owner: str = OWNER) -> dict[str, Any]:
 
 
 @pytest.fixture
-def emulator_clock() -> FakeClock:
-    return FakeClock()
+def emulator_clock() -> ManualClock:
+    return ManualClock()
 
 
 @pytest.fixture
-def app(emulator_clock: FakeClock) -> Any:
+def app(emulator_clock: ManualClock) -> Any:
     return create_app(clock=emulator_clock)
 
 
@@ -111,7 +112,7 @@ async def test_contacts_of_other_owners_are_not_our_business(client: PeopleClien
 
 
 async def test_an_expired_token_asks_for_a_full_resync(
-    client: PeopleClient, emulator_clock: FakeClock
+    client: PeopleClient, emulator_clock: ManualClock
 ) -> None:
     """A sync token older than seven days makes the poll re-prime and request a resync."""
     await create(client, stamped("jane"))

@@ -8,19 +8,20 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from reconciler.emulator import Emulator, EmulatorConfig, FakeClock, create_app
+from reconciler.clock import ManualClock
+from reconciler.emulator import Emulator, EmulatorConfig, create_app
 
 TOKEN = "user:alice@example.com"
 
 
 @pytest.fixture
-def clock() -> FakeClock:
+def clock() -> ManualClock:
     """Emulator time, moved by hand."""
-    return FakeClock()
+    return ManualClock()
 
 
 @pytest.fixture
-def app(clock: FakeClock) -> Starlette:
+def app(clock: ManualClock) -> Starlette:
     """An in-memory emulator on the fake clock, every knob off."""
     return create_app(EmulatorConfig(), clock=clock)
 

@@ -15,9 +15,9 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
+from reconciler.clock import ManualClock
 from reconciler.emulator import EmulatorConfig, create_app
 from reconciler.people.client import PeopleClient
-from reconciler.people.clock import ManualClock
 from reconciler.people.pacing import PacingConfig
 from reconciler.people.retry import RetryPolicy
 from reconciler.people.transport import ClientConfig, Transport

@@ -14,8 +14,8 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
+from reconciler.clock import ManualClock
 from reconciler.people.client import LISTING_ATTEMPTS, PeopleClient
-from reconciler.people.clock import ManualClock
 from reconciler.people.errors import ServerError
 from reconciler.people.transport import ClientConfig, Transport
 from tests.people.conftest import BASE_URL, person

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from starlette.applications import Starlette
 
+from reconciler.clock import ManualClock
 from reconciler.emulator import BackgroundServer
 from reconciler.people import connect
 from reconciler.people.client import PeopleClient
-from reconciler.people.clock import ManualClock
 from reconciler.people.errors import NotFound, StaleEtag
 from reconciler.people.multipart import InnerRequest
 from reconciler.people.multipart_calls import delete_group_call, update_contact_call

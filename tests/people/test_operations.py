@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from reconciler.clock import ManualClock
 from reconciler.people.client import PeopleClient
-from reconciler.people.clock import ManualClock
 from reconciler.people.errors import (
     Conflict,
     InvalidArgument,

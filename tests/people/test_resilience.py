@@ -10,8 +10,8 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
+from reconciler.clock import ManualClock
 from reconciler.people.client import PeopleClient
-from reconciler.people.clock import ManualClock
 from reconciler.people.errors import (
     InvalidArgument,
     MissingEtag,
