@@ -18,11 +18,11 @@ from reconciler.apply.executor import (
     MAYBE_CREATED,
     Executor,
     ItemResult,
-    Person,
     chunked,
 )
 from reconciler.apply.ops import ContactOp, OpKind
 from reconciler.apply.results import Outcome
+from reconciler.model.inputs import Person
 from reconciler.model.stamps import read_stamp
 from reconciler.people.errors import PeopleError, RateLimited
 

@@ -11,9 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from functools import partial
 
-from reconciler.apply.executor import MAX_DELETE, Executor, Person, chunked
+from reconciler.apply.executor import MAX_DELETE, Executor, chunked
 from reconciler.apply.ops import ContactOp, GroupOp, OpKind
 from reconciler.apply.results import Outcome
+from reconciler.model.inputs import Person
 from reconciler.model.stamps import stamped_name
 from reconciler.people.errors import NotFound, PeopleError
 

@@ -28,7 +28,7 @@ import structlog
 
 from reconciler.apply.creates import run_creates
 from reconciler.apply.deletes import delete_contacts, delete_groups
-from reconciler.apply.executor import Executor, ExecutorSettings, Gateway, Person
+from reconciler.apply.executor import Executor, ExecutorSettings, Gateway
 from reconciler.apply.groups import run_groups
 from reconciler.apply.journal import CreateJournal
 from reconciler.apply.live import LiveRead, LiveReader, read_live
@@ -36,6 +36,7 @@ from reconciler.apply.ops import ContactOp, GroupOp, OpKind
 from reconciler.apply.results import ApplyResult, ObjectResult, Outcome
 from reconciler.apply.updates import run_updates
 from reconciler.model import DesiredState, LiveState, read_stamp
+from reconciler.model.inputs import Person
 from reconciler.people.errors import PeopleError
 from reconciler.plan.build import build_plan
 from reconciler.plan.errors import PlanError

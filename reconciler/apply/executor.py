@@ -28,6 +28,7 @@ import structlog
 from reconciler.apply.journal import CreateJournal
 from reconciler.apply.ops import ContactOp
 from reconciler.apply.results import ApplyResult, ObjectResult, Outcome
+from reconciler.model.inputs import Person
 from reconciler.people.errors import (
     PeopleError,
     RateLimited,
@@ -40,7 +41,6 @@ from reconciler.people.retry import RetryPolicy
 log = structlog.get_logger("reconciler.apply")
 
 T = TypeVar("T")
-Person = dict[str, Any]
 ItemResult = Person | PeopleError
 
 # The API's limits (people-api.md).

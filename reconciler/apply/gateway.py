@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from reconciler.apply.executor import ItemResult, NotApplied, Person
+from reconciler.apply.executor import ItemResult, NotApplied
 from reconciler.model import PERSON_WRITABLE_FIELDS
+from reconciler.model.inputs import Person
 from reconciler.people.batching import item_errors
 from reconciler.people.errors import PeopleError, ServerError, classify_status
 

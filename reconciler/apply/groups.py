@@ -12,9 +12,10 @@ from functools import partial
 
 import structlog
 
-from reconciler.apply.executor import Executor, Person
+from reconciler.apply.executor import Executor
 from reconciler.apply.ops import GroupOp, OpKind
 from reconciler.apply.results import Outcome
+from reconciler.model.inputs import Person
 from reconciler.model.stamps import stamped_name
 from reconciler.people.errors import (
     Conflict,

@@ -19,9 +19,8 @@ from typing import Any, Protocol
 from reconciler.apply.executor import MAX_GET, ItemResult, chunked
 from reconciler.apply.journal import CreateJournal
 from reconciler.model import LiveState, read_stamp
+from reconciler.model.inputs import Person
 from reconciler.people.errors import NotFound, PeopleError
-
-Person = dict[str, Any]
 
 
 class LiveReader(Protocol):

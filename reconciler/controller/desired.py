@@ -18,11 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from reconciler.model import DesiredState
+from reconciler.model import SUSPEND_ANNOTATION, DesiredState
 
-__all__ = ["SUSPEND_ANNOTATION", "DesiredStore", "Loaded", "load_manifests"]
-
-SUSPEND_ANNOTATION = "reconciler/suspend"
+__all__ = ["DesiredStore", "Loaded", "load_manifests"]
 
 Loader = Callable[[Sequence[Path]], Any]
 """``reconciler.manifest.load``: paths -> a result with contacts, groups, errors, ok."""

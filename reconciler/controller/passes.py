@@ -35,7 +35,7 @@ from reconciler.plan.build import build_plan
 from reconciler.plan.model import Plan
 
 if TYPE_CHECKING:
-    from reconciler.apply.executor import Person
+    from reconciler.model.inputs import Person
     from reconciler.people.client import PeopleClient
 
 __all__ = ["ApplyBackend", "HidingGateway", "ScopeMiss"]

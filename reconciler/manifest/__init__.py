@@ -11,14 +11,13 @@ from __future__ import annotations
 from reconciler.manifest.errors import Location, ManifestError
 from reconciler.manifest.loader import LoadResult, load
 from reconciler.manifest.resources import (
-    ADOPT_ANNOTATION,
     API_VERSION,
-    PRUNE_ANNOTATION,
     ContactResource,
     ContactSpec,
     GroupResource,
     GroupSpec,
 )
+from reconciler.model.inputs import ADOPT_ANNOTATION, PRUNE_ANNOTATION
 
 __all__ = [
     "ADOPT_ANNOTATION",

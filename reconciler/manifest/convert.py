@@ -23,14 +23,13 @@ from pydantic import BaseModel, ValidationError
 
 from reconciler.manifest.fields import DEFAULT_REGION
 from reconciler.manifest.resources import (
-    ADOPT_ANNOTATION,
-    PRUNE_ANNOTATION,
-    SINGLETONS,
     ContactResource,
     ContactSpec,
     GroupResource,
     GroupSpec,
 )
+from reconciler.model.fields import SINGLETON_FIELDS
+from reconciler.model.inputs import ADOPT_ANNOTATION, PRUNE_ANNOTATION
 from reconciler.model.stamps import NAME_KEY, PRUNE_KEY
 
 USER_GROUP = "USER_CONTACT_GROUP"
@@ -141,7 +140,7 @@ def spec_from_person(
         if entry.get("unstructuredName") == _joined_name(entry):
             del entry["unstructuredName"]  # the server derives it from the structured parts
     warnings: list[str] = []
-    for name in SINGLETONS:
+    for name in sorted(SINGLETON_FIELDS):
         if len(data.get(name, ())) > 1:
             warnings.append(f"{label}: kept the first of {len(data[name])} {name}")
             data[name] = data[name][:1]

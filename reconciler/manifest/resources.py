@@ -39,23 +39,18 @@ from reconciler.manifest.fields import (
     Relation,
     UserDefined,
 )
+from reconciler.model.inputs import ADOPT_ANNOTATION, PRUNE_ANNOTATION, SUSPEND_ANNOTATION
 
 API_VERSION = "reconciler/v1"
 NAME_PATTERN = r"^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$"
 ResourceName = Annotated[str, StringConstraints(pattern=NAME_PATTERN)]
 
 # Annotations the reconciler itself reads, with the values each accepts.
-PRUNE_ANNOTATION = "reconciler/prune"
-ADOPT_ANNOTATION = "reconciler/adopt"
-SUSPEND_ANNOTATION = "reconciler/suspend"  # read by the controller: leave this contact alone
 KNOWN_ANNOTATIONS: dict[str, tuple[str, ...]] = {
     PRUNE_ANNOTATION: ("true", "false"),
     ADOPT_ANNOTATION: ("email",),
     SUSPEND_ANNOTATION: ("true", "false"),
 }
-
-# People API Person fields that accept at most one entry on a contact.
-SINGLETONS = ("names", "biographies", "birthdays", "genders")
 
 
 class Strict(BaseModel):

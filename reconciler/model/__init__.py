@@ -11,12 +11,16 @@ from reconciler.model.fields import (
     SINGLETON_FIELDS,
 )
 from reconciler.model.inputs import (
+    ADOPT_ANNOTATION,
+    PRUNE_ANNOTATION,
+    SUSPEND_ANNOTATION,
     ContactLike,
     ContactSpecLike,
     DesiredState,
     GroupLike,
     GroupSpecLike,
     LiveState,
+    Person,
 )
 from reconciler.model.normalize import Normalizer
 from reconciler.model.stamps import (
@@ -31,14 +35,17 @@ from reconciler.model.stamps import (
 )
 
 __all__ = [
+    "ADOPT_ANNOTATION",
     "FIELDS_KEY",
     "MY_CONTACTS",
     "NAME_KEY",
     "OWNER_KEY",
     "PERSON_WRITABLE_FIELDS",
+    "PRUNE_ANNOTATION",
     "PRUNE_KEY",
     "SINGLETON_FIELDS",
     "STAMP_KEYS",
+    "SUSPEND_ANNOTATION",
     "ContactLike",
     "ContactSpecLike",
     "DesiredState",
@@ -46,6 +53,7 @@ __all__ = [
     "GroupSpecLike",
     "LiveState",
     "Normalizer",
+    "Person",
     "Stamp",
     "foreign_entries",
     "read_stamp",

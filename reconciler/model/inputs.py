@@ -11,6 +11,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+Person = dict[str, Any]
+"""A People API Person (or ContactGroup) as the API's JSON: the live side's one shape."""
+
+# Annotations of a manifest that the reconciler itself reads.
+PRUNE_ANNOTATION = "reconciler/prune"  # "false": never delete this contact
+ADOPT_ANNOTATION = "reconciler/adopt"  # "email": adopt an unstamped contact matching by email
+SUSPEND_ANNOTATION = "reconciler/suspend"  # "true": the controller leaves this contact alone
+
 
 class ContactSpecLike(Protocol):
     """What the planner needs from a contact's ``spec``."""

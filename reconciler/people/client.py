@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
+from reconciler.model.inputs import Person
 from reconciler.people.batching import chunks, item_errors, mask
 from reconciler.people.errors import (
     PeopleError,
@@ -30,7 +31,6 @@ __all__ = ["LISTING_ATTEMPTS", "PeopleClient"]
 
 LISTING_ATTEMPTS = 3  # reads of a listing that keeps shifting under its cursor before giving up
 
-Person = dict[str, Any]
 Send = Callable[[list[str]], Awaitable[dict[str, ItemResult]]]
 TERMINAL_FOR_ALL = (Unauthenticated, PermissionDenied)
 

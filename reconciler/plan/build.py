@@ -18,7 +18,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from reconciler.diff import DesiredContact, FieldChange, diff_contact
-from reconciler.model.inputs import ContactLike, DesiredState, LiveState, location_of
+from reconciler.model.inputs import (
+    ADOPT_ANNOTATION,
+    PRUNE_ANNOTATION,
+    ContactLike,
+    DesiredState,
+    LiveState,
+    location_of,
+)
 from reconciler.model.normalize import Normalizer, nfc
 from reconciler.model.stamps import STAMP_KEYS, Stamp, read_stamp
 from reconciler.plan.batching import cut_waves
@@ -27,11 +34,6 @@ from reconciler.plan.groups import plan_groups
 from reconciler.plan.guards import Orphan, guard_deletions
 from reconciler.plan.model import PENDING_GROUP_PREFIX, Action, Kind, Plan, PlanItem
 from reconciler.plan.options import PlanOptions
-
-PRUNE_ANNOTATION = "reconciler/prune"
-ADOPT_ANNOTATION = "reconciler/adopt"
-
-Person = Mapping[str, Any]
 
 
 def _email_key(value: Any) -> str:
@@ -88,10 +90,10 @@ def build_plan(desired: DesiredState, live: LiveState, options: PlanOptions | No
     owned_groups = frozenset(groups.owned)
 
     # 2. live contacts: ours by name, unstamped by email
-    ours: dict[str, Person] = {}
+    ours: dict[str, Mapping[str, Any]] = {}
     stamps: dict[str, Stamp] = {}
     prunable: dict[str, bool] = {}
-    unstamped: list[Person] = []
+    unstamped: list[Mapping[str, Any]] = []
     etags: dict[str, str] = {}
     for person in live.people:
         resource_name = str(person.get("resourceName") or "")
@@ -114,7 +116,7 @@ def build_plan(desired: DesiredState, live: LiveState, options: PlanOptions | No
         stamps[key] = stamp
         prunable[key] = stamp.prunable
 
-    by_email: dict[str, list[Person]] | None = None
+    by_email: dict[str, list[Mapping[str, Any]]] | None = None
     claimed: dict[str, str] = {}
 
     # 3. contacts
@@ -240,7 +242,7 @@ def _wants_adoption(resource: ContactLike, options: PlanOptions) -> bool:
 
 
 def _going(
-    person: Person, managed: frozenset[str], normalizer: Normalizer
+    person: Mapping[str, Any], managed: frozenset[str], normalizer: Normalizer
 ) -> tuple[FieldChange, ...]:
     """What a deletion takes away, for people to review: the fields we managed."""
     changes = []
@@ -254,11 +256,11 @@ def _going(
 def _adoption_match(
     resource: ContactLike,
     want: DesiredContact,
-    by_email: Mapping[str, list[Person]],
+    by_email: Mapping[str, list[Mapping[str, Any]]],
     claimed: dict[str, str],
-) -> Person | None:
+) -> Mapping[str, Any] | None:
     """The single unstamped live contact sharing an email with ``want``, if any."""
-    matches: dict[str, Person] = {}
+    matches: dict[str, Mapping[str, Any]] = {}
     for email in _emails(want.fields.get("emailAddresses")):
         for person in by_email.get(email, ()):
             matches[str(person.get("resourceName"))] = person
