@@ -1,13 +1,58 @@
-"""``reconciler apply``: converge the live address book to the manifests, once."""
+"""``reconciler apply``: converge the live address book to the manifests, once.
+
+Everything a person sees lives here: the plan and the confirmation prompt, the progress bar, the
+summary and what was left, and the exit code. The writing itself is the apply engine's
+(:func:`reconciler.apply.engine.converge`, or :func:`reconciler.apply.saved.apply_saved` for a
+saved plan).
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import asyncio
+import json
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
 
 import click
 
 from reconciler.cli.options import option, output_option
 from reconciler.cli.plan import plan_options, planning_options, target_of
+from reconciler.cli.progress import ProgressBar, render_result
+from reconciler.cli.session import (
+    EXIT_ERROR,
+    EXIT_LEFT,
+    EXIT_OK,
+    Target,
+    err,
+    load_desired,
+    quiet_logs,
+)
+
+if TYPE_CHECKING:
+    from reconciler.apply.executor import ExecutorSettings
+    from reconciler.apply.results import ApplyResult
+    from reconciler.model import DesiredState
+    from reconciler.plan import Plan, PlanOptions
+
+
+def _default_executor() -> ExecutorSettings:
+    from reconciler.apply.executor import ExecutorSettings
+
+    return ExecutorSettings()
+
+
+@dataclass(frozen=True)
+class ApplyRequest:
+    paths: Sequence[str]
+    target: Target
+    options: PlanOptions
+    auto_approve: bool = False
+    output: Literal["text", "json"] = "text"
+    interactive: bool = field(default_factory=lambda: sys.stdin.isatty() and sys.stdout.isatty())
+    executor: ExecutorSettings = field(default_factory=_default_executor)
 
 
 @click.command()
@@ -32,7 +77,6 @@ def apply(paths: tuple[str, ...], **kwargs: Any) -> None:
     saved by 'reconciler plan --out'. A saved plan is applied only for the items whose live etag
     is still the one it saw. Exits 0 only when everything converged; otherwise lists what is left.
     """
-    from reconciler.apply.commands import ApplyRequest, run_apply
     from reconciler.apply.executor import ExecutorSettings
 
     settle = kwargs["create_settle"]
@@ -47,3 +91,111 @@ def apply(paths: tuple[str, ...], **kwargs: Any) -> None:
         executor=ExecutorSettings(settle=settle),
     )
     raise SystemExit(run_apply(request))
+
+
+def saved_plan_at(paths: Sequence[str]) -> Plan | None:
+    """The saved plan when the only argument is one (raises SavedPlanError if it is corrupt)."""
+    from reconciler.plan import loads_plan
+
+    if len(paths) != 1 or not Path(paths[0]).is_file():
+        return None
+    path = Path(paths[0])
+    head = path.read_bytes()[:200].lstrip()
+    if not head.startswith(b"{"):
+        return None
+    return loads_plan(path.read_bytes(), source=str(path))
+
+
+def run_apply(request: ApplyRequest) -> int:
+    """Converge once (or apply a saved plan); 0 only when everything converged."""
+    from reconciler.apply.journal import JournalLocked
+    from reconciler.people.errors import PeopleError
+    from reconciler.plan import PlanError, SavedPlanError
+
+    quiet_logs()
+    try:
+        saved = saved_plan_at(request.paths)
+    except SavedPlanError as error:
+        err(f"Error: {error}")
+        return EXIT_ERROR
+    desired = None
+    if saved is None:
+        desired = load_desired(request.paths, request.options.default_region)
+        if desired is None:
+            return EXIT_ERROR
+    if not request.auto_approve and not request.interactive:
+        err(
+            "Error: not on a terminal, so there is nobody to confirm the plan; "
+            "review it with 'reconciler plan' and run apply with --auto-approve"
+        )
+        return EXIT_ERROR
+    bar = ProgressBar(enabled=request.interactive)
+    try:
+        result = asyncio.run(_apply(request, desired, saved, bar))
+    except JournalLocked as error:
+        err(f"Error: {error}")
+        return EXIT_ERROR
+    except (PlanError, PeopleError) as error:
+        err(f"Error: {error}")
+        return EXIT_ERROR
+    finally:
+        bar.close()
+    return _report(request, result)
+
+
+def _approver(request: ApplyRequest, bar: ProgressBar) -> Callable[[Plan], bool]:
+    from reconciler.plan import render_text
+
+    def approve(plan: Plan) -> bool:
+        changes = len(plan.changes)
+        if changes and not request.auto_approve:
+            click.echo(render_text(plan).rstrip("\n"))
+            click.echo("")
+            if not click.confirm("Apply these changes?", default=False):
+                return False
+        bar.start(changes)
+        return True
+
+    return approve
+
+
+async def _apply(
+    request: ApplyRequest, desired: DesiredState | None, saved: Plan | None, bar: ProgressBar
+) -> ApplyResult:
+    from reconciler.apply.engine import ApplySettings, converge
+    from reconciler.apply.gateway import ClientGateway
+    from reconciler.apply.saved import apply_saved
+    from reconciler.people import connect
+
+    t = request.target
+    settings = ApplySettings(plan=request.options, executor=request.executor)
+    async with connect(
+        t.target, token=t.token, state=t.state, subject=t.subject, credentials=t.credentials
+    ) as client:
+        gateway = ClientGateway(client)
+        with t.journal(client.account) as journal:
+            if saved is not None:
+                return await apply_saved(
+                    gateway, journal, saved, settings, progress=bar.advance,
+                    on_plan=_approver(request, bar),
+                )  # fmt: skip
+            assert desired is not None
+            return await converge(
+                gateway, journal, desired, settings, progress=bar.advance,
+                on_plan=_approver(request, bar),
+            )  # fmt: skip
+
+
+def _report(request: ApplyRequest, result: ApplyResult) -> int:
+    if result.cancelled:
+        err("Apply cancelled: nothing was changed.")
+        return EXIT_ERROR
+    if request.output == "json":
+        click.echo(json.dumps(result.to_json(), indent=2))
+    else:
+        click.echo(render_result(result, verbose=not request.interactive))
+    for error in result.errors:
+        err(f"Error: {error}")
+    if result.errors:
+        return EXIT_ERROR
+    return EXIT_OK if result.converged else EXIT_LEFT

@@ -1,9 +1,17 @@
-"""``reconciler plan``: show what an apply would change, and write nothing."""
+"""``reconciler plan``: show what an apply would change, and write nothing.
+
+Manifests are loaded and validated before any connection is made: one bad file means no API
+call at all. The plan is printed in the chosen view (text, JSON or markdown, each rendered from
+the same :class:`~reconciler.plan.Plan`) and the exit code says whether anything would change.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, TypeVar
+import asyncio
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import click
 
@@ -18,8 +26,22 @@ from reconciler.cli.options import (
     target_option,
     token_option,
 )
+from reconciler.cli.session import (
+    EXIT_CHANGES,
+    EXIT_ERROR,
+    EXIT_OK,
+    Target,
+    err,
+    load_desired,
+    quiet_logs,
+)
+
+if TYPE_CHECKING:
+    from reconciler.model import DesiredState
+    from reconciler.plan import Plan, PlanOptions
 
 F = TypeVar("F", bound=Callable[..., Any])
+PlanFormat = Literal["text", "json", "markdown"]
 
 
 def planning_options(command: F) -> F:
@@ -63,7 +85,7 @@ def planning_options(command: F) -> F:
     return command
 
 
-def plan_options(**kwargs: Any) -> Any:
+def plan_options(**kwargs: Any) -> PlanOptions:
     """The core's ``PlanOptions`` from the parsed flags."""
     from reconciler.plan import PlanOptions
 
@@ -78,9 +100,7 @@ def plan_options(**kwargs: Any) -> Any:
     )
 
 
-def target_of(**kwargs: Any) -> Any:
-    from reconciler.apply.commands import Target
-
+def target_of(**kwargs: Any) -> Target:
     return Target(
         target=kwargs["target"],
         token=kwargs["token"],
@@ -118,8 +138,6 @@ def plan(paths: tuple[str, ...], **kwargs: Any) -> None:
 
     PATHS are manifest files or directories (default: the current directory).
     """
-    from reconciler.apply.commands import PlanRequest, run_plan
-
     request = PlanRequest(
         paths=paths,
         target=target_of(**kwargs),
@@ -131,3 +149,73 @@ def plan(paths: tuple[str, ...], **kwargs: Any) -> None:
         detailed_exitcode=kwargs["detailed_exitcode"],
     )
     raise SystemExit(run_plan(request))
+
+
+@dataclass(frozen=True)
+class PlanRequest:
+    paths: Sequence[str]
+    target: Target
+    options: PlanOptions
+    output: PlanFormat = "text"
+    compact: bool = False
+    redact: bool = False
+    out: str | None = None
+    detailed_exitcode: bool = False
+
+
+def render_plan(plan: Plan, output: PlanFormat, *, compact: bool, redact: bool) -> str:
+    from reconciler.plan import render_json, render_markdown, render_text
+
+    if output == "json":
+        return render_json(plan, redact=redact)
+    if output == "markdown":
+        return render_markdown(plan, redact=redact)
+    return render_text(plan, redact=redact, compact=compact)
+
+
+def run_plan(request: PlanRequest) -> int:
+    """Print the plan (and save it with ``--out``); exit code per ``--detailed-exitcode``."""
+    from reconciler.people.errors import PeopleError
+    from reconciler.plan import PlanError, dumps_plan
+
+    quiet_logs()
+    desired = load_desired(request.paths, request.options.default_region)
+    if desired is None:
+        return EXIT_ERROR
+    try:
+        plan = asyncio.run(_plan(request, desired))
+    except (PlanError, PeopleError) as error:
+        err(f"Error: {error}")
+        return EXIT_ERROR
+    click.echo(
+        render_plan(plan, request.output, compact=request.compact, redact=request.redact).rstrip(
+            "\n"
+        )
+    )
+    if request.out:
+        Path(request.out).write_text(dumps_plan(plan), encoding="utf-8")
+        err(f"Saved the plan to {request.out}; apply it with: reconciler apply {request.out}")
+    if request.detailed_exitcode and not plan.empty:
+        return EXIT_CHANGES
+    return EXIT_OK
+
+
+async def _plan(request: PlanRequest, desired: DesiredState) -> Plan:
+    import time
+
+    from reconciler.apply.executor import ExecutorSettings
+    from reconciler.apply.gateway import ClientGateway
+    from reconciler.apply.live import read_live
+    from reconciler.people import connect
+    from reconciler.plan import build_plan
+
+    t = request.target
+    async with connect(
+        t.target, token=t.token, state=t.state, subject=t.subject, credentials=t.credentials
+    ) as client:
+        gateway = ClientGateway(client)
+        with t.journal(client.account, readonly=True) as journal:
+            read = await read_live(
+                gateway, journal, owner=t.owner, settle=ExecutorSettings().settle, now=time.time
+            )
+        return build_plan(desired, read.state, request.options)

@@ -29,7 +29,7 @@ def test_sigkill_at_random_points_never_duplicates(
     """See the module docstring."""
     # Imported before forking, so that children start in milliseconds and the random delays
     # land in the apply itself rather than in imports.
-    import reconciler.apply.commands
+    import reconciler.apply.engine
     import reconciler.cli.apply
     import reconciler.cli.plan
     import reconciler.manifest

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from reconciler.apply.live import fresher
-from reconciler.apply.report import render_result
 from reconciler.apply.results import ApplyResult, ObjectResult, Outcome
+from reconciler.cli.progress import render_result
 
 
 def person(etag: str, updated: str) -> dict[str, object]:

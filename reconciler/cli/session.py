@@ -1,0 +1,69 @@
+"""What the commands that talk to an address book share: where it is, and how they speak.
+
+``plan`` and ``apply`` (and what comes after them) load the manifests before any connection is
+made, print located errors to stderr, keep stdout for results, and end with one of a few exit
+codes. Those choices live here once, so every command makes them the same way.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import click
+import structlog
+
+from reconciler.apply.journal import CreateJournal, journal_path
+from reconciler.model import DesiredState
+
+EXIT_OK, EXIT_ERROR, EXIT_CHANGES, EXIT_LEFT = 0, 1, 2, 2
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where the address book is, and whose it is."""
+
+    target: str = "embedded"
+    token: str | None = None
+    state: str = ".reconciler/embedded.sqlite3"
+    owner: str = "reconciler"
+    subject: str | None = None  # the user to act as (domain-wide delegation)
+    credentials: str | None = None  # a Google credentials file
+
+    def journal(self, account: str, *, readonly: bool = False) -> CreateJournal:
+        directory = Path(self.state).expanduser().resolve().parent
+        path = journal_path(directory, target=self.target, account=account, owner=self.owner)
+        return CreateJournal(path, readonly=readonly)
+
+
+def quiet_logs() -> None:
+    """Warnings and errors to stderr, as structured key=value lines; stdout is for results."""
+    structlog.configure(
+        processors=[
+            structlog.processors.add_log_level,
+            structlog.processors.KeyValueRenderer(key_order=["level", "event"], sort_keys=True),
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING),
+        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        cache_logger_on_first_use=False,
+    )
+
+
+def err(message: str) -> None:
+    click.echo(message, err=True)
+
+
+def load_desired(paths: Sequence[str], default_region: str) -> DesiredState | None:
+    """Load and validate every manifest; print each located error and return None on any."""
+    from reconciler.manifest import load
+
+    loaded = load(list(paths) or ["."], default_region=default_region)
+    if loaded.errors:
+        for error in loaded.errors:
+            err(str(error))
+        err(f"{len(loaded.errors)} error(s) in the manifests: nothing was sent to the API.")
+        return None
+    return DesiredState(contacts=loaded.contacts, groups=loaded.groups, complete=loaded.ok)
