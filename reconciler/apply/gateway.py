@@ -15,7 +15,7 @@ from reconciler.apply.executor import ItemResult, NotApplied
 from reconciler.model import PERSON_WRITABLE_FIELDS
 from reconciler.model.inputs import Person
 from reconciler.people.batching import item_errors
-from reconciler.people.errors import PeopleError, ServerError, classify_status
+from reconciler.people.errors import PeopleError, ServerError
 
 if TYPE_CHECKING:
     from reconciler.people.client import PeopleClient
@@ -81,17 +81,7 @@ class ClientGateway:
         A rejection that names nothing goes to the client, which narrows it down.
         """
         try:
-            answer = await self.client.transport.call(
-                "people.batchUpdateContacts",
-                "POST",
-                "v1/people:batchUpdateContacts",
-                body={
-                    "contacts": {name: dict(body) for name, body in bodies.items()},
-                    "updateMask": ",".join(mask),
-                    "readMask": ",".join(PERSON_FIELDS),
-                },
-                write=True,
-            )
+            results = await self.client.send_batch_update(bodies, list(mask), PERSON_FIELDS)
         except PeopleError as error:
             failed = item_errors(error, list(bodies), by_position=False)
             if not failed:
@@ -103,18 +93,7 @@ class ClientGateway:
                 name: failed.get(name) or NotApplied("another contact of the batch failed")
                 for name in bodies
             }
-        updated = answer.get("updateResult") or {}
-        out: dict[str, ItemResult] = {}
-        for name in bodies:
-            response = updated.get(name) or {}
-            status = response.get("status") or {}
-            if status.get("code"):
-                out[name] = classify_status(status, resource=name)
-            elif response.get("person"):
-                out[name] = dict(response["person"])
-            else:
-                out[name] = ServerError("the server answered no person for this contact")
-        return out
+        return {name: _item(result) for name, result in results.items()}
 
     async def batch_delete(self, names: Sequence[str]) -> dict[str, PeopleError | None]:
         results = await self.client.batch_delete(list(names))

@@ -260,36 +260,47 @@ class PeopleClient(GroupOperations, MultipartCalls):
     ) -> dict[str, ItemResult]:
         """Update contacts in chunks of 200 (each person carries its etag); fields in
         ``update_mask`` are replaced whole. ``{resource name: result}``."""
-        update, read = mask(update_mask), mask(read_mask) or "metadata"
 
         async def send(keys: list[str]) -> dict[str, ItemResult]:
-            body = {
-                "contacts": {key: dict(people_by_name[key]) for key in keys},
-                "updateMask": update,
-                "readMask": read,
-            }
-            answer = await self.transport.call(
-                "people.batchUpdateContacts",
-                "POST",
-                "v1/people:batchUpdateContacts",
-                body=body,
-                write=True,
-            )
-            updated = answer.get("updateResult") or {}
-            out: dict[str, ItemResult] = {}
-            for key in keys:
-                response = updated.get(key) or {}
-                status = response.get("status") or {}
-                if status.get("code"):
-                    out[key] = ItemResult(key, error=classify_status(status, resource=key))
-                else:
-                    out[key] = ItemResult(key, person=response.get("person"))
-            return out
+            chunk = {key: people_by_name[key] for key in keys}
+            return await self.send_batch_update(chunk, update_mask, read_mask)
 
         results: dict[str, ItemResult] = {}
         for chunk in chunks(list(people_by_name), self.config.write_chunk):
             results.update(await self._isolated(chunk, send, by_position=False))
         return results
+
+    async def send_batch_update(
+        self,
+        people_by_name: Mapping[str, Mapping[str, Any]],
+        update_mask: str | Sequence[str],
+        read_mask: str | Sequence[str] = "metadata",
+    ) -> dict[str, ItemResult]:
+        """One ``batchUpdateContacts`` call, as given: no chunking, and a rejected call raises
+        its :class:`PeopleError` (whose details may name the failed contacts) for the caller to
+        handle. :meth:`batch_update` is this plus chunking and isolation of bad contacts."""
+        body = {
+            "contacts": {key: dict(person) for key, person in people_by_name.items()},
+            "updateMask": mask(update_mask),
+            "readMask": mask(read_mask) or "metadata",
+        }
+        answer = await self.transport.call(
+            "people.batchUpdateContacts",
+            "POST",
+            "v1/people:batchUpdateContacts",
+            body=body,
+            write=True,
+        )
+        updated = answer.get("updateResult") or {}
+        out: dict[str, ItemResult] = {}
+        for key in people_by_name:
+            response = updated.get(key) or {}
+            status = response.get("status") or {}
+            if status.get("code"):
+                out[key] = ItemResult(key, error=classify_status(status, resource=key))
+            else:
+                out[key] = ItemResult(key, person=response.get("person"))
+        return out
 
     async def batch_delete(self, resource_names: Sequence[str]) -> dict[str, ItemResult]:
         """Delete contacts in chunks of 500 (deletes carry no etag: re-read before deleting)."""
