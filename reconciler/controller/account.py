@@ -62,7 +62,7 @@ class Trigger(StrEnum):
 
 
 class PassBackend(Protocol):
-    """What a pass needs from the apply layer (see ``reconciler.controller.passes``)."""
+    """What a pass needs from the apply layer (see ``reconciler.controller.backend``)."""
 
     async def apply(
         self,

@@ -27,10 +27,10 @@ from reconciler.apply.journal import CreateJournal, JournalLocked, journal_path
 from reconciler.clock import SystemClock
 from reconciler.controller.account import AccountWorker, Intervals
 from reconciler.controller.accounts import Account, AccountsConfig
+from reconciler.controller.backend import ApplyBackend
 from reconciler.controller.desired import DesiredStore, load_manifests
 from reconciler.controller.health import Health
 from reconciler.controller.metrics import CONTENT_TYPE, Metrics
-from reconciler.controller.passes import ApplyBackend
 from reconciler.controller.polling import LivePoller
 from reconciler.controller.serving import Response, Route, SmallHttpServer, parse_addr
 from reconciler.controller.sharding import SINGLE, Shard

@@ -18,10 +18,10 @@ from reconciler.apply.engine import ApplySettings
 from reconciler.apply.journal import CreateJournal
 from reconciler.controller.account import AccountWorker, Intervals
 from reconciler.controller.accounts import Account, DriftPolicy
+from reconciler.controller.backend import ApplyBackend
 from reconciler.controller.desired import DesiredStore
 from reconciler.controller.health import Health
 from reconciler.controller.metrics import Metrics
-from reconciler.controller.passes import ApplyBackend
 from reconciler.controller.polling import LivePoller
 from reconciler.controller.runner import CONTROLLER_RETRIES
 from reconciler.emulator import create_app

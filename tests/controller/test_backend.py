@@ -13,8 +13,8 @@ from reconciler.apply.engine import ApplySettings
 from reconciler.apply.gateway import ClientGateway
 from reconciler.apply.journal import CreateJournal
 from reconciler.apply.results import Outcome
+from reconciler.controller.backend import ApplyBackend, HidingGateway
 from reconciler.controller.desired import DesiredStore
-from reconciler.controller.passes import ApplyBackend, HidingGateway
 from reconciler.emulator import create_app
 from reconciler.people import connect
 from reconciler.people.client import PeopleClient
