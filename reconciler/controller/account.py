@@ -67,14 +67,14 @@ class PassBackend(Protocol):
     async def apply(
         self,
         desired: DesiredState,
-        hidden: Iterable[str] = (),
+        suspended: Iterable[str] = (),
         scope: Mapping[str, str] | None = None,
     ) -> ApplyResult: ...
 
     async def plan(
         self,
         desired: DesiredState,
-        hidden: Iterable[str] = (),
+        suspended: Iterable[str] = (),
         scope: Mapping[str, str] | None = None,
     ) -> Plan: ...
 

@@ -61,10 +61,10 @@ class Backend:
     async def apply(
         self,
         desired: DesiredState,
-        hidden: Iterable[str] = (),
+        suspended: Iterable[str] = (),
         scope: Mapping[str, str] | None = None,
     ) -> ApplyResult:
-        self.applied.append((desired, frozenset(hidden)))
+        self.applied.append((desired, frozenset(suspended)))
         self.entered.set()
         if self.gate is not None:
             await self.gate.wait()
@@ -81,7 +81,7 @@ class Backend:
     async def plan(
         self,
         desired: DesiredState,
-        hidden: Iterable[str] = (),
+        suspended: Iterable[str] = (),
         scope: Mapping[str, str] | None = None,
     ) -> Plan:
         self.planned.append(desired)
@@ -324,7 +324,7 @@ async def test_a_failed_report_pass_is_retried_as_a_report_pass(make: Any) -> No
 
     async def failing_plan(
         desired: DesiredState,
-        hidden: Iterable[str] = (),
+        suspended: Iterable[str] = (),
         scope: Mapping[str, str] | None = None,
     ) -> Plan:
         h.backend.planned.append(desired)
@@ -352,14 +352,15 @@ async def test_a_suspended_account_writes_nothing_but_is_ready(make: Any) -> Non
     assert h.sample("reconciler_suspended", account=ACCOUNT) == 1
 
 
-async def test_a_suspended_contact_is_left_out_and_hidden(make: Any) -> None:
-    """Contact-level suspend: the contact is not desired and its live copy is hidden."""
+async def test_a_suspended_contact_is_left_out_and_protected(make: Any) -> None:
+    """Contact-level suspend: the contact is not desired and the backend is told to protect
+    its live copy."""
     h = make(names=())
     h.manifests.contacts = [contact("a"), contact("b", **{"reconciler/suspend": "true"})]
     await h.start()
-    desired, hidden = h.backend.applied[0]
+    desired, suspended = h.backend.applied[0]
     assert [c.name for c in desired.contacts] == ["a"]
-    assert hidden == {"b"}
+    assert suspended == {"b"}
 
 
 async def test_shutdown_lets_the_pass_in_flight_finish(make: Any) -> None:

@@ -1,5 +1,5 @@
-"""Passes through the real apply engine and the in-process emulator: suspend hides, plan writes
-nothing."""
+"""Passes through the real apply engine and the in-process emulator: a suspended contact is
+never pruned, a plan writes nothing."""
 
 from __future__ import annotations
 
@@ -13,8 +13,9 @@ from reconciler.apply.engine import ApplySettings
 from reconciler.apply.gateway import ClientGateway
 from reconciler.apply.journal import CreateJournal
 from reconciler.apply.results import Outcome
-from reconciler.controller.backend import ApplyBackend, HidingGateway
+from reconciler.controller.backend import ApplyBackend
 from reconciler.controller.desired import DesiredStore
+from reconciler.controller.gateway import PassGateway
 from reconciler.emulator import create_app
 from reconciler.people import connect
 from reconciler.people.client import PeopleClient
@@ -161,8 +162,8 @@ async def test_a_contact_listed_twice_is_one_contact(client: PeopleClient) -> No
             people, complete = await super().list_people()
             return [*people, *people], complete
 
-    class PagedTwice(HidingGateway, Doubling):
-        """HidingGateway over a listing that shows every contact twice."""
+    class PagedTwice(PassGateway, Doubling):
+        """PassGateway over a listing that shows every contact twice."""
 
     people, _ = await PagedTwice(client, "o").list_people()
     assert len(people) == 1
