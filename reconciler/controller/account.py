@@ -11,10 +11,10 @@ Sources (each only adds keys; none writes):
 
 The worker is the account's only writer (Google asks for one writer per account). It takes every
 ready key at once and runs one pass for all of them. Each pass re-reads the live state (only
-its contacts, by name, when they are all known; see ``passes``); the desired state is re-read on
+its contacts, by name, when they are all known; see ``scope``); the desired state is re-read on
 start, on resync and after a manifest change. Outcomes become queue operations in one place
-(:meth:`AccountWorker._settle`): converged -> forget the backoff; conflict, pending or failed ->
-requeue with per-key backoff (no sooner than the engine's retry time).
+(:meth:`AccountWorker._enqueue_outcomes`): converged -> forget the backoff; conflict, pending or
+failed -> requeue with per-key backoff (no sooner than the engine's retry time).
 
 Drift: under ``correct`` a live-triggered key that the pass had to write was drift, and is
 counted; a key that drifts again soon after is corrected with growing delays, so two writers
@@ -262,7 +262,7 @@ class AccountWorker:
         try:
             if write:
                 result = await self.backend.apply(state, self.store.suspended, scope)
-                outcome = self._settle(keys, why, result, log)
+                outcome = self._enqueue_outcomes(keys, why, result, log)
             else:
                 plan = await self.backend.plan(state, self.store.suspended, scope)
                 self._report(why, plan, log)
@@ -317,7 +317,7 @@ class AccountWorker:
             )
         return loaded
 
-    def _settle(
+    def _enqueue_outcomes(
         self,
         keys: list[str],
         why: dict[str, set[Trigger]],

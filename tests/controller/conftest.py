@@ -37,7 +37,7 @@ class FakeClock:
                 still.append((due, future))
         self._sleepers = still
 
-    async def settle(self, rounds: int = 20) -> None:
+    async def run_ready(self, rounds: int = 20) -> None:
         """Let every ready task run until the loop has nothing left to do right now."""
         for _ in range(rounds):
             await asyncio.sleep(0)

@@ -123,7 +123,7 @@ class Harness:
 
     async def start(self) -> None:
         self.task = asyncio.create_task(self.worker.run())
-        await self.clock.settle()
+        await self.clock.run_ready()
 
     def sample(self, metric: str, **labels: str) -> float:
         value = self.metrics.registry.get_sample_value(metric, labels)
@@ -174,17 +174,17 @@ async def test_a_conflict_is_requeued_with_growing_backoff_then_forgotten(make: 
     assert h.worker.queue.num_requeues("a") == 1
     assert h.sample("reconciler_conflicts_total", account=ACCOUNT) == 1
     h.clock.advance(0.9)
-    await h.clock.settle()
+    await h.clock.run_ready()
     assert len(h.backend.applied) == 1
     h.clock.advance(0.1)
-    await h.clock.settle()
+    await h.clock.run_ready()
     assert len(h.backend.applied) == 2
     assert h.worker.queue.num_requeues("a") == 2
     h.clock.advance(1.9)
-    await h.clock.settle()
+    await h.clock.run_ready()
     assert len(h.backend.applied) == 2
     h.clock.advance(0.1)
-    await h.clock.settle()
+    await h.clock.run_ready()
     assert len(h.backend.applied) == 3
     assert h.worker.queue.num_requeues("a") == 0
     assert h.sample("reconciler_workqueue_retries_total", name=ACCOUNT) == 2
@@ -198,10 +198,10 @@ async def test_a_retry_waits_at_least_until_the_engines_retry_time(make: Any) ->
     h.backend.answers = [result(a=(Outcome.PENDING, h.clock.now() + 20.0))]
     await h.start()
     h.clock.advance(5)
-    await h.clock.settle()
+    await h.clock.run_ready()
     assert len(h.backend.applied) == 1
     h.clock.advance(16)
-    await h.clock.settle()
+    await h.clock.run_ready()
     assert len(h.backend.applied) == 2
 
 
@@ -213,7 +213,7 @@ async def test_a_failed_pass_is_retried_with_backoff(make: Any) -> None:
     assert h.sample("reconciler_reconcile_errors_total", account=ACCOUNT) == 1
     assert h.health.readiness()[0] is False
     h.clock.advance(1)
-    await h.clock.settle()
+    await h.clock.run_ready()
     assert len(h.backend.applied) == 2
     assert h.health.readiness() == (True, "ok")
 
@@ -224,9 +224,9 @@ async def test_a_broken_manifest_writes_nothing_until_fixed(make: Any) -> None:
     await h.start()
     h.manifests.errors = ["m/a.yaml:3:5: unknown field 'emial'"]
     h.worker.manifests_changed()
-    await h.clock.settle()
+    await h.clock.run_ready()
     h.worker.enqueue(FULL, Trigger.RESYNC)
-    await h.clock.settle()
+    await h.clock.run_ready()
     assert len(h.backend.applied) == 1
     assert h.sample("reconciler_manifest_errors", account=ACCOUNT) == 1
     assert h.sample("reconciler_reconcile_total", account=ACCOUNT, result="skipped") == 2
@@ -234,7 +234,7 @@ async def test_a_broken_manifest_writes_nothing_until_fixed(make: Any) -> None:
     h.manifests.errors = []
     h.manifests.contacts.append(contact("c"))
     h.worker.manifests_changed()
-    await h.clock.settle()
+    await h.clock.run_ready()
     assert len(h.backend.applied) == 2
     assert [c.name for c in h.backend.applied[-1][0].contacts] == ["a", "b", "c"]
     assert h.sample("reconciler_manifest_errors", account=ACCOUNT) == 0
@@ -255,15 +255,15 @@ async def test_correct_policy_writes_drift_back_and_damps_a_fighting_writer(make
     await h.start()
     h.backend.answers = [result(a=Outcome.UPDATED), result(a=Outcome.UPDATED)]
     h.worker.enqueue("a", Trigger.LIVE)
-    await h.clock.settle()
+    await h.clock.run_ready()
     assert len(h.backend.applied) == 2
     assert h.sample("reconciler_drift_detected_total", account=ACCOUNT, policy="correct") == 1
     assert h.worker.damper.delay("a") == 1.0
     h.worker.enqueue("a", Trigger.LIVE, h.worker.damper.delay("a"))
-    await h.clock.settle()
+    await h.clock.run_ready()
     assert len(h.backend.applied) == 2
     h.clock.advance(1)
-    await h.clock.settle()
+    await h.clock.run_ready()
     assert len(h.backend.applied) == 3
     assert h.worker.damper.delay("a") == 2.0
 
@@ -273,7 +273,7 @@ async def test_our_own_write_echoing_back_is_not_drift(make: Any) -> None:
     h = make()
     await h.start()
     h.worker.enqueue("a", Trigger.LIVE)
-    await h.clock.settle()
+    await h.clock.run_ready()
     assert len(h.backend.applied) == 2
     assert h.sample("reconciler_drift_detected_total", account=ACCOUNT, policy="correct") == 0
 
@@ -284,13 +284,13 @@ async def test_report_policy_plans_live_changes_and_writes_nothing(make: Any) ->
     await h.start()
     h.backend.plan_items = [PlanItem(Kind.CONTACT, Action.UPDATE, "a", "names differ")]
     h.worker.enqueue("a", Trigger.LIVE)
-    await h.clock.settle()
+    await h.clock.run_ready()
     assert len(h.backend.applied) == 1  # only the start pass
     assert len(h.backend.planned) == 1
     assert h.sample("reconciler_drift_detected_total", account=ACCOUNT, policy="report") == 1
     h.manifests.contacts.append(contact("c"))
     h.worker.manifests_changed()
-    await h.clock.settle()
+    await h.clock.run_ready()
     assert len(h.backend.applied) == 2  # manifest changes are still applied
 
 
@@ -301,7 +301,7 @@ async def test_a_manifest_edit_queues_only_the_contacts_that_changed(make: Any) 
     h.manifests.contacts[0] = contact("a", note="edited")
     with structlog.testing.capture_logs() as logs:
         h.worker.manifests_changed()
-        await h.clock.settle()
+        await h.clock.run_ready()
     (finished,) = [e for e in logs if e["event"] == "pass finished"]
     assert finished["keys"] == 1
     assert finished["triggers"] == ["manifest"]
@@ -313,7 +313,7 @@ async def test_an_unchanged_tree_queues_nothing(make: Any) -> None:
     h = make()
     await h.start()
     h.worker.manifests_changed()
-    await h.clock.settle()
+    await h.clock.run_ready()
     assert len(h.backend.applied) == 1
 
 
@@ -334,9 +334,9 @@ async def test_a_failed_report_pass_is_retried_as_a_report_pass(make: Any) -> No
 
     h.backend.plan = failing_plan  # type: ignore[method-assign]
     h.worker.enqueue("a", Trigger.LIVE)
-    await h.clock.settle()
+    await h.clock.run_ready()
     h.clock.advance(1)
-    await h.clock.settle()
+    await h.clock.run_ready()
     assert len(h.backend.planned) == 2
     assert len(h.backend.applied) == 1  # only the start pass
 
@@ -346,7 +346,7 @@ async def test_a_suspended_account_writes_nothing_but_is_ready(make: Any) -> Non
     h = make(suspend=True)
     await h.start()
     h.worker.manifests_changed()
-    await h.clock.settle()
+    await h.clock.run_ready()
     assert h.backend.applied == []
     assert h.health.readiness() == (True, "ok")
     assert h.sample("reconciler_suspended", account=ACCOUNT) == 1
@@ -371,7 +371,7 @@ async def test_shutdown_lets_the_pass_in_flight_finish(make: Any) -> None:
     await asyncio.wait_for(h.backend.entered.wait(), 5)
     h.worker.enqueue("a", Trigger.LIVE)
     h.worker.shut_down()
-    await h.clock.settle()
+    await h.clock.run_ready()
     assert h.task is not None
     assert not h.task.done()
     h.backend.gate.set()

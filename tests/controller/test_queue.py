@@ -79,7 +79,7 @@ async def test_a_waiting_worker_wakes_on_add(clock: Any) -> None:
     """get_batch blocks on an empty queue and returns as soon as something is added."""
     queue = make_queue(clock)
     getter = asyncio.create_task(queue.get_batch())
-    await clock.settle()
+    await clock.run_ready()
     assert not getter.done()
     queue.add("a")
     assert await asyncio.wait_for(getter, 5) == ["a"]
@@ -93,7 +93,7 @@ async def test_a_delayed_add_becomes_ready_when_its_time_comes(clock: Any) -> No
     assert queue.delayed == 1
     getter = asyncio.create_task(queue.get_batch())
     clock.advance(9)
-    await clock.settle()
+    await clock.run_ready()
     assert not getter.done()
     clock.advance(1)
     assert await asyncio.wait_for(getter, 5) == ["a"]
@@ -120,7 +120,7 @@ async def test_an_earlier_delayed_add_wins(clock: Any) -> None:
     clock.advance(2)
     assert await asyncio.wait_for(queue.get_batch(), 5) == ["b"]
     clock.advance(100)
-    await clock.settle()
+    await clock.run_ready()
     assert len(queue) == 0
 
 
@@ -129,9 +129,9 @@ async def test_a_waiting_worker_recomputes_its_sleep_on_an_earlier_delay(clock: 
     queue = make_queue(clock)
     queue.add_after("far", 100)
     getter = asyncio.create_task(queue.get_batch())
-    await clock.settle()
+    await clock.run_ready()
     queue.add_after("near", 1)
-    await clock.settle()
+    await clock.run_ready()
     clock.advance(1)
     assert await asyncio.wait_for(getter, 5) == ["near"]
 
@@ -190,7 +190,7 @@ async def test_shut_down_wakes_waiting_workers_with_no_work(clock: Any) -> None:
     """Workers blocked in get_batch return an empty batch when the queue shuts down."""
     queue = make_queue(clock)
     getter = asyncio.create_task(queue.get_batch())
-    await clock.settle()
+    await clock.run_ready()
     queue.shut_down()
     assert await asyncio.wait_for(getter, 5) == []
 
@@ -215,7 +215,7 @@ async def test_wait_idle_returns_when_the_in_flight_batch_is_done(clock: Any) ->
     batch = await queue.get_batch()
     queue.shut_down()
     waiter = asyncio.create_task(queue.wait_idle())
-    await clock.settle()
+    await clock.run_ready()
     assert not waiter.done()
     queue.done(batch)
     await asyncio.wait_for(waiter, 5)
@@ -225,7 +225,7 @@ async def test_cancelling_a_waiting_worker_leaves_the_queue_usable(clock: Any) -
     """A cancelled get_batch takes nothing, and the next getter still gets the key."""
     queue = make_queue(clock)
     getter = asyncio.create_task(queue.get_batch())
-    await clock.settle()
+    await clock.run_ready()
     getter.cancel()
     with pytest.raises(asyncio.CancelledError):
         await getter
