@@ -1,4 +1,4 @@
-"""One apply, start to finish: read live state, plan, execute, settle.
+"""One apply, start to finish: read live state, plan, execute, in rounds until nothing is pending.
 
 The pipeline, one step per block of :func:`converge`:
 
@@ -9,7 +9,8 @@ The pipeline, one step per block of :func:`converge`:
 4. contacts wave: creates (journaled), then updates (etag-guarded, re-merged on conflict);
 5. deletes wave: contacts (each re-read first), then groups;
 6. if creates are pending (answer lost, listing not trusted yet), wait for the settle time and
-   go round again: the next listing either shows them or proves they never happened.
+   run another round (steps 1-5): the next listing either shows them or proves they never
+   happened.
 
 Every object ends with an outcome in the :class:`~reconciler.apply.results.ApplyResult`.
 """
@@ -53,11 +54,11 @@ class ApplyGateway(Gateway, LiveReader, Protocol):
 
 @dataclass(frozen=True)
 class ApplySettings:
-    """``passes`` bounds the settle rounds; ``max_wait`` how long one apply waits for them."""
+    """``rounds`` bounds the rounds of one apply; ``max_wait`` how long it waits between them."""
 
     plan: PlanOptions = field(default_factory=PlanOptions)
     executor: ExecutorSettings = field(default_factory=ExecutorSettings)
-    passes: int = 3
+    rounds: int = 3
     max_wait: float = 120.0
 
 
@@ -100,7 +101,7 @@ def _protected(person: Person) -> bool:
 
 @dataclass
 class Run:
-    """The state of one apply across its passes."""
+    """The state of one apply across its rounds."""
 
     gateway: ApplyGateway
     journal: CreateJournal
@@ -114,7 +115,7 @@ class Run:
     on_plan: Callable[[Plan], bool] | None = None  # shown the first plan; False cancels
     live: LiveState = field(default_factory=LiveState)
     saved: bool = False  # a saved plan (:mod:`reconciler.apply.saved`): nothing is re-planned
-    # What our writes answered, across passes: fresher than a lagging listing.
+    # What our writes answered, across rounds: fresher than a lagging listing.
     written: dict[str, Person] = field(default_factory=dict)
 
     def executor(self) -> Executor:
@@ -159,7 +160,7 @@ class Run:
 
     async def converge(self) -> ApplyResult:
         deadline = self.clock() + self.settings.max_wait
-        for _ in range(max(1, self.settings.passes)):
+        for _ in range(max(1, self.settings.rounds)):
             try:
                 read = await read_live(
                     self.gateway,
@@ -172,7 +173,7 @@ class Run:
             except PeopleError as error:
                 self.result.errors.append(f"reading live state failed: {error}")
                 return self.result
-            if not await self.one_pass(read):
+            if not await self.one_round(read):
                 return self.result
             wake = min(
                 (
@@ -188,7 +189,7 @@ class Run:
             await self.sleep(max(0.0, wake - self.clock()) + 0.05)
         return self.result
 
-    async def one_pass(self, read: LiveRead) -> bool:
+    async def one_round(self, read: LiveRead) -> bool:
         """Plan and execute once. Returns False when the run must stop (a plan error)."""
         self.live = read.state
         for key, resource_name in read.confirmed.items():

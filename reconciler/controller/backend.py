@@ -58,7 +58,7 @@ class ApplyBackend:
 
     def __post_init__(self) -> None:
         # One round per pass: pending creates are requeued, never waited for inside a pass.
-        self.settings = replace(self.settings, passes=1)
+        self.settings = replace(self.settings, rounds=1)
         self._gateway = PassGateway(self.client, self.settings.plan.owner, self.written)
 
     async def apply(
