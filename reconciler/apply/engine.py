@@ -30,7 +30,7 @@ import structlog
 from reconciler.apply.creates import run_creates
 from reconciler.apply.deletes import delete_contacts, delete_groups
 from reconciler.apply.executor import Executor, ExecutorSettings, Gateway
-from reconciler.apply.groups import run_groups
+from reconciler.apply.group_writes import run_groups
 from reconciler.apply.journal import CreateJournal
 from reconciler.apply.live import LiveRead, LiveReader, read_live
 from reconciler.apply.ops import ContactOp, GroupOp, OpKind

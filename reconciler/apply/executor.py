@@ -3,7 +3,7 @@
 The order is the plan's: groups first (contacts refer to them), then contact creates and
 updates, deletes last. Everything for one account goes through one executor, one call at a
 time (Google asks for sequential mutations per user); batches are cut at the API's limits.
-Each phase has its module (:mod:`~reconciler.apply.groups`, :mod:`~reconciler.apply.creates`,
+Each phase has its module (:mod:`~reconciler.apply.group_writes`, :mod:`~reconciler.apply.creates`,
 :mod:`~reconciler.apply.updates`, :mod:`~reconciler.apply.deletes`); this one holds what they
 share: the gateway they write through, the retry of whole calls, the re-read of contacts, the
 record of outcomes, and what our own writes answered (fresher than any read, which may lag).

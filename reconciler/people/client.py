@@ -22,7 +22,7 @@ from reconciler.people.errors import (
     UnknownOutcome,
     classify_status,
 )
-from reconciler.people.groups import GroupOperations
+from reconciler.people.group_calls import GroupOperations
 from reconciler.people.multipart_calls import MultipartCalls
 from reconciler.people.results import ClientStats, ItemResult, Listing, latest_copies
 from reconciler.people.transport import Transport

@@ -30,7 +30,7 @@ from reconciler.model.normalize import Normalizer, nfc
 from reconciler.model.stamps import STAMP_KEYS, Stamp, read_stamp
 from reconciler.plan.batching import cut_waves
 from reconciler.plan.errors import AmbiguousAdoption, DuplicateOwnership, PlanError, UnknownGroup
-from reconciler.plan.groups import plan_groups
+from reconciler.plan.group_plan import plan_groups
 from reconciler.plan.guards import Orphan, guard_deletions
 from reconciler.plan.model import PENDING_GROUP_PREFIX, Action, Kind, Plan, PlanItem
 from reconciler.plan.options import PlanOptions
