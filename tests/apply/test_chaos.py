@@ -20,8 +20,8 @@ from reconciler.model import LiveState, read_stamp
 from reconciler.plan.build import build_plan
 from reconciler.plan.options import PlanOptions
 from tests.apply.conftest import USER, World
-from tests.apply.factories import book
 from tests.apply.test_conflicts import EditingGateway, by_name
+from tests.support.manifests import book
 
 N = 50
 

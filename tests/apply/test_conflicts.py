@@ -13,7 +13,7 @@ from reconciler.people.client import PeopleClient
 from reconciler.plan.build import build_plan
 from reconciler.plan.options import PlanOptions
 from tests.apply.conftest import USER, World
-from tests.apply.factories import book
+from tests.support.manifests import book
 
 Hook = Callable[[], Awaitable[None]]
 

@@ -15,8 +15,8 @@ from reconciler.apply.results import Outcome
 from reconciler.model import read_stamp
 from reconciler.people.errors import UnknownOutcome
 from tests.apply.conftest import World
-from tests.apply.factories import book
 from tests.apply.test_conflicts import EditingGateway, by_name
+from tests.support.manifests import book
 
 
 class LosingGateway(ClientGateway):

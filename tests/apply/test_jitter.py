@@ -11,7 +11,7 @@ from reconciler.apply.journal import CreateJournal
 from reconciler.apply.results import ApplyResult
 from reconciler.people.errors import PeopleError, RateLimited, ServerError
 from tests.apply.conftest import World
-from tests.apply.factories import book
+from tests.support.manifests import book
 
 
 async def waits_of(world: World, path: Path, rng: random.Random, error: PeopleError) -> list[float]:

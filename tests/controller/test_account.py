@@ -26,12 +26,9 @@ from reconciler.controller.health import Health
 from reconciler.controller.metrics import Metrics
 from reconciler.model import DesiredState
 from reconciler.plan.model import Action, Kind, Plan, PlanItem
+from tests.support.manifests import contact
 
 ACCOUNT = "alice@example.com"
-
-
-def contact(name: str, **annotations: str) -> SimpleNamespace:
-    return SimpleNamespace(name=name, annotations=annotations)
 
 
 class Manifests:
@@ -298,7 +295,7 @@ async def test_a_manifest_edit_queues_only_the_contacts_that_changed(make: Any) 
     """Editing one manifest queues that contact's key, not a pass over the whole account."""
     h = make()
     await h.start()
-    h.manifests.contacts[0] = contact("a", note="edited")
+    h.manifests.contacts[0] = contact("a", annotations={"note": "edited"})
     with structlog.testing.capture_logs() as logs:
         h.worker.manifests_changed()
         await h.clock.run_ready()
@@ -356,7 +353,7 @@ async def test_a_suspended_contact_is_left_out_and_protected(make: Any) -> None:
     """Contact-level suspend: the contact is not desired and the backend is told to protect
     its live copy."""
     h = make(names=())
-    h.manifests.contacts = [contact("a"), contact("b", **{"reconciler/suspend": "true"})]
+    h.manifests.contacts = [contact("a"), contact("b", annotations={"reconciler/suspend": "true"})]
     await h.start()
     desired, suspended = h.backend.applied[0]
     assert [c.name for c in desired.contacts] == ["a"]

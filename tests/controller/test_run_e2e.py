@@ -20,18 +20,13 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.support.manifests import contact_yaml
+
 USER = "alice@example.com"
 GENEROUS = 60.0
 WRITE_METHOD = re.compile(
     r"\.(batch)?(create|update|delete)(Contacts?|ContactGroup)?$|modify$", re.IGNORECASE
 )
-
-
-def contact(name: str, given: str, email: str | None = None) -> str:
-    spec = f"  names: [{{givenName: {given}}}]\n"
-    if email:
-        spec += f"  emailAddresses: [{{value: {email}}}]\n"
-    return f"apiVersion: reconciler/v1\nkind: Contact\nmetadata: {{name: {name}}}\nspec:\n{spec}"
 
 
 def eventually(check: Callable[[], Any], what: str, limit: float = GENEROUS) -> Any:
@@ -140,7 +135,9 @@ def manifests(tmp_path: Path) -> Path:
     folder = tmp_path / "manifests"
     folder.mkdir()
     (folder / "people.yaml").write_text(
-        contact("jane", "Jane", "jane@example.com") + "---\n" + contact("joe", "Joe")
+        contact_yaml("jane", "Jane", email="jane@example.com")
+        + "---\n"
+        + contact_yaml("joe", "Joe")
     )
     return folder
 
@@ -209,9 +206,11 @@ def test_a_manifest_edit_converges_after_the_debounce(
     assert controller.http.get(controller.base + "/healthz").status_code == 200
     eventually(converged(emulator, {"jane": "Jane", "joe": "Joe"}), "the first convergence")
     (manifests / "people.yaml").write_text(
-        contact("jane", "Janet", "jane@example.com") + "---\n" + contact("joe", "Joe")
+        contact_yaml("jane", "Janet", email="jane@example.com")
+        + "---\n"
+        + contact_yaml("joe", "Joe")
     )
-    (manifests / "more.yaml").write_text(contact("ann", "Ann"))
+    (manifests / "more.yaml").write_text(contact_yaml("ann", "Ann"))
     eventually(converged(emulator, {"jane": "Janet", "joe": "Joe", "ann": "Ann"}), "the edit")
     assert controller.metric("reconciler_reconcile_total", result="success") >= 2
     assert controller.metric("reconciler_api_requests_total", method="people.connections.list")
@@ -255,11 +254,11 @@ def test_a_conflict_storm_converges_with_backoff_in_the_metrics(
     """While every update is refused as stale, contacts are requeued with backoff (visible in
     /metrics) instead of retried hot; once the storm passes, the requeues converge them."""
     names = [f"c{i}" for i in range(4)]
-    (manifests / "people.yaml").write_text("---\n".join(contact(n, "One") for n in names))
+    (manifests / "people.yaml").write_text("---\n".join(contact_yaml(n, "One") for n in names))
     controller = start()
     eventually(converged(emulator, dict.fromkeys(names, "One")), "the first convergence")
     emulator.configure(spurious_etag_rate=1.0, spurious_etag_window_ms=600_000)
-    (manifests / "people.yaml").write_text("---\n".join(contact(n, "Two") for n in names))
+    (manifests / "people.yaml").write_text("---\n".join(contact_yaml(n, "Two") for n in names))
     eventually(
         lambda: controller.metric("reconciler_workqueue_retries_total") >= 1,
         "a requeue with backoff",
@@ -282,7 +281,9 @@ def test_a_broken_manifest_causes_no_writes_until_fixed(
     writes = emulator.writes()
     assert writes >= 1  # the creates were counted: the comparisons below are not vacuous
     (manifests / "people.yaml").write_text(
-        contact("jane", "Janet", "jane@example.com") + "---\n" + contact("joe", "Joseph")
+        contact_yaml("jane", "Janet", email="jane@example.com")
+        + "---\n"
+        + contact_yaml("joe", "Joseph")
     )
     (manifests / "broken.yaml").write_text("apiVersion: reconciler/v1\nkind: Contact\nspec: [\n")
     eventually(
@@ -307,7 +308,9 @@ def test_sigterm_in_the_middle_of_a_pass_exits_cleanly(
 ) -> None:
     """SIGTERM while a pass is writing: the pass finishes, the process exits 0."""
     emulator.configure(latency_ms=600)
-    (manifests / "people.yaml").write_text("---\n".join(contact(f"p{i}", "Slow") for i in range(5)))
+    (manifests / "people.yaml").write_text(
+        "---\n".join(contact_yaml(f"p{i}", "Slow") for i in range(5))
+    )
     controller = start()
     eventually(lambda: controller.logged("manifests loaded"), "the first pass to start")
     controller.process.send_signal(signal.SIGTERM)

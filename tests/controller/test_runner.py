@@ -18,22 +18,16 @@ from reconciler.controller.account import Intervals
 from reconciler.controller.accounts import DriftPolicy, load_accounts, single_account
 from reconciler.controller.runner import RunSettings, run_controller
 from reconciler.controller.sharding import Shard, shard_of
+from tests.support.manifests import contact_yaml
 
 GENEROUS = 60.0
-
-
-def contact(name: str, given: str) -> str:
-    return (
-        f"apiVersion: reconciler/v1\nkind: Contact\nmetadata: {{name: {name}}}\n"
-        f"spec:\n  names: [{{givenName: {given}}}]\n"
-    )
 
 
 def two_accounts(tmp_path: Path) -> Path:
     for user in ("alice", "bob"):
         folder = tmp_path / user
         folder.mkdir()
-        (folder / "c.yaml").write_text(contact(f"{user}-friend", user.title()))
+        (folder / "c.yaml").write_text(contact_yaml(f"{user}-friend", user.title()))
     config = tmp_path / "accounts.yaml"
     config.write_text(
         "accounts:\n"
@@ -204,7 +198,9 @@ async def test_default_region_reads_national_phone_numbers(
     the US default the manifest would not load and nothing would be written)."""
     folder = tmp_path / "m"
     folder.mkdir()
-    (folder / "ann.yaml").write_text(contact("ann", "Ann") + '  phoneNumbers: ["020 7946 0018"]\n')
+    (folder / "ann.yaml").write_text(
+        contact_yaml("ann", "Ann") + '  phoneNumbers: ["020 7946 0018"]\n'
+    )
     config = single_account(
         [folder], owner="ops", drift_policy=DriftPolicy.CORRECT, subject="gb@example.com"
     )

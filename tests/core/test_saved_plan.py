@@ -7,8 +7,7 @@ import json
 import pytest
 
 from reconciler.plan import SavedPlanError, dumps_plan, loads_plan
-
-from .test_renderers import sample_plan
+from tests.support.plans import sample_plan
 
 
 def test_a_saved_plan_loads_back_equal() -> None:

@@ -17,7 +17,7 @@ from collections import Counter
 from pathlib import Path
 
 from tests.e2e.conftest import HttpEmulator, fork_cli
-from tests.e2e.manifests import write_tree
+from tests.support.manifests import write_tree
 
 ROUNDS = 24
 TOKEN = "user:crash@example.com"

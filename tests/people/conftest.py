@@ -26,15 +26,6 @@ START = 1_767_225_600.0  # 2026-01-01T00:00:00Z
 BASE_URL = "http://emulator.test/"
 
 
-def person(i: int, **extra: Any) -> dict[str, Any]:
-    """A small valid contact."""
-    return {
-        "names": [{"givenName": f"Person{i}", "familyName": "Test"}],
-        "emailAddresses": [{"value": f"person{i}@example.com"}],
-        **extra,
-    }
-
-
 class Faulty(httpx.AsyncBaseTransport):
     """Wraps a transport: refuses the next ``refuse`` connections, or delivers the next ``lose``
     requests and then loses their answers (the network failing, not the server)."""

@@ -13,14 +13,15 @@ from reconciler.people.multipart import InnerRequest
 from reconciler.people.multipart_calls import delete_group_call, update_contact_call
 from reconciler.people.pacing import PacingConfig
 from reconciler.people.transport import ClientConfig
-from tests.people.conftest import ClientFactory, person
+from tests.people.conftest import ClientFactory
+from tests.support.persons import new_person
 
 FIELDS = "names,metadata"
 
 
 async def mixed_batch(client: PeopleClient) -> tuple[list[InnerRequest], list[str]]:
     """Three good updates, one stale etag, one unknown contact, one group delete, one get."""
-    created = await client.batch_create([person(i) for i in range(4)], FIELDS)
+    created = await client.batch_create([new_person(i) for i in range(4)], FIELDS)
     people = [dict(r.person or {}) for r in created]
     group = await client.create_group("Temp")
     stale = {k: v for k, v in people[3].items() if k != "metadata"}

@@ -13,13 +13,13 @@ from reconciler.people.errors import (
     StaleEtag,
     SyncTokenExpired,
 )
-from tests.people.conftest import person
+from tests.support.persons import new_person
 
 FIELDS = "names,emailAddresses,metadata"
 
 
 async def seed(client: PeopleClient, n: int) -> list[str]:
-    results = await client.batch_create([person(i) for i in range(n)], FIELDS)
+    results = await client.batch_create([new_person(i) for i in range(n)], FIELDS)
     assert all(result.ok for result in results)
     return [str(result.resource_name) for result in results]
 
@@ -108,8 +108,9 @@ async def test_batch_create_narrows_an_unattributed_rejection_down_to_the_bad_it
     client: PeopleClient,
 ) -> None:
     """A rejected chunk that names no item is halved until the bad contact stands alone."""
-    people = [person(i) for i in range(8)]
-    people[5] = person(5, names=[{"givenName": "A"}, {"givenName": "B"}])  # names is a singleton
+    people = [new_person(i) for i in range(8)]
+    # names is a singleton
+    people[5] = new_person(5, names=[{"givenName": "A"}, {"givenName": "B"}])
     results = await client.batch_create(people, FIELDS)
     assert [r.ok for r in results] == [True] * 5 + [False] + [True] * 2
     assert isinstance(results[5].error, InvalidArgument)
@@ -129,7 +130,7 @@ async def test_batch_delete_skips_missing_contacts(client: PeopleClient) -> None
 
 async def test_single_writes_chain_etags(client: PeopleClient) -> None:
     """createContact/updateContact return the person and etag the server holds."""
-    created = await client.create_contact(person(1), FIELDS)
+    created = await client.create_contact(new_person(1), FIELDS)
     updated = await client.update_contact(
         dict(created, names=[{"givenName": "Z"}]), "names", FIELDS
     )

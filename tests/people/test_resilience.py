@@ -26,7 +26,8 @@ from reconciler.people.errors import (
 )
 from reconciler.people.pacing import PacingConfig
 from reconciler.people.transport import ClientConfig, Transport
-from tests.people.conftest import ClientFactory, fast_config, person
+from tests.people.conftest import ClientFactory, fast_config
+from tests.support.persons import new_person
 
 FIELDS = "names,metadata"
 
@@ -37,7 +38,7 @@ def knobs(app: Starlette, **changes: object) -> None:
 
 async def test_terminal_errors_reach_the_caller_untried(client: PeopleClient) -> None:
     """Stale etag, missing etag, not found and invalid argument: one request each, no retry."""
-    created = await client.create_contact(person(1), FIELDS)
+    created = await client.create_contact(new_person(1), FIELDS)
     await client.update_contact(dict(created, names=[{"givenName": "B"}]), "names")
     stale = {k: v for k, v in created.items() if k != "metadata"}
     with pytest.raises(StaleEtag):
@@ -95,7 +96,7 @@ async def test_transient_errors_are_absorbed(make_client: ClientFactory, app: St
     """With a third of requests failing, every call still succeeds thanks to retries."""
     knobs(app, error_rate=0.3, seed=3)
     client = make_client(config=fast_config(max_attempts=10))
-    results = await client.batch_create([person(i) for i in range(600)], FIELDS)
+    results = await client.batch_create([new_person(i) for i in range(600)], FIELDS)
     assert all(result.ok for result in results)
     listing = await client.list_people(FIELDS)
     assert len(listing.people) == 600
@@ -137,7 +138,7 @@ async def test_refused_connections_are_retried_even_for_creates(
 ) -> None:
     """A request that never left is safe to resend, create or not."""
     client = make_client(refuse=2)
-    created = await client.create_contact(person(1), FIELDS)
+    created = await client.create_contact(new_person(1), FIELDS)
     assert created["resourceName"]
     assert client.stats.requests["people.createContact"] == 3
 
@@ -147,14 +148,14 @@ async def test_a_lost_answer_to_a_create_is_an_unknown_outcome(
 ) -> None:
     """The server created the contacts but the answer was lost: UnknownOutcome, no resend."""
     client = make_client(lose=1)
-    results = await client.batch_create([person(i) for i in range(3)], FIELDS)
+    results = await client.batch_create([new_person(i) for i in range(3)], FIELDS)
     assert all(isinstance(result.error, UnknownOutcome) for result in results)
     assert client.stats.requests["people.batchCreateContacts"] == 1
     assert len((await client.list_people(FIELDS)).people) == 3  # they do exist: never resend
 
     single = make_client(lose=1)
     with pytest.raises(UnknownOutcome, match="list the address book"):
-        await single.create_contact(person(9), FIELDS)
+        await single.create_contact(new_person(9), FIELDS)
 
 
 async def test_a_lost_answer_to_a_read_is_retried(make_client: ClientFactory) -> None:
@@ -188,7 +189,7 @@ async def test_two_thousand_writes_under_a_write_quota_never_surface_a_429(
         config=ClientConfig(pacing=PacingConfig(writes_per_minute=client_per_minute))
     )
     start = clock.now()
-    created = await client.batch_create([person(i) for i in range(2000)], FIELDS)
+    created = await client.batch_create([new_person(i) for i in range(2000)], FIELDS)
     assert all(result.ok for result in created)
     updates = {
         str(r.resource_name): dict(r.person or {}, names=[{"givenName": f"U{i}"}])
