@@ -10,8 +10,8 @@ from reconciler.apply.gateway import ClientGateway
 from reconciler.apply.journal import CreateJournal
 from reconciler.apply.results import ApplyResult
 from reconciler.people.errors import PeopleError, RateLimited, ServerError
-from tests.apply.conftest import World
 from tests.support.manifests import book
+from tests.support.world import World
 
 
 async def waits_of(world: World, path: Path, rng: random.Random, error: PeopleError) -> list[float]:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from reconciler.apply.results import Outcome
 from reconciler.model import NAME_KEY, read_stamp
-from tests.apply.conftest import World
 from tests.support.manifests import book
+from tests.support.world import World
 
 
 async def test_a_contact_with_two_name_entries_is_pruned_under_the_name_it_was_planned_by(

@@ -6,7 +6,7 @@ import json
 import shutil
 from pathlib import Path
 
-from tests.e2e.conftest import ROOT, invoke, reconciler
+from tests.support.cli import ROOT, invoke, reconciler
 from tests.support.manifests import write_tree
 
 

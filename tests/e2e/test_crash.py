@@ -16,7 +16,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from tests.e2e.conftest import HttpEmulator, fork_cli
+from tests.support.cli import HttpEmulator, fork_cli
 from tests.support.manifests import write_tree
 
 ROUNDS = 24

@@ -20,7 +20,7 @@ from reconciler.people import connect
 from reconciler.people.errors import PeopleError, StaleEtag, Unauthenticated
 from reconciler.people.retry import RetryPolicy
 from reconciler.people.transport import ClientConfig
-from tests.people.conftest import ClientFactory
+from tests.support.clients import ClientFactory
 from tests.support.persons import new_person
 
 SECRET = "tok-Sup3rS3cret"

@@ -18,7 +18,7 @@ from reconciler.clock import ManualClock
 from reconciler.people.client import LISTING_ATTEMPTS, PeopleClient
 from reconciler.people.errors import ServerError
 from reconciler.people.transport import ClientConfig, Transport
-from tests.people.conftest import BASE_URL
+from tests.support.clients import BASE_URL
 from tests.support.persons import new_person
 
 USER = "tester@example.com"

@@ -13,7 +13,7 @@ from reconciler.people.multipart import InnerRequest
 from reconciler.people.multipart_calls import delete_group_call, update_contact_call
 from reconciler.people.pacing import PacingConfig
 from reconciler.people.transport import ClientConfig
-from tests.people.conftest import ClientFactory
+from tests.support.clients import ClientFactory
 from tests.support.persons import new_person
 
 FIELDS = "names,metadata"

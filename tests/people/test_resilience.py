@@ -26,7 +26,7 @@ from reconciler.people.errors import (
 )
 from reconciler.people.pacing import PacingConfig
 from reconciler.people.transport import ClientConfig, Transport
-from tests.people.conftest import ClientFactory, fast_config
+from tests.support.clients import ClientFactory, fast_config
 from tests.support.persons import new_person
 
 FIELDS = "names,metadata"
