@@ -43,7 +43,7 @@ log = structlog.get_logger("reconciler.apply")
 T = TypeVar("T")
 ItemResult = Person | PeopleError
 
-# The API's limits (people-api.md).
+# The API's limits (docs/people-api.md).
 MAX_CREATE = 200
 MAX_UPDATE = 200
 MAX_GET = 200

@@ -8,6 +8,7 @@ counted in the statistics and no knob applies to them.
 from __future__ import annotations
 
 import json
+import math
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
@@ -16,6 +17,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from reconciler.emulator import contacts
+from reconciler.emulator.clock import rfc3339
 from reconciler.emulator.errors import ApiError, bad_request, not_found
 from reconciler.emulator.routing import error_response
 from reconciler.emulator.schema import READABLE_FIELDS, WRITABLE_FIELDS, check_person, parse_mask
@@ -125,7 +127,7 @@ async def edit(request: Request) -> Response:
             required=True,
             method_doc="people/updateContact",
         )
-        updated = contacts.update(book, contact, person, mask, emulator.now())
+        updated = contacts.update(book, contact, person, mask, emulator.now(), out_of_band=True)
     except ApiError as error:
         return error_response(error)
     book.put_contact(updated)
@@ -134,7 +136,34 @@ async def edit(request: Request) -> Response:
     return JSONResponse(contacts.render(updated, sorted(READABLE_FIELDS), region))
 
 
+def _clock_body(emulator: Emulator) -> dict[str, Any]:
+    now = emulator.now()
+    return {"now": rfc3339(now), "epoch": now, "advanced": emulator.offset}
+
+
+async def clock(request: Request) -> Response:
+    """GET the emulator's time, or POST ``{"advance": seconds}`` to move it forward.
+
+    Everything time-dependent follows: sync-token expiry, the lag knobs, quota windows and
+    update times. Time never moves back (a negative or non-numeric advance is a 400).
+    """
+    emulator = _emulator(request)
+    if request.method == "POST":
+        try:
+            body = await _json_body(request)
+            seconds = body.get("advance")
+            if set(body) != {"advance"} or isinstance(seconds, bool):
+                raise bad_request('The body must be {"advance": <seconds>}.')
+            if not isinstance(seconds, int | float) or not math.isfinite(seconds) or seconds < 0:
+                raise bad_request(f'"advance" must be a number of seconds >= 0: {seconds!r}')
+        except ApiError as error:
+            return error_response(error)
+        emulator.advance(float(seconds))
+    return JSONResponse(_clock_body(emulator))
+
+
 ROUTES: list[Route] = [
+    Route("/__emulator/clock", clock, methods=["GET", "POST"]),
     Route("/__emulator/reset", reset, methods=["POST"]),
     Route("/__emulator/config", config, methods=["GET", "PATCH"]),
     Route("/__emulator/edit", edit, methods=["POST"]),

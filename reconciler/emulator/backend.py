@@ -40,6 +40,8 @@ class Emulator:
     ) -> None:
         self.config = config or EmulatorConfig()
         self.clock: Clock = clock or SystemClock()
+        self.offset = 0.0
+        """Seconds the admin surface has moved time forward (``POST /__emulator/clock``)."""
         self.rng = random.Random(self.config.seed)
         self.stats = Stats()
         self.books: dict[str, AddressBook] = {}
@@ -48,10 +50,22 @@ class Emulator:
         self.persistence = Persistence(Path(state_path)) if state_path is not None else None
         if self.persistence is not None:
             self.books = self.persistence.load()
+            for book in self.books.values():
+                book.ensure_system_groups(self.now())
+            self.commit()
 
     def now(self) -> float:
-        """The emulator's current time, in seconds since the epoch."""
-        return self.clock.now()
+        """The emulator's current time, in seconds since the epoch: its clock plus whatever
+        the admin surface has added, so scripts can expire sync tokens, let lag windows pass
+        and refill quotas over HTTP without waiting."""
+        return self.clock.now() + self.offset
+
+    def advance(self, seconds: float) -> float:
+        """Move the emulator's time forward by ``seconds`` (never back); the new time."""
+        if seconds < 0:
+            raise ValueError(f"time only moves forward: {seconds}")
+        self.offset += seconds
+        return self.now()
 
     def book(self, user: str) -> AddressBook:
         """The address book of ``user``, created empty (with system groups) on first use."""

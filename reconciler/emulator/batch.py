@@ -28,8 +28,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from reconciler.emulator import errors
+from reconciler.model.limits import MAX_MULTIPART_CALLS
 
-MAX_BATCH_CALLS = 1000
 """Most calls one batch may carry (Google's documented limit)."""
 
 Headers = tuple[tuple[str, str], ...]
@@ -112,9 +112,9 @@ def split_parts(body: bytes, boundary: str) -> list[bytes]:
     for match in delimiter.finditer(body):
         if start is not None:
             parts.append(body[start : match.start()])
-            if len(parts) > MAX_BATCH_CALLS:
+            if len(parts) > MAX_MULTIPART_CALLS:
                 raise BatchFormatError(
-                    f"A batch request cannot contain more than {MAX_BATCH_CALLS} calls."
+                    f"A batch request cannot contain more than {MAX_MULTIPART_CALLS} calls."
                 )
         if match.group(1):
             if start is None and not parts:

@@ -17,8 +17,15 @@ import phonenumbers
 from reconciler.emulator.clock import rfc3339
 from reconciler.emulator.errors import ApiError, bad_request, missing_etag, stale_etag
 from reconciler.emulator.schema import OUTPUT_ONLY_SUBFIELDS, PERSON_LIST_FIELDS, SCHEMAS
-from reconciler.emulator.store import JSON, MY_CONTACTS, AddressBook, Contact
+from reconciler.emulator.store import (
+    ADDABLE_SYSTEM_GROUPS,
+    JSON,
+    MY_CONTACTS,
+    AddressBook,
+    Contact,
+)
 
+DEPRECATED_GROUP_MESSAGE = "Cannot add contacts to deprecated system contact group"
 LAST_MEMBERSHIP_MESSAGE = (
     "Invalid memberships: a contact must keep at least one contact group membership."
 )
@@ -89,44 +96,89 @@ def _clean(entry: Any, field: str = "") -> Any:
     }
 
 
-def _memberships(book: AddressBook, entries: list[JSON]) -> list[JSON]:
-    """Writable memberships, normalised to contactGroupResourceName; groups must exist."""
+NAME_PARTS = ("honorificPrefix", "givenName", "middleName", "familyName", "honorificSuffix")
+
+
+def parsed_name(entry: JSON) -> JSON:
+    """A name written only as ``unstructuredName``, with given, middle and family parts added.
+
+    Google parses a free-form name into its parts (its best guess; the rules are not
+    published, see docs/people-api.md): here the first word is the given name, the last the
+    family name and any words between the middle name. The reverse, ``unstructuredName`` from
+    the parts, happens on every read (``_decorate``).
+    """
+    text = entry.get("unstructuredName")
+    if not isinstance(text, str) or any(entry.get(part) for part in NAME_PARTS):
+        return entry
+    words = text.split()
+    if not words:
+        return entry
+    parts: JSON = {"givenName": words[0]}
+    if len(words) > 2:
+        parts["middleName"] = " ".join(words[1:-1])
+    if len(words) > 1:
+        parts["familyName"] = words[-1]
+    return {**entry, **parts}
+
+
+def _memberships(
+    book: AddressBook, entries: list[JSON], current: list[str], *, out_of_band: bool = False
+) -> list[JSON]:
+    """Writable memberships by contactGroupResourceName; groups must exist.
+
+    ``contactGroupId`` is output only: "Only contact_group_resource_name can be used for
+    modifying memberships" (discovery document, ContactGroupMembership), so an entry that names
+    its group only by id is ignored, as Google ignores output-only fields it is sent. A contact
+    may keep a membership in a deprecated system group, but cannot be added to one
+    (``current`` is the contact's groups before the write; an out-of-band edit, as a legacy
+    client would have made, may add it).
+    """
     names: list[str] = []
     for entry in entries:
         group = entry.get("contactGroupMembership") or {}
         name = group.get("contactGroupResourceName")
-        if not name and group.get("contactGroupId"):
-            name = f"contactGroups/{group['contactGroupId']}"
         if not name:
             continue
         if name not in book.groups:
             raise bad_request(f"Contact group not found: {name}", field="memberships")
+        system = book.groups[name].system and name not in ADDABLE_SYSTEM_GROUPS
+        if system and name not in current and not out_of_band:
+            raise bad_request(DEPRECATED_GROUP_MESSAGE, field="memberships")
         if name not in names:
             names.append(name)
     return [{"contactGroupMembership": {"contactGroupResourceName": n}} for n in names]
 
 
-def _stored_fields(book: AddressBook, person: JSON, fields: list[str]) -> JSON:
+def _stored_fields(
+    book: AddressBook,
+    person: JSON,
+    fields: list[str],
+    current: list[str],
+    *,
+    out_of_band: bool = False,
+) -> JSON:
     stored: JSON = {}
     for field in fields:
         entries = [_clean(e, field) for e in person.get(field) or []]
         if field == "memberships":
-            entries = _memberships(book, entries)
+            entries = _memberships(book, entries, current, out_of_band=out_of_band)
+        elif field == "names":
+            entries = [parsed_name(e) for e in entries]
         if entries:
             stored[field] = entries
     return stored
 
 
 def check_memberships(book: AddressBook, person: JSON) -> None:
-    """Every group a new or updated person names must exist (a 400 otherwise)."""
-    _memberships(book, [_clean(e) for e in person.get("memberships") or []])
+    """Every group a new person names must exist and take members (a 400 otherwise)."""
+    _memberships(book, [_clean(e) for e in person.get("memberships") or []], [])
 
 
 def create(
     book: AddressBook, person: JSON, now: float, contact_id: int, writable: frozenset[str]
 ) -> Contact:
     """A new contact from a validated Person body; it lands in myContacts."""
-    fields = _stored_fields(book, person, sorted(writable & person.keys()))
+    fields = _stored_fields(book, person, sorted(writable & person.keys()), [])
     memberships = fields.setdefault("memberships", [])
     if MY_CONTACTS not in [
         m["contactGroupMembership"]["contactGroupResourceName"] for m in memberships
@@ -157,15 +209,25 @@ def check_etag(contact: Contact, person: JSON) -> None:
     if not offered:
         raise missing_etag()
     if not any(etag in (contact.etag, contact.source_etag) for etag in offered):
-        raise stale_etag()
+        raise stale_etag(source=not person.get("etag"))
 
 
 def update(
-    book: AddressBook, contact: Contact, person: JSON, mask: list[str], now: float
+    book: AddressBook,
+    contact: Contact,
+    person: JSON,
+    mask: list[str],
+    now: float,
+    *,
+    out_of_band: bool = False,
 ) -> Contact:
-    """The next version: every masked field replaced whole, or cleared when left empty."""
+    """The next version: every masked field replaced whole, or cleared when left empty.
+
+    ``out_of_band`` marks an edit made outside the API (the admin surface), which may do what
+    the API refuses, such as adding a contact to a deprecated system group.
+    """
     fields = dict(contact.fields)
-    stored = _stored_fields(book, person, mask)
+    stored = _stored_fields(book, person, mask, contact.groups, out_of_band=out_of_band)
     for field in mask:
         if field in stored:
             fields[field] = stored[field]
@@ -217,11 +279,12 @@ def _display_names(name: JSON) -> tuple[str, str]:
 
 def _decorate(field: str, entry: JSON, index: int, source: JSON, region: str) -> JSON:
     out = dict(entry)
-    meta: JSON = (
-        {"source": dict(source)}
-        if field == "memberships"
-        else {"primary": index == 0, "source": dict(source)}
-    )
+    # The first entry is the primary one for the person and for its source; the others carry
+    # no primary flag at all, never ``primary: false`` (as in real responses, docs/people-api.md
+    # "Field metadata"). Memberships have no primary entry.
+    meta: JSON = {"source": dict(source)}
+    if index == 0 and field != "memberships":
+        meta = {"primary": True, "sourcePrimary": True, "source": dict(source)}
     kind = SCHEMAS[PERSON_LIST_FIELDS[field]]
     if "formattedType" in kind and entry.get("type"):
         out["formattedType"] = FORMATTED_TYPES.get(entry["type"], entry["type"])

@@ -22,6 +22,10 @@ MISSING_ETAG_MESSAGE = (
 EXPIRED_SYNC_TOKEN_MESSAGE = (
     "Sync token is expired. Clear local cache and retry call without the sync token."
 )
+STALE_SOURCE_ETAG_MESSAGE = (
+    "Request person.metadata.sources.etag is different than the current "
+    "person.metadata.sources.etag. Clear local cache and get the latest person."
+)
 STALE_GROUP_ETAG_MESSAGE = "Contact group etag is outdated"
 UNAUTHENTICATED_MESSAGE = (
     "Request is missing required authentication credential. Expected OAuth 2 access token, login "
@@ -29,6 +33,10 @@ UNAUTHENTICATED_MESSAGE = (
     "https://developers.google.com/identity/sign-in/web/devconsole-project."
 )
 DOMAIN = "people.googleapis.com"
+QUOTA_DOMAIN = "googleapis.com"
+"""Quota errors come from Google's API front end, whose ErrorInfo domain is googleapis.com."""
+PROJECT_NUMBER = "123456789012"
+"""The made-up Cloud project every emulator quota error names as its consumer."""
 
 HTTP_CODES: dict[str, int] = {
     "INVALID_ARGUMENT": 400,
@@ -134,9 +142,13 @@ def not_found() -> ApiError:
     return ApiError("NOT_FOUND", NOT_FOUND_MESSAGE)
 
 
-def stale_etag() -> ApiError:
-    """The exact 400 Google sends for an update carrying an outdated person etag."""
-    return ApiError("FAILED_PRECONDITION", STALE_ETAG_MESSAGE)
+def stale_etag(*, source: bool = False) -> ApiError:
+    """The exact 400 Google sends for an update carrying an outdated etag: the person's, or
+    (``source``) only the CONTACT source's in ``metadata.sources[].etag``, whose message names
+    that field instead (docs/people-api.md, "Etags and consistency")."""
+    return ApiError(
+        "FAILED_PRECONDITION", STALE_SOURCE_ETAG_MESSAGE if source else STALE_ETAG_MESSAGE
+    )
 
 
 def missing_etag() -> ApiError:
@@ -144,12 +156,14 @@ def missing_etag() -> ApiError:
     return ApiError("FAILED_PRECONDITION", MISSING_ETAG_MESSAGE)
 
 
-def error_info(reason: str, metadata: dict[str, str] | None = None) -> dict[str, Any]:
+def error_info(
+    reason: str, metadata: dict[str, str] | None = None, *, domain: str = DOMAIN
+) -> dict[str, Any]:
     """A ``google.rpc.ErrorInfo`` detail."""
     info: dict[str, Any] = {
         "@type": "type.googleapis.com/google.rpc.ErrorInfo",
         "reason": reason,
-        "domain": DOMAIN,
+        "domain": domain,
     }
     if metadata:
         info["metadata"] = metadata
@@ -176,11 +190,18 @@ def unauthenticated() -> ApiError:
     )
 
 
-def rate_limited(metric: str, limit_name: str, retry_after: int) -> ApiError:
-    """429 RESOURCE_EXHAUSTED with ErrorInfo RATE_LIMIT_EXCEEDED and a Retry-After header."""
+def rate_limited(metric: str, display: str, limit_name: str, retry_after: int) -> ApiError:
+    """429 RESOURCE_EXHAUSTED as Google words it (docs/people-api.md, "Errors and quotas").
+
+    ``metric`` is the quota metric id (``people.googleapis.com/critical_read_requests``),
+    ``display`` its console name (``Critical read requests (Contact and Profile Reads)``) and
+    ``limit_name`` the limit id (``CriticalReadsPerMinutePerProjectPerUser``). The ErrorInfo
+    has domain ``googleapis.com`` and names the consumer project; Retry-After is the emulator's
+    own courtesy (whether Google sends it is not known).
+    """
     message = (
-        f"Quota exceeded for quota metric '{metric.rsplit('/', 1)[-1].replace('_', ' ').title()}'"
-        f" and limit '{limit_name}' of service '{DOMAIN}'."
+        f"Quota exceeded for quota metric '{display}' and limit '{display} per minute per user' "
+        f"of service '{DOMAIN}' for consumer 'project_number:{PROJECT_NUMBER}'."
     )
     return ApiError(
         "RESOURCE_EXHAUSTED",
@@ -188,7 +209,13 @@ def rate_limited(metric: str, limit_name: str, retry_after: int) -> ApiError:
         details=[
             error_info(
                 "RATE_LIMIT_EXCEEDED",
-                {"quota_metric": metric, "quota_limit": limit_name, "service": DOMAIN},
+                {
+                    "consumer": f"projects/{PROJECT_NUMBER}",
+                    "quota_limit": limit_name,
+                    "quota_metric": metric,
+                    "service": DOMAIN,
+                },
+                domain=QUOTA_DOMAIN,
             )
         ],
         headers={"Retry-After": str(retry_after)},

@@ -28,6 +28,9 @@ READ_METRIC = "people.googleapis.com/critical_read_requests"
 WRITE_METRIC = "people.googleapis.com/critical_write_requests"
 READ_LIMIT = "CriticalReadsPerMinutePerProjectPerUser"
 WRITE_LIMIT = "CriticalWritesPerMinutePerProjectPerUser"
+# The console names of the two metrics, as real 429 messages quote them (docs/people-api.md).
+READ_DISPLAY = "Critical read requests (Contact and Profile Reads)"
+WRITE_DISPLAY = "Critical write requests (Contact Creates and Updates)"
 
 
 class Faults:
@@ -60,10 +63,11 @@ class Faults:
         """Count the request against the user's quotas; writes also consume read quota."""
         config = self.emulator.config
         now = self.emulator.now()
-        buckets = [(READ, config.read_quota_per_minute, READ_METRIC, READ_LIMIT)]
+        buckets = [(READ, config.read_quota_per_minute, READ_METRIC, READ_DISPLAY, READ_LIMIT)]
         if kind == WRITE:
-            buckets.insert(0, (WRITE, config.write_quota_per_minute, WRITE_METRIC, WRITE_LIMIT))
-        for bucket, limit, metric, limit_name in buckets:
+            write = (WRITE, config.write_quota_per_minute, WRITE_METRIC, WRITE_DISPLAY, WRITE_LIMIT)
+            buckets.insert(0, write)
+        for bucket, limit, metric, display, limit_name in buckets:
             if not limit:
                 continue
             calls = self.calls.setdefault((user, bucket), deque())
@@ -71,8 +75,8 @@ class Faults:
                 calls.popleft()
             if len(calls) >= limit:
                 retry_after = max(1, math.ceil(calls[0] + WINDOW - now))
-                raise rate_limited(metric, limit_name, retry_after)
-        for bucket, limit, _metric, _limit_name in buckets:
+                raise rate_limited(metric, display, limit_name, retry_after)
+        for bucket, limit, *_names in buckets:
             if limit:
                 self.calls[(user, bucket)].append(now)
 

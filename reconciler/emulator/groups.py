@@ -12,6 +12,7 @@ from typing import Any
 
 from starlette.routing import Route
 
+from reconciler.emulator import contacts
 from reconciler.emulator.clock import rfc3339
 from reconciler.emulator.errors import (
     STALE_GROUP_ETAG_MESSAGE,
@@ -29,15 +30,22 @@ from reconciler.emulator.schema import (
     check_object,
     parse_mask,
 )
-from reconciler.emulator.store import JSON, MY_CONTACTS, SYSTEM_GROUPS, AddressBook, Group
+from reconciler.emulator.store import (
+    ADDABLE_SYSTEM_GROUPS,
+    ALL_CONTACTS,
+    JSON,
+    MY_CONTACTS,
+    SYSTEM_GROUPS,
+    AddressBook,
+    Group,
+)
 from reconciler.emulator.tokens import SYNC_TOKEN_LIFETIME, decode, encode, fingerprint, mismatch
+from reconciler.model.limits import MAX_BATCH_GET, MAX_MEMBER_CHANGES, MAX_PAGE_SIZE
 
 DEFAULT_PAGE_SIZE = 30
-MAX_PAGE_SIZE = 1000
-MAX_BATCH_GET = 200
-MAX_MODIFY = 1000
 DEFAULT_FIELDS = ["groupType", "memberCount", "metadata", "name"]
 DUPLICATE_NAME_MESSAGE = "Contact group name already exists."
+DEPRECATED_GROUP_MESSAGE = contacts.DEPRECATED_GROUP_MESSAGE
 
 
 def _group_fields(call: Call, raw: str | None) -> list[str]:
@@ -54,10 +62,15 @@ def _group_fields(call: Call, raw: str | None) -> list[str]:
 
 def render_group(book: AddressBook, group: Group, fields: list[str], max_members: int = 0) -> JSON:
     """A contact group as the API returns it."""
-    out: JSON = {"resourceName": group.resource_name, "etag": group.etag}
+    out: JSON = {"resourceName": group.resource_name}
     members = book.members.get(group.resource_name, set())
-    if "metadata" in fields:
-        out["metadata"] = {"updateTime": rfc3339(group.update_time)}
+    if group.resource_name == ALL_CONTACTS:
+        members = set(book.people)
+    if not group.system:
+        # Real listings show system groups without etag or metadata (docs/people-api.md).
+        out["etag"] = group.etag
+        if "metadata" in fields:
+            out["metadata"] = {"updateTime": rfc3339(group.update_time)}
     if "groupType" in fields:
         out["groupType"] = "SYSTEM_CONTACT_GROUP" if group.system else "USER_CONTACT_GROUP"
     if "name" in fields:
@@ -299,12 +312,14 @@ def modify_members(call: Call) -> JSON:
     to_add = _names(body, "resourceNamesToAdd")
     to_remove = _names(body, "resourceNamesToRemove")
     total = len(to_add) + len(to_remove)
-    if total > MAX_MODIFY:
+    if total > MAX_MEMBER_CHANGES:
         raise bad_request(
-            f"Too many resource names: {total}. At most {MAX_MODIFY} may be added and removed "
-            "in one request."
+            f"Too many resource names: {total}. At most {MAX_MEMBER_CHANGES} may be added and "
+            "removed in one request."
         )
     group = _path_group(call)
+    if to_add and group.system and group.resource_name not in ADDABLE_SYSTEM_GROUPS:
+        raise bad_request(DEPRECATED_GROUP_MESSAGE)
     book = call.book
     now = call.emulator.now()
     not_found_names: list[str] = []

@@ -21,10 +21,9 @@ from reconciler.emulator.routing import Call, api_route
 from reconciler.emulator.schema import READABLE_FIELDS, parse_mask
 from reconciler.emulator.store import JSON, Contact, Tombstone
 from reconciler.emulator.tokens import SYNC_TOKEN_LIFETIME, decode, encode, fingerprint, mismatch
+from reconciler.model.limits import MAX_LISTED_VALUES, MAX_PAGE_SIZE
 
 DEFAULT_PAGE_SIZE = 100
-MAX_PAGE_SIZE = 1000
-MAX_LISTED_VALUES = 100
 SEARCH_DEFAULT = 10
 SEARCH_MAX = 30
 SORT_ORDERS = frozenset(

@@ -26,10 +26,14 @@ from reconciler.emulator.schema import (
     parse_mask,
 )
 from reconciler.emulator.store import JSON, Contact
+from reconciler.model.limits import (
+    MAX_BATCH_CREATE,
+    MAX_BATCH_DELETE,
+    MAX_BATCH_GET,
+    MAX_BATCH_UPDATE,
+    MAX_CONTACTS_PER_USER,
+)
 
-MAX_BATCH_GET = 200
-MAX_BATCH_WRITE = 200
-MAX_BATCH_DELETE = 500
 _CONTACT_ID = re.compile(r"c\d+")
 
 
@@ -143,10 +147,22 @@ def _new_id(call: Call) -> int:
             return candidate
 
 
+CONTACT_LIMIT_MESSAGE = (
+    f"Contact limit reached: an account holds at most {MAX_CONTACTS_PER_USER} contacts."
+)
+
+
+def _room(call: Call) -> int:
+    """How many more contacts this user may create (Google Contacts' 25,000 per account)."""
+    return MAX_CONTACTS_PER_USER - len(call.book.people)
+
+
 def create_contact(call: Call) -> JSON:
     """people.createContact: a new contact in myContacts."""
     fields = person_fields(call, required=False, default_all=True)
     person = check_person(call.json())
+    if _room(call) < 1:
+        raise ApiError("FAILED_PRECONDITION", CONTACT_LIMIT_MESSAGE)
     contact = contacts.create(
         call.book, person, call.emulator.now(), _new_id(call), WRITABLE_FIELDS
     )
@@ -158,7 +174,7 @@ def _updated(call: Call, name: str, person: JSON, mask: list[str]) -> Contact:
     contact = resolve(call, name)
     contacts.check_etag(contact, person)
     if call.emulator.faults.spurious_stale(contact):
-        raise stale_etag()
+        raise stale_etag(source=not person.get("etag"))
     return contacts.update(call.book, contact, person, mask, call.emulator.now())
 
 
@@ -197,6 +213,16 @@ def _batch_failure(errors: dict[str, ApiError], detail_type: str) -> ApiError:
     return ApiError(first.status, first.message, details=[*first.details, detail])
 
 
+def _person_response(call: Call, contact: Contact, fields: list[str]) -> JSON:
+    """One PersonResponse of a batch write. With an empty ``readMask`` "the post-mutate-get is
+    skipped and no data will be returned" (discovery document, BatchCreateContactsRequest and
+    BatchUpdateContactsRequest): no person, so no resource name and no etag either."""
+    response: JSON = {"httpStatusCode": 200, "status": {}}
+    if fields:
+        response["person"] = render(call, contact, fields)
+    return response
+
+
 def batch_create(call: Call) -> JSON:
     """people.batchCreateContacts: up to 200 contacts, all or nothing."""
     body = call.json_fields({"contacts", "readMask", "sources"})
@@ -204,7 +230,7 @@ def batch_create(call: Call) -> JSON:
     items = body.get("contacts")
     if items is not None and not isinstance(items, list):
         raise bad_request(f"Invalid value at 'contacts', {items!r}", field="contacts")
-    check_count(items, "contacts", MAX_BATCH_WRITE)
+    check_count(items, "contacts", MAX_BATCH_CREATE)
     assert items is not None
     persons: list[JSON] = []
     for index, item in enumerate(items):
@@ -218,10 +244,13 @@ def batch_create(call: Call) -> JSON:
         path = f"contacts[{index}].contactPerson"
         persons.append(check_person_schema(item.get("contactPerson") or {}, path))
     errors: dict[str, ApiError] = {}
+    room = _room(call)
     for index, person in enumerate(persons):
         try:
             check_singletons(person, f"contacts[{index}].contactPerson")
             contacts.check_memberships(call.book, person)
+            if index >= room:
+                raise ApiError("FAILED_PRECONDITION", CONTACT_LIMIT_MESSAGE)
         except ApiError as error:
             errors[str(index)] = error
     if errors:
@@ -231,9 +260,7 @@ def batch_create(call: Call) -> JSON:
     for person in persons:
         contact = contacts.create(call.book, person, now, _new_id(call), WRITABLE_FIELDS)
         call.book.put_contact(contact)
-        created.append(
-            {"person": render(call, contact, fields), "httpStatusCode": 200, "status": {}}
-        )
+        created.append(_person_response(call, contact, fields))
     return {"createdPeople": created}
 
 
@@ -254,7 +281,7 @@ def batch_update(call: Call) -> JSON:
     items = body.get("contacts")
     if items is not None and not isinstance(items, dict):
         raise bad_request(f"Invalid value at 'contacts', {items!r}", field="contacts")
-    check_count(items, "contacts", MAX_BATCH_WRITE)
+    check_count(items, "contacts", MAX_BATCH_UPDATE)
     assert items is not None
     persons = {
         name: check_person_schema(person, f"contacts[{name}]") for name, person in items.items()
@@ -272,12 +299,7 @@ def batch_update(call: Call) -> JSON:
     result: dict[str, JSON] = {}
     for name, contact in updated.items():
         call.book.put_contact(contact)
-        result[name] = {
-            "person": render(call, contact, fields),
-            "httpStatusCode": 200,
-            "requestedResourceName": name,
-            "status": {},
-        }
+        result[name] = {**_person_response(call, contact, fields), "requestedResourceName": name}
     return {"updateResult": result}
 
 

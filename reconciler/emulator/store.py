@@ -15,7 +15,21 @@ from typing import Any
 
 MY_CONTACTS = "contactGroups/myContacts"
 STARRED = "contactGroups/starred"
-SYSTEM_GROUPS: dict[str, str] = {MY_CONTACTS: "My Contacts", STARRED: "Starred"}
+# Every system group a real contactGroups.list returns, with its formattedName (docs/people-api.md,
+# "System contact groups"). Only myContacts and starred take new members; the others are
+# deprecated: contacts may still belong to them, and members can be removed, never added.
+SYSTEM_GROUPS: dict[str, str] = {
+    MY_CONTACTS: "My Contacts",
+    STARRED: "Starred",
+    "contactGroups/all": "All Contacts",
+    "contactGroups/friends": "Friends",
+    "contactGroups/family": "Family",
+    "contactGroups/coworkers": "Coworkers",
+    "contactGroups/chatBuddies": "Chat contacts",
+    "contactGroups/blocked": "Blocked",
+}
+ADDABLE_SYSTEM_GROUPS = frozenset({MY_CONTACTS, STARRED})
+ALL_CONTACTS = "contactGroups/all"
 
 JSON = dict[str, Any]
 
@@ -156,7 +170,7 @@ class AddressBook:
     # groups ------------------------------------------------------------------------------
 
     def ensure_system_groups(self, now: float) -> None:
-        """Create myContacts and starred, which every address book has."""
+        """Create the system groups every address book has (those missing, for old state)."""
         for resource_name, _title in SYSTEM_GROUPS.items():
             if resource_name not in self.groups:
                 seq = self.next_seq()

@@ -69,6 +69,16 @@ DERIVED_KEYS: dict[str, frozenset[str]] = {
     "addresses": frozenset({"formattedValue"}),
 }
 
+# The reverse derivation: sub-fields the server parses out of a derived one when a value
+# declares only that (a name written only as ``unstructuredName`` comes back with given and
+# family names, Google's best guess; docs/people-api.md, "Names"). They are compared only when
+# the manifest declares them, so a manifest that uses either form alone never loops.
+PARSED_KEYS: dict[str, frozenset[str]] = {
+    "names": frozenset(
+        {"honorificPrefix", "givenName", "middleName", "familyName", "honorificSuffix"}
+    ),
+}
+
 MY_CONTACTS = "contactGroups/myContacts"
 STARRED = "contactGroups/starred"
 

@@ -29,3 +29,7 @@ MAX_MEMBER_CHANGES: Final = 1000
 
 # connections.list returns at most this many emails and phones per person; get returns all.
 MAX_LISTED_VALUES: Final = 100
+
+# Contacts per user (Google Contacts' published account limit; the People API's answer beyond it
+# is not published, so the emulator's 400 is inferred: docs/people-api.md, "Limits").
+MAX_CONTACTS_PER_USER: Final = 25_000

@@ -25,7 +25,12 @@ from typing import Any
 
 import phonenumbers
 
-from reconciler.model.fields import DERIVED_KEYS, FIELD_OUTPUT_ONLY_KEYS, OUTPUT_ONLY_KEYS
+from reconciler.model.fields import (
+    DERIVED_KEYS,
+    FIELD_OUTPUT_ONLY_KEYS,
+    OUTPUT_ONLY_KEYS,
+    PARSED_KEYS,
+)
 
 Entry = dict[str, Any]
 Canonical = tuple[Any, ...]
@@ -107,12 +112,18 @@ _drops: dict[tuple[str, frozenset[str]], frozenset[str]] = {}
 
 
 def _drop(field: str, keep: frozenset[str]) -> frozenset[str]:
-    """Sub-fields of ``field`` to leave out of a comparison (memoised: few distinct inputs)."""
+    """Sub-fields of ``field`` to leave out of a comparison (memoised: few distinct inputs).
+
+    ``keep`` holds the derived and parsed sub-fields the desired value declares: derived ones
+    not declared are dropped, and when only derived ones are declared, so are the parsed ones.
+    """
     found = _drops.get((field, keep))
     if found is None:
-        found = FIELD_OUTPUT_ONLY_KEYS.get(field, _NO_KEYS) | (
-            DERIVED_KEYS.get(field, _NO_KEYS) - keep
-        )
+        derived = DERIVED_KEYS.get(field, _NO_KEYS)
+        parsed = PARSED_KEYS.get(field, _NO_KEYS)
+        found = FIELD_OUTPUT_ONLY_KEYS.get(field, _NO_KEYS) | (derived - keep)
+        if keep & derived and not keep & parsed:
+            found |= parsed
         _drops[(field, keep)] = found
     return found
 
@@ -144,10 +155,11 @@ class Normalizer:
         return [entry for entry in cleaned if entry]
 
     def declared_derived(self, field: str, entries: Iterable[Mapping[str, Any]]) -> frozenset[str]:
-        """The derived sub-fields that a desired value sets explicitly (so they are compared)."""
+        """The derived (and parsed) sub-fields a desired value sets explicitly, so compared."""
         derived = DERIVED_KEYS.get(field)
         if not derived:
             return _NO_KEYS
+        derived = derived | PARSED_KEYS.get(field, _NO_KEYS)
         return frozenset(key for entry in entries for key in derived if key in entry)
 
     def equal(

@@ -33,7 +33,11 @@ __all__ = [
     "classify_status",
 ]
 
-STALE_ETAG_MESSAGE = "person.etag is different than the current person.etag"
+# Both stale-etag messages: "Request person.etag is different than the current person.etag..."
+# and, for an update that sent only metadata.sources[].etag, "Request
+# person.metadata.sources.etag is different than the current person.metadata.sources.etag..."
+# (docs/people-api.md, "Etags and consistency").
+STALE_ETAG_MESSAGE = "etag is different than the current person."
 MISSING_ETAG_MESSAGE = "must set person.etag"
 EXPIRED_SYNC_TOKEN = "EXPIRED_SYNC_TOKEN"
 MAX_MESSAGE = 300

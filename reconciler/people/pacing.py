@@ -16,7 +16,7 @@ from reconciler.clock import Clock, SystemClock
 
 __all__ = ["AccountPacer", "Pacer", "PacingConfig", "TokenBucket"]
 
-# Reported figures (people-api.md): about 90 writes and 180 reads per user per minute.
+# Reported figures (docs/people-api.md): about 90 writes and 180 reads per user per minute.
 DEFAULT_WRITES_PER_MINUTE = 90.0
 DEFAULT_READS_PER_MINUTE = 180.0
 EPSILON = 1e-9  # float noise in the refill arithmetic, below any real token

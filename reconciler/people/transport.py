@@ -91,7 +91,7 @@ class Transport:
         self.stats.retries += 1
 
     async def _acquire(self, *, write: bool, cost: int = 1) -> None:
-        # Writes also consume read quota (people-api.md), so they draw from both buckets.
+        # Writes also consume read quota (docs/people-api.md), so they draw from both buckets.
         if write:
             await self.buckets.writes.acquire(cost)
         await self.buckets.reads.acquire(cost)

@@ -10,7 +10,6 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from reconciler.emulator.batch import (
-    MAX_BATCH_CALLS,
     BatchFormatError,
     InnerRequest,
     InnerResponse,
@@ -21,6 +20,7 @@ from reconciler.emulator.batch import (
     response_content_id,
     split_parts,
 )
+from reconciler.model.limits import MAX_MULTIPART_CALLS
 
 CT = 'multipart/mixed; boundary="b0"'
 
@@ -202,13 +202,13 @@ def _parts(n: int) -> bytes:
 
 def test_the_limit_of_calls_is_accepted() -> None:
     """Exactly 1000 calls is a valid batch."""
-    assert len(parse_batch(CT, _parts(MAX_BATCH_CALLS))) == MAX_BATCH_CALLS
+    assert len(parse_batch(CT, _parts(MAX_MULTIPART_CALLS))) == MAX_MULTIPART_CALLS
 
 
 def test_one_call_over_the_limit_is_rejected() -> None:
     """1001 calls is a format error naming the limit."""
     with pytest.raises(BatchFormatError, match="more than 1000 calls"):
-        split_parts(_parts(MAX_BATCH_CALLS + 1), "b0")
+        split_parts(_parts(MAX_MULTIPART_CALLS + 1), "b0")
 
 
 @pytest.mark.parametrize(

@@ -56,7 +56,7 @@ def discovery() -> dict[str, Any]:
 
 
 def test_every_method_of_the_table_is_served() -> None:
-    """Each method in people-api.md's table has a route."""
+    """Each method in docs/people-api.md's table has a route."""
     create_app()
     assert set(METHODS) >= SERVED
 

@@ -1,4 +1,4 @@
-"""Every limit and error string of people-api.md, with Google's full error bodies.
+"""Every limit and error string of docs/people-api.md, with Google's full error bodies.
 
 Bad input (malformed JSON, wrong types, unknown fields, bad masks, oversized batches) is a 400
 like Google's, never a 500.

@@ -11,8 +11,6 @@ from typing import Any
 
 import httpx
 import pytest
-from google.oauth2.credentials import Credentials
-from googleapiclient.discovery import build
 from googleapiclient.errors import HttpError
 from googleapiclient.http import BatchHttpRequest
 
@@ -21,21 +19,6 @@ from reconciler.emulator.errors import (
     STALE_ETAG_MESSAGE,
     STALE_GROUP_ETAG_MESSAGE,
 )
-
-ALICE = "user:alice@example.com"
-
-
-@pytest.fixture
-def people(emulator_server: Any) -> Any:
-    """A People API service object pointed at the emulator, authenticated as alice."""
-    return build(
-        "people",
-        "v1",
-        credentials=Credentials(ALICE),
-        client_options={"api_endpoint": emulator_server.url},
-        static_discovery=True,
-        cache_discovery=False,
-    )
 
 
 def create(people: Any, given: str, email: str | None = None) -> dict[str, Any]:

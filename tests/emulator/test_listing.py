@@ -7,6 +7,7 @@ from typing import Any
 import httpx
 
 from reconciler.clock import ManualClock
+from reconciler.emulator.store import SYSTEM_GROUPS
 
 DAY = 24 * 3600.0
 
@@ -179,10 +180,7 @@ async def test_contact_groups_list_and_sync(api: httpx.AsyncClient) -> None:
     """contactGroups.list pages (default 30) and returns changes and deletions by sync token."""
     first = await api.get("/v1/contactGroups")
     body = first.json()
-    assert [g["resourceName"] for g in body["contactGroups"]] == [
-        "contactGroups/myContacts",
-        "contactGroups/starred",
-    ]
+    assert [g["resourceName"] for g in body["contactGroups"]] == list(SYSTEM_GROUPS)
     token = body["nextSyncToken"]
     made = [
         (await api.post("/v1/contactGroups", json={"contactGroup": {"name": f"G{i}"}})).json()
@@ -190,7 +188,7 @@ async def test_contact_groups_list_and_sync(api: httpx.AsyncClient) -> None:
     ]
     page = (await api.get("/v1/contactGroups")).json()
     assert len(page["contactGroups"]) == 30
-    assert page["totalItems"] == 33
+    assert page["totalItems"] == len(SYSTEM_GROUPS) + 31
     assert "nextPageToken" in page
     assert (await api.delete(f"/v1/{made[0]['resourceName']}")).status_code == 200
     changes = (

@@ -76,7 +76,7 @@ def test_formatted_types_and_values() -> None:
         "US",
     )
     assert [p["formattedType"] for p in rendered["phoneNumbers"]] == ["Work Mobile", "Boat"]
-    assert [p["metadata"]["primary"] for p in rendered["phoneNumbers"]] == [True, False]
+    assert [p["metadata"].get("primary") for p in rendered["phoneNumbers"]] == [True, None]
     assert "canonicalForm" not in rendered["phoneNumbers"][0]
     assert rendered["genders"][0]["formattedValue"] == "Female"
     assert rendered["addresses"][0]["formattedValue"] == "1 Main St\nSpringfield 1"

@@ -12,7 +12,9 @@ STALE = (
 )
 
 
-async def create_many(api: httpx.AsyncClient, n: int, read_mask: str = "") -> list[dict[str, Any]]:
+async def create_many(
+    api: httpx.AsyncClient, n: int, read_mask: str = "metadata"
+) -> list[dict[str, Any]]:
     body: dict[str, Any] = {
         "contacts": [
             {"contactPerson": {"names": [{"givenName": f"P{i}"}], "biographies": [{"value": "b"}]}}
@@ -26,14 +28,29 @@ async def create_many(api: httpx.AsyncClient, n: int, read_mask: str = "") -> li
     return [entry["person"] for entry in response.json()["createdPeople"]]
 
 
-async def test_batch_create_with_empty_read_mask_returns_only_identity(
+async def test_batch_writes_with_an_empty_read_mask_return_no_person(
     api: httpx.AsyncClient,
 ) -> None:
-    """An empty readMask returns no person data: just each new resourceName and etag."""
-    people = await create_many(api, 3)
-    assert all(set(p) == {"resourceName", "etag"} for p in people)
-    people = await create_many(api, 1, read_mask="names")
-    assert people[0]["names"][0]["displayName"] == "P0"
+    """An empty readMask skips the post-mutate read: no person, so neither resource name nor
+    etag (discovery document, BatchCreateContactsRequest.readMask and
+    BatchUpdateContactsRequest.readMask: "If read mask is left empty, the post-mutate-get is
+    skipped and no data will be returned in the response")."""
+    body = {"contacts": [{"contactPerson": {"names": [{"givenName": "P"}]}}]}
+    created = (await api.post("/v1/people:batchCreateContacts", json=body)).json()
+    assert created["createdPeople"] == [{"httpStatusCode": 200, "status": {}}]
+    [person] = await create_many(api, 1, read_mask="names")
+    assert person["names"][0]["displayName"] == "P0"
+    update = {
+        "contacts": {
+            person["resourceName"]: {"etag": person["etag"], "names": [{"givenName": "Q"}]}
+        },
+        "updateMask": "names",
+        "readMask": "",
+    }
+    updated = (await api.post("/v1/people:batchUpdateContacts", json=update)).json()
+    result = updated["updateResult"][person["resourceName"]]
+    assert "person" not in result
+    assert result["httpStatusCode"] == 200
 
 
 async def test_batch_update_clears_masked_fields_left_empty(api: httpx.AsyncClient) -> None:

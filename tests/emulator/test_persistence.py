@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import httpx
@@ -9,6 +10,7 @@ import pytest
 
 from reconciler.clock import ManualClock
 from reconciler.emulator import EmulatorConfig, StateFileError, create_app
+from reconciler.emulator.store import SYSTEM_GROUPS
 
 
 def client(app: object) -> httpx.AsyncClient:
@@ -71,3 +73,17 @@ def test_a_file_that_is_not_a_state_file_is_a_clear_error(tmp_path: Path) -> Non
     path.write_bytes(b"this is not sqlite" * 100)
     with pytest.raises(StateFileError, match=r"notes\.txt: .*delete the file"):
         create_app(state_path=path)
+
+
+async def test_a_state_file_from_before_the_deprecated_groups_gains_them(tmp_path: Path) -> None:
+    """A state file written when the emulator knew only myContacts and starred loads with every
+    system group, so old address books look like Google's today."""
+    path = tmp_path / "state.sqlite3"
+    async with client(create_app(state_path=path)) as api:
+        assert (await api.get("/v1/contactGroups")).status_code == 200
+    keep = ("contactGroups/myContacts", "contactGroups/starred")
+    with sqlite3.connect(path) as db:
+        db.execute("DELETE FROM records WHERE kind = 'group' AND key NOT IN (?, ?)", keep)
+    async with client(create_app(state_path=path)) as api:
+        listed = (await api.get("/v1/contactGroups")).json()["contactGroups"]
+    assert {g["resourceName"] for g in listed} == set(SYSTEM_GROUPS)
