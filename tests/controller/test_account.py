@@ -26,6 +26,7 @@ from reconciler.controller.health import Health
 from reconciler.controller.metrics import Metrics
 from reconciler.model import DesiredState
 from reconciler.plan.model import Action, Kind, Plan, PlanItem
+from tests.support.eventually import LIMIT
 from tests.support.manifests import contact
 
 ACCOUNT = "alice@example.com"
@@ -365,14 +366,14 @@ async def test_shutdown_lets_the_pass_in_flight_finish(make: Any) -> None:
     h = make()
     h.backend.gate = asyncio.Event()
     await h.start()
-    await asyncio.wait_for(h.backend.entered.wait(), 5)
+    await asyncio.wait_for(h.backend.entered.wait(), LIMIT)
     h.worker.enqueue("a", Trigger.LIVE)
     h.worker.shut_down()
     await h.clock.run_ready()
     assert h.task is not None
     assert not h.task.done()
     h.backend.gate.set()
-    await asyncio.wait_for(h.task, 5)
+    await asyncio.wait_for(h.task, LIMIT)
     assert len(h.backend.applied) == 1
     assert h.sample("reconciler_reconcile_total", account=ACCOUNT, result="success") == 1
 

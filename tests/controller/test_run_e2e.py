@@ -12,7 +12,6 @@ import re
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -20,31 +19,19 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support.manifests import contact_yaml
+from tests.support.eventually import LIMIT, eventually
+from tests.support.manifests import PublishedTree, contact_yaml
 
 USER = "alice@example.com"
-GENEROUS = 60.0
 WRITE_METHOD = re.compile(
     r"\.(batch)?(create|update|delete)(Contacts?|ContactGroup)?$|modify$", re.IGNORECASE
 )
 
 
-def eventually(check: Callable[[], Any], what: str, limit: float = GENEROUS) -> Any:
-    """Poll ``check`` until it returns something truthy; fail naming ``what`` after ``limit``."""
-    deadline = time.monotonic() + limit
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}")
-        time.sleep(0.1)
-
-
 class Emulator:
     def __init__(self, url: str) -> None:
         self.url = url
-        self.http = httpx.Client(base_url=url, timeout=10)
+        self.http = httpx.Client(base_url=url, timeout=LIMIT)
 
     def people(self) -> list[dict[str, Any]]:
         users = self.http.get("/__emulator/dump").json()["users"]
@@ -91,7 +78,7 @@ class Controller:
     def __init__(self, process: subprocess.Popen[bytes], log: Path) -> None:
         self.process = process
         self.log = log
-        self.http = httpx.Client(timeout=10)
+        self.http = httpx.Client(timeout=LIMIT)
         self._base = ""
 
     def events(self) -> list[dict[str, Any]]:
@@ -130,21 +117,20 @@ def emulator(emulator_server: Any) -> Emulator:
     return Emulator(emulator_server.url)
 
 
+JANE_AND_JOE = (
+    contact_yaml("jane", "Jane", email="jane@example.com") + "---\n" + contact_yaml("joe", "Joe")
+)
+
+
 @pytest.fixture
-def manifests(tmp_path: Path) -> Path:
-    folder = tmp_path / "manifests"
-    folder.mkdir()
-    (folder / "people.yaml").write_text(
-        contact_yaml("jane", "Jane", email="jane@example.com")
-        + "---\n"
-        + contact_yaml("joe", "Joe")
-    )
-    return folder
+def manifests(tmp_path: Path) -> PublishedTree:
+    """The manifests as a git-sync sidecar publishes them: edits swap whole revisions."""
+    return PublishedTree(tmp_path / "manifests", {"people.yaml": JANE_AND_JOE})
 
 
 @pytest.fixture
 def start(
-    tmp_path: Path, emulator: Emulator, manifests: Path
+    tmp_path: Path, emulator: Emulator, manifests: PublishedTree
 ) -> Iterator[Callable[..., Controller]]:
     running: list[Controller] = []
 
@@ -157,7 +143,7 @@ def start(
             "-m",
             "reconciler",
             "run",
-            str(manifests),
+            str(manifests.link),
             "--target",
             emulator.url,
             "--token",
@@ -190,7 +176,7 @@ def start(
     for controller in running:
         if controller.process.poll() is None:
             controller.process.kill()
-            controller.process.wait(10)
+            controller.process.wait(LIMIT)
 
 
 def converged(emulator: Emulator, expected: dict[str, str]) -> Callable[[], bool]:
@@ -198,19 +184,20 @@ def converged(emulator: Emulator, expected: dict[str, str]) -> Callable[[], bool
 
 
 def test_a_manifest_edit_converges_after_the_debounce(
-    start: Callable[..., Controller], emulator: Emulator, manifests: Path
+    start: Callable[..., Controller], emulator: Emulator, manifests: PublishedTree
 ) -> None:
     """The first pass creates the contacts; an edited file is applied without a resync."""
     controller = start()
     eventually(controller.ready, "readiness")
     assert controller.http.get(controller.base + "/healthz").status_code == 200
     eventually(converged(emulator, {"jane": "Jane", "joe": "Joe"}), "the first convergence")
-    (manifests / "people.yaml").write_text(
-        contact_yaml("jane", "Janet", email="jane@example.com")
-        + "---\n"
-        + contact_yaml("joe", "Joe")
+    janet = contact_yaml("jane", "Janet", email="jane@example.com")
+    manifests.publish(
+        {
+            "people.yaml": janet + "---\n" + contact_yaml("joe", "Joe"),
+            "more.yaml": contact_yaml("ann", "Ann"),
+        }
     )
-    (manifests / "more.yaml").write_text(contact_yaml("ann", "Ann"))
     eventually(converged(emulator, {"jane": "Janet", "joe": "Joe", "ann": "Ann"}), "the edit")
     assert controller.metric("reconciler_reconcile_total", result="success") >= 2
     assert controller.metric("reconciler_api_requests_total", method="people.connections.list")
@@ -249,16 +236,16 @@ def test_under_report_an_out_of_band_edit_is_only_reported(
 
 
 def test_a_conflict_storm_converges_with_backoff_in_the_metrics(
-    start: Callable[..., Controller], emulator: Emulator, manifests: Path
+    start: Callable[..., Controller], emulator: Emulator, manifests: PublishedTree
 ) -> None:
     """While every update is refused as stale, contacts are requeued with backoff (visible in
     /metrics) instead of retried hot; once the storm passes, the requeues converge them."""
     names = [f"c{i}" for i in range(4)]
-    (manifests / "people.yaml").write_text("---\n".join(contact_yaml(n, "One") for n in names))
+    manifests.publish({"people.yaml": "---\n".join(contact_yaml(n, "One") for n in names)})
     controller = start()
     eventually(converged(emulator, dict.fromkeys(names, "One")), "the first convergence")
     emulator.configure(spurious_etag_rate=1.0, spurious_etag_window_ms=600_000)
-    (manifests / "people.yaml").write_text("---\n".join(contact_yaml(n, "Two") for n in names))
+    manifests.publish({"people.yaml": "---\n".join(contact_yaml(n, "Two") for n in names)})
     eventually(
         lambda: controller.metric("reconciler_workqueue_retries_total") >= 1,
         "a requeue with backoff",
@@ -272,7 +259,7 @@ def test_a_conflict_storm_converges_with_backoff_in_the_metrics(
 
 
 def test_a_broken_manifest_causes_no_writes_until_fixed(
-    start: Callable[..., Controller], emulator: Emulator, manifests: Path
+    start: Callable[..., Controller], emulator: Emulator, manifests: PublishedTree
 ) -> None:
     """A bad file stops all writes (even for good files), is reported, and fixing it converges."""
     controller = start()
@@ -280,12 +267,13 @@ def test_a_broken_manifest_causes_no_writes_until_fixed(
     eventually(controller.ready, "readiness")
     writes = emulator.writes()
     assert writes >= 1  # the creates were counted: the comparisons below are not vacuous
-    (manifests / "people.yaml").write_text(
-        contact_yaml("jane", "Janet", email="jane@example.com")
-        + "---\n"
-        + contact_yaml("joe", "Joseph")
+    janet = contact_yaml("jane", "Janet", email="jane@example.com")
+    manifests.publish(
+        {
+            "people.yaml": janet + "---\n" + contact_yaml("joe", "Joseph"),
+            "broken.yaml": "apiVersion: reconciler/v1\nkind: Contact\nspec: [\n",
+        }
     )
-    (manifests / "broken.yaml").write_text("apiVersion: reconciler/v1\nkind: Contact\nspec: [\n")
     eventually(
         lambda: controller.metric("reconciler_manifest_errors") >= 1, "the error to be exported"
     )
@@ -298,23 +286,23 @@ def test_a_broken_manifest_causes_no_writes_until_fixed(
     )
     assert emulator.writes() == writes
     assert emulator.given_names() == {"jane": "Jane", "joe": "Mallory"}
-    (manifests / "broken.yaml").unlink()
+    manifests.publish({}, remove=["broken.yaml"])
     eventually(converged(emulator, {"jane": "Janet", "joe": "Joseph"}), "convergence once fixed")
     assert controller.metric("reconciler_manifest_errors") == 0
 
 
 def test_sigterm_in_the_middle_of_a_pass_exits_cleanly(
-    start: Callable[..., Controller], emulator: Emulator, manifests: Path
+    start: Callable[..., Controller], emulator: Emulator, manifests: PublishedTree
 ) -> None:
     """SIGTERM while a pass is writing: the pass finishes, the process exits 0."""
     emulator.configure(latency_ms=600)
-    (manifests / "people.yaml").write_text(
-        "---\n".join(contact_yaml(f"p{i}", "Slow") for i in range(5))
+    manifests.publish(
+        {"people.yaml": "---\n".join(contact_yaml(f"p{i}", "Slow") for i in range(5))}
     )
     controller = start()
     eventually(lambda: controller.logged("manifests loaded"), "the first pass to start")
     controller.process.send_signal(signal.SIGTERM)
-    assert controller.process.wait(GENEROUS) == 0
+    assert controller.process.wait(LIMIT) == 0
     events = [e.get("event") for e in controller.events()]
     stopping = events.index("shutting down: finishing in-flight passes")
     assert "pass finished" in events[stopping:]  # the batch in flight was finished, not dropped

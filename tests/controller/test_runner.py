@@ -4,7 +4,6 @@ argument handling."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +17,8 @@ from reconciler.controller.account import Intervals
 from reconciler.controller.accounts import DriftPolicy, load_accounts, single_account
 from reconciler.controller.runner import RunSettings, run_controller
 from reconciler.controller.sharding import Shard, shard_of
+from tests.support.eventually import LIMIT, eventually_async
 from tests.support.manifests import contact_yaml
-
-GENEROUS = 60.0
 
 
 def two_accounts(tmp_path: Path) -> Path:
@@ -35,17 +33,6 @@ def two_accounts(tmp_path: Path) -> Path:
         "  - {subject: bob@example.com, manifests: bob, owner: bobs-repo}\n"
     )
     return config
-
-
-async def eventually(check: Callable[[], Any], what: str) -> Any:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + GENEROUS
-    while loop.time() < deadline:
-        value = await check()
-        if value:
-            return value
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def settings(url: str, tmp_path: Path, **overrides: Any) -> RunSettings:
@@ -87,7 +74,7 @@ async def test_accounts_are_reconciled_in_parallel_each_as_its_own_user(
                 "bob@example.com": ["Bob"],
             }
 
-        await eventually(both, "both accounts to converge")
+        await eventually_async(both, "both accounts to converge")
         dump = (await http.get("/__emulator/dump")).json()["users"]
         owners = {
             user: {
@@ -99,7 +86,7 @@ async def test_accounts_are_reconciled_in_parallel_each_as_its_own_user(
         }
         assert owners == {"alice@example.com": {"ops"}, "bob@example.com": {"bobs-repo"}}
     stop.set()
-    assert await asyncio.wait_for(task, GENEROUS) == 0
+    assert await asyncio.wait_for(task, LIMIT) == 0
 
 
 async def test_a_shard_reconciles_only_the_accounts_it_owns(
@@ -120,11 +107,11 @@ async def test_a_shard_reconciles_only_the_accounts_it_owns(
         async def alice_done() -> bool:
             return (await names_by_user(http)).get("alice@example.com") == ["Alice"]
 
-        await eventually(alice_done, "alice's account to converge")
+        await eventually_async(alice_done, "alice's account to converge")
         if bob != alice:
             assert "bob@example.com" not in await names_by_user(http)
     stop.set()
-    assert await asyncio.wait_for(task, GENEROUS) == 0
+    assert await asyncio.wait_for(task, LIMIT) == 0
 
 
 def test_durations_read_like_kubernetes_flags() -> None:
@@ -175,7 +162,7 @@ async def test_an_account_locked_by_another_writer_stops_the_start(
         Path(run.state).parent, target=run.target, account="alice@example.com", owner="ops"
     )
     with CreateJournal(path):
-        assert await asyncio.wait_for(run_controller(config, run), GENEROUS) == 1
+        assert await asyncio.wait_for(run_controller(config, run), LIMIT) == 1
 
 
 async def test_an_address_in_use_stops_the_start(tmp_path: Path, emulator_server: Any) -> None:
@@ -185,7 +172,7 @@ async def test_an_address_in_use_stops_the_start(tmp_path: Path, emulator_server
     config = single_account([tmp_path], owner="ops", drift_policy=DriftPolicy.CORRECT)
     run = settings(emulator_server.url, tmp_path, health_addr=f"127.0.0.1:{port}")
     try:
-        assert await asyncio.wait_for(run_controller(config, run), GENEROUS) == 1
+        assert await asyncio.wait_for(run_controller(config, run), LIMIT) == 1
     finally:
         blocker.close()
         await blocker.wait_closed()
@@ -212,9 +199,9 @@ async def test_default_region_reads_national_phone_numbers(
         async def converged() -> bool:
             return (await names_by_user(http)).get("gb@example.com") == ["Ann"]
 
-        await eventually(converged, "the account to converge")
+        await eventually_async(converged, "the account to converge")
     stop.set()
-    assert await asyncio.wait_for(task, GENEROUS) == 0
+    assert await asyncio.wait_for(task, LIMIT) == 0
 
 
 def test_default_region_is_checked_like_the_other_commands() -> None:

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.support.cli import ROOT, HttpEmulator
+from tests.support.eventually import LIMIT
 
 
 @pytest.fixture
@@ -35,4 +36,4 @@ def http_emulator() -> Iterator[HttpEmulator]:
         yield HttpEmulator(line.rsplit(" ", 1)[1].strip(), process)
     finally:
         process.terminate()
-        process.wait(timeout=30)
+        process.wait(timeout=LIMIT)

@@ -2,12 +2,14 @@
 
 The planner depends on what a resource offers (see ``reconciler.model.inputs``), so most tests
 build desired state directly, without YAML, which keeps property tests fast. Tests of the loader,
-the CLI and the controller write real files instead (``contact_yaml``, ``write_tree``).
+the CLI and the controller write real files instead (``contact_yaml``, ``write_tree``), and
+tests of a running controller publish them as a git-sync sidecar would (:class:`PublishedTree`).
 """
 
 from __future__ import annotations
 
 import copy
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -127,3 +129,33 @@ def write_tree(root: Path, contacts: range, *, title: str = "Engineer", groups: 
     for g, docs_ in by_group.items():
         (root / f"team-{g}.yaml").write_text("---\n".join(docs_), encoding="utf-8")
     return root
+
+
+class PublishedTree:
+    """A manifests folder published the way git-sync publishes one: every revision is written
+    into a fresh directory and the ``current`` link is flipped to it atomically, so a watcher
+    or a loader sees one whole revision or the next, never a half-written mix of the two."""
+
+    def __init__(self, root: Path, files: dict[str, str]) -> None:
+        self.root = root
+        self.link = root / "current"
+        self.files: dict[str, str] = {}
+        self.revisions = 0
+        root.mkdir(parents=True, exist_ok=True)
+        self.publish(files)
+
+    def publish(self, files: dict[str, str], *, remove: Sequence[str] = ()) -> Path:
+        """The last revision with ``files`` written over it and ``remove`` gone, as the next
+        revision; returns its directory."""
+        self.files = {**self.files, **files}
+        for name in remove:
+            del self.files[name]
+        self.revisions += 1
+        revision = self.root / f"rev-{self.revisions:04d}"
+        revision.mkdir()
+        for name, text in self.files.items():
+            (revision / name).write_text(text, encoding="utf-8")
+        flip = self.root / f".current-{self.revisions:04d}"
+        flip.symlink_to(revision.name, target_is_directory=True)
+        os.replace(flip, self.link)
+        return revision
