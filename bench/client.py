@@ -25,7 +25,9 @@ from typing import Any
 import structlog
 
 from reconciler.emulator import BackgroundServer, EmulatorConfig, create_app
+from reconciler.model.limits import MAX_BATCH_CREATE, MAX_BATCH_UPDATE
 from reconciler.people import connect
+from reconciler.people.batching import chunks
 from reconciler.people.client import PeopleClient
 from reconciler.people.pacing import PacingConfig
 from reconciler.people.transport import ClientConfig
@@ -61,7 +63,9 @@ async def main(people: int, updates: int, error_rate: float, http: bool) -> int:
     emulator = app.state.emulator
     roomy = ClientConfig(pacing=PacingConfig(reads_per_minute=1e6, writes_per_minute=1e6))
     async with client_for(app, False, roomy) as seeder:
-        created = await seeder.batch_create([person(i) for i in range(people)], "metadata")
+        created = []
+        for batch in chunks([person(i) for i in range(people)], MAX_BATCH_CREATE):
+            created += await seeder.batch_create(batch, "metadata")
         assert all(result.ok for result in created)
     emulator.stats.clear()
     emulator.configure({"error_rate": error_rate})
@@ -76,7 +80,10 @@ async def main(people: int, updates: int, error_rate: float, http: bool) -> int:
             for i, p in enumerate(chosen)
         }
         started = time.perf_counter()
-        results = await client.batch_update(bodies, "names", "metadata")
+        results = {}
+        for names in chunks(list(bodies), MAX_BATCH_UPDATE):  # the client sends what it is given
+            batch = {name: bodies[name] for name in names}
+            results.update(await client.batch_update(batch, "names", "metadata"))
         updated = time.perf_counter() - started
         stats = client.stats
     server = emulator.stats.snapshot()["by_method"]

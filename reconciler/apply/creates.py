@@ -1,9 +1,12 @@
 """Contact creates: the only write that is not idempotent, so the only one journaled.
 
-Each batch is written to the create journal (:mod:`reconciler.apply.journal`) before it is
-sent. An answer that was lost (or a server failure mid-call) leaves its contacts *pending*:
-never created a second time, settled by a later listing or after the settle time. Only a
-definite refusal (a 429, a 400) forgets the intent.
+Each batch of the plan is one ``batchCreateContacts`` call, written to the create journal
+(:mod:`reconciler.apply.journal`) before it is sent. An answer that was lost (or a server failure
+mid-call) leaves its contacts *pending*: never created a second time, settled by a later listing
+or after the settle time. Only a definite refusal (a 429, a 400) forgets the intent; a refused
+batch is not tried again here: its contacts fail with a next-attempt time, and the next round
+(or the controller's queue) plans them afresh. Contacts the server did not apply only because
+another one of the call was refused are sent again at once, without it: nothing was created.
 """
 
 from __future__ import annotations
@@ -14,91 +17,72 @@ from datetime import UTC, datetime
 import structlog
 
 from reconciler.apply.executor import (
-    MAX_CREATE,
     MAYBE_CREATED,
     Executor,
     ItemResult,
-    chunked,
+    NotApplied,
 )
 from reconciler.apply.ops import ContactOp, OpKind
 from reconciler.apply.results import Outcome
 from reconciler.model.inputs import Person
 from reconciler.model.stamps import read_stamp
-from reconciler.people.errors import PeopleError, RateLimited
+from reconciler.people.errors import PeopleError
 
 log = structlog.get_logger("reconciler.apply")
 
 
 async def run_creates(ex: Executor, ops: Sequence[ContactOp]) -> None:
-    """Create contacts, journaling each batch before it is sent."""
-    for batch in chunked([op for op in ops if op.kind is OpKind.CREATE], MAX_CREATE):
-        await _create_batch(ex, batch)
+    """Create one batch of contacts (at most 200: the plan's batch), journaled before it is sent."""
+    batch = [op for op in ops if op.kind is OpKind.CREATE]
+    if not batch:
+        return
+    by_key = {op.key: op for op in batch}
+
+    async def create(keys: list[str]) -> dict[str, ItemResult]:
+        ex.journal.intend(keys)
+        try:
+            answers = await ex.gateway.batch_create([by_key[key].body for key in keys])
+        except MAYBE_CREATED as error:
+            # The server may have created them: never send these again blindly. The
+            # listing (or the settle time) decides; until then they are pending.
+            log.warning("apply.create_unknown", batch=len(keys), error=type(error).__name__)
+            raise
+        except PeopleError:
+            ex.journal.forget(keys)  # a refusal: nothing was created
+            raise
+        refused = [
+            key
+            for key, answer in zip(keys, answers, strict=False)
+            if isinstance(answer, NotApplied)
+        ]
+        ex.journal.forget(refused)
+        return dict(zip(keys, answers, strict=False))
+
+    answers = await ex.send(list(by_key), create)
+    _record_creates(ex, batch, answers)
 
 
 def _settles_at(ex: Executor) -> datetime:
     return datetime.fromtimestamp(ex.clock() + ex.settings.settle, UTC)
 
 
-async def _create_batch(ex: Executor, batch: Sequence[ContactOp]) -> None:
-    keys = [op.key for op in batch]
-    attempt = 0
-    while True:
-        ex.journal.intend(keys)
-        try:
-            answers = await ex.gateway.batch_create([op.body for op in batch])
-            break
-        except MAYBE_CREATED as error:
-            # The server may have created them: never send these again blindly. The
-            # listing (or the settle time) decides; until then they are pending.
-            log.warning("apply.create_unknown", batch=len(batch), error=type(error).__name__)
-            retry_at = _settles_at(ex)
-            for key in keys:
-                ex.record(
-                    "contact",
-                    key,
-                    Outcome.PENDING,
-                    reason="create sent, answer lost",
-                    retry_at=retry_at,
-                )
-            return
-        except RateLimited as error:
-            ex.journal.forget(keys)  # a 429 is a refusal: nothing was created
-            if attempt + 1 >= ex.settings.max_attempts:
-                for key in keys:
-                    ex.record(
-                        "contact",
-                        key,
-                        Outcome.FAILED,
-                        reason=str(error),
-                        retry_at=ex.retry_at(attempt),
-                    )
-                return
-            await ex.sleep(ex.backoff(attempt, error))
-            attempt += 1
-        except PeopleError as error:
-            ex.journal.forget(keys)
-            for op in batch:
-                ex.record_contact(op, Outcome.FAILED, str(error))
-            return
-    _record_creates(ex, batch, answers)
-
-
 def _record_creates(
-    ex: Executor, batch: Sequence[ContactOp], answers: Sequence[ItemResult]
+    ex: Executor, batch: Sequence[ContactOp], answers: dict[str, ItemResult]
 ) -> None:
     by_name: dict[str, Person] = {}
     failed: dict[str, PeopleError] = {}
-    for index, answer in enumerate(answers):
-        if isinstance(answer, PeopleError):
+    unknown: dict[str, PeopleError] = {}
+    for op in batch:
+        answer = answers.get(op.key)
+        if isinstance(answer, MAYBE_CREATED):
             # A lost answer or a server failure may still have created the contact: those
             # stay journaled (pending); only a definite refusal forgets the intent.
-            if index < len(batch) and not isinstance(answer, MAYBE_CREATED):
-                failed[batch[index].key] = answer
-            continue
-        stamp = read_stamp(answer.get("clientData"))
-        key = (stamp.name if stamp else "") or (batch[index].key if index < len(batch) else None)
-        if key is not None:
-            by_name[key] = answer
+            unknown[op.key] = answer
+        elif isinstance(answer, PeopleError):
+            failed[op.key] = answer
+        elif answer is not None:
+            stamp = read_stamp(answer.get("clientData"))
+            by_name[(stamp.name if stamp else "") or op.key] = answer
     ex.journal.created(
         (key, str(p["resourceName"])) for key, p in by_name.items() if p.get("resourceName")
     )
@@ -111,12 +95,13 @@ def _record_creates(
                 ex.written[str(rn)] = person
             ex.record("contact", op.key, Outcome.CREATED, resource_name=rn)
         elif op.key in failed:
-            ex.record_contact(op, Outcome.FAILED, str(failed[op.key]))
+            ex.record_failure("contact", op.key, failed[op.key])
         else:
+            lost = op.key in unknown
             ex.record(
                 "contact",
                 op.key,
                 Outcome.PENDING,
-                reason="create sent, its outcome is unknown",
+                reason="create sent, answer lost" if lost else "create sent, outcome unknown",
                 retry_at=_settles_at(ex),
             )

@@ -3,15 +3,16 @@
 Deletes carry no etag in the People API, so nothing guards them on the server: a contact is
 re-read (``getBatchGet``, 200 at a time) right before it is deleted, and skipped when its
 ownership stamp is no longer ours for that name or it became protected from pruning since the
-plan was made. Deletes then go 500 to a call.
+plan was made. What is still eligible of the plan's batch (at most 500) then goes in one call.
+A failure is not tried again here (the transport already did): the contact fails with a
+next-attempt time.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from functools import partial
 
-from reconciler.apply.executor import MAX_DELETE, Executor, chunked
+from reconciler.apply.executor import Executor
 from reconciler.apply.ops import ContactOp, GroupOp, OpKind
 from reconciler.apply.results import Outcome
 from reconciler.model.inputs import Person
@@ -25,15 +26,12 @@ async def delete_groups(ex: Executor, ops: Sequence[GroupOp]) -> None:
         if op.kind is not OpKind.DELETE or not op.resource_name:
             continue
         try:
-            await ex.call(
-                partial(ex.gateway.delete_group, op.resource_name or ""),
-                what="deleteGroup",
-            )
+            await ex.gateway.delete_group(op.resource_name)
             ex.record("group", op.key, Outcome.DELETED, resource_name=op.resource_name)
         except NotFound:
             ex.record("group", op.key, Outcome.DELETED, resource_name=op.resource_name)
         except PeopleError as error:
-            ex.record("group", op.key, Outcome.FAILED, reason=str(error), retry_at=ex.retry_at(1))
+            ex.record_failure("group", op.key, error, resource_name=op.resource_name)
 
 
 async def delete_contacts(
@@ -55,17 +53,13 @@ async def delete_contacts(
             ex.record_contact(op, Outcome.SKIPPED, "protected from pruning since the plan")
         else:
             eligible.append(op)
-    for batch in chunked(eligible, MAX_DELETE):
-        names = [op.resource_name or "" for op in batch]
-        try:
-            answers = await ex.call(
-                partial(ex.gateway.batch_delete, names), what="batchDeleteContacts"
-            )
-        except PeopleError as error:
-            answers = dict.fromkeys(names, error)
-        for op in batch:
-            failure = answers.get(op.resource_name or "")
-            if failure is None or isinstance(failure, NotFound):
-                ex.record_contact(op, Outcome.DELETED)
-            else:
-                ex.record_contact(op, Outcome.FAILED, str(failure), retry=True)
+    if not eligible:
+        return
+    by_name = {op.resource_name or "": op for op in eligible}
+    answers = await ex.send(list(by_name), ex.gateway.batch_delete)
+    for name, op in by_name.items():
+        failure = answers.get(name)
+        if failure is None or isinstance(failure, NotFound):
+            ex.record_contact(op, Outcome.DELETED)
+        else:
+            ex.record_failure("contact", op.key, failure, resource_name=op.resource_name)

@@ -1,16 +1,17 @@
-"""One apply, start to finish: read live state, plan, execute, in rounds until nothing is pending.
+"""One apply, start to finish: read live state, plan, execute, in rounds until nothing is left.
 
 The pipeline, one step per block of :func:`converge`:
 
 1. read live state (listing + create journal, see :mod:`reconciler.apply.live`);
 2. plan with the pure core (``build_plan``); a plan error stops the run before any write;
-3. groups wave: create and update groups; their resource names replace the placeholders that
-   contact bodies use for groups created by the same plan;
-4. contacts wave: creates (journaled), then updates (etag-guarded, re-merged on conflict);
-5. deletes wave: contacts (each re-read first), then groups;
-6. if creates are pending (answer lost, listing not trusted yet), wait for the settle time and
-   run another round (steps 1-5): the next listing either shows them or proves they never
-   happened.
+3. execute the plan's own waves and batches in order, one call per batch (the plan cut them,
+   once: :mod:`reconciler.plan.batching`; a saved plan runs exactly as it was saved):
+   groups (their resource names replace the placeholders that contact bodies use for groups
+   created by the same plan), contacts (creates journaled; updates etag-guarded, re-merged on
+   conflict), contact deletes (each re-read first), group deletes;
+4. if something is left with a next-attempt time (a create whose answer was lost, a conflict,
+   a failure the transport gave up on), wait for it and run another round, at most
+   ``rounds`` in all: the next listing and plan decide what is still to do.
 
 Every object ends with an outcome in the :class:`~reconciler.apply.results.ApplyResult`.
 """
@@ -41,7 +42,7 @@ from reconciler.model.inputs import Person
 from reconciler.people.errors import PeopleError
 from reconciler.plan.build import build_plan
 from reconciler.plan.errors import PlanError
-from reconciler.plan.model import Action, Kind, Plan, PlanItem
+from reconciler.plan.model import Action, Batch, Kind, Method, Plan, PlanItem, WaveName
 from reconciler.plan.options import PlanOptions
 from reconciler.plan.pending import resolve_body
 
@@ -54,7 +55,7 @@ class ApplyGateway(Gateway, LiveReader, Protocol):
 
 @dataclass(frozen=True)
 class ApplySettings:
-    """``rounds`` bounds the rounds of one apply; ``max_wait`` how long it waits between them."""
+    """``rounds`` bounds the rounds of one apply; ``max_wait`` how long it waits for them."""
 
     plan: PlanOptions = field(default_factory=PlanOptions)
     executor: ExecutorSettings = field(default_factory=ExecutorSettings)
@@ -115,6 +116,7 @@ class Run:
     on_plan: Callable[[Plan], bool] | None = None  # shown the first plan; False cancels
     live: LiveState = field(default_factory=LiveState)
     saved: bool = False  # a saved plan (:mod:`reconciler.apply.saved`): nothing is re-planned
+    round: int = 0  # rounds before the current one
     # What our writes answered, across rounds: fresher than a lagging listing.
     written: dict[str, Person] = field(default_factory=dict)
 
@@ -131,6 +133,7 @@ class Run:
             clock=self.clock,
             progress=self.progress,
             written=dict(self.written),
+            round=self.round,
         )
 
     def replan(self, fresh: Mapping[str, Person]) -> dict[str, ContactOp | None]:
@@ -159,8 +162,16 @@ class Run:
         return verdicts
 
     async def converge(self) -> ApplyResult:
+        """Rounds until nothing is left to retry, at most ``rounds``, within ``max_wait``.
+
+        A round plans afresh from a new listing, so whatever the last one left (a pending
+        create, a conflict, a failure worth another attempt) is retried by planning it again,
+        never by resending the old call: this is the one-shot apply's only retry above the
+        transport.
+        """
         deadline = self.clock() + self.settings.max_wait
-        for _ in range(max(1, self.settings.rounds)):
+        for round_ in range(max(1, self.settings.rounds)):
+            self.round = round_
             try:
                 read = await read_live(
                     self.gateway,
@@ -175,19 +186,27 @@ class Run:
                 return self.result
             if not await self.one_round(read):
                 return self.result
-            wake = min(
-                (
-                    r.retry_at.timestamp()
-                    for r in self.result.left
-                    if r.outcome is Outcome.PENDING and r.retry_at is not None
-                ),
-                default=None,
-            )
-            if wake is None or wake > deadline:
+            if round_ + 1 >= self.settings.rounds:
                 return self.result
-            log.info("apply.waiting_for_creates", seconds=round(max(0.0, wake - self.clock()), 2))
+            wake = self._wake(deadline, last=round_ + 2 >= self.settings.rounds)
+            if wake is None:
+                return self.result
+            log.info("apply.next_round", seconds=round(max(0.0, wake - self.clock()), 2))
             await self.sleep(max(0.0, wake - self.clock()) + 0.05)
         return self.result
+
+    def _wake(self, deadline: float, *, last: bool) -> float | None:
+        """When the next round should start: the earliest next-attempt time of what is
+        left, or for the last round the latest one before ``deadline`` (so that a create
+        waiting for the listing is not crowded out by an earlier retry); None: no round."""
+        times = [
+            r.retry_at.timestamp()
+            for r in self.result.left
+            if r.retry_at is not None and r.retry_at.timestamp() <= deadline
+        ]
+        if not times:
+            return None
+        return max(times) if last else min(times)
 
     async def one_round(self, read: LiveRead) -> bool:
         """Plan and execute once. Returns False when the run must stop (a plan error)."""
@@ -217,74 +236,80 @@ class Run:
         return True
 
     async def execute(self, plan: Plan, *, pending: Mapping[str, float] | None = None) -> None:
-        """Run a plan's waves in order."""
+        """Run the plan's waves in order, each of its batches as one call (group batches: one
+        call per group, as the API has no batch form for them)."""
         pending = pending or {}
         executor = self.executor()
-        groups_items = [i for i in plan.items if i.kind is Kind.GROUP]
-        contact_items = [i for i in plan.items if i.kind is Kind.CONTACT]
+        executor.upcoming = {
+            i.resource_name: i.key
+            for i in plan.items
+            if i.kind is Kind.CONTACT and i.action in (Action.UPDATE, Action.ADOPT)
+            if i.resource_name
+        }
+        for item in plan.items:
+            if item.kind is Kind.CONTACT and item.action is Action.NOOP:
+                executor.record(
+                    "contact",
+                    item.key,
+                    Outcome.SKIPPED,
+                    reason=item.reason,
+                    resource_name=item.resource_name,
+                )
+        for wave in plan.waves:
+            answered: dict[str, Person] = {}
+            for batch in wave.batches:
+                answered.update(await self._run_batch(executor, batch, pending))
+            if wave.name is WaveName.GROUPS:
+                self._fold_groups(answered)
+            elif wave.name is WaveName.CONTACTS:
+                self._fold_written(executor.written)
 
-        # groups wave
-        answered = await run_groups(
-            executor,
-            [group_op(i) for i in groups_items if i.action in (Action.CREATE, Action.UPDATE)],
-        )
+    async def _run_batch(
+        self, ex: Executor, batch: Batch, pending: Mapping[str, float]
+    ) -> dict[str, Person]:
+        """One batch of the plan, by its method; returns the groups the server answered."""
+        method = batch.method
+        if method in (Method.CREATE_GROUP, Method.UPDATE_GROUP):
+            return await run_groups(ex, [group_op(i) for i in batch.items])
+        if method is Method.DELETE_GROUP:
+            await delete_groups(ex, [group_op(i) for i in batch.items])
+        elif method is Method.BATCH_DELETE:
+            groups = group_names(self.live.groups, self.settings.plan.owner)
+            ops = [contact_op(i, groups) for i in batch.items]
+            await delete_contacts(ex, ops, protected=_protected)
+        else:
+            ops = self._contact_ops(ex, batch.items, pending)
+            await (run_creates if method is Method.BATCH_CREATE else run_updates)(ex, ops)
+        return {}
+
+    def _contact_ops(
+        self, ex: Executor, items: Sequence[PlanItem], pending: Mapping[str, float]
+    ) -> list[ContactOp]:
+        """The writes of a contacts batch; a create that may still appear in the listing and a
+        contact whose group could not be created are left out, with their outcome."""
+        groups = group_names(self.live.groups, self.settings.plan.owner)
+        ops: list[ContactOp] = []
+        for item in items:
+            if item.action is Action.CREATE and item.key in pending:
+                ex.record(
+                    "contact",
+                    item.key,
+                    Outcome.PENDING,
+                    reason="an earlier create may still appear in the listing",
+                    retry_at=datetime.fromtimestamp(pending[item.key], UTC),
+                )
+                continue
+            try:
+                ops.append(contact_op(item, groups))
+            except KeyError as missing:
+                reason = f"group {missing} could not be created"
+                ex.record("contact", item.key, Outcome.FAILED, reason=reason)
+        return ops
+
+    def _fold_groups(self, answered: Mapping[str, Person]) -> None:
         live_groups = {str(g.get("resourceName")): g for g in self.live.groups}
         live_groups.update({str(g.get("resourceName")): g for g in answered.values()})
         self.live = replace(self.live, groups=list(live_groups.values()))
-        groups = group_names(self.live.groups, self.settings.plan.owner)
-
-        # contacts wave
-        creates: list[ContactOp] = []
-        updates: list[ContactOp] = []
-        for item in contact_items:
-            if item.action in (Action.CREATE, Action.UPDATE, Action.ADOPT):
-                if item.action is Action.CREATE and item.key in pending:
-                    self.result.record(
-                        ObjectResult(
-                            "contact",
-                            item.key,
-                            Outcome.PENDING,
-                            reason="an earlier create may still appear in the listing",
-                            retry_at=datetime.fromtimestamp(pending[item.key], UTC),
-                        )
-                    )
-                    continue
-                try:
-                    op = contact_op(item, groups)
-                except KeyError as missing:
-                    self.result.record(
-                        ObjectResult(
-                            "contact",
-                            item.key,
-                            Outcome.FAILED,
-                            reason=f"group {missing} could not be created",
-                        )
-                    )
-                    continue
-                (creates if op.kind is OpKind.CREATE else updates).append(op)
-            elif item.action is Action.NOOP:
-                self.result.record(
-                    ObjectResult(
-                        "contact",
-                        item.key,
-                        Outcome.SKIPPED,
-                        reason=item.reason,
-                        resource_name=item.resource_name,
-                    )
-                )
-        await run_creates(executor, creates)
-        await run_updates(executor, updates)
-        self._fold_written(executor.written)
-
-        # deletes wave
-        await delete_contacts(
-            executor,
-            [contact_op(i, groups) for i in contact_items if i.action is Action.DELETE],
-            protected=_protected,
-        )
-        await delete_groups(
-            executor, [group_op(i) for i in groups_items if i.action is Action.DELETE]
-        )
 
     def _fold_written(self, written: Mapping[str, Person]) -> None:
         self.written.update(written)

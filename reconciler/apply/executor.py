@@ -1,15 +1,19 @@
 """The executor: one account's writes, one call at a time, with an outcome per object.
 
-The order is the plan's: groups first (contacts refer to them), then contact creates and
-updates, deletes last. Everything for one account goes through one executor, one call at a
-time (Google asks for sequential mutations per user); batches are cut at the API's limits.
-Each phase has its module (:mod:`~reconciler.apply.group_writes`, :mod:`~reconciler.apply.creates`,
+It executes the plan's batches as they were cut (:mod:`reconciler.plan.batching`): groups first
+(contacts refer to them), then contact creates and updates, deletes last, one call per batch
+(Google asks for sequential mutations per user). Each phase has its module
+(:mod:`~reconciler.apply.group_writes`, :mod:`~reconciler.apply.creates`,
 :mod:`~reconciler.apply.updates`, :mod:`~reconciler.apply.deletes`); this one holds what they
-share: the gateway they write through, the retry of whole calls, the re-read of contacts, the
-record of outcomes, and what our own writes answered (fresher than any read, which may lag).
+share: the gateway they write through, the re-read of contacts, the record of outcomes, and what
+our own writes answered (fresher than any read, which may lag).
 
-Retries wait with the client's full-jitter backoff (:class:`reconciler.people.retry.RetryPolicy`)
-drawn from ``rng``: pass a seeded :class:`random.Random` for reproducible waits.
+Retries have one owner below and one above. The transport tries a failed request again a
+bounded number of times (:mod:`reconciler.people.retry`); what still fails becomes an outcome
+here, with a next-attempt time, and never loops: the controller's work queue or a one-shot
+apply's bounded rounds (:mod:`reconciler.apply.engine`) come back to it. The only loop
+inside a batch is the etag-conflict re-merge, which needs fresh data rather than another try.
+Waits are full jitter drawn from ``rng``: pass a seeded :class:`random.Random` to repeat them.
 """
 
 from __future__ import annotations
@@ -17,10 +21,9 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from functools import partial
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
 import structlog
@@ -29,7 +32,10 @@ from reconciler.apply.journal import CreateJournal
 from reconciler.apply.ops import ContactOp
 from reconciler.apply.results import ApplyResult, ObjectResult, Outcome
 from reconciler.model.inputs import Person
+from reconciler.model.limits import MAX_BATCH_GET
+from reconciler.people.batching import chunks
 from reconciler.people.errors import (
+    NotApplied,
     PeopleError,
     RateLimited,
     ServerError,
@@ -43,16 +49,16 @@ log = structlog.get_logger("reconciler.apply")
 T = TypeVar("T")
 ItemResult = Person | PeopleError
 
-# The API's limits (docs/people-api.md).
-MAX_CREATE = 200
-MAX_UPDATE = 200
-MAX_GET = 200
-MAX_DELETE = 500
-
-
-class NotApplied(PeopleError):
-    """Not written because another item of the same all-or-nothing batch failed: send again."""
-
+__all__ = [
+    "MAYBE_CREATED",
+    "Executor",
+    "ExecutorSettings",
+    "Gateway",
+    "ItemResult",
+    "NotApplied",
+    "Person",
+    "Replanner",
+]
 
 # Failures after which a create may or may not have happened.
 MAYBE_CREATED = (UnknownOutcome, ServerError, TransportError)
@@ -91,7 +97,10 @@ Replanner = Callable[[Mapping[str, Person]], Mapping[str, ContactOp | None]]
 
 @dataclass(frozen=True)
 class ExecutorSettings:
-    """Retry and pacing knobs. ``settle`` is how long a listing may lag a create."""
+    """``max_attempts``: sends of one batch while some of its contacts are in etag conflict
+    (each after a re-read and a re-merge); ``base_delay`` and ``max_delay`` bound the jittered
+    waits between those sends and the next-attempt times of failed items; ``settle`` is how long
+    a listing may lag a create."""
 
     max_attempts: int = 6
     base_delay: float = 0.5
@@ -106,18 +115,18 @@ class ExecutorSettings:
         )
 
 
-def chunked(items: Sequence[T], size: int) -> Iterable[Sequence[T]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
-def _transient(error: PeopleError) -> bool:
-    return isinstance(error, RateLimited | ServerError | TransportError)
+def retry_later(error: PeopleError) -> bool:
+    """Whether a failed item is worth another attempt later (the transport gave up on it)."""
+    return error.retryable or isinstance(error, NotApplied)
 
 
 @dataclass
 class Executor:
-    """Runs the writes of one account, recording an outcome per object in ``result``."""
+    """Runs the writes of one account, recording an outcome per object in ``result``.
+
+    ``round`` counts the rounds of a one-shot apply before this one (0 for the first,
+    and always for a controller pass): the next-attempt time of a failed item grows with it.
+    """
 
     gateway: Gateway
     journal: CreateJournal
@@ -132,17 +141,23 @@ class Executor:
     # What our own writes answered with: resource name -> person. Fresher than any read.
     written: dict[str, Person] = field(default_factory=dict)
     synced: bool = False  # the one incremental sync after a first conflict was spent
+    round: int = 0
+    # Updates of batches not sent yet: resource name -> manifest name (for that sync to find).
+    upcoming: dict[str, str] = field(default_factory=dict)
+    # Updates re-merged by that sync before their batch was sent: key -> op (None: no change).
+    remerged: dict[str, ContactOp | None] = field(default_factory=dict)
 
-    def backoff(self, attempt: int, error: PeopleError | None = None) -> float:
-        """The wait before retry number ``attempt`` (0-based): full jitter, and never less
-        than the Retry-After of a 429."""
-        policy = self.settings.retry
-        if error is None:
-            return self.rng.uniform(0.0, policy.cap(attempt))
-        return policy.delay(attempt, error, self.rng)
+    def backoff(self, attempt: int) -> float:
+        """The wait before conflict re-send number ``attempt`` (0-based): full jitter."""
+        return self.rng.uniform(0.0, self.settings.retry.cap(attempt))
 
-    def retry_at(self, attempt: int) -> datetime:
-        return datetime.fromtimestamp(self.clock() + self.settings.retry.cap(attempt), UTC)
+    def retry_at(self, error: PeopleError | None = None) -> datetime:
+        """When a failed item is worth another attempt: after this round's backoff cap, and
+        never before a 429's Retry-After."""
+        wait = self.settings.retry.cap(self.round)
+        if isinstance(error, RateLimited) and error.retry_after is not None:
+            wait = max(wait, error.retry_after)
+        return datetime.fromtimestamp(self.clock(), UTC) + timedelta(seconds=wait)
 
     def record(self, kind: str, key: str, outcome: Outcome, **extra: Any) -> None:
         self.result.record(ObjectResult(kind, key, outcome, **extra))
@@ -152,38 +167,50 @@ class Executor:
     def record_contact(
         self, op: ContactOp, outcome: Outcome, reason: str = "", *, retry: bool = False
     ) -> None:
-        """Record ``op``'s outcome; ``retry``: worth another attempt after the first backoff."""
+        """Record ``op``'s outcome; ``retry``: worth another attempt later."""
         self.record(
             "contact",
             op.key,
             outcome,
             reason=reason,
             resource_name=op.resource_name,
-            retry_at=self.retry_at(1) if retry else None,
+            retry_at=self.retry_at() if retry else None,
         )
 
-    async def call(self, call: Callable[[], Awaitable[T]], *, what: str) -> T:
-        """A whole-batch call, retried on transient failures (after the client's own retries)."""
-        attempt = 0
-        while True:
+    def record_failure(self, kind: str, key: str, error: PeopleError, **extra: Any) -> None:
+        """A failed item: with a next-attempt time when trying again later can help."""
+        retry_at = self.retry_at(error) if retry_later(error) else None
+        self.record(kind, key, Outcome.FAILED, reason=str(error), retry_at=retry_at, **extra)
+
+    async def send(
+        self, keys: Sequence[str], call: Callable[[list[str]], Awaitable[Mapping[str, T]]]
+    ) -> dict[str, T | PeopleError]:
+        """One batch call for ``keys``; the items the server did not apply only because another
+        item of the call was refused are sent again without it (each follow-up is smaller, so
+        this ends). A failed call answers its error for every key."""
+        answers: dict[str, T | PeopleError] = {}
+        todo = list(keys)
+        while todo:
             try:
-                return await call()
+                got: Mapping[str, T | PeopleError] = await call(todo)
             except PeopleError as error:
-                if not _transient(error) or attempt + 1 >= self.settings.max_attempts:
-                    raise
-                wait = self.backoff(attempt, error)
-                log.info("apply.retry", call=what, error=type(error).__name__, wait=round(wait, 3))
-                await self.sleep(wait)
-                attempt += 1
+                got = dict.fromkeys(todo, error)
+            again = [key for key in todo if isinstance(got.get(key), NotApplied)]
+            answers.update({key: got[key] for key in todo if key in got and key not in again})
+            if len(again) == len(todo):
+                answers.update({key: got[key] for key in again})
+                break
+            todo = again
+        return answers
 
     async def reread(self, ops: Sequence[ContactOp]) -> list[tuple[ContactOp, ItemResult | None]]:
         """Fresh copies of the ops' contacts, 200 to a getBatchGet; each op with the server's
-        answer for it (a person or an error; a batch that failed answers its error for all)."""
+        answer for it (a person or an error; a call that failed answers its error for all)."""
         answers: list[tuple[ContactOp, ItemResult | None]] = []
-        for batch in chunked(ops, MAX_GET):
+        for batch in chunks(ops, MAX_BATCH_GET):
             names = [op.resource_name or "" for op in batch]
             try:
-                got = await self.call(partial(self.gateway.batch_get, names), what="batchGet")
+                got = await self.gateway.batch_get(names)
             except PeopleError as error:
                 got = dict.fromkeys(names, error)
             answers += [(op, got.get(op.resource_name or "")) for op in batch]

@@ -11,10 +11,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from reconciler.apply.executor import ItemResult, NotApplied
+from reconciler.apply.executor import ItemResult
 from reconciler.model import PERSON_WRITABLE_FIELDS
 from reconciler.model.inputs import Person
-from reconciler.people.batching import item_errors
 from reconciler.people.errors import PeopleError, ServerError
 
 if TYPE_CHECKING:
@@ -73,26 +72,10 @@ class ClientGateway:
     async def batch_update(
         self, bodies: Mapping[str, Person], mask: Sequence[str]
     ) -> dict[str, ItemResult]:
-        """One ``batchUpdateContacts`` call (at most 200 contacts).
-
-        The API rejects the whole call when some contacts fail and names them; the others
-        come back as :class:`NotApplied`, so that the executor packs them into its next call
-        together with the re-merged conflicts, rather than the client re-sending them alone.
-        A rejection that names nothing goes to the client, which narrows it down.
-        """
-        try:
-            results = await self.client.send_batch_update(bodies, list(mask), PERSON_FIELDS)
-        except PeopleError as error:
-            failed = item_errors(error, list(bodies), by_position=False)
-            if not failed:
-                if error.retryable:
-                    raise
-                results = await self.client.batch_update(bodies, list(mask), PERSON_FIELDS)
-                return {name: _item(result) for name, result in results.items()}
-            return {
-                name: failed.get(name) or NotApplied("another contact of the batch failed")
-                for name in bodies
-            }
+        """One ``batchUpdateContacts`` call (at most 200 contacts). When the API rejects the
+        call and names some contacts, the others come back :class:`NotApplied`, so that the
+        engine packs them into its next call together with the re-merged conflicts."""
+        results = await self.client.batch_update(bodies, list(mask), PERSON_FIELDS)
         return {name: _item(result) for name, result in results.items()}
 
     async def batch_delete(self, names: Sequence[str]) -> dict[str, PeopleError | None]:

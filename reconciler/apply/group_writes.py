@@ -8,7 +8,6 @@ stamp. Group deletes belong to the last wave (:mod:`reconciler.apply.deletes`).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import partial
 
 import structlog
 
@@ -38,19 +37,18 @@ async def run_groups(ex: Executor, ops: Sequence[GroupOp]) -> dict[str, Person]:
                 group = await _create_group(ex, op)
                 outcome = Outcome.CREATED
             elif op.kind is OpKind.UPDATE and op.resource_name:
-                group = await ex.call(
-                    partial(ex.gateway.update_group, op.resource_name, op.body, op.mask),
-                    what="updateGroup",
-                )
+                group = await ex.gateway.update_group(op.resource_name, op.body, op.mask)
                 outcome = Outcome.UPDATED
             else:
                 continue
         except PeopleError as error:
             log.warning("apply.group_failed", key=op.key, action=str(op.kind), error=str(error))
             # 409 on an update: the group's etag is outdated; the next pass re-plans it.
-            contended = op.kind is OpKind.UPDATE and isinstance(error, Conflict)
-            outcome = Outcome.CONFLICT if contended else Outcome.FAILED
-            ex.record("group", op.key, outcome, reason=str(error), retry_at=ex.retry_at(1))
+            if op.kind is OpKind.UPDATE and isinstance(error, Conflict):
+                retry_at = ex.retry_at()
+                ex.record("group", op.key, Outcome.CONFLICT, reason=str(error), retry_at=retry_at)
+            else:
+                ex.record_failure("group", op.key, error)
             continue
         answered[op.key] = group
         ex.record("group", op.key, outcome, resource_name=group.get("resourceName"))
@@ -60,9 +58,9 @@ async def run_groups(ex: Executor, ops: Sequence[GroupOp]) -> dict[str, Person]:
 async def _create_group(ex: Executor, op: GroupOp) -> Person:
     """Create a group, or find the one an earlier attempt of ours created."""
     try:
-        return await ex.call(partial(ex.gateway.create_group, op.body), what="createGroup")
+        return await ex.gateway.create_group(op.body)
     except (Conflict, UnknownOutcome, ServerError, TransportError):
-        for group in await ex.call(ex.gateway.list_groups, what="listGroups"):
+        for group in await ex.gateway.list_groups():
             if stamped_name(group, ex.owner) == op.key:
                 return group
         raise

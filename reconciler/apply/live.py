@@ -16,10 +16,12 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from reconciler.apply.executor import MAX_GET, ItemResult, chunked
+from reconciler.apply.executor import ItemResult
 from reconciler.apply.journal import CreateJournal
 from reconciler.model import LiveState, read_stamp
 from reconciler.model.inputs import Person
+from reconciler.model.limits import MAX_BATCH_GET
+from reconciler.people.batching import chunks
 from reconciler.people.errors import NotFound, PeopleError
 
 
@@ -98,7 +100,7 @@ async def read_live(
     unlisted = {k: rn for k, rn in journal.resource_names().items() if rn not in listed}
     settled += [k for k in journal.resource_names() if k not in unlisted]
     entries = journal.entries
-    for batch in chunked(sorted(unlisted), MAX_GET):
+    for batch in chunks(sorted(unlisted), MAX_BATCH_GET):
         names = [unlisted[k] for k in batch]
         try:
             got = await reader.batch_get(names)

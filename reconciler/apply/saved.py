@@ -51,7 +51,22 @@ def saved_plan_holds(plan: Plan, read: LiveRead) -> tuple[Plan, dict[str, str]]:
             dropped[item.key] = "changed since the plan was saved (etag differs); plan again"
         else:
             kept.append(item)
-    return replace(plan, items=tuple(kept)), dropped
+    return _keeping(plan, {(item.kind, item.key) for item in kept}), dropped
+
+
+def _keeping(plan: Plan, keys: set[tuple[Kind, str]]) -> Plan:
+    """``plan`` with only the items named by ``keys``, its batches otherwise as saved."""
+    waves = []
+    for wave in plan.waves:
+        batches = tuple(
+            replace(batch, items=items)
+            for batch in wave.batches
+            if (items := tuple(i for i in batch.items if (i.kind, i.key) in keys))
+        )
+        if batches:
+            waves.append(replace(wave, batches=batches))
+    items = tuple(item for item in plan.items if (item.kind, item.key) in keys)
+    return replace(plan, items=items, waves=tuple(waves))
 
 
 async def apply_saved(

@@ -1,20 +1,20 @@
-"""Contact updates: etag-guarded, batched by update mask, conflicts re-merged and retried.
+"""Contact updates: one plan batch per call, etag-guarded, conflicts re-merged and sent again.
 
 Every update carries the freshest etag we know: the one from the listing, or the one the server
 answered our own last write with (reads may lag writes, so a re-read can be older than our own
 write). On a stale etag only the conflicting contacts are re-read, the three-way merge is redone
 on the fresh copy by the planner (``replan``), so an edit someone made outside our fields
-survives, and the write is retried after an exponential backoff with full jitter. A contact still
-in conflict after ``max_attempts`` is reported with the time of its next attempt; everything
-else proceeds.
+survives, and the batch's rest is sent again with them after an exponential backoff with full
+jitter. A contact still in conflict after ``max_attempts`` sends is reported with the time of
+its next attempt; everything else proceeds. Any other failure is not tried again here (the
+transport already did): the contact fails with a next-attempt time.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from functools import partial
 
-from reconciler.apply.executor import MAX_UPDATE, Executor, NotApplied
+from reconciler.apply.executor import Executor, NotApplied
 from reconciler.apply.ops import ContactOp, OpKind
 from reconciler.apply.results import Outcome
 from reconciler.model.inputs import Person
@@ -24,120 +24,116 @@ Rejected = list[tuple[ContactOp, PeopleError]]
 
 
 async def run_updates(ex: Executor, ops: Sequence[ContactOp]) -> None:
-    """Send updates in batches that share an update mask; re-merge and retry conflicts."""
-    pending = [op for op in ops if op.kind is OpKind.UPDATE and op.resource_name]
+    """Send one batch of updates (the plan's: at most 200, one update mask); re-merge and send
+    again what is in conflict, together with what the server left unapplied because of it."""
+    todo = _take_remerged(ex, [op for op in ops if op.kind is OpKind.UPDATE and op.resource_name])
+    for op in ops:
+        ex.upcoming.pop(op.resource_name or "", None)
     attempt = 0
-    while pending:
-        conflicts, transient = await _update_round(ex, pending)
-        if not conflicts and not transient:
+    while todo:
+        conflicts: Rejected = []
+        unsent: list[ContactOp] = []
+        for mask, group in _by_mask(todo).items():
+            found, left = await _send_updates(ex, group, mask)
+            conflicts += found
+            unsent += left
+        if not conflicts and not unsent:
             return
         attempt += 1
         if attempt >= ex.settings.max_attempts:
-            for op, error in [*conflicts, *transient]:
-                outcome = Outcome.CONFLICT if isinstance(error, StaleEtag) else Outcome.FAILED
-                ex.record(
+            for op, error in conflicts:
+                ex.record_contact(op, Outcome.CONFLICT, str(error), retry=True)
+            for op in unsent:
+                ex.record_failure(
                     "contact",
                     op.key,
-                    outcome,
-                    reason=str(error),
+                    NotApplied("another contact of the batch was refused"),
                     resource_name=op.resource_name,
-                    retry_at=ex.retry_at(attempt),
                 )
             return
-        await ex.sleep(ex.backoff(attempt - 1))
-        pending = [op for op, _ in transient]
-        pending += await _remerge(ex, [op for op, _ in conflicts])
+        again: list[ContactOp] = []
+        if conflicts and not ex.synced and ex.replan is not None:
+            # Where one contact was edited behind our back, others likely were too: one
+            # incremental sync shows every edit since our listing, so they are re-merged at
+            # once, and so are the updates of later batches it shows changed.
+            ex.synced = True
+            conflicts, again = await _resync(ex, conflicts)
+        if conflicts:
+            await ex.sleep(ex.backoff(attempt - 1))
+            again += await _remerge(ex, [op for op, _ in conflicts])
+        todo = unsent + again
 
 
-async def _update_round(ex: Executor, ops: Sequence[ContactOp]) -> tuple[Rejected, Rejected]:
-    """Send every op once; returns the stale-etag rejections and the transient failures."""
-    by_mask: dict[tuple[str, ...], list[ContactOp]] = {}
+def _by_mask(ops: Sequence[ContactOp]) -> dict[tuple[str, ...], list[ContactOp]]:
+    groups: dict[tuple[str, ...], list[ContactOp]] = {}
     for op in ops:
-        by_mask.setdefault(tuple(sorted(op.mask)), []).append(op)
-    conflicts: Rejected = []
-    transient: Rejected = []
-    for mask, group in by_mask.items():
-        queue = list(group)
-        while queue:
-            batch, queue = queue[:MAX_UPDATE], queue[MAX_UPDATE:]
-            unsent: list[ContactOp] = []
-            found = await _send_updates(ex, batch, mask, transient, unsent)
-            if found and not ex.synced and ex.replan is not None:
-                # Where one contact was edited behind our back, others likely were too:
-                # one incremental sync shows every edit since our listing, so the rest are
-                # re-merged before they are sent instead of being rejected batch by batch.
-                ex.synced = True
-                found, queue, later = await _resync(ex, found, queue, mask)
-                transient += [(op, StaleEtag("re-merged with a new mask")) for op in later]
-            queue = unsent + queue
-            conflicts += found
-    return conflicts, transient
+        groups.setdefault(tuple(op.mask), []).append(op)
+    return groups
+
+
+def _take_remerged(ex: Executor, ops: Sequence[ContactOp]) -> list[ContactOp]:
+    """The batch's ops, each replaced by its re-merge when an earlier sync showed it changed."""
+    remerged = {op.key: ex.remerged.pop(op.key) for op in ops if op.key in ex.remerged}
+    untouched = [op for op in ops if op.key not in remerged]
+    return untouched + _verdicts(ex, [op for op in ops if op.key in remerged], remerged)
 
 
 async def _send_updates(
-    ex: Executor,
-    batch: Sequence[ContactOp],
-    mask: tuple[str, ...],
-    transient: Rejected,
-    unsent: list[ContactOp],
-) -> Rejected:
-    """One batchUpdateContacts call; returns the stale-etag rejections and adds to
-    ``unsent`` what the server did not write because of another item."""
+    ex: Executor, batch: Sequence[ContactOp], mask: tuple[str, ...]
+) -> tuple[Rejected, list[ContactOp]]:
+    """One batchUpdateContacts call; returns the stale-etag rejections and what the server did
+    not write because of another item."""
     conflicts: Rejected = []
+    unsent: list[ContactOp] = []
     bodies = {op.resource_name or "": _with_freshest_etag(ex, op) for op in batch}
     try:
-        answers = await ex.call(
-            partial(ex.gateway.batch_update, bodies, mask), what="batchUpdateContacts"
-        )
+        answers = await ex.gateway.batch_update(bodies, mask)
     except PeopleError as error:
         answers = dict.fromkeys(bodies, error)
     for op in batch:
         answer = answers.get(op.resource_name or "")
         if answer is None:
-            transient.append((op, ServerError("no answer for this update")))
+            ex.record_failure(
+                "contact",
+                op.key,
+                ServerError("no answer for this update"),
+                resource_name=op.resource_name,
+            )
         elif isinstance(answer, StaleEtag):
             conflicts.append((op, answer))
         elif isinstance(answer, NotApplied):
             unsent.append(op)
         elif isinstance(answer, PeopleError):
-            if answer.retryable:
-                transient.append((op, answer))
-            else:
-                ex.record_contact(op, Outcome.FAILED, str(answer))
+            ex.record_failure("contact", op.key, answer, resource_name=op.resource_name)
         else:
             ex.written[op.resource_name or ""] = answer
             ex.record_contact(op, Outcome.UPDATED, "adopted" if op.adopt else "")
-    return conflicts
+    return conflicts, unsent
 
 
-async def _resync(
-    ex: Executor, found: Rejected, queue: list[ContactOp], mask: tuple[str, ...]
-) -> tuple[Rejected, list[ContactOp], list[ContactOp]]:
-    """Re-merge the conflicts, and the updates not sent yet, that the sync shows changed.
+async def _resync(ex: Executor, found: Rejected) -> tuple[Rejected, list[ContactOp]]:
+    """Re-merge the conflicts that one incremental sync shows changed, and remember the
+    re-merge of every update of a later batch it shows changed, for when that batch is sent.
 
-    Returns the conflicts the sync does not explain (they take the re-read path), the new
-    queue (re-merged updates with this mask packed in with the rest) and the re-merged
-    updates whose mask changed (they go in the next round).
+    Returns the conflicts the sync does not explain (they take the re-read path) and the
+    re-merged updates to send now.
     """
     try:
         changes = await ex.gateway.changed_since_listing()
     except PeopleError:
         changes = None
     if not changes or ex.replan is None:
-        return found, queue, []
-    touched = [op for op, _ in found if (op.resource_name or "") in changes]
-    touched += [op for op in queue if (op.resource_name or "") in changes]
-    if not touched:
-        return found, queue, []
-    fresh = {op.key: changes[op.resource_name or ""] for op in touched}
-    for op in touched:
-        ex.written.pop(op.resource_name or "", None)
-    merged = _verdicts(ex, touched, ex.replan(fresh))
-    keys = {op.key for op in touched}
-    rest = [op for op in queue if op.key not in keys]
-    same = [op for op in merged if tuple(sorted(op.mask)) == mask]
-    other = [op for op in merged if tuple(sorted(op.mask)) != mask]
-    return [(op, e) for op, e in found if op.key not in keys], same + rest, other
+        return found, []
+    now = [op for op, _ in found if (op.resource_name or "") in changes]
+    fresh = {op.key: changes[op.resource_name or ""] for op in now}
+    later = {key: changes[rn] for rn, key in ex.upcoming.items() if rn in changes}
+    fresh.update({key: person for key, person in later.items() if key not in fresh})
+    for person in fresh.values():
+        ex.written.pop(str(person.get("resourceName")), None)
+    verdicts = ex.replan(fresh)
+    ex.remerged.update({key: verdicts[key] for key in later if key in verdicts})
+    keys = {op.key for op in now}
+    return [(op, e) for op, e in found if op.key not in keys], _verdicts(ex, now, verdicts)
 
 
 def _with_freshest_etag(ex: Executor, op: ContactOp) -> Person:

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 
-from reconciler.apply.executor import MAX_GET, ItemResult, chunked
+from reconciler.apply.executor import ItemResult
 from reconciler.model import DesiredState, read_stamp
 from reconciler.model.inputs import Person
+from reconciler.model.limits import MAX_BATCH_GET
+from reconciler.people.batching import chunks
 
 __all__ = ["ScopeMiss", "read_scope", "scoped_desired"]
 
@@ -28,7 +30,7 @@ async def read_scope(batch_get: BatchGet, names: Sequence[str], owner: str) -> l
     """The contacts ``names``, read by name; raises :class:`ScopeMiss` for one that is gone or
     no longer stamped by ``owner``."""
     people: list[Person] = []
-    for batch in chunked(names, MAX_GET):
+    for batch in chunks(names, MAX_BATCH_GET):
         answers = await batch_get(batch)
         for name in batch:
             answer = answers.get(name)

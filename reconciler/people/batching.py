@@ -3,7 +3,8 @@
 ``batchCreateContacts`` and ``batchUpdateContacts`` reject a whole call when some items are bad
 and name them in ``BatchCreateContactsErrorDetails.contactErrors`` (by index) or
 ``BatchUpdateContactsErrorDetails.contactErrors`` (by resource name); items not named would have
-succeeded. The client marks the named items failed and sends the rest again.
+succeeded. The client gives the named items their own errors and reports the rest as not
+applied; whoever owns the batch (the apply engine) sends those again.
 """
 
 from __future__ import annotations

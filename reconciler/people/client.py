@@ -1,20 +1,29 @@
 """``PeopleClient``: the People API operations the reconciler needs, in their batch forms.
 
 Listings read every page (pageSize 1000) and report a sync token; incremental listings return
-changes and tombstones, or raise :class:`SyncTokenExpired` so that the caller resyncs. Batch
-writes are chunked to the API's limits, and per-item failures are isolated so the rest of a
-chunk still goes through. Every write returns what the server answered (person and etag).
+changes and tombstones, or raise :class:`SyncTokenExpired` so that the caller resyncs. A batch
+method sends the batch it is given as one call and refuses one over the API's limit: the planner
+cuts batches (once, visibly, in the plan) and the apply engine executes them, so a second cut
+here could only disagree. Per-item failures come back per item, and every write returns what
+the server answered (person and etag).
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import Any, TypeVar
 
 from reconciler.model.inputs import Person
-from reconciler.people.batching import chunks, item_errors, mask
+from reconciler.model.limits import (
+    MAX_BATCH_CREATE,
+    MAX_BATCH_DELETE,
+    MAX_BATCH_GET,
+    MAX_BATCH_UPDATE,
+)
+from reconciler.people.batching import item_errors, mask
 from reconciler.people.errors import (
+    NotApplied,
     PeopleError,
     PermissionDenied,
     ServerError,
@@ -33,6 +42,17 @@ LISTING_ATTEMPTS = 3  # reads of a listing that keeps shifting under its cursor 
 
 Send = Callable[[list[str]], Awaitable[dict[str, ItemResult]]]
 TERMINAL_FOR_ALL = (Unauthenticated, PermissionDenied)
+Sized = TypeVar("Sized", bound=Collection[Any])
+
+
+def _within(items: Sized, limit: int, method: str) -> Sized:
+    """``items`` unchanged, or a ValueError when one call cannot carry them."""
+    if len(items) > limit:
+        raise ValueError(
+            f"{method} takes at most {limit} items in one call: {len(items)}; "
+            "cut the batch first (reconciler.plan.batching does for plans)"
+        )
+    return items
 
 
 class PeopleClient(GroupOperations, MultipartCalls):
@@ -149,70 +169,71 @@ class PeopleClient(GroupOperations, MultipartCalls):
     async def batch_get(
         self, resource_names: Sequence[str], person_fields: str | Sequence[str]
     ) -> dict[str, ItemResult]:
-        """``{requested name: result}`` in chunks of 200; a missing contact is a per-item
-        :class:`NotFound`."""
+        """``{requested name: result}`` in one call (at most 200 names); a missing contact is a
+        per-item :class:`NotFound`."""
+        names = _within(list(dict.fromkeys(resource_names)), MAX_BATCH_GET, "people.getBatchGet")
+        if not names:
+            return {}
+        params = [("resourceNames", name) for name in names]
+        params.append(("personFields", mask(person_fields)))
+        answer = await self.transport.call(
+            "people.getBatchGet", "GET", "v1/people:batchGet", params=params
+        )
         results: dict[str, ItemResult] = {}
-        for chunk in chunks(list(dict.fromkeys(resource_names)), self.config.get_chunk):
-            params = [("resourceNames", name) for name in chunk]
-            params.append(("personFields", mask(person_fields)))
-            answer = await self.transport.call(
-                "people.getBatchGet", "GET", "v1/people:batchGet", params=params
-            )
-            for response in answer.get("responses") or []:
-                name = str(response.get("requestedResourceName"))
-                status = response.get("status") or {}
-                if status.get("code"):
-                    error = classify_status(status, method="people.getBatchGet", resource=name)
-                    results[name] = ItemResult(name, error=error)
-                else:
-                    results[name] = ItemResult(name, person=response.get("person"))
+        for response in answer.get("responses") or []:
+            name = str(response.get("requestedResourceName"))
+            status = response.get("status") or {}
+            if status.get("code"):
+                error = classify_status(status, method="people.getBatchGet", resource=name)
+                results[name] = ItemResult(name, error=error)
+            else:
+                results[name] = ItemResult(name, person=response.get("person"))
         return results
 
     # batch writes -----------------------------------------------------------------------
+    #
+    # Each sends exactly the batch it is given, as one call: the plan cut the batches (see
+    # ``reconciler.plan.batching``) and the apply engine decides what happens to an item that
+    # failed. The API rejects a whole call when some items are bad and names them; those get
+    # their own error and every other item comes back :class:`NotApplied` (safe to send again).
 
-    async def _isolated(
+    async def _one_call(
         self, keys: list[str], send: Send, *, by_position: bool
     ) -> dict[str, ItemResult]:
-        """Send ``keys``; items the server names as failed are set aside and the rest re-sent.
-        A rejection that names nothing is narrowed down by halving the chunk."""
-        results: dict[str, ItemResult] = {}
-        pending = keys
-        while pending:
-            try:
-                results.update(await send(pending))
-                return results
-            except TERMINAL_FOR_ALL:
-                raise
-            except PeopleError as error:
-                failed = item_errors(error, pending, by_position=by_position)
-                self.transport.log.info(
-                    "people.batch_rejected",
-                    method=error.method,
-                    error=type(error).__name__,
-                    batch=len(pending),
-                    named=len(failed),
-                )
-                if failed:
-                    results.update({key: ItemResult(key, error=e) for key, e in failed.items()})
-                    pending = [key for key in pending if key not in failed]
-                    continue
-                if error.retryable or isinstance(error, UnknownOutcome) or len(pending) == 1:
-                    results.update({key: ItemResult(key, error=error) for key in pending})
-                    return results
-                half = len(pending) // 2
-                for part in (pending[:half], pending[half:]):
-                    results.update(await self._isolated(part, send, by_position=by_position))
-                return results
-        return results
+        """Send ``keys`` in one call; per-item results, or per-item errors of a rejection."""
+        if not keys:
+            return {}
+        try:
+            return await send(keys)
+        except TERMINAL_FOR_ALL:
+            raise
+        except PeopleError as error:
+            failed = item_errors(error, keys, by_position=by_position)
+            self.transport.log.info(
+                "people.batch_rejected",
+                method=error.method,
+                error=type(error).__name__,
+                batch=len(keys),
+                named=len(failed),
+            )
+            if not failed:
+                return {key: ItemResult(key, error=error) for key in keys}
+            rest = NotApplied(
+                "not written: another item of the same batch call was refused",
+                method=error.method,
+            )
+            return {key: ItemResult(key, error=failed.get(key, rest)) for key in keys}
 
     async def batch_create(
         self, people: Sequence[Mapping[str, Any]], read_mask: str | Sequence[str] = "metadata"
     ) -> list[ItemResult]:
-        """Create contacts in chunks of 200; results in input order, keyed by input index.
+        """Create contacts in one call (at most 200); results in input order.
 
-        A chunk whose answer was lost comes back as :class:`UnknownOutcome` items: list the
-        address book before creating them again.
+        A call whose answer was lost comes back as :class:`UnknownOutcome` items, and a 5xx as
+        :class:`ServerError` items: either may have created the contacts, so list the address
+        book before creating them again.
         """
+        _within(people, MAX_BATCH_CREATE, "people.batchCreateContacts")
         read = mask(read_mask) or "metadata"
 
         async def send(keys: list[str]) -> dict[str, ItemResult]:
@@ -246,10 +267,8 @@ class PeopleClient(GroupOperations, MultipartCalls):
                 )
             return out
 
-        results: dict[str, ItemResult] = {}
         indexes = [str(i) for i in range(len(people))]
-        for chunk in chunks(indexes, self.config.write_chunk):
-            results.update(await self._isolated(chunk, send, by_position=True))
+        results = await self._one_call(indexes, send, by_position=True)
         return [results[key] for key in indexes]
 
     async def batch_update(
@@ -258,52 +277,45 @@ class PeopleClient(GroupOperations, MultipartCalls):
         update_mask: str | Sequence[str],
         read_mask: str | Sequence[str] = "metadata",
     ) -> dict[str, ItemResult]:
-        """Update contacts in chunks of 200 (each person carries its etag); fields in
+        """Update contacts in one call (at most 200; each person carries its etag); fields in
         ``update_mask`` are replaced whole. ``{resource name: result}``."""
+        _within(people_by_name, MAX_BATCH_UPDATE, "people.batchUpdateContacts")
+        update, read = mask(update_mask), mask(read_mask) or "metadata"
 
         async def send(keys: list[str]) -> dict[str, ItemResult]:
-            chunk = {key: people_by_name[key] for key in keys}
-            return await self.send_batch_update(chunk, update_mask, read_mask)
+            body = {
+                "contacts": {key: dict(people_by_name[key]) for key in keys},
+                "updateMask": update,
+                "readMask": read,
+            }
+            answer = await self.transport.call(
+                "people.batchUpdateContacts",
+                "POST",
+                "v1/people:batchUpdateContacts",
+                body=body,
+                write=True,
+            )
+            updated = answer.get("updateResult") or {}
+            out: dict[str, ItemResult] = {}
+            for key in keys:
+                response = updated.get(key) or {}
+                status = response.get("status") or {}
+                if status.get("code"):
+                    out[key] = ItemResult(key, error=classify_status(status, resource=key))
+                elif response.get("person"):
+                    out[key] = ItemResult(key, person=response.get("person"))
+                else:
+                    error = ServerError("the server answered no person for this contact")
+                    out[key] = ItemResult(key, error=error)
+            return out
 
-        results: dict[str, ItemResult] = {}
-        for chunk in chunks(list(people_by_name), self.config.write_chunk):
-            results.update(await self._isolated(chunk, send, by_position=False))
-        return results
-
-    async def send_batch_update(
-        self,
-        people_by_name: Mapping[str, Mapping[str, Any]],
-        update_mask: str | Sequence[str],
-        read_mask: str | Sequence[str] = "metadata",
-    ) -> dict[str, ItemResult]:
-        """One ``batchUpdateContacts`` call, as given: no chunking, and a rejected call raises
-        its :class:`PeopleError` (whose details may name the failed contacts) for the caller to
-        handle. :meth:`batch_update` is this plus chunking and isolation of bad contacts."""
-        body = {
-            "contacts": {key: dict(person) for key, person in people_by_name.items()},
-            "updateMask": mask(update_mask),
-            "readMask": mask(read_mask) or "metadata",
-        }
-        answer = await self.transport.call(
-            "people.batchUpdateContacts",
-            "POST",
-            "v1/people:batchUpdateContacts",
-            body=body,
-            write=True,
-        )
-        updated = answer.get("updateResult") or {}
-        out: dict[str, ItemResult] = {}
-        for key in people_by_name:
-            response = updated.get(key) or {}
-            status = response.get("status") or {}
-            if status.get("code"):
-                out[key] = ItemResult(key, error=classify_status(status, resource=key))
-            else:
-                out[key] = ItemResult(key, person=response.get("person"))
-        return out
+        return await self._one_call(list(people_by_name), send, by_position=False)
 
     async def batch_delete(self, resource_names: Sequence[str]) -> dict[str, ItemResult]:
-        """Delete contacts in chunks of 500 (deletes carry no etag: re-read before deleting)."""
+        """Delete contacts in one call (at most 500; deletes carry no etag: re-read first)."""
+        names = _within(
+            list(dict.fromkeys(resource_names)), MAX_BATCH_DELETE, "people.batchDeleteContacts"
+        )
 
         async def send(keys: list[str]) -> dict[str, ItemResult]:
             await self.transport.call(
@@ -315,10 +327,7 @@ class PeopleClient(GroupOperations, MultipartCalls):
             )
             return {key: ItemResult(key) for key in keys}
 
-        results: dict[str, ItemResult] = {}
-        for chunk in chunks(list(dict.fromkeys(resource_names)), self.config.delete_chunk):
-            results.update(await self._isolated(chunk, send, by_position=False))
-        return results
+        return await self._one_call(names, send, by_position=False)
 
     # single writes ----------------------------------------------------------------------
 

@@ -19,6 +19,7 @@ __all__ = [
     "Conflict",
     "InvalidArgument",
     "MissingEtag",
+    "NotApplied",
     "NotFound",
     "PeopleError",
     "PermissionDenied",
@@ -176,6 +177,11 @@ class TransportError(PeopleError):
     """The request did not complete (connection refused, reset, timeout)."""
 
     retryable = True
+
+
+class NotApplied(PeopleError):
+    """Not written because another item of the same all-or-nothing batch call failed; the item
+    itself was not refused, so sending it again (without the failing ones) is safe."""
 
 
 class UnknownOutcome(PeopleError):

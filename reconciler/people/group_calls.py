@@ -9,14 +9,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from reconciler.model.limits import MAX_MEMBER_CHANGES, MAX_PAGE_SIZE
 from reconciler.people.batching import chunks, mask
 from reconciler.people.transport import ClientConfig, Transport
 
-__all__ = ["DEFAULT_GROUP_FIELDS", "MAX_MEMBER_CHANGES", "GroupOperations"]
+__all__ = ["DEFAULT_GROUP_FIELDS", "GroupOperations"]
 
 Group = dict[str, Any]
 DEFAULT_GROUP_FIELDS = "name,groupType,memberCount,metadata,clientData"
-MAX_MEMBER_CHANGES = 1000
 
 
 class GroupOperations:
@@ -32,7 +32,7 @@ class GroupOperations:
         groups: list[Group] = []
         page_token: str | None = None
         while True:
-            params = [("groupFields", mask(group_fields)), ("pageSize", "1000")]
+            params = [("groupFields", mask(group_fields)), ("pageSize", str(MAX_PAGE_SIZE))]
             if page_token:
                 params.append(("pageToken", page_token))
             page = await self.transport.call(

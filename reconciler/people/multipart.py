@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
+from reconciler.model.limits import MAX_MULTIPART_CALLS
+
 __all__ = [
-    "MAX_BATCH_CALLS",
     "BatchCodecError",
     "InnerRequest",
     "InnerResponse",
@@ -26,7 +27,6 @@ __all__ = [
     "response_key",
 ]
 
-MAX_BATCH_CALLS = 1000
 _BOUNDARY_RE = re.compile(r'boundary="?([^";]+)"?', re.IGNORECASE)
 
 
@@ -73,8 +73,8 @@ def encode_requests(
     """Return the outer Content-Type header and the multipart body for ``requests``."""
     if not requests:
         raise ValueError("a batch needs at least one call")
-    if len(requests) > MAX_BATCH_CALLS:
-        raise ValueError(f"a batch holds at most {MAX_BATCH_CALLS} calls: {len(requests)}")
+    if len(requests) > MAX_MULTIPART_CALLS:
+        raise ValueError(f"a batch holds at most {MAX_MULTIPART_CALLS} calls: {len(requests)}")
     ids = [request.content_id for request in requests]
     if len(set(ids)) != len(ids):
         raise ValueError("Content-IDs in one batch must be unique")

@@ -3,8 +3,9 @@
 For methods with no batch form of their own. Parts are paced one quota unit each (the API counts
 n inner calls as n requests), sent in as many round trips as pacing allows, matched to their
 answers by Content-ID, and retried part by part: a 429 or 5xx part is sent again after backoff,
-other failed parts are reported in their :class:`CallResult`. A create part whose answer is lost
-becomes :class:`UnknownOutcome`, never resent.
+other failed parts are reported in their :class:`CallResult`. A create part is resent only when
+nothing can have been made (a 429); one whose answer is lost becomes :class:`UnknownOutcome` and a
+5xx stays a failure: neither is ever resent.
 """
 
 from __future__ import annotations
@@ -13,10 +14,12 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from reconciler.model.limits import MAX_MULTIPART_CALLS
 from reconciler.people.batching import chunks, mask
 from reconciler.people.errors import PeopleError, UnknownOutcome, classify
 from reconciler.people.multipart import InnerRequest
 from reconciler.people.results import CallResult
+from reconciler.people.retry import retryable
 from reconciler.people.transport import ClientConfig, Transport, json_body
 
 __all__ = ["MultipartCalls", "delete_group_call", "update_contact_call"]
@@ -69,7 +72,8 @@ class MultipartCalls:
 
     def _chunk_size(self, write: bool) -> int:
         buckets = self.transport.buckets
-        limit = min(buckets.reads.max_cost(), buckets.writes.max_cost() if write else 1000)
+        writes = buckets.writes.max_cost() if write else MAX_MULTIPART_CALLS
+        limit = min(buckets.reads.max_cost(), writes)
         return max(1, min(self.config.batch_calls, limit))
 
     async def _batch(self, calls: Sequence[InnerRequest], write: bool) -> list[CallResult]:
@@ -114,13 +118,13 @@ class MultipartCalls:
                 results[call.content_id] = CallResult(call.content_id, 0, error=lost)
             return []
         except PeopleError as error:
-            if error.retryable:
-                return [(call, error) for call in chunk]
+            resend = [call for call in chunk if retryable(error, create=_is_create(call))]
             for call in chunk:
-                results[call.content_id] = CallResult(
-                    call.content_id, error.status or 0, error=error
-                )
-            return []
+                if call not in resend:
+                    results[call.content_id] = CallResult(
+                        call.content_id, error.status or 0, error=error
+                    )
+            return [(call, error) for call in resend]
         again: list[tuple[InnerRequest, PeopleError]] = []
         for call in chunk:
             part = parts[call.content_id]
@@ -135,7 +139,7 @@ class MultipartCalls:
                 method="batch",
                 resource=call.path.removeprefix("/v1/").split(":")[0],
             )
-            if failure.retryable:
+            if retryable(failure, create=_is_create(call)):
                 again.append((call, failure))
             else:
                 results[call.content_id] = CallResult(call.content_id, part.status, body, failure)

@@ -5,6 +5,15 @@ exponential cap, so that many clients hitting the same 429 do not come back in l
 ``Retry-After`` honoured when the server gives it, and an overall deadline per call. Only errors
 whose class says ``retryable`` are retried: a stale etag, an invalid argument or an auth failure
 comes straight back to the caller, and an unknown outcome is never retried here.
+
+This is the only place a failed request is tried again. Above it, the apply engine turns what is
+still failing into an outcome with a next-attempt time, and the controller's work queue (or a
+one-shot apply's bounded rounds) decides when that is; nothing in between loops.
+
+Creates are not idempotent: a create is only tried again when the failure proves nothing was
+done (a 429 refusal, or a connection that never carried the request). A 5xx answer to a create
+does not say whether the contacts were made, so it goes back to the caller, which asks the
+listing (see ``reconciler.apply.creates``).
 """
 
 from __future__ import annotations
@@ -17,9 +26,9 @@ from typing import TypeVar
 import structlog
 
 from reconciler.clock import Clock, SystemClock
-from reconciler.people.errors import PeopleError, RateLimited
+from reconciler.people.errors import PeopleError, RateLimited, TransportError
 
-__all__ = ["Retrier", "RetryPolicy"]
+__all__ = ["Retrier", "RetryPolicy", "retryable"]
 
 T = TypeVar("T")
 log = structlog.get_logger("reconciler.people")
@@ -29,7 +38,7 @@ log = structlog.get_logger("reconciler.people")
 class RetryPolicy:
     """``max_attempts`` counts the first try; ``deadline`` bounds the total time of one call."""
 
-    max_attempts: int = 6
+    max_attempts: int = 4
     base_delay: float = 0.5
     max_delay: float = 32.0
     deadline: float = 300.0
@@ -54,6 +63,13 @@ class RetryPolicy:
         return jittered
 
 
+def retryable(error: PeopleError, *, create: bool = False) -> bool:
+    """Whether sending the same request again can help, and (for a create) cannot duplicate."""
+    if create:
+        return isinstance(error, RateLimited | TransportError)
+    return error.retryable
+
+
 @dataclass
 class Retrier:
     """Runs a call under a :class:`RetryPolicy`, sleeping on the injected clock."""
@@ -63,15 +79,21 @@ class Retrier:
     rng: random.Random = field(default_factory=random.Random)
     on_retry: Callable[[PeopleError, float], None] | None = None
 
-    async def run(self, call: Callable[[], Awaitable[T]], *, method: str) -> T:
-        """Call until it succeeds, fails terminally, runs out of attempts or of time."""
+    async def run(
+        self, call: Callable[[], Awaitable[T]], *, method: str, create: bool = False
+    ) -> T:
+        """Call until it succeeds, fails terminally, runs out of attempts or of time.
+
+        ``create``: the call makes something; only a failure that proves nothing was made is
+        tried again.
+        """
         started = self.clock.now()
         retry = 0
         while True:
             try:
                 return await call()
             except PeopleError as error:
-                if not error.retryable or retry + 1 >= self.policy.max_attempts:
+                if not retryable(error, create=create) or retry + 1 >= self.policy.max_attempts:
                     raise
                 wait = self.policy.delay(retry, error, self.rng)
                 if self.clock.now() + wait - started > self.policy.deadline:

@@ -18,6 +18,7 @@ import httpx
 import structlog
 
 from reconciler.clock import Clock, SystemClock
+from reconciler.model.limits import MAX_MULTIPART_CALLS, MAX_PAGE_SIZE
 from reconciler.people.errors import (
     PeopleError,
     RateLimited,
@@ -47,15 +48,13 @@ WRITE_METRIC = "critical_write_requests"
 
 @dataclass(frozen=True)
 class ClientConfig:
-    """Tunables of the client. Chunk sizes default to the API's limits."""
+    """Tunables of the client. Batch calls are sent as given (callers cut them to the limits
+    in :mod:`reconciler.model.limits`); listings read ``page_size`` per page."""
 
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     pacing: PacingConfig = field(default_factory=PacingConfig)
-    page_size: int = 1000
-    get_chunk: int = 200
-    write_chunk: int = 200
-    delete_chunk: int = 500
-    batch_calls: int = 1000
+    page_size: int = MAX_PAGE_SIZE
+    batch_calls: int = MAX_MULTIPART_CALLS
     timeout: float = 60.0
 
 
@@ -133,8 +132,8 @@ class Transport:
 
         if write:
             async with self.buckets.mutation:
-                return await self.retrier.run(attempt, method=method)
-        return await self.retrier.run(attempt, method=method)
+                return await self.retrier.run(attempt, method=method, create=create)
+        return await self.retrier.run(attempt, method=method, create=create)
 
     async def _request(
         self, method: str, verb: str, path: str, *, create: bool, **kwargs: Any

@@ -18,16 +18,23 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
+from reconciler.model.limits import (
+    MAX_BATCH_CREATE,
+    MAX_BATCH_DELETE,
+    MAX_BATCH_UPDATE,
+    MAX_MULTIPART_CALLS,
+)
 from reconciler.plan.model import Action, Batch, Kind, Method, PlanItem, Wave, WaveName
 
-# Items per call. Group methods have no batch form and go through the multipart /batch endpoint.
+# Items per call. Group methods have no batch form: a group batch is at most what one multipart
+# /batch call may carry (the apply engine sends its items one call each).
 BATCH_LIMITS: dict[Method, int] = {
-    Method.BATCH_CREATE: 200,
-    Method.BATCH_UPDATE: 200,
-    Method.BATCH_DELETE: 500,
-    Method.CREATE_GROUP: 1000,
-    Method.UPDATE_GROUP: 1000,
-    Method.DELETE_GROUP: 1000,
+    Method.BATCH_CREATE: MAX_BATCH_CREATE,
+    Method.BATCH_UPDATE: MAX_BATCH_UPDATE,
+    Method.BATCH_DELETE: MAX_BATCH_DELETE,
+    Method.CREATE_GROUP: MAX_MULTIPART_CALLS,
+    Method.UPDATE_GROUP: MAX_MULTIPART_CALLS,
+    Method.DELETE_GROUP: MAX_MULTIPART_CALLS,
 }
 
 

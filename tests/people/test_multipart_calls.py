@@ -95,3 +95,17 @@ async def test_paced_multipart_batches_are_split_to_fit_the_bucket(
     check_mixed(results, calls)
     assert paced.stats.inner["429"] == 0
     assert paced.stats.requests["batch"] == len(calls)  # a 6/minute bucket holds one call
+
+
+async def test_a_create_part_answered_5xx_is_not_resent(
+    make_client: ClientFactory, app: Starlette
+) -> None:
+    """Inside a /batch too, a create answered with a 5xx may have been made: that part comes
+    back failed after one try, while a read part answered 5xx is tried again."""
+    client = make_client(config=ClientConfig())
+    app.state.emulator.configure({"error_rate": 1.0})
+    create = InnerRequest("POST", "/v1/people:createContact", body=new_person(1))
+    read = InnerRequest("GET", "/v1/people/c1", params=[("personFields", "names")])
+    results = await client.batch([create, read])
+    assert [r.ok for r in results] == [False, False]
+    assert client.stats.inner["500"] + client.stats.inner["503"] == 1 + 4

@@ -5,10 +5,13 @@ from __future__ import annotations
 import pytest
 
 from reconciler.clock import ManualClock
+from reconciler.model.limits import MAX_BATCH_CREATE
+from reconciler.people.batching import chunks
 from reconciler.people.client import PeopleClient
 from reconciler.people.errors import (
     Conflict,
     InvalidArgument,
+    NotApplied,
     NotFound,
     StaleEtag,
     SyncTokenExpired,
@@ -19,7 +22,10 @@ FIELDS = "names,emailAddresses,metadata"
 
 
 async def seed(client: PeopleClient, n: int) -> list[str]:
-    results = await client.batch_create([new_person(i) for i in range(n)], FIELDS)
+    """``n`` contacts, 200 to a call (the client sends each batch it is given as one call)."""
+    results = []
+    for batch in chunks([new_person(i) for i in range(n)], MAX_BATCH_CREATE):
+        results += await client.batch_create(batch, FIELDS)
     assert all(result.ok for result in results)
     return [str(result.resource_name) for result in results]
 
@@ -70,19 +76,34 @@ async def test_sync_token_expiry_then_full_resync(client: PeopleClient, clock: M
     assert client.stats.by_method_status[("people.connections.list", "400")] == 1
 
 
-async def test_batch_get_chunks_by_200_and_reports_missing_items(client: PeopleClient) -> None:
-    """450 names take three getBatchGet calls; an unknown name is a per-item NotFound."""
-    names = await seed(client, 449)
+async def test_batch_get_is_one_call_and_reports_missing_items(client: PeopleClient) -> None:
+    """200 names take one getBatchGet call; an unknown name is a per-item NotFound."""
+    names = await seed(client, 199)
     results = await client.batch_get([*names, "people/c999999999"], FIELDS)
-    assert client.stats.requests["people.getBatchGet"] == 3
+    assert client.stats.requests["people.getBatchGet"] == 1
     assert all(results[name].ok for name in names)
     assert isinstance(results["people/c999999999"].error, NotFound)
 
 
-async def test_batch_update_isolates_failing_items_and_returns_fresh_etags(
+async def test_a_batch_over_the_api_limit_is_refused_before_anything_is_sent(
     client: PeopleClient,
 ) -> None:
-    """A stale etag and a missing contact fail alone; the rest are written, with new etags."""
+    """The client sends what it is given and never cuts a batch itself: 201 creates, 201
+    names to read or 501 deletes are a caller's mistake, named, with nothing sent."""
+    with pytest.raises(ValueError, match="batchCreateContacts takes at most 200 items"):
+        await client.batch_create([new_person(i) for i in range(201)], FIELDS)
+    with pytest.raises(ValueError, match="getBatchGet takes at most 200"):
+        await client.batch_get([f"people/c{i}" for i in range(201)], FIELDS)
+    with pytest.raises(ValueError, match="batchDeleteContacts takes at most 500"):
+        await client.batch_delete([f"people/c{i}" for i in range(501)])
+    assert client.stats.total == 0
+
+
+async def test_batch_update_names_failing_items_and_returns_fresh_etags(
+    client: PeopleClient,
+) -> None:
+    """One call: a stale etag and a missing contact get their own errors and the rest come
+    back not applied; sent again without the failing two, they are written, with new etags."""
     names = await seed(client, 5)
     fresh = {p["resourceName"]: p for p in (await client.list_people(FIELDS)).people}
     bodies = {name: dict(fresh[name], names=[{"givenName": f"New {name}"}]) for name in names}
@@ -93,6 +114,9 @@ async def test_batch_update_isolates_failing_items_and_returns_fresh_etags(
     assert isinstance(results[names[1]].error, StaleEtag)
     assert isinstance(results["people/c424242"].error, NotFound)
     written = [names[0], *names[2:]]
+    assert all(isinstance(results[name].error, NotApplied) for name in written)
+    assert client.stats.requests["people.batchUpdateContacts"] == 1
+    results = await client.batch_update({n: bodies[n] for n in written}, "names", FIELDS)
     assert all(results[name].ok for name in written)
     assert all(results[name].etag != fresh[name]["etag"] for name in written)
     assert client.stats.requests["people.batchUpdateContacts"] == 2
@@ -104,26 +128,31 @@ async def test_batch_update_isolates_failing_items_and_returns_fresh_etags(
     assert all(r.ok for r in (await client.batch_update(again, "names", FIELDS)).values())
 
 
-async def test_batch_create_narrows_an_unattributed_rejection_down_to_the_bad_item(
+async def test_a_rejected_batch_create_is_one_call_and_creates_nothing(
     client: PeopleClient,
 ) -> None:
-    """A rejected chunk that names no item is halved until the bad contact stands alone."""
+    """A call rejected for one bad contact (``names`` is a singleton) is sent once, never
+    narrowed down by the client: the bad contact has its error, the rest are not applied and
+    nothing exists (the apply engine sends those again; see ``tests/apply``)."""
     people = [new_person(i) for i in range(8)]
-    # names is a singleton
-    people[5] = new_person(5, names=[{"givenName": "A"}, {"givenName": "B"}])
+    people[5] = new_person(
+        5, names=[{"givenName": "A"}, {"givenName": "B"}]
+    )  # names is a singleton
     results = await client.batch_create(people, FIELDS)
-    assert [r.ok for r in results] == [True] * 5 + [False] + [True] * 2
     assert isinstance(results[5].error, InvalidArgument)
-    assert all(r.resource_name and r.etag for r in results if r.ok)
-    listing = await client.list_people(FIELDS)
-    assert len(listing.people) == 7
+    assert all(isinstance(r.error, InvalidArgument | NotApplied) for r in results)
+    assert client.stats.requests["people.batchCreateContacts"] == 1
+    assert (await client.list_people(FIELDS)).people == []
 
 
-async def test_batch_delete_skips_missing_contacts(client: PeopleClient) -> None:
-    """An unknown name fails alone; the others are deleted."""
+async def test_batch_delete_names_missing_contacts(client: PeopleClient) -> None:
+    """An unknown name has its own NotFound and the others are not applied; sent again
+    without it, they are deleted."""
     names = await seed(client, 3)
     results = await client.batch_delete([*names, "people/c77777"])
     assert isinstance(results["people/c77777"].error, NotFound)
+    assert all(isinstance(results[name].error, NotApplied) for name in names)
+    results = await client.batch_delete(names)
     assert all(results[name].ok for name in names)
     assert (await client.list_people(FIELDS)).people == []
 

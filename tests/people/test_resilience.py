@@ -11,6 +11,8 @@ import pytest
 from starlette.applications import Starlette
 
 from reconciler.clock import ManualClock
+from reconciler.model.limits import MAX_BATCH_CREATE, MAX_BATCH_UPDATE
+from reconciler.people.batching import chunks
 from reconciler.people.client import PeopleClient
 from reconciler.people.errors import (
     InvalidArgument,
@@ -93,13 +95,21 @@ async def test_server_errors_are_retried_up_to_the_bound(
 
 
 async def test_transient_errors_are_absorbed(make_client: ClientFactory, app: Starlette) -> None:
-    """With a third of requests failing, every call still succeeds thanks to retries."""
-    knobs(app, error_rate=0.3, seed=3)
+    """With a third of requests failing, every read and update still succeeds thanks to
+    retries (creates are not resent after a 5xx; see the next test)."""
     client = make_client(config=fast_config(max_attempts=10))
-    results = await client.batch_create([new_person(i) for i in range(600)], FIELDS)
-    assert all(result.ok for result in results)
-    listing = await client.list_people(FIELDS)
-    assert len(listing.people) == 600
+    created = await client.batch_create([new_person(i) for i in range(200)], FIELDS)
+    knobs(app, error_rate=0.3, seed=3)
+    updates = {
+        str(r.resource_name): dict(r.person or {}, names=[{"givenName": f"U{i}"}])
+        for i, r in enumerate(created)
+    }
+    for _ in range(3):
+        results = await client.batch_update(updates, "names", FIELDS)
+        assert all(result.ok for result in results.values())
+        updates = {name: dict(r.person or {}) for name, r in results.items()}
+        listing = await client.list_people(FIELDS)
+        assert len(listing.people) == 200
     assert client.stats.retries > 0
 
 
@@ -158,6 +168,21 @@ async def test_a_lost_answer_to_a_create_is_an_unknown_outcome(
         await single.create_contact(new_person(9), FIELDS)
 
 
+async def test_a_server_error_on_a_create_is_never_resent(
+    make_client: ClientFactory, app: Starlette
+) -> None:
+    """A 5xx answer to a create does not say whether the contacts were made: the transport
+    hands it back after one request instead of sending the create again (a duplicate)."""
+    knobs(app, error_rate=1.0)
+    client = make_client(config=fast_config(max_attempts=6))
+    results = await client.batch_create([new_person(i) for i in range(3)], FIELDS)
+    assert all(isinstance(result.error, ServerError) for result in results)
+    assert client.stats.requests["people.batchCreateContacts"] == 1
+    with pytest.raises(ServerError):
+        await client.create_contact(new_person(9), FIELDS)
+    assert client.stats.requests["people.createContact"] == 1
+
+
 async def test_a_lost_answer_to_a_read_is_retried(make_client: ClientFactory) -> None:
     """Reads are idempotent: a lost answer is a retryable TransportError."""
     client = make_client(lose=1)
@@ -189,13 +214,17 @@ async def test_two_thousand_writes_under_a_write_quota_never_surface_a_429(
         config=ClientConfig(pacing=PacingConfig(writes_per_minute=client_per_minute))
     )
     start = clock.now()
-    created = await client.batch_create([new_person(i) for i in range(2000)], FIELDS)
+    created = []
+    for batch in chunks([new_person(i) for i in range(2000)], MAX_BATCH_CREATE):
+        created += await client.batch_create(batch, FIELDS)
     assert all(result.ok for result in created)
     updates = {
         str(r.resource_name): dict(r.person or {}, names=[{"givenName": f"U{i}"}])
         for i, r in enumerate(created)
     }
-    updated = await client.batch_update(updates, "names", FIELDS)
+    updated = {}
+    for names in chunks(list(updates), MAX_BATCH_UPDATE):
+        updated.update(await client.batch_update({n: updates[n] for n in names}, "names", FIELDS))
     assert all(result.ok for result in updated.values())
     assert len(updated) == 2000
     assert client.stats.requests["people.batchCreateContacts"] >= 10

@@ -15,6 +15,7 @@ from reconciler.people.errors import (
     RateLimited,
     ServerError,
     StaleEtag,
+    TransportError,
     UnknownOutcome,
 )
 from reconciler.people.retry import Retrier, RetryPolicy
@@ -95,3 +96,32 @@ def test_nonsense_policies_are_refused() -> None:
     """Bounds are checked when the policy is built."""
     with pytest.raises(ValueError, match="max_attempts"):
         RetryPolicy(max_attempts=0)
+
+
+async def test_the_same_seed_gives_the_same_waits() -> None:
+    """Two retriers seeded alike wait alike (so chaos runs repeat); another seed differs."""
+
+    async def waits(seed: int) -> list[float]:
+        clock = ManualClock()
+        call = Flaky(*[ServerError("x") for _ in range(5)])
+        policy = RetryPolicy(max_attempts=6, base_delay=0.5, max_delay=4.0)
+        await Retrier(policy, clock, random.Random(seed)).run(call, method="m")
+        return clock.sleeps
+
+    first, second, other = await waits(3), await waits(3), await waits(4)
+    assert first == second
+    assert first != other
+    assert all(0.0 <= w <= cap for w, cap in zip(first, [0.5, 1, 2, 4, 4], strict=True))
+
+
+async def test_a_create_is_tried_again_only_when_nothing_can_have_been_made() -> None:
+    """A 429 or a connection that never carried the request is retried for a create; a 5xx,
+    which does not say whether the contact was made, goes straight back."""
+    clock = ManualClock()
+    refused = Flaky(RateLimited("slow"), TransportError("refused"))
+    assert await Retrier(RetryPolicy(), clock).run(refused, method="m", create=True) == "done"
+    assert refused.calls == 3
+    failing = Flaky(ServerError("boom"))
+    with pytest.raises(ServerError):
+        await Retrier(RetryPolicy(), clock).run(failing, method="m", create=True)
+    assert failing.calls == 1
