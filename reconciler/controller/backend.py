@@ -46,7 +46,8 @@ class ApplyBackend:
     ``written`` (resource name -> what our last write of it answered) lives as long as the
     account: the engine reads it so that a lagging listing never hides our own last etag, and
     the poller reads it to tell our own writes echoing back from out-of-band edits. ``clock``
-    is the account worker's, so the retry times a pass reports are on the queue's timeline.
+    is the account worker's, so the retry times a pass reports are on the queue's timeline (a
+    pass's own short waits, such as a conflict's backoff, stay real sleeps).
     """
 
     client: PeopleClient
@@ -91,7 +92,6 @@ class ApplyBackend:
             settings,
             written=self.written,
             clock=self.clock.now,
-            sleep=self.clock.sleep,
         )
 
     async def plan(
