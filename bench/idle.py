@@ -196,7 +196,7 @@ def main() -> None:
         argv = [
             sys.executable, "-m", "reconciler", "run", str(manifests),
             "--target", emulator.url, "--token", f"user:{USER}",
-            "--state", str(root / "state" / "embedded.sqlite3"), "--owner", "bench",
+            "--state-dir", str(root / "state"), "--owner", "bench",
             "--health-addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0",
             "--poll-interval", f"{args.poll_interval}s", "--resync-interval", "24h",
             "--debounce", "1s", "--log-format", "json",

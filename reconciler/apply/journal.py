@@ -9,7 +9,8 @@ ways out were considered:
   ``searchContacts``) lag new contacts by an unpublished amount of time, and the moment a lookup
   is most needed (a retry right after a lost answer, a re-run right after a crash) is exactly when
   the lag bites. A lookup alone creates the duplicate it is meant to prevent.
-* **A journal of intents next to the state**, written and fsync'ed *before* the create is sent.
+* **A journal of intents in the state directory** (:mod:`reconciler.statedir`, one file per
+  target, account and owner), written and fsync'ed *before* the create is sent.
   This is what we do, and it is combined with the stamp lookup rather than replacing it:
 
   1. before ``batchCreateContacts``, append ``intent`` for each manifest name;
@@ -26,15 +27,18 @@ A crash can only lose the ``created`` line (step 2), which step 4 recovers; it c
 ``intent`` (step 1), because nothing is sent before that line is on disk. The journal holds only
 manifest names, resource names and times: no personal data.
 
-The journal is also the account's write lock: an exclusive ``flock`` held for the whole apply
-keeps to Google's rule of one writer per account, across processes, and the kernel drops it
-when a process dies, so a SIGKILL never leaves a stale lock behind.
+The journal is also the account's write lock on this machine: an exclusive ``flock`` held for
+the whole apply keeps to Google's rule of one writer per account across processes, and the
+kernel drops it when a process dies, so a SIGKILL never leaves a stale lock behind. Writers on
+other machines are kept out by the lease in the address book (:mod:`reconciler.apply.lease`).
+The journal only sees creates made from the same state directory; what makes them safe for
+everyone else is that an apply waits until its creates show in a listing
+(:mod:`reconciler.apply.visibility`).
 """
 
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import json
 import os
 import time
@@ -56,15 +60,6 @@ class JournalEntry:
     key: str
     at: float
     resource_name: str | None = None
-
-
-def journal_path(state_dir: Path, *, target: str, account: str, owner: str) -> Path:
-    """The journal of one (target, account, owner), in the directory of the state file.
-
-    The file name is a digest so that it holds neither the account nor any token.
-    """
-    digest = hashlib.sha256(f"{target}\0{account}\0{owner}".encode()).hexdigest()[:16]
-    return state_dir / f"creates-{digest}.jsonl"
 
 
 class CreateJournal:

@@ -19,6 +19,7 @@ COMMANDS: dict[str, str] = {
     "apply": "reconciler.cli.apply:apply",
     "emulator": "reconciler.cli.emulator:emulator",
     "export": "reconciler.cli.export:export",
+    "force-unlock": "reconciler.cli.force_unlock:force_unlock",
     "plan": "reconciler.cli.plan:plan",
     "run": "reconciler.cli.run:run",
     "schema": "reconciler.cli.schema:schema",

@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import click
 
-from reconciler.cli.options import option, output_option
+from reconciler.apply.visibility import DEFAULT_TIMEOUT as VISIBILITY_TIMEOUT
+from reconciler.cli.options import lock_timeout_option, option, output_option
 from reconciler.cli.plan import plan_options, planning_options, target_of
 from reconciler.cli.progress import ProgressBar, render_result
 from reconciler.cli.session import (
@@ -33,6 +34,9 @@ from reconciler.cli.session import (
 
 if TYPE_CHECKING:
     from reconciler.apply.executor import ExecutorSettings
+    from reconciler.apply.gateway import ClientGateway
+    from reconciler.apply.journal import CreateJournal
+    from reconciler.apply.lease import Lease
     from reconciler.apply.results import ApplyResult
     from reconciler.model import DesiredState
     from reconciler.plan import Plan, PlanOptions
@@ -53,6 +57,8 @@ class ApplyRequest:
     output: Literal["text", "json"] = "text"
     interactive: bool = field(default_factory=lambda: sys.stdin.isatty() and sys.stdout.isatty())
     executor: ExecutorSettings = field(default_factory=_default_executor)
+    visibility_timeout: float = VISIBILITY_TIMEOUT  # seconds an apply waits for its creates
+    lock_timeout: float = 0.0  # seconds an apply waits for another writer's lease
 
 
 @click.command()
@@ -69,6 +75,18 @@ class ApplyRequest:
         "listing never lags]"
     ),
 )
+@option(
+    "--visibility-timeout",
+    type=click.FloatRange(min=0.0),
+    default=120.0,
+    show_default=True,
+    metavar="SECONDS",
+    help=(
+        "Seconds apply waits for its creates to show in a listing, so that a later run from "
+        "any directory or machine sees them; still missing after that, apply exits 1."
+    ),
+)
+@lock_timeout_option(default=0.0)
 @planning_options
 def apply(paths: tuple[str, ...], **kwargs: Any) -> None:
     """Make the live address book match the manifests (or apply a saved plan).
@@ -89,6 +107,8 @@ def apply(paths: tuple[str, ...], **kwargs: Any) -> None:
         auto_approve=kwargs["auto_approve"],
         output=kwargs["output"],
         executor=ExecutorSettings(settle=settle),
+        visibility_timeout=kwargs["visibility_timeout"],
+        lock_timeout=kwargs["lock_timeout"],
     )
     raise SystemExit(run_apply(request))
 
@@ -109,6 +129,7 @@ def saved_plan_at(paths: Sequence[str]) -> Plan | None:
 def run_apply(request: ApplyRequest) -> int:
     """Converge once (or apply a saved plan); 0 only when everything converged."""
     from reconciler.apply.journal import JournalLocked
+    from reconciler.apply.lease import LeaseError
     from reconciler.people.errors import PeopleError
     from reconciler.plan import PlanError, SavedPlanError
 
@@ -132,7 +153,7 @@ def run_apply(request: ApplyRequest) -> int:
     bar = ProgressBar(enabled=request.interactive)
     try:
         result = asyncio.run(_apply(request, desired, saved, bar))
-    except JournalLocked as error:
+    except (JournalLocked, LeaseError) as error:
         err(f"Error: {error}")
         return EXIT_ERROR
     except (PlanError, PeopleError) as error:
@@ -143,7 +164,7 @@ def run_apply(request: ApplyRequest) -> int:
     return _report(request, result)
 
 
-def _approver(request: ApplyRequest, bar: ProgressBar) -> Callable[[Plan], bool]:
+def _approver(request: ApplyRequest, bar: ProgressBar, lease: Lease) -> Callable[[Plan], bool]:
     from reconciler.plan import render_text
 
     def approve(plan: Plan) -> bool:
@@ -153,6 +174,7 @@ def _approver(request: ApplyRequest, bar: ProgressBar) -> Callable[[Plan], bool]
             click.echo("")
             if not click.confirm("Apply these changes?", default=False):
                 return False
+            lease.check()  # the prompt blocked renewals: still ours before the first write?
         bar.start(changes)
         return True
 
@@ -162,28 +184,48 @@ def _approver(request: ApplyRequest, bar: ProgressBar) -> Callable[[Plan], bool]
 async def _apply(
     request: ApplyRequest, desired: DesiredState | None, saved: Plan | None, bar: ProgressBar
 ) -> ApplyResult:
-    from reconciler.apply.engine import ApplySettings, converge
     from reconciler.apply.gateway import ClientGateway
-    from reconciler.apply.saved import apply_saved
     from reconciler.people import connect
 
     t = request.target
-    settings = ApplySettings(plan=request.options, executor=request.executor)
     async with connect(
         t.target, token=t.token, state=t.state, subject=t.subject, credentials=t.credentials
     ) as client:
         gateway = ClientGateway(client)
-        with t.journal(client.account) as journal:
-            if saved is not None:
-                return await apply_saved(
-                    gateway, journal, saved, settings, progress=bar.advance,
-                    on_plan=_approver(request, bar),
-                )  # fmt: skip
-            assert desired is not None
-            return await converge(
-                gateway, journal, desired, settings, progress=bar.advance,
-                on_plan=_approver(request, bar),
-            )  # fmt: skip
+        lease = t.lease(client, client.account, "apply")
+        async with lease.held(request.lock_timeout):
+            with t.journal(client.account) as journal:
+                return await _apply_held(request, gateway, journal, lease, desired, saved, bar)
+
+
+async def _apply_held(
+    request: ApplyRequest,
+    gateway: ClientGateway,
+    journal: CreateJournal,
+    lease: Lease,
+    desired: DesiredState | None,
+    saved: Plan | None,
+    bar: ProgressBar,
+) -> ApplyResult:
+    """Apply while holding the journal and the lease; return once the creates are listed."""
+    from reconciler.apply.engine import ApplySettings, converge
+    from reconciler.apply.saved import apply_saved
+    from reconciler.apply.visibility import require_listed
+
+    settings = ApplySettings(plan=request.options, executor=request.executor)
+    if saved is not None:
+        result = await apply_saved(
+            gateway, journal, saved, settings, progress=bar.advance,
+            on_plan=_approver(request, bar, lease),
+        )  # fmt: skip
+    else:
+        assert desired is not None
+        result = await converge(
+            gateway, journal, desired, settings, progress=bar.advance,
+            on_plan=_approver(request, bar, lease),
+        )  # fmt: skip
+    await require_listed(gateway, journal, result, within=request.visibility_timeout)
+    return result
 
 
 def _report(request: ApplyRequest, result: ApplyResult) -> int:

@@ -16,13 +16,10 @@ from typing import Any
 import click
 
 from reconciler.cli.options import (
-    credentials_option,
+    connection_options,
     default_region_option,
     option,
-    state_option,
-    subject_option,
-    target_option,
-    token_option,
+    state_dir_of,
 )
 
 # Every writable Person field a manifest can hold, plus what export needs to read them right.
@@ -43,19 +40,23 @@ READ_FIELDS = (
 )
 @option("--force", is_flag=True, help="Write into --out even if it already holds files.")
 @default_region_option
-@subject_option
-@credentials_option
-@target_option
-@token_option
-@state_option
-def export(out: Path, force: bool, default_region: str, **connection: Any) -> None:
+@connection_options
+def export(
+    out: Path,
+    force: bool,
+    default_region: str,
+    state_dir: str | None,
+    state: str | None,
+    **connection: Any,
+) -> None:
     """Write every live contact and contact group as manifests."""
     if out.exists() and any(out.iterdir()) and not force:
         raise click.UsageError(f"{out} is not empty; choose another --out or pass --force")
     from reconciler.controller.logs import configure_logging
 
     configure_logging("console", level=logging.WARNING)  # stdout is for the summary
-    result = asyncio.run(read_live(default_region=default_region, **connection))
+    embedded = state_dir_of(state_dir, state).embedded_state
+    result = asyncio.run(read_live(default_region=default_region, state=embedded, **connection))
     from reconciler.manifest.dumper import write_manifests
 
     written = write_manifests(out, result.contacts, result.groups)
@@ -70,9 +71,11 @@ def export(out: Path, force: bool, default_region: str, **connection: Any) -> No
 async def read_live(*, default_region: str, app: Any = None, **connection: Any) -> Any:
     """List the live address book and convert it (``app``: an emulator app, for tests)."""
     from reconciler.manifest.convert import export as convert
+    from reconciler.model.stamps import is_lease_group
     from reconciler.people import connect
 
     async with connect(app=app, **connection) as client:
         listing = await client.list_people(READ_FIELDS)
-        groups = await client.list_groups()
+        # The write lease (reconciler.apply.lease) is the tool's, not anyone's label.
+        groups = [g for g in await client.list_groups() if not is_lease_group(g)]
     return convert(listing.people, groups, default_region=default_region)

@@ -16,7 +16,6 @@ import click
 F = TypeVar("F", bound=Callable[..., Any])
 
 ENV_PREFIX = "RECONCILER_"
-DEFAULT_STATE = ".reconciler/embedded.sqlite3"
 
 
 def envvar_for(flag: str) -> str:
@@ -39,8 +38,8 @@ target_option = option(
     show_default=True,
     metavar="embedded|google|http://HOST:PORT",
     help=(
-        "Where the People API is: the in-process emulator (state kept in --state), the real "
-        "Google API, or an emulator or People-compatible endpoint at a URL."
+        "Where the People API is: the in-process emulator (its state kept in --state-dir), "
+        "the real Google API, or an emulator or People-compatible endpoint at a URL."
     ),
 )
 token_option = option(
@@ -50,11 +49,54 @@ token_option = option(
 )
 state_option = option(
     "--state",
-    default=DEFAULT_STATE,
-    show_default=True,
+    default=None,
     type=click.Path(dir_okay=False),
-    help="State file of the embedded emulator.",
+    help="State file of the embedded emulator.  [default: embedded.sqlite3 in --state-dir]",
 )
+state_dir_option = option(
+    "--state-dir",
+    default=None,
+    type=click.Path(file_okay=False),
+    metavar="DIR",
+    help=(
+        "Where the create journal, locks and the embedded state live (never the working "
+        "directory).  [default: $XDG_STATE_HOME/reconciler, else ~/.local/state/reconciler]"
+    ),
+)
+
+
+def lock_timeout_option(default: float) -> Callable[[F], F]:
+    """``--lock-timeout``: how long to wait for another writer's lease on the address book."""
+    return option(
+        "--lock-timeout",
+        type=click.FloatRange(min=0.0),
+        default=default,
+        show_default=True,
+        metavar="SECONDS",
+        help=(
+            "Seconds to wait while another run holds the address book's write lease "
+            "(0: refuse at once, naming the holder and when its lease expires)."
+        ),
+    )
+
+
+def state_dir_of(state_dir: str | None, state: str | None) -> Any:
+    """The :class:`~reconciler.statedir.StateDir` of the flags; says so on stderr when an
+    embedded address book from before the state directory is left in the working directory."""
+    from reconciler.statedir import LEGACY_EMBEDDED, StateDir
+
+    resolved = StateDir.at(state_dir, embedded=state)
+    if state is None and LEGACY_EMBEDDED.is_file():
+        click.echo(
+            f"note: {LEGACY_EMBEDDED} is from an earlier version, which kept the embedded "
+            f"address book in the working directory; it now lives in "
+            f"{resolved.embedded_state}. To keep using the old one, pass --state "
+            f"{LEGACY_EMBEDDED} (or move the file there).",
+            err=True,
+        )
+    return resolved
+
+
 owner_option = option(
     "--owner",
     default="reconciler",
@@ -108,3 +150,20 @@ default_region_option = option(
     callback=_region,
     help="Country (ISO code) of phone numbers written without a +country prefix.",
 )
+
+
+def connection_options(command: F) -> F:
+    """Where the address book is and as whom: ``--target``, ``--token``, ``--state-dir``,
+    ``--state``, ``--subject``, ``--credentials``."""
+    for decorate in reversed(
+        [
+            target_option,
+            token_option,
+            state_dir_option,
+            state_option,
+            subject_option,
+            credentials_option,
+        ]
+    ):
+        command = decorate(command)
+    return command

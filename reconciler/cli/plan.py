@@ -21,6 +21,8 @@ from reconciler.cli.options import (
     option,
     output_option,
     owner_option,
+    state_dir_of,
+    state_dir_option,
     state_option,
     subject_option,
     target_option,
@@ -75,6 +77,7 @@ def planning_options(command: F) -> F:
         default_region_option,
         target_option,
         token_option,
+        state_dir_option,
         state_option,
         owner_option,
         subject_option,
@@ -104,10 +107,10 @@ def target_of(**kwargs: Any) -> Target:
     return Target(
         target=kwargs["target"],
         token=kwargs["token"],
-        state=kwargs["state"],
         owner=kwargs["owner"],
         subject=kwargs["subject"],
         credentials=kwargs["credentials"],
+        state_dir=state_dir_of(kwargs["state_dir"], kwargs["state"]),
     )
 
 

@@ -19,8 +19,11 @@ from reconciler.cli.options import (
     F,
     credentials_option,
     default_region_option,
+    lock_timeout_option,
     option,
     owner_option,
+    state_dir_of,
+    state_dir_option,
     state_option,
     subject_option,
     target_option,
@@ -116,6 +119,7 @@ def duration_option(flag: str, default: str, help: str) -> Callable[[F], F]:
 @duration_option(
     "--shutdown-timeout", "30s", "On SIGTERM, how long the in-flight passes may take to finish."
 )
+@lock_timeout_option(default=120.0)
 @option(
     "--log-format",
     type=click.Choice(["json", "console", "auto"]),
@@ -128,6 +132,7 @@ def duration_option(flag: str, default: str, help: str) -> Callable[[F], F]:
 @credentials_option
 @target_option
 @token_option
+@state_dir_option
 @state_option
 @owner_option
 def run(
@@ -143,13 +148,15 @@ def run(
     prune: bool,
     suspend: bool,
     shutdown_timeout: float,
+    lock_timeout: float,
     log_format: str,
     default_region: str,
     subject: str | None,
     credentials: str | None,
     target: str,
     token: str | None,
-    state: str,
+    state_dir: str | None,
+    state: str | None,
     owner: str,
 ) -> None:
     """Keep the address books converged with the manifests in PATHS, until SIGTERM.
@@ -197,7 +204,7 @@ def run(
     settings = RunSettings(
         target=target,
         token=token,
-        state=state,
+        state_dir=state_dir_of(state_dir, state),
         credentials=credentials,
         default_region=default_region,
         intervals=Intervals(poll=poll_interval, resync=resync_interval, debounce=debounce),
@@ -207,5 +214,6 @@ def run(
         prune=prune,
         suspend=suspend,
         shutdown_timeout=shutdown_timeout,
+        lock_timeout=lock_timeout,
     )
     sys.exit(asyncio.run(run_controller(config, settings)))

@@ -10,14 +10,19 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import click
 import structlog
 
-from reconciler.apply.journal import CreateJournal, journal_path
+from reconciler.apply.journal import CreateJournal
 from reconciler.model import DesiredState
+from reconciler.statedir import StateDir
+
+if TYPE_CHECKING:
+    from reconciler.apply.lease import Lease
+    from reconciler.apply.lease_record import LeaseClient
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES, EXIT_LEFT = 0, 1, 2, 2
 
@@ -28,14 +33,27 @@ class Target:
 
     target: str = "embedded"
     token: str | None = None
-    state: str = ".reconciler/embedded.sqlite3"
     owner: str = "reconciler"
     subject: str | None = None  # the user to act as (domain-wide delegation)
     credentials: str | None = None  # a Google credentials file
+    state_dir: StateDir = field(default_factory=StateDir.at)
+
+    @property
+    def state(self) -> str:
+        """The embedded emulator's state file."""
+        return str(self.state_dir.embedded_state)
+
+    def lease(self, client: LeaseClient, account: str, command: str) -> Lease:
+        """The address book's write lease, claimed for ``command``."""
+        from reconciler.apply.lease import claim
+
+        return claim(
+            client, self.state_dir, target=self.target, account=account, owner=self.owner,
+            command=command,
+        )  # fmt: skip
 
     def journal(self, account: str, *, readonly: bool = False) -> CreateJournal:
-        directory = Path(self.state).expanduser().resolve().parent
-        path = journal_path(directory, target=self.target, account=account, owner=self.owner)
+        path = self.state_dir.journal(target=self.target, account=account, owner=self.owner)
         return CreateJournal(path, readonly=readonly)
 
 

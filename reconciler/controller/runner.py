@@ -1,10 +1,14 @@
 """The controller process: accounts in parallel, probes and metrics, and a graceful stop.
 
-Each account gets its own client, create journal (which doubles as the account's write lock, so
-a concurrent ``reconciler apply`` cannot become a second writer), poller and worker; accounts run
-side by side on one event loop. SIGTERM (or SIGINT) stops every source, lets each in-flight pass
-finish, and returns 0; a pass still running after ``shutdown_timeout`` is cancelled, which is safe
-because the next start is a full pass and the create journal survives.
+Each account gets its own client, create journal (in the state directory), write lease (kept in
+the address book itself and renewed while the controller runs, so a concurrent ``reconciler
+apply`` on any machine cannot become a second writer; see :mod:`reconciler.apply.lease`), poller
+and worker; accounts run side by side on one event loop. At start the controller waits up to
+``lock_timeout`` for another writer's lease. SIGTERM (or SIGINT) stops every source, lets each
+in-flight pass finish, waits (as long again at most) until a listing shows its creates, releases
+the leases and returns 0; a pass still running after ``shutdown_timeout`` is cancelled, which is
+safe because the next start is a full pass and the create journal survives. A lease lost while
+running stops every worker at once (exit 1).
 """
 
 from __future__ import annotations
@@ -13,17 +17,20 @@ import asyncio
 import contextlib
 import functools
 import signal
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import structlog
 
 from reconciler.apply.engine import ApplySettings
 from reconciler.apply.executor import ExecutorSettings
-from reconciler.apply.journal import CreateJournal, JournalLocked, journal_path
+from reconciler.apply.gateway import ClientGateway
+from reconciler.apply.journal import CreateJournal, JournalLocked
+from reconciler.apply.lease import LEASE_TTL, Lease, LeaseError, claim
+from reconciler.apply.visibility import wait_until_listed
 from reconciler.clock import SystemClock
 from reconciler.controller.account import AccountWorker, Intervals
 from reconciler.controller.accounts import Account, AccountsConfig
@@ -34,7 +41,9 @@ from reconciler.controller.metrics import CONTENT_TYPE, Metrics
 from reconciler.controller.polling import LivePoller
 from reconciler.controller.serving import Response, Route, SmallHttpServer, parse_addr
 from reconciler.controller.sharding import SINGLE, Shard
+from reconciler.people.errors import PeopleError
 from reconciler.plan.options import PlanOptions
+from reconciler.statedir import StateDir
 
 __all__ = ["RunSettings", "run_controller"]
 
@@ -52,7 +61,7 @@ class RunSettings:
 
     target: str = "embedded"
     token: str | None = None
-    state: str = ".reconciler/embedded.sqlite3"
+    state_dir: StateDir = field(default_factory=StateDir.at)  # journals, locks, embedded state
     credentials: str | None = None
     default_region: str = "US"  # of phone numbers written without +country
     intervals: Intervals = field(default_factory=Intervals)
@@ -62,6 +71,7 @@ class RunSettings:
     prune: bool = False
     suspend: bool = False
     shutdown_timeout: float = 30.0
+    lock_timeout: float = LEASE_TTL  # wait this long for another writer's lease at start
 
 
 def _token_for(account: Account, settings: RunSettings) -> str | None:
@@ -123,6 +133,7 @@ async def _open_account(
     health: Health,
     suspended: bool,
     app: Any,
+    on_lost: Callable[[str], None],
 ) -> AccountWorker:
     from reconciler.people import connect  # the HTTP stack loads only when running
 
@@ -130,20 +141,26 @@ async def _open_account(
         connect(
             settings.target,
             token=_token_for(account, settings),
-            state=settings.state,
+            state=settings.state_dir.embedded_state,
             subject=account.subject,
             credentials=settings.credentials,
             app=app,
         )
     )
-    state_dir = Path(settings.state).parent
+    lease = claim(
+        client, settings.state_dir, target=settings.target, account=client.account,
+        owner=account.owner, command="run",
+    )  # fmt: skip
+    await stack.enter_async_context(lease.held(settings.lock_timeout, on_lost=on_lost))
     journal = stack.enter_context(
         CreateJournal(
-            journal_path(
-                state_dir, target=settings.target, account=client.account, owner=account.owner
+            settings.state_dir.journal(
+                target=settings.target, account=client.account, owner=account.owner
             )
         )
     )
+    # Unwound first, before the lease is given back: a next writer elsewhere sees our creates.
+    stack.push_async_callback(_creates_listed, ClientGateway(client), journal, lease, settings)
     metrics.track_api_requests(account.key, lambda: client.stats.by_method_status)
     clock = SystemClock()  # one timeline for the worker's queue and its passes' retry times
     backend = ApplyBackend(
@@ -173,6 +190,28 @@ async def _open_account(
     )
 
 
+async def _creates_listed(
+    gateway: ClientGateway, journal: CreateJournal, lease: Lease, settings: RunSettings
+) -> None:
+    """On the way out, wait (at most ``shutdown_timeout``) until a listing shows our creates,
+    so that whoever takes the lease next, from any machine, does not create them again."""
+    if lease.lost is not None:
+        return
+    try:
+        seen = await wait_until_listed(
+            gateway,
+            journal,
+            within=settings.shutdown_timeout,
+            clock=time.monotonic,
+            sleep=asyncio.sleep,
+        )
+    except PeopleError as error:
+        _log.warning("could not check that our creates are listed", error=str(error))
+        return
+    if not seen.visible:
+        _log.warning("stopping with creates a listing does not show yet", creates=len(seen.missing))
+
+
 async def run_controller(
     config: AccountsConfig, settings: RunSettings, *, stop: asyncio.Event | None = None
 ) -> int:
@@ -194,12 +233,15 @@ async def run_controller(
         target=settings.target if "://" not in settings.target else "http",
     )
     metrics, health = Metrics(), Health()
+    for account in accounts:  # not ready while an account is still being opened (its lease)
+        health.expect(account.key)
+    lost = asyncio.Event()  # an account's lease was lost: stop writing at once
     app: Any = None
     if settings.target == "embedded":  # one in-process emulator for every account
         from reconciler.emulator import create_app
 
-        Path(settings.state).parent.mkdir(parents=True, exist_ok=True)
-        app = create_app(state_path=settings.state)
+        settings.state_dir.embedded_state.parent.mkdir(parents=True, exist_ok=True)
+        app = create_app(state_path=settings.state_dir.embedded_state)
     try:
         async with _serving(metrics, health, settings), AsyncExitStack() as stack:
             try:
@@ -212,13 +254,16 @@ async def run_controller(
                         health=health,
                         suspended=suspended,
                         app=app,
+                        on_lost=lambda _reason: lost.set(),
                     )
                     for a in accounts
                 ]
-            except JournalLocked as error:
+            except (JournalLocked, LeaseError) as error:
                 _log.error("another writer holds an account; stop it or wait", error=str(error))
                 return 1
-            return await _supervise(workers, health, stop, settings.shutdown_timeout)
+            code = await _supervise(workers, health, stop, settings.shutdown_timeout, lost)
+        _log.info("controller stopped")  # after the leases were given back
+        return code
     except OSError as error:  # a probe or metrics address that cannot be bound
         _log.error("cannot serve probes or metrics", error=f"{type(error).__name__}: {error}")
         return 1
@@ -234,20 +279,39 @@ async def run_controller(
 
 
 async def _supervise(
-    workers: list[AccountWorker], health: Health, stop: asyncio.Event, drain_bound: float
+    workers: list[AccountWorker],
+    health: Health,
+    stop: asyncio.Event,
+    drain_bound: float,
+    lost: asyncio.Event,
 ) -> int:
-    """Run the workers until ``stop``; then drain them within ``drain_bound`` seconds."""
+    """Run the workers until ``stop``; then drain them within ``drain_bound`` seconds.
+
+    When an account's lease is ``lost`` (someone broke it, or it could not be renewed), every
+    worker is cancelled at once rather than drained: another writer may be at work, and the
+    exit is 1 so that the controller restarts and waits for the lease.
+    """
     tasks = [asyncio.create_task(w.run(), name=f"account:{w.account.key}") for w in workers]
     heartbeat = asyncio.create_task(_heartbeat(health))
     stopping = asyncio.create_task(stop.wait())
+    losing = asyncio.create_task(lost.wait())
     code = 0
     try:
-        done, _ = await asyncio.wait([*tasks, stopping], return_when=asyncio.FIRST_COMPLETED)
-        for task in done:
-            if task is not stopping and task.exception() is not None:
+        watched: list[asyncio.Task[Any]] = [*tasks, stopping, losing]
+        done, _ = await asyncio.wait(watched, return_when=asyncio.FIRST_COMPLETED)
+        if losing in done:
+            _log.error("an account's write lease was lost: stopping without draining")
+            for cancelled in tasks:
+                cancelled.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            return 1
+        for finished in done:
+            if finished is not stopping and finished.exception() is not None:
                 code = 1
                 _log.error(
-                    "account worker crashed", task=task.get_name(), error=repr(task.exception())
+                    "account worker crashed",
+                    task=finished.get_name(),
+                    error=repr(finished.exception()),
                 )
         _log.info("shutting down: finishing in-flight passes", bound=drain_bound)
         for worker in workers:
@@ -257,9 +321,9 @@ async def _supervise(
             _log.warning("pass cancelled at the shutdown bound", task=task.get_name())
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        _log.info("controller stopped")
         return code
     finally:
         heartbeat.cancel()
         stopping.cancel()
-        await asyncio.gather(heartbeat, stopping, return_exceptions=True)
+        losing.cancel()
+        await asyncio.gather(heartbeat, stopping, losing, return_exceptions=True)

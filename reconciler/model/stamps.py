@@ -11,6 +11,18 @@ reconciler is stateless. A contact carries::
 
 Groups carry only the owner and the name. Any other ``clientData`` entry belongs to someone else
 and is preserved.
+
+One group is not a manifest's: the address book's write lease (:mod:`reconciler.apply.lease`),
+named :data:`LEASE_GROUP_NAME` and marked by the key ``reconciler.lease``. Its ``clientData``
+says who holds the lease and until when::
+
+    reconciler.lease            the lease record's format version
+    reconciler.lease.id         the id of the current lease (what ``force-unlock`` names)
+    reconciler.lease.holder     who holds it, for people: command, owner, user@host, pid
+    reconciler.lease.instance   the holder's state directory id (a dead local holder is known)
+    reconciler.lease.expires    when it lapses unless renewed, RFC 3339 UTC
+
+It carries no owner stamp, so no plan ever matches, prunes or reports it; export leaves it out.
 """
 
 from __future__ import annotations
@@ -24,6 +36,17 @@ NAME_KEY = "reconciler.name"
 FIELDS_KEY = "reconciler.fields"
 PRUNE_KEY = "reconciler.prune"
 STAMP_KEYS: frozenset[str] = frozenset({OWNER_KEY, NAME_KEY, FIELDS_KEY, PRUNE_KEY})
+
+LEASE_KEY = "reconciler.lease"
+LEASE_ID_KEY = "reconciler.lease.id"
+LEASE_HOLDER_KEY = "reconciler.lease.holder"
+LEASE_INSTANCE_KEY = "reconciler.lease.instance"
+LEASE_EXPIRES_KEY = "reconciler.lease.expires"
+LEASE_KEYS: frozenset[str] = frozenset(
+    {LEASE_KEY, LEASE_ID_KEY, LEASE_HOLDER_KEY, LEASE_INSTANCE_KEY, LEASE_EXPIRES_KEY}
+)
+LEASE_VERSION = "1"
+LEASE_GROUP_NAME = "Reconciler lease (do not delete)"
 
 # Managed clientData keys of a manifest are recorded in reconciler.fields as "clientData.<key>".
 CLIENT_DATA_PREFIX = "clientData."
@@ -111,3 +134,18 @@ def foreign_entries(
 def stamp_entry_count(client_data: Any) -> int:
     """How many entries of ``client_data`` are stamp entries (duplicates included)."""
     return sum(1 for entry in _entries(client_data) if entry.get("key") in STAMP_KEYS)
+
+
+def lease_entries(client_data: Any) -> dict[str, str]:
+    """The lease keys of ``client_data`` (first entry of each wins); empty on any other group."""
+    values: dict[str, str] = {}
+    for entry in _entries(client_data):
+        key = entry.get("key")
+        if key in LEASE_KEYS and key not in values:
+            values[str(key)] = str(entry.get("value") or "")
+    return values
+
+
+def is_lease_group(group: Mapping[str, Any]) -> bool:
+    """Whether ``group`` is an address book's write lease rather than anyone's label."""
+    return LEASE_KEY in lease_entries(group.get("clientData"))

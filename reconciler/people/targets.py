@@ -20,11 +20,11 @@ from reconciler.people.auth import BearerToken, GoogleAuth, HttpxTokenRequest, l
 from reconciler.people.client import PeopleClient
 from reconciler.people.pacing import Pacer
 from reconciler.people.transport import ClientConfig, Transport
+from reconciler.statedir import StateDir
 
-__all__ = ["DEFAULT_STATE", "GOOGLE_BASE_URL", "connect"]
+__all__ = ["GOOGLE_BASE_URL", "connect"]
 
 GOOGLE_BASE_URL = "https://people.googleapis.com/"
-DEFAULT_STATE = ".reconciler/embedded.sqlite3"
 EMBEDDED_BASE_URL = "http://embedded.invalid/"
 
 
@@ -54,7 +54,9 @@ async def connect(
 ) -> AsyncIterator[PeopleClient]:
     """Yield a :class:`PeopleClient` for ``target``; closes its connections on exit.
 
-    ``app`` (embedded only) uses an already built emulator app instead of creating one.
+    ``state`` (embedded only) is the emulator's SQLite file, by default the one in the
+    default state directory (:mod:`reconciler.statedir`); ``app`` (embedded only) uses an
+    already built emulator app instead of creating one.
     """
     config = config or ClientConfig()
     timeout = httpx.Timeout(config.timeout)
@@ -64,7 +66,7 @@ async def connect(
         if app is None:
             from reconciler.emulator import create_app
 
-            path = Path(state or DEFAULT_STATE)
+            path = Path(state) if state else StateDir.at().embedded_state
             path.parent.mkdir(parents=True, exist_ok=True)
             app = create_app(state_path=path)
             emulator = app.state.emulator

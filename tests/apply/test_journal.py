@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.apply.journal import CreateJournal, JournalLocked, journal_path
+from reconciler.apply.journal import CreateJournal, JournalLocked
+from reconciler.statedir import StateDir
 from tests.support.eventually import LIMIT
 
 
@@ -61,10 +62,13 @@ def test_a_second_writer_for_the_same_account_is_refused(tmp_path: Path) -> None
 
 def test_journal_names_hold_no_account_or_token(tmp_path: Path) -> None:
     """The file name is a digest: neither the account nor a token appears in it."""
-    path = journal_path(tmp_path, target="http://x", account="user:alice@example.com", owner="o")
+    state = StateDir.at(tmp_path)
+    path = state.journal(target="http://x", account="user:alice@example.com", owner="o")
     assert "alice" not in path.name
-    assert path.parent == tmp_path
-    assert path != journal_path(tmp_path, target="http://x", account="user:bob@x", owner="o")
+    assert path.is_relative_to(tmp_path.resolve())
+    assert path != state.journal(target="http://x", account="user:bob@x", owner="o")
+    assert path != state.journal(target="http://y", account="user:alice@example.com", owner="o")
+    assert path != state.journal(target="http://x", account="user:alice@example.com", owner="p")
 
 
 def test_writing_outside_the_context_is_an_error(tmp_path: Path) -> None:

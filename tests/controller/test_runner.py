@@ -8,15 +8,21 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import structlog
 from click.testing import CliRunner
 
-from reconciler.apply.journal import CreateJournal, journal_path
+from reconciler.apply.journal import CreateJournal
+from reconciler.apply.lease import Lease
 from reconciler.cli import main
 from reconciler.cli.run import DURATION
+from reconciler.clock import ManualClock
 from reconciler.controller.account import Intervals
 from reconciler.controller.accounts import DriftPolicy, load_accounts, single_account
 from reconciler.controller.runner import RunSettings, run_controller
 from reconciler.controller.sharding import Shard, shard_of
+from reconciler.emulator import BackgroundServer, EmulatorConfig, create_app
+from reconciler.people import connect
+from reconciler.statedir import StateDir
 from tests.support.eventually import LIMIT, eventually_async
 from tests.support.manifests import contact_yaml
 
@@ -38,7 +44,7 @@ def two_accounts(tmp_path: Path) -> Path:
 def settings(url: str, tmp_path: Path, **overrides: Any) -> RunSettings:
     values: dict[str, Any] = {
         "target": url,
-        "state": str(tmp_path / "state" / "embedded.sqlite3"),
+        "state_dir": StateDir.at(tmp_path / "state"),
         "intervals": Intervals(poll=0.3, resync=3600, debounce=0.2),
         "health_addr": "0",
         "metrics_addr": "0",
@@ -158,9 +164,7 @@ async def test_an_account_locked_by_another_writer_stops_the_start(
     second writer and exits 1."""
     config = single_account([tmp_path], owner="ops", drift_policy=DriftPolicy.CORRECT)
     run = settings(emulator_server.url, tmp_path, token="user:alice@example.com")
-    path = journal_path(
-        Path(run.state).parent, target=run.target, account="alice@example.com", owner="ops"
-    )
+    path = run.state_dir.journal(target=run.target, account="alice@example.com", owner="ops")
     with CreateJournal(path):
         assert await asyncio.wait_for(run_controller(config, run), LIMIT) == 1
 
@@ -211,3 +215,110 @@ def test_default_region_is_checked_like_the_other_commands() -> None:
     result = runner.invoke(main, ["run", "--default-region", "XX"])
     assert result.exit_code == 2
     assert "unknown region 'XX'" in result.output
+
+
+def alice_account(tmp_path: Path) -> tuple[Path, Any]:
+    """One contact for alice@example.com under owner "ops": (manifests folder, config)."""
+    manifests = tmp_path / "m"
+    manifests.mkdir()
+    (manifests / "c.yaml").write_text(contact_yaml("alice-friend", "Alice"))
+    return manifests, single_account([manifests], owner="ops", drift_policy=DriftPolicy.CORRECT)
+
+
+async def alice_converged(url: str) -> None:
+    async with httpx.AsyncClient(base_url=url) as http:
+
+        async def converged() -> bool:
+            return (await names_by_user(http)).get("alice@example.com") == ["Alice"]
+
+        await eventually_async(converged, "alice's account to converge")
+
+
+async def test_an_apply_while_the_controller_runs_is_refused(
+    tmp_path: Path, emulator_server: Any
+) -> None:
+    """The controller holds the address book's lease while it runs: an apply from another
+    state directory (another machine) is refused, naming the controller; once the controller
+    has stopped, the lease is given back and the same apply proceeds."""
+    manifests, config = alice_account(tmp_path)
+    stop = asyncio.Event()
+    run = settings(emulator_server.url, tmp_path, token="user:alice@example.com")
+    task = asyncio.create_task(run_controller(config, run, stop=stop))
+    await alice_converged(emulator_server.url)
+    args = [
+        "apply", "--auto-approve", "--target", emulator_server.url,
+        "--token", "user:alice@example.com", "--owner", "ops",
+        "--state-dir", str(tmp_path / "elsewhere"), str(manifests),
+    ]  # fmt: skip
+    refused = await asyncio.to_thread(CliRunner().invoke, main, args)
+    assert refused.exit_code == 1, refused.output
+    assert "leased to run (owner ops)" in refused.output
+    stop.set()
+    assert await asyncio.wait_for(task, LIMIT) == 0
+    applied = await asyncio.to_thread(CliRunner().invoke, main, args)
+    assert applied.exit_code == 0, applied.output
+
+
+async def test_a_stopping_controller_waits_until_its_creates_are_listed(tmp_path: Path) -> None:
+    """On SIGTERM the controller keeps its lease until a listing shows the contacts it created
+    (so that an apply from another machine, next, does not create them again), then gives the
+    lease back and exits 0 with an empty create journal."""
+    clock = ManualClock()
+    app = create_app(EmulatorConfig(list_lag_ms=20_000), clock=clock)
+    _, config = alice_account(tmp_path)
+    with BackgroundServer(app) as server:
+        run = settings(server.url, tmp_path, token="user:alice@example.com", shutdown_timeout=600)
+        stop = asyncio.Event()
+        with structlog.testing.capture_logs() as logs:
+            task = asyncio.create_task(run_controller(config, run, stop=stop))
+            await alice_converged(server.url)
+            stop.set()
+
+            async def waiting() -> bool:
+                return any(e["event"] == "apply.waiting_for_listing" for e in logs)
+
+            await eventually_async(waiting, "the controller to wait for the listing")
+            assert not task.done()
+            assert any(e["event"] == "lease.held" for e in logs)
+            assert not any(e["event"] == "lease.released" for e in logs)
+            clock.advance(30)
+            assert await asyncio.wait_for(task, LIMIT) == 0
+            assert any(e["event"] == "lease.released" for e in logs)
+    journal = run.state_dir.journal(target=server.url, account="alice@example.com", owner="ops")
+    with CreateJournal(journal) as settled:
+        assert settled.entries == {}
+
+
+async def test_a_controller_waiting_for_the_lease_is_not_ready(
+    tmp_path: Path, emulator_server: Any
+) -> None:
+    """While another writer holds the address book's lease the controller waits for it (within
+    --lock-timeout) and reports not ready; once the lease is given back it takes it, converges
+    and becomes ready."""
+    _, config = alice_account(tmp_path)
+    async with connect(emulator_server.url, token="user:alice@example.com") as client:
+        other = Lease(client, lock_path=tmp_path / "ci" / "lease.lock", instance="ci", holder="ci")
+        await other.acquire()
+        run = settings(
+            emulator_server.url, tmp_path, token="user:alice@example.com",
+            health_addr="127.0.0.1:0", lock_timeout=600.0,
+        )  # fmt: skip
+        stop = asyncio.Event()
+        with structlog.testing.capture_logs() as logs:
+            task = asyncio.create_task(run_controller(config, run, stop=stop))
+
+            async def waiting() -> bool:
+                return any(e["event"] == "lease.waiting" for e in logs)
+
+            await eventually_async(waiting, "the controller to wait for the lease")
+            address = next(e["address"] for e in logs if e["event"] == "serving")
+            async with httpx.AsyncClient(base_url=address) as probe:
+                assert (await probe.get("/readyz")).status_code == 503
+                await other.release()
+
+                async def ready() -> bool:
+                    return (await probe.get("/readyz")).status_code == 200
+
+                await eventually_async(ready, "readiness once the lease is free")
+        stop.set()
+        assert await asyncio.wait_for(task, LIMIT) == 0

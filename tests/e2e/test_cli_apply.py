@@ -10,17 +10,55 @@ from tests.support.cli import ROOT, invoke, reconciler
 from tests.support.manifests import write_tree
 
 
-def test_apply_then_plan_reports_no_changes(tmp_path: Path) -> None:
+def test_apply_then_plan_reports_no_changes(tmp_path: Path, state_home: Path) -> None:
     """`reconciler apply --auto-approve manifests/` with the repository's example manifests on
-    the embedded emulator (default state file), then `reconciler plan --detailed-exitcode
-    manifests/` exits 0."""
+    the embedded emulator (default state file, in $XDG_STATE_HOME/reconciler and not in the
+    working directory), then `reconciler plan --detailed-exitcode manifests/` exits 0."""
     shutil.copytree(ROOT / "manifests", tmp_path / "manifests")
     applied = reconciler("apply", "--auto-approve", "manifests/", cwd=tmp_path)
     assert applied.returncode == 0, applied.stdout + applied.stderr
     assert "0 left" in applied.stdout
-    assert (tmp_path / ".reconciler" / "embedded.sqlite3").exists()
+    assert (state_home / "reconciler" / "embedded.sqlite3").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["manifests"]
     planned = reconciler("plan", "--detailed-exitcode", "manifests/", cwd=tmp_path)
     assert planned.returncode == 0, planned.stdout + planned.stderr
+
+
+def test_state_dir_flag_and_environment_hold_the_embedded_book(tmp_path: Path) -> None:
+    """`--state-dir DIR` (or RECONCILER_STATE_DIR) is where the embedded address book and the
+    create journal live: a plan from another working directory with the same state directory
+    sees what the apply wrote."""
+    write_tree(tmp_path / "a" / "m", range(3))
+    write_tree(tmp_path / "b" / "m", range(3))
+    state = tmp_path / "state"
+    assert (
+        invoke(
+            "apply", "--auto-approve", "--state-dir", str(state), "m", cwd=tmp_path / "a"
+        ).exit_code
+        == 0
+    )
+    assert (state / "embedded.sqlite3").is_file()
+    assert list((state / "journals").glob("creates-*.jsonl"))
+    planned = reconciler(
+        "plan",
+        "--detailed-exitcode",
+        "m",
+        cwd=tmp_path / "b",
+        env={"RECONCILER_STATE_DIR": str(state)},
+    )
+    assert planned.returncode == 0, planned.stdout + planned.stderr
+    assert "No changes" in planned.stdout
+
+
+def test_an_embedded_book_left_by_an_earlier_version_is_pointed_out(tmp_path: Path) -> None:
+    """A `.reconciler/embedded.sqlite3` in the working directory (where earlier versions kept
+    it) is not used silently: a note says where the state is now and how to keep the old."""
+    write_tree(tmp_path / "m", range(2))
+    (tmp_path / ".reconciler").mkdir()
+    (tmp_path / ".reconciler" / "embedded.sqlite3").write_bytes(b"")
+    planned = invoke("plan", "m", cwd=tmp_path)
+    assert planned.exit_code == 0, planned.output
+    assert "--state .reconciler/embedded.sqlite3" in planned.output
 
 
 def test_manifest_errors_are_located_and_nothing_is_written(tmp_path: Path) -> None:
