@@ -45,8 +45,9 @@ def assigned_names(tree: ast.Module) -> set[str]:
 
 
 def test_shared_names_are_defined_once() -> None:
-    """Annotation names, the singleton fields, the ``Person`` alias, the stamp keys and the clock
-    protocol each have one module-level definition in the package (others import it)."""
+    """Annotation names (every ``*_ANNOTATION``), the singleton fields, the ``Person`` alias, the
+    stamp keys (every ``*_KEY``) and the clock protocol each have one module-level definition
+    in the package (others import it)."""
     shared = {
         "PRUNE_ANNOTATION",
         "ADOPT_ANNOTATION",
@@ -63,7 +64,7 @@ def test_shared_names_are_defined_once() -> None:
         tree = ast.parse(text)
         classes = {node.name for node in tree.body if isinstance(node, ast.ClassDef)}
         defined = assigned_names(tree) | (classes & {"Clock"})
-        for name in defined & shared:
+        for name in {n for n in defined if n in shared or n.endswith(("_ANNOTATION", "_KEY"))}:
             homes.setdefault(name, []).append(str(path.relative_to(PACKAGE.parent)))
     twice = {name: where for name, where in homes.items() if len(where) > 1}
     assert not twice, f"defined in more than one module: {twice}"
