@@ -43,8 +43,13 @@ async def run_groups(ex: Executor, ops: Sequence[GroupOp]) -> dict[str, Person]:
                 continue
         except PeopleError as error:
             log.warning("apply.group_failed", key=op.key, action=str(op.kind), error=str(error))
-            # 409 on an update: the group's etag is outdated; the next pass re-plans it.
-            if op.kind is OpKind.UPDATE and isinstance(error, Conflict):
+            # 409 ABORTED on an update: the group's etag is outdated; the next pass re-plans it.
+            # 409 ALREADY_EXISTS: the new name is taken, which no retry will change.
+            if (
+                op.kind is OpKind.UPDATE
+                and isinstance(error, Conflict)
+                and error.reason != "ALREADY_EXISTS"
+            ):
                 retry_at = ex.retry_at()
                 ex.record("group", op.key, Outcome.CONFLICT, reason=str(error), retry_at=retry_at)
             else:

@@ -234,7 +234,7 @@ def _report(request: ApplyRequest, result: ApplyResult) -> int:
         return EXIT_ERROR
     if request.output == "json":
         click.echo(json.dumps(result.to_json(), indent=2))
-    else:
+    elif result.results or not result.errors:  # no plan was made: no summary of nothing applied
         click.echo(render_result(result, verbose=not request.interactive))
     for error in result.errors:
         err(f"Error: {error}")

@@ -105,6 +105,16 @@ owner_option = option(
 )
 
 
+def option_flags(command: click.Command) -> dict[str, str]:
+    """How ``command`` spells each of its options: parameter name -> its long flag. The one
+    source for messages that tell a user which option to pass (:class:`PlanOptions` ``flags``)."""
+    return {
+        param.name: max(param.opts, key=len)
+        for param in command.params
+        if isinstance(param, click.Option) and param.name
+    }
+
+
 def output_option(*formats: str, help: str) -> Callable[[F], F]:
     """``--output``/``-o``: one of ``formats``, the first being the default."""
     return option(

@@ -19,6 +19,7 @@ from reconciler.cli.options import (
     credentials_option,
     default_region_option,
     option,
+    option_flags,
     output_option,
     owner_option,
     state_dir_of,
@@ -70,6 +71,12 @@ def planning_options(command: F) -> F:
             help="Override --max-deletes and --max-delete-share.",
         ),
         option(
+            "--allow-empty",
+            "allow_empty_desired",
+            is_flag=True,
+            help="With --prune, delete every managed contact when no contact manifest is left.",
+        ),
+        option(
             "--adopt-by-email",
             is_flag=True,
             help="Adopt unstamped live contacts that match a manifest by email.",
@@ -100,6 +107,8 @@ def plan_options(**kwargs: Any) -> PlanOptions:
         max_deletes=kwargs["max_deletes"],
         max_delete_share=kwargs["max_delete_share"],
         allow_mass_delete=kwargs["allow_mass_delete"],
+        allow_empty_desired=kwargs["allow_empty_desired"],
+        flags=option_flags(click.get_current_context().command),
     )
 
 
@@ -198,7 +207,7 @@ def run_plan(request: PlanRequest) -> int:
     if request.out:
         Path(request.out).write_text(dumps_plan(plan), encoding="utf-8")
         err(f"Saved the plan to {request.out}; apply it with: reconciler apply {request.out}")
-    if request.detailed_exitcode and not plan.empty:
+    if request.detailed_exitcode and not plan.in_sync:
         return EXIT_CHANGES
     return EXIT_OK
 

@@ -14,13 +14,16 @@ from pathlib import Path
 from typing import Any
 
 import click
+from click.core import ParameterSource
 
 from reconciler.cli.options import (
     F,
     credentials_option,
     default_region_option,
+    envvar_for,
     lock_timeout_option,
     option,
+    option_flags,
     owner_option,
     state_dir_of,
     state_dir_option,
@@ -56,6 +59,45 @@ class Duration(click.ParamType):  # type: ignore[type-arg]  # generic only in cl
 
 
 DURATION = Duration()
+
+
+def _spelt(name: str) -> str:
+    """How the user gave option ``name``: its flag, or its environment variable."""
+    ctx = click.get_current_context()
+    flag = option_flags(ctx.command)[name]
+    if ctx.get_parameter_source(name) is ParameterSource.ENVIRONMENT:
+        return f"{envvar_for(flag)} ({flag})"
+    return flag
+
+
+def _shared_identity(
+    *, token: str | None, subject: str | None, credentials: str | None, target: str
+) -> list[str]:
+    """With an accounts file, each account's identity comes only from its own entry: options
+    that would give every account the same user are refused before anything starts."""
+    problems = []
+    if token:
+        problems.append(
+            f"{_spelt('token')} would send every account of the accounts file to the token's "
+            "user (and with --prune they would delete each other's contacts); with --config each "
+            "account is its own subject (on an emulator target, the token user:<subject>): unset it"
+        )
+    if subject:
+        problems.append(
+            f"{_spelt('subject')} is for a single account: with --config, set each subject in "
+            "the file"
+        )
+    if credentials and target == "google":  # other targets never read them
+        from reconciler.people.auth import credentials_type
+
+        kind = credentials_type(credentials)
+        if kind != "service_account":
+            problems.append(
+                f"{_spelt('credentials')} is {kind or 'not a credentials file'!r}, one user's "
+                "own login for every account: with --config, give a service-account key with "
+                "domain-wide delegation, so that each account acts as its own subject"
+            )
+    return problems
 
 
 def duration_option(flag: str, default: str, help: str) -> Callable[[F], F]:
@@ -188,10 +230,14 @@ def run(
         raise click.UsageError(str(error)) from error
     if config_file is not None and paths:
         raise click.UsageError("give manifest PATHS or --config, not both")
-    if config_file is not None and subject:
-        raise click.UsageError(
-            "--subject is for a single account: with --config, set each subject in the file"
+    if config_file is not None:
+        problems = _shared_identity(
+            token=token, subject=subject, credentials=credentials, target=target
         )
+        if problems:
+            for problem in problems:
+                click.echo(f"Error: {problem}", err=True)
+            sys.exit(1)
     try:
         config = (
             load_accounts(config_file, default_owner=owner, drift_policy=policy)
@@ -214,6 +260,7 @@ def run(
         prune=prune,
         suspend=suspend,
         shutdown_timeout=shutdown_timeout,
+        flags=option_flags(click.get_current_context().command),
         lock_timeout=lock_timeout,
     )
     sys.exit(asyncio.run(run_controller(config, settings)))

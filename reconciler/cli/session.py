@@ -84,4 +84,9 @@ def load_desired(paths: Sequence[str], default_region: str) -> DesiredState | No
             err(str(error))
         err(f"{len(loaded.errors)} error(s) in the manifests: nothing was sent to the API.")
         return None
-    return DesiredState(contacts=loaded.contacts, groups=loaded.groups, complete=loaded.ok)
+    return DesiredState(
+        contacts=loaded.contacts,
+        groups=loaded.groups,
+        complete=loaded.ok,
+        revision=loaded.revision or None,
+    )

@@ -128,6 +128,7 @@ class AccountWorker:
         self.passes = 0
         self._reasons: dict[str, set[Trigger]] = {}
         self._stale = True  # the desired state must be re-read before the next pass
+        self._revision: str | None = None  # of the manifests in force, for logs
         self._primed = asyncio.Event()  # the first poll (or attempt) is done
         self._ready = False
         self._log = structlog.get_logger("reconciler.controller").bind(account=account.key)
@@ -256,7 +257,7 @@ class AccountWorker:
             triggers & {Trigger.START, Trigger.MANIFEST, Trigger.RETRY}
         )
         scope = self._scope(keys, state)
-        log = log.bind(scope="keys" if scope else "full")
+        log = log.bind(scope="keys" if scope else "full", revision=state.revision)
         started = self.clock.now()
         self.health.pass_started(self.account.key)
         try:
@@ -306,15 +307,27 @@ class AccountWorker:
                 log.error("manifest error", error=problem)
             kept = "the last good manifests stay in force" if self.store.state else "none loaded"
             log.error("manifests are broken", errors=len(loaded.errors), desired=kept)
-        elif loaded.changed:
-            state = self.store.state
+            return loaded
+        state = self.store.state
+        revision = state.revision if state else None
+        if loaded.rereads:
+            log.info("manifests republished while read; read again", rereads=loaded.rereads)
+        if loaded.changed:
             log.info(
                 "manifests loaded",
+                revision=revision,
                 contacts=len(state.contacts) if state else 0,
                 groups=len(state.groups) if state else 0,
                 suspended=len(self.store.suspended),
                 changed="all" if loaded.changed_keys is None else len(loaded.changed_keys),
             )
+        elif revision != self._revision:
+            log.info(
+                "manifests revision changed; the contacts it defines did not", revision=revision
+            )
+        if revision:
+            self.metrics.set_revision(account, revision)
+        self._revision = revision
         return loaded
 
     def _enqueue_outcomes(

@@ -44,6 +44,7 @@ class Loaded:
     # The contacts whose manifest was added, changed or removed; None when that is not enough
     # to know what to do (the first load, a group or a suspension changed): then a full pass.
     changed_keys: frozenset[str] | None = None
+    rereads: int = 0  # a new revision was published while loading: read again this often
 
 
 @dataclass
@@ -81,6 +82,7 @@ class DesiredStore:
             contacts=[c for c in contacts if c.name not in suspended],
             groups=list(result.groups),
             complete=True,
+            revision=getattr(result, "revision", None) or None,
         )
         contacts_now = {c.name: _identity(c) for c in state.contacts}
         rest = (tuple(_identity(g) for g in state.groups), suspended)
@@ -95,7 +97,8 @@ class DesiredStore:
         changed = changed_keys is None or bool(changed_keys)
         self.state, self.suspended = state, suspended
         self._contacts, self._rest = contacts_now, rest
-        return Loaded(ok=True, changed=changed, changed_keys=changed_keys)
+        rereads = int(getattr(result, "rereads", 0) or 0)
+        return Loaded(ok=True, changed=changed, changed_keys=changed_keys, rereads=rereads)
 
 
 def _suspended(resource: Any) -> bool:

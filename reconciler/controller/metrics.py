@@ -124,8 +124,25 @@ class Metrics:
         )
         self.suspended = gauge("suspended", "1 while the account is suspended.", "account")
         self.ready = gauge("ready", "1 once the account's first full pass is done.", "account")
+        self.manifests_revision = gauge(
+            "manifests_revision_info",
+            "1 for the revision of the manifests in force (git commit, or sha256: digest).",
+            "account",
+            "revision",
+        )
+        self._revisions: dict[str, str] = {}
         self._api = _ApiRequests()
         r.register(self._api)
+
+    def set_revision(self, account: str, revision: str) -> None:
+        """Export ``revision`` as the one in force for ``account`` (the previous one goes)."""
+        before = self._revisions.get(account)
+        if before == revision:
+            return
+        if before is not None:
+            self.manifests_revision.remove(account, before)
+        self.manifests_revision.labels(account=account, revision=revision).set(1)
+        self._revisions[account] = revision
 
     def track_api_requests(self, account: str, stats: ApiRequestStats) -> None:
         """Export ``stats`` (cumulative counts) as ``reconciler_api_requests_total``."""

@@ -18,10 +18,10 @@ import contextlib
 import functools
 import signal
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 
@@ -44,6 +44,9 @@ from reconciler.controller.sharding import SINGLE, Shard
 from reconciler.people.errors import PeopleError
 from reconciler.plan.options import PlanOptions
 from reconciler.statedir import StateDir
+
+if TYPE_CHECKING:
+    from reconciler.people.client import PeopleClient
 
 __all__ = ["RunSettings", "run_controller"]
 
@@ -72,6 +75,8 @@ class RunSettings:
     suspend: bool = False
     shutdown_timeout: float = 30.0
     lock_timeout: float = LEASE_TTL  # wait this long for another writer's lease at start
+    # How `reconciler run` spells its options (name -> flag), for hints in refusals.
+    flags: Mapping[str, str] = field(default_factory=dict)
 
 
 def _token_for(account: Account, settings: RunSettings) -> str | None:
@@ -124,20 +129,12 @@ async def _heartbeat(health: Health) -> None:
         await asyncio.sleep(1.0)
 
 
-async def _open_account(
-    stack: AsyncExitStack,
-    account: Account,
-    settings: RunSettings,
-    *,
-    metrics: Metrics,
-    health: Health,
-    suspended: bool,
-    app: Any,
-    on_lost: Callable[[str], None],
-) -> AccountWorker:
+async def _connect(
+    stack: AsyncExitStack, account: Account, settings: RunSettings, app: Any
+) -> PeopleClient:
     from reconciler.people import connect  # the HTTP stack loads only when running
 
-    client = await stack.enter_async_context(
+    client: PeopleClient = await stack.enter_async_context(
         connect(
             settings.target,
             token=_token_for(account, settings),
@@ -147,6 +144,50 @@ async def _open_account(
             app=app,
         )
     )
+    return client
+
+
+async def _shared_address_books(clients: list[tuple[str, PeopleClient]]) -> bool:
+    """Whether two accounts turn out to be one address book (aliases of one mailbox, say):
+    then they would fight, and with pruning delete each other's contacts. Each account's own
+    profile (``people/me``) names the address book; one read per account, only when there are
+    several, before any lease is taken. An account whose profile cannot be read is left to fail
+    on its own."""
+    if len(clients) < 2:
+        return False
+    seen: dict[str, str] = {}
+    shared = False
+    for key, client in clients:
+        try:
+            me = await client.get_person("people/me", "metadata")
+        except PeopleError as error:
+            _log.warning(
+                "cannot tell which address book an account is", account=key, error=str(error)
+            )
+            continue
+        book = str(me.get("resourceName") or "")
+        if book in seen:
+            shared = True
+            _log.error(
+                "two accounts are one address book; give each mailbox one entry",
+                accounts=[seen[book], key],
+                address_book=book,
+            )
+        seen.setdefault(book, key)
+    return shared
+
+
+async def _open_account(
+    stack: AsyncExitStack,
+    account: Account,
+    client: PeopleClient,
+    settings: RunSettings,
+    *,
+    metrics: Metrics,
+    health: Health,
+    suspended: bool,
+    on_lost: Callable[[str], None],
+) -> AccountWorker:
     lease = claim(
         client, settings.state_dir, target=settings.target, account=client.account,
         owner=account.owner, command="run",
@@ -168,7 +209,10 @@ async def _open_account(
         journal,
         ApplySettings(
             plan=PlanOptions(
-                owner=account.owner, prune=settings.prune, default_region=settings.default_region
+                owner=account.owner,
+                prune=settings.prune,
+                default_region=settings.default_region,
+                flags=settings.flags,
             ),
             executor=CONTROLLER_RETRIES,
         ),
@@ -244,19 +288,24 @@ async def run_controller(
         app = create_app(state_path=settings.state_dir.embedded_state)
     try:
         async with _serving(metrics, health, settings), AsyncExitStack() as stack:
+            clients = [await _connect(stack, a, settings, app) for a in accounts]
+            if await _shared_address_books(
+                [(a.key, c) for a, c in zip(accounts, clients, strict=True)]
+            ):
+                return 1
             try:
                 workers = [
                     await _open_account(
                         stack,
                         a,
+                        client,
                         settings,
                         metrics=metrics,
                         health=health,
                         suspended=suspended,
-                        app=app,
                         on_lost=lambda _reason: lost.set(),
                     )
-                    for a in accounts
+                    for a, client in zip(accounts, clients, strict=True)
                 ]
             except (JournalLocked, LeaseError) as error:
                 _log.error("another writer holds an account; stop it or wait", error=str(error))

@@ -227,6 +227,20 @@ def _one(
             "write it with its country code (+1 650 555 0100) or in the national format of the "
             "default region (--default-region)",
         )
+    if kind == "string_too_long":
+        return ManifestError(
+            *where_,
+            f"{field!r} is {len(value) if isinstance(value, str) else 'too many'} characters "
+            f"long; Google Contacts keeps at most {detail.get('ctx', {}).get('max_length')} in "
+            "one field",
+            "shorten it, or spread it over several entries or contacts",
+        )
+    if kind == "limit":
+        return ManifestError(
+            *where_,
+            f"{field!r} {detail['msg']}",
+            "shorten it, or spread it over several entries or contacts",
+        )
     if kind == "date":
         return ManifestError(
             *where_, f"{field!r}: {detail['msg']}", "write date: {year: 1990, month: 5, day: 17}"

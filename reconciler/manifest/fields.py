@@ -28,6 +28,8 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from reconciler.model.limits import MAX_FIELD_CHARACTERS
+
 DEFAULT_REGION = "US"
 
 
@@ -61,9 +63,12 @@ _PHONE_PROBLEMS = {
 
 
 class Entry(BaseModel):
-    """Base of every manifest entry: strict types, unknown fields rejected."""
+    """Base of every manifest entry: strict types, unknown fields rejected, and no text longer
+    than Google Contacts keeps in one field."""
 
-    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+    model_config = ConfigDict(
+        strict=True, extra="forbid", frozen=True, str_max_length=MAX_FIELD_CHARACTERS
+    )
 
 
 def _bare_value(value: Any) -> Any:

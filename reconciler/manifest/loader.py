@@ -19,9 +19,12 @@ from reconciler.manifest.errors import Location, ManifestError
 from reconciler.manifest.fields import DEFAULT_REGION, check_region
 from reconciler.manifest.parsing import Accepted, parse_file
 from reconciler.manifest.resources import ContactResource, GroupResource
-from reconciler.manifest.tree import discover
+from reconciler.manifest.revision import Digest, Pin, git_commit, pin
+from reconciler.manifest.tree import Found, discover
 
 MAX_FILE_BYTES: Final = 8 * 1024 * 1024
+MAX_READS: Final = 5
+"""How many times a load starts again because a link was repointed while it read."""
 
 
 @dataclass
@@ -32,6 +35,10 @@ class LoadResult:
     groups: list[GroupResource] = field(default_factory=list)
     errors: list[ManifestError] = field(default_factory=list)
     files: int = 0
+    # The revision read: the git commit when every path is in one checked-out commit, else
+    # ``sha256:`` and the digest of every file read (see :mod:`reconciler.manifest.revision`).
+    revision: str = ""
+    rereads: int = 0  # times the load started again because a new revision was published
 
     @property
     def ok(self) -> bool:
@@ -61,18 +68,54 @@ def load(
     ``default_region`` is the ISO country whose national format phone numbers without a
     ``+country`` prefix are read in; an unknown region is a ValueError. With ``cache``, files
     whose bytes were seen before are not parsed again.
+
+    Each path is pinned once to the directory its links lead to and read only beneath it; if a
+    link was repointed meanwhile (a new revision published), the whole load starts again, at
+    most :data:`MAX_READS` times, so one result never mixes files from two revisions.
     """
     region = check_region(default_region)
-    loading = _Loading(default_region=region, max_file_bytes=max_file_bytes, cache=cache)
-    for path in paths:
-        for item in discover(Path(path)):
-            if isinstance(item, ManifestError):
-                loading.result.errors.append(item)
-            else:
-                loading.load_file(item)
+    for rereads in range(MAX_READS):
+        pins = [pin(Path(path)) for path in paths]
+        loading = _Loading(default_region=region, max_file_bytes=max_file_bytes, cache=cache)
+        for pinned in pins:
+            for item in discover(pinned):
+                if isinstance(item, ManifestError):
+                    loading.result.errors.append(item)
+                else:
+                    loading.load_file(item, pinned)
+        if not any(pinned.moved() for pinned in pins):
+            loading.result.rereads = rereads
+            break
+    else:
+        return LoadResult(
+            errors=[
+                ManifestError(
+                    str(Path(paths[0])),
+                    1,
+                    1,
+                    f"the manifests were replaced by a new revision {MAX_READS} times while "
+                    "being read",
+                    "nothing was used from them; they are read again at the next change",
+                )
+            ]
+        )
     loading.check_references()
     loading.result.errors.sort(key=lambda e: (e.path, e.line, e.col))
+    loading.result.revision = _revision(pins, loading.digest)
     return loading.result
+
+
+def _revision(pins: Sequence[Pin], digest: Digest) -> str:
+    """One commit when every path is in the same checked-out commit, else the content digest."""
+    commits = {
+        git_commit(p.real if p.real.is_dir() else p.real.parent) if p.real else None for p in pins
+    }
+    commit = commits.pop() if len(commits) == 1 else None
+    return commit or f"sha256:{digest.hexdigest()}"
+
+
+def _relative(shown: Path, given: Path) -> str:
+    return shown.relative_to(given).as_posix() if shown != given else shown.name
 
 
 class _Loading:
@@ -88,16 +131,17 @@ class _Loading:
         self.seen_files: set[Path] = set()
         self.broken_groups: set[str] = set()
         self.group_titles: dict[str, Location] = {}
+        self.digest = Digest()
 
-    def load_file(self, path: Path) -> None:
-        shown = str(path)
+    def load_file(self, found: Found, pinned: Pin) -> None:
+        """Read one file from beneath its pinned directory and accept what it defines."""
+        shown, real = str(found.shown), found.real
         errors = self.result.errors
         try:
-            real = path.resolve()
             if real in self.seen_files:  # reached twice through links or overlapping paths
                 return
             self.seen_files.add(real)
-            size = path.stat().st_size
+            size = real.stat().st_size
             if size > self.max_file_bytes:
                 errors.append(
                     ManifestError(
@@ -109,13 +153,14 @@ class _Loading:
                     )
                 )
                 return
-            data = path.read_bytes()
+            data = real.read_bytes()
         except OSError as exc:
             errors.append(
                 ManifestError(shown, 1, 1, f"cannot read file: {exc.strerror}", "check permissions")
             )
             return
         self.result.files += 1
+        self.digest.add(_relative(found.shown, pinned.given), data)
         outcome = parse_file(data, shown, self.default_region, cache=self.cache)
         errors.extend(outcome.errors)
         self.broken_groups |= outcome.broken_groups

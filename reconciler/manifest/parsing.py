@@ -91,23 +91,11 @@ class _Parser:
         if problem is not None or text is None:
             self.errors.append(problem or ManifestError(self.path, 1, 1, "unreadable", ""))
         else:
-            found = False
             for item in documents(text, self.path):
-                found = True
                 if isinstance(item, ManifestError):
                     self.errors.append(item)
                 else:
                     self.document(item)
-            if not found:
-                self.errors.append(
-                    ManifestError(
-                        self.path,
-                        1,
-                        1,
-                        "file contains no manifest",
-                        "add a manifest or delete the file",
-                    )
-                )
         return FileOutcome(tuple(self.accepted), tuple(self.errors), frozenset(self.broken_groups))
 
     def fail(self, node: Any, message: str, hint: str) -> None:
@@ -118,16 +106,7 @@ class _Parser:
             self.errors.extend(doc.errors)
             return
         value: Any = doc.value
-        if value is None:
-            self.errors.append(
-                ManifestError(
-                    self.path,
-                    doc.line,
-                    doc.col,
-                    "empty document",
-                    "remove the extra '---' separator, or write a manifest here",
-                )
-            )
+        if value is None:  # a trailing '---' or comments only: skipped, as kubectl does
             return
         if not isinstance(value, dict):
             self.fail(

@@ -11,7 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from reconciler.manifest.errors import Location
@@ -40,6 +47,7 @@ from reconciler.manifest.fields import (
     UserDefined,
 )
 from reconciler.model.inputs import ADOPT_ANNOTATION, PRUNE_ANNOTATION, SUSPEND_ANNOTATION
+from reconciler.model.limits import MAX_CONTACT_BYTES, MAX_FIELDS_PER_CONTACT
 
 API_VERSION = "reconciler/v1"
 NAME_PATTERN = r"^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$"
@@ -145,6 +153,29 @@ class ContactSpec(Strict):
     """Gender (one entry): {value, addressMeAs}."""
     groups: list[ResourceName] = Field(default_factory=list)
     """ContactGroup manifests (their metadata.name) this contact belongs to."""
+
+    @model_validator(mode="after")
+    def _fits_a_contact(self) -> ContactSpec:
+        """At most as many fields, and as many bytes, as Google Contacts keeps in one contact."""
+        count = sum(
+            len(entries)
+            for name in type(self).model_fields
+            if name != "groups" and (entries := getattr(self, name))
+        )
+        if count > MAX_FIELDS_PER_CONTACT:
+            raise PydanticCustomError(
+                "limit",
+                "has {count} entries; Google Contacts keeps at most {limit} fields in one contact",
+                {"count": count, "limit": MAX_FIELDS_PER_CONTACT},
+            )
+        size = len(self.__pydantic_serializer__.to_json(self, exclude_none=True))
+        if size > MAX_CONTACT_BYTES:
+            raise PydanticCustomError(
+                "limit",
+                "is {size} bytes as API JSON; Google Contacts keeps at most {limit} in one contact",
+                {"size": size, "limit": MAX_CONTACT_BYTES},
+            )
+        return self
 
     def person_fields(self) -> dict[str, list[dict[str, Any]]]:
         """The declared People API fields as API JSON (camelCase), without ``groups``.

@@ -4,45 +4,58 @@ Manifests live in folders of any depth in a git checkout. Walking one must be pr
 (sorted, hidden files and folders skipped, only ``.yaml``/``.yml``) and must not be tricked by
 links: a link that loops is reported instead of walked, and one that leads outside the folder
 that was asked for is refused, so a pull request cannot pull in files from elsewhere on disk.
+The walk starts from a pinned path (:mod:`reconciler.manifest.revision`) and never goes through
+the path as given again, so one walk sees one revision.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
 from reconciler.manifest.errors import ManifestError
+from reconciler.manifest.revision import Pin
 
 SUFFIXES: Final = (".yaml", ".yml")
 
 
-def discover(path: Path) -> Iterator[Path | ManifestError]:
-    """The manifest files under ``path``, in a stable order, or errors about the tree itself.
+@dataclass(frozen=True, slots=True)
+class Found:
+    """A manifest file: ``shown`` under the path the user gave (for errors), ``real`` where it
+    is read from, beneath the pinned directory (so a link repointed meanwhile changes nothing)."""
+
+    shown: Path
+    real: Path
+
+
+def discover(pinned: Pin) -> Iterator[Found | ManifestError]:
+    """The manifest files under a pinned path, in a stable order, or errors about the tree.
 
     Hidden files and folders are skipped. Symbolic links are followed only when they stay inside
-    the root that was asked for, and a link that leads back up the tree is reported, not walked.
+    the pinned root, and a link that leads back up the tree is reported, not walked. Everything
+    is listed and resolved beneath ``pinned.real``, never through ``pinned.given`` again.
     """
-    if not os.path.lexists(path):
-        yield ManifestError(str(path), 1, 1, "no such file or directory", "check the path")
-        return
-    try:
-        root = path.resolve(strict=True)
-    except (OSError, RuntimeError):
-        yield _link_loop(path)
+    path, root = pinned.given, pinned.real
+    if root is None:
+        if not os.path.lexists(pinned.anchor):
+            yield ManifestError(str(path), 1, 1, "no such file or directory", "check the path")
+        else:
+            yield _link_loop(path)
         return
     if root.is_file():
-        yield path
+        yield Found(path, root)
         return
     yield from _walk(path, root, root, {root})
 
 
 def _walk(
     directory: Path, real: Path, root: Path, ancestors: set[Path]
-) -> Iterator[Path | ManifestError]:
+) -> Iterator[Found | ManifestError]:
     try:
-        entries = sorted(os.scandir(directory), key=lambda entry: entry.name)
+        entries = sorted(os.scandir(real), key=lambda entry: entry.name)
     except OSError as exc:
         yield ManifestError(
             str(directory), 1, 1, f"cannot read directory: {exc.strerror}", "check permissions"
@@ -55,7 +68,7 @@ def _walk(
         target = real / entry.name
         if entry.is_symlink():
             try:
-                target = shown.resolve(strict=True)
+                target = target.resolve(strict=True)
             except (OSError, RuntimeError):
                 yield _link_loop(shown)
                 continue
@@ -74,7 +87,7 @@ def _walk(
                 continue
             yield from _walk(shown, target, root, ancestors | {target})
         elif entry.name.endswith(SUFFIXES) and target.is_file():
-            yield shown
+            yield Found(shown, target)
 
 
 def _link_loop(path: Path) -> ManifestError:

@@ -61,11 +61,16 @@ class GroupLike(Protocol):
 
 @dataclass(frozen=True)
 class DesiredState:
-    """Manifests as loaded; ``complete`` is false when loading failed or skipped files."""
+    """Manifests as loaded; ``complete`` is false when loading failed or skipped files.
+
+    ``revision`` names the one revision of the manifests they were read from (a git commit or
+    a content digest), carried into plans, saved plans and logs; None when nobody said.
+    """
 
     contacts: Sequence[ContactLike] = ()
     groups: Sequence[GroupLike] = ()
     complete: bool = True
+    revision: str | None = None
 
 
 @dataclass(frozen=True)

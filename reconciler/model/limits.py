@@ -33,3 +33,11 @@ MAX_LISTED_VALUES: Final = 100
 # Contacts per user (Google Contacts' published account limit; the People API's answer beyond it
 # is not published, so the emulator's 400 is inferred: docs/people-api.md, "Limits").
 MAX_CONTACTS_PER_USER: Final = 25_000
+
+# Per contact and per field. The People API reference publishes no size limits for Person
+# fields; Google Contacts' own account limits (as its help pages state them: 500 fields per
+# contact, 1,024 characters per field, 128 KB per contact) are the ones a write must also fit,
+# so manifests are held to them (docs/people-api.md, "Limits").
+MAX_FIELD_CHARACTERS: Final = 1024
+MAX_FIELDS_PER_CONTACT: Final = 500
+MAX_CONTACT_BYTES: Final = 128 * 1024

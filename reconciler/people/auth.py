@@ -28,7 +28,14 @@ from google.oauth2 import service_account
 
 from reconciler.people.errors import PermissionDenied, Unauthenticated
 
-__all__ = ["SCOPES", "BearerToken", "GoogleAuth", "delegate", "load_credentials"]
+__all__ = [
+    "SCOPES",
+    "BearerToken",
+    "GoogleAuth",
+    "credentials_type",
+    "delegate",
+    "load_credentials",
+]
 
 SCOPES = ("https://www.googleapis.com/auth/contacts",)
 IAM_SCOPES = ("https://www.googleapis.com/auth/cloud-platform",)  # for the signBlob call
@@ -242,6 +249,17 @@ def _service_account_email(
             "the metadata server did not name the service account the credentials run as"
         )
     return email
+
+
+def credentials_type(path: str | Path) -> str | None:
+    """The ``type`` a Google credentials file declares (``service_account``,
+    ``authorized_user``, ...), or None when it cannot be read as one. Reads nothing else."""
+    try:
+        info = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    kind = info.get("type") if isinstance(info, dict) else None
+    return kind if isinstance(kind, str) else None
 
 
 def _from_file(path: Path, scopes: Sequence[str]) -> google.auth.credentials.Credentials:

@@ -10,6 +10,7 @@ from reconciler.plan.batching import BATCH_LIMITS
 from reconciler.plan.build import build_plan
 from reconciler.plan.errors import (
     AmbiguousAdoption,
+    ContactLimitExceeded,
     DeletionCapExceeded,
     DuplicateOwnership,
     EmptyDesiredRefused,
@@ -48,6 +49,7 @@ __all__ = [
     "Action",
     "AmbiguousAdoption",
     "Batch",
+    "ContactLimitExceeded",
     "DeletionCapExceeded",
     "DuplicateOwnership",
     "EmptyDesiredRefused",

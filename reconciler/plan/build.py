@@ -31,7 +31,7 @@ from reconciler.model.stamps import STAMP_KEYS, Stamp, read_stamp
 from reconciler.plan.batching import cut_waves
 from reconciler.plan.errors import AmbiguousAdoption, DuplicateOwnership, PlanError, UnknownGroup
 from reconciler.plan.group_plan import plan_groups
-from reconciler.plan.guards import Orphan, guard_deletions
+from reconciler.plan.guards import Orphan, check_capacity, guard_deletions
 from reconciler.plan.model import PENDING_GROUP_PREFIX, Action, Kind, Plan, PlanItem
 from reconciler.plan.options import PlanOptions
 
@@ -214,6 +214,8 @@ def build_plan(desired: DesiredState, live: LiveState, options: PlanOptions | No
         managed_contacts=len(ours),
     )
 
+    check_capacity(len(live.people), items + guarded.deletes)
+
     # 5. waves: items listed in apply order, kept no-ops last
     waves = cut_waves(items + guarded.deletes)
     ordered = [item for wave in waves for batch in wave.batches for item in batch.items]
@@ -226,6 +228,7 @@ def build_plan(desired: DesiredState, live: LiveState, options: PlanOptions | No
         warnings=tuple(guarded.warnings),
         prune=options.prune,
         group_labels=dict(groups.labels),
+        revision=desired.revision,
     )
 
 

@@ -39,5 +39,9 @@ class EmptyDesiredRefused(PlanRefused):
     """No manifest is left while live contacts are still managed: almost always a mistake."""
 
 
+class ContactLimitExceeded(PlanError):
+    """Applying the plan would leave the address book with more contacts than a user may have."""
+
+
 class SavedPlanError(Exception):
     """A saved plan file is corrupt, truncated or from an incompatible version."""

@@ -74,11 +74,16 @@ def plan_groups(
             )
         seen_names[_display_key(display)] = resource.name
         live_group = ours.get(resource.name)
-        if live_group is None and _display_key(display) in others:
+        renamed = live_group is not None and _display_key(live_group.get("name")) != _display_key(
+            display
+        )
+        if (live_group is None or renamed) and _display_key(display) in others:
+            doing = "renamed to" if renamed else "created with"
             raise GroupNameTaken(
-                f"{location_of(resource)}: group {resource.name!r} would be created with the "
-                f"name of live group {others[_display_key(display)]}, which this owner does not "
-                "manage; rename spec.name, or rename or delete the live group"
+                f"{location_of(resource)}: group {resource.name!r} would be {doing} the name of "
+                f"live group {others[_display_key(display)]}, which this owner does not manage "
+                "(Google Contacts refuses two groups with one name); rename spec.name, or rename "
+                "or delete the live group"
             )
         diff = diff_group(resource.name, display, live_group, owner=owner)
         if live_group is None:

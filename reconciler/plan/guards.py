@@ -6,7 +6,9 @@ Each guard maps one dangerous situation to one outcome:
 - loading or listing failed or partial  -> deletions withheld, with a warning;
 - no contact manifest left at all       -> refused (almost always a wrong path or a bad merge);
 - a stamp that says "do not prune"      -> that contact is kept;
-- too many deletions (count or share)   -> refused unless explicitly overridden.
+- too many deletions (count or share)   -> refused unless explicitly overridden;
+- more contacts than a user may have    -> refused, with the numbers (no override: the API
+                                           would refuse the creates anyway).
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from reconciler.plan.errors import DeletionCapExceeded, EmptyDesiredRefused
+from reconciler.model.limits import MAX_CONTACTS_PER_USER
+from reconciler.plan.errors import ContactLimitExceeded, DeletionCapExceeded, EmptyDesiredRefused
 from reconciler.plan.model import Action, Kind, PlanItem
 from reconciler.plan.options import PlanOptions
 
@@ -35,7 +38,7 @@ class GuardedDeletions:
 
 
 def _keep(orphan: Orphan, reason: str) -> PlanItem:
-    return replace(orphan.item, action=Action.NOOP, reason=reason)
+    return replace(orphan.item, action=Action.NOOP, reason=reason, orphan=True)
 
 
 def guard_deletions(
@@ -67,11 +70,11 @@ def guard_deletions(
         raise EmptyDesiredRefused(
             f"refusing to prune: no contact manifest was found, but {managed_contacts} live "
             f"contact(s) are managed by owner {options.owner!r}; check the manifest paths, or "
-            "allow it explicitly (allow_empty_desired / --allow-empty) to delete them all"
+            + options.override_hint("allow_empty_desired", "delete them all")
         )
     for orphan in orphans:
         if orphan.prunable:
-            out.deletes.append(orphan.item)
+            out.deletes.append(replace(orphan.item, orphan=True))
         else:
             out.kept.append(_keep(orphan, 'protected by reconciler/prune: "false"'))
     contact_deletes = sum(1 for item in out.deletes if item.kind is Kind.CONTACT)
@@ -81,8 +84,24 @@ def guard_deletions(
     if (over_count or over_share) and not options.allow_mass_delete:
         raise DeletionCapExceeded(
             f"refusing to delete {contact_deletes} of {managed_contacts} managed contacts "
-            f"({share:.0%}): the limit is {options.max_deletes} contacts and "
-            f"{options.max_delete_share:.0%} of managed contacts; check that every manifest "
-            "was loaded, or override explicitly (allow_mass_delete / --allow-mass-delete)"
+            f"({share:.0%}): the limit is {options.max_deletes} contacts"
+            f"{options.named('max_deletes')} and {options.max_delete_share:.0%} of managed "
+            f"contacts{options.named('max_delete_share')}; check that every manifest was "
+            "loaded, or " + options.override_hint("allow_mass_delete", "delete them anyway")
         )
     return out
+
+
+def check_capacity(live_contacts: int, items: Sequence[PlanItem]) -> None:
+    """Refuse a plan after which the address book would hold more contacts than Google allows a
+    user; ``live_contacts`` counts every live contact, ours or not."""
+    creates = sum(1 for i in items if i.kind is Kind.CONTACT and i.action is Action.CREATE)
+    deletes = sum(1 for i in items if i.kind is Kind.CONTACT and i.action is Action.DELETE)
+    after = live_contacts + creates - deletes
+    if creates and after > MAX_CONTACTS_PER_USER:
+        raise ContactLimitExceeded(
+            f"refusing the plan: the address book would hold {after:,} contacts ({live_contacts:,} "
+            f"now, {creates:,} to create, {deletes:,} to delete), and Google Contacts keeps at "
+            f"most {MAX_CONTACTS_PER_USER:,} per user; remove {after - MAX_CONTACTS_PER_USER:,} "
+            "contacts from the manifests or the address book, or split them over accounts"
+        )

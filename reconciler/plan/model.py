@@ -62,7 +62,8 @@ class PlanItem:
     of ``update_mask`` present in full; it carries ``resourceName`` and ``etag`` for updates.
     ``etag`` is the one seen when planning (deletes carry none in the API, so the apply engine
     compares it after a fresh read). ``pending_groups`` names the groups, created by this plan,
-    that the body refers to with :data:`PENDING_GROUP_PREFIX` placeholders.
+    that the body refers to with :data:`PENDING_GROUP_PREFIX` placeholders. ``orphan`` marks
+    a live object we own whose manifest is gone (deleted by this plan, or kept): out of sync.
     """
 
     kind: Kind
@@ -75,6 +76,7 @@ class PlanItem:
     update_mask: tuple[str, ...] = ()
     body: Mapping[str, Any] = field(default_factory=dict)
     pending_groups: tuple[str, ...] = ()
+    orphan: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +103,7 @@ class Summary:
     adopt: int = 0
     destroy: int = 0
     unchanged: int = 0
+    orphaned: int = 0  # kept although their manifest is gone (counted in ``unchanged`` too)
 
     @property
     def total(self) -> int:
@@ -115,7 +118,8 @@ class Plan:
     apply order; contacts that are simply unchanged are only counted (``unchanged``) so that a
     plan of a 50,000-contact book stays small. ``etags`` maps the resource name of every live
     contact seen to its etag; ``group_labels`` maps group resource names (and placeholders) to
-    manifest names for display. ``warnings`` are for people (and are rendered).
+    manifest names for display. ``warnings`` are for people (and are rendered). ``revision``
+    is the revision of the manifests it was planned from.
     """
 
     owner: str
@@ -126,6 +130,7 @@ class Plan:
     warnings: tuple[str, ...] = ()
     prune: bool = False
     group_labels: Mapping[str, str] = field(default_factory=dict)
+    revision: str | None = None
 
     @property
     def changes(self) -> tuple[PlanItem, ...]:
@@ -137,6 +142,17 @@ class Plan:
         """True when applying this plan would write nothing."""
         return not any(item.action is not Action.NOOP for item in self.items)
 
+    @property
+    def orphans(self) -> int:
+        """Live objects we own whose manifest is gone and that this plan keeps (pruning off,
+        protected, or withheld): the address book is out of sync with the manifests."""
+        return sum(1 for item in self.items if item.orphan and item.action is Action.NOOP)
+
+    @property
+    def in_sync(self) -> bool:
+        """Nothing to write and nothing orphaned: the live state matches the manifests."""
+        return self.empty and not self.orphans
+
     def summary(self) -> Summary:
         counts = dict.fromkeys(Action, 0)
         for item in self.items:
@@ -147,4 +163,5 @@ class Plan:
             adopt=counts[Action.ADOPT],
             destroy=counts[Action.DELETE],
             unchanged=self.unchanged + counts[Action.NOOP],
+            orphaned=self.orphans,
         )

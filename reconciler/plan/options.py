@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
@@ -19,6 +20,9 @@ class PlanOptions:
       at least ``share_floor`` contacts would go (deleting 1 of 2 is not a mass deletion).
     - ``allow_mass_delete``: override both caps.
     - ``allow_empty_desired``: allow pruning everything when no contact manifest is left.
+    - ``flags``: how the command in use spells each of these options (field name -> flag, as
+      ``{"allow_mass_delete": "--allow-mass-delete"}``), so that a refusal names only options
+      that command has; the command line fills it from its own definition.
     """
 
     owner: str = "reconciler"
@@ -30,6 +34,17 @@ class PlanOptions:
     share_floor: int = 10
     allow_mass_delete: bool = False
     allow_empty_desired: bool = False
+    flags: Mapping[str, str] = field(default_factory=dict, compare=False, hash=False)
+
+    def override_hint(self, name: str, purpose: str) -> str:
+        """``pass --flag to PURPOSE``, or that this command cannot, when it has no such flag."""
+        flag = self.flags.get(name)
+        return f"pass {flag} to {purpose}" if flag else f"this command has no option to {purpose}"
+
+    def named(self, name: str) -> str:
+        """`` (--flag)`` when the command has a flag for option ``name``, else nothing."""
+        flag = self.flags.get(name)
+        return f" ({flag})" if flag else ""
 
     def __post_init__(self) -> None:
         if not self.owner:

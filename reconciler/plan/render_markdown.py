@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from reconciler.plan.model import Plan
 from reconciler.plan.render_text import NO_CHANGES, SYMBOLS, field_lines
-from reconciler.plan.view import plan_view, summary_line
+from reconciler.plan.view import in_sync, plan_view, revision_line, summary_line
 
 
 def _cell(text: str) -> str:
@@ -18,8 +18,13 @@ def render_markdown(plan: Plan, *, redact: bool = False) -> str:
     """The plan as GitHub-flavoured markdown, ending in a newline."""
     view = plan_view(plan, redact=redact)
     lines = ["### Contacts plan", ""]
-    if not view["changes"]:
+    revision = revision_line(view)
+    if revision:
+        lines += [f"_{revision}_", ""]
+    if in_sync(view):
         lines.append(f"**{NO_CHANGES}**")
+    elif not view["changes"]:
+        lines.append(f"**{summary_line(view)}**")
     else:
         lines += [f"**{summary_line(view)}**", ""]
         lines += ["| | Kind | Name | Action | Fields |", "|---|---|---|---|---|"]

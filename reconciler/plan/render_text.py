@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from reconciler.plan.model import Plan
-from reconciler.plan.view import plan_view, summary_line
+from reconciler.plan.view import in_sync, plan_view, revision_line, summary_line
 
 SYMBOLS = {"create": "+", "update": "~", "adopt": "~", "delete": "-", "noop": " "}
 VERBS = {
@@ -67,6 +67,9 @@ def render_text(plan: Plan, *, redact: bool = False, compact: bool = False) -> s
     """The plan for a terminal, ending in a newline."""
     view = plan_view(plan, redact=redact)
     lines: list[str] = []
+    revision = revision_line(view)
+    if revision:
+        lines += [revision, ""]
     if view["changes"]:
         if compact:
             lines += [compact_line(item) for item in view["changes"]]
@@ -79,5 +82,5 @@ def render_text(plan: Plan, *, redact: bool = False, compact: bool = False) -> s
     if view["kept"]:
         lines.append("")
     lines += [f"Warning: {warning}" for warning in view["warnings"]]
-    lines.append(summary_line(view) if view["changes"] else NO_CHANGES)
+    lines.append(NO_CHANGES if in_sync(view) else summary_line(view))
     return "\n".join(lines) + "\n"

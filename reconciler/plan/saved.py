@@ -53,6 +53,7 @@ class _Item(_Strict):
     update_mask: list[str] = []
     body: dict[str, Any] = {}
     pending_groups: list[str] = []
+    orphan: bool = False
 
 
 class _Batch(_Strict):
@@ -75,6 +76,7 @@ class _Document(_Strict):
     warnings: list[str] = []
     group_labels: dict[str, str] = {}
     etags: dict[str, str] = {}
+    revision: str | None = None
     items: list[_Item]
     waves: list[_Wave]
 
@@ -91,6 +93,7 @@ def _item_doc(item: PlanItem) -> dict[str, Any]:
         "update_mask": list(item.update_mask),
         "body": dict(item.body),
         "pending_groups": list(item.pending_groups),
+        "orphan": item.orphan,
     }
 
 
@@ -106,6 +109,7 @@ def dumps_plan(plan: Plan) -> str:
         "warnings": list(plan.warnings),
         "group_labels": dict(plan.group_labels),
         "etags": dict(plan.etags),
+        "revision": plan.revision,
         "items": [_item_doc(item) for item in plan.items],
         "waves": [
             {
@@ -168,6 +172,7 @@ def loads_plan(text: str | bytes, *, source: str = "<plan>") -> Plan:
             update_mask=tuple(i.update_mask),
             body=i.body,
             pending_groups=tuple(i.pending_groups),
+            orphan=i.orphan,
         )
         for i in document.items
     )
@@ -201,4 +206,5 @@ def loads_plan(text: str | bytes, *, source: str = "<plan>") -> Plan:
         warnings=tuple(document.warnings),
         prune=document.prune,
         group_labels=document.group_labels,
+        revision=document.revision,
     )

@@ -61,12 +61,14 @@ def plan_view(plan: Plan, *, redact: bool = False) -> dict[str, Any]:
     return {
         "format_version": FORMAT_VERSION,
         "owner": plan.owner,
+        "revision": plan.revision,
         "summary": {
             "add": summary.add,
             "change": summary.change,
             "adopt": summary.adopt,
             "destroy": summary.destroy,
             "unchanged": summary.unchanged,
+            "orphaned": summary.orphaned,
         },
         "changes": [
             item_view(item, plan.group_labels, redact)
@@ -79,6 +81,7 @@ def plan_view(plan: Plan, *, redact: bool = False) -> dict[str, Any]:
                 "name": i.key,
                 "resource_name": i.resource_name,
                 "reason": i.reason,
+                "orphan": i.orphan,
             }
             for i in plan.items
             if i.action is Action.NOOP
@@ -88,8 +91,23 @@ def plan_view(plan: Plan, *, redact: bool = False) -> dict[str, Any]:
     }
 
 
+def in_sync(view: Mapping[str, Any]) -> bool:
+    """Nothing to change and nothing orphaned."""
+    return not view["changes"] and not view["summary"]["orphaned"]
+
+
 def summary_line(view: Mapping[str, Any]) -> str:
-    """Terraform's line; adoptions get their own count when there are any."""
+    """Terraform's line; adoptions and orphans (kept although their manifest is gone) get their
+    own count when there are any."""
     s = view["summary"]
     adopt = f"{s['adopt']} to adopt, " if s["adopt"] else ""
-    return f"Plan: {adopt}{s['add']} to add, {s['change']} to change, {s['destroy']} to destroy."
+    orphaned = f", {s['orphaned']} orphaned" if s["orphaned"] else ""
+    return (
+        f"Plan: {adopt}{s['add']} to add, {s['change']} to change, "
+        f"{s['destroy']} to destroy{orphaned}."
+    )
+
+
+def revision_line(view: Mapping[str, Any]) -> str | None:
+    """Which revision of the manifests the plan was made from, when known."""
+    return f"Manifests revision: {view['revision']}" if view["revision"] else None

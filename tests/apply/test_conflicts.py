@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+from reconciler.apply.gateway import ClientGateway
 from reconciler.apply.results import Outcome
 from reconciler.model import LiveState
 from reconciler.plan.build import build_plan
@@ -143,3 +145,35 @@ async def test_a_lagging_sync_falls_back_to_re_reading_the_conflicts(world: Worl
     assert stats["people.getBatchGet"] == gets + 1
     titles = {p["organizations"][0]["title"] for p in await world.people()}
     assert titles == {"VP"}
+
+
+async def test_a_rename_whose_name_was_taken_meanwhile_fails_once_without_retries(
+    world: World,
+) -> None:
+    """A person creates a label with our group's new name between plan and write: the API's
+    409 ALREADY_EXISTS is a failure with the API's reason, sent once, not an etag conflict
+    retried and requeued."""
+    from dataclasses import replace
+
+    from tests.support.manifests import Group, GroupSpec
+
+    first = await world.apply(replace(book(0), groups=[Group("pals", GroupSpec("Pals"))]))
+    assert first.converged, first.left
+
+    class Racing(ClientGateway):
+        updates = 0
+
+        async def update_group(
+            self, resource_name: str, body: Mapping[str, Any], mask: Sequence[str]
+        ) -> dict[str, Any]:
+            if not Racing.updates:
+                await self.client.create_group("Friends")  # a person's own label
+            Racing.updates += 1
+            return await super().update_group(resource_name, body, mask)
+
+    renamed = replace(book(0), groups=[Group("pals", GroupSpec("Friends"))])
+    result = await world.apply(renamed, Racing(world.client))
+    [outcome] = [r for r in result.results if r.key == "pals"]
+    assert outcome.outcome is Outcome.FAILED
+    assert "already exists" in (outcome.reason or "")
+    assert Racing.updates == 1

@@ -86,5 +86,5 @@ def test_run_subject_names_the_single_account() -> None:
     result = CliRunner().invoke(
         run, ["--config", "accounts.yaml", "--subject", "a@example.com", "--health-addr", "0"]
     )
-    assert result.exit_code == 2
+    assert result.exit_code == 1
     assert "--subject is for a single account" in result.output

@@ -95,3 +95,32 @@ def test_a_loader_that_raises_is_a_broken_tree() -> None:
     loaded = store.reload()
     assert not loaded.ok
     assert "disk gone" in loaded.errors[0]
+
+
+def test_a_new_revision_that_only_moves_a_file_changes_nothing_but_the_revision(
+    tmp_path: Path,
+) -> None:
+    """git-sync publishes a revision where a file moved: the store keeps every contact, queues
+    nothing, and takes the new revision; the metric exports the revision in force."""
+    from reconciler.controller.desired import load_manifests
+    from reconciler.controller.metrics import Metrics
+    from tests.support.revisions import commit_of, published
+
+    tree = published(tmp_path, commits=True)
+    store = DesiredStore([tree.link], loader=load_manifests)
+    assert store.reload().ok
+    assert store.state is not None
+    assert store.state.revision == commit_of("b")
+    tree.flip()
+    loaded = store.reload()
+    assert (loaded.ok, loaded.changed, loaded.changed_keys) == (True, False, frozenset())
+    assert store.state.revision == commit_of("a")
+    metrics = Metrics()
+    metrics.set_revision("default", commit_of("b"))
+    metrics.set_revision("default", commit_of("a"))
+    exposed = metrics.exposition().decode()
+    assert (
+        f'reconciler_manifests_revision_info{{account="default",revision="{commit_of("a")}"}} 1.0'
+        in exposed
+    )
+    assert commit_of("b") not in exposed

@@ -108,13 +108,26 @@ def test_empty_desired_set_is_refused_rather_than_pruned() -> None:
 
 
 def test_deletion_count_cap_refuses_unless_overridden() -> None:
-    """More deletions than max_deletes: refused, with the override named in the message."""
-    with pytest.raises(
-        DeletionCapExceeded, match=r"refusing to delete 3 of 10 .*allow_mass_delete"
-    ):
+    """More deletions than max_deletes: refused; the message names the override only in the
+    spelling of the command in use, and no flag at all when that command has none."""
+    flags = {"allow_mass_delete": "--allow-mass-delete", "max_deletes": "--max-deletes"}
+    with pytest.raises(DeletionCapExceeded) as refused:
+        build_plan(
+            desired(*keep_first(7)),
+            live(*managed(10)),
+            PlanOptions(prune=True, max_deletes=2, flags=flags),
+        )
+    message = str(refused.value)
+    assert message.startswith("refusing to delete 3 of 10 managed contacts")
+    assert "limit is 2 contacts (--max-deletes)" in message
+    assert message.endswith("or pass --allow-mass-delete to delete them anyway")
+    with pytest.raises(DeletionCapExceeded) as refused:
         build_plan(
             desired(*keep_first(7)), live(*managed(10)), PlanOptions(prune=True, max_deletes=2)
         )
+    assert "--" not in str(refused.value)
+    assert "allow_mass_delete" not in str(refused.value)
+    assert "this command has no option to delete them anyway" in str(refused.value)
     plan = build_plan(
         desired(*keep_first(7)),
         live(*managed(10)),
@@ -190,3 +203,46 @@ def test_duplicate_manifest_names_are_an_error() -> None:
     """Two manifests with one metadata.name are refused."""
     with pytest.raises(PlanError, match="defined twice"):
         build_plan(desired(contact("jane"), contact("jane")), live())
+
+
+def test_renaming_our_group_onto_a_label_a_person_made_is_an_error() -> None:
+    """A rename onto the name of a live group we do not manage is refused when planning, like
+    the same clash on create, instead of an update the API answers 409 on every pass."""
+    ours = {
+        "resourceName": "contactGroups/ours",
+        "etag": "g1",
+        "name": "Pals",
+        "groupType": "USER_CONTACT_GROUP",
+        "clientData": stamp("reconciler", "pals", "name"),
+    }
+    theirs = {
+        "resourceName": "contactGroups/theirs",
+        "etag": "g2",
+        "name": "Friends",
+        "groupType": "USER_CONTACT_GROUP",
+    }
+    with pytest.raises(GroupNameTaken, match=r"renamed to the name of live group contactGroups/t"):
+        build_plan(desired(groups=(group("pals", "friends"),)), live(groups=(ours, theirs)))
+    plan = build_plan(desired(groups=(group("pals", "PALS"),)), live(groups=(ours, theirs)))
+    assert [item.action for item in plan.items] == [Action.UPDATE]
+
+
+def test_a_plan_that_would_exceed_the_contacts_a_user_may_have_is_refused() -> None:
+    """Live contacts (anyone's) plus creates minus deletes over the per-user limit: refused with
+    the numbers; a plan that lands exactly on the limit, or frees room first, goes ahead."""
+    from reconciler.model.limits import MAX_CONTACTS_PER_USER
+    from reconciler.plan import ContactLimitExceeded
+
+    others = [person(f"people/o{i}") for i in range(MAX_CONTACTS_PER_USER - 10)]
+    wanted = desired(*[contact(f"new-{i}") for i in range(13)])
+    with pytest.raises(ContactLimitExceeded) as refused:
+        build_plan(wanted, live(*others))
+    assert str(refused.value).startswith(
+        "refusing the plan: the address book would hold 25,003 contacts (24,990 now, 13 to "
+        "create, 0 to delete), and Google Contacts keeps at most 25,000 per user; remove 3"
+    )
+    assert len(build_plan(desired(*wanted.contacts[:10]), live(*others)).changes) == 10
+    ours = managed(3)
+    plan = build_plan(wanted, live(*others[:-3], *ours), PlanOptions(prune=True))
+    assert plan.summary().add == 13
+    assert plan.summary().destroy == 3

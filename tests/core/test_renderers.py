@@ -51,7 +51,7 @@ def test_rendering_matches_golden_file(name: str) -> None:
 def test_summary_line_counts_adoptions_separately() -> None:
     """The summary line counts adoptions on their own, before the classic counts."""
     assert render_text(sample_plan()).splitlines()[-1] == (
-        "Plan: 1 to adopt, 2 to add, 1 to change, 1 to destroy."
+        "Plan: 1 to adopt, 2 to add, 1 to change, 1 to destroy, 1 orphaned."
     )
 
 

@@ -75,7 +75,7 @@ CONFIGMAP_FILES: dict[str, Any] = {
         "prune": True,
         "suspend": True,
     },
-    "credentials": {"existingSecret": "emulator", "key": "unused.json", "tokenKey": "token"},
+    "credentials": {"existingSecret": "emulator", "key": "unused.json"},
     "accounts": [{"subject": "alice@example.com", "manifests": "alice"}],
     "manifests": {
         "source": "configMap",
@@ -322,9 +322,12 @@ def test_credentials_are_mounted_from_the_existing_secret(git: Rendered) -> None
     assert git.args()["--credentials"].startswith(mount["mountPath"] + "/")
 
 
-def test_a_token_for_an_http_target_comes_from_the_secret(renders: dict[str, Rendered]) -> None:
-    """For an emulator target the bearer token is RECONCILER_TOKEN from a secretKeyRef."""
-    rendered = renders["configmap-files"]
+def test_a_token_for_an_http_target_comes_from_the_secret(chart: helm.Chart) -> None:
+    """For an emulator target and one address book (no accounts: with accounts each account is
+    its own user) the bearer token is RECONCILER_TOKEN from a secretKeyRef."""
+    values = {**CONFIGMAP_FILES, "accounts": []}
+    values["credentials"] = {**CONFIGMAP_FILES["credentials"], "tokenKey": "token"}
+    rendered = render(chart, values)
     env = {e["name"]: e for e in rendered.container()["env"]}
     assert env["RECONCILER_TOKEN"]["valueFrom"] == {
         "secretKeyRef": {"name": "emulator", "key": "token"}
@@ -507,6 +510,14 @@ BAD_VALUES = [
         {"manifests": {"configMap": {"files": {"../etc/passwd": "x"}}}}, "../etc", id="escape"
     ),
     pytest.param({"replicaCount": 3}, "replicaCount", id="replicas-typo"),
+    pytest.param(
+        {
+            "accounts": [{"subject": "a@example.com", "manifests": "a"}],
+            "credentials": {"existingSecret": "s", "tokenKey": "token"},
+        },
+        "tokenKey",
+        id="one-token-for-every-account",
+    ),
     pytest.param({"image": {"digest": "latest"}}, "/image/digest", id="digest"),
 ]
 

@@ -150,3 +150,16 @@ def test_error_messages_never_repeat_contact_data(tmp_path: Path) -> None:
     for error in errors:
         for secret in secrets:
             assert secret not in str(error), str(error)
+
+
+def test_empty_and_comment_only_documents_are_skipped_like_kubectl(tmp_path: Path) -> None:
+    """A trailing '---', a document of comments only and a file of comments only are accepted
+    and define nothing, as kubectl accepts them."""
+    write(tmp_path, "groups.yaml", GROUP + "---\n")
+    write(tmp_path, "people/jane.yaml", "# Jane, reviewed 2024\n---\n" + CONTACT + "---\n# end\n")
+    write(tmp_path, "people/todo.yaml", "# TODO: write Ann's contact\n")
+    result = load([tmp_path])
+    assert result.ok, [str(e) for e in result.errors]
+    assert [c.name for c in result.contacts] == ["jane-doe"]
+    assert [g.name for g in result.groups] == ["sales"]
+    assert result.files == 3

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from reconciler.plan import Plan, PlanOptions, build_plan
 from tests.support.manifests import contact, desired, group
 from tests.support.persons import live, person, stamp
@@ -72,8 +74,9 @@ def sample_plan() -> Plan:
             organizations=[{"name": "Acme", "title": "CTO"}],
         ),
     ]
+    wanted = desired(*specs, groups=(group("friends", "Friends"), group("work", "Work")))
     return build_plan(
-        desired(*specs, groups=(group("friends", "Friends"), group("work", "Work"))),
+        replace(wanted, revision="0123456789abcdef0123456789abcdef01234567"),
         live(*people, groups=groups),
         PlanOptions(prune=True),
     )
