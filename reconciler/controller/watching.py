@@ -29,6 +29,9 @@ __all__ = ["ManifestWatcher", "WatchPlan", "plan_watch"]
 
 _log = structlog.get_logger(__name__)
 
+RETRY_BASE = 1.0  # seconds before a failed watch is set up again, doubling up to RETRY_CAP
+RETRY_CAP = 60.0
+
 
 @dataclass(frozen=True, slots=True)
 class WatchPlan:
@@ -87,12 +90,24 @@ class ManifestWatcher:
         self._dirty = asyncio.Event()
 
     async def run(self) -> None:
-        """Watch until cancelled."""
+        """Watch until cancelled. A watch the OS refuses or drops (out of inotify instances, a
+        folder gone) is logged and set up again after a pause, with a reload in case a change
+        went unseen meanwhile: a dead watcher would otherwise leave edits to the next resync."""
         debouncer = asyncio.create_task(self._debounce())
+        failures = 0
         try:
             while True:
                 plan = plan_watch(self.paths)
-                await self._watch(plan)
+                try:
+                    await self._watch(plan)
+                    failures = 0
+                except (OSError, RuntimeError) as error:
+                    failures += 1
+                    pause = min(RETRY_CAP, RETRY_BASE * 2 ** (failures - 1))
+                    _log.warning("watch failed", error=f"{type(error).__name__}: {error}",
+                                 retry_in=pause)  # fmt: skip
+                    await asyncio.sleep(pause)
+                    self._dirty.set()
         finally:
             debouncer.cancel()
             with contextlib.suppress(asyncio.CancelledError):

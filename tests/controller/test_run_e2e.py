@@ -6,6 +6,7 @@ every wait polls with a generous limit.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
@@ -19,7 +20,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support.eventually import LIMIT, eventually
+from tests.support.eventually import LIMIT, NeverHappened, eventually
 from tests.support.manifests import PublishedTree, contact_yaml
 
 USER = "alice@example.com"
@@ -183,6 +184,25 @@ def converged(emulator: Emulator, expected: dict[str, str]) -> Callable[[], bool
     return lambda: emulator.given_names() == expected
 
 
+def watching(controller: Controller, manifests: PublishedTree) -> None:
+    """Wait until the controller watches the manifests: publish the same revision again until it
+    logs a manifest change (a watch attaches in its own time, and an edit made before that is
+    only seen at the next resync). Each look waits longer, so a slow attach is not flooded."""
+    seen = len(controller.logged("manifests changed"))
+    for attempt in itertools.count():
+        manifests.publish({})
+        try:
+            eventually(
+                lambda: len(controller.logged("manifests changed")) > seen,
+                "the controller to watch the manifests",
+                limit=min(LIMIT, 2.0 * 2**attempt),
+            )
+            return
+        except NeverHappened:
+            if attempt >= 5:
+                raise
+
+
 def test_a_manifest_edit_converges_after_the_debounce(
     start: Callable[..., Controller], emulator: Emulator, manifests: PublishedTree
 ) -> None:
@@ -191,6 +211,7 @@ def test_a_manifest_edit_converges_after_the_debounce(
     eventually(controller.ready, "readiness")
     assert controller.http.get(controller.base + "/healthz").status_code == 200
     eventually(converged(emulator, {"jane": "Jane", "joe": "Joe"}), "the first convergence")
+    watching(controller, manifests)
     janet = contact_yaml("jane", "Janet", email="jane@example.com")
     manifests.publish(
         {
@@ -244,6 +265,7 @@ def test_a_conflict_storm_converges_with_backoff_in_the_metrics(
     manifests.publish({"people.yaml": "---\n".join(contact_yaml(n, "One") for n in names)})
     controller = start()
     eventually(converged(emulator, dict.fromkeys(names, "One")), "the first convergence")
+    watching(controller, manifests)
     emulator.configure(spurious_etag_rate=1.0, spurious_etag_window_ms=600_000)
     manifests.publish({"people.yaml": "---\n".join(contact_yaml(n, "Two") for n in names)})
     eventually(
@@ -267,6 +289,7 @@ def test_a_broken_manifest_causes_no_writes_until_fixed(
     eventually(controller.ready, "readiness")
     writes = emulator.writes()
     assert writes >= 1  # the creates were counted: the comparisons below are not vacuous
+    watching(controller, manifests)
     janet = contact_yaml("jane", "Janet", email="jane@example.com")
     manifests.publish(
         {

@@ -141,3 +141,30 @@ async def test_a_git_sync_flip_is_one_change_and_the_new_checkout_is_watched(
     (tmp_path / ".git").mkdir()
     (tmp_path / ".git" / "FETCH_HEAD").write_text("x")
     assert await reloads.marked(current / "after-the-churn.yaml") == 1
+
+
+async def test_a_watch_the_os_refuses_is_set_up_again_and_reloads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When the OS refuses a watch (out of inotify instances), the watcher does not die
+    silently: it tries again after a pause and reloads, so a change made meanwhile is seen."""
+    import reconciler.controller.watching as watching
+
+    real = watching.watchfiles.awatch
+    refusals = [OSError(24, "inotify instance limit reached")]
+
+    def refusing(*args: object, **kwargs: object) -> object:
+        if refusals:
+            raise refusals.pop()
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(watching.watchfiles, "awatch", refusing)
+    monkeypatch.setattr(watching, "RETRY_BASE", 0.01)
+    reloads = Reloads(tmp_path)
+    task = asyncio.create_task(ManifestWatcher([tmp_path], debounce=0.05, on_change=reloads).run())
+    try:
+        await reloads.next()  # the reload after the refused watch
+        assert not refusals
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
