@@ -23,6 +23,7 @@ COMMANDS: dict[str, str] = {
     "plan": "reconciler.cli.plan:plan",
     "run": "reconciler.cli.run:run",
     "schema": "reconciler.cli.schema:schema",
+    "status": "reconciler.cli.status:status",
     "validate": "reconciler.cli.validate:validate",
 }
 

@@ -169,6 +169,44 @@ def duration_option(flag: str, default: str, help: str) -> Callable[[F], F]:
     show_default=True,
     help="Log lines as JSON, or readable text (auto: text on a terminal).",
 )
+@option(
+    "--notify",
+    "notify_urls",
+    multiple=True,
+    metavar="URL",
+    help=(
+        "Tell someone about failures, drift, broken manifests and withheld deletes: an Apprise "
+        "URL (json://host/path, slack://..., mailto://...). Repeatable; URLs carrying secrets "
+        "belong in RECONCILER_NOTIFY (space-separated) or --notify-config, not on the command line."
+    ),
+)
+@option(
+    "--notify-config",
+    "notify_configs",
+    multiple=True,
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="An Apprise configuration file of notification URLs (for example a mounted Secret).",
+)
+@option(
+    "--github-status",
+    default=None,
+    metavar="OWNER/REPO",
+    help="Post a GitHub commit status for each manifests revision (token: RECONCILER_GITHUB_TOKEN "
+    "or --github-token-file).",
+)
+@option(
+    "--github-api",
+    default="https://api.github.com",
+    show_default=True,
+    metavar="URL",
+    help="The GitHub API base (GitHub Enterprise: https://HOST/api/v3).",
+)
+@option(
+    "--github-token-file",
+    default=None,
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="A file holding the GitHub token for --github-status.",
+)
 @default_region_option
 @subject_option
 @credentials_option
@@ -192,6 +230,11 @@ def run(
     shutdown_timeout: float,
     lock_timeout: float,
     log_format: str,
+    notify_urls: tuple[str, ...],
+    notify_configs: tuple[Path, ...],
+    github_status: str | None,
+    github_api: str,
+    github_token_file: Path | None,
     default_region: str,
     subject: str | None,
     credentials: str | None,
@@ -214,7 +257,7 @@ def run(
         single_account,
     )
     from reconciler.controller.logs import configure_logging
-    from reconciler.controller.runner import RunSettings, run_controller
+    from reconciler.controller.runner import RunSettings
     from reconciler.controller.serving import AddressError, parse_addr
     from reconciler.controller.sharding import ShardSpecError, parse_shard
 
@@ -263,4 +306,45 @@ def run(
         flags=option_flags(click.get_current_context().command),
         lock_timeout=lock_timeout,
     )
-    sys.exit(asyncio.run(run_controller(config, settings)))
+    notifications = _notifications(
+        (*notify_urls, *config.notify), notify_configs, github_status, github_api, github_token_file
+    )
+    sys.exit(asyncio.run(_run(config, settings, notifications)))
+
+
+async def _run(config: Any, settings: Any, notifications: Any) -> int:
+    from reconciler.controller.runner import run_controller
+
+    # The notifier's queue belongs to the running loop, so it is made inside it.
+    notifier = notifications() if notifications else None
+    return await run_controller(config, settings, notifications=notifier)
+
+
+def _notifications(
+    urls: tuple[str, ...],
+    configs: tuple[Path, ...],
+    github_repo: str | None,
+    github_api: str,
+    github_token_file: Path | None,
+) -> Callable[[], Any] | None:
+    """A factory of the notifier for these targets (checked now), or None without targets."""
+    import os
+
+    from reconciler.remote.notify import AppriseTarget, Notifier, Target
+
+    targets: list[Target] = []
+    try:
+        if urls or configs:
+            targets.append(AppriseTarget(urls, configs))
+        if github_repo:
+            from reconciler.remote.github import GitHubStatus
+
+            token = (
+                github_token_file.read_text(encoding="utf-8")
+                if github_token_file
+                else os.environ.get("RECONCILER_GITHUB_TOKEN", "")
+            )
+            targets.append(GitHubStatus(github_repo, token, api=github_api))
+    except (ValueError, OSError) as error:
+        raise click.UsageError(str(error)) from error
+    return (lambda: Notifier(targets)) if targets else None

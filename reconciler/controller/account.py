@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
@@ -40,6 +40,7 @@ from reconciler.controller.drift import DriftDamper
 from reconciler.controller.health import Health
 from reconciler.controller.metrics import Metrics
 from reconciler.controller.polling import LivePoller
+from reconciler.controller.status import AccountStatus, StatusBoard, kept_deletions
 from reconciler.controller.watching import ManifestWatcher
 from reconciler.model import DesiredState
 from reconciler.plan.model import Kind, Plan
@@ -69,6 +70,7 @@ class PassBackend(Protocol):
         desired: DesiredState,
         suspended: Iterable[str] = (),
         scope: Mapping[str, str] | None = None,
+        on_plan: Callable[[Plan], None] | None = None,
     ) -> ApplyResult: ...
 
     async def plan(
@@ -108,6 +110,7 @@ class AccountWorker:
         rng: random.Random | None = None,
         suspended: bool = False,
         watch: bool = True,
+        status: AccountStatus | None = None,
     ) -> None:
         self.account = account
         self.backend = backend
@@ -126,6 +129,9 @@ class AccountWorker:
         )
         self.damper = DriftDamper(self.clock, cap=self.intervals.backoff_cap)
         self.passes = 0
+        self.status = status or StatusBoard().account(
+            account.key, drift_policy=str(account.drift_policy), suspended=self.suspended
+        )
         self._reasons: dict[str, set[Trigger]] = {}
         self._stale = True  # the desired state must be re-read before the next pass
         self._revision: str | None = None  # of the manifests in force, for logs
@@ -146,6 +152,7 @@ class AccountWorker:
             return
         self._reasons.setdefault(key, set()).add(trigger)
         self.queue.add_after(key, delay)
+        self.status.queued(key, delay, str(trigger), self.queue.num_requeues(key))
         self.metrics.workqueue_adds_total.labels(name=self.account.key).inc()
 
     def manifests_changed(self) -> None:
@@ -241,9 +248,11 @@ class AccountWorker:
         triggers: set[Trigger] = set().union(*why.values())
         log = self._log.bind(keys=len(keys), triggers=sorted(str(t) for t in triggers))
         self.passes += 1
+        self.status.pass_started(keys, (str(t) for t in triggers))
         if self.suspended:
             self._count("skipped")
             self._mark_ready()
+            self.status.pass_finished("skipped", {}, "the account is suspended")
             log.info("pass skipped: account suspended")
             return
         if self._stale or triggers & {Trigger.START, Trigger.RESYNC}:
@@ -251,6 +260,7 @@ class AccountWorker:
         state = self.store.state
         if state is None or self.store.broken:
             self._count("skipped")
+            self.status.pass_finished("skipped", {}, "the manifests are broken")
             log.warning("pass skipped: manifests are broken; nothing is written until fixed")
             return
         write = self.account.drift_policy is DriftPolicy.CORRECT or bool(
@@ -260,19 +270,30 @@ class AccountWorker:
         log = log.bind(scope="keys" if scope else "full", revision=state.revision)
         started = self.clock.now()
         self.health.pass_started(self.account.key)
+        counts: dict[str, int] = {}
+        message = ""
         try:
             if write:
-                result = await self.backend.apply(state, self.store.suspended, scope)
-                outcome = self._enqueue_outcomes(keys, why, result, log)
+                plans: list[Plan] = []
+                result = await self.backend.apply(
+                    state, self.store.suspended, scope, on_plan=plans.append
+                )
+                outcome = self._enqueue_outcomes(
+                    keys, why, result, log, plans[-1] if plans else None
+                )
+                counts = {str(o): n for o, n in result.counts().items()}
+                message = "; ".join(result.errors)
             else:
                 plan = await self.backend.plan(state, self.store.suspended, scope)
                 self._report(why, plan, log)
                 outcome = "success"
+                counts = {"drifted": len(plan.changes)}
         except asyncio.CancelledError:
             raise
         except Exception as error:
             outcome = "error"
-            log.error("pass failed", error=f"{type(error).__name__}: {error}")
+            message = f"{type(error).__name__}: {error}"
+            log.error("pass failed", error=message)
             for key in keys:  # a failed plan-only pass comes back plan-only, not as a write
                 self._requeue(key, 0.0, log, again={Trigger.RETRY} if write else why[key])
         finally:
@@ -280,10 +301,13 @@ class AccountWorker:
             elapsed = max(0.0, self.clock.now() - started)
             self.metrics.reconcile_time_seconds.labels(account=self.account.key).observe(elapsed)
         self._count(outcome)
+        self.status.pass_finished(outcome, counts, message)
         if outcome == "error":
             self.metrics.reconcile_errors_total.labels(account=self.account.key).inc()
         elif FULL in keys and outcome == "success":
             self._mark_ready()
+        if FULL in keys and outcome in ("success", "requeue"):
+            self.status.full_pass_done()
 
     def _scope(self, keys: list[str], state: DesiredState) -> dict[str, str] | None:
         """Resource names of ``keys`` when a scoped pass can do (every key a desired contact
@@ -298,6 +322,12 @@ class AccountWorker:
         loaded = self.store.reload()
         self._stale = False
         account = self.account.key
+        state = self.store.state
+        self.status.manifests_loaded(
+            errors=loaded.errors,
+            contacts=[c.name for c in state.contacts] if state else (),
+            revision=state.revision if state else None,
+        )
         self.metrics.manifest_errors.labels(account=account).set(len(loaded.errors))
         self.metrics.manifest_loads_total.labels(
             account=account, result="ok" if loaded.ok else "invalid"
@@ -336,6 +366,7 @@ class AccountWorker:
         why: dict[str, set[Trigger]],
         result: ApplyResult,
         log: structlog.typing.FilteringBoundLogger,
+        plan: Plan | None = None,
     ) -> str:
         """Turn a converge's outcomes into queue operations; return the pass's result label."""
         account = self.account.key
@@ -353,6 +384,22 @@ class AccountWorker:
             if obj.retry_at is not None:  # on this worker's clock: the backend shares it
                 wait = obj.retry_at.timestamp() - self.clock.now()
             self._requeue(key, wait, log, outcome=str(obj.outcome))
+        self.status.applied(
+            (
+                (o.key, str(o.outcome), o.reason, o.resource_name)
+                for o in result.results
+                if o.kind == "contact"
+            ),
+            live={key for key, triggers in why.items() if Trigger.LIVE in triggers},
+        )
+        if FULL in keys:  # only a full pass may prune, so only it says what deletions wait
+            # The deletion guards' refusals ("refusing to delete ...") reach us as error strings.
+            self.status.deletion_refused(
+                "; ".join(e for e in result.errors if e.startswith("refusing to"))
+            )
+            if plan is not None:
+                withheld, orphans = kept_deletions(plan)
+                self.status.deletions(withheld=withheld, orphans=orphans)
         for key, triggers in why.items():
             done = result.get("contact", key)
             if Trigger.LIVE in triggers and done is not None and done.outcome in _WRITTEN:
@@ -389,6 +436,7 @@ class AccountWorker:
         """A planning-only pass (``report``): log and count what differs, write nothing."""
         full = FULL in why
         live = {key for key, triggers in why.items() if Trigger.LIVE in triggers}
+        drifted: dict[str, str] = {}
         for item in plan.changes:
             if item.kind is Kind.CONTACT and (full or item.key in live):
                 self.metrics.drift_detected_total.labels(
@@ -396,6 +444,11 @@ class AccountWorker:
                 ).inc()
                 fields = sorted({change.field for change in item.changes})
                 log.warning("drift detected", key=item.key, action=str(item.action), fields=fields)
+                drifted[item.key] = ", ".join(fields) or str(item.action)
+        self.status.drift_checked(drifted, None if full else set(why))
+        if full:
+            withheld, orphans = kept_deletions(plan)
+            self.status.deletions(withheld=withheld, orphans=orphans)
         for key in why:
             self.queue.forget(key)
 
@@ -410,6 +463,7 @@ class AccountWorker:
         delay = max(self.queue.limiter.when(key), at_least)
         self._reasons.setdefault(key, set()).update(again)
         self.queue.add_after(key, delay)
+        self.status.queued(key, delay, outcome, self.queue.num_requeues(key))
         name = self.account.key
         self.metrics.workqueue_retries_total.labels(name=name).inc()
         self.metrics.workqueue_backoff_seconds.labels(name=name).observe(delay)

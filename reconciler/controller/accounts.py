@@ -12,11 +12,19 @@ offending value and what to write instead, before anything starts::
         suspend: false                   # true: leave this account alone
         driftPolicy: correct             # correct | report | ignore; defaults to --drift-policy
     suspend: false                       # true: the whole controller writes nothing
+    notify:                              # Apprise URLs; ${NAME} comes from the environment
+      - slack://${SLACK_TOKENS}/#contacts
+
+Notification URLs usually hold a token, and this file is usually a ConfigMap: so a URL names its
+secrets as ``${NAME}``, filled from the environment (itself filled from a Secret) when the file
+is read; a name that is not set is an error located in the file.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import os
+import string
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -66,6 +74,7 @@ class AccountsConfig:
 
     accounts: tuple[Account, ...]
     suspend: bool = False
+    notify: tuple[str, ...] = ()  # Apprise URLs, their ${NAME}s filled in
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,10 +120,14 @@ class _AccountsFile(BaseModel):
 
     accounts: list[_AccountEntry] = Field(min_length=1)
     suspend: bool = False
+    notify: list[str] = Field(default_factory=list)
 
 
 _HINTS = {
-    "extra_forbidden": "allowed keys are subject, manifests, owner, suspend and driftPolicy",
+    "extra_forbidden": (
+        "allowed keys are subject, manifests, owner, suspend and driftPolicy "
+        "(at the top: accounts, suspend and notify)"
+    ),
     "enum": "use one of correct, report, ignore",
     "string_pattern_mismatch": "the subject is the mailbox to act as, like alice@example.com",
     "missing": "every account needs a subject and manifests",
@@ -123,10 +136,16 @@ _HINTS = {
 
 
 def load_accounts(
-    path: Path | str, *, default_owner: str, drift_policy: DriftPolicy
+    path: Path | str,
+    *,
+    default_owner: str,
+    drift_policy: DriftPolicy,
+    environ: Mapping[str, str] | None = None,
 ) -> AccountsConfig:
     """Read and validate the accounts file at ``path``; relative manifest paths are taken from
-    the file's folder. Raises :class:`AccountsError` with every problem located."""
+    the file's folder, ``${NAME}`` in notification URLs from ``environ`` (the process's by
+    default). Raises :class:`AccountsError` with every problem located."""
+    environ = os.environ if environ is None else environ
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -164,6 +183,23 @@ def load_accounts(
                 )
             )
         seen[subject] = index
+    notify: list[str] = []
+    for index, url in enumerate(parsed.notify):
+        try:
+            notify.append(string.Template(url).substitute(environ))
+        except (KeyError, ValueError) as missing:
+            line, col = _position(_node_at(root, ("notify", index)))
+            problems.append(
+                Problem(
+                    str(path),
+                    line,
+                    col,
+                    f"notify[{index}]: the environment variable {missing} is not set"
+                    if isinstance(missing, KeyError)
+                    else f"notify[{index}]: a '$' that names no variable (write $$ for '$')",
+                    "set it in the controller's environment, for example from a Secret",
+                )
+            )
     if problems:
         raise AccountsError(problems)
     base = path.parent
@@ -177,7 +213,7 @@ def load_accounts(
         )
         for entry in parsed.accounts
     )
-    return AccountsConfig(accounts=accounts, suspend=parsed.suspend)
+    return AccountsConfig(accounts=accounts, suspend=parsed.suspend, notify=tuple(notify))
 
 
 def single_account(

@@ -17,7 +17,7 @@ apply``. What the controller adds:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
@@ -67,24 +67,32 @@ class ApplyBackend:
         desired: DesiredState,
         suspended: Iterable[str] = (),
         scope: Mapping[str, str] | None = None,
+        on_plan: Callable[[Plan], None] | None = None,
     ) -> ApplyResult:
         """Converge the account on ``desired``; every object gets an outcome.
 
         With ``scope`` (manifest name -> resource name) only those contacts are read and
         converged; if one cannot be read by name, the pass is a full one after all.
+        ``on_plan`` is shown the plan before it is carried out (the status reads its orphans).
         """
         self._gateway.suspended = frozenset(suspended)
+        shown = None if on_plan is None else (lambda plan: on_plan(plan) or True)
         if scope and not self.journal.entries:  # creates in flight: only a full listing settles
             subset, settings = self._scoped(desired, scope)
             try:
-                return await self._converge(subset, settings)
+                return await self._converge(subset, settings, shown)
             except ScopeMiss:
                 pass
             finally:
                 self._gateway.scope = None
-        return await self._converge(desired, self.settings)
+        return await self._converge(desired, self.settings, shown)
 
-    async def _converge(self, desired: DesiredState, settings: ApplySettings) -> ApplyResult:
+    async def _converge(
+        self,
+        desired: DesiredState,
+        settings: ApplySettings,
+        on_plan: Callable[[Plan], bool] | None,
+    ) -> ApplyResult:
         return await converge(
             self._gateway,
             self.journal,
@@ -92,6 +100,7 @@ class ApplyBackend:
             settings,
             written=self.written,
             clock=self.clock.now,
+            on_plan=on_plan,
         )
 
     async def plan(

@@ -21,7 +21,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import structlog
 
@@ -36,11 +36,21 @@ from reconciler.controller.account import AccountWorker, Intervals
 from reconciler.controller.accounts import Account, AccountsConfig
 from reconciler.controller.backend import ApplyBackend
 from reconciler.controller.desired import DesiredStore, load_manifests
+from reconciler.controller.events import Event
 from reconciler.controller.health import Health
+from reconciler.controller.labels import account_label
 from reconciler.controller.metrics import CONTENT_TYPE, Metrics
 from reconciler.controller.polling import LivePoller
-from reconciler.controller.serving import Response, Route, SmallHttpServer, parse_addr
+from reconciler.controller.serving import (
+    PrefixRoute,
+    Response,
+    Route,
+    SmallHttpServer,
+    parse_addr,
+)
 from reconciler.controller.sharding import SINGLE, Shard
+from reconciler.controller.status import AccountStatus, StatusBoard
+from reconciler.controller.statusroutes import status_prefix_routes, status_routes
 from reconciler.people.errors import PeopleError
 from reconciler.plan.options import PlanOptions
 from reconciler.statedir import StateDir
@@ -56,6 +66,26 @@ CONTROLLER_RETRIES = ExecutorSettings(max_attempts=3, base_delay=0.25, max_delay
 """Fewer, shorter in-pass retries than a one-shot apply: a pass holds the account's only
 writer, so what is still contended after a few tries goes back to the work queue (per-key
 backoff, up to minutes) and every other key proceeds."""
+
+
+class Notifications(Protocol):
+    """Where status transitions go (``reconciler.remote.notify.Notifier``)."""
+
+    def submit(self, event: Event) -> None:
+        """Take ``event`` without blocking."""
+        ...
+
+    async def run(self) -> None:
+        """Deliver until cancelled."""
+        ...
+
+    async def drain(self) -> None:
+        """Deliver what is queued."""
+        ...
+
+
+NOTIFY_DRAIN = 10.0
+"""Seconds a stopping controller gives queued notifications before it exits."""
 
 
 @dataclass(frozen=True)
@@ -88,9 +118,10 @@ def _token_for(account: Account, settings: RunSettings) -> str | None:
 
 @contextlib.asynccontextmanager
 async def _serving(
-    metrics: Metrics, health: Health, settings: RunSettings
+    metrics: Metrics, health: Health, settings: RunSettings, board: StatusBoard
 ) -> AsyncIterator[list[SmallHttpServer]]:
-    """Start the probe and metrics servers (one server when both addresses are the same)."""
+    """Start the probe and metrics servers (one server when both addresses are the same); the
+    status JSON and page are served beside the probes."""
 
     def probe(check: Any) -> Route:
         def route() -> Response:
@@ -100,11 +131,14 @@ async def _serving(
         return route
 
     routes: dict[str, dict[str, Route]] = {}
+    prefixes: dict[str, dict[str, PrefixRoute]] = {}
     health_at, metrics_at = parse_addr(settings.health_addr), parse_addr(settings.metrics_addr)
     if health_at is not None:
         routes.setdefault(settings.health_addr, {}).update(
             {"/healthz": probe(health.liveness), "/readyz": probe(health.readiness)}
         )
+        routes[settings.health_addr].update(status_routes(board))
+        prefixes[settings.health_addr] = status_prefix_routes(board)
     if metrics_at is not None:
         routes.setdefault(settings.metrics_addr, {})["/metrics"] = lambda: Response(
             200, metrics.exposition(), CONTENT_TYPE
@@ -113,7 +147,7 @@ async def _serving(
     try:
         for addr, table in routes.items():
             host, port = parse_addr(addr) or ("", 0)
-            server = SmallHttpServer(table)
+            server = SmallHttpServer(table, prefixes.get(addr))
             bound_host, bound_port = await server.start(host, port)
             servers.append(server)
             _log.info("serving", paths=sorted(table), address=f"http://{bound_host}:{bound_port}")
@@ -186,6 +220,7 @@ async def _open_account(
     metrics: Metrics,
     health: Health,
     suspended: bool,
+    status: AccountStatus,
     on_lost: Callable[[str], None],
 ) -> AccountWorker:
     lease = claim(
@@ -231,6 +266,7 @@ async def _open_account(
         intervals=settings.intervals,
         clock=clock,
         suspended=suspended,
+        status=status,
     )
 
 
@@ -257,9 +293,14 @@ async def _creates_listed(
 
 
 async def run_controller(
-    config: AccountsConfig, settings: RunSettings, *, stop: asyncio.Event | None = None
+    config: AccountsConfig,
+    settings: RunSettings,
+    *,
+    stop: asyncio.Event | None = None,
+    notifications: Notifications | None = None,
 ) -> int:
-    """Run until SIGTERM/SIGINT (or ``stop``); return the exit code."""
+    """Run until SIGTERM/SIGINT (or ``stop``); return the exit code. Status transitions go to
+    ``notifications``, delivered by a task of their own."""
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -277,8 +318,16 @@ async def run_controller(
         target=settings.target if "://" not in settings.target else "http",
     )
     metrics, health = Metrics(), Health()
+    board = StatusBoard(on_event=notifications.submit if notifications else None)
+    delivering = asyncio.create_task(notifications.run()) if notifications else None
     for account in accounts:  # not ready while an account is still being opened (its lease)
         health.expect(account.key)
+    statuses = {  # listed in /status from the start, Progressing until their first full pass
+        a.key: board.account(
+            account_label(a), drift_policy=str(a.drift_policy), suspended=suspended or a.suspend
+        )
+        for a in accounts
+    }
     lost = asyncio.Event()  # an account's lease was lost: stop writing at once
     app: Any = None
     if settings.target == "embedded":  # one in-process emulator for every account
@@ -287,7 +336,7 @@ async def run_controller(
         settings.state_dir.embedded_state.parent.mkdir(parents=True, exist_ok=True)
         app = create_app(state_path=settings.state_dir.embedded_state)
     try:
-        async with _serving(metrics, health, settings), AsyncExitStack() as stack:
+        async with _serving(metrics, health, settings, board), AsyncExitStack() as stack:
             clients = [await _connect(stack, a, settings, app) for a in accounts]
             if await _shared_address_books(
                 [(a.key, c) for a, c in zip(accounts, clients, strict=True)]
@@ -303,6 +352,7 @@ async def run_controller(
                         metrics=metrics,
                         health=health,
                         suspended=suspended,
+                        status=statuses[a.key],
                         on_lost=lambda _reason: lost.set(),
                     )
                     for a, client in zip(accounts, clients, strict=True)
@@ -317,6 +367,11 @@ async def run_controller(
         _log.error("cannot serve probes or metrics", error=f"{type(error).__name__}: {error}")
         return 1
     finally:
+        if delivering is not None and notifications is not None:
+            delivering.cancel()
+            await asyncio.gather(delivering, return_exceptions=True)
+            with contextlib.suppress(TimeoutError):  # what is still queued gets a short chance
+                await asyncio.wait_for(notifications.drain(), NOTIFY_DRAIN)
         persistence = getattr(
             getattr(getattr(app, "state", None), "emulator", None), "persistence", None
         )

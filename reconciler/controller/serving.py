@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from urllib.parse import unquote
 
-__all__ = ["AddressError", "Response", "Route", "SmallHttpServer", "parse_addr"]
+__all__ = ["AddressError", "PrefixRoute", "Response", "Route", "SmallHttpServer", "parse_addr"]
 
 _REASONS = {200: "OK", 404: "Not Found", 405: "Method Not Allowed", 503: "Service Unavailable"}
 _MAX_HEADER_BYTES = 16 * 1024
@@ -27,6 +29,8 @@ class Response:
 
 
 Route = Callable[[], Response]
+PrefixRoute = Callable[[str], Response]
+"""Serves every path under a prefix ending in ``/``; called with the rest of the path, decoded."""
 
 
 class AddressError(ValueError):
@@ -48,10 +52,14 @@ def parse_addr(addr: str) -> tuple[str, int] | None:
 
 
 class SmallHttpServer:
-    """Serves ``routes`` (path -> handler) for GET and HEAD; everything else is 404/405."""
+    """Serves ``routes`` (path -> handler) and ``prefixes`` (``/prefix/`` -> handler of the
+    rest) for GET and HEAD; everything else is 404/405."""
 
-    def __init__(self, routes: Mapping[str, Route]) -> None:
+    def __init__(
+        self, routes: Mapping[str, Route], prefixes: Mapping[str, PrefixRoute] | None = None
+    ) -> None:
         self._routes = dict(routes)
+        self._prefixes = dict(prefixes or {})
         self._server: asyncio.Server | None = None
 
     async def start(self, host: str, port: int) -> tuple[str, int]:
@@ -79,7 +87,7 @@ class SmallHttpServer:
         parts = request_line.split()
         method, target = (parts[0], parts[1]) if len(parts) >= 2 else ("", "")
         path = target.split("?", 1)[0]
-        route = self._routes.get(path)
+        route = self._routes.get(path) or self._prefixed(path)
         if route is None:
             response = Response(404, b"not found\n")
         elif method not in ("GET", "HEAD"):
@@ -100,3 +108,10 @@ class SmallHttpServer:
             pass
         finally:
             writer.close()
+
+    def _prefixed(self, path: str) -> Route | None:
+        for prefix, handler in self._prefixes.items():
+            rest = unquote(path[len(prefix) :]) if path.startswith(prefix) else ""
+            if rest and "/" not in rest:
+                return functools.partial(handler, rest)
+        return None

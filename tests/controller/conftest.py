@@ -1,10 +1,16 @@
-"""Fixtures for the controller tests: a clock moved by hand."""
+"""Fixtures for the controller tests: a clock moved by hand, and for the end-to-end ones the
+emulator's admin surface and a folder of two contact manifests."""
 
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
+from typing import Any
 
 import pytest
+
+from tests.support.controller import Emulator
+from tests.support.manifests import PublishedTree, contact_yaml
 
 
 class FakeClock:
@@ -46,3 +52,29 @@ class FakeClock:
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()
+
+
+@pytest.fixture
+def emulator(emulator_server: Any) -> Emulator:
+    return Emulator(emulator_server.url)
+
+
+JANE_AND_JOE = (
+    contact_yaml("jane", "Jane", email="jane@example.com") + "---\n" + contact_yaml("joe", "Joe")
+)
+
+
+@pytest.fixture
+def manifests(tmp_path: Path) -> Path:
+    """Two contacts, jane (with an email address) and joe, in a plain folder."""
+    folder = tmp_path / "manifests"
+    folder.mkdir()
+    (folder / "people.yaml").write_text(JANE_AND_JOE)
+    return folder
+
+
+@pytest.fixture
+def published(tmp_path: Path) -> PublishedTree:
+    """The same two contacts, published as git-sync would: an edit swaps a whole revision in,
+    so a watching controller never reads a half-written tree."""
+    return PublishedTree(tmp_path / "published", {"people.yaml": JANE_AND_JOE})

@@ -7,7 +7,7 @@ the end-to-end tests run the same loop against the real engine and emulator.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
@@ -61,8 +61,11 @@ class Backend:
         desired: DesiredState,
         suspended: Iterable[str] = (),
         scope: Mapping[str, str] | None = None,
+        on_plan: Callable[[Plan], None] | None = None,
     ) -> ApplyResult:
         self.applied.append((desired, frozenset(suspended)))
+        if on_plan is not None:
+            on_plan(Plan(owner="o", items=tuple(self.plan_items), waves=()))
         self.entered.set()
         if self.gate is not None:
             await self.gate.wait()
@@ -389,3 +392,43 @@ def test_the_drift_damper_forgets_after_a_quiet_window(clock: Any) -> None:
     assert damper.delay("a") == 0.0
     damper.corrected("a")
     assert damper.delay("a") == 1.0
+
+
+async def test_the_status_shows_a_conflict_with_its_next_attempt_until_it_converges(
+    make: Any, clock: Any
+) -> None:
+    """The account loop feeds the status model: a contact left in conflict is out of sync with
+    a next attempt; once a retry converges it the account is in sync again."""
+    h = make()
+    h.backend.answers = [result(a=Outcome.CONFLICT, b=Outcome.UPDATED), result(a=Outcome.UPDATED)]
+    await h.start()
+    status = h.worker.status.to_json(contacts=True)
+    assert status["state"] == "OutOfSync"
+    [conflict] = status["conflicts"]
+    assert (conflict["key"], conflict["retries"]) == ("a", 1)
+    assert conflict["nextAttempt"] is not None
+    assert [w["key"] for w in status["queued"]] == ["a"]
+    clock.advance(1.0)
+    await clock.run_ready()
+    status = h.worker.status.to_json()
+    assert (status["state"], status["conflicts"], status["queued"]) == ("InSync", [], [])
+    assert status["lastPass"]["triggers"] == ["retry"]
+
+
+async def test_the_status_lists_orphans_and_withheld_deletes_of_a_full_pass(make: Any) -> None:
+    """Kept contacts whose manifest is gone, as the full pass's plan lists them."""
+    h = make()
+    h.backend.plan_items = [
+        PlanItem(
+            Kind.CONTACT,
+            Action.NOOP,
+            "gone",
+            "deletion withheld: loading manifests or listing live state was incomplete",
+            orphan=True,
+        )
+    ]
+    await h.start()
+    status = h.worker.status.to_json()
+    assert status["orphans"] == ["gone"]
+    assert [w["key"] for w in status["withheldDeletes"]] == ["gone"]
+    assert status["state"] == "Stalled"

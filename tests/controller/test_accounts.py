@@ -128,3 +128,29 @@ def test_without_a_file_there_is_one_account_for_the_token_user() -> None:
     assert account.key == "default"
     assert account.manifests == (Path("m1"), Path("m2"))
     assert account.drift_policy is DriftPolicy.REPORT
+
+
+def test_notification_urls_take_their_secrets_from_the_environment(tmp_path: Path) -> None:
+    """``${NAME}`` in a notify URL is filled from the environment when the file is read."""
+    path = write(
+        tmp_path,
+        "accounts:\n  - {subject: a@x.io, manifests: m}\n"
+        "notify:\n  - json://hooks.example.com/${HOOK}\n  - mailtos://$${literal}@example.com\n",
+    )
+    config = load_accounts(
+        path, default_owner="o", drift_policy=DriftPolicy.CORRECT, environ={"HOOK": "s3cret"}
+    )
+    assert config.notify == ("json://hooks.example.com/s3cret", "mailtos://${literal}@example.com")
+
+
+def test_a_notification_secret_missing_from_the_environment_is_located(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "accounts:\n  - {subject: a@x.io, manifests: m}\nnotify:\n  - slack://${SLACK}/#ops\n",
+    )
+    with pytest.raises(AccountsError) as caught:
+        load_accounts(path, default_owner="o", drift_policy=DriftPolicy.CORRECT, environ={})
+    assert str(caught.value).startswith(
+        f"{path}:4:5: notify[0]: the environment variable 'SLACK' is not set"
+    )
+    assert "from a Secret" in str(caught.value)

@@ -8,7 +8,7 @@ the test moves by hand, so minutes of backoff pass without a single sleep.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
@@ -31,6 +31,7 @@ from reconciler.emulator import EmulatorConfig, create_app
 from reconciler.model import DesiredState
 from reconciler.people import connect
 from reconciler.people.retry import RetryPolicy
+from reconciler.plan.model import Plan
 from reconciler.plan.options import PlanOptions
 from tests.support.eventually import eventually_async
 from tests.support.manifests import book
@@ -55,11 +56,12 @@ class Counted(ApplyBackend):
         desired: DesiredState,
         suspended: Iterable[str] = (),
         scope: Mapping[str, str] | None = None,
+        on_plan: Callable[[Plan], None] | None = None,
     ) -> ApplyResult:
         self.started.append(self.clock.now())
         before = self.total()
         try:
-            return await super().apply(desired, suspended, scope)
+            return await super().apply(desired, suspended, scope, on_plan)
         finally:
             self.spent.append(self.total() - before)
 

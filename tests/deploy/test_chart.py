@@ -532,3 +532,33 @@ def test_bad_values_are_rejected_by_the_schema(
     assert where in str(caught.value)
     with pytest.raises(helm.HelmValuesError):
         chart.render(values, name="contacts", namespace=NAMESPACE)
+
+
+def test_notifications_come_from_an_existing_secret(
+    chart: helm.Chart, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Apprise URLs and the GitHub token are optional keys of the named Secret, never values;
+    the repository to mark is a flag the real command accepts."""
+    rendered = render(
+        chart,
+        {
+            "notifications": {
+                "existingSecret": "contacts-notify",
+                "githubStatus": "acme/address-book",
+            }
+        },
+    )
+    env = {e["name"]: e for e in rendered.container()["env"]}
+    for name, key in (("RECONCILER_NOTIFY", "notify"), ("RECONCILER_GITHUB_TOKEN", "githubToken")):
+        assert env[name]["valueFrom"] == {
+            "secretKeyRef": {"name": "contacts-notify", "key": key, "optional": True}
+        }
+    assert rendered.args()["--github-status"] == "acme/address-book"
+    for variable in [v for v in os.environ if v.startswith("RECONCILER_")]:
+        monkeypatch.delenv(variable)
+    with run.make_context("run", list(rendered.container()["args"])) as ctx:
+        assert ctx.params["github_status"] == "acme/address-book"
+    defaults = render(chart, {})
+    assert not {"RECONCILER_NOTIFY", "RECONCILER_GITHUB_TOKEN"} & {
+        e["name"] for e in defaults.container()["env"]
+    }

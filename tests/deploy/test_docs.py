@@ -143,6 +143,7 @@ def test_object_names_in_commands_are_the_names_the_chart_renders(
     identity = rendered_guide["workload-identity.yaml"]
     names = {
         f"statefulset/{sharded.one('StatefulSet')['metadata']['name']}",
+        f"deploy/{basic.one('Deployment')['metadata']['name']}",
         *(f"svc/{s['metadata']['name']}" for s in basic.by_kind["Service"]),
     }
     containers = {c["name"] for c in basic.pod["containers"]}

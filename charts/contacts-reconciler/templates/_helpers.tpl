@@ -215,6 +215,9 @@ spec:
         {{- if .Values.controller.suspend }}
         - --suspend
         {{- end }}
+        {{- with .Values.notifications.githubStatus }}
+        - {{ printf "--github-status=%s" . | quote }}
+        {{- end }}
         {{- range .Values.controller.extraArgs }}
         - {{ . | quote }}
         {{- end }}
@@ -237,6 +240,20 @@ spec:
             secretKeyRef:
               name: {{ .Values.credentials.existingSecret }}
               key: {{ .Values.credentials.tokenKey }}
+        {{- end }}
+        {{- with .Values.notifications.existingSecret }}
+        - name: RECONCILER_NOTIFY
+          valueFrom:
+            secretKeyRef:
+              name: {{ . }}
+              key: {{ $.Values.notifications.urlsKey }}
+              optional: true
+        - name: RECONCILER_GITHUB_TOKEN
+          valueFrom:
+            secretKeyRef:
+              name: {{ . }}
+              key: {{ $.Values.notifications.githubTokenKey }}
+              optional: true
         {{- end }}
         {{- with .Values.controller.extraEnv }}
         {{- toYaml . | nindent 8 }}

@@ -1,0 +1,78 @@
+"""``reconciler status``: a running controller's accounts, as a table or as JSON.
+
+Made for people at a terminal and for scripts alike (like ``flux get``): the exit code says
+whether everything is in sync (0), something is not (2), or the controller could not be read
+(1), so a deploy pipeline can wait on it.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import click
+
+from reconciler.cli.options import option, output_option
+from reconciler.controller.conditions import short_revision
+
+SETTLED = ("InSync", "Suspended")
+
+
+def _rows(accounts: Sequence[Mapping[str, Any]]) -> list[list[str]]:
+    rows = [["ACCOUNT", "STATE", "REVISION", "CONTACTS", "OUT OF SYNC", "CONFLICTS", "MESSAGE"]]
+    for account in accounts:
+        counts = account["counts"]
+        rows.append(
+            [
+                account["name"],
+                account["state"],
+                short_revision(account["revision"]),
+                str(counts["total"]),
+                str(counts["outOfSync"]),
+                str(counts["conflicts"]),
+                account["message"],
+            ]
+        )
+    return rows
+
+
+def _table(rows: list[list[str]]) -> str:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    return "\n".join(
+        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=False)) + "  " + row[-1]
+        for row in rows
+    )
+
+
+@click.command()
+@option(
+    "--controller",
+    default="http://127.0.0.1:8081",
+    show_default=True,
+    metavar="URL",
+    help="The controller's health address (where /healthz and /status are served).",
+)
+@option("--account", default=None, help="Only this account (its label, as /status names it).")
+@output_option("table", "json", help="A table for people, or the /status JSON for programs.")
+def status(controller: str, account: str | None, output: str) -> None:
+    """Show a running controller's accounts; exit 0 all in sync, 2 not, 1 unreachable."""
+    from reconciler.remote.controller import StatusUnavailable, fetch_status
+
+    try:
+        data = fetch_status(controller, account)
+    except StatusUnavailable as error:
+        click.echo(f"error: {error}", err=True)
+        click.echo(
+            "  hint: is `reconciler run` running, and is --controller its --health-addr?", err=True
+        )
+        sys.exit(1)
+    accounts = [data] if account else data.get("accounts", [])
+    if output == "json":
+        click.echo(json.dumps(data, indent=2))
+    elif accounts:
+        click.echo(_table(_rows(accounts)))
+    else:
+        click.echo("No account belongs to this controller.")
+    sys.exit(0 if all(a["state"] in SETTLED for a in accounts) else 2)

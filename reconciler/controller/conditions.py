@@ -1,0 +1,94 @@
+"""Kubernetes-style conditions: a type, a tri-state status, a reason, a message and a time.
+
+Operators already read ``kubectl get -o yaml`` and Flux's ``flux get``: ``Ready``, ``Synced``,
+``Drifted`` and ``Stalled`` with a CamelCase reason and a sentence say at a glance what is wrong
+and since when. The time moves only when the status flips (as apimachinery's
+``meta.SetStatusCondition`` does), so "since when" stays true while the message is refreshed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+__all__ = ["Condition", "ConditionType", "Conditions", "Status", "iso", "short_revision"]
+
+
+class ConditionType(StrEnum):
+    READY = "Ready"  # the account is being reconciled: manifests valid, last pass did not fail
+    SYNCED = "Synced"  # the live address book matches the manifests
+    DRIFTED = "Drifted"  # someone changed managed contacts outside the manifests
+    STALLED = "Stalled"  # progress needs a person: broken manifests, withheld deletes, conflicts
+
+
+class Status(StrEnum):
+    TRUE = "True"
+    FALSE = "False"
+    UNKNOWN = "Unknown"
+
+
+def iso(moment: datetime) -> str:
+    """RFC 3339 in UTC with a ``Z``, like Kubernetes timestamps (to the second)."""
+    utc = moment.astimezone(UTC) if moment.tzinfo is not None else moment
+    return utc.replace(microsecond=0, tzinfo=None).isoformat() + "Z"  # strftime is 10x slower
+
+
+def short_revision(revision: str | None) -> str:
+    """A revision as tables show it: 12 hex digits of a commit or of a ``sha256:`` digest."""
+    if not revision:
+        return "-"
+    kind, sep, digest = revision.rpartition(":")
+    return f"{kind}{sep}{digest[:12]}"
+
+
+@dataclass(frozen=True, slots=True)
+class Condition:
+    type: ConditionType
+    status: Status
+    reason: str
+    message: str
+    last_transition_time: datetime
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "type": str(self.type),
+            "status": str(self.status),
+            "reason": self.reason,
+            "message": self.message,
+            "lastTransitionTime": iso(self.last_transition_time),
+        }
+
+
+class Conditions:
+    """The four conditions of one object, all ``Unknown`` until told otherwise."""
+
+    def __init__(self, now: Callable[[], datetime], reason: str = "NotYetReconciled") -> None:
+        self._now = now
+        at = now()
+        self._by_type = {
+            t: Condition(t, Status.UNKNOWN, reason, "not reconciled yet", at) for t in ConditionType
+        }
+
+    def set(self, type: ConditionType, status: Status, reason: str, message: str) -> bool:
+        """Set one condition; return True when its status flipped (a transition)."""
+        old = self._by_type[type]
+        if old.status == status:
+            self._by_type[type] = replace(old, reason=reason, message=message)
+            return False
+        self._by_type[type] = Condition(type, status, reason, message, self._now())
+        return True
+
+    def __getitem__(self, type: ConditionType) -> Condition:
+        return self._by_type[type]
+
+    def is_true(self, type: ConditionType) -> bool:
+        return self._by_type[type].status is Status.TRUE
+
+    def __iter__(self) -> Iterator[Condition]:
+        return iter(self._by_type[t] for t in ConditionType)
+
+    def to_json(self) -> list[dict[str, Any]]:
+        return [c.to_json() for c in self]
