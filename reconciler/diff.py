@@ -21,7 +21,13 @@ from typing import Any, NamedTuple
 
 from reconciler.model.fields import MY_CONTACTS, PERSON_WRITABLE_FIELDS, SPECIAL_FIELDS
 from reconciler.model.normalize import Normalizer, clean_entry, nfc
-from reconciler.model.stamps import CLIENT_DATA_PREFIX, Stamp, foreign_entries, stamp_entry_count
+from reconciler.model.stamps import (
+    CLIENT_DATA_PREFIX,
+    Stamp,
+    fingerprint,
+    foreign_entries,
+    stamp_entry_count,
+)
 
 CLIENT_DATA = "clientData"
 MEMBERSHIPS = "memberships"
@@ -57,16 +63,29 @@ class ContactDiff(NamedTuple):
     """What it takes to make a live contact match its manifest.
 
     ``body`` holds the whole value of every field in ``update_mask`` (for a create: the whole
-    person); ``changes`` is the same information for people to read.
+    person); ``changes`` is the same information for people to read. ``drift`` names the
+    changed fields whose manifest value is the one last applied (so the live side moved): every
+    other change is intent.
     """
 
     changes: tuple[FieldChange, ...]
     update_mask: tuple[str, ...]
     body: dict[str, Any]
+    drift: frozenset[str] = frozenset()
 
     @property
     def changed(self) -> bool:
         return bool(self.update_mask)
+
+    def without(self, fields: frozenset[str]) -> ContactDiff:
+        """This diff with ``fields`` left alone (neither changed nor sent)."""
+        if not fields:
+            return self
+        body = {k: v for k, v in self.body.items() if k not in fields}
+        if not body:
+            return ContactDiff((), (), {})
+        changes = tuple(c for c in self.changes if c.field not in fields)
+        return ContactDiff(changes, tuple(sorted(body)), body, self.drift - fields)
 
 
 def membership_groups(person: Mapping[str, Any] | None) -> list[str]:
@@ -139,13 +158,33 @@ def _stamp_current(
     desired: DesiredContact,
     previous: frozenset[str],
 ) -> bool:
-    """Fast path: the live stamp already says everything the new one would, once each."""
+    """Fast path: the live stamp already says everything the new one would, once each.
+
+    ``stamp`` carries a last-applied record only when fields are written; otherwise the live
+    record is left as it is (a contact whose fields match is never rewritten for its record).
+    """
+    if live_stamp is None:
+        return False
+    entries = (3 if live_stamp.prunable else 4) + (1 if live_stamp.applied else 0)
     return (
-        live_stamp == stamp
+        live_stamp[:4] == stamp[:4]  # owner, name, fields, prunable (no allocation per contact)
+        and (not stamp.applied or live_stamp.applied == stamp.applied)
         and not desired.client_data
         and not any(f.startswith(CLIENT_DATA_PREFIX) for f in previous)
-        and stamp_entry_count(live.get(CLIENT_DATA)) == (3 if stamp.prunable else 4)
+        and stamp_entry_count(live.get(CLIENT_DATA)) == entries
     )
+
+
+def _fingerprint(normalizer: Normalizer, field: str, value: Sequence[Mapping[str, Any]]) -> str:
+    """The fingerprint of a manifest value in its canonical form, so that writing the same
+    value another way (an exported manifest, another phone format) is no change of intent."""
+    keep = normalizer.declared_derived(field, value)
+    return fingerprint(normalizer.canonical(field, normalizer.clean(field, value, keep)))
+
+
+def _record(desired: DesiredContact, normalizer: Normalizer) -> tuple[tuple[str, str], ...]:
+    """The last-applied record of ``desired``'s fields."""
+    return tuple(sorted((f, _fingerprint(normalizer, f, v)) for f, v in desired.fields.items()))
 
 
 def diff_contact(
@@ -168,13 +207,17 @@ def diff_contact(
         owner=owner, name=desired.name, fields=desired.managed(), prunable=desired.prunable
     )
     if live is None:
-        return _create(desired, stamp)
+        return _create(desired, stamp._replace(applied=_record(desired, normalizer)))
     changes: list[FieldChange] = []
     body: dict[str, Any] = {}
+    drift: list[str] = []
     for field, want in desired.fields.items():
         have = live.get(field)
         if normalizer.equal(field, want, have):
             continue
+        last = live_stamp.applied_fingerprint(field) if live_stamp is not None else None
+        if last is not None and last == _fingerprint(normalizer, field, want):
+            drift.append(field)  # the manifest value is the one last applied: the live side moved
         keep = normalizer.declared_derived(field, want)
         changes.append(
             FieldChange(field, normalizer.clean(field, have, keep) or None, list(want) or None)
@@ -188,6 +231,8 @@ def diff_contact(
         if have_clean:
             changes.append(FieldChange(field, have_clean, None))
             body[field] = []
+    if body:  # a field write: the record of what is applied now goes with it
+        stamp = stamp._replace(applied=_record(desired, normalizer))
     if not _stamp_current(live, live_stamp, stamp, desired, previous):
         client_data = merge_client_data(live.get(CLIENT_DATA), desired, stamp, previous)
         if not same_client_data(client_data, live.get(CLIENT_DATA)):
@@ -202,7 +247,7 @@ def diff_contact(
     if not body:
         return ContactDiff((), (), body)
     changes.sort(key=lambda change: change.field)
-    return ContactDiff(tuple(changes), tuple(sorted(body)), body)
+    return ContactDiff(tuple(changes), tuple(sorted(body)), body, frozenset(drift))
 
 
 def _create(desired: DesiredContact, stamp: Stamp) -> ContactDiff:

@@ -246,6 +246,7 @@ class Run:
             if i.kind is Kind.CONTACT and i.action in (Action.UPDATE, Action.ADOPT)
             if i.resource_name
         }
+        self.result.drift.update(plan.drift_left)  # shown, never written (report)
         for item in plan.items:
             if item.kind is Kind.CONTACT and item.action is Action.NOOP:
                 executor.record(

@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from reconciler.apply.lease import Lease
     from reconciler.apply.results import ApplyResult
     from reconciler.model import DesiredState
-    from reconciler.plan import Plan, PlanOptions
+    from reconciler.plan import Plan, PlanOptions, SavedPlan
 
 
 def _default_executor() -> ExecutorSettings:
@@ -113,7 +113,7 @@ def apply(paths: tuple[str, ...], **kwargs: Any) -> None:
     raise SystemExit(run_apply(request))
 
 
-def saved_plan_at(paths: Sequence[str]) -> Plan | None:
+def saved_plan_at(paths: Sequence[str]) -> SavedPlan | None:
     """The saved plan when the only argument is one (raises SavedPlanError if it is corrupt)."""
     from reconciler.plan import loads_plan
 
@@ -131,7 +131,7 @@ def run_apply(request: ApplyRequest) -> int:
     from reconciler.apply.journal import JournalLocked
     from reconciler.apply.lease import LeaseError
     from reconciler.people.errors import PeopleError
-    from reconciler.plan import PlanError, SavedPlanError
+    from reconciler.plan import PlanError, SavedPlanError, check_binding
 
     quiet_logs()
     try:
@@ -139,6 +139,16 @@ def run_apply(request: ApplyRequest) -> int:
     except SavedPlanError as error:
         err(f"Error: {error}")
         return EXIT_ERROR
+    if saved is not None:
+        try:  # the target and owner are known before connecting: refuse without touching it
+            check_binding(
+                saved.binding,
+                request.target.binding(saved.binding.account),
+                source=request.paths[0],
+            )
+        except SavedPlanError as error:
+            err(f"Error: {error}")
+            return EXIT_ERROR
     desired = None
     if saved is None:
         desired = load_desired(request.paths, request.options.default_region)
@@ -156,7 +166,7 @@ def run_apply(request: ApplyRequest) -> int:
     except (JournalLocked, LeaseError) as error:
         err(f"Error: {error}")
         return EXIT_ERROR
-    except (PlanError, PeopleError) as error:
+    except (PlanError, PeopleError, SavedPlanError) as error:
         err(f"Error: {error}")
         return EXIT_ERROR
     finally:
@@ -182,20 +192,26 @@ def _approver(request: ApplyRequest, bar: ProgressBar, lease: Lease) -> Callable
 
 
 async def _apply(
-    request: ApplyRequest, desired: DesiredState | None, saved: Plan | None, bar: ProgressBar
+    request: ApplyRequest, desired: DesiredState | None, saved: SavedPlan | None, bar: ProgressBar
 ) -> ApplyResult:
     from reconciler.apply.gateway import ClientGateway
     from reconciler.people import connect
+    from reconciler.plan import check_binding
 
     t = request.target
     async with connect(
         t.target, token=t.token, state=t.state, subject=t.subject, credentials=t.credentials
     ) as client:
         gateway = ClientGateway(client)
+        if saved is not None:  # whose address book this is, before anything else is read
+            check_binding(
+                saved.binding, t.binding(await client.address_book()), source=request.paths[0]
+            )
         lease = t.lease(client, client.account, "apply")
         async with lease.held(request.lock_timeout):
             with t.journal(client.account) as journal:
-                return await _apply_held(request, gateway, journal, lease, desired, saved, bar)
+                plan = saved.plan if saved is not None else None
+                return await _apply_held(request, gateway, journal, lease, desired, plan, bar)
 
 
 async def _apply_held(

@@ -41,7 +41,7 @@ from reconciler.cli.session import (
 
 if TYPE_CHECKING:
     from reconciler.model import DesiredState
-    from reconciler.plan import Plan, PlanOptions
+    from reconciler.plan import Binding, Plan, PlanOptions
 
 F = TypeVar("F", bound=Callable[..., Any])
 PlanFormat = Literal["text", "json", "markdown"]
@@ -195,7 +195,7 @@ def run_plan(request: PlanRequest) -> int:
     if desired is None:
         return EXIT_ERROR
     try:
-        plan = asyncio.run(_plan(request, desired))
+        plan, binding = asyncio.run(_plan(request, desired))
     except (PlanError, PeopleError) as error:
         err(f"Error: {error}")
         return EXIT_ERROR
@@ -205,14 +205,16 @@ def run_plan(request: PlanRequest) -> int:
         )
     )
     if request.out:
-        Path(request.out).write_text(dumps_plan(plan), encoding="utf-8")
+        assert binding is not None
+        Path(request.out).write_text(dumps_plan(plan, binding), encoding="utf-8")
         err(f"Saved the plan to {request.out}; apply it with: reconciler apply {request.out}")
     if request.detailed_exitcode and not plan.in_sync:
         return EXIT_CHANGES
     return EXIT_OK
 
 
-async def _plan(request: PlanRequest, desired: DesiredState) -> Plan:
+async def _plan(request: PlanRequest, desired: DesiredState) -> tuple[Plan, Binding | None]:
+    """The plan, and where it was made when it is to be saved (one more read: people/me)."""
     import time
 
     from reconciler.apply.executor import ExecutorSettings
@@ -230,4 +232,7 @@ async def _plan(request: PlanRequest, desired: DesiredState) -> Plan:
             read = await read_live(
                 gateway, journal, owner=t.owner, settle=ExecutorSettings().settle, now=time.time
             )
-        return build_plan(desired, read.state, request.options)
+        plan = build_plan(desired, read.state, request.options)
+        account = await client.address_book() if request.out else None
+        binding = t.binding(account, plan.revision) if account is not None else None
+        return plan, binding

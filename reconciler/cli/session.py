@@ -23,6 +23,7 @@ from reconciler.statedir import StateDir
 if TYPE_CHECKING:
     from reconciler.apply.lease import Lease
     from reconciler.apply.lease_record import LeaseClient
+    from reconciler.plan import Binding
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES, EXIT_LEFT = 0, 1, 2, 2
 
@@ -51,6 +52,17 @@ class Target:
             client, self.state_dir, target=self.target, account=account, owner=self.owner,
             command=command,
         )  # fmt: skip
+
+    @property
+    def endpoint(self) -> str:
+        """The target as a saved plan records it: the embedded state file, a URL or google."""
+        return self.state_dir.target_key(self.target.rstrip("/"))
+
+    def binding(self, account: str, revision: str | None = None) -> Binding:
+        """Where a plan made now is made (``account`` from the API, never a credential)."""
+        from reconciler.plan import Binding
+
+        return Binding(self.endpoint, account, self.owner, revision)
 
     def journal(self, account: str, *, readonly: bool = False) -> CreateJournal:
         path = self.state_dir.journal(target=self.target, account=account, owner=self.owner)

@@ -18,14 +18,17 @@ failed -> requeue with per-key backoff (no sooner than the engine's retry time).
 
 Drift: under ``correct`` a live-triggered key that the pass had to write was drift, and is
 counted; a key that drifts again soon after is corrected with growing delays, so two writers
-never loop hot. Under ``report`` live and resync passes only plan, and report what differs.
+never loop hot. Under ``report`` live and resync passes only plan, and report the changes the
+plan labels drift; the planner keeps drift out of every write under ``report`` and ``ignore``
+(start and manifest passes too), so only intent is ever written, and a writing pass under
+``report`` reports the drift it left in place.
 """
 
 from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
@@ -40,6 +43,7 @@ from reconciler.controller.drift import DriftDamper
 from reconciler.controller.health import Health
 from reconciler.controller.metrics import Metrics
 from reconciler.controller.polling import LivePoller
+from reconciler.controller.slots import PassSlots
 from reconciler.controller.status import AccountStatus, StatusBoard, kept_deletions
 from reconciler.controller.watching import ManifestWatcher
 from reconciler.model import DesiredState
@@ -81,6 +85,15 @@ class PassBackend(Protocol):
     ) -> Plan: ...
 
 
+Offload = Callable[[Callable[[], Loaded]], Awaitable[Loaded]]
+"""Runs blocking work (a manifest reload) away from the event loop: a worker thread, unless a
+test runs it inline."""
+
+
+async def _to_thread(work: Callable[[], Loaded]) -> Loaded:
+    return await asyncio.to_thread(work)
+
+
 @dataclass(frozen=True, slots=True)
 class Intervals:
     """Seconds between polls and resyncs, the watcher's debounce, and the backoff bounds."""
@@ -110,6 +123,8 @@ class AccountWorker:
         rng: random.Random | None = None,
         suspended: bool = False,
         watch: bool = True,
+        offload: Offload | None = None,
+        slots: PassSlots | None = None,
         status: AccountStatus | None = None,
     ) -> None:
         self.account = account
@@ -123,6 +138,10 @@ class AccountWorker:
         self.rng = rng or random.Random()
         self.suspended = suspended or account.suspend
         self.watch = watch
+        self.offload: Offload = offload or _to_thread
+        # Passes of every account of the replica draw on these slots, so a thousand accounts
+        # converging at once hold a bounded working set; edits and live changes go first.
+        self.slots = slots or PassSlots(1)
         self.queue: WorkQueue[str] = WorkQueue(
             limiter=ExponentialBackoff(self.intervals.backoff_floor, self.intervals.backoff_cap),
             clock=self.clock,
@@ -134,6 +153,8 @@ class AccountWorker:
         )
         self._reasons: dict[str, set[Trigger]] = {}
         self._stale = True  # the desired state must be re-read before the next pass
+        self._loading = asyncio.Lock()  # one reload at a time (they run on a worker thread)
+        self._changes: set[asyncio.Task[None]] = set()  # reloads the watcher asked for
         self._revision: str | None = None  # of the manifests in force, for logs
         self._primed = asyncio.Event()  # the first poll (or attempt) is done
         self._ready = False
@@ -156,14 +177,20 @@ class AccountWorker:
         self.metrics.workqueue_adds_total.labels(name=self.account.key).inc()
 
     def manifests_changed(self) -> None:
-        """The watcher saw the manifests change: re-read them now and queue what changed.
+        """The watcher saw the manifests change: re-read them (off the event loop) and queue
+        what changed.
 
         Changed contacts are queued by key, so an edit to one manifest of thousands costs a
         pass over that contact; what keys cannot express (the first load, a group or a
         suspension changed, a broken tree) queues a full pass.
         """
         self._log.info("manifests changed")
-        loaded = self._reload(self._log)
+        task = asyncio.get_running_loop().create_task(self._manifests_changed())
+        self._changes.add(task)
+        task.add_done_callback(self._changes.discard)
+
+    async def _manifests_changed(self) -> None:
+        loaded = await self._reload(self._log)
         if loaded.ok and loaded.changed_keys is not None:
             for key in sorted(loaded.changed_keys):
                 self.enqueue(key, Trigger.MANIFEST)
@@ -192,9 +219,9 @@ class AccountWorker:
             await self._primed.wait()
             await self._work()
         finally:
-            for task in sources:
+            for task in [*sources, *self._changes]:
                 task.cancel()
-            await asyncio.gather(*sources, return_exceptions=True)
+            await asyncio.gather(*sources, *self._changes, return_exceptions=True)
 
     def shut_down(self) -> None:
         """Stop taking work; the pass in flight finishes and :meth:`run` returns."""
@@ -255,14 +282,32 @@ class AccountWorker:
             self.status.pass_finished("skipped", {}, "the account is suspended")
             log.info("pass skipped: account suspended")
             return
-        if self._stale or triggers & {Trigger.START, Trigger.RESYNC}:
-            self._reload(log)
-        state = self.store.state
-        if state is None or self.store.broken:
-            self._count("skipped")
-            self.status.pass_finished("skipped", {}, "the manifests are broken")
-            log.warning("pass skipped: manifests are broken; nothing is written until fixed")
-            return
+        async with self.slots.hold(urgent=bool(triggers & {Trigger.MANIFEST, Trigger.LIVE})):
+            if (
+                self._stale
+                or self.store.state is None
+                or triggers & {Trigger.START, Trigger.RESYNC}
+            ):
+                await self._reload(log)
+            state = self.store.state
+            if state is None or self.store.broken:
+                self._count("skipped")
+                self.status.pass_finished("skipped", {}, "the manifests are broken")
+                log.warning("pass skipped: manifests are broken; nothing is written until fixed")
+                return
+            try:
+                await self._run_pass(keys, why, triggers, state, log)
+            finally:
+                self.store.release()  # between passes an account holds fingerprints only
+
+    async def _run_pass(
+        self,
+        keys: list[str],
+        why: dict[str, set[Trigger]],
+        triggers: set[Trigger],
+        state: DesiredState,
+        log: structlog.typing.FilteringBoundLogger,
+    ) -> None:
         write = self.account.drift_policy is DriftPolicy.CORRECT or bool(
             triggers & {Trigger.START, Trigger.MANIFEST, Trigger.RETRY}
         )
@@ -318,8 +363,11 @@ class AccountWorker:
             return None  # a manifest is gone (pruning) or suspended: only a full pass decides
         return self.poller.resource_names(keys)
 
-    def _reload(self, log: structlog.typing.FilteringBoundLogger) -> Loaded:
-        loaded = self.store.reload()
+    async def _reload(self, log: structlog.typing.FilteringBoundLogger) -> Loaded:
+        """Re-read the manifests on a worker thread: parsing and validating thousands of
+        contacts would otherwise stall every account's I/O and the probes."""
+        async with self._loading:
+            loaded = await self.offload(self.store.reload)
         self._stale = False
         account = self.account.key
         state = self.store.state
@@ -335,7 +383,7 @@ class AccountWorker:
         if not loaded.ok:
             for problem in loaded.errors:
                 log.error("manifest error", error=problem)
-            kept = "the last good manifests stay in force" if self.store.state else "none loaded"
+            kept = "the last good manifests stay in force" if self.store.loaded else "none loaded"
             log.error("manifests are broken", errors=len(loaded.errors), desired=kept)
             return loaded
         state = self.store.state
@@ -400,6 +448,13 @@ class AccountWorker:
             if plan is not None:
                 withheld, orphans = kept_deletions(plan)
                 self.status.deletions(withheld=withheld, orphans=orphans)
+        for key, fields in result.drift.items():  # drift the policy left in place (report)
+            self.metrics.drift_detected_total.labels(account=account, policy="report").inc()
+            log.warning("drift detected", key=key, fields=list(fields))
+        if result.drift:  # drift left in place stays visible in the status too
+            self.status.drift_checked(
+                {key: ", ".join(fields) for key, fields in result.drift.items()}, set(result.drift)
+            )
         for key, triggers in why.items():
             done = result.get("contact", key)
             if Trigger.LIVE in triggers and done is not None and done.outcome in _WRITTEN:
@@ -433,18 +488,24 @@ class AccountWorker:
         plan: Plan,
         log: structlog.typing.FilteringBoundLogger,
     ) -> None:
-        """A planning-only pass (``report``): log and count what differs, write nothing."""
+        """A planning-only pass (``report``): log and count the drift it shows, write nothing.
+
+        Drift is what the plan labels so (a field changed live since we wrote it, its manifest
+        value unchanged); the planner keeps it out of every write under ``report``. Other
+        differences (intent not applied yet) still show as out of sync in the status.
+        """
         full = FULL in why
-        live = {key for key, triggers in why.items() if Trigger.LIVE in triggers}
         drifted: dict[str, str] = {}
+        for key, fields in plan.drift_left.items():
+            self.metrics.drift_detected_total.labels(
+                account=self.account.key, policy="report"
+            ).inc()
+            log.warning("drift detected", key=key, fields=list(fields))
+            drifted[key] = ", ".join(fields)
         for item in plan.changes:
-            if item.kind is Kind.CONTACT and (full or item.key in live):
-                self.metrics.drift_detected_total.labels(
-                    account=self.account.key, policy="report"
-                ).inc()
-                fields = sorted({change.field for change in item.changes})
-                log.warning("drift detected", key=item.key, action=str(item.action), fields=fields)
-                drifted[item.key] = ", ".join(fields) or str(item.action)
+            if item.kind is Kind.CONTACT and item.key not in drifted:
+                changed = sorted({change.field for change in item.changes})
+                drifted[item.key] = ", ".join(changed) or str(item.action)
         self.status.drift_checked(drifted, None if full else set(why))
         if full:
             withheld, orphans = kept_deletions(plan)

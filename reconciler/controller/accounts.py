@@ -26,12 +26,13 @@ import os
 import string
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from reconciler.plan.options import DriftPolicy
 
 __all__ = [
     "Account",
@@ -42,14 +43,6 @@ __all__ = [
     "load_accounts",
     "single_account",
 ]
-
-
-class DriftPolicy(StrEnum):
-    """What to do when a managed contact was changed outside the manifests."""
-
-    CORRECT = "correct"  # write the manifest's version back
-    REPORT = "report"  # log and count it, write nothing
-    IGNORE = "ignore"  # neither; the next manifest change or resync still converges it
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,6 +29,7 @@ from reconciler.clock import Clock, SystemClock
 from reconciler.controller.gateway import PassGateway
 from reconciler.controller.polling import Written
 from reconciler.controller.scope import ScopeMiss, scoped_desired
+from reconciler.controller.written import OwnWrites
 from reconciler.model import DesiredState
 from reconciler.plan.build import build_plan
 from reconciler.plan.model import Plan
@@ -43,9 +44,10 @@ __all__ = ["ApplyBackend"]
 class ApplyBackend:
     """Runs passes for one account through one client and one create journal.
 
-    ``written`` (resource name -> what our last write of it answered) lives as long as the
-    account: the engine reads it so that a lagging listing never hides our own last etag, and
-    the poller reads it to tell our own writes echoing back from out-of-band edits. ``clock``
+    ``written`` (resource name -> what our last write of it answered; after a while only its
+    etag, see :mod:`reconciler.controller.written`) lives as long as the account: the engine
+    reads it so that a lagging listing never hides our own last etag, and the poller reads it
+    to tell our own writes echoing back from out-of-band edits. ``clock``
     is the account worker's, so the retry times a pass reports are on the queue's timeline (a
     pass's own short waits, such as a conflict's backoff, stay real sleeps).
     """
@@ -53,7 +55,7 @@ class ApplyBackend:
     client: PeopleClient
     journal: CreateJournal
     settings: ApplySettings
-    written: Written = field(default_factory=dict)
+    written: Written = field(default_factory=OwnWrites)
     clock: Clock = field(default_factory=SystemClock)
     _gateway: PassGateway = field(init=False)
 
@@ -76,6 +78,7 @@ class ApplyBackend:
         ``on_plan`` is shown the plan before it is carried out (the status reads its orphans).
         """
         self._gateway.suspended = frozenset(suspended)
+        self.written.compact()
         shown = None if on_plan is None else (lambda plan: on_plan(plan) or True)
         if scope and not self.journal.entries:  # creates in flight: only a full listing settles
             subset, settings = self._scoped(desired, scope)

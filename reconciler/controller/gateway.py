@@ -21,6 +21,7 @@ from reconciler.apply.gateway import ClientGateway
 from reconciler.controller.polling import Written, echoes_our_write
 from reconciler.controller.scope import read_scope
 from reconciler.controller.suspension import protect_suspended
+from reconciler.controller.written import OwnWrites
 from reconciler.model.inputs import Person
 
 if TYPE_CHECKING:
@@ -35,7 +36,7 @@ class PassGateway(ClientGateway):
     def __init__(self, client: PeopleClient, owner: str, written: Written | None = None) -> None:
         super().__init__(client)
         self.owner = owner
-        self.written: Written = written if written is not None else {}
+        self.written: Written = written if written is not None else OwnWrites()
         self.suspended: frozenset[str] = frozenset()
         self.scope: tuple[str, ...] | None = None  # resource names: read these, list nothing
 

@@ -21,7 +21,7 @@ from reconciler.emulator.routing import Call, api_route
 from reconciler.emulator.schema import READABLE_FIELDS, parse_mask
 from reconciler.emulator.store import JSON, Contact, Tombstone
 from reconciler.emulator.tokens import SYNC_TOKEN_LIFETIME, decode, encode, fingerprint, mismatch
-from reconciler.model.limits import MAX_LISTED_VALUES, MAX_PAGE_SIZE
+from reconciler.model.limits import LISTED_VALUE_FIELDS, MAX_LISTED_VALUES, MAX_PAGE_SIZE
 
 DEFAULT_PAGE_SIZE = 100
 SEARCH_DEFAULT = 10
@@ -63,7 +63,7 @@ def _sorted(people: Iterable[Contact], order: str) -> list[Contact]:
 
 def _capped(person: JSON) -> JSON:
     """Listings return at most 100 emails and 100 phone numbers per person."""
-    for field in ("emailAddresses", "phoneNumbers"):
+    for field in LISTED_VALUE_FIELDS:
         if len(person.get(field, ())) > MAX_LISTED_VALUES:
             person[field] = person[field][:MAX_LISTED_VALUES]
     return person

@@ -252,6 +252,8 @@ def _one(
             detail["msg"],
             f"known reconciler annotations: {', '.join(KNOWN_ANNOTATIONS)}"
             if "unknown" in detail["msg"]
+            else 'write it as "old-name" or "old-a,old-b"'
+            if "earlier metadata.name" in detail["msg"]
             else f"quote the value: {ctx.get('allowed', '')}",
         )
     return ManifestError(*where_, f"{field!r}: {detail['msg']}", "fix the value")

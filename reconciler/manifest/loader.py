@@ -21,6 +21,7 @@ from reconciler.manifest.parsing import Accepted, parse_file
 from reconciler.manifest.resources import ContactResource, GroupResource
 from reconciler.manifest.revision import Digest, Pin, git_commit, pin
 from reconciler.manifest.tree import Found, discover
+from reconciler.model.inputs import previous_names
 
 MAX_FILE_BYTES: Final = 8 * 1024 * 1024
 MAX_READS: Final = 5
@@ -131,6 +132,7 @@ class _Loading:
         self.seen_files: set[Path] = set()
         self.broken_groups: set[str] = set()
         self.group_titles: dict[str, Location] = {}
+        self.previous: list[tuple[str, str, Location]] = []  # (old name, contact, annotation)
         self.digest = Digest()
 
     def load_file(self, found: Found, pinned: Pin) -> None:
@@ -198,12 +200,19 @@ class _Loading:
         self.names[kind][resource.name] = accepted.name_at
         if isinstance(resource, ContactResource):
             self.group_refs.extend(accepted.group_refs)
+            if accepted.previous_at is not None:
+                self.previous += [
+                    (old, resource.name, accepted.previous_at)
+                    for old in previous_names(resource.annotations)
+                ]
             self.result.contacts.append(resource)
         else:
             self.result.groups.append(resource)
 
     def check_references(self) -> None:
-        """Every group a contact names must be defined by a ContactGroup manifest."""
+        """Every group a contact names must be defined by a ContactGroup manifest, and every
+        previous name must be no contact's current name and one contact's previous name."""
+        self.check_previous_names()
         defined = self.names["ContactGroup"]
         for group, at in self.group_refs:
             if group in defined or group in self.broken_groups:
@@ -217,3 +226,34 @@ class _Loading:
             self.result.errors.append(
                 ManifestError.at(at, f"group {group!r} is not defined by any ContactGroup", hint)
             )
+
+    def check_previous_names(self) -> None:
+        """A previous name is nobody's current name (else two manifests would claim one live
+        contact) and is listed by one contact only."""
+        current = self.names["Contact"]
+        claimed: dict[str, str] = {}
+        for old, name, at in self.previous:
+            if old in current:
+                whose = (
+                    "its own"
+                    if old == name
+                    else f"the current name of the contact at {current[old]}"
+                )
+                self.result.errors.append(
+                    ManifestError.at(
+                        at,
+                        f"previous name {old!r} of contact {name!r} is {whose}",
+                        "list only names no manifest uses any more",
+                    )
+                )
+            elif old in claimed and claimed[old] != name:
+                self.result.errors.append(
+                    ManifestError.at(
+                        at,
+                        f"previous name {old!r} is listed by contacts {claimed[old]!r} and "
+                        f"{name!r}",
+                        "a live contact can be renamed into one manifest only: keep it in one",
+                    )
+                )
+            else:
+                claimed[old] = name

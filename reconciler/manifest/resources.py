@@ -8,6 +8,7 @@ planner and the controller work with.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
@@ -46,7 +47,13 @@ from reconciler.manifest.fields import (
     Relation,
     UserDefined,
 )
-from reconciler.model.inputs import ADOPT_ANNOTATION, PRUNE_ANNOTATION, SUSPEND_ANNOTATION
+from reconciler.model.inputs import (
+    ADOPT_ANNOTATION,
+    PREVIOUS_NAMES_ANNOTATION,
+    PRUNE_ANNOTATION,
+    SUSPEND_ANNOTATION,
+    previous_names,
+)
 from reconciler.model.limits import MAX_CONTACT_BYTES, MAX_FIELDS_PER_CONTACT
 
 API_VERSION = "reconciler/v1"
@@ -54,10 +61,12 @@ NAME_PATTERN = r"^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$"
 ResourceName = Annotated[str, StringConstraints(pattern=NAME_PATTERN)]
 
 # Annotations the reconciler itself reads, with the values each accepts.
+# The values each accepts; () for PREVIOUS_NAMES_ANNOTATION: a comma-separated list of names.
 KNOWN_ANNOTATIONS: dict[str, tuple[str, ...]] = {
     PRUNE_ANNOTATION: ("true", "false"),
     ADOPT_ANNOTATION: ("email",),
     SUSPEND_ANNOTATION: ("true", "false"),
+    PREVIOUS_NAMES_ANNOTATION: (),
 }
 
 
@@ -76,7 +85,8 @@ class Metadata(Strict):
     labels: dict[str, str] = Field(default_factory=dict)
     """Free-form string labels, usable as selectors; never sent to Google."""
     annotations: dict[str, str] = Field(default_factory=dict)
-    """Switches: reconciler/prune: "false" (never delete), reconciler/adopt: email (adopt)."""
+    """Switches: reconciler/prune: "false" (never delete), reconciler/adopt: email (adopt),
+    reconciler/previous-names: "old-a,old-b" (names this contact had: renamed in place)."""
 
     @field_validator("annotations")
     @classmethod
@@ -91,7 +101,9 @@ class Metadata(Strict):
                     "unknown annotation {key}: the reconciler/ prefix is reserved",
                     {"key": repr(key)},
                 )
-            if value not in allowed:
+            if key == PREVIOUS_NAMES_ANNOTATION:
+                _check_previous_names(value)
+            elif value not in allowed:
                 raise PydanticCustomError(
                     "annotation",
                     "annotation {key} must be one of {allowed}, got {value}",
@@ -102,6 +114,18 @@ class Metadata(Strict):
                     },
                 )
         return annotations
+
+
+def _check_previous_names(value: str) -> None:
+    names = previous_names({PREVIOUS_NAMES_ANNOTATION: value})
+    bad = [name for name in names if not re.fullmatch(NAME_PATTERN, name)]
+    if not names or bad:
+        raise PydanticCustomError(
+            "annotation",
+            "annotation {key} must list earlier metadata.name values separated by commas "
+            "(lowercase letters, digits, '-' and '.'), got {value}",
+            {"key": repr(PREVIOUS_NAMES_ANNOTATION), "value": repr(bad[0] if bad else value)},
+        )
 
 
 class ContactSpec(Strict):

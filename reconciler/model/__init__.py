@@ -12,6 +12,7 @@ from reconciler.model.fields import (
 )
 from reconciler.model.inputs import (
     ADOPT_ANNOTATION,
+    PREVIOUS_NAMES_ANNOTATION,
     PRUNE_ANNOTATION,
     SUSPEND_ANNOTATION,
     ContactLike,
@@ -21,6 +22,7 @@ from reconciler.model.inputs import (
     GroupSpecLike,
     LiveState,
     Person,
+    previous_names,
 )
 from reconciler.model.normalize import Normalizer
 from reconciler.model.stamps import (
@@ -41,6 +43,7 @@ __all__ = [
     "NAME_KEY",
     "OWNER_KEY",
     "PERSON_WRITABLE_FIELDS",
+    "PREVIOUS_NAMES_ANNOTATION",
     "PRUNE_ANNOTATION",
     "PRUNE_KEY",
     "SINGLETON_FIELDS",
@@ -56,5 +59,6 @@ __all__ = [
     "Person",
     "Stamp",
     "foreign_entries",
+    "previous_names",
     "read_stamp",
 ]

@@ -18,6 +18,15 @@ Person = dict[str, Any]
 PRUNE_ANNOTATION = "reconciler/prune"  # "false": never delete this contact
 ADOPT_ANNOTATION = "reconciler/adopt"  # "email": adopt an unstamped contact matching by email
 SUSPEND_ANNOTATION = "reconciler/suspend"  # "true": the controller leaves this contact alone
+# Annotation of a contact manifest listing the names it had before ("old-a,old-b"): the live
+# contact stamped with one of them is renamed in place, like Terraform's ``moved`` blocks.
+PREVIOUS_NAMES_ANNOTATION = "reconciler/previous-names"
+
+
+def previous_names(annotations: Mapping[str, str] | None) -> tuple[str, ...]:
+    """The names listed in :data:`PREVIOUS_NAMES_ANNOTATION`, in order, blanks dropped."""
+    listed = (annotations or {}).get(PREVIOUS_NAMES_ANNOTATION, "")
+    return tuple(dict.fromkeys(part.strip() for part in str(listed).split(",") if part.strip()))
 
 
 class ContactSpecLike(Protocol):

@@ -27,8 +27,11 @@ MAX_MULTIPART_CALLS: Final = 1000
 # contactGroups.members.modify: resource names added plus removed per call.
 MAX_MEMBER_CHANGES: Final = 1000
 
-# connections.list returns at most this many emails and phones per person; get returns all.
+# connections.list returns at most this many values of each of these fields per person;
+# people.get and getBatchGet return them all (Google's Person reference, emailAddresses and
+# phoneNumbers: "the entire set can be obtained by calling GetPeople").
 MAX_LISTED_VALUES: Final = 100
+LISTED_VALUE_FIELDS: Final = ("emailAddresses", "phoneNumbers")
 
 # Contacts per user (Google Contacts' published account limit; the People API's answer beyond it
 # is not published, so the emulator's 400 is inferred: docs/people-api.md, "Limits").

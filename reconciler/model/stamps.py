@@ -8,6 +8,10 @@ reconciler is stateless. A contact carries::
     reconciler.fields  the comma-separated, sorted fields it manages (for three-way merges)
     reconciler.prune   "false" when the manifest said ``reconciler/prune: "false"``; kept on the
                        live side so the contact stays protected after its manifest is gone
+    reconciler.applied the fingerprint of each managed field's manifest value as last written
+                       (``names=1a2b3c4d5e6f,...``), like kubectl's last-applied configuration:
+                       a field that differs live while its manifest value still has that
+                       fingerprint is drift (someone changed it), otherwise intent
 
 Groups carry only the owner and the name. Any other ``clientData`` entry belongs to someone else
 and is preserved.
@@ -27,6 +31,8 @@ It carries no owner stamp, so no plan ever matches, prunes or reports it; export
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from typing import Any, NamedTuple
@@ -35,7 +41,8 @@ OWNER_KEY = "reconciler.owner"
 NAME_KEY = "reconciler.name"
 FIELDS_KEY = "reconciler.fields"
 PRUNE_KEY = "reconciler.prune"
-STAMP_KEYS: frozenset[str] = frozenset({OWNER_KEY, NAME_KEY, FIELDS_KEY, PRUNE_KEY})
+APPLIED_KEY = "reconciler.applied"
+STAMP_KEYS: frozenset[str] = frozenset({OWNER_KEY, NAME_KEY, FIELDS_KEY, PRUNE_KEY, APPLIED_KEY})
 
 LEASE_KEY = "reconciler.lease"
 LEASE_ID_KEY = "reconciler.lease.id"
@@ -63,6 +70,7 @@ class Stamp(NamedTuple):
     name: str
     fields: frozenset[str] = frozenset()
     prunable: bool = True
+    applied: tuple[tuple[str, str], ...] = ()  # (field, fingerprint) as last written, sorted
 
     def entries(self, *, with_fields: bool = True) -> list[dict[str, str]]:
         """The ``clientData`` entries that record this stamp (groups omit the field set)."""
@@ -71,7 +79,17 @@ class Stamp(NamedTuple):
             entries.append({"key": FIELDS_KEY, "value": ",".join(sorted(self.fields))})
         if not self.prunable:
             entries.append({"key": PRUNE_KEY, "value": "false"})
+        if with_fields and self.applied:
+            value = ",".join(f"{field}={digest}" for field, digest in self.applied)
+            entries.append({"key": APPLIED_KEY, "value": value})
         return entries
+
+    def applied_fingerprint(self, field: str) -> str | None:
+        """The fingerprint of ``field``'s manifest value when it was last written, if recorded."""
+        for name, digest in self.applied:
+            if name == field:
+                return digest
+        return None
 
 
 def _entries(client_data: Any) -> Sequence[Mapping[str, Any]]:
@@ -100,6 +118,7 @@ def read_stamp(client_data: Any) -> Stamp | None:
         values.get(NAME_KEY, ""),
         _field_set(values.get(FIELDS_KEY, "")),
         values.get(PRUNE_KEY, "").strip().lower() != "false",
+        _applied(values.get(APPLIED_KEY, "")),
     )
 
 
@@ -109,6 +128,23 @@ def stamped_name(person: Mapping[str, Any], owner: str) -> str | None:
     if stamp is None or stamp.owner != owner:
         return None
     return stamp.name
+
+
+def _applied(recorded: str) -> tuple[tuple[str, str], ...]:
+    """``"a=x,b=y"`` -> ``(("a", "x"), ("b", "y"))``; malformed parts are ignored. Not
+    memoised: each contact's record is its own, so a cache would only hold memory."""
+    if not recorded:
+        return ()
+    pairs = (part.partition("=") for part in recorded.split(",") if "=" in part)
+    return tuple(sorted((name, digest) for name, _, digest in pairs if name and digest))
+
+
+def fingerprint(value: object) -> str:
+    """A short, stable digest of a value (JSON-like), for the last-applied record."""
+    text = json.dumps(
+        value, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=repr
+    )
+    return hashlib.blake2b(text.encode(), digest_size=6).hexdigest()
 
 
 @lru_cache(maxsize=1024)

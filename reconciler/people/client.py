@@ -1,7 +1,9 @@
 """``PeopleClient``: the People API operations the reconciler needs, in their batch forms.
 
 Listings read every page (pageSize 1000) and report a sync token; incremental listings return
-changes and tombstones, or raise :class:`SyncTokenExpired` so that the caller resyncs. A batch
+changes and tombstones, or raise :class:`SyncTokenExpired` so that the caller resyncs. A listing
+cuts emails and phone numbers at 100 per person, so a person listed with that many is read
+again in full (getBatchGet) before the listing is handed out: callers never see a cut field. A batch
 method sends the batch it is given as one call and refuses one over the API's limit: the planner
 cuts batches (once, visibly, in the plan) and the apply engine executes them, so a second cut
 here could only disagree. Per-item failures come back per item, and every write returns what
@@ -16,10 +18,12 @@ from typing import Any, TypeVar
 
 from reconciler.model.inputs import Person
 from reconciler.model.limits import (
+    LISTED_VALUE_FIELDS,
     MAX_BATCH_CREATE,
     MAX_BATCH_DELETE,
     MAX_BATCH_GET,
     MAX_BATCH_UPDATE,
+    MAX_LISTED_VALUES,
 )
 from reconciler.people.batching import item_errors, mask
 from reconciler.people.errors import (
@@ -93,7 +97,8 @@ class PeopleClient(GroupOperations, MultipartCalls):
             listing, shifted = await self._read_pages(person_fields, sync_token)
             pages += listing.pages
             if not shifted:
-                return replace(listing, pages=pages, restarts=attempt - 1)
+                people = await self._read_in_full(listing.people, person_fields)
+                return replace(listing, people=people, pages=pages, restarts=attempt - 1)
             self.transport.log.info(
                 "people.listing_shifted", attempt=attempt, incremental=sync_token is not None
             )
@@ -102,6 +107,33 @@ class PeopleClient(GroupOperations, MultipartCalls):
             "could miss contacts; try again when edits settle",
             method="people.connections.list",
         )
+
+    async def _read_in_full(
+        self, people: list[Person], person_fields: str | Sequence[str]
+    ) -> list[Person]:
+        """``people`` with every person a listing may have cut read again in full.
+
+        A listing shows at most :data:`MAX_LISTED_VALUES` values of each of
+        :data:`LISTED_VALUE_FIELDS`; a person showing that many may have more, and diffing the
+        cut copy would rewrite the contact on every pass. A person the read cannot return (gone
+        meanwhile, or a failed item) keeps its listed copy: the plan then sees a stale etag at
+        worst, never a missing contact.
+        """
+        cut = [
+            str(person["resourceName"])
+            for person in people
+            if person.get("resourceName")
+            and not (person.get("metadata") or {}).get("deleted")
+            and any(len(person.get(f) or ()) >= MAX_LISTED_VALUES for f in LISTED_VALUE_FIELDS)
+        ]
+        if not cut:
+            return people
+        full: dict[str, Person] = {}
+        for start in range(0, len(cut), MAX_BATCH_GET):
+            results = await self.batch_get(cut[start : start + MAX_BATCH_GET], person_fields)
+            full.update({name: r.person for name, r in results.items() if r.person is not None})
+        self.transport.log.info("people.listing_completed", cut=len(cut), read=len(full))
+        return [full.get(str(person.get("resourceName")), person) for person in people]
 
     async def _read_pages(
         self, person_fields: str | Sequence[str], sync_token: str | None
@@ -154,6 +186,13 @@ class PeopleClient(GroupOperations, MultipartCalls):
                     method="people.connections.list",
                 )
             seen_tokens.add(page_token)
+
+    async def address_book(self) -> str:
+        """Whose address book this client writes: the signed-in user's resource name
+        (``people/me`` resolved; for a service account, the subject it acts as). The account
+        name above is only a label for logs and pacing; this is the identity."""
+        me = await self.get_person("people/me", "metadata")
+        return str(me.get("resourceName") or "")
 
     async def get_person(self, resource_name: str, person_fields: str | Sequence[str]) -> Person:
         """One contact, every field (connections.list caps emails and phones at 100)."""

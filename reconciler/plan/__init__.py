@@ -18,6 +18,7 @@ from reconciler.plan.errors import (
     PlanError,
     PlanRefused,
     SavedPlanError,
+    SavedPlanMismatch,
     UnknownGroup,
 )
 from reconciler.plan.model import (
@@ -37,7 +38,7 @@ from reconciler.plan.pending import resolve_body
 from reconciler.plan.render_json import render_json
 from reconciler.plan.render_markdown import render_markdown
 from reconciler.plan.render_text import render_text
-from reconciler.plan.saved import dumps_plan, loads_plan
+from reconciler.plan.saved import Binding, SavedPlan, check_binding, dumps_plan, loads_plan
 from reconciler.plan.view import FORMAT_VERSION, plan_view
 
 __all__ = [
@@ -49,6 +50,7 @@ __all__ = [
     "Action",
     "AmbiguousAdoption",
     "Batch",
+    "Binding",
     "ContactLimitExceeded",
     "DeletionCapExceeded",
     "DuplicateOwnership",
@@ -62,12 +64,15 @@ __all__ = [
     "PlanItem",
     "PlanOptions",
     "PlanRefused",
+    "SavedPlan",
     "SavedPlanError",
+    "SavedPlanMismatch",
     "Summary",
     "UnknownGroup",
     "Wave",
     "WaveName",
     "build_plan",
+    "check_binding",
     "dumps_plan",
     "loads_plan",
     "plan_view",

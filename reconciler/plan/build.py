@@ -18,13 +18,16 @@ from collections.abc import Mapping
 from typing import Any
 
 from reconciler.diff import DesiredContact, FieldChange, diff_contact
+from reconciler.model.fields import PERSON_WRITABLE_FIELDS
 from reconciler.model.inputs import (
     ADOPT_ANNOTATION,
+    PREVIOUS_NAMES_ANNOTATION,
     PRUNE_ANNOTATION,
     ContactLike,
     DesiredState,
     LiveState,
     location_of,
+    previous_names,
 )
 from reconciler.model.normalize import Normalizer, nfc
 from reconciler.model.stamps import STAMP_KEYS, Stamp, read_stamp
@@ -33,7 +36,7 @@ from reconciler.plan.errors import AmbiguousAdoption, DuplicateOwnership, PlanEr
 from reconciler.plan.group_plan import plan_groups
 from reconciler.plan.guards import Orphan, check_capacity, guard_deletions
 from reconciler.plan.model import PENDING_GROUP_PREFIX, Action, Kind, Plan, PlanItem
-from reconciler.plan.options import PlanOptions
+from reconciler.plan.options import DriftPolicy, PlanOptions
 
 
 def _email_key(value: Any) -> str:
@@ -118,6 +121,9 @@ def build_plan(desired: DesiredState, live: LiveState, options: PlanOptions | No
 
     by_email: dict[str, list[Mapping[str, Any]]] | None = None
     claimed: dict[str, str] = {}
+    current_names: set[str] | None = None  # built only when some manifest was renamed
+    moved: dict[str, str] = {}  # old name -> the manifest that took its live contact over
+    reported: list[PlanItem] = []  # drift left in place and shown (drift policy report)
 
     # 3. contacts
     items: list[PlanItem] = list(groups.items)
@@ -132,10 +138,21 @@ def build_plan(desired: DesiredState, live: LiveState, options: PlanOptions | No
         names.add(resource.name)
         want = resolve_contact(resource, groups.refs)
         pending = _pending(want.groups) if groups.items else ()
-        current = ours.get(resource.name)
+        key = resource.name
+        current = ours.get(key)
+        renamed_from = None
+        if current is None and previous_names(resource.annotations):
+            if current_names is None:
+                current_names = {contact.name for contact in desired.contacts}
+            renamed_from = _renamed_from(resource, ours, current_names, moved)
+            if renamed_from is not None:
+                key, current = renamed_from, ours[renamed_from]
+                moved[renamed_from] = resource.name
         action = Action.UPDATE
         reason = "live fields differ from the manifest"
-        live_stamp = stamps.get(resource.name)
+        if renamed_from is not None:
+            reason = f"renamed from {renamed_from!r} ({PREVIOUS_NAMES_ANNOTATION})"
+        live_stamp = stamps.get(key)
         previous = live_stamp.fields if live_stamp is not None else frozenset()
         if current is None and _wants_adoption(resource, options):
             if by_email is None:
@@ -169,11 +186,19 @@ def build_plan(desired: DesiredState, live: LiveState, options: PlanOptions | No
                 )
             )
             continue
-        if not diff.changed:
-            unchanged += 1
-            continue
         resource_name = str(current.get("resourceName"))
         etag = current.get("etag")
+        left: frozenset[str] = frozenset()  # drift shown but not written (report)
+        if diff.drift and options.drift_policy is not DriftPolicy.CORRECT:
+            if options.drift_policy is DriftPolicy.REPORT:
+                left = diff.drift
+            diff = diff.without(diff.drift)  # drift is never written under report or ignore
+        if not diff.changed:
+            if left:
+                reported.append(_drift_reported(resource.name, resource_name, current, left))
+            else:
+                unchanged += 1
+            continue
         items.append(
             PlanItem(
                 kind=Kind.CONTACT,
@@ -186,24 +211,15 @@ def build_plan(desired: DesiredState, live: LiveState, options: PlanOptions | No
                 update_mask=diff.update_mask,
                 body={"resourceName": resource_name, "etag": etag, **diff.body},
                 pending_groups=pending if "memberships" in diff.body else (),
+                previous_key=renamed_from,
+                drift=tuple(sorted(diff.drift | left)),
             )
         )
 
     # 4. deletions, through the guards
     orphans = [
-        Orphan(
-            PlanItem(
-                kind=Kind.CONTACT,
-                action=Action.DELETE,
-                key=key,
-                reason="its manifest is gone and pruning is on",
-                resource_name=str(ours[key].get("resourceName")),
-                etag=etags.get(str(ours[key].get("resourceName"))),
-                changes=_going(ours[key], stamps[key].fields, normalizer),
-            ),
-            prunable[key],
-        )
-        for key in sorted(set(ours) - names)
+        Orphan(_deletion(key, ours[key], stamps[key].fields, etags, normalizer), prunable[key])
+        for key in sorted(set(ours) - names - set(moved))
     ]
     orphans += [Orphan(item) for item in groups.orphans]
     guarded = guard_deletions(
@@ -221,7 +237,7 @@ def build_plan(desired: DesiredState, live: LiveState, options: PlanOptions | No
     ordered = [item for wave in waves for batch in wave.batches for item in batch.items]
     return Plan(
         owner=owner,
-        items=tuple(ordered + guarded.kept),
+        items=tuple(ordered + guarded.kept + reported),
         waves=waves,
         unchanged=unchanged,
         etags=etags,
@@ -244,16 +260,87 @@ def _wants_adoption(resource: ContactLike, options: PlanOptions) -> bool:
     return options.adopt_by_email or str(annotation).strip().lower() == "email"
 
 
-def _going(
-    person: Mapping[str, Any], managed: frozenset[str], normalizer: Normalizer
-) -> tuple[FieldChange, ...]:
-    """What a deletion takes away, for people to review: the fields we managed."""
+def _drift_reported(
+    key: str, resource_name: str, person: Mapping[str, Any], fields: frozenset[str]
+) -> PlanItem:
+    """A kept item that shows drift which ``report`` leaves in place: what changed live."""
+    return PlanItem(
+        kind=Kind.CONTACT,
+        action=Action.NOOP,
+        key=key,
+        reason=(
+            f"drift in {', '.join(sorted(fields))} (changed live since we wrote it) is reported, "
+            "not corrected (drift policy report)"
+        ),
+        resource_name=resource_name,
+        etag=str(person.get("etag")) if person.get("etag") is not None else None,
+        drift=tuple(sorted(fields)),
+    )
+
+
+def _renamed_from(
+    resource: ContactLike,
+    ours: Mapping[str, Mapping[str, Any]],
+    current_names: set[str],
+    moved: Mapping[str, str],
+) -> str | None:
+    """The previous name (``reconciler/previous-names``) whose live contact ``resource`` takes
+    over, if any; a PlanError when that is ambiguous."""
+    where = location_of(resource)
+    found = []
+    for old in previous_names(resource.annotations):
+        if old in current_names or old not in ours:
+            continue  # a manifest of that name exists (it keeps its contact), or nothing live
+        if old in moved:
+            raise PlanError(
+                f"{where}: contact {resource.name!r} and contact {moved[old]!r} both list "
+                f"{old!r} as a previous name; keep it in one of them"
+            )
+        found.append(old)
+    if len(found) > 1:
+        listed = ", ".join(f"{ours[old].get('resourceName')} ({old!r})" for old in found)
+        raise PlanError(
+            f"{where}: contact {resource.name!r} has previous names carried by several live "
+            f"contacts: {listed}; delete or merge all but one, then plan again"
+        )
+    return found[0] if found else None
+
+
+# Fields a deletion takes away that are no person data of their own: shown, never "added".
+_LINKS = frozenset({"clientData", "memberships"})
+
+
+def _deletion(
+    key: str,
+    person: Mapping[str, Any],
+    managed: frozenset[str],
+    etags: Mapping[str, str],
+    normalizer: Normalizer,
+) -> PlanItem:
+    """A delete of ``person``, listing for people to review every field it takes away, and
+    naming those a person added (fields our stamp does not record)."""
     changes = []
-    for field in sorted(managed):
+    added = []
+    for field in sorted(PERSON_WRITABLE_FIELDS - _LINKS):
         value = normalizer.clean(field, person.get(field)) if field in person else []
         if value:
             changes.append(FieldChange(field, value, None))
-    return tuple(changes)
+            if field not in managed:
+                added.append(field)
+    resource_name = str(person.get("resourceName"))
+    reason = "its manifest is gone and pruning is on"
+    if added:
+        reason += f"; it also destroys fields a person added: {', '.join(added)}"
+    return PlanItem(
+        kind=Kind.CONTACT,
+        action=Action.DELETE,
+        key=key,
+        reason=reason,
+        resource_name=resource_name,
+        etag=etags.get(resource_name),
+        changes=tuple(changes),
+        unmanaged=tuple(added),
+    )
 
 
 def _adoption_match(

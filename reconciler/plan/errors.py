@@ -45,3 +45,7 @@ class ContactLimitExceeded(PlanError):
 
 class SavedPlanError(Exception):
     """A saved plan file is corrupt, truncated or from an incompatible version."""
+
+
+class SavedPlanMismatch(SavedPlanError):
+    """A saved plan is applied to another target, address book or owner than it was made for."""

@@ -64,6 +64,12 @@ class PlanItem:
     compares it after a fresh read). ``pending_groups`` names the groups, created by this plan,
     that the body refers to with :data:`PENDING_GROUP_PREFIX` placeholders. ``orphan`` marks
     a live object we own whose manifest is gone (deleted by this plan, or kept): out of sync.
+    ``previous_key`` is the old manifest name of a contact renamed in place (its stamp
+    rewritten); ``unmanaged`` names the fields a person added that a delete destroys too.
+    ``drift`` names the fields that drifted (changed live since we last wrote them; the
+    manifest did not change): among ``changes`` they are written back (policy correct), absent
+    from them they are left in place and only shown (policy report); every other change is
+    intent. A kept item with ``drift`` is a contact whose only difference is such drift.
     """
 
     kind: Kind
@@ -76,6 +82,9 @@ class PlanItem:
     update_mask: tuple[str, ...] = ()
     body: Mapping[str, Any] = field(default_factory=dict)
     pending_groups: tuple[str, ...] = ()
+    previous_key: str | None = None
+    unmanaged: tuple[str, ...] = ()
+    drift: tuple[str, ...] = ()
     orphan: bool = False
 
 
@@ -131,6 +140,18 @@ class Plan:
     prune: bool = False
     group_labels: Mapping[str, str] = field(default_factory=dict)
     revision: str | None = None
+
+    @property
+    def drift_left(self) -> dict[str, tuple[str, ...]]:
+        """Contact key -> drifted fields this plan shows but does not write."""
+        left = {}
+        for item in self.items:
+            if item.kind is Kind.CONTACT and item.drift:
+                changed = {change.field for change in item.changes}
+                fields = tuple(f for f in item.drift if f not in changed)
+                if fields:
+                    left[item.key] = fields
+        return left
 
     @property
     def changes(self) -> tuple[PlanItem, ...]:

@@ -4,6 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class DriftPolicy(StrEnum):
+    """What to do with drift: a managed field changed live since we last wrote it while its
+    manifest value stayed the same (the stamp's last-applied fingerprints tell which)."""
+
+    CORRECT = "correct"  # write the manifest's version back
+    REPORT = "report"  # show it (kept in the plan, logged and counted), never write it
+    IGNORE = "ignore"  # neither write nor show it; a manifest change to the field still wins
 
 
 @dataclass(frozen=True)
@@ -20,6 +30,8 @@ class PlanOptions:
       at least ``share_floor`` contacts would go (deleting 1 of 2 is not a mass deletion).
     - ``allow_mass_delete``: override both caps.
     - ``allow_empty_desired``: allow pruning everything when no contact manifest is left.
+    - ``drift_policy``: whether changes labelled drift are written (``correct``), shown but
+      not written (``report``) or neither (``ignore``); intent (a manifest change) always is.
     - ``flags``: how the command in use spells each of these options (field name -> flag, as
       ``{"allow_mass_delete": "--allow-mass-delete"}``), so that a refusal names only options
       that command has; the command line fills it from its own definition.
@@ -34,6 +46,7 @@ class PlanOptions:
     share_floor: int = 10
     allow_mass_delete: bool = False
     allow_empty_desired: bool = False
+    drift_policy: DriftPolicy = DriftPolicy.CORRECT
     flags: Mapping[str, str] = field(default_factory=dict, compare=False, hash=False)
 
     def override_hint(self, name: str, purpose: str) -> str:

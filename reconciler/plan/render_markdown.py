@@ -30,9 +30,15 @@ def render_markdown(plan: Plan, *, redact: bool = False) -> str:
         lines += ["| | Kind | Name | Action | Fields |", "|---|---|---|---|---|"]
         for item in view["changes"]:
             fields = ", ".join(f"`{f['field']}`" for f in item["fields"]) or "-"
+            action = item["action"]
+            if "previous_name" in item:
+                action += f" (renamed from `{_cell(item['previous_name'])}`)"
+            if item.get("destroys_unmanaged"):
+                added = ", ".join(f"`{f}`" for f in item["destroys_unmanaged"])
+                action += f" (with fields a person added: {added})"
             lines.append(
                 f"| `{SYMBOLS[item['action']]}` | {item['kind']} | `{_cell(item['name'])}` "
-                f"| {item['action']} | {fields} |"
+                f"| {action} | {fields} |"
             )
         lines += ["", "<details><summary>Field-level changes</summary>", "", "```diff"]
         for item in view["changes"]:

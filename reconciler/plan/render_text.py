@@ -1,7 +1,8 @@
 """Human plan output in the style of ``terraform plan``.
 
 One block per contact or group (``+`` create, ``~`` update or adopt, ``-`` delete) with a line
-per changed field, then the summary line, which other tools may parse. ``compact=True`` prints
+per changed field (``# drift`` after a change the live side made, the rest being intent), then
+the summary line, which other tools may parse. ``compact=True`` prints
 one line per item instead.
 """
 
@@ -46,15 +47,32 @@ def item_block(item: Mapping[str, Any]) -> list[str]:
     """The lines of one item, indented like Terraform's."""
     action, kind, name = item["action"], item["kind"], item["name"]
     where = f" ({item['resource_name']})" if item["resource_name"] else ""
-    lines = [f'  # {kind} "{name}"{where} {VERBS[action]}']
+    verb = VERBS[action]
+    if "previous_name" in item:
+        verb = f'will be renamed from "{item["previous_name"]}"'
+        verb += " and updated in place" if _beyond_stamp(item) else ""
+    if item.get("destroys_unmanaged"):
+        verb += f", with fields a person added: {', '.join(item['destroys_unmanaged'])}"
+    lines = [f'  # {kind} "{name}"{where} {verb}']
     head = f'  {SYMBOLS[action]} {kind} "{name}"'
     if not item["fields"]:
         return [*lines, head]
     width = max(len(field["field"]) for field in item["fields"])
     lines.append(head + " {")
-    lines += [f"      {field_lines(field, width)}" for field in item["fields"]]
+    lines += [
+        f"      {field_lines(field, width)}" + ("  # drift" if field["cause"] == "drift" else "")
+        for field in item["fields"]
+    ]
+    if item.get("drift_not_written"):
+        left = ", ".join(item["drift_not_written"])
+        lines.append(f"      # drift not written (drift policy report): {left}")
     lines.append("    }")
     return lines
+
+
+def _beyond_stamp(item: Mapping[str, Any]) -> bool:
+    """Whether a renamed item changes more than its clientData (where the stamp lives)."""
+    return any(field["field"] != "clientData" for field in item["fields"])
 
 
 def compact_line(item: Mapping[str, Any]) -> str:

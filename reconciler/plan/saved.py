@@ -6,17 +6,23 @@ indices into the items, and the etag of every live contact the plan saw (the app
 items whose etag changed since). Loading validates the whole document and reports the first
 problem with its location in the document. (De)serialisation is pure: callers read and write the
 file.
+
+A saved plan is bound to where it was made (:class:`Binding`: the target, the address book's
+user and the owner): etags alone do not catch a plan applied to another address book, where
+its creates would land as brand-new contacts. :func:`check_binding` refuses such an apply
+before anything is read or written. Version 1 files carried no binding and are refused.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from reconciler.diff import FieldChange
-from reconciler.plan.errors import SavedPlanError
+from reconciler.plan.errors import SavedPlanError, SavedPlanMismatch
 from reconciler.plan.model import (
     Action,
     Batch,
@@ -29,7 +35,55 @@ from reconciler.plan.model import (
 )
 
 FORMAT = "reconciler-plan"
-SAVED_FORMAT_VERSION = 1
+SAVED_FORMAT_VERSION = 2
+
+
+@dataclass(frozen=True)
+class Binding:
+    """Where a plan was made, and so the only place it may be applied.
+
+    ``target`` is the endpoint (``embedded:<state file>``, the emulator's URL or ``google``),
+    ``account`` the resource name of the address book's user as the API reports it (never a
+    credential), ``owner`` the stamp owner. ``revision`` is the manifests revision (stored
+    once in the file, as the plan's own); it is compared only when both sides know it, and
+    ``apply PLANFILE`` reads no manifests, so today only callers that load some can pass one.
+    """
+
+    target: str
+    account: str
+    owner: str
+    revision: str | None = None
+
+
+@dataclass(frozen=True)
+class SavedPlan:
+    """A plan read back from a file, with the binding it was saved under."""
+
+    plan: Plan
+    binding: Binding
+
+
+def check_binding(saved: Binding, here: Binding, *, source: str = "<plan>") -> None:
+    """Raise :class:`SavedPlanMismatch` naming every way ``here`` differs from ``saved``."""
+    differences = [
+        f"{what} is {now!r}, the plan was made for {then!r}"
+        for what, then, now in (
+            ("the target", saved.target, here.target),
+            ("the address book", saved.account, here.account),
+            ("the owner", saved.owner, here.owner),
+        )
+        if then != now
+    ]
+    if saved.revision and here.revision and saved.revision != here.revision:
+        differences.append(
+            f"the manifests revision is {here.revision!r}, the plan was made at {saved.revision!r}"
+        )
+    if differences:
+        raise SavedPlanMismatch(
+            f"{source}: refusing to apply a plan made elsewhere: {'; '.join(differences)}. "
+            "Nothing was written; plan again against this target, or apply with the target, "
+            "credentials and --owner the plan was made with"
+        )
 
 
 class _Strict(BaseModel):
@@ -53,6 +107,9 @@ class _Item(_Strict):
     update_mask: list[str] = []
     body: dict[str, Any] = {}
     pending_groups: list[str] = []
+    previous_key: str | None = None
+    unmanaged: list[str] = []
+    drift: list[str] = []
     orphan: bool = False
 
 
@@ -67,9 +124,16 @@ class _Wave(_Strict):
     batches: list[_Batch]
 
 
+class _Binding(_Strict):
+    target: str
+    account: str
+    owner: str
+
+
 class _Document(_Strict):
     format: Literal["reconciler-plan"]
     format_version: int
+    binding: _Binding
     owner: str
     prune: bool = False
     unchanged: int = 0
@@ -93,16 +157,27 @@ def _item_doc(item: PlanItem) -> dict[str, Any]:
         "update_mask": list(item.update_mask),
         "body": dict(item.body),
         "pending_groups": list(item.pending_groups),
+        "previous_key": item.previous_key,
+        "unmanaged": list(item.unmanaged),
+        "drift": list(item.drift),
         "orphan": item.orphan,
     }
 
 
-def dumps_plan(plan: Plan) -> str:
-    """The plan as a JSON document that :func:`loads_plan` turns back into an equal plan."""
+def dumps_plan(plan: Plan, binding: Binding) -> str:
+    """The plan as a JSON document that :func:`loads_plan` turns back into an equal plan,
+    bound to ``binding`` (whose owner and revision must be the plan's)."""
+    if binding.owner != plan.owner or binding.revision not in (None, plan.revision):
+        raise ValueError(f"binding {binding!r} does not match the plan's owner and revision")
     index = {id(item): n for n, item in enumerate(plan.items)}
     document = {
         "format": FORMAT,
         "format_version": SAVED_FORMAT_VERSION,
+        "binding": {
+            "target": binding.target,
+            "account": binding.account,
+            "owner": binding.owner,
+        },
         "owner": plan.owner,
         "prune": plan.prune,
         "unchanged": plan.unchanged,
@@ -135,8 +210,9 @@ def _first_error(error: ValidationError) -> str:
     return f"{where}: {first['msg']}"
 
 
-def loads_plan(text: str | bytes, *, source: str = "<plan>") -> Plan:
-    """A plan from :func:`dumps_plan` output; :class:`SavedPlanError` names what is wrong."""
+def loads_plan(text: str | bytes, *, source: str = "<plan>") -> SavedPlan:
+    """A plan and its binding from :func:`dumps_plan` output; :class:`SavedPlanError` names
+    what is wrong."""
     try:
         raw = json.loads(text)
     except (ValueError, UnicodeDecodeError) as exc:
@@ -172,6 +248,9 @@ def loads_plan(text: str | bytes, *, source: str = "<plan>") -> Plan:
             update_mask=tuple(i.update_mask),
             body=i.body,
             pending_groups=tuple(i.pending_groups),
+            previous_key=i.previous_key,
+            unmanaged=tuple(i.unmanaged),
+            drift=tuple(i.drift),
             orphan=i.orphan,
         )
         for i in document.items
@@ -197,7 +276,12 @@ def loads_plan(text: str | bytes, *, source: str = "<plan>") -> Plan:
             f"{source}: corrupt saved plan: its waves do not schedule every change exactly "
             "once; make a new one with plan --out"
         )
-    return Plan(
+    if document.binding.owner != document.owner:
+        raise SavedPlanError(
+            f"{source}: corrupt saved plan: binding.owner is not the plan's owner; make a new "
+            "one with plan --out"
+        )
+    plan = Plan(
         owner=document.owner,
         items=items,
         waves=tuple(waves),
@@ -208,3 +292,5 @@ def loads_plan(text: str | bytes, *, source: str = "<plan>") -> Plan:
         group_labels=document.group_labels,
         revision=document.revision,
     )
+    b = document.binding
+    return SavedPlan(plan, Binding(b.target, b.account, b.owner, document.revision))

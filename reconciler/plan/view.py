@@ -37,8 +37,9 @@ def _value(value: Any, field: str, labels: Mapping[str, str], redact: bool) -> A
 
 
 def item_view(item: PlanItem, labels: Mapping[str, str], redact: bool) -> dict[str, Any]:
-    """One item: identity, action, reason and per-field before/after."""
-    return {
+    """One item: identity, action, reason and per-field before/after; ``previous_name`` for a
+    rename and ``destroys_unmanaged`` for a delete of fields a person added, only when set."""
+    view: dict[str, Any] = {
         "kind": item.kind.value,
         "name": item.key,
         "action": item.action.value,
@@ -49,10 +50,19 @@ def item_view(item: PlanItem, labels: Mapping[str, str], redact: bool) -> dict[s
                 "field": change.field,
                 "before": _value(change.before, change.field, labels, redact),
                 "after": _value(change.after, change.field, labels, redact),
+                "cause": "drift" if change.field in item.drift else "intent",
             }
             for change in item.changes
         ],
     }
+    if item.previous_key is not None:
+        view["previous_name"] = item.previous_key
+    if item.unmanaged:
+        view["destroys_unmanaged"] = list(item.unmanaged)
+    changed = {change.field for change in item.changes}
+    if left := [f for f in item.drift if f not in changed]:
+        view["drift_not_written"] = left
+    return view
 
 
 def plan_view(plan: Plan, *, redact: bool = False) -> dict[str, Any]:
@@ -83,6 +93,7 @@ def plan_view(plan: Plan, *, redact: bool = False) -> dict[str, Any]:
                 "reason": i.reason,
                 "orphan": i.orphan,
             }
+            | ({"drift_not_written": list(i.drift)} if i.drift else {})
             for i in plan.items
             if i.action is Action.NOOP
         ],

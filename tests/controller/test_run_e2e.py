@@ -167,3 +167,25 @@ def test_sigterm_in_the_middle_of_a_pass_exits_cleanly(
     assert "pass finished" in events[stopping:]  # the batch in flight was finished, not dropped
     assert events[-1] == "controller stopped"
     assert "pass cancelled at the shutdown bound" not in events
+
+
+def test_under_report_the_start_pass_and_manifest_changes_never_write_drift(
+    start: Callable[..., Controller], emulator: Emulator, published: PublishedTree
+) -> None:
+    """A person's edit made while no controller ran survives a controller started with
+    --drift-policy report (its start pass writes intent), and survives a manifest change to
+    another contact; the change itself is written."""
+    first = start()
+    eventually(converged(emulator, {"jane": "Jane", "joe": "Joe"}), "the first convergence")
+    first.process.terminate()
+    first.process.wait(30)
+    emulator.edit(emulator.resource_name("jane"), "Mallory")
+    controller = start("--drift-policy", "report")
+    eventually(controller.ready, "readiness after the start pass")
+    assert emulator.given_names() == {"jane": "Mallory", "joe": "Joe"}
+    assert controller.metric("reconciler_drift_detected_total", policy="report") >= 1
+    assert any(e.get("key") == "jane" for e in controller.logged("drift detected"))
+    watching(controller, published)
+    jane = contact_yaml("jane", "Jane", email="jane@example.com")
+    published.publish({"people.yaml": jane + "---\n" + contact_yaml("joe", "Joseph")})
+    eventually(converged(emulator, {"jane": "Mallory", "joe": "Joseph"}), "the manifest change")

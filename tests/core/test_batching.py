@@ -83,8 +83,8 @@ def test_updates_share_a_batch_only_with_an_identical_mask() -> None:
     plan = build_plan(desired(*specs), live(*people))
     batches = plan.waves[0].batches
     assert [(b.update_mask, len(b.items)) for b in batches] == [
-        (("nicknames",), 150),
-        (("urls",), 150),
+        (("clientData", "nicknames"), 150),
+        (("clientData", "urls"), 150),
     ]
     assert all(item.update_mask == b.update_mask for b in batches for item in b.items)
     assert all(item.action is Action.UPDATE for b in batches for item in b.items)
