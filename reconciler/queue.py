@@ -11,8 +11,8 @@ guarantees the controller relies on:
 
 Delayed adds (retries, conflicts with a next-attempt time) wait in a heap and become ready when
 their time comes; :meth:`WorkQueue.get_batch` sleeps until the earliest of them or the next add,
-whichever is first, so no background task is needed. Time comes from an injectable :class:`Clock`
-so tests can move it by hand.
+whichever is first, so no background task is needed. Time comes from an injectable
+:class:`~reconciler.clock.Clock` so tests can move it by hand.
 
 Batches: the People API wants one writer per account and rewards batch calls, so a worker takes
 every ready key at once (:meth:`WorkQueue.get_batch`) and reconciles them in one pass. A burst of
@@ -24,34 +24,13 @@ from __future__ import annotations
 import asyncio
 import heapq
 import itertools
-import time
 from collections.abc import Hashable, Iterable
 from typing import Generic, Protocol, TypeVar
 
+from reconciler.clock import Clock, SystemClock
+
 K = TypeVar("K", bound=Hashable)
 K_contra = TypeVar("K_contra", bound=Hashable, contravariant=True)
-
-
-class Clock(Protocol):
-    """Where the queue gets the time from and how it waits."""
-
-    def now(self) -> float:
-        """Seconds on a monotonic scale."""
-        ...
-
-    async def sleep(self, seconds: float) -> None:
-        """Return after ``seconds`` of this clock's time."""
-        ...
-
-
-class MonotonicClock:
-    """The real clock: ``time.monotonic`` and ``asyncio.sleep``."""
-
-    def now(self) -> float:
-        return time.monotonic()
-
-    async def sleep(self, seconds: float) -> None:
-        await asyncio.sleep(max(0.0, seconds))
 
 
 class RateLimiter(Protocol[K_contra]):
@@ -103,7 +82,7 @@ class WorkQueue(Generic[K]):
         self, *, limiter: RateLimiter[K] | None = None, clock: Clock | None = None
     ) -> None:
         self.limiter: RateLimiter[K] = limiter if limiter is not None else ExponentialBackoff()
-        self.clock: Clock = clock if clock is not None else MonotonicClock()
+        self.clock: Clock = clock if clock is not None else SystemClock()
         self._ready: dict[K, None] = {}  # an ordered set
         self._dirty: set[K] = set()
         self._processing: set[K] = set()

@@ -21,11 +21,11 @@ from reconciler.apply.executor import (
     Executor,
     ItemResult,
     NotApplied,
-    Person,
-    stamp_of,
 )
 from reconciler.apply.ops import ContactOp, OpKind
 from reconciler.apply.results import Outcome
+from reconciler.model.inputs import Person
+from reconciler.model.stamps import read_stamp
 from reconciler.people.errors import PeopleError
 
 log = structlog.get_logger("reconciler.apply")
@@ -81,8 +81,8 @@ def _record_creates(
         elif isinstance(answer, PeopleError):
             failed[op.key] = answer
         elif answer is not None:
-            _, name = stamp_of(answer)
-            by_name[name if name is not None else op.key] = answer
+            stamp = read_stamp(answer.get("clientData"))
+            by_name[(stamp.name if stamp else "") or op.key] = answer
     ex.journal.created(
         (key, str(p["resourceName"])) for key, p in by_name.items() if p.get("resourceName")
     )

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from reconciler.apply.executor import Executor, Person, stamp_of
+from reconciler.apply.executor import Executor
 from reconciler.apply.ops import ContactOp, GroupOp, OpKind
 from reconciler.apply.results import Outcome
+from reconciler.model.inputs import Person
+from reconciler.model.stamps import stamped_name
 from reconciler.people.errors import NotFound, PeopleError
 
 
@@ -45,7 +47,7 @@ async def delete_contacts(
         elif isinstance(answer, PeopleError) or answer is None:
             reason = f"could not re-read before deleting: {answer}"
             ex.record_contact(op, Outcome.FAILED, reason, retry=True)
-        elif stamp_of(answer) != (ex.owner, op.key):
+        elif stamped_name(answer, ex.owner) != op.key:
             ex.record_contact(op, Outcome.SKIPPED, "ownership stamp changed since the plan")
         elif protected(answer):
             ex.record_contact(op, Outcome.SKIPPED, "protected from pruning since the plan")

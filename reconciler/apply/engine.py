@@ -1,4 +1,4 @@
-"""One apply, start to finish: read live state, plan, execute, settle.
+"""One apply, start to finish: read live state, plan, execute, in rounds until nothing is left.
 
 The pipeline, one step per block of :func:`converge`:
 
@@ -10,8 +10,8 @@ The pipeline, one step per block of :func:`converge`:
    created by the same plan), contacts (creates journaled; updates etag-guarded, re-merged on
    conflict), contact deletes (each re-read first), group deletes;
 4. if something is left with a next-attempt time (a create whose answer was lost, a conflict,
-   a failure the transport gave up on), wait for it and go round again, at most ``passes``
-   rounds: the next listing and plan decide what is still to do (the settle round).
+   a failure the transport gave up on), wait for it and run another round, at most
+   ``rounds`` in all: the next listing and plan decide what is still to do.
 
 Every object ends with an outcome in the :class:`~reconciler.apply.results.ApplyResult`.
 """
@@ -30,14 +30,15 @@ import structlog
 
 from reconciler.apply.creates import run_creates
 from reconciler.apply.deletes import delete_contacts, delete_groups
-from reconciler.apply.executor import Executor, ExecutorSettings, Gateway, Person
-from reconciler.apply.groups import run_groups
+from reconciler.apply.executor import Executor, ExecutorSettings, Gateway
+from reconciler.apply.group_writes import run_groups
 from reconciler.apply.journal import CreateJournal
 from reconciler.apply.live import LiveRead, LiveReader, read_live
 from reconciler.apply.ops import ContactOp, GroupOp, OpKind
 from reconciler.apply.results import ApplyResult, ObjectResult, Outcome
 from reconciler.apply.updates import run_updates
 from reconciler.model import DesiredState, LiveState, read_stamp
+from reconciler.model.inputs import Person
 from reconciler.people.errors import PeopleError
 from reconciler.plan.build import build_plan
 from reconciler.plan.errors import PlanError
@@ -54,11 +55,11 @@ class ApplyGateway(Gateway, LiveReader, Protocol):
 
 @dataclass(frozen=True)
 class ApplySettings:
-    """``passes`` bounds the settle rounds; ``max_wait`` how long one apply waits for them."""
+    """``rounds`` bounds the rounds of one apply; ``max_wait`` how long it waits for them."""
 
     plan: PlanOptions = field(default_factory=PlanOptions)
     executor: ExecutorSettings = field(default_factory=ExecutorSettings)
-    passes: int = 3
+    rounds: int = 3
     max_wait: float = 120.0
 
 
@@ -101,7 +102,7 @@ def _protected(person: Person) -> bool:
 
 @dataclass
 class Run:
-    """The state of one apply across its passes."""
+    """The state of one apply across its rounds."""
 
     gateway: ApplyGateway
     journal: CreateJournal
@@ -115,8 +116,8 @@ class Run:
     on_plan: Callable[[Plan], bool] | None = None  # shown the first plan; False cancels
     live: LiveState = field(default_factory=LiveState)
     saved: bool = False  # a saved plan (:mod:`reconciler.apply.saved`): nothing is re-planned
-    round: int = 0  # settle rounds before the current one
-    # What our writes answered, across passes: fresher than a lagging listing.
+    round: int = 0  # rounds before the current one
+    # What our writes answered, across rounds: fresher than a lagging listing.
     written: dict[str, Person] = field(default_factory=dict)
 
     def executor(self) -> Executor:
@@ -161,15 +162,15 @@ class Run:
         return verdicts
 
     async def converge(self) -> ApplyResult:
-        """Passes until nothing is left to retry, at most ``passes``, within ``max_wait``.
+        """Rounds until nothing is left to retry, at most ``rounds``, within ``max_wait``.
 
-        A pass plans afresh from a new listing, so whatever the last one left (a pending
+        A round plans afresh from a new listing, so whatever the last one left (a pending
         create, a conflict, a failure worth another attempt) is retried by planning it again,
         never by resending the old call: this is the one-shot apply's only retry above the
         transport.
         """
         deadline = self.clock() + self.settings.max_wait
-        for round_ in range(max(1, self.settings.passes)):
+        for round_ in range(max(1, self.settings.rounds)):
             self.round = round_
             try:
                 read = await read_live(
@@ -183,19 +184,19 @@ class Run:
             except PeopleError as error:
                 self.result.errors.append(f"reading live state failed: {error}")
                 return self.result
-            if not await self.one_pass(read):
+            if not await self.one_round(read):
                 return self.result
-            if round_ + 1 >= self.settings.passes:
+            if round_ + 1 >= self.settings.rounds:
                 return self.result
-            wake = self._wake(deadline, last=round_ + 2 >= self.settings.passes)
+            wake = self._wake(deadline, last=round_ + 2 >= self.settings.rounds)
             if wake is None:
                 return self.result
-            log.info("apply.settle_round", seconds=round(max(0.0, wake - self.clock()), 2))
+            log.info("apply.next_round", seconds=round(max(0.0, wake - self.clock()), 2))
             await self.sleep(max(0.0, wake - self.clock()) + 0.05)
         return self.result
 
     def _wake(self, deadline: float, *, last: bool) -> float | None:
-        """When the next settle round should start: the earliest next-attempt time of what is
+        """When the next round should start: the earliest next-attempt time of what is
         left, or for the last round the latest one before ``deadline`` (so that a create
         waiting for the listing is not crowded out by an earlier retry); None: no round."""
         times = [
@@ -207,7 +208,7 @@ class Run:
             return None
         return max(times) if last else min(times)
 
-    async def one_pass(self, read: LiveRead) -> bool:
+    async def one_round(self, read: LiveRead) -> bool:
         """Plan and execute once. Returns False when the run must stop (a plan error)."""
         self.live = read.state
         for key, resource_name in read.confirmed.items():

@@ -3,7 +3,7 @@
 It executes the plan's batches as they were cut (:mod:`reconciler.plan.batching`): groups first
 (contacts refer to them), then contact creates and updates, deletes last, one call per batch
 (Google asks for sequential mutations per user). Each phase has its module
-(:mod:`~reconciler.apply.groups`, :mod:`~reconciler.apply.creates`,
+(:mod:`~reconciler.apply.group_writes`, :mod:`~reconciler.apply.creates`,
 :mod:`~reconciler.apply.updates`, :mod:`~reconciler.apply.deletes`); this one holds what they
 share: the gateway they write through, the re-read of contacts, the record of outcomes, and what
 our own writes answered (fresher than any read, which may lag).
@@ -11,7 +11,7 @@ our own writes answered (fresher than any read, which may lag).
 Retries have one owner below and one above. The transport tries a failed request again a
 bounded number of times (:mod:`reconciler.people.retry`); what still fails becomes an outcome
 here, with a next-attempt time, and never loops: the controller's work queue or a one-shot
-apply's bounded settle rounds (:mod:`reconciler.apply.engine`) come back to it. The only loop
+apply's bounded rounds (:mod:`reconciler.apply.engine`) come back to it. The only loop
 inside a batch is the etag-conflict re-merge, which needs fresh data rather than another try.
 Waits are full jitter drawn from ``rng``: pass a seeded :class:`random.Random` to repeat them.
 """
@@ -31,6 +31,7 @@ import structlog
 from reconciler.apply.journal import CreateJournal
 from reconciler.apply.ops import ContactOp
 from reconciler.apply.results import ApplyResult, ObjectResult, Outcome
+from reconciler.model.inputs import Person
 from reconciler.model.limits import MAX_BATCH_GET
 from reconciler.people.batching import chunks
 from reconciler.people.errors import (
@@ -46,7 +47,6 @@ from reconciler.people.retry import RetryPolicy
 log = structlog.get_logger("reconciler.apply")
 
 T = TypeVar("T")
-Person = dict[str, Any]
 ItemResult = Person | PeopleError
 
 __all__ = [
@@ -58,14 +58,10 @@ __all__ = [
     "NotApplied",
     "Person",
     "Replanner",
-    "stamp_of",
 ]
 
 # Failures after which a create may or may not have happened.
 MAYBE_CREATED = (UnknownOutcome, ServerError, TransportError)
-
-OWNER_KEY = "reconciler.owner"
-NAME_KEY = "reconciler.name"
 
 
 class Gateway(Protocol):
@@ -119,17 +115,6 @@ class ExecutorSettings:
         )
 
 
-def stamp_of(person: Mapping[str, Any]) -> tuple[str | None, str | None]:
-    """``(owner, name)`` from a person's clientData stamp."""
-    owner = name = None
-    for entry in person.get("clientData") or ():
-        if entry.get("key") == OWNER_KEY:
-            owner = entry.get("value")
-        elif entry.get("key") == NAME_KEY:
-            name = entry.get("value")
-    return owner, name
-
-
 def retry_later(error: PeopleError) -> bool:
     """Whether a failed item is worth another attempt later (the transport gave up on it)."""
     return error.retryable or isinstance(error, NotApplied)
@@ -139,7 +124,7 @@ def retry_later(error: PeopleError) -> bool:
 class Executor:
     """Runs the writes of one account, recording an outcome per object in ``result``.
 
-    ``round`` counts the settle rounds of a one-shot apply before this one (0 for the first,
+    ``round`` counts the rounds of a one-shot apply before this one (0 for the first,
     and always for a controller pass): the next-attempt time of a failed item grows with it.
     """
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from reconciler.apply.executor import ItemResult, Person
+from reconciler.apply.executor import ItemResult
 from reconciler.model import PERSON_WRITABLE_FIELDS
+from reconciler.model.inputs import Person
 from reconciler.people.errors import PeopleError, ServerError
 
 if TYPE_CHECKING:

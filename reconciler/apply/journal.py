@@ -4,8 +4,8 @@ Creates are the one People API write that is not idempotent: there is no client-
 upsert, so a create retried after a lost answer, or re-run after a crash, makes a duplicate. Two
 ways out were considered:
 
-* **A stamp lookup before creating.** Every contact we create carries ``reconciler.owner`` and
-  ``reconciler.name`` in ``clientData``, so a listing finds it... eventually. Listings (and
+* **A stamp lookup before creating.** Every contact we create carries its ownership stamp
+  (:mod:`reconciler.model.stamps`), so a listing finds it... eventually. Listings (and
   ``searchContacts``) lag new contacts by an unpublished amount of time, and the moment a lookup
   is most needed (a retry right after a lost answer, a re-run right after a crash) is exactly when
   the lag bites. A lookup alone creates the duplicate it is meant to prevent.

@@ -19,11 +19,10 @@ from typing import Any, Protocol
 from reconciler.apply.executor import ItemResult
 from reconciler.apply.journal import CreateJournal
 from reconciler.model import LiveState, read_stamp
+from reconciler.model.inputs import Person
 from reconciler.model.limits import MAX_BATCH_GET
 from reconciler.people.batching import chunks
 from reconciler.people.errors import NotFound, PeopleError
-
-Person = dict[str, Any]
 
 
 class LiveReader(Protocol):

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from reconciler.apply.executor import Executor, NotApplied, Person
+from reconciler.apply.executor import Executor, NotApplied
 from reconciler.apply.ops import ContactOp, OpKind
 from reconciler.apply.results import Outcome
+from reconciler.model.inputs import Person
 from reconciler.people.errors import NotFound, PeopleError, ServerError, StaleEtag
 
 Rejected = list[tuple[ContactOp, PeopleError]]

@@ -1,13 +1,67 @@
-"""``reconciler apply``: converge the live address book to the manifests, once."""
+"""``reconciler apply``: converge the live address book to the manifests, once.
+
+Everything a person sees lives here: the plan and the confirmation prompt, the progress bar, the
+summary and what was left, and the exit code. The writing itself is the apply engine's
+(:func:`reconciler.apply.engine.converge`, or :func:`reconciler.apply.saved.apply_saved` for a
+saved plan).
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
 
 import click
 
+from reconciler.apply.visibility import DEFAULT_TIMEOUT as VISIBILITY_TIMEOUT
 from reconciler.cli.options import lock_timeout_option, option, output_option
 from reconciler.cli.plan import plan_options, planning_options, target_of
+from reconciler.cli.progress import ProgressBar, render_result
+from reconciler.cli.session import (
+    EXIT_ERROR,
+    EXIT_LEFT,
+    EXIT_OK,
+    Target,
+    err,
+    load_desired,
+    quiet_logs,
+)
+
+if TYPE_CHECKING:
+    from reconciler.apply.executor import ExecutorSettings
+    from reconciler.apply.gateway import ClientGateway
+    from reconciler.apply.journal import CreateJournal
+    from reconciler.apply.lease import Lease
+    from reconciler.apply.results import ApplyResult
+    from reconciler.model import DesiredState
+    from reconciler.plan import Plan, PlanOptions, SavedPlan
+
+
+def _default_executor() -> ExecutorSettings:
+    from reconciler.apply.executor import ExecutorSettings
+
+    return ExecutorSettings()
+
+
+@dataclass(frozen=True)
+class ApplyRequest:
+    paths: Sequence[str]
+    target: Target
+    options: PlanOptions
+    auto_approve: bool = False
+    output: Literal["text", "json"] = "text"
+    interactive: bool = field(default_factory=lambda: sys.stdin.isatty() and sys.stdout.isatty())
+    executor: ExecutorSettings = field(default_factory=_default_executor)
+    visibility_timeout: float = VISIBILITY_TIMEOUT  # seconds an apply waits for its creates
+    lock_timeout: float = 0.0  # seconds an apply waits for another writer's lease
+    color: bool = False  # colour the text plan's symbols (a terminal, and no NO_COLOR)
+    log_level: int = logging.WARNING  # stderr: WARNING by default, ERROR with -q
 
 
 @click.command()
@@ -44,7 +98,6 @@ def apply(paths: tuple[str, ...], **kwargs: Any) -> None:
     saved by 'reconciler plan --out'. A saved plan is applied only for the items whose live etag
     is still the one it saw. Exits 0 only when everything converged; otherwise lists what is left.
     """
-    from reconciler.apply.commands import ApplyRequest, run_apply
     from reconciler.apply.executor import ExecutorSettings
     from reconciler.cli.verbosity import log_level
     from reconciler.controller.logs import use_color
@@ -65,3 +118,160 @@ def apply(paths: tuple[str, ...], **kwargs: Any) -> None:
         log_level=log_level(),
     )
     raise SystemExit(run_apply(request))
+
+
+def saved_plan_at(paths: Sequence[str]) -> SavedPlan | None:
+    """The saved plan when the only argument is one (raises SavedPlanError if it is corrupt)."""
+    from reconciler.plan import loads_plan
+
+    if len(paths) != 1 or not Path(paths[0]).is_file():
+        return None
+    path = Path(paths[0])
+    head = path.read_bytes()[:200].lstrip()
+    if not head.startswith(b"{"):
+        return None
+    return loads_plan(path.read_bytes(), source=str(path))
+
+
+def run_apply(request: ApplyRequest) -> int:
+    """Converge once (or apply a saved plan); 0 only when everything converged.
+
+    As in Terraform, a saved plan is applied without asking again (the plan was the review),
+    and a plan with nothing to change needs nobody to confirm it: only changes not yet reviewed
+    need a terminal or ``--auto-approve``.
+    """
+    from reconciler.apply.journal import JournalLocked
+    from reconciler.apply.lease import LeaseError
+    from reconciler.people.errors import PeopleError
+    from reconciler.plan import PlanError, SavedPlanError, check_binding
+
+    quiet_logs(request.log_level)
+    try:
+        saved = saved_plan_at(request.paths)
+    except SavedPlanError as error:
+        err(f"Error: {error}")
+        return EXIT_ERROR
+    if saved is not None:
+        try:  # the target and owner are known before connecting: refuse without touching it
+            check_binding(
+                saved.binding,
+                request.target.binding(saved.binding.account),
+                source=request.paths[0],
+            )
+        except SavedPlanError as error:
+            err(f"Error: {error}")
+            return EXIT_ERROR
+    desired = None
+    if saved is None:
+        desired = load_desired(request.paths, request.options.default_region)
+        if desired is None:
+            return EXIT_ERROR
+    bar = ProgressBar(enabled=request.interactive)
+    try:
+        result = asyncio.run(_apply(request, desired, saved, bar))
+    except (JournalLocked, LeaseError) as error:
+        err(f"Error: {error}")
+        return EXIT_ERROR
+    except (PlanError, PeopleError, SavedPlanError) as error:
+        err(f"Error: {error}")
+        return EXIT_ERROR
+    finally:
+        bar.close()
+    return _report(request, result)
+
+
+def _approver(
+    request: ApplyRequest, bar: ProgressBar, lease: Lease, *, reviewed: bool
+) -> Callable[[Plan], bool]:
+    """Ask before writing changes nobody reviewed yet (``reviewed``: a saved plan)."""
+    from reconciler.plan import render_text
+    from reconciler.plan.render_color import color_plan
+
+    def approve(plan: Plan) -> bool:
+        changes = len(plan.changes)
+        if changes and not request.auto_approve and not reviewed:
+            if not request.interactive:
+                err(
+                    "Error: not on a terminal, so there is nobody to confirm the plan; review "
+                    "it with 'reconciler plan --out FILE' and apply FILE, or run apply with "
+                    "--auto-approve"
+                )
+                return False
+            shown = render_text(plan)
+            click.echo((color_plan(shown) if request.color else shown).rstrip("\n"))
+            click.echo("")
+            if not click.confirm("Apply these changes?", default=False):
+                return False
+            lease.check()  # the prompt blocked renewals: still ours before the first write?
+        bar.start(changes)
+        return True
+
+    return approve
+
+
+async def _apply(
+    request: ApplyRequest, desired: DesiredState | None, saved: SavedPlan | None, bar: ProgressBar
+) -> ApplyResult:
+    from reconciler.apply.gateway import ClientGateway
+    from reconciler.people import connect
+    from reconciler.plan import check_binding
+
+    t = request.target
+    async with connect(
+        t.target, token=t.token, state=t.state, subject=t.subject, credentials=t.credentials
+    ) as client:
+        gateway = ClientGateway(client)
+        if saved is not None:  # whose address book this is, before anything else is read
+            check_binding(
+                saved.binding, t.binding(await client.address_book()), source=request.paths[0]
+            )
+        lease = t.lease(client, client.account, "apply")
+        async with lease.held(request.lock_timeout):
+            with t.journal(client.account) as journal:
+                plan = saved.plan if saved is not None else None
+                return await _apply_held(request, gateway, journal, lease, desired, plan, bar)
+
+
+async def _apply_held(
+    request: ApplyRequest,
+    gateway: ClientGateway,
+    journal: CreateJournal,
+    lease: Lease,
+    desired: DesiredState | None,
+    saved: Plan | None,
+    bar: ProgressBar,
+) -> ApplyResult:
+    """Apply while holding the journal and the lease; return once the creates are listed."""
+    from reconciler.apply.engine import ApplySettings, converge
+    from reconciler.apply.saved import apply_saved
+    from reconciler.apply.visibility import require_listed
+
+    settings = ApplySettings(plan=request.options, executor=request.executor)
+    if saved is not None:
+        result = await apply_saved(
+            gateway, journal, saved, settings, progress=bar.advance,
+            on_plan=_approver(request, bar, lease, reviewed=saved is not None),
+        )  # fmt: skip
+    else:
+        assert desired is not None
+        result = await converge(
+            gateway, journal, desired, settings, progress=bar.advance,
+            on_plan=_approver(request, bar, lease, reviewed=saved is not None),
+        )  # fmt: skip
+    await require_listed(gateway, journal, result, within=request.visibility_timeout)
+    return result
+
+
+def _report(request: ApplyRequest, result: ApplyResult) -> int:
+    if result.cancelled:
+        err("Apply cancelled: nothing was changed.")
+        return EXIT_ERROR
+    if request.output == "json":
+        click.echo(json.dumps(result.to_json(), indent=2))
+    elif result.results or not result.errors:  # no plan was made: no summary of nothing applied
+        click.echo(render_result(result, verbose=not request.interactive))
+    for error in result.errors:
+        err(f"Error: {error}")
+    if result.errors:
+        return EXIT_ERROR
+    return EXIT_OK if result.converged else EXIT_LEFT

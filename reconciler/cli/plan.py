@@ -1,9 +1,18 @@
-"""``reconciler plan``: show what an apply would change, and write nothing."""
+"""``reconciler plan``: show what an apply would change, and write nothing.
+
+Manifests are loaded and validated before any connection is made: one bad file means no API
+call at all. The plan is printed in the chosen view (text, JSON or markdown, each rendered from
+the same :class:`~reconciler.plan.Plan`) and the exit code says whether anything would change.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, TypeVar
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import click
 
@@ -23,8 +32,22 @@ from reconciler.cli.options import (
     target_option,
     token_option,
 )
+from reconciler.cli.session import (
+    EXIT_CHANGES,
+    EXIT_ERROR,
+    EXIT_OK,
+    Target,
+    err,
+    load_desired,
+    quiet_logs,
+)
+
+if TYPE_CHECKING:
+    from reconciler.model import DesiredState
+    from reconciler.plan import Binding, Plan, PlanOptions
 
 F = TypeVar("F", bound=Callable[..., Any])
+PlanFormat = Literal["text", "json", "markdown"]
 
 
 def deletion_guard_options(command: F) -> F:
@@ -86,7 +109,7 @@ def planning_options(command: F) -> F:
     return command
 
 
-def plan_options(**kwargs: Any) -> Any:
+def plan_options(**kwargs: Any) -> PlanOptions:
     """The core's ``PlanOptions`` from the parsed flags."""
     from reconciler.plan import PlanOptions
 
@@ -104,9 +127,7 @@ def plan_options(**kwargs: Any) -> Any:
     )
 
 
-def target_of(**kwargs: Any) -> Any:
-    from reconciler.apply.commands import Target
-
+def target_of(**kwargs: Any) -> Target:
     return Target(
         target=kwargs["target"],
         token=kwargs["token"],
@@ -146,7 +167,6 @@ def plan(paths: tuple[str, ...], **kwargs: Any) -> None:
 
     PATHS are manifest files or directories (default: the current directory).
     """
-    from reconciler.apply.commands import PlanRequest, run_plan
     from reconciler.cli.verbosity import log_level
     from reconciler.controller.logs import use_color
 
@@ -163,3 +183,81 @@ def plan(paths: tuple[str, ...], **kwargs: Any) -> None:
         log_level=log_level(),
     )
     raise SystemExit(run_plan(request))
+
+
+@dataclass(frozen=True)
+class PlanRequest:
+    paths: Sequence[str]
+    target: Target
+    options: PlanOptions
+    output: PlanFormat = "text"
+    compact: bool = False
+    redact: bool = False
+    out: str | None = None
+    detailed_exitcode: bool = False
+    color: bool = False  # colour the text plan's symbols (a terminal, and no NO_COLOR)
+    log_level: int = logging.WARNING  # stderr: WARNING by default, ERROR with -q
+
+
+def render_plan(plan: Plan, output: PlanFormat, *, compact: bool, redact: bool) -> str:
+    from reconciler.plan import render_json, render_markdown, render_text
+
+    if output == "json":
+        return render_json(plan, redact=redact)
+    if output == "markdown":
+        return render_markdown(plan, redact=redact)
+    return render_text(plan, redact=redact, compact=compact)
+
+
+def run_plan(request: PlanRequest) -> int:
+    """Print the plan (and save it with ``--out``); exit code per ``--detailed-exitcode``."""
+    from reconciler.people.errors import PeopleError
+    from reconciler.plan import PlanError, dumps_plan
+    from reconciler.plan.render_color import color_plan
+
+    quiet_logs(request.log_level)
+    desired = load_desired(request.paths, request.options.default_region)
+    if desired is None:
+        return EXIT_ERROR
+    try:
+        plan, binding = asyncio.run(_plan(request, desired))
+    except (PlanError, PeopleError) as error:
+        err(f"Error: {error}")
+        return EXIT_ERROR
+    shown = render_plan(plan, request.output, compact=request.compact, redact=request.redact)
+    if request.color and request.output == "text":
+        shown = color_plan(shown)
+    click.echo(shown.rstrip("\n"))
+    if request.out:
+        assert binding is not None
+        Path(request.out).write_text(dumps_plan(plan, binding), encoding="utf-8")
+        if request.log_level <= logging.WARNING:
+            err(f"Saved the plan to {request.out}; apply it with: reconciler apply {request.out}")
+    if request.detailed_exitcode and not plan.in_sync:
+        return EXIT_CHANGES
+    return EXIT_OK
+
+
+async def _plan(request: PlanRequest, desired: DesiredState) -> tuple[Plan, Binding | None]:
+    """The plan, and where it was made when it is to be saved (one more read: people/me)."""
+    import time
+
+    from reconciler.apply.executor import ExecutorSettings
+    from reconciler.apply.gateway import ClientGateway
+    from reconciler.apply.live import read_live
+    from reconciler.people import connect
+    from reconciler.plan import build_plan
+
+    t = request.target
+    async with connect(
+        t.target, token=t.token, state=t.state, subject=t.subject, credentials=t.credentials
+    ) as client:
+        gateway = ClientGateway(client)
+        with t.journal(client.account, readonly=True) as journal:
+            read = await read_live(
+                gateway, journal, owner=t.owner, settle=ExecutorSettings().settle, now=time.time
+            )
+        plan = build_plan(desired, read.state, request.options)
+        account = await client.address_book() if request.out else None
+        binding = t.binding(account, plan.revision) if account is not None else None
+        return plan, binding

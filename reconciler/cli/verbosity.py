@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-_KEY = "reconciler.verbosity"
+_META_KEY = "reconciler.verbosity"
 
 
 def _store(ctx: click.Context, param: click.Parameter, value: Any) -> None:
@@ -22,9 +22,9 @@ def _store(ctx: click.Context, param: click.Parameter, value: Any) -> None:
         return
     meta = ctx.find_root().meta
     if param.name == "quiet":
-        meta[_KEY] = -1
-    elif meta.get(_KEY, 0) >= 0:
-        meta[_KEY] = max(meta.get(_KEY, 0), int(value))
+        meta[_META_KEY] = -1
+    elif meta.get(_META_KEY, 0) >= 0:
+        meta[_META_KEY] = max(meta.get(_META_KEY, 0), int(value))
 
 
 def verbosity_options() -> list[click.Option]:
@@ -54,7 +54,7 @@ def verbosity() -> int:
     context = click.get_current_context(silent=True)
     if context is None:
         return 0
-    return int(context.find_root().meta.get(_KEY, 0))
+    return int(context.find_root().meta.get(_META_KEY, 0))
 
 
 def log_level(normal: int = logging.WARNING) -> int:

@@ -11,10 +11,10 @@ Sources (each only adds keys; none writes):
 
 The worker is the account's only writer (Google asks for one writer per account). It takes every
 ready key at once and runs one pass for all of them. Each pass re-reads the live state (only
-its contacts, by name, when they are all known; see ``passes``); the desired state is re-read on
+its contacts, by name, when they are all known; see ``scope``); the desired state is re-read on
 start, on resync and after a manifest change. Outcomes become queue operations in one place
-(:meth:`AccountWorker._settle`): converged -> forget the backoff; conflict, pending or failed ->
-requeue with per-key backoff (no sooner than the engine's retry time).
+(:meth:`AccountWorker._enqueue_outcomes`): converged -> forget the backoff; conflict, pending or
+failed -> requeue with per-key backoff (no sooner than the engine's retry time).
 
 Drift: under ``correct`` a live-triggered key that the pass had to write was drift, and is
 counted; a key that drifts again soon after is corrected with growing delays, so two writers
@@ -31,13 +31,13 @@ import random
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Protocol
 
 import structlog
 
 from reconciler.apply.results import ApplyResult, Outcome
+from reconciler.clock import Clock, SystemClock
 from reconciler.controller.accounts import Account, DriftPolicy
 from reconciler.controller.desired import DesiredStore, Loaded
 from reconciler.controller.drift import DriftDamper
@@ -49,7 +49,7 @@ from reconciler.controller.status import AccountStatus, StatusBoard, kept_deleti
 from reconciler.controller.watching import ManifestWatcher
 from reconciler.model import DesiredState
 from reconciler.plan.model import Kind, Plan
-from reconciler.queue import Clock, ExponentialBackoff, MonotonicClock, WorkQueue
+from reconciler.queue import ExponentialBackoff, WorkQueue
 
 __all__ = ["FULL", "AccountWorker", "Intervals", "PassBackend", "Trigger"]
 
@@ -74,7 +74,7 @@ class Trigger(StrEnum):
 
 
 class PassBackend(Protocol):
-    """What a pass needs from the apply layer (see ``reconciler.controller.passes``).
+    """What a pass needs from the apply layer (see ``reconciler.controller.backend``).
 
     ``withheld_deletes``: contact deletions the last full pass withheld (over the caps).
     """
@@ -84,7 +84,7 @@ class PassBackend(Protocol):
     async def apply(
         self,
         desired: DesiredState,
-        hidden: Iterable[str] = (),
+        suspended: Iterable[str] = (),
         scope: Mapping[str, str] | None = None,
         on_plan: Callable[[Plan], None] | None = None,
     ) -> ApplyResult: ...
@@ -92,7 +92,7 @@ class PassBackend(Protocol):
     async def plan(
         self,
         desired: DesiredState,
-        hidden: Iterable[str] = (),
+        suspended: Iterable[str] = (),
         scope: Mapping[str, str] | None = None,
     ) -> Plan: ...
 
@@ -146,7 +146,7 @@ class AccountWorker:
         self.metrics = metrics
         self.health = health
         self.intervals = intervals or Intervals()
-        self.clock = clock or MonotonicClock()
+        self.clock = clock or SystemClock()
         self.rng = rng or random.Random()
         self.suspended = suspended or account.suspend
         self.watch = watch
@@ -339,7 +339,9 @@ class AccountWorker:
                 result = await self.backend.apply(
                     state, self.store.suspended, scope, on_plan=plans.append
                 )
-                outcome = self._settle(keys, why, result, log, plans[-1] if plans else None)
+                outcome = self._enqueue_outcomes(
+                    keys, why, result, log, plans[-1] if plans else None
+                )
                 counts = {str(o): n for o, n in result.counts().items()}
                 message = "; ".join(result.errors)
             else:
@@ -447,7 +449,7 @@ class AccountWorker:
         self._revision = revision
         return loaded
 
-    def _settle(
+    def _enqueue_outcomes(
         self,
         keys: list[str],
         why: dict[str, set[Trigger]],
@@ -468,8 +470,8 @@ class AccountWorker:
             if obj.outcome is Outcome.CONFLICT:
                 self.metrics.conflicts_total.labels(account=account).inc()
             wait = 0.0
-            if obj.retry_at is not None:
-                wait = (obj.retry_at - datetime.now(UTC)).total_seconds()
+            if obj.retry_at is not None:  # on this worker's clock: the backend shares it
+                wait = obj.retry_at.timestamp() - self.clock.now()
             self._requeue(key, wait, log, outcome=str(obj.outcome))
         self.status.applied(
             (

@@ -8,7 +8,7 @@ with their locations and exported as a gauge, so the problem is visible without 
 
 Contact-level suspend (annotation ``reconciler/suspend: "true"``) is resolved here too: a
 suspended contact is taken out of the desired state and its name is remembered, so the pass can
-also hide the live contact from the planner (otherwise a pruning plan would delete it).
+show its live copy to the planner as protected from pruning (see ``controller/suspension.py``).
 """
 
 from __future__ import annotations
@@ -19,11 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from reconciler.model import DesiredState
+from reconciler.model import SUSPEND_ANNOTATION, DesiredState
 
-__all__ = ["SUSPEND_ANNOTATION", "DesiredStore", "Loaded", "load_manifests"]
-
-SUSPEND_ANNOTATION = "reconciler/suspend"
+__all__ = ["DesiredStore", "Loaded", "load_manifests"]
 
 Loader = Callable[[Sequence[Path]], Any]
 """``reconciler.manifest.load``: paths -> a result with contacts, groups, errors, ok."""

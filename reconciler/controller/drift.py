@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 
-from reconciler.queue import Clock
+from reconciler.clock import Clock
 
 __all__ = ["DriftDamper"]
 

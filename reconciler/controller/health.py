@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from reconciler.queue import Clock, MonotonicClock
+from reconciler.clock import Clock, SystemClock
 
 __all__ = ["Health"]
 
@@ -41,7 +41,7 @@ class _Account:
 class Health:
     """What /healthz and /readyz report."""
 
-    clock: Clock = field(default_factory=MonotonicClock)
+    clock: Clock = field(default_factory=SystemClock)
     stale_after: float = 30.0  # seconds without a heartbeat before the loop counts as stuck
     api_grace: float = 20.0  # seconds of API failures before the account counts as unready
     _last_beat: float | None = None

@@ -34,13 +34,14 @@ from reconciler.apply.gateway import ClientGateway
 from reconciler.apply.journal import CreateJournal, JournalLocked
 from reconciler.apply.lease import LEASE_TTL, Lease, LeaseError, claim
 from reconciler.apply.visibility import wait_until_listed
+from reconciler.clock import SystemClock
 from reconciler.controller.account import AccountWorker, Intervals
 from reconciler.controller.accounts import Account, AccountsConfig
+from reconciler.controller.backend import ApplyBackend
 from reconciler.controller.desired import DesiredStore, load_manifests
 from reconciler.controller.events import Event
 from reconciler.controller.health import Health
 from reconciler.controller.metrics import CONTENT_TYPE, Metrics
-from reconciler.controller.passes import ApplyBackend
 from reconciler.controller.polling import LivePoller
 from reconciler.controller.serving import (
     PrefixRoute,
@@ -277,6 +278,7 @@ async def _open_account(
     # Unwound first, before the lease is given back: a next writer elsewhere sees our creates.
     stack.push_async_callback(_creates_listed, ClientGateway(client), journal, lease, settings)
     metrics.track_api_requests(account.label, lambda: client.stats.by_method_status)
+    clock = SystemClock()  # one timeline for the worker's queue and its passes' retry times
     backend = ApplyBackend(
         client,
         journal,
@@ -295,6 +297,7 @@ async def _open_account(
             ),
             executor=CONTROLLER_RETRIES,
         ),
+        clock=clock,
     )
     return AccountWorker(
         account,
@@ -307,6 +310,7 @@ async def _open_account(
         metrics=metrics,
         health=health,
         intervals=settings.intervals,
+        clock=clock,
         suspended=suspended,
         slots=slots,
         status=status,

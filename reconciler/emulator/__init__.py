@@ -8,7 +8,6 @@ them and the ``/__emulator/`` admin surface.
 
 from reconciler.emulator.app import create_app
 from reconciler.emulator.backend import Emulator
-from reconciler.emulator.clock import FakeClock
 from reconciler.emulator.config import EmulatorConfig
 from reconciler.emulator.persistence import StateFileError
 from reconciler.emulator.server import BackgroundServer
@@ -17,7 +16,6 @@ __all__ = [
     "BackgroundServer",
     "Emulator",
     "EmulatorConfig",
-    "FakeClock",
     "StateFileError",
     "create_app",
 ]

@@ -16,9 +16,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from reconciler.clock import Clock
 from reconciler.emulator import admin, batch, groups, listing, people
 from reconciler.emulator.backend import Emulator
-from reconciler.emulator.clock import Clock
 from reconciler.emulator.config import EmulatorConfig
 from reconciler.emulator.errors import ApiError, not_found
 from reconciler.emulator.routing import error_response

@@ -18,7 +18,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message
 
-from reconciler.emulator.clock import Clock, system_clock
+from reconciler.clock import Clock, SystemClock
 from reconciler.emulator.config import EmulatorConfig
 from reconciler.emulator.faults import Faults
 from reconciler.emulator.persistence import Persistence
@@ -39,7 +39,7 @@ class Emulator:
         clock: Clock | None = None,
     ) -> None:
         self.config = config or EmulatorConfig()
-        self.clock: Clock = clock or system_clock
+        self.clock: Clock = clock or SystemClock()
         self.offset = 0.0
         """Seconds the admin surface has moved time forward (``POST /__emulator/clock``)."""
         self.rng = random.Random(self.config.seed)
@@ -58,7 +58,7 @@ class Emulator:
         """The emulator's current time, in seconds since the epoch: its clock plus whatever
         the admin surface has added, so scripts can expire sync tokens, let lag windows pass
         and refill quotas over HTTP without waiting."""
-        return self.clock() + self.offset
+        return self.clock.now() + self.offset
 
     def advance(self, seconds: float) -> float:
         """Move the emulator's time forward by ``seconds`` (never back); the new time."""

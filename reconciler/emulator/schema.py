@@ -116,7 +116,6 @@ WRITABLE_FIELDS = PERSON_WRITABLE_FIELDS
 READABLE_FIELDS = WRITABLE_FIELDS | frozenset(
     {"ageRanges", "coverPhotos", "metadata", "photos", "skills"}
 )
-SINGLETONS = SINGLETON_FIELDS
 OUTPUT_ONLY_SUBFIELDS = frozenset(
     {
         "displayName",
@@ -226,7 +225,7 @@ def check_person_schema(person: Any, path: str = "person") -> dict[str, Any]:
 
 def check_singletons(person: dict[str, Any], path: str = "person") -> dict[str, Any]:
     """names, biographies, birthdays and genders take at most one entry on a contact."""
-    for field in sorted(SINGLETONS):
+    for field in sorted(SINGLETON_FIELDS):
         entries = person.get(field) or []
         if len(entries) > 1:
             raise bad_request(

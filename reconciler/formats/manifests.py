@@ -27,7 +27,6 @@ from reconciler.manifest.convert import slug
 from reconciler.manifest.errors import ManifestError
 from reconciler.manifest.fields import DEFAULT_REGION
 from reconciler.manifest.resources import (
-    ADOPT_ANNOTATION,
     NAME_PATTERN,
     ContactResource,
     ContactSpec,
@@ -35,6 +34,7 @@ from reconciler.manifest.resources import (
     GroupSpec,
     Metadata,
 )
+from reconciler.model.inputs import ADOPT_ANNOTATION
 
 _HINTS = {
     "email": "fix the address, or delete the cell",

@@ -16,7 +16,7 @@ from typing import Any
 
 from reconciler.manifest.errors import Location, ManifestError
 
-Person = dict[str, list[dict[str, Any]]]
+PersonFields = dict[str, list[dict[str, Any]]]
 
 
 @dataclass
@@ -25,7 +25,7 @@ class Draft:
 
     at: Location
     """Where the contact starts: its row, or its BEGIN:VCARD line."""
-    person: Person = field(default_factory=dict)
+    person: PersonFields = field(default_factory=dict)
     places: dict[tuple[str, int], Location] = field(default_factory=dict)
     groups: list[str] = field(default_factory=list)
     """Display names of the contact groups (Google's labels, Outlook's categories)."""
@@ -35,7 +35,7 @@ class Draft:
     """Manifest ``metadata.labels``, when the file was written by ``reconciler export``."""
     annotations: dict[str, str] | None = None
     """Manifest ``metadata.annotations`` when the file carries them (``reconciler export``)."""
-    exact: Person = field(default_factory=dict)
+    exact: PersonFields = field(default_factory=dict)
     """Fields the format could not hold in full, carried as JSON by ``reconciler export``:
     they replace what the format's own columns or properties said."""
 

@@ -12,14 +12,13 @@ from reconciler.manifest.errors import Location, ManifestError
 from reconciler.manifest.ignore import IGNORE_FILE
 from reconciler.manifest.loader import DEFAULT_PATH, LoadResult, load
 from reconciler.manifest.resources import (
-    ADOPT_ANNOTATION,
     API_VERSION,
-    PRUNE_ANNOTATION,
     ContactResource,
     ContactSpec,
     GroupResource,
     GroupSpec,
 )
+from reconciler.model.inputs import ADOPT_ANNOTATION, PRUNE_ANNOTATION
 
 __all__ = [
     "ADOPT_ANNOTATION",

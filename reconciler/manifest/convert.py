@@ -23,14 +23,13 @@ from pydantic import BaseModel, ValidationError
 
 from reconciler.manifest.fields import DEFAULT_REGION
 from reconciler.manifest.resources import (
-    ADOPT_ANNOTATION,
-    PRUNE_ANNOTATION,
-    SINGLETONS,
     ContactResource,
     ContactSpec,
     GroupResource,
     GroupSpec,
 )
+from reconciler.model.fields import SINGLETON_FIELDS
+from reconciler.model.inputs import ADOPT_ANNOTATION, PRUNE_ANNOTATION
 from reconciler.model.stamps import NAME_KEY, PRUNE_KEY, read_stamp
 
 USER_GROUP = "USER_CONTACT_GROUP"
@@ -146,7 +145,7 @@ def spec_from_person(
             # it), so leaving it out keeps exports as people write them.
             entry.pop("formattedValue", None)
     warnings: list[str] = []
-    for name in SINGLETONS:
+    for name in sorted(SINGLETON_FIELDS):
         if len(data.get(name, ())) > 1:
             warnings.append(f"{label}: kept the first of {len(data[name])} {name}")
             data[name] = data[name][:1]

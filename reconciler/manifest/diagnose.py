@@ -19,8 +19,9 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from reconciler.manifest.errors import ManifestError
 from reconciler.manifest.fields import OUTPUT_ONLY, VALUE_ENTRIES
-from reconciler.manifest.resources import KNOWN_ANNOTATIONS, NAME_PATTERN, SINGLETONS
+from reconciler.manifest.resources import KNOWN_ANNOTATIONS, NAME_PATTERN
 from reconciler.manifest.safeyaml import where
+from reconciler.model.fields import SINGLETON_FIELDS
 
 _VALUE_ENTRY_NAMES = frozenset(model.__name__ for model in VALUE_ENTRIES)
 
@@ -163,7 +164,7 @@ def _one(
             f"missing required field {field!r}",
             f"add {name!r} to this mapping",
         )
-    if kind == "too_long" and name in SINGLETONS:
+    if kind == "too_long" and name in SINGLETON_FIELDS:
         count = len(value) if isinstance(value, list) else "several"
         return ManifestError(
             *where_,

@@ -24,7 +24,6 @@ from pydantic import BaseModel, ValidationError
 from reconciler.manifest.diagnose import node_at, translate
 from reconciler.manifest.errors import Location, ManifestError
 from reconciler.manifest.resources import (
-    ADOPT_ANNOTATION,
     API_VERSION,
     ContactDocument,
     ContactResource,
@@ -32,7 +31,7 @@ from reconciler.manifest.resources import (
     GroupResource,
 )
 from reconciler.manifest.safeyaml import Document, decode, documents, where
-from reconciler.model.inputs import PREVIOUS_NAMES_ANNOTATION
+from reconciler.model.inputs import ADOPT_ANNOTATION, PREVIOUS_NAMES_ANNOTATION
 
 KINDS: Final[dict[str, type[BaseModel]]] = {
     "Contact": ContactDocument,

@@ -47,7 +47,14 @@ from reconciler.manifest.fields import (
     Relation,
     UserDefined,
 )
-from reconciler.model.inputs import PREVIOUS_NAMES_ANNOTATION, previous_names
+from reconciler.model.inputs import (
+    ADOPT_ANNOTATION,
+    POLICY_ANNOTATION,
+    PREVIOUS_NAMES_ANNOTATION,
+    PRUNE_ANNOTATION,
+    SUSPEND_ANNOTATION,
+    previous_names,
+)
 from reconciler.model.limits import MAX_CONTACT_BYTES, MAX_FIELDS_PER_CONTACT
 
 API_VERSION = "reconciler/v1"
@@ -55,11 +62,6 @@ NAME_PATTERN = r"^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$"
 ResourceName = Annotated[str, StringConstraints(pattern=NAME_PATTERN)]
 
 # Annotations the reconciler itself reads, with the values each accepts.
-PRUNE_ANNOTATION = "reconciler/prune"
-ADOPT_ANNOTATION = "reconciler/adopt"
-SUSPEND_ANNOTATION = "reconciler/suspend"  # read by the controller: leave this contact alone
-# observe: track the live contact and report drift, never write it (Crossplane's Observe)
-POLICY_ANNOTATION = "reconciler/management-policy"
 # The values each accepts; () for PREVIOUS_NAMES_ANNOTATION: a comma-separated list of names.
 KNOWN_ANNOTATIONS: dict[str, tuple[str, ...]] = {
     PRUNE_ANNOTATION: ("true", "false"),
@@ -68,9 +70,6 @@ KNOWN_ANNOTATIONS: dict[str, tuple[str, ...]] = {
     PREVIOUS_NAMES_ANNOTATION: (),
     POLICY_ANNOTATION: ("manage", "observe"),
 }
-
-# People API Person fields that accept at most one entry on a contact.
-SINGLETONS = ("names", "biographies", "birthdays", "genders")
 
 
 class Strict(BaseModel):

@@ -11,13 +11,17 @@ from reconciler.model.fields import (
     SINGLETON_FIELDS,
 )
 from reconciler.model.inputs import (
+    ADOPT_ANNOTATION,
     PREVIOUS_NAMES_ANNOTATION,
+    PRUNE_ANNOTATION,
+    SUSPEND_ANNOTATION,
     ContactLike,
     ContactSpecLike,
     DesiredState,
     GroupLike,
     GroupSpecLike,
     LiveState,
+    Person,
     previous_names,
 )
 from reconciler.model.normalize import Normalizer
@@ -33,15 +37,18 @@ from reconciler.model.stamps import (
 )
 
 __all__ = [
+    "ADOPT_ANNOTATION",
     "FIELDS_KEY",
     "MY_CONTACTS",
     "NAME_KEY",
     "OWNER_KEY",
     "PERSON_WRITABLE_FIELDS",
     "PREVIOUS_NAMES_ANNOTATION",
+    "PRUNE_ANNOTATION",
     "PRUNE_KEY",
     "SINGLETON_FIELDS",
     "STAMP_KEYS",
+    "SUSPEND_ANNOTATION",
     "ContactLike",
     "ContactSpecLike",
     "DesiredState",
@@ -49,6 +56,7 @@ __all__ = [
     "GroupSpecLike",
     "LiveState",
     "Normalizer",
+    "Person",
     "Stamp",
     "foreign_entries",
     "previous_names",

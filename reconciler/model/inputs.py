@@ -11,9 +11,18 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+Person = dict[str, Any]
+"""A People API Person (or ContactGroup) as the API's JSON: the live side's one shape."""
+
+# Annotations of a manifest that the reconciler itself reads.
+PRUNE_ANNOTATION = "reconciler/prune"  # "false": never delete this contact
+ADOPT_ANNOTATION = "reconciler/adopt"  # "email": adopt an unstamped contact matching by email
+SUSPEND_ANNOTATION = "reconciler/suspend"  # "true": the controller leaves this contact alone
 # Annotation of a contact manifest listing the names it had before ("old-a,old-b"): the live
 # contact stamped with one of them is renamed in place, like Terraform's ``moved`` blocks.
 PREVIOUS_NAMES_ANNOTATION = "reconciler/previous-names"
+# "observe": track the live contact and report drift, never write it (Crossplane's Observe).
+POLICY_ANNOTATION = "reconciler/management-policy"
 
 
 def previous_names(annotations: Mapping[str, str] | None) -> tuple[str, ...]:

@@ -158,6 +158,14 @@ def read_stamp(client_data: Any) -> Stamp | None:
     )
 
 
+def stamped_name(person: Mapping[str, Any], owner: str) -> str | None:
+    """The manifest name under which ``owner`` stamped ``person``; ``None`` if not theirs."""
+    stamp = read_stamp(person.get("clientData"))
+    if stamp is None or stamp.owner != owner:
+        return None
+    return stamp.name
+
+
 def _applied(recorded: str) -> tuple[tuple[str, str], ...]:
     """``"a=x,b=y"`` -> ``(("a", "x"), ("b", "y"))``; malformed parts are ignored. Not
     memoised: each contact's record is its own, so a cache would only hold memory."""

@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import replace
 from typing import Any, TypeVar
 
+from reconciler.model.inputs import Person
 from reconciler.model.limits import (
     LISTED_VALUE_FIELDS,
     MAX_BATCH_CREATE,
@@ -34,7 +35,7 @@ from reconciler.people.errors import (
     UnknownOutcome,
     classify_status,
 )
-from reconciler.people.groups import GroupOperations
+from reconciler.people.group_calls import GroupOperations
 from reconciler.people.multipart_calls import MultipartCalls
 from reconciler.people.results import ClientStats, ItemResult, Listing, latest_copies
 from reconciler.people.transport import Transport
@@ -43,7 +44,6 @@ __all__ = ["LISTING_ATTEMPTS", "PeopleClient"]
 
 LISTING_ATTEMPTS = 3  # reads of a listing that keeps shifting under its cursor before giving up
 
-Person = dict[str, Any]
 Send = Callable[[list[str]], Awaitable[dict[str, ItemResult]]]
 TERMINAL_FOR_ALL = (Unauthenticated, PermissionDenied)
 Sized = TypeVar("Sized", bound=Collection[Any])

@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 
-from reconciler.people.clock import Clock, SystemClock
+from reconciler.clock import Clock, SystemClock
 
 __all__ = ["AccountPacer", "Pacer", "PacingConfig", "ProjectBudget", "TokenBucket"]
 

@@ -8,7 +8,7 @@ comes straight back to the caller, and an unknown outcome is never retried here.
 
 This is the only place a failed request is tried again. Above it, the apply engine turns what is
 still failing into an outcome with a next-attempt time, and the controller's work queue (or a
-one-shot apply's bounded settle rounds) decides when that is; nothing in between loops.
+one-shot apply's bounded rounds) decides when that is; nothing in between loops.
 
 Creates are not idempotent: a create is only tried again when the failure proves nothing was
 done (a 429 refusal, or a connection that never carried the request). A 5xx answer to a create
@@ -25,7 +25,7 @@ from typing import TypeVar
 
 import structlog
 
-from reconciler.people.clock import Clock, SystemClock
+from reconciler.clock import Clock, SystemClock
 from reconciler.people.errors import PeopleError, RateLimited, TransportError
 
 __all__ = ["Retrier", "RetryPolicy", "retryable"]

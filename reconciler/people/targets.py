@@ -22,9 +22,9 @@ from typing import Any
 
 import httpx
 
+from reconciler.clock import Clock
 from reconciler.people.auth import BearerToken, GoogleAuth, HttpxTokenRequest, load_credentials
 from reconciler.people.client import PeopleClient
-from reconciler.people.clock import Clock
 from reconciler.people.pacing import Pacer, PacingConfig
 from reconciler.people.transport import ClientConfig, Transport
 from reconciler.statedir import StateDir

@@ -17,8 +17,8 @@ from typing import Any
 import httpx
 import structlog
 
+from reconciler.clock import Clock, SystemClock
 from reconciler.model.limits import MAX_MULTIPART_CALLS, MAX_PAGE_SIZE
-from reconciler.people.clock import Clock, SystemClock
 from reconciler.people.errors import (
     PeopleError,
     RateLimited,

@@ -5,8 +5,9 @@ codec all work from the :class:`Plan` it returns. Pure: no I/O.
 """
 
 from reconciler.diff import FieldChange
+from reconciler.model.inputs import ADOPT_ANNOTATION, PRUNE_ANNOTATION
 from reconciler.plan.batching import BATCH_LIMITS
-from reconciler.plan.build import ADOPT_ANNOTATION, PRUNE_ANNOTATION, build_plan
+from reconciler.plan.build import build_plan
 from reconciler.plan.errors import (
     AmbiguousAdoption,
     ContactLimitExceeded,

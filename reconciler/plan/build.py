@@ -26,7 +26,9 @@ from typing import Any
 from reconciler.diff import DesiredContact, FieldChange, diff_contact
 from reconciler.model.fields import PERSON_WRITABLE_FIELDS
 from reconciler.model.inputs import (
+    ADOPT_ANNOTATION,
     PREVIOUS_NAMES_ANNOTATION,
+    PRUNE_ANNOTATION,
     ContactLike,
     DesiredState,
     LiveState,
@@ -37,16 +39,11 @@ from reconciler.model.normalize import Normalizer, nfc
 from reconciler.model.stamps import STAMP_KEYS, Stamp, label_pairs, read_stamp
 from reconciler.plan.batching import cut_waves
 from reconciler.plan.errors import AmbiguousAdoption, DuplicateOwnership, PlanError, UnknownGroup
-from reconciler.plan.groups import plan_groups
+from reconciler.plan.group_plan import plan_groups
 from reconciler.plan.guards import Orphan, check_capacity, guard_deletions
 from reconciler.plan.model import PENDING_GROUP_PREFIX, Action, Kind, Plan, PlanItem
 from reconciler.plan.observe import drift_item, observe_only
 from reconciler.plan.options import DriftPolicy, PlanOptions
-
-PRUNE_ANNOTATION = "reconciler/prune"
-ADOPT_ANNOTATION = "reconciler/adopt"
-
-Person = Mapping[str, Any]
 
 
 def _email_key(value: Any) -> str:
@@ -104,10 +101,10 @@ def build_plan(desired: DesiredState, live: LiveState, options: PlanOptions | No
     owned_groups = frozenset(groups.owned)
 
     # 2. live contacts: ours by name, unstamped by email
-    ours: dict[str, Person] = {}
+    ours: dict[str, Mapping[str, Any]] = {}
     stamps: dict[str, Stamp] = {}
     prunable: dict[str, bool] = {}
-    unstamped: list[Person] = []
+    unstamped: list[Mapping[str, Any]] = []
     etags: dict[str, str] = {}
     for person in live.people:
         resource_name = str(person.get("resourceName") or "")
@@ -130,7 +127,7 @@ def build_plan(desired: DesiredState, live: LiveState, options: PlanOptions | No
         stamps[key] = stamp
         prunable[key] = stamp.prunable
 
-    by_email: dict[str, list[Person]] | None = None
+    by_email: dict[str, list[Mapping[str, Any]]] | None = None
     claimed: dict[str, str] = {}
     current_names: set[str] | None = None  # built only when some manifest was renamed
     moved: dict[str, str] = {}  # old name -> the manifest that took its live contact over
@@ -299,7 +296,7 @@ def _wants_adoption(resource: ContactLike, options: PlanOptions) -> bool:
 
 
 def _drift_reported(
-    key: str, resource_name: str, person: Person, fields: frozenset[str]
+    key: str, resource_name: str, person: Mapping[str, Any], fields: frozenset[str]
 ) -> PlanItem:
     """A kept item that shows drift which ``report`` leaves in place: what changed live."""
     return PlanItem(
@@ -318,7 +315,7 @@ def _drift_reported(
 
 def _renamed_from(
     resource: ContactLike,
-    ours: Mapping[str, Person],
+    ours: Mapping[str, Mapping[str, Any]],
     current_names: set[str],
     moved: Mapping[str, str],
 ) -> str | None:
@@ -350,7 +347,7 @@ _LINKS = frozenset({"clientData", "memberships"})
 
 def _deletion(
     key: str,
-    person: Person,
+    person: Mapping[str, Any],
     managed: frozenset[str],
     etags: Mapping[str, str],
     normalizer: Normalizer,
@@ -384,11 +381,11 @@ def _deletion(
 def _adoption_match(
     resource: ContactLike,
     want: DesiredContact,
-    by_email: Mapping[str, list[Person]],
+    by_email: Mapping[str, list[Mapping[str, Any]]],
     claimed: dict[str, str],
-) -> Person | None:
+) -> Mapping[str, Any] | None:
     """The single unstamped live contact sharing an email with ``want``, if any."""
-    matches: dict[str, Person] = {}
+    matches: dict[str, Mapping[str, Any]] = {}
     for email in _emails(want.fields.get("emailAddresses")):
         for person in by_email.get(email, ()):
             matches[str(person.get("resourceName"))] = person

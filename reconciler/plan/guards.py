@@ -5,7 +5,7 @@ Each guard maps one dangerous situation to one outcome:
 - pruning is off                        -> orphans are kept (listed as no-ops);
 - loading or listing failed or partial  -> deletions withheld, with a warning;
 - no contact manifest left at all       -> refused (almost always a wrong path or a bad merge);
-- ``reconciler.prune=false`` stamp      -> that contact is kept;
+- a stamp that says "do not prune"      -> that contact is kept;
 - too many deletions (count or share)   -> refused unless explicitly overridden (or, for a
                                            controller, withheld alone while the rest goes on);
 - more contacts than a user may have    -> refused, with the numbers (no override: the API

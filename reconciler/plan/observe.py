@@ -12,13 +12,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from reconciler.diff import FieldChange
-from reconciler.model.inputs import ContactLike
+from reconciler.model.inputs import POLICY_ANNOTATION, ContactLike
 from reconciler.plan.model import Action, Kind, PlanItem
 
-POLICY_ANNOTATION = "reconciler/management-policy"
 OBSERVE = "observe"
-
-Person = Mapping[str, Any]
 
 
 def observe_only(resource: ContactLike) -> bool:
@@ -28,7 +25,7 @@ def observe_only(resource: ContactLike) -> bool:
 
 
 def drift_item(
-    key: str, current: Person | None, changes: tuple[FieldChange, ...]
+    key: str, current: Mapping[str, Any] | None, changes: tuple[FieldChange, ...]
 ) -> list[PlanItem]:
     """The drift of an observe-only contact as a no-op item, or nothing when it has none."""
     if current is None:

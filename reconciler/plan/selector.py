@@ -18,12 +18,12 @@ from typing import Literal
 
 Operator = Literal["=", "!=", "in", "notin", "exists", "!exists"]
 
-_KEY = r"[A-Za-z0-9](?:[A-Za-z0-9._/-]*[A-Za-z0-9])?"
+_LABEL_KEY = r"[A-Za-z0-9](?:[A-Za-z0-9._/-]*[A-Za-z0-9])?"
 _VALUE = r"(?:[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)?"
 _TOKEN = re.compile(
     rf"""\s*(?:
-        (?P<not>!)\s*(?P<nkey>{_KEY})
-      | (?P<key>{_KEY})\s*(?:
+        (?P<not>!)\s*(?P<nkey>{_LABEL_KEY})
+      | (?P<key>{_LABEL_KEY})\s*(?:
             (?P<eq>==|=|!=)\s*(?P<value>{_VALUE})
           | \s(?P<set>in|notin)\s*\(\s*(?P<values>[^()]*)\)
         )?

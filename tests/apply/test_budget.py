@@ -23,8 +23,8 @@ from reconciler.people.errors import ServerError, UnknownOutcome
 from reconciler.plan.build import build_plan
 from reconciler.plan.model import Batch, Method, Plan, Wave, WaveName
 from reconciler.plan.options import PlanOptions
-from tests.apply.conftest import World
-from tests.apply.factories import book, contact
+from tests.support.manifests import book, numbered
+from tests.support.world import World
 
 
 async def requests(world: World, method: str | None = None) -> int:
@@ -85,7 +85,7 @@ async def test_with_every_request_failing_three_updates_cost_at_most_ten_request
     world: World,
 ) -> None:
     """Once every request fails, an apply of 3 updates gives up within 10 requests (retries
-    of the write, the settle round's listing and its retries included) and reports each
+    of the write, the next round's listing and its retries included) and reports each
     contact as failed with a time for its next attempt."""
     assert (await world.apply(book(3))).converged
     gateway = FailingFromFirstWrite(world.client, world)
@@ -101,14 +101,14 @@ async def test_with_every_request_failing_three_updates_cost_at_most_ten_request
 
 
 async def test_the_controller_settings_bound_a_pass_the_same_way(world: World) -> None:
-    """With one settle round (the controller's passes), every request failing costs at most
+    """With one round (as in a controller pass), every request failing costs at most
     the transport's attempts for the one write: the work queue, not the pass, retries."""
     assert (await world.apply(book(3))).converged
     gateway = FailingFromFirstWrite(world.client, world)
     settings = ApplySettings(
         plan=PlanOptions(),
         executor=ExecutorSettings(max_attempts=3, base_delay=0.25, max_delay=2.0, settle=5.0),
-        passes=1,
+        rounds=1,
     )
     with CreateJournal(world.journal_path, clock=world.clock.now) as journal:
         result = await converge(
@@ -162,7 +162,7 @@ class RefusingUpdatesLosingACreate(ClientGateway):
         return answers
 
 
-async def test_the_last_settle_round_waits_for_a_pending_create(world: World) -> None:
+async def test_the_last_round_waits_for_a_pending_create(world: World) -> None:
     """A failing update wants another round soon and a create whose answer was lost can only
     be settled once the listing has caught up: the last round waits for the later of the two,
     so the create is confirmed (once) rather than left pending behind early retries."""
@@ -184,10 +184,10 @@ async def test_an_apply_sends_exactly_the_batches_of_the_plan_it_shows(world: Wo
     start = book(250, groups=2)
     assert (await world.apply(start)).converged
     teams = [g.name for g in start.groups]
-    contacts = [contact(i, title="Lead") for i in range(50, 150)]  # a new title
-    contacts += [contact(i, groups=[teams[(i + 1) % 2]]) for i in range(150, 200)]  # memberships
+    contacts = [numbered(i, title="Lead") for i in range(50, 150)]  # a new title
+    contacts += [numbered(i, groups=[teams[(i + 1) % 2]]) for i in range(150, 200)]  # memberships
     contacts += list(start.contacts[200:])  # unchanged
-    contacts += [contact(i, groups=[teams[0]]) for i in range(250, 500)]  # new
+    contacts += [numbered(i, groups=[teams[0]]) for i in range(250, 500)]  # new
     desired = DesiredState(contacts=contacts, groups=start.groups)  # 0..49 are pruned
     before = (await world.admin("GET", "stats"))["by_method"]
     shown: list[Plan] = []

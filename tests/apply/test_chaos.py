@@ -19,9 +19,8 @@ from reconciler.apply.results import Outcome
 from reconciler.model import LiveState, read_stamp
 from reconciler.plan.build import build_plan
 from reconciler.plan.options import PlanOptions
-from tests.apply.conftest import USER, World
-from tests.apply.factories import book
-from tests.apply.test_conflicts import EditingGateway, by_name
+from tests.support.manifests import book
+from tests.support.world import USER, EditingGateway, World, by_name
 
 N = 50
 

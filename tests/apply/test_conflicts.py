@@ -2,45 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from reconciler.apply.executor import ItemResult
 from reconciler.apply.gateway import ClientGateway
 from reconciler.apply.results import Outcome
-from reconciler.model import LiveState, read_stamp
-from reconciler.people.client import PeopleClient
+from reconciler.model import LiveState
 from reconciler.plan.build import build_plan
 from reconciler.plan.options import PlanOptions
-from tests.apply.conftest import USER, World
-from tests.apply.factories import book
-
-Hook = Callable[[], Awaitable[None]]
-
-
-class EditingGateway(ClientGateway):
-    """Runs ``hook`` (out-of-band edits) after the plan was made, right before our first update."""
-
-    def __init__(self, client: PeopleClient, hook: Hook) -> None:
-        super().__init__(client)
-        self.hook: Hook | None = hook
-
-    async def batch_update(
-        self, bodies: Mapping[str, dict[str, Any]], mask: Sequence[str]
-    ) -> dict[str, ItemResult]:
-        if self.hook is not None:
-            hook, self.hook = self.hook, None
-            await hook()
-        return await super().batch_update(bodies, mask)
-
-
-def by_name(people: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    out = {}
-    for person in people:
-        stamp = read_stamp(person.get("clientData"))
-        if stamp is not None:
-            out[stamp.name] = person
-    return out
+from tests.support.manifests import book
+from tests.support.world import USER, EditingGateway, World, by_name
 
 
 async def test_edits_outside_our_fields_survive_a_conflicting_update(world: World) -> None:
@@ -184,7 +155,7 @@ async def test_a_rename_whose_name_was_taken_meanwhile_fails_once_without_retrie
     retried and requeued."""
     from dataclasses import replace
 
-    from tests.apply.factories import Group, GroupSpec
+    from tests.support.manifests import Group, GroupSpec
 
     first = await world.apply(replace(book(0), groups=[Group("pals", GroupSpec("Pals"))]))
     assert first.converged, first.left

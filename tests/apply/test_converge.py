@@ -6,8 +6,8 @@ from collections import Counter
 
 from reconciler.apply.results import Outcome
 from reconciler.model import read_stamp
-from tests.apply.conftest import World
-from tests.apply.factories import book
+from tests.support.manifests import book
+from tests.support.world import World
 
 
 async def test_empty_book_gets_every_contact_and_group_once(world: World) -> None:

@@ -14,9 +14,8 @@ from reconciler.apply.journal import CreateJournal
 from reconciler.apply.results import Outcome
 from reconciler.model import read_stamp
 from reconciler.people.errors import UnknownOutcome
-from tests.apply.conftest import World
-from tests.apply.factories import book
-from tests.apply.test_conflicts import EditingGateway, by_name
+from tests.support.manifests import book
+from tests.support.world import EditingGateway, World, by_name
 
 
 class LosingGateway(ClientGateway):

@@ -12,8 +12,8 @@ from typing import Any
 from reconciler.apply.results import Outcome
 from reconciler.plan import Action, build_plan, render_text
 from reconciler.plan.options import DriftPolicy, PlanOptions
-from tests.apply.conftest import World
-from tests.core.factories import Contact, Spec, desired
+from tests.support.manifests import Contact, Spec, desired
+from tests.support.world import World
 
 JANE = {"names": [{"givenName": "Jane"}], "organizations": [{"name": "Acme", "title": "CTO"}]}
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import random
 
-from tests.apply.conftest import World
-from tests.apply.factories import book
+from tests.support.manifests import book
+from tests.support.world import World
 
 
 async def test_converge_draws_its_jitter_from_the_rng_it_is_given(world: World) -> None:

@@ -9,6 +9,7 @@ import pytest
 
 from reconciler.apply.journal import CreateJournal, JournalLocked
 from reconciler.statedir import StateDir
+from tests.support.eventually import LIMIT
 
 
 def test_intents_and_answers_survive_a_reopen(tmp_path: Path) -> None:
@@ -52,11 +53,11 @@ def test_a_second_writer_for_the_same_account_is_refused(tmp_path: Path) -> None
         proc = ctx.Process(target=_try_lock, args=(str(path), queue))
         proc.start()
         proc.join(10)
-        assert queue.get(timeout=5) == "refused"
+        assert queue.get(timeout=LIMIT) == "refused"
     proc = ctx.Process(target=_try_lock, args=(str(path), queue))
     proc.start()
     proc.join(10)
-    assert queue.get(timeout=5) == "locked"
+    assert queue.get(timeout=LIMIT) == "locked"
 
 
 def test_journal_names_hold_no_account_or_token(tmp_path: Path) -> None:

@@ -16,11 +16,11 @@ import pytest
 
 from reconciler.apply.lease import LEASE_TTL, Lease, LeaseHeld, LeaseLost
 from reconciler.apply.lease_record import LeaseRecord, find_lease_group, force_unlock
+from reconciler.clock import ManualClock
 from reconciler.emulator import EmulatorConfig, create_app
 from reconciler.model.stamps import LEASE_GROUP_NAME, is_lease_group
 from reconciler.people import connect
 from reconciler.people.client import PeopleClient
-from reconciler.people.clock import ManualClock
 from reconciler.people.errors import ServerError
 from reconciler.people.pacing import PacingConfig
 from reconciler.people.transport import ClientConfig

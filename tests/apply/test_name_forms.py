@@ -13,8 +13,8 @@ import pytest
 from reconciler.apply.results import Outcome
 from reconciler.model import DesiredState
 from reconciler.model.normalize import Normalizer
-from tests.apply.conftest import World
-from tests.core.factories import Contact, Spec
+from tests.support.manifests import Contact, Spec
+from tests.support.world import World
 
 
 def _desired(names: list[dict[str, str]]) -> DesiredState:

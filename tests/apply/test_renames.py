@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from reconciler.apply.results import Outcome
-from tests.apply.conftest import World
-from tests.core.factories import Contact, Spec, desired
+from tests.support.manifests import Contact, Spec, desired
+from tests.support.world import World
 
 FIELDS = {"names": [{"givenName": "Jane"}], "emailAddresses": [{"value": "jane@example.com"}]}
 

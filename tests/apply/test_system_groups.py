@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from reconciler.apply.results import Outcome
 from reconciler.model import read_stamp
-from tests.apply.conftest import World
-from tests.apply.factories import book
+from tests.support.manifests import book
+from tests.support.world import World
 
 FAMILY = "contactGroups/family"
 CHAT = "contactGroups/chatBuddies"

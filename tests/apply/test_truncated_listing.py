@@ -15,8 +15,8 @@ import pytest
 from reconciler.apply.results import Outcome
 from reconciler.model import DesiredState
 from reconciler.model.limits import MAX_LISTED_VALUES
-from tests.apply.conftest import World
-from tests.core.factories import Contact, Spec
+from tests.support.manifests import Contact, Spec
+from tests.support.world import World
 
 
 def wide(emails: int, phones: int = 1) -> DesiredState:

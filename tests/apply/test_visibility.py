@@ -7,8 +7,8 @@ from reconciler.apply.journal import CreateJournal
 from reconciler.apply.live import read_live
 from reconciler.apply.results import ApplyResult
 from reconciler.apply.visibility import require_listed, wait_until_listed
-from tests.apply.conftest import World
-from tests.apply.factories import book
+from tests.support.manifests import book
+from tests.support.world import World
 
 
 async def _apply_and_wait(world: World, within: float) -> tuple[ApplyResult, int, int]:

@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from tests.support.controller import Emulator, contact
+from tests.support.controller import Emulator
+from tests.support.manifests import PublishedTree, contact_yaml
 
 
 class FakeClock:
@@ -42,7 +43,7 @@ class FakeClock:
                 still.append((due, future))
         self._sleepers = still
 
-    async def settle(self, rounds: int = 20) -> None:
+    async def run_ready(self, rounds: int = 20) -> None:
         """Let every ready task run until the loop has nothing left to do right now."""
         for _ in range(rounds):
             await asyncio.sleep(0)
@@ -58,12 +59,22 @@ def emulator(emulator_server: Any) -> Emulator:
     return Emulator(emulator_server.url)
 
 
+JANE_AND_JOE = (
+    contact_yaml("jane", "Jane", email="jane@example.com") + "---\n" + contact_yaml("joe", "Joe")
+)
+
+
 @pytest.fixture
 def manifests(tmp_path: Path) -> Path:
-    """Two contacts, jane (with an email address) and joe."""
+    """Two contacts, jane (with an email address) and joe, in a plain folder."""
     folder = tmp_path / "manifests"
     folder.mkdir()
-    (folder / "people.yaml").write_text(
-        contact("jane", "Jane", "jane@example.com") + "---\n" + contact("joe", "Joe")
-    )
+    (folder / "people.yaml").write_text(JANE_AND_JOE)
     return folder
+
+
+@pytest.fixture
+def published(tmp_path: Path) -> PublishedTree:
+    """The same two contacts, published as git-sync would: an edit swaps a whole revision in,
+    so a watching controller never reads a half-written tree."""
+    return PublishedTree(tmp_path / "published", {"people.yaml": JANE_AND_JOE})

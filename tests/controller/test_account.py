@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -27,14 +27,11 @@ from reconciler.controller.metrics import Metrics
 from reconciler.controller.slots import PassSlots
 from reconciler.model import DesiredState
 from reconciler.plan.model import Action, Kind, Plan, PlanItem
-from tests.support.eventually import eventually_async
+from tests.support.eventually import LIMIT, eventually_async
+from tests.support.manifests import contact
 
 ACCOUNT = "alice@example.com"
 LABEL = Account(ACCOUNT, (), "o", suspend=False, drift_policy=DriftPolicy.CORRECT).label
-
-
-def contact(name: str, **annotations: str) -> SimpleNamespace:
-    return SimpleNamespace(name=name, annotations=annotations)
 
 
 class Manifests:
@@ -65,11 +62,11 @@ class Backend:
     async def apply(
         self,
         desired: DesiredState,
-        hidden: Iterable[str] = (),
+        suspended: Iterable[str] = (),
         scope: Mapping[str, str] | None = None,
         on_plan: Callable[[Plan], None] | None = None,
     ) -> ApplyResult:
-        self.applied.append((desired, frozenset(hidden)))
+        self.applied.append((desired, frozenset(suspended)))
         if on_plan is not None:
             on_plan(Plan(owner="o", items=tuple(self.plan_items), waves=()))
         self.entered.set()
@@ -88,7 +85,7 @@ class Backend:
     async def plan(
         self,
         desired: DesiredState,
-        hidden: Iterable[str] = (),
+        suspended: Iterable[str] = (),
         scope: Mapping[str, str] | None = None,
     ) -> Plan:
         self.planned.append(desired)
@@ -96,18 +93,19 @@ class Backend:
 
 
 def result(**outcomes: Outcome | tuple[Outcome, float]) -> ApplyResult:
+    """An apply's answer; ``(outcome, at)`` gives a retry time, in seconds on the test clock."""
     answer = ApplyResult()
     for key, outcome in outcomes.items():
         retry_at = None
         if isinstance(outcome, tuple):
-            outcome, seconds = outcome
-            retry_at = datetime.now(UTC) + timedelta(seconds=seconds)
+            outcome, at = outcome
+            retry_at = datetime.fromtimestamp(at, UTC)
         answer.record(ObjectResult("contact", key, outcome, retry_at=retry_at))
     return answer
 
 
 async def inline(work: Callable[[], Any]) -> Any:
-    """Reload on the loop, so that ``clock.settle()`` sees every step (no thread to wait for)."""
+    """Reload on the loop, so that ``clock.run_ready()`` sees every step (no thread to wait for)."""
     return work()
 
 
@@ -135,7 +133,7 @@ class Harness:
 
     async def start(self) -> None:
         self.task = asyncio.create_task(self.worker.run())
-        await self.clock.settle()
+        await self.clock.run_ready()
 
     def sample(self, metric: str, **labels: str) -> float:
         value = self.metrics.registry.get_sample_value(metric, labels)
@@ -186,17 +184,17 @@ async def test_a_conflict_is_requeued_with_growing_backoff_then_forgotten(make: 
     assert h.worker.queue.num_requeues("a") == 1
     assert h.sample("reconciler_conflicts_total", account=LABEL) == 1
     h.clock.advance(0.9)
-    await h.clock.settle()
+    await h.clock.run_ready()
     assert len(h.backend.applied) == 1
     h.clock.advance(0.1)
-    await h.clock.settle()
+    await h.clock.run_ready()
     assert len(h.backend.applied) == 2
     assert h.worker.queue.num_requeues("a") == 2
     h.clock.advance(1.9)
-    await h.clock.settle()
+    await h.clock.run_ready()
     assert len(h.backend.applied) == 2
     h.clock.advance(0.1)
-    await h.clock.settle()
+    await h.clock.run_ready()
     assert len(h.backend.applied) == 3
     assert h.worker.queue.num_requeues("a") == 0
     assert h.sample("reconciler_workqueue_retries_total", name=LABEL) == 2
@@ -204,15 +202,16 @@ async def test_a_conflict_is_requeued_with_growing_backoff_then_forgotten(make: 
 
 
 async def test_a_retry_waits_at_least_until_the_engines_retry_time(make: Any) -> None:
-    """A pending create with a retry time 20 s away is not retried after the 1 s floor."""
+    """A pending create with a retry time 20 s away is not retried after the 1 s floor; the
+    retry time is read on the worker's injected clock, never the wall clock."""
     h = make()
-    h.backend.answers = [result(a=(Outcome.PENDING, 20.0))]
+    h.backend.answers = [result(a=(Outcome.PENDING, h.clock.now() + 20.0))]
     await h.start()
     h.clock.advance(5)
-    await h.clock.settle()
+    await h.clock.run_ready()
     assert len(h.backend.applied) == 1
     h.clock.advance(16)
-    await h.clock.settle()
+    await h.clock.run_ready()
     assert len(h.backend.applied) == 2
 
 
@@ -224,7 +223,7 @@ async def test_a_failed_pass_is_retried_with_backoff(make: Any) -> None:
     assert h.sample("reconciler_reconcile_errors_total", account=LABEL) == 1
     assert h.health.readiness()[0] is False
     h.clock.advance(1)
-    await h.clock.settle()
+    await h.clock.run_ready()
     assert len(h.backend.applied) == 2
     assert h.health.readiness() == (True, "ok")
 
@@ -235,9 +234,9 @@ async def test_a_broken_manifest_writes_nothing_until_fixed(make: Any) -> None:
     await h.start()
     h.manifests.errors = ["m/a.yaml:3:5: unknown field 'emial'"]
     h.worker.manifests_changed()
-    await h.clock.settle()
+    await h.clock.run_ready()
     h.worker.enqueue(FULL, Trigger.RESYNC)
-    await h.clock.settle()
+    await h.clock.run_ready()
     assert len(h.backend.applied) == 1
     assert h.sample("reconciler_manifest_errors", account=LABEL) == 1
     assert h.sample("reconciler_reconcile_total", account=LABEL, result="skipped") == 2
@@ -246,7 +245,7 @@ async def test_a_broken_manifest_writes_nothing_until_fixed(make: Any) -> None:
     h.manifests.errors = []
     h.manifests.contacts.append(contact("c"))
     h.worker.manifests_changed()
-    await h.clock.settle()
+    await h.clock.run_ready()
     assert len(h.backend.applied) == 2
     assert [c.name for c in h.backend.applied[-1][0].contacts] == ["a", "b", "c"]
     assert h.sample("reconciler_manifest_errors", account=LABEL) == 0
@@ -267,15 +266,15 @@ async def test_correct_policy_writes_drift_back_and_damps_a_fighting_writer(make
     await h.start()
     h.backend.answers = [result(a=Outcome.UPDATED), result(a=Outcome.UPDATED)]
     h.worker.enqueue("a", Trigger.LIVE)
-    await h.clock.settle()
+    await h.clock.run_ready()
     assert len(h.backend.applied) == 2
     assert h.sample("reconciler_drift_detected_total", account=LABEL, policy="correct") == 1
     assert h.worker.damper.delay("a") == 1.0
     h.worker.enqueue("a", Trigger.LIVE, h.worker.damper.delay("a"))
-    await h.clock.settle()
+    await h.clock.run_ready()
     assert len(h.backend.applied) == 2
     h.clock.advance(1)
-    await h.clock.settle()
+    await h.clock.run_ready()
     assert len(h.backend.applied) == 3
     assert h.worker.damper.delay("a") == 2.0
 
@@ -285,7 +284,7 @@ async def test_our_own_write_echoing_back_is_not_drift(make: Any) -> None:
     h = make()
     await h.start()
     h.worker.enqueue("a", Trigger.LIVE)
-    await h.clock.settle()
+    await h.clock.run_ready()
     assert len(h.backend.applied) == 2
     assert h.sample("reconciler_drift_detected_total", account=LABEL, policy="correct") == 0
 
@@ -298,13 +297,13 @@ async def test_report_policy_plans_live_changes_and_writes_nothing(make: Any) ->
         PlanItem(Kind.CONTACT, Action.NOOP, "a", "drift reported", drift=("names",))
     ]
     h.worker.enqueue("a", Trigger.LIVE)
-    await h.clock.settle()
+    await h.clock.run_ready()
     assert len(h.backend.applied) == 1  # only the start pass
     assert len(h.backend.planned) == 1
     assert h.sample("reconciler_drift_detected_total", account=LABEL, policy="report") == 1
     h.manifests.contacts.append(contact("c"))
     h.worker.manifests_changed()
-    await h.clock.settle()
+    await h.clock.run_ready()
     assert len(h.backend.applied) == 2  # manifest changes are still applied
 
 
@@ -312,10 +311,10 @@ async def test_a_manifest_edit_queues_only_the_contacts_that_changed(make: Any) 
     """Editing one manifest queues that contact's key, not a pass over the whole account."""
     h = make()
     await h.start()
-    h.manifests.contacts[0] = contact("a", note="edited")
+    h.manifests.contacts[0] = contact("a", annotations={"note": "edited"})
     with structlog.testing.capture_logs() as logs:
         h.worker.manifests_changed()
-        await h.clock.settle()
+        await h.clock.run_ready()
     (finished,) = [e for e in logs if e["event"] == "pass finished"]
     assert finished["keys"] == 1
     assert finished["triggers"] == ["manifest"]
@@ -327,7 +326,7 @@ async def test_an_unchanged_tree_queues_nothing(make: Any) -> None:
     h = make()
     await h.start()
     h.worker.manifests_changed()
-    await h.clock.settle()
+    await h.clock.run_ready()
     assert len(h.backend.applied) == 1
 
 
@@ -338,7 +337,7 @@ async def test_a_failed_report_pass_is_retried_as_a_report_pass(make: Any) -> No
 
     async def failing_plan(
         desired: DesiredState,
-        hidden: Iterable[str] = (),
+        suspended: Iterable[str] = (),
         scope: Mapping[str, str] | None = None,
     ) -> Plan:
         h.backend.planned.append(desired)
@@ -348,9 +347,9 @@ async def test_a_failed_report_pass_is_retried_as_a_report_pass(make: Any) -> No
 
     h.backend.plan = failing_plan  # type: ignore[method-assign]
     h.worker.enqueue("a", Trigger.LIVE)
-    await h.clock.settle()
+    await h.clock.run_ready()
     h.clock.advance(1)
-    await h.clock.settle()
+    await h.clock.run_ready()
     assert len(h.backend.planned) == 2
     assert len(h.backend.applied) == 1  # only the start pass
 
@@ -360,20 +359,21 @@ async def test_a_suspended_account_writes_nothing_but_is_ready(make: Any) -> Non
     h = make(suspend=True)
     await h.start()
     h.worker.manifests_changed()
-    await h.clock.settle()
+    await h.clock.run_ready()
     assert h.backend.applied == []
     assert h.health.readiness() == (True, "ok")
     assert h.sample("reconciler_suspended", account=LABEL) == 1
 
 
-async def test_a_suspended_contact_is_left_out_and_hidden(make: Any) -> None:
-    """Contact-level suspend: the contact is not desired and its live copy is hidden."""
+async def test_a_suspended_contact_is_left_out_and_protected(make: Any) -> None:
+    """Contact-level suspend: the contact is not desired and the backend is told to protect
+    its live copy."""
     h = make(names=())
-    h.manifests.contacts = [contact("a"), contact("b", **{"reconciler/suspend": "true"})]
+    h.manifests.contacts = [contact("a"), contact("b", annotations={"reconciler/suspend": "true"})]
     await h.start()
-    desired, hidden = h.backend.applied[0]
+    desired, suspended = h.backend.applied[0]
     assert [c.name for c in desired.contacts] == ["a"]
-    assert hidden == {"b"}
+    assert suspended == {"b"}
 
 
 async def test_shutdown_lets_the_pass_in_flight_finish(make: Any) -> None:
@@ -381,14 +381,14 @@ async def test_shutdown_lets_the_pass_in_flight_finish(make: Any) -> None:
     h = make()
     h.backend.gate = asyncio.Event()
     await h.start()
-    await asyncio.wait_for(h.backend.entered.wait(), 5)
+    await asyncio.wait_for(h.backend.entered.wait(), LIMIT)
     h.worker.enqueue("a", Trigger.LIVE)
     h.worker.shut_down()
-    await h.clock.settle()
+    await h.clock.run_ready()
     assert h.task is not None
     assert not h.task.done()
     h.backend.gate.set()
-    await asyncio.wait_for(h.task, 5)
+    await asyncio.wait_for(h.task, LIMIT)
     assert len(h.backend.applied) == 1
     assert h.sample("reconciler_reconcile_total", account=LABEL, result="success") == 1
 
@@ -488,7 +488,7 @@ async def test_accounts_sharing_pass_slots_take_turns_in_arrival_order(clock: An
     await backends[0].entered.wait()
     second = asyncio.create_task(workers[1].run())
     try:
-        await clock.settle()
+        await clock.run_ready()
         assert backends[1].applied == []  # waiting for the slot the first pass holds
         backends[0].gate.set()
         await asyncio.wait_for(backends[1].entered.wait(), 30)
@@ -516,7 +516,7 @@ async def test_the_status_shows_a_conflict_with_its_next_attempt_until_it_conver
     assert conflict["nextAttempt"] is not None
     assert [w["key"] for w in status["queued"]] == ["a"]
     clock.advance(1.0)
-    await clock.settle()
+    await clock.run_ready()
     status = h.worker.status.to_json()
     assert (status["state"], status["conflicts"], status["queued"]) == ("InSync", [], [])
     assert status["lastPass"]["triggers"] == ["retry"]

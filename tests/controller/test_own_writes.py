@@ -7,7 +7,7 @@ by hand, so a poll happens exactly when the test says.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -18,26 +18,18 @@ from reconciler.apply.engine import ApplySettings
 from reconciler.apply.journal import CreateJournal
 from reconciler.controller.account import AccountWorker, Intervals
 from reconciler.controller.accounts import Account, DriftPolicy
+from reconciler.controller.backend import ApplyBackend
 from reconciler.controller.desired import DesiredStore
 from reconciler.controller.health import Health
 from reconciler.controller.metrics import Metrics
-from reconciler.controller.passes import ApplyBackend
 from reconciler.controller.polling import LivePoller
 from reconciler.controller.runner import CONTROLLER_RETRIES
 from reconciler.emulator import create_app
 from reconciler.people import connect
+from tests.support.eventually import eventually_async
 
 USER = "a@example.com"
 POLL = 30.0
-
-
-async def until(check: Callable[[], bool], what: str) -> None:
-    """Let the worker's real I/O run until ``check`` holds (bounded, never a timing claim)."""
-    for _ in range(2000):
-        if check():
-            return
-        await asyncio.sleep(0.005)
-    raise AssertionError(f"gave up waiting for {what}")
 
 
 @pytest.fixture
@@ -94,13 +86,13 @@ async def test_a_poll_of_our_own_write_triggers_no_pass(
     queues nothing; an out-of-band edit of it afterwards does start a pass, which corrects it
     in one write."""
     w, app = worker
-    await until(lambda: passes(w) == 1, "the start pass")
+    await eventually_async(lambda: passes(w) == 1, "the start pass")
     assert w.passes == 1
     assert len(w.backend.written) == 1  # type: ignore[attr-defined]
 
     clock.advance(POLL)
-    await until(lambda: polls(w) == 1, "the first incremental poll")
-    await clock.settle()
+    await eventually_async(lambda: polls(w) == 1, "the first incremental poll")
+    await clock.run_ready()
     assert w.passes == 1
     assert passes(w) == 1
     assert len(w.queue) == 0
@@ -119,7 +111,7 @@ async def test_a_poll_of_our_own_write_triggers_no_pass(
         )
         edited.raise_for_status()
     clock.advance(POLL)
-    await until(lambda: passes(w) == 2, "the drift pass")
+    await eventually_async(lambda: passes(w) == 2, "the drift pass")
     assert w.passes == 2
     # The poll saw a version newer than our write, so the pass did not send our old etag.
     stats = w.backend.client.stats.by_method_status  # type: ignore[attr-defined]

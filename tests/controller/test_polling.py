@@ -8,32 +8,23 @@ from typing import Any
 import httpx
 import pytest
 
+from reconciler.clock import ManualClock
 from reconciler.controller.polling import LivePoller
-from reconciler.emulator import FakeClock, create_app
+from reconciler.emulator import create_app
 from reconciler.people import connect
 from reconciler.people.client import PeopleClient
+from tests.support.persons import stamped
 
 OWNER = "repo-x"
 
 
-def stamped(name: str, owner: str = OWNER) -> dict[str, Any]:
-    return {
-        "names": [{"givenName": name}],
-        "clientData": [
-            {"key": "reconciler.owner", "value": owner},
-            {"key": "reconciler.name", "value": name},
-            {"key": "reconciler.fields", "value": "names"},
-        ],
-    }
+@pytest.fixture
+def emulator_clock() -> ManualClock:
+    return ManualClock()
 
 
 @pytest.fixture
-def emulator_clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def app(emulator_clock: FakeClock) -> Any:
+def app(emulator_clock: ManualClock) -> Any:
     return create_app(clock=emulator_clock)
 
 
@@ -69,7 +60,7 @@ def listings(client: PeopleClient) -> int:
 
 async def test_a_quiet_address_book_costs_one_list_call_per_poll(client: PeopleClient) -> None:
     """After priming, a poll with nothing changed is one incremental call and finds no keys."""
-    await create(client, stamped("jane"), stamped("joe"))
+    await create(client, stamped("jane", OWNER), stamped("joe", OWNER))
     poller = LivePoller(client, OWNER)
     first = await poller.poll()
     assert first.primed
@@ -82,7 +73,7 @@ async def test_a_quiet_address_book_costs_one_list_call_per_poll(client: PeopleC
 
 async def test_an_out_of_band_edit_becomes_the_contacts_key(client: PeopleClient, app: Any) -> None:
     """An edit made behind the controller's back is reported by manifest name."""
-    jane, _ = await create(client, stamped("jane"), stamped("joe"))
+    jane, _ = await create(client, stamped("jane", OWNER), stamped("joe", OWNER))
     poller = LivePoller(client, OWNER)
     await poller.prime()
     await edit(app, jane, "Janet")
@@ -92,7 +83,7 @@ async def test_an_out_of_band_edit_becomes_the_contacts_key(client: PeopleClient
 
 async def test_a_deleted_contact_is_reported_by_the_key_it_had(client: PeopleClient) -> None:
     """A tombstone carries no stamp; the poller remembers whose it was."""
-    jane, _ = await create(client, stamped("jane"), stamped("joe"))
+    jane, _ = await create(client, stamped("jane", OWNER), stamped("joe", OWNER))
     poller = LivePoller(client, OWNER)
     await poller.prime()
     await client.batch_delete([jane])
@@ -103,18 +94,18 @@ async def test_contacts_of_other_owners_are_not_our_business(client: PeopleClien
     """Changes to unstamped or foreign-owned contacts produce no keys."""
     poller = LivePoller(client, OWNER)
     await poller.prime()
-    await create(client, stamped("theirs", owner="someone-else"), {"names": [{"givenName": "X"}]})
-    mine = await create(client, stamped("mine"))
+    await create(client, stamped("theirs", "someone-else"), {"names": [{"givenName": "X"}]})
+    mine = await create(client, stamped("mine", OWNER))
     found = await poller.poll()
     assert found.keys == {"mine"}
     assert mine
 
 
 async def test_an_expired_token_asks_for_a_full_resync(
-    client: PeopleClient, emulator_clock: FakeClock
+    client: PeopleClient, emulator_clock: ManualClock
 ) -> None:
     """A sync token older than seven days makes the poll re-prime and request a resync."""
-    await create(client, stamped("jane"))
+    await create(client, stamped("jane", OWNER))
     poller = LivePoller(client, OWNER)
     await poller.prime()
     emulator_clock.advance(8 * 24 * 3600)
@@ -129,12 +120,12 @@ async def test_resource_names_of_keys_are_known_only_when_unambiguous(
     client: PeopleClient,
 ) -> None:
     """Keys map to their one live copy; an unknown or duplicated key gives no answer."""
-    jane, joe = await create(client, stamped("jane"), stamped("joe"))
+    jane, joe = await create(client, stamped("jane", OWNER), stamped("joe", OWNER))
     poller = LivePoller(client, OWNER)
     await poller.prime()
     assert poller.resource_names(["jane", "joe"]) == {"jane": jane, "joe": joe}
     assert poller.resource_names(["jane", "nobody"]) is None
-    await create(client, stamped("jane"))
+    await create(client, stamped("jane", OWNER))
     await poller.poll()
     assert poller.resource_names(["jane"]) is None
     assert poller.resource_names(["joe"]) == {"joe": joe}

@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from reconciler.queue import ExponentialBackoff, WorkQueue
+from tests.support.eventually import LIMIT
 
 
 def make_queue(clock: Any, **kwargs: Any) -> WorkQueue[str]:
@@ -79,10 +80,10 @@ async def test_a_waiting_worker_wakes_on_add(clock: Any) -> None:
     """get_batch blocks on an empty queue and returns as soon as something is added."""
     queue = make_queue(clock)
     getter = asyncio.create_task(queue.get_batch())
-    await clock.settle()
+    await clock.run_ready()
     assert not getter.done()
     queue.add("a")
-    assert await asyncio.wait_for(getter, 5) == ["a"]
+    assert await asyncio.wait_for(getter, LIMIT) == ["a"]
 
 
 async def test_a_delayed_add_becomes_ready_when_its_time_comes(clock: Any) -> None:
@@ -93,10 +94,10 @@ async def test_a_delayed_add_becomes_ready_when_its_time_comes(clock: Any) -> No
     assert queue.delayed == 1
     getter = asyncio.create_task(queue.get_batch())
     clock.advance(9)
-    await clock.settle()
+    await clock.run_ready()
     assert not getter.done()
     clock.advance(1)
-    assert await asyncio.wait_for(getter, 5) == ["a"]
+    assert await asyncio.wait_for(getter, LIMIT) == ["a"]
     assert queue.delayed == 0
 
 
@@ -113,14 +114,14 @@ async def test_an_earlier_delayed_add_wins(clock: Any) -> None:
     queue.add_after("a", 5)
     queue.add_after("a", 50)
     clock.advance(5)
-    assert await asyncio.wait_for(queue.get_batch(), 5) == ["a"]
+    assert await asyncio.wait_for(queue.get_batch(), LIMIT) == ["a"]
     queue.done(["a"])
     queue.add_after("b", 50)
     queue.add_after("b", 2)
     clock.advance(2)
-    assert await asyncio.wait_for(queue.get_batch(), 5) == ["b"]
+    assert await asyncio.wait_for(queue.get_batch(), LIMIT) == ["b"]
     clock.advance(100)
-    await clock.settle()
+    await clock.run_ready()
     assert len(queue) == 0
 
 
@@ -129,11 +130,11 @@ async def test_a_waiting_worker_recomputes_its_sleep_on_an_earlier_delay(clock: 
     queue = make_queue(clock)
     queue.add_after("far", 100)
     getter = asyncio.create_task(queue.get_batch())
-    await clock.settle()
+    await clock.run_ready()
     queue.add_after("near", 1)
-    await clock.settle()
+    await clock.run_ready()
     clock.advance(1)
-    assert await asyncio.wait_for(getter, 5) == ["near"]
+    assert await asyncio.wait_for(getter, LIMIT) == ["near"]
 
 
 async def test_a_delayed_key_already_queued_is_not_duplicated(clock: Any) -> None:
@@ -190,9 +191,9 @@ async def test_shut_down_wakes_waiting_workers_with_no_work(clock: Any) -> None:
     """Workers blocked in get_batch return an empty batch when the queue shuts down."""
     queue = make_queue(clock)
     getter = asyncio.create_task(queue.get_batch())
-    await clock.settle()
+    await clock.run_ready()
     queue.shut_down()
-    assert await asyncio.wait_for(getter, 5) == []
+    assert await asyncio.wait_for(getter, LIMIT) == []
 
 
 async def test_shut_down_stops_handing_out_and_taking_work(clock: Any) -> None:
@@ -215,17 +216,17 @@ async def test_wait_idle_returns_when_the_in_flight_batch_is_done(clock: Any) ->
     batch = await queue.get_batch()
     queue.shut_down()
     waiter = asyncio.create_task(queue.wait_idle())
-    await clock.settle()
+    await clock.run_ready()
     assert not waiter.done()
     queue.done(batch)
-    await asyncio.wait_for(waiter, 5)
+    await asyncio.wait_for(waiter, LIMIT)
 
 
 async def test_cancelling_a_waiting_worker_leaves_the_queue_usable(clock: Any) -> None:
     """A cancelled get_batch takes nothing, and the next getter still gets the key."""
     queue = make_queue(clock)
     getter = asyncio.create_task(queue.get_batch())
-    await clock.settle()
+    await clock.run_ready()
     getter.cancel()
     with pytest.raises(asyncio.CancelledError):
         await getter

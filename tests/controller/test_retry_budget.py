@@ -19,22 +19,22 @@ import pytest
 from reconciler.apply.engine import ApplySettings
 from reconciler.apply.journal import CreateJournal
 from reconciler.apply.results import ApplyResult
+from reconciler.clock import ManualClock
 from reconciler.controller.account import AccountWorker, Intervals
 from reconciler.controller.accounts import Account, DriftPolicy
+from reconciler.controller.backend import ApplyBackend
 from reconciler.controller.desired import DesiredStore
 from reconciler.controller.health import Health
 from reconciler.controller.metrics import Metrics
-from reconciler.controller.passes import ApplyBackend
 from reconciler.controller.runner import CONTROLLER_RETRIES
 from reconciler.emulator import EmulatorConfig, create_app
 from reconciler.model import DesiredState
 from reconciler.people import connect
-from reconciler.people.clock import ManualClock
 from reconciler.people.retry import RetryPolicy
 from reconciler.plan.model import Plan
 from reconciler.plan.options import PlanOptions
-from tests.apply.factories import book
 from tests.support.eventually import eventually_async
+from tests.support.manifests import book
 
 USER = "alice@example.com"
 
@@ -54,14 +54,14 @@ class Counted(ApplyBackend):
     async def apply(
         self,
         desired: DesiredState,
-        hidden: Iterable[str] = (),
+        suspended: Iterable[str] = (),
         scope: Mapping[str, str] | None = None,
         on_plan: Callable[[Plan], None] | None = None,
     ) -> ApplyResult:
         self.started.append(self.clock.now())
         before = self.total()
         try:
-            return await super().apply(desired, hidden, scope, on_plan)
+            return await super().apply(desired, suspended, scope, on_plan)
         finally:
             self.spent.append(self.total() - before)
 
@@ -116,7 +116,7 @@ async def test_every_write_failing_backs_off_exponentially_to_the_cap(
             for gap in (1.0, 2.0, 4.0, 8.0, 8.0):
                 passes = len(backend.started)
                 clock.advance(gap - 0.01)
-                await clock.settle(50)
+                await clock.run_ready(50)
                 assert len(backend.started) == passes, f"came back before {gap} s"
                 clock.advance(0.01)
                 await wait_for_passes(backend, clock, passes + 1)

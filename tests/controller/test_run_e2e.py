@@ -12,26 +12,20 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.controller import (
-    Controller,
-    Emulator,
-    contact,
-    launch_controller,
-)
-from tests.support.eventually import eventually
-
-GENEROUS = 60.0
+from tests.support.controller import Controller, Emulator, launch_controller, watching
+from tests.support.eventually import LIMIT, eventually
+from tests.support.manifests import PublishedTree, contact_yaml
 
 
 @pytest.fixture
 def start(
-    tmp_path: Path, emulator: Emulator, manifests: Path
+    tmp_path: Path, emulator: Emulator, published: PublishedTree
 ) -> Iterator[Callable[..., Controller]]:
     running: list[Controller] = []
 
     def launch(*extra: str) -> Controller:
         controller = launch_controller(
-            tmp_path, emulator, manifests, *extra, name=f"controller-{len(running)}"
+            tmp_path, emulator, published, *extra, name=f"controller-{len(running)}"
         )
         running.append(controller)
         return controller
@@ -46,17 +40,21 @@ def converged(emulator: Emulator, expected: dict[str, str]) -> Callable[[], bool
 
 
 def test_a_manifest_edit_converges_after_the_debounce(
-    start: Callable[..., Controller], emulator: Emulator, manifests: Path
+    start: Callable[..., Controller], emulator: Emulator, published: PublishedTree
 ) -> None:
     """The first pass creates the contacts; an edited file is applied without a resync."""
     controller = start()
     eventually(controller.ready, "readiness")
     assert controller.http.get(controller.base + "/healthz").status_code == 200
     eventually(converged(emulator, {"jane": "Jane", "joe": "Joe"}), "the first convergence")
-    (manifests / "people.yaml").write_text(
-        contact("jane", "Janet", "jane@example.com") + "---\n" + contact("joe", "Joe")
+    watching(controller, published)
+    janet = contact_yaml("jane", "Janet", email="jane@example.com")
+    published.publish(
+        {
+            "people.yaml": janet + "---\n" + contact_yaml("joe", "Joe"),
+            "more.yaml": contact_yaml("ann", "Ann"),
+        }
     )
-    (manifests / "more.yaml").write_text(contact("ann", "Ann"))
     eventually(converged(emulator, {"jane": "Janet", "joe": "Joe", "ann": "Ann"}), "the edit")
     assert controller.metric("reconciler_reconcile_total", result="success") >= 2
     assert controller.metric("reconciler_api_requests_total", method="people.connections.list")
@@ -95,16 +93,17 @@ def test_under_report_an_out_of_band_edit_is_only_reported(
 
 
 def test_a_conflict_storm_converges_with_backoff_in_the_metrics(
-    start: Callable[..., Controller], emulator: Emulator, manifests: Path
+    start: Callable[..., Controller], emulator: Emulator, published: PublishedTree
 ) -> None:
     """While every update is refused as stale, contacts are requeued with backoff (visible in
     /metrics) instead of retried hot; once the storm passes, the requeues converge them."""
     names = [f"c{i}" for i in range(4)]
-    (manifests / "people.yaml").write_text("---\n".join(contact(n, "One") for n in names))
+    published.publish({"people.yaml": "---\n".join(contact_yaml(n, "One") for n in names)})
     controller = start()
     eventually(converged(emulator, dict.fromkeys(names, "One")), "the first convergence")
     emulator.configure(spurious_etag_rate=1.0, spurious_etag_window_ms=600_000)
-    (manifests / "people.yaml").write_text("---\n".join(contact(n, "Two") for n in names))
+    watching(controller, published)
+    published.publish({"people.yaml": "---\n".join(contact_yaml(n, "Two") for n in names)})
     eventually(
         lambda: controller.metric("reconciler_workqueue_retries_total") >= 1,
         "a requeue with backoff",
@@ -118,7 +117,7 @@ def test_a_conflict_storm_converges_with_backoff_in_the_metrics(
 
 
 def test_a_broken_manifest_causes_no_writes_until_fixed(
-    start: Callable[..., Controller], emulator: Emulator, manifests: Path
+    start: Callable[..., Controller], emulator: Emulator, published: PublishedTree
 ) -> None:
     """A bad file stops all writes (even for good files), is reported, and fixing it converges."""
     controller = start()
@@ -126,10 +125,13 @@ def test_a_broken_manifest_causes_no_writes_until_fixed(
     eventually(controller.ready, "readiness")
     writes = emulator.writes()
     assert writes >= 1  # the creates were counted: the comparisons below are not vacuous
-    # the broken file first: a load between the two writes must not see the good edit alone
-    (manifests / "broken.yaml").write_text("apiVersion: reconciler/v1\nkind: Contact\nspec: [\n")
-    (manifests / "people.yaml").write_text(
-        contact("jane", "Janet", "jane@example.com") + "---\n" + contact("joe", "Joseph")
+    watching(controller, published)
+    janet = contact_yaml("jane", "Janet", email="jane@example.com")
+    published.publish(
+        {
+            "people.yaml": janet + "---\n" + contact_yaml("joe", "Joseph"),
+            "broken.yaml": "apiVersion: reconciler/v1\nkind: Contact\nspec: [\n",
+        }
     )
     eventually(
         lambda: controller.metric("reconciler_manifest_errors") >= 1, "the error to be exported"
@@ -143,21 +145,23 @@ def test_a_broken_manifest_causes_no_writes_until_fixed(
     )
     assert emulator.writes() == writes
     assert emulator.given_names() == {"jane": "Jane", "joe": "Mallory"}
-    (manifests / "broken.yaml").unlink()
+    published.publish({}, remove=["broken.yaml"])
     eventually(converged(emulator, {"jane": "Janet", "joe": "Joseph"}), "convergence once fixed")
     assert controller.metric("reconciler_manifest_errors") == 0
 
 
 def test_sigterm_in_the_middle_of_a_pass_exits_cleanly(
-    start: Callable[..., Controller], emulator: Emulator, manifests: Path
+    start: Callable[..., Controller], emulator: Emulator, published: PublishedTree
 ) -> None:
     """SIGTERM while a pass is writing: the pass finishes, the process exits 0."""
     emulator.configure(latency_ms=600)
-    (manifests / "people.yaml").write_text("---\n".join(contact(f"p{i}", "Slow") for i in range(5)))
+    published.publish(
+        {"people.yaml": "---\n".join(contact_yaml(f"p{i}", "Slow") for i in range(5))}
+    )
     controller = start()
     eventually(lambda: controller.logged("manifests loaded"), "the first pass to start")
     controller.process.send_signal(signal.SIGTERM)
-    assert controller.process.wait(GENEROUS) == 0
+    assert controller.process.wait(LIMIT) == 0
     events = [e.get("event") for e in controller.events()]
     stopping = events.index("shutting down: finishing in-flight passes")
     assert "pass finished" in events[stopping:]  # the batch in flight was finished, not dropped
@@ -166,7 +170,7 @@ def test_sigterm_in_the_middle_of_a_pass_exits_cleanly(
 
 
 def test_under_report_the_start_pass_and_manifest_changes_never_write_drift(
-    start: Callable[..., Controller], emulator: Emulator, manifests: Path
+    start: Callable[..., Controller], emulator: Emulator, published: PublishedTree
 ) -> None:
     """A person's edit made while no controller ran survives a controller started with
     --drift-policy report (its start pass writes intent), and survives a manifest change to
@@ -181,7 +185,7 @@ def test_under_report_the_start_pass_and_manifest_changes_never_write_drift(
     assert emulator.given_names() == {"jane": "Mallory", "joe": "Joe"}
     assert controller.metric("reconciler_drift_detected_total", policy="report") >= 1
     assert any(e.get("key") == "jane" for e in controller.logged("drift detected"))
-    (manifests / "people.yaml").write_text(
-        contact("jane", "Jane", "jane@example.com") + "---\n" + contact("joe", "Joseph")
-    )
+    watching(controller, published)
+    jane = contact_yaml("jane", "Jane", email="jane@example.com")
+    published.publish({"people.yaml": jane + "---\n" + contact_yaml("joe", "Joseph")})
     eventually(converged(emulator, {"jane": "Mallory", "joe": "Joseph"}), "the manifest change")

@@ -4,7 +4,6 @@ argument handling."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,29 +15,23 @@ from reconciler.apply.journal import CreateJournal
 from reconciler.apply.lease import Lease
 from reconciler.cli import main
 from reconciler.cli.run import DURATION
+from reconciler.clock import ManualClock
 from reconciler.controller.account import Intervals
 from reconciler.controller.accounts import DriftPolicy, load_accounts, single_account
 from reconciler.controller.runner import RunSettings, run_controller
 from reconciler.controller.sharding import Shard, shard_of
-from reconciler.emulator import BackgroundServer, EmulatorConfig, FakeClock, create_app
+from reconciler.emulator import BackgroundServer, EmulatorConfig, create_app
 from reconciler.people import connect
 from reconciler.statedir import StateDir
-
-GENEROUS = 60.0
-
-
-def contact(name: str, given: str) -> str:
-    return (
-        f"apiVersion: reconciler/v1\nkind: Contact\nmetadata: {{name: {name}}}\n"
-        f"spec:\n  names: [{{givenName: {given}}}]\n"
-    )
+from tests.support.eventually import LIMIT, eventually_async
+from tests.support.manifests import contact_yaml
 
 
 def two_accounts(tmp_path: Path) -> Path:
     for user in ("alice", "bob"):
         folder = tmp_path / user
         folder.mkdir()
-        (folder / "c.yaml").write_text(contact(f"{user}-friend", user.title()))
+        (folder / "c.yaml").write_text(contact_yaml(f"{user}-friend", user.title()))
     config = tmp_path / "accounts.yaml"
     config.write_text(
         "accounts:\n"
@@ -46,17 +39,6 @@ def two_accounts(tmp_path: Path) -> Path:
         "  - {subject: bob@example.com, manifests: bob, owner: bobs-repo}\n"
     )
     return config
-
-
-async def eventually(check: Callable[[], Any], what: str) -> Any:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + GENEROUS
-    while loop.time() < deadline:
-        value = await check()
-        if value:
-            return value
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def settings(url: str, tmp_path: Path, **overrides: Any) -> RunSettings:
@@ -98,7 +80,7 @@ async def test_accounts_are_reconciled_in_parallel_each_as_its_own_user(
                 "bob@example.com": ["Bob"],
             }
 
-        await eventually(both, "both accounts to converge")
+        await eventually_async(both, "both accounts to converge")
         dump = (await http.get("/__emulator/dump")).json()["users"]
         owners = {
             user: {
@@ -110,7 +92,7 @@ async def test_accounts_are_reconciled_in_parallel_each_as_its_own_user(
         }
         assert owners == {"alice@example.com": {"ops"}, "bob@example.com": {"bobs-repo"}}
     stop.set()
-    assert await asyncio.wait_for(task, GENEROUS) == 0
+    assert await asyncio.wait_for(task, LIMIT) == 0
 
 
 async def test_a_shard_reconciles_only_the_accounts_it_owns(
@@ -131,11 +113,11 @@ async def test_a_shard_reconciles_only_the_accounts_it_owns(
         async def alice_done() -> bool:
             return (await names_by_user(http)).get("alice@example.com") == ["Alice"]
 
-        await eventually(alice_done, "alice's account to converge")
+        await eventually_async(alice_done, "alice's account to converge")
         if bob != alice:
             assert "bob@example.com" not in await names_by_user(http)
     stop.set()
-    assert await asyncio.wait_for(task, GENEROUS) == 0
+    assert await asyncio.wait_for(task, LIMIT) == 0
 
 
 def test_durations_read_like_kubernetes_flags() -> None:
@@ -184,7 +166,7 @@ async def test_an_account_locked_by_another_writer_stops_the_start(
     run = settings(emulator_server.url, tmp_path, token="user:alice@example.com")
     path = run.state_dir.journal(target=run.target, account="alice@example.com", owner="ops")
     with CreateJournal(path):
-        assert await asyncio.wait_for(run_controller(config, run), GENEROUS) == 1
+        assert await asyncio.wait_for(run_controller(config, run), LIMIT) == 1
 
 
 async def test_an_address_in_use_stops_the_start(tmp_path: Path, emulator_server: Any) -> None:
@@ -194,7 +176,7 @@ async def test_an_address_in_use_stops_the_start(tmp_path: Path, emulator_server
     config = single_account([tmp_path], owner="ops", drift_policy=DriftPolicy.CORRECT)
     run = settings(emulator_server.url, tmp_path, health_addr=f"127.0.0.1:{port}")
     try:
-        assert await asyncio.wait_for(run_controller(config, run), GENEROUS) == 1
+        assert await asyncio.wait_for(run_controller(config, run), LIMIT) == 1
     finally:
         blocker.close()
         await blocker.wait_closed()
@@ -207,7 +189,9 @@ async def test_default_region_reads_national_phone_numbers(
     the US default the manifest would not load and nothing would be written)."""
     folder = tmp_path / "m"
     folder.mkdir()
-    (folder / "ann.yaml").write_text(contact("ann", "Ann") + '  phoneNumbers: ["020 7946 0018"]\n')
+    (folder / "ann.yaml").write_text(
+        contact_yaml("ann", "Ann") + '  phoneNumbers: ["020 7946 0018"]\n'
+    )
     config = single_account(
         [folder], owner="ops", drift_policy=DriftPolicy.CORRECT, subject="gb@example.com"
     )
@@ -219,9 +203,9 @@ async def test_default_region_reads_national_phone_numbers(
         async def converged() -> bool:
             return (await names_by_user(http)).get("gb@example.com") == ["Ann"]
 
-        await eventually(converged, "the account to converge")
+        await eventually_async(converged, "the account to converge")
     stop.set()
-    assert await asyncio.wait_for(task, GENEROUS) == 0
+    assert await asyncio.wait_for(task, LIMIT) == 0
 
 
 def test_default_region_is_checked_like_the_other_commands() -> None:
@@ -237,7 +221,7 @@ def alice_account(tmp_path: Path) -> tuple[Path, Any]:
     """One contact for alice@example.com under owner "ops": (manifests folder, config)."""
     manifests = tmp_path / "m"
     manifests.mkdir()
-    (manifests / "c.yaml").write_text(contact("alice-friend", "Alice"))
+    (manifests / "c.yaml").write_text(contact_yaml("alice-friend", "Alice"))
     return manifests, single_account([manifests], owner="ops", drift_policy=DriftPolicy.CORRECT)
 
 
@@ -247,7 +231,7 @@ async def alice_converged(url: str) -> None:
         async def converged() -> bool:
             return (await names_by_user(http)).get("alice@example.com") == ["Alice"]
 
-        await eventually(converged, "alice's account to converge")
+        await eventually_async(converged, "alice's account to converge")
 
 
 async def test_an_apply_while_the_controller_runs_is_refused(
@@ -270,7 +254,7 @@ async def test_an_apply_while_the_controller_runs_is_refused(
     assert refused.exit_code == 1, refused.output
     assert "leased to run (owner ops)" in refused.output
     stop.set()
-    assert await asyncio.wait_for(task, GENEROUS) == 0
+    assert await asyncio.wait_for(task, LIMIT) == 0
     applied = await asyncio.to_thread(CliRunner().invoke, main, args)
     assert applied.exit_code == 0, applied.output
 
@@ -279,7 +263,7 @@ async def test_a_stopping_controller_waits_until_its_creates_are_listed(tmp_path
     """On SIGTERM the controller keeps its lease until a listing shows the contacts it created
     (so that an apply from another machine, next, does not create them again), then gives the
     lease back and exits 0 with an empty create journal."""
-    clock = FakeClock()
+    clock = ManualClock()
     app = create_app(EmulatorConfig(list_lag_ms=20_000), clock=clock)
     _, config = alice_account(tmp_path)
     with BackgroundServer(app) as server:
@@ -293,12 +277,12 @@ async def test_a_stopping_controller_waits_until_its_creates_are_listed(tmp_path
             async def waiting() -> bool:
                 return any(e["event"] == "apply.waiting_for_listing" for e in logs)
 
-            await eventually(waiting, "the controller to wait for the listing")
+            await eventually_async(waiting, "the controller to wait for the listing")
             assert not task.done()
             assert any(e["event"] == "lease.held" for e in logs)
             assert not any(e["event"] == "lease.released" for e in logs)
             clock.advance(30)
-            assert await asyncio.wait_for(task, GENEROUS) == 0
+            assert await asyncio.wait_for(task, LIMIT) == 0
             assert any(e["event"] == "lease.released" for e in logs)
     journal = run.state_dir.journal(target=server.url, account="alice@example.com", owner="ops")
     with CreateJournal(journal) as settled:
@@ -326,7 +310,7 @@ async def test_a_controller_waiting_for_the_lease_is_not_ready(
             async def waiting() -> bool:
                 return any(e["event"] == "lease.waiting" for e in logs)
 
-            await eventually(waiting, "the controller to wait for the lease")
+            await eventually_async(waiting, "the controller to wait for the lease")
             address = next(e["address"] for e in logs if e["event"] == "serving")
             async with httpx.AsyncClient(base_url=address) as probe:
                 assert (await probe.get("/readyz")).status_code == 503
@@ -335,6 +319,6 @@ async def test_a_controller_waiting_for_the_lease_is_not_ready(
                 async def ready() -> bool:
                     return (await probe.get("/readyz")).status_code == 200
 
-                await eventually(ready, "readiness once the lease is free")
+                await eventually_async(ready, "readiness once the lease is free")
         stop.set()
-        assert await asyncio.wait_for(task, GENEROUS) == 0
+        assert await asyncio.wait_for(task, LIMIT) == 0

@@ -16,8 +16,9 @@ import pytest
 from click.testing import CliRunner
 
 from reconciler.cli import main
-from tests.support.controller import Controller, Emulator, contact, launch_controller
+from tests.support.controller import Controller, Emulator, launch_controller
 from tests.support.eventually import eventually
+from tests.support.manifests import contact_yaml
 from tests.support.receiver import receiver
 from tests.support.status_schema import validator
 
@@ -143,7 +144,9 @@ def test_conflicts_show_with_their_next_attempt_in_the_json_and_the_page(
     eventually(lambda: exits(0, "--controller", reporting.base), "the account to be in sync")
     emulator.configure(spurious_etag_rate=1.0, spurious_etag_window_ms=600_000)
     (manifests / "people.yaml").write_text(
-        contact("jane", "Janet", "jane@example.com") + "---\n" + contact("joe", "Joe")
+        contact_yaml("jane", "Janet", email="jane@example.com")
+        + "---\n"
+        + contact_yaml("joe", "Joe")
     )
 
     def conflicted() -> dict[str, Any]:
@@ -193,7 +196,9 @@ def test_a_running_controller_marks_each_manifests_commit_on_github(
             assert httpx.get(controller.base + "/status").json()["accounts"][0]["revision"] == first
             (manifests / ".git" / "HEAD").write_text(second + "\n")
             (manifests / "people.yaml").write_text(
-                contact("jane", "Janet", "jane@example.com") + "---\n" + contact("joe", "Joe")
+                contact_yaml("jane", "Janet", email="jane@example.com")
+                + "---\n"
+                + contact_yaml("joe", "Joe")
             )
             eventually(lambda: marks()[2:] == [(second, "pending"), (second, "success")], "second")
             assert {r.body["context"] for r in github.requests} == {"contacts-reconciler/default"}

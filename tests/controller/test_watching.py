@@ -11,9 +11,7 @@ from pathlib import Path
 import pytest
 
 from reconciler.controller.watching import ManifestWatcher, plan_watch
-from tests.support.eventually import eventually_async
-
-GENEROUS = 20.0  # seconds to wait for something that should take a fraction of one
+from tests.support.eventually import LIMIT, eventually_async
 
 
 class Counter:
@@ -27,7 +25,7 @@ class Counter:
         self.changed.set()
 
     async def next(self) -> None:
-        await asyncio.wait_for(self.changed.wait(), GENEROUS)
+        await asyncio.wait_for(self.changed.wait(), LIMIT)
         self.changed.clear()
 
     async def settled(self) -> None:

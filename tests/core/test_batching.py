@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from reconciler.plan import Action, Method, PlanOptions, WaveName, build_plan, resolve_body
-
-from .factories import contact, desired, group, live, person, stamp
+from tests.support.manifests import contact, desired, group
+from tests.support.persons import live, person, stamp
 
 
 def test_waves_run_groups_then_contacts_then_deletes() -> None:

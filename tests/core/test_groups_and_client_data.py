@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from reconciler.plan import Action, Kind, Method, build_plan, resolve_body
-
-from .factories import contact, desired, group, live, person, stamp
+from tests.support.manifests import contact, desired, group
+from tests.support.persons import live, person, stamp
 
 OURS = [
     {"key": "reconciler.owner", "value": "reconciler"},

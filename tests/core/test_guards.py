@@ -16,8 +16,8 @@ from reconciler.plan import (
     UnknownGroup,
     build_plan,
 )
-
-from .factories import contact, desired, group, live, person, stamp
+from tests.support.manifests import contact, desired, group
+from tests.support.persons import live, person, stamp
 
 
 def managed(n: int, *, protected: frozenset[int] = frozenset()) -> list[dict[str, object]]:

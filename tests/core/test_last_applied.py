@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from reconciler.model.stamps import APPLIED_KEY, Stamp, read_stamp
 from reconciler.plan import PlanOptions, build_plan
-from tests.core.factories import contact, desired, live, person, stamp
+from tests.support.manifests import contact, desired
+from tests.support.persons import live, person, stamp
 
 NAMES = [{"givenName": "Jane"}]
 

@@ -26,9 +26,9 @@ from reconciler.diff import membership_groups
 from reconciler.model import Normalizer, foreign_entries, read_stamp
 from reconciler.model.normalize import clean_entry
 from reconciler.plan import PlanOptions, build_plan
-
-from .factories import Contact, Group, contact, desired, group, stamp
-from .simulate import Book, simulate
+from tests.support.manifests import Contact, Group, contact, desired, group
+from tests.support.persons import stamp
+from tests.support.simulate import Book, simulate
 
 OWNER = "repo"
 FAMILY = "contactGroups/family"  # a group someone else made

@@ -14,7 +14,8 @@ import pytest
 
 from reconciler.model import PREVIOUS_NAMES_ANNOTATION
 from reconciler.plan import Action, PlanError, PlanOptions, build_plan, render_json, render_text
-from tests.core.factories import contact, desired, live, person, stamp
+from tests.support.manifests import contact, desired
+from tests.support.persons import live, person, stamp
 
 NAMES = [{"givenName": "Jane"}]
 EMAILS = [{"value": "jane@example.com"}]

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -16,89 +15,16 @@ import pytest
 from reconciler.plan import (
     FORMAT_VERSION,
     Plan,
-    PlanOptions,
     build_plan,
     render_json,
     render_markdown,
     render_text,
 )
-
-from .factories import contact, desired, group, live, person, stamp
+from tests.support.manifests import desired
+from tests.support.persons import live
+from tests.support.plans import sample_plan
 
 GOLDEN = Path(__file__).parent / "golden"
-
-
-def sample_plan() -> Plan:
-    """One of everything: a group create, a create, an update, an adoption, a delete, a kept."""
-    ours = [
-        {"key": "reconciler.owner", "value": "reconciler"},
-        {"key": "reconciler.name", "value": "friends"},
-    ]
-    groups = (
-        {
-            "resourceName": "contactGroups/f1",
-            "etag": "g1",
-            "name": "Friends",
-            "groupType": "USER_CONTACT_GROUP",
-            "clientData": ours,
-        },
-    )
-    people = [
-        person(
-            "people/c1",
-            etag="e1",
-            names=[{"givenName": "Bob"}],
-            phoneNumbers=[{"value": "(650) 555-0100"}],
-            urls=[{"value": "https://bob.example"}],
-            clientData=stamp("reconciler", "bob", "names,phoneNumbers,urls"),
-        ),
-        person(
-            "people/c2",
-            etag="e2",
-            emailAddresses=[{"value": "Carol@Example.com"}],
-            nicknames=[{"value": "Caz"}],
-        ),
-        person(
-            "people/c3",
-            etag="e3",
-            names=[{"givenName": "Old"}],
-            clientData=stamp("reconciler", "old", "names"),
-        ),
-        person(
-            "people/c4",
-            etag="e4",
-            names=[{"givenName": "Kept"}],
-            clientData=stamp(
-                "reconciler", "kept", "names", {"key": "reconciler.prune", "value": "false"}
-            ),
-        ),
-    ]
-    specs = [
-        contact(
-            "ana",
-            groups=("friends", "work"),
-            names=[{"givenName": "Ana", "familyName": "Núñez"}],
-            emailAddresses=[{"value": "ana@example.com", "type": "home"}],
-        ),
-        contact(
-            "bob",
-            groups=("friends",),
-            names=[{"givenName": "Bob"}],
-            phoneNumbers=[{"value": "+1 650 555 0199"}],
-        ),
-        contact(
-            "carol",
-            annotations={"reconciler/adopt": "email"},
-            emailAddresses=[{"value": "carol@example.com"}],
-            organizations=[{"name": "Acme", "title": "CTO"}],
-        ),
-    ]
-    wanted = desired(*specs, groups=(group("friends", "Friends"), group("work", "Work")))
-    return build_plan(
-        replace(wanted, revision="0123456789abcdef0123456789abcdef01234567"),
-        live(*people, groups=groups),
-        PlanOptions(prune=True),
-    )
 
 
 RENDERINGS: dict[str, Callable[[Plan], str]] = {

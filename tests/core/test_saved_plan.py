@@ -15,8 +15,7 @@ from reconciler.plan import (
     dumps_plan,
     loads_plan,
 )
-
-from .test_renderers import sample_plan
+from tests.support.plans import sample_plan
 
 HERE = Binding("http://127.0.0.1:8080", "people/111", "reconciler")
 

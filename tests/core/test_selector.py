@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from reconciler.model import LiveState
 from reconciler.plan import Action, PlanOptions, build_plan
 from reconciler.plan.selector import SelectorError, parse_selector
-from tests.core.factories import Contact, Spec, desired
+from tests.support.manifests import Contact, Spec, desired
 
 OWNER = "reconciler"
 

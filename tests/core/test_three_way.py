@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from reconciler.plan import Action, PlanOptions, build_plan
-
-from .factories import contact, desired, group, live, person, stamp
+from tests.support.manifests import contact, desired, group
+from tests.support.persons import live, person, stamp
 
 MY = {"contactGroupMembership": {"contactGroupResourceName": "contactGroups/myContacts"}}
 

@@ -18,8 +18,7 @@ import yaml
 from reconciler.cli.run import run
 from reconciler.controller.accounts import DriftPolicy, load_accounts
 from reconciler.controller.sharding import parse_shard
-
-from .conftest import CHART_DIR, NAMESPACE, Rendered, render, validate_against_kubernetes
+from tests.support.chart import CHART_DIR, NAMESPACE, Rendered, render, validate_against_kubernetes
 
 FULLNAME = "contacts-contacts-reconciler"
 

@@ -18,7 +18,7 @@ import helm_python as helm
 import pytest
 import yaml
 
-from .conftest import CHART_DIR, ROOT, Rendered, render, validate_against_kubernetes
+from tests.support.chart import CHART_DIR, ROOT, Rendered, render, validate_against_kubernetes
 
 GUIDE = ROOT / "docs" / "deployment.md"
 CHART_README = CHART_DIR / "README.md"

@@ -24,6 +24,7 @@ import pytest
 
 from reconciler.controller.sharding import parse_shard
 from reconciler.emulator import BackgroundServer, EmulatorConfig, create_app
+from tests.support.chart import render
 from tests.support.eventually import eventually
 from tests.support.pod import (
     EMULATOR_PORT,
@@ -34,8 +35,6 @@ from tests.support.pod import (
     running,
     socket_folder,
 )
-
-from .conftest import render
 
 pytestmark = pytest.mark.skipif(
     (why := namespaces_unavailable()) is not None, reason=f"cannot confine a pod here: {why}"
@@ -220,7 +219,7 @@ def all_ready(pods: list[Pod]) -> bool:
 
 @pytest.fixture(scope="module")
 def chart_for_pods() -> Iterator[helm.Chart]:
-    from .conftest import CHART_DIR
+    from tests.support.chart import CHART_DIR
 
     with helm.Chart.load(CHART_DIR) as loaded:
         yield loaded

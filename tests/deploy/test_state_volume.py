@@ -8,7 +8,7 @@ from typing import Any
 import helm_python as helm
 import pytest
 
-from .conftest import NAMESPACE, Rendered, render, validate_against_kubernetes
+from tests.support.chart import NAMESPACE, Rendered, render, validate_against_kubernetes
 
 MOUNT = "/var/lib/reconciler"
 SHARDED: dict[str, Any] = {

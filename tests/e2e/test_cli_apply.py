@@ -6,8 +6,8 @@ import json
 import shutil
 from pathlib import Path
 
-from tests.e2e.conftest import ROOT, invoke, reconciler
-from tests.e2e.manifests import write_tree
+from tests.support.cli import ROOT, invoke, reconciler
+from tests.support.manifests import write_tree
 
 
 def test_apply_then_plan_reports_no_changes(tmp_path: Path, state_home: Path) -> None:

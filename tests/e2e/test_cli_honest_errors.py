@@ -13,8 +13,8 @@ from reconciler.cli.options import option_flags
 from reconciler.cli.plan import plan
 from reconciler.cli.run import run
 from reconciler.plan import PlanOptions, PlanRefused, build_plan
-from tests.e2e.conftest import invoke
-from tests.e2e.manifests import write_tree
+from tests.support.cli import invoke
+from tests.support.manifests import write_tree
 
 FLAG = re.compile(r"(?<![\w-])--[a-z][a-z-]+")
 
@@ -56,7 +56,8 @@ def test_pruning_to_empty_names_an_option_plan_and_apply_have(tmp_path: Path) ->
 def test_refusals_name_only_options_the_command_in_use_has() -> None:
     """Planning with a command's own spelling of the options (as `run` passes to the
     controller): a refusal names a flag only if that command accepts it."""
-    from tests.core.factories import contact, desired, live, person, stamp
+    from tests.support.manifests import contact, desired
+    from tests.support.persons import live, person, stamp
 
     people = [
         person(

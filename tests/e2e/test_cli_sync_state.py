@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.e2e.conftest import invoke
-from tests.e2e.manifests import write_tree
+from tests.support.cli import invoke
+from tests.support.manifests import write_tree
 
 COMMIT = "0f" * 20
 

@@ -16,8 +16,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from tests.e2e.conftest import HttpEmulator, fork_cli
-from tests.e2e.manifests import write_tree
+from tests.support.cli import HttpEmulator, fork_cli
+from tests.support.manifests import write_tree
 
 ROUNDS = 24
 TOKEN = "user:crash@example.com"
@@ -29,7 +29,7 @@ def test_sigkill_at_random_points_never_duplicates(
     """See the module docstring."""
     # Imported before forking, so that children start in milliseconds and the random delays
     # land in the apply itself rather than in imports.
-    import reconciler.apply.commands
+    import reconciler.apply.engine
     import reconciler.cli.apply
     import reconciler.cli.plan
     import reconciler.manifest

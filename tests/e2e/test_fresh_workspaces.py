@@ -14,10 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.emulator import BackgroundServer, EmulatorConfig, FakeClock, create_app
-from tests.e2e.conftest import invoke
-from tests.e2e.manifests import write_tree
+from reconciler.clock import ManualClock
+from reconciler.emulator import BackgroundServer, EmulatorConfig, create_app
+from tests.support.cli import invoke
 from tests.support.listing_clock import ListingTicks
+from tests.support.manifests import write_tree
 
 USER = "ci@example.com"
 CONTACTS = 50
@@ -26,7 +27,7 @@ CONTACTS = 50
 @pytest.fixture
 def lagging() -> Iterator[tuple[BackgroundServer, ListingTicks]]:
     """An emulator over HTTP with a 20 s listing lag and a clock that moves 10 s per listing."""
-    clock = FakeClock()
+    clock = ManualClock()
     app = ListingTicks(create_app(EmulatorConfig(list_lag_ms=20_000), clock=clock), clock, 10.0)
     with BackgroundServer(app) as server:  # type: ignore[arg-type]
         yield server, app

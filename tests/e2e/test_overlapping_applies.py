@@ -21,12 +21,13 @@ import pytest
 
 from reconciler.apply.lease import Lease
 from reconciler.apply.lease_record import LeaseRecord, find_lease_group
-from reconciler.emulator import BackgroundServer, EmulatorConfig, FakeClock, create_app
+from reconciler.clock import ManualClock
+from reconciler.emulator import BackgroundServer, EmulatorConfig, create_app
 from reconciler.model.stamps import LEASE_GROUP_NAME
 from reconciler.people import connect
-from tests.e2e.conftest import invoke
-from tests.e2e.manifests import write_tree
+from tests.support.cli import invoke
 from tests.support.eventually import eventually
+from tests.support.manifests import write_tree
 
 USER = "ci@example.com"
 TOKEN = f"user:{USER}"
@@ -34,9 +35,9 @@ CONTACTS = 20
 
 
 @pytest.fixture
-def frozen() -> Iterator[tuple[BackgroundServer, FakeClock]]:
+def frozen() -> Iterator[tuple[BackgroundServer, ManualClock]]:
     """An emulator over HTTP with a 20 s listing lag and a clock that moves only when told."""
-    clock = FakeClock()
+    clock = ManualClock()
     with BackgroundServer(create_app(EmulatorConfig(list_lag_ms=20_000), clock=clock)) as server:
         yield server, clock
 
@@ -91,7 +92,7 @@ def _spawn(tmp_path: Path, name: str, *args: str) -> subprocess.Popen[str]:
 
 
 def test_an_overlapping_apply_refuses_or_waits_and_nothing_is_duplicated(
-    tmp_path: Path, frozen: tuple[BackgroundServer, FakeClock], monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, frozen: tuple[BackgroundServer, ManualClock], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Runner A has created the contacts and waits for the listing to show them, holding the
     lease. Runner B, from its own workspace and state directory, is refused with exit 1,
@@ -140,7 +141,7 @@ def test_an_overlapping_apply_refuses_or_waits_and_nothing_is_duplicated(
 
 
 def test_a_dead_runners_lease_is_broken_with_force_unlock(
-    tmp_path: Path, frozen: tuple[BackgroundServer, FakeClock]
+    tmp_path: Path, frozen: tuple[BackgroundServer, ManualClock]
 ) -> None:
     """A lease left by a runner on another machine that died: apply is refused and names the
     command that breaks it; force-unlock with a wrong id changes nothing, with the right one it

@@ -14,8 +14,8 @@ import httpx
 import pytest
 
 from reconciler.emulator import BackgroundServer
-from tests.e2e.conftest import invoke
-from tests.e2e.manifests import write_tree
+from tests.support.cli import invoke
+from tests.support.manifests import write_tree
 
 WRITE_WORDS = ("create", "update", "delete", "modify")
 

@@ -12,19 +12,19 @@ from google.oauth2.credentials import Credentials
 from googleapiclient.discovery import build
 from starlette.applications import Starlette
 
-from reconciler.emulator import Emulator, EmulatorConfig, FakeClock, create_app
-
-TOKEN = "user:alice@example.com"
+from reconciler.clock import ManualClock
+from reconciler.emulator import Emulator, EmulatorConfig, create_app
+from tests.support.world import TOKEN
 
 
 @pytest.fixture
-def clock() -> FakeClock:
+def clock() -> ManualClock:
     """Emulator time, moved by hand."""
-    return FakeClock()
+    return ManualClock()
 
 
 @pytest.fixture
-def app(clock: FakeClock) -> Starlette:
+def app(clock: ManualClock) -> Starlette:
     """An in-memory emulator on the fake clock, every knob off."""
     return create_app(EmulatorConfig(), clock=clock)
 

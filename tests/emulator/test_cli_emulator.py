@@ -19,6 +19,7 @@ import pytest
 from click.testing import CliRunner
 
 from reconciler.cli import main
+from tests.support.eventually import LIMIT
 
 # Unset every RECONCILER_* variable a developer may have exported.
 CLEAN_ENV: dict[str, str | None] = {k: None for k in os.environ if k.startswith("RECONCILER_")}
@@ -55,7 +56,7 @@ def running(*flags: str) -> Iterator[str]:
     finally:
         process.send_signal(signal.SIGTERM)
         try:
-            code = process.wait(timeout=15)
+            code = process.wait(timeout=LIMIT)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()

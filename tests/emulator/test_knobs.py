@@ -7,7 +7,8 @@ from typing import Any
 import httpx
 import pytest
 
-from reconciler.emulator import Emulator, EmulatorConfig, FakeClock, create_app
+from reconciler.clock import ManualClock
+from reconciler.emulator import Emulator, EmulatorConfig, create_app
 
 STALE = (
     "Request person.etag is different than the current person.etag. "
@@ -74,7 +75,7 @@ async def test_latency_delays_every_api_call(api: httpx.AsyncClient, emulator: E
     assert slept == [0.25, 0.25]
 
 
-async def test_error_rate_answers_random_500s_and_503s(clock: FakeClock) -> None:
+async def test_error_rate_answers_random_500s_and_503s(clock: ManualClock) -> None:
     """With error_rate set at construction, that share of calls fail with 500 or 503."""
     app = create_app(EmulatorConfig(error_rate=0.5, seed=7), clock=clock)
     async with httpx.AsyncClient(
@@ -96,7 +97,7 @@ async def test_error_rate_answers_random_500s_and_503s(clock: FakeClock) -> None
 
 
 async def test_write_quota_gives_429_with_retry_after(
-    api: httpx.AsyncClient, emulator: Emulator, clock: FakeClock
+    api: httpx.AsyncClient, emulator: Emulator, clock: ManualClock
 ) -> None:
     """Past write_quota_per_minute a user gets 429 RATE_LIMIT_EXCEEDED until the minute passes."""
     emulator.configure({"write_quota_per_minute": 2})
@@ -142,7 +143,7 @@ def as_user(app: Any, user: str) -> httpx.AsyncClient:
 
 
 async def test_project_quota_is_shared_by_every_user(
-    api: httpx.AsyncClient, emulator: Emulator, app: Any, clock: FakeClock
+    api: httpx.AsyncClient, emulator: Emulator, app: Any, clock: ManualClock
 ) -> None:
     """project_read_quota_per_minute counts every user's reads together; the 429 names the
     per-project limit (no "per user") and frees up when the minute passes."""
@@ -161,7 +162,7 @@ async def test_project_quota_is_shared_by_every_user(
 
 
 async def test_read_lag_serves_the_previous_version(
-    api: httpx.AsyncClient, emulator: Emulator, clock: FakeClock
+    api: httpx.AsyncClient, emulator: Emulator, clock: ManualClock
 ) -> None:
     """Within read_lag_ms of a write, get returns the old version and etag; the new etag works."""
     emulator.configure({"read_lag_ms": 5000})
@@ -181,7 +182,7 @@ async def test_read_lag_serves_the_previous_version(
 
 
 async def test_sync_delay_hides_recent_changes_from_incremental_syncs(
-    api: httpx.AsyncClient, emulator: Emulator, clock: FakeClock
+    api: httpx.AsyncClient, emulator: Emulator, clock: ManualClock
 ) -> None:
     """A change younger than sync_delay_ms is reported by a later sync, never lost."""
     _names, token = await sync(api)
@@ -195,7 +196,7 @@ async def test_sync_delay_hides_recent_changes_from_incremental_syncs(
 
 
 async def test_list_lag_hides_new_contacts_from_listings_and_search(
-    api: httpx.AsyncClient, emulator: Emulator, clock: FakeClock
+    api: httpx.AsyncClient, emulator: Emulator, clock: ManualClock
 ) -> None:
     """New contacts show up in listings and searches only after list_lag_ms."""
     emulator.configure({"list_lag_ms": 30_000})
@@ -214,7 +215,7 @@ async def test_list_lag_hides_new_contacts_from_listings_and_search(
 
 
 async def test_spurious_stale_etag_after_a_recent_write(
-    api: httpx.AsyncClient, emulator: Emulator, clock: FakeClock
+    api: httpx.AsyncClient, emulator: Emulator, clock: ManualClock
 ) -> None:
     """Right after a write, an update with the current etag may be refused as stale."""
     emulator.configure({"spurious_etag_rate": 1.0, "spurious_etag_window_ms": 2000})

@@ -6,7 +6,7 @@ from typing import Any
 
 import httpx
 
-from reconciler.emulator import FakeClock
+from reconciler.clock import ManualClock
 from reconciler.emulator.store import SYSTEM_GROUPS
 
 DAY = 24 * 3600.0
@@ -118,7 +118,7 @@ async def test_sync_token_requires_the_same_parameters(api: httpx.AsyncClient) -
 
 
 async def test_sync_tokens_expire_seven_days_after_the_full_sync(
-    api: httpx.AsyncClient, clock: FakeClock
+    api: httpx.AsyncClient, clock: ManualClock
 ) -> None:
     """Incremental syncs work for 7 days, then fail with 400 and EXPIRED_SYNC_TOKEN."""
     _people, pages = await list_all(api, requestSyncToken="true")

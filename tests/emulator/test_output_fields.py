@@ -9,7 +9,8 @@ from reconciler.emulator.contacts import canonical_form, render
 from reconciler.emulator.store import Contact
 
 
-def contact(**fields: object) -> Contact:
+def stored(**fields: object) -> Contact:
+    """A contact as the emulator stores it, with ``fields``."""
     return Contact(
         resource_name="people/c1",
         source_id="1",
@@ -44,7 +45,7 @@ def contact(**fields: object) -> Contact:
 )
 def test_display_names(name: dict[str, str], display: str, last_first: str) -> None:
     """displayName reads first-last, displayNameLastFirst last-first."""
-    rendered = render(contact(names=[name]), ["names"], "US")["names"][0]
+    rendered = render(stored(names=[name]), ["names"], "US")["names"][0]
     assert (rendered["displayName"], rendered["displayNameLastFirst"]) == (display, last_first)
 
 
@@ -66,7 +67,7 @@ def test_canonical_form_is_e164(value: str, region: str, expected: str | None) -
 def test_formatted_types_and_values() -> None:
     """Known types get Google's labels, custom ones are kept; genders and addresses format."""
     rendered = render(
-        contact(
+        stored(
             phoneNumbers=[{"value": "1", "type": "workMobile"}, {"value": "2", "type": "Boat"}],
             genders=[{"value": "female"}],
             addresses=[{"streetAddress": "1 Main St", "city": "Springfield", "postalCode": "1"}],

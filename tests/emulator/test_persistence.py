@@ -8,7 +8,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from reconciler.emulator import EmulatorConfig, FakeClock, StateFileError, create_app
+from reconciler.clock import ManualClock
+from reconciler.emulator import EmulatorConfig, StateFileError, create_app
 from reconciler.emulator.store import SYSTEM_GROUPS
 
 
@@ -23,7 +24,7 @@ def client(app: object) -> httpx.AsyncClient:
 async def test_state_survives_a_restart(tmp_path: Path) -> None:
     """Contacts, groups, etags, tombstones and sync tokens are all still valid after a restart."""
     path = tmp_path / "state.sqlite3"
-    clock = FakeClock()
+    clock = ManualClock()
     async with client(create_app(state_path=path, clock=clock)) as api:
         group = (
             await api.post("/v1/contactGroups", json={"contactGroup": {"name": "Team"}})

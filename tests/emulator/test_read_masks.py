@@ -15,7 +15,7 @@ from starlette.applications import Starlette
 
 from reconciler.apply.gateway import PERSON_FIELDS, ClientGateway
 from reconciler.people import connect
-from tests.emulator.conftest import TOKEN
+from tests.support.world import TOKEN
 
 
 def test_google_client_gets_no_person_back_without_a_read_mask(people: Any) -> None:

@@ -18,7 +18,8 @@ import httpx
 import pytest
 from googleapiclient.errors import HttpError
 
-from reconciler.emulator import Emulator, FakeClock
+from reconciler.clock import ManualClock
+from reconciler.emulator import Emulator
 from reconciler.people import errors
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "google"
@@ -89,7 +90,7 @@ async def _person(api: httpx.AsyncClient) -> dict[str, Any]:
 
 
 async def _answer(
-    name: str, api: httpx.AsyncClient, emulator: Emulator, clock: FakeClock
+    name: str, api: httpx.AsyncClient, emulator: Emulator, clock: ManualClock
 ) -> httpx.Response:
     """The emulator's answer to the situation of fixture ``name``."""
     if name == "contact_groups_list.json":
@@ -128,7 +129,7 @@ SHAPED = [name for name in ALL if name != "quota_fbs.json"]
 
 @pytest.mark.parametrize("name", SHAPED)
 async def test_the_emulator_answers_the_same_shape(
-    name: str, api: httpx.AsyncClient, emulator: Emulator, clock: FakeClock
+    name: str, api: httpx.AsyncClient, emulator: Emulator, clock: ManualClock
 ) -> None:
     """In the recorded situation the emulator answers the same status and a body with every
     key of the real one; error messages are Google's own words."""

@@ -13,7 +13,8 @@ import httpx
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from reconciler.emulator import EmulatorConfig, FakeClock, create_app
+from reconciler.clock import ManualClock
+from reconciler.emulator import EmulatorConfig, create_app
 
 OPS = st.lists(
     st.tuples(
@@ -48,7 +49,7 @@ async def test_incremental_syncs_converge_to_the_full_listing(
     ops: list[tuple[str, int]], sync_delay: int, list_lag: int
 ) -> None:
     """Mirror from syncs == full listing, after the lag windows have passed."""
-    clock = FakeClock()
+    clock = ManualClock()
     app = create_app(EmulatorConfig(sync_delay_ms=sync_delay, list_lag_ms=list_lag), clock=clock)
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app),

@@ -10,8 +10,7 @@ from hypothesis import strategies as st
 
 from reconciler.manifest import ContactResource, ContactSpec, load
 from reconciler.manifest.dumper import dump_contacts, dump_resources
-
-from .strategies import contacts, groups_for
+from tests.support.strategies import contacts, groups_for
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -20,7 +20,8 @@ from reconciler.people import connect
 from reconciler.people.errors import PeopleError, StaleEtag, Unauthenticated
 from reconciler.people.retry import RetryPolicy
 from reconciler.people.transport import ClientConfig
-from tests.people.conftest import ClientFactory, person
+from tests.support.clients import ClientFactory
+from tests.support.persons import new_person
 
 SECRET = "tok-Sup3rS3cret"
 
@@ -49,7 +50,7 @@ async def test_embedded_state_persists_in_its_file(tmp_path: Path) -> None:
     """The embedded target creates the state directory and keeps contacts across runs."""
     state = tmp_path / "nested" / "dir" / "state.sqlite3"
     async with connect("embedded", state=state, subject="alice@example.com") as client:
-        await client.batch_create([person(1), person(2)], "names")
+        await client.batch_create([new_person(1), new_person(2)], "names")
     assert state.exists()
     async with connect("embedded", state=state, subject="alice@example.com") as client:
         assert len((await client.list_people("names")).people) == 2
@@ -61,7 +62,7 @@ async def test_embedded_state_persists_in_its_file(tmp_path: Path) -> None:
 async def test_http_target_needs_its_token(emulator_server: BackgroundServer) -> None:
     """Over HTTP the token picks the user; without one every call is Unauthenticated."""
     async with connect(emulator_server.url, token="user:carol@example.com") as client:
-        await client.create_contact(person(1))
+        await client.create_contact(new_person(1))
         assert len((await client.list_people("names")).people) == 1
     async with connect(emulator_server.url) as anonymous:
         with pytest.raises(Unauthenticated):
@@ -92,7 +93,7 @@ async def test_no_credential_in_logs_errors_or_reprs(
             except PeopleError as error:
                 texts += [str(error), repr(error), repr(error.__cause__)]
         app.state.emulator.configure({"error_rate": 0.0})
-        created = await client.create_contact(person(1))
+        created = await client.create_contact(new_person(1))
         stale = {"resourceName": created["resourceName"], "etag": "%EgYBAgMuNz0aBAECBQc="}
         with pytest.raises(StaleEtag) as rejected:
             await client.update_contact(stale, "names")
@@ -116,11 +117,11 @@ async def test_accounts_of_a_replica_share_one_pool_and_one_pacer() -> None:
                 connect(server.url, token="user:alice@example.com", replica=replica) as alice,
                 connect(server.url, token="user:bob@example.com", replica=replica) as bob,
             ):
-                await alice.create_contact(person(1), "names")
+                await alice.create_contact(new_person(1), "names")
                 assert alice.transport.pacer is replica.pacer is bob.transport.pacer
                 assert alice.account == "alice@example.com"
             async with connect(server.url, token="user:bob@example.com", replica=replica) as bob:
-                await bob.create_contact(person(2), "names")
+                await bob.create_contact(new_person(2), "names")
                 listing = await bob.list_people(["names"])
         users = server.app.state.emulator.books
     assert [p["names"][0]["givenName"] for p in listing.people] == ["Person2"]

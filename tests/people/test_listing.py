@@ -14,11 +14,12 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
+from reconciler.clock import ManualClock
 from reconciler.people.client import LISTING_ATTEMPTS, PeopleClient
-from reconciler.people.clock import ManualClock
 from reconciler.people.errors import ServerError
 from reconciler.people.transport import ClientConfig, Transport
-from tests.people.conftest import BASE_URL, person
+from tests.support.clients import BASE_URL
+from tests.support.persons import new_person
 
 USER = "tester@example.com"
 FIELDS = "names,emailAddresses,metadata"
@@ -79,7 +80,7 @@ async def book(
                 rng=random.Random(7),
             )
         )
-        created = await client.batch_create([person(i) for i in range(5)], FIELDS)
+        created = await client.batch_create([new_person(i) for i in range(5)], FIELDS)
         yield client, transport, [str(result.resource_name) for result in created]
 
 

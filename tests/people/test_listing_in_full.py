@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from reconciler.model.limits import MAX_LISTED_VALUES
 from reconciler.people.client import PeopleClient
-from tests.people.conftest import person
+from tests.support.persons import new_person
 
 FIELDS = "names,emailAddresses,phoneNumbers,metadata"
 
@@ -21,7 +21,7 @@ def emails(n: int) -> list[dict[str, str]]:
 
 async def test_a_full_listing_returns_every_value(client: PeopleClient) -> None:
     """A person with 150 emails lists with 150, through one getBatchGet; one with 99 needs none."""
-    await client.batch_create([person(1, emailAddresses=emails(150)), person(2)], FIELDS)
+    await client.batch_create([new_person(1, emailAddresses=emails(150)), new_person(2)], FIELDS)
     listing = await client.list_people(FIELDS)
     counts = sorted(len(p["emailAddresses"]) for p in listing.people)
     assert counts == [1, 150]
@@ -30,10 +30,10 @@ async def test_a_full_listing_returns_every_value(client: PeopleClient) -> None:
 
 async def test_exactly_the_cut_is_read_again_and_below_it_is_not(client: PeopleClient) -> None:
     """A listing showing exactly 100 values may have cut more: read again; 99 is whole."""
-    await client.batch_create([person(1, emailAddresses=emails(MAX_LISTED_VALUES - 1))], FIELDS)
+    await client.batch_create([new_person(1, emailAddresses=emails(MAX_LISTED_VALUES - 1))], FIELDS)
     await client.list_people(FIELDS)
     assert client.stats.requests["people.getBatchGet"] == 0
-    await client.batch_create([person(2, emailAddresses=emails(MAX_LISTED_VALUES))], FIELDS)
+    await client.batch_create([new_person(2, emailAddresses=emails(MAX_LISTED_VALUES))], FIELDS)
     listing = await client.list_people(FIELDS)
     assert sorted(len(p["emailAddresses"]) for p in listing.people) == [99, 100]
     assert client.stats.requests["people.getBatchGet"] == 1
@@ -43,7 +43,7 @@ async def test_an_incremental_listing_returns_every_value(client: PeopleClient) 
     """A change seen through a sync token is read whole too."""
     first = await client.list_people(FIELDS)
     await client.batch_create(
-        [person(1, phoneNumbers=[{"value": f"+1 650 555 {i:04d}"} for i in range(120)])], FIELDS
+        [new_person(1, phoneNumbers=[{"value": f"+1 650 555 {i:04d}"} for i in range(120)])], FIELDS
     )
     changes = await client.list_people(FIELDS, sync_token=first.next_sync_token)
     (changed,) = changes.people

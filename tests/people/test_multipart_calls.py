@@ -4,23 +4,24 @@ from __future__ import annotations
 
 from starlette.applications import Starlette
 
+from reconciler.clock import ManualClock
 from reconciler.emulator import BackgroundServer
 from reconciler.people import connect
 from reconciler.people.client import PeopleClient
-from reconciler.people.clock import ManualClock
 from reconciler.people.errors import NotFound, StaleEtag
 from reconciler.people.multipart import InnerRequest
 from reconciler.people.multipart_calls import delete_group_call, update_contact_call
 from reconciler.people.pacing import PacingConfig
 from reconciler.people.transport import ClientConfig
-from tests.people.conftest import ClientFactory, person
+from tests.support.clients import ClientFactory
+from tests.support.persons import new_person
 
 FIELDS = "names,metadata"
 
 
 async def mixed_batch(client: PeopleClient) -> tuple[list[InnerRequest], list[str]]:
     """Three good updates, one stale etag, one unknown contact, one group delete, one get."""
-    created = await client.batch_create([person(i) for i in range(4)], FIELDS)
+    created = await client.batch_create([new_person(i) for i in range(4)], FIELDS)
     people = [dict(r.person or {}) for r in created]
     group = await client.create_group("Temp")
     stale = {k: v for k, v in people[3].items() if k != "metadata"}
@@ -103,7 +104,7 @@ async def test_a_create_part_answered_5xx_is_not_resent(
     back failed after one try, while a read part answered 5xx is tried again."""
     client = make_client(config=ClientConfig())
     app.state.emulator.configure({"error_rate": 1.0})
-    create = InnerRequest("POST", "/v1/people:createContact", body=person(1))
+    create = InnerRequest("POST", "/v1/people:createContact", body=new_person(1))
     read = InnerRequest("GET", "/v1/people/c1", params=[("personFields", "names")])
     results = await client.batch([create, read])
     assert [r.ok for r in results] == [False, False]

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from reconciler.clock import ManualClock
 from reconciler.model.limits import MAX_BATCH_CREATE
 from reconciler.people.batching import chunks
 from reconciler.people.client import PeopleClient
-from reconciler.people.clock import ManualClock
 from reconciler.people.errors import (
     Conflict,
     InvalidArgument,
@@ -16,7 +16,7 @@ from reconciler.people.errors import (
     StaleEtag,
     SyncTokenExpired,
 )
-from tests.people.conftest import person
+from tests.support.persons import new_person
 
 FIELDS = "names,emailAddresses,metadata"
 
@@ -24,7 +24,7 @@ FIELDS = "names,emailAddresses,metadata"
 async def seed(client: PeopleClient, n: int) -> list[str]:
     """``n`` contacts, 200 to a call (the client sends each batch it is given as one call)."""
     results = []
-    for batch in chunks([person(i) for i in range(n)], MAX_BATCH_CREATE):
+    for batch in chunks([new_person(i) for i in range(n)], MAX_BATCH_CREATE):
         results += await client.batch_create(batch, FIELDS)
     assert all(result.ok for result in results)
     return [str(result.resource_name) for result in results]
@@ -91,7 +91,7 @@ async def test_a_batch_over_the_api_limit_is_refused_before_anything_is_sent(
     """The client sends what it is given and never cuts a batch itself: 201 creates, 201
     names to read or 501 deletes are a caller's mistake, named, with nothing sent."""
     with pytest.raises(ValueError, match="batchCreateContacts takes at most 200 items"):
-        await client.batch_create([person(i) for i in range(201)], FIELDS)
+        await client.batch_create([new_person(i) for i in range(201)], FIELDS)
     with pytest.raises(ValueError, match="getBatchGet takes at most 200"):
         await client.batch_get([f"people/c{i}" for i in range(201)], FIELDS)
     with pytest.raises(ValueError, match="batchDeleteContacts takes at most 500"):
@@ -134,8 +134,10 @@ async def test_a_rejected_batch_create_is_one_call_and_creates_nothing(
     """A call rejected for one bad contact (``names`` is a singleton) is sent once, never
     narrowed down by the client: the bad contact has its error, the rest are not applied and
     nothing exists (the apply engine sends those again; see ``tests/apply``)."""
-    people = [person(i) for i in range(8)]
-    people[5] = person(5, names=[{"givenName": "A"}, {"givenName": "B"}])  # names is a singleton
+    people = [new_person(i) for i in range(8)]
+    people[5] = new_person(
+        5, names=[{"givenName": "A"}, {"givenName": "B"}]
+    )  # names is a singleton
     results = await client.batch_create(people, FIELDS)
     assert isinstance(results[5].error, InvalidArgument)
     assert all(isinstance(r.error, InvalidArgument | NotApplied) for r in results)
@@ -157,7 +159,7 @@ async def test_batch_delete_names_missing_contacts(client: PeopleClient) -> None
 
 async def test_single_writes_chain_etags(client: PeopleClient) -> None:
     """createContact/updateContact return the person and etag the server holds."""
-    created = await client.create_contact(person(1), FIELDS)
+    created = await client.create_contact(new_person(1), FIELDS)
     updated = await client.update_contact(
         dict(created, names=[{"givenName": "Z"}]), "names", FIELDS
     )

@@ -7,7 +7,7 @@ from collections import deque
 
 import pytest
 
-from reconciler.people.clock import ManualClock
+from reconciler.clock import ManualClock
 from reconciler.people.pacing import Pacer, PacingConfig, TokenBucket
 
 
@@ -15,6 +15,7 @@ from reconciler.people.pacing import Pacer, PacingConfig, TokenBucket
 async def test_no_sixty_second_window_exceeds_the_budget(per_minute: int) -> None:
     """Even starting with a full bucket, no sliding minute holds more than per_minute calls."""
     clock = ManualClock()
+    start = clock.now()
     bucket = TokenBucket(per_minute, clock=clock)
     window: deque[float] = deque()
     for _ in range(per_minute * 3):
@@ -25,7 +26,7 @@ async def test_no_sixty_second_window_exceeds_the_budget(per_minute: int) -> Non
             window.popleft()
         assert len(window) <= per_minute
     # and it is not absurdly slow: three budgets take no more than about four minutes
-    assert clock.now() - 1_000.0 <= 4 * 60.0
+    assert clock.now() - start <= 4 * 60.0
 
 
 async def test_a_429_halves_the_rate_and_successes_restore_it() -> None:

@@ -12,10 +12,10 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
+from reconciler.clock import ManualClock
 from reconciler.model.limits import MAX_BATCH_CREATE, MAX_BATCH_UPDATE
 from reconciler.people.batching import chunks
 from reconciler.people.client import PeopleClient
-from reconciler.people.clock import ManualClock
 from reconciler.people.errors import (
     InvalidArgument,
     MissingEtag,
@@ -30,7 +30,8 @@ from reconciler.people.errors import (
 )
 from reconciler.people.pacing import Pacer, PacingConfig
 from reconciler.people.transport import ClientConfig, Transport
-from tests.people.conftest import BASE_URL, ClientFactory, fast_config, person
+from tests.support.clients import BASE_URL, ClientFactory, fast_config
+from tests.support.persons import new_person
 
 FIELDS = "names,metadata"
 
@@ -41,7 +42,7 @@ def knobs(app: Starlette, **changes: object) -> None:
 
 async def test_terminal_errors_reach_the_caller_untried(client: PeopleClient) -> None:
     """Stale etag, missing etag, not found and invalid argument: one request each, no retry."""
-    created = await client.create_contact(person(1), FIELDS)
+    created = await client.create_contact(new_person(1), FIELDS)
     await client.update_contact(dict(created, names=[{"givenName": "B"}]), "names")
     stale = {k: v for k, v in created.items() if k != "metadata"}
     with pytest.raises(StaleEtag):
@@ -99,7 +100,7 @@ async def test_transient_errors_are_absorbed(make_client: ClientFactory, app: St
     """With a third of requests failing, every read and update still succeeds thanks to
     retries (creates are not resent after a 5xx; see the next test)."""
     client = make_client(config=fast_config(max_attempts=10))
-    created = await client.batch_create([person(i) for i in range(200)], FIELDS)
+    created = await client.batch_create([new_person(i) for i in range(200)], FIELDS)
     knobs(app, error_rate=0.3, seed=3)
     updates = {
         str(r.resource_name): dict(r.person or {}, names=[{"givenName": f"U{i}"}])
@@ -149,7 +150,7 @@ async def test_refused_connections_are_retried_even_for_creates(
 ) -> None:
     """A request that never left is safe to resend, create or not."""
     client = make_client(refuse=2)
-    created = await client.create_contact(person(1), FIELDS)
+    created = await client.create_contact(new_person(1), FIELDS)
     assert created["resourceName"]
     assert client.stats.requests["people.createContact"] == 3
 
@@ -159,14 +160,14 @@ async def test_a_lost_answer_to_a_create_is_an_unknown_outcome(
 ) -> None:
     """The server created the contacts but the answer was lost: UnknownOutcome, no resend."""
     client = make_client(lose=1)
-    results = await client.batch_create([person(i) for i in range(3)], FIELDS)
+    results = await client.batch_create([new_person(i) for i in range(3)], FIELDS)
     assert all(isinstance(result.error, UnknownOutcome) for result in results)
     assert client.stats.requests["people.batchCreateContacts"] == 1
     assert len((await client.list_people(FIELDS)).people) == 3  # they do exist: never resend
 
     single = make_client(lose=1)
     with pytest.raises(UnknownOutcome, match="list the address book"):
-        await single.create_contact(person(9), FIELDS)
+        await single.create_contact(new_person(9), FIELDS)
 
 
 async def test_a_server_error_on_a_create_is_never_resent(
@@ -176,11 +177,11 @@ async def test_a_server_error_on_a_create_is_never_resent(
     hands it back after one request instead of sending the create again (a duplicate)."""
     knobs(app, error_rate=1.0)
     client = make_client(config=fast_config(max_attempts=6))
-    results = await client.batch_create([person(i) for i in range(3)], FIELDS)
+    results = await client.batch_create([new_person(i) for i in range(3)], FIELDS)
     assert all(isinstance(result.error, ServerError) for result in results)
     assert client.stats.requests["people.batchCreateContacts"] == 1
     with pytest.raises(ServerError):
-        await client.create_contact(person(9), FIELDS)
+        await client.create_contact(new_person(9), FIELDS)
     assert client.stats.requests["people.createContact"] == 1
 
 
@@ -216,7 +217,7 @@ async def test_two_thousand_writes_under_a_write_quota_never_surface_a_429(
     )
     start = clock.now()
     created = []
-    for batch in chunks([person(i) for i in range(2000)], MAX_BATCH_CREATE):
+    for batch in chunks([new_person(i) for i in range(2000)], MAX_BATCH_CREATE):
         created += await client.batch_create(batch, FIELDS)
     assert all(result.ok for result in created)
     updates = {

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reconciler.people.clock import ManualClock
+from reconciler.clock import ManualClock
 from reconciler.people.errors import (
     InvalidArgument,
     PeopleError,

@@ -7,6 +7,7 @@ taken from its own ``serving`` log line.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
@@ -17,20 +18,13 @@ from typing import Any
 
 import httpx
 
-from tests.support.eventually import eventually
+from tests.support.eventually import LIMIT, NeverHappened, eventually
+from tests.support.manifests import PublishedTree
 
 USER = "alice@example.com"
 WRITE_METHOD = re.compile(
     r"\.(batch)?(create|update|delete)(Contacts?|ContactGroup)?$|modify$", re.IGNORECASE
 )
-
-
-def contact(name: str, given: str, email: str | None = None) -> str:
-    """One Contact manifest document."""
-    spec = f"  names: [{{givenName: {given}}}]\n"
-    if email:
-        spec += f"  emailAddresses: [{{value: {email}}}]\n"
-    return f"apiVersion: reconciler/v1\nkind: Contact\nmetadata: {{name: {name}}}\nspec:\n{spec}"
 
 
 class Emulator:
@@ -127,7 +121,11 @@ class Controller:
 
 
 def launch_controller(
-    workdir: Path, emulator: Emulator, manifests: Path, *extra: str, name: str = "controller"
+    workdir: Path,
+    emulator: Emulator,
+    manifests: Path | PublishedTree,
+    *extra: str,
+    name: str = "controller",
 ) -> Controller:
     """Start ``reconciler run`` on ``manifests`` against ``emulator``, with short intervals;
     probes, status and metrics on one random 127.0.0.1 port. Stop it with ``.stop()``."""
@@ -139,7 +137,7 @@ def launch_controller(
         "-m",
         "reconciler",
         "run",
-        str(manifests),
+        str(manifests.link if isinstance(manifests, PublishedTree) else manifests),
         "--target",
         emulator.url,
         "--token",
@@ -165,3 +163,22 @@ def launch_controller(
     with log.open("wb") as sink:
         process = subprocess.Popen(argv, stdout=sink, stderr=subprocess.STDOUT, env=env)
     return Controller(process, log)
+
+
+def watching(controller: Controller, manifests: PublishedTree) -> None:
+    """Wait until the controller watches the manifests: publish the same revision again until it
+    logs a manifest change (a watch attaches in its own time, and an edit made before that is
+    only seen at the next resync). Each look waits longer, so a slow attach is not flooded."""
+    seen = len(controller.logged("manifests changed"))
+    for attempt in itertools.count():
+        manifests.publish({})
+        try:
+            eventually(
+                lambda: len(controller.logged("manifests changed")) > seen,
+                "the controller to watch the manifests",
+                limit=min(LIMIT, 2.0 * 2**attempt),
+            )
+            return
+        except NeverHappened:
+            if attempt >= 5:
+                raise

@@ -8,6 +8,7 @@ otherwise hang, so it is set far above what a loaded 2-core machine needs (``LIM
 from __future__ import annotations
 
 import asyncio
+import inspect
 import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
@@ -42,14 +43,18 @@ def eventually(check: Callable[[], T], what: str, limit: float = LIMIT) -> T:
         time.sleep(STEP)
 
 
-async def eventually_async(check: Callable[[], Awaitable[T]], what: str, limit: float = LIMIT) -> T:
-    """``eventually`` for a coroutine check, yielding to the event loop between looks."""
+async def eventually_async(
+    check: Callable[[], Awaitable[T] | T], what: str, limit: float = LIMIT
+) -> T:
+    """``eventually`` inside an event loop, yielding to it between looks; ``check`` may be a
+    coroutine function or a plain one (reading state that other tasks change)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + limit
     last: AssertionError | None = None
     while True:
         try:
-            value = await check()
+            answer = check()
+            value = await answer if inspect.isawaitable(answer) else answer
         except AssertionError as error:
             last, value = error, None
         if value:

@@ -2,7 +2,7 @@
 
 A listing lag is a span of time between a create and the first listing that shows it. To test
 what a run sees "20 seconds later" without waiting 20 seconds, the emulator's clock is a
-:class:`~reconciler.emulator.FakeClock` that this ASGI wrapper moves forward by ``step`` seconds
+:class:`~reconciler.clock.ManualClock` that this ASGI wrapper moves forward by ``step`` seconds
 after each ``people.connections.list`` page it serves: time passes exactly as fast as clients look,
 so the same requests always see the same thing, however loaded the machine is.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from reconciler.emulator import FakeClock
+from reconciler.clock import ManualClock
 
 LISTING_PATH = "/v1/people/me/connections"
 
@@ -19,7 +19,7 @@ LISTING_PATH = "/v1/people/me/connections"
 class ListingTicks:
     """Wraps an emulator app; ``clock`` advances ``step`` seconds per listing page served."""
 
-    def __init__(self, app: Any, clock: FakeClock, step: float) -> None:
+    def __init__(self, app: Any, clock: ManualClock, step: float) -> None:
         self.app = app
         self.state = app.state  # what fixtures and BackgroundServer users read
         self.clock = clock

@@ -44,3 +44,15 @@ async def test_the_async_form_waits_on_a_coroutine() -> None:
     task = asyncio.get_running_loop().create_task(later())
     assert await eventually_async(check, "the task") == "done"
     await task
+
+
+async def test_the_async_form_takes_a_plain_check_too() -> None:
+    """A plain function reading state another task changes is polled the same way."""
+    seen: list[str] = []
+
+    async def later() -> None:
+        seen.append("done")
+
+    task = asyncio.get_running_loop().create_task(later())
+    assert await eventually_async(lambda: seen and seen[0], "the task") == "done"
+    await task

@@ -1,4 +1,4 @@
-"""What a person sees during and after an apply: a progress bar, a summary, what is left.
+"""What a person sees during and after `reconciler apply`: progress, a summary, what is left.
 
 On a terminal a rich progress bar counts settled objects; elsewhere (CI, pipes) nothing is
 drawn and the result is printed as plain lines, one per object that changed or is left, so that

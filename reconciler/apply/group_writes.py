@@ -11,9 +11,11 @@ from collections.abc import Sequence
 
 import structlog
 
-from reconciler.apply.executor import Executor, Person, stamp_of
+from reconciler.apply.executor import Executor
 from reconciler.apply.ops import GroupOp, OpKind
 from reconciler.apply.results import Outcome
+from reconciler.model.inputs import Person
+from reconciler.model.stamps import stamped_name
 from reconciler.people.errors import (
     Conflict,
     PeopleError,
@@ -64,6 +66,6 @@ async def _create_group(ex: Executor, op: GroupOp) -> Person:
         return await ex.gateway.create_group(op.body)
     except (Conflict, UnknownOutcome, ServerError, TransportError):
         for group in await ex.gateway.list_groups():
-            if stamp_of(group) == (ex.owner, op.key):
+            if stamped_name(group, ex.owner) == op.key:
                 return group
         raise

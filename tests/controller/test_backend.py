@@ -1,5 +1,5 @@
-"""Passes through the real apply engine and the in-process emulator: suspend hides, plan writes
-nothing."""
+"""Passes through the real apply engine and the in-process emulator: a suspended contact is
+never pruned, a plan writes nothing."""
 
 from __future__ import annotations
 
@@ -13,20 +13,14 @@ from reconciler.apply.engine import ApplySettings
 from reconciler.apply.gateway import ClientGateway
 from reconciler.apply.journal import CreateJournal
 from reconciler.apply.results import Outcome
+from reconciler.controller.backend import ApplyBackend
 from reconciler.controller.desired import DesiredStore
-from reconciler.controller.passes import ApplyBackend, HidingGateway
+from reconciler.controller.gateway import PassGateway
 from reconciler.emulator import create_app
 from reconciler.people import connect
 from reconciler.people.client import PeopleClient
 from reconciler.plan.options import PlanOptions
-
-
-def contact(name: str, given: str, suspend: bool = False) -> str:
-    annotations = '  annotations: {reconciler/suspend: "true"}\n' if suspend else ""
-    return (
-        f"apiVersion: reconciler/v1\nkind: Contact\nmetadata:\n  name: {name}\n{annotations}"
-        f"spec:\n  names: [{{givenName: {given}}}]\n"
-    )
+from tests.support.manifests import contact_yaml
 
 
 @pytest.fixture
@@ -60,11 +54,15 @@ async def test_a_suspended_contact_is_neither_updated_nor_pruned(
     backend: ApplyBackend, client: PeopleClient, tmp_path: Path
 ) -> None:
     """With pruning on, a contact suspended by annotation keeps its live copy untouched."""
-    store = manifests(tmp_path, contact("a", "Ann"), contact("b", "Bob"))
+    store = manifests(tmp_path, contact_yaml("a", "Ann"), contact_yaml("b", "Bob"))
     assert store.state is not None
     result = await backend.apply(store.state, store.suspended)
     assert result.converged
-    store = manifests(tmp_path, contact("a", "Anna"), contact("b", "Robert", suspend=True))
+    store = manifests(
+        tmp_path,
+        contact_yaml("a", "Anna"),
+        contact_yaml("b", "Robert", annotations={"reconciler/suspend": "true"}),
+    )
     assert store.suspended == {"b"}
     assert store.state is not None
     result = await backend.apply(store.state, store.suspended)
@@ -78,11 +76,11 @@ async def test_planning_only_writes_nothing(
     backend: ApplyBackend, client: PeopleClient, tmp_path: Path
 ) -> None:
     """plan() reports the pending change and the address book stays as it was."""
-    store = manifests(tmp_path, contact("a", "Ann"))
+    store = manifests(tmp_path, contact_yaml("a", "Ann"))
     assert store.state is not None
     result = await backend.apply(store.state)
     assert result.counts()[Outcome.CREATED] == 1
-    store = manifests(tmp_path, contact("a", "Anna"))
+    store = manifests(tmp_path, contact_yaml("a", "Anna"))
     assert store.state is not None
     plan = await backend.plan(store.state)
     assert [(i.key, str(i.action)) for i in plan.changes] == [("a", "update")]
@@ -106,7 +104,7 @@ async def test_a_scoped_pass_reads_only_its_contacts_by_name(
     backend: ApplyBackend, client: PeopleClient, tmp_path: Path
 ) -> None:
     """A pass over known keys converges them without listing the address book."""
-    store = manifests(tmp_path, contact("a", "Ann"), contact("b", "Bob"))
+    store = manifests(tmp_path, contact_yaml("a", "Ann"), contact_yaml("b", "Bob"))
     assert store.state is not None
     created = await backend.apply(store.state)
     await backend.apply(store.state)  # the listing shows the creates: the journal is settled
@@ -126,7 +124,7 @@ async def test_a_scoped_pass_falls_back_to_a_full_one_when_a_contact_is_gone(
     backend: ApplyBackend, client: PeopleClient, tmp_path: Path
 ) -> None:
     """Only a full listing may conclude that a contact must be created again."""
-    store = manifests(tmp_path, contact("a", "Ann"))
+    store = manifests(tmp_path, contact_yaml("a", "Ann"))
     assert store.state is not None
     created = await backend.apply(store.state)
     await backend.apply(store.state)
@@ -161,8 +159,8 @@ async def test_a_contact_listed_twice_is_one_contact(client: PeopleClient) -> No
             people, complete = await super().list_people()
             return [*people, *people], complete
 
-    class PagedTwice(HidingGateway, Doubling):
-        """HidingGateway over a listing that shows every contact twice."""
+    class PagedTwice(PassGateway, Doubling):
+        """PassGateway over a listing that shows every contact twice."""
 
     people, _ = await PagedTwice(client, "o").list_people()
     assert len(people) == 1

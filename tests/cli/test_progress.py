@@ -5,24 +5,24 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from reconciler.apply.live import fresher
-from reconciler.apply.report import render_result
 from reconciler.apply.results import ApplyResult, ObjectResult, Outcome
+from reconciler.cli.progress import render_result
+from tests.support.persons import person
 
 
-def person(etag: str, updated: str) -> dict[str, object]:
-    return {
-        "resourceName": "people/c1",
-        "etag": etag,
-        "metadata": {"sources": [{"type": "CONTACT", "updateTime": updated}]},
-    }
+def updated_at(etag: str, updated: str) -> dict[str, object]:
+    """Contact people/c1 as read with ``etag``, last updated at ``updated``."""
+    return person(
+        "people/c1", etag, metadata={"sources": [{"type": "CONTACT", "updateTime": updated}]}
+    )
 
 
 def test_our_own_newer_write_beats_a_lagging_listing() -> None:
     """A listing older than the answer to our own write loses; a newer one wins."""
-    listed = person("old", "2026-01-01T00:00:01.000000Z")
-    ours = person("ours", "2026-01-01T00:00:02.000000Z")
+    listed = updated_at("old", "2026-01-01T00:00:01.000000Z")
+    ours = updated_at("ours", "2026-01-01T00:00:02.000000Z")
     assert fresher(listed, ours)["etag"] == "ours"
-    newer = person("newer", "2026-01-01T00:00:03.000000Z")
+    newer = updated_at("newer", "2026-01-01T00:00:03.000000Z")
     assert fresher(newer, ours)["etag"] == "newer"
     assert fresher(listed, None)["etag"] == "old"
 

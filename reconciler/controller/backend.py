@@ -1,0 +1,154 @@
+"""What one reconcile pass does against the API: converge, or only plan (to report drift).
+
+Both read live state afresh (level-triggered: a pass never trusts what an earlier one saw) and
+go through the apply engine, so the controller plans and writes exactly like ``reconciler
+apply``. What the controller adds:
+
+- suspended contacts are left out of the desired state and shown to the planner as protected
+  from pruning (:mod:`reconciler.controller.suspension`, through
+  :class:`~reconciler.controller.gateway.PassGateway`);
+- a pass waits for nothing: it runs one round, creates whose outcome is not known yet come back
+  as pending with a time to look again, and the work queue, not a sleep inside the pass, brings
+  them back;
+- a pass over a few known contacts may be *scoped* (:mod:`reconciler.controller.scope`): it
+  reads just those, plans only them and never prunes; a contact it cannot read by name makes
+  it a full pass after all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
+
+from reconciler.apply.engine import ApplySettings, converge
+from reconciler.apply.journal import CreateJournal
+from reconciler.apply.live import read_live
+from reconciler.apply.results import ApplyResult
+from reconciler.clock import Clock, SystemClock
+from reconciler.controller.gateway import PassGateway
+from reconciler.controller.polling import Written
+from reconciler.controller.scope import ScopeMiss, scoped_desired
+from reconciler.controller.written import OwnWrites
+from reconciler.model import DesiredState
+from reconciler.plan.build import build_plan
+from reconciler.plan.model import Plan
+
+if TYPE_CHECKING:
+    from reconciler.people.client import PeopleClient
+
+__all__ = ["ApplyBackend"]
+
+
+@dataclass
+class ApplyBackend:
+    """Runs passes for one account through one client and one create journal.
+
+    ``written`` (resource name -> what our last write of it answered; after a while only its
+    etag, see :mod:`reconciler.controller.written`) lives as long as the account: the engine
+    reads it so that a lagging listing never hides our own last etag, and the poller reads it
+    to tell our own writes echoing back from out-of-band edits. ``clock``
+    is the account worker's, so the retry times a pass reports are on the queue's timeline (a
+    pass's own short waits, such as a conflict's backoff, stay real sleeps).
+    """
+
+    client: PeopleClient
+    journal: CreateJournal
+    settings: ApplySettings
+    written: Written = field(default_factory=OwnWrites)
+    clock: Clock = field(default_factory=SystemClock)
+    withheld_deletes: int = 0  # contact deletions the last full pass withheld (over the caps)
+    _gateway: PassGateway = field(init=False)
+
+    def __post_init__(self) -> None:
+        # One round per pass: pending creates are requeued, never waited for inside a pass.
+        self.settings = replace(self.settings, rounds=1)
+        self._gateway = PassGateway(self.client, self.settings.plan.owner, self.written)
+
+    async def apply(
+        self,
+        desired: DesiredState,
+        suspended: Iterable[str] = (),
+        scope: Mapping[str, str] | None = None,
+        on_plan: Callable[[Plan], None] | None = None,
+    ) -> ApplyResult:
+        """Converge the account on ``desired``; every object gets an outcome.
+
+        With ``scope`` (manifest name -> resource name) only those contacts are read and
+        converged; if one cannot be read by name, the pass is a full one after all.
+        ``on_plan`` is shown the plan before it is carried out (the status reads its orphans).
+        """
+        self._gateway.suspended = frozenset(suspended)
+        self.written.compact()
+        shown = None if on_plan is None else (lambda plan: on_plan(plan) or True)
+        if scope and not self.journal.entries:  # creates in flight: only a full listing settles
+            subset, settings = self._scoped(desired, scope)
+            try:
+                return await self._converge(subset, settings, shown)
+            except ScopeMiss:
+                pass
+            finally:
+                self._gateway.scope = None
+
+        def note(plan: Plan) -> bool:  # what the full plan withheld; never stops the pass
+            self.withheld_deletes = plan.withheld_deletes
+            if on_plan is not None:
+                on_plan(plan)
+            return True
+
+        return await self._converge(desired, self.settings, note)
+
+    async def _converge(
+        self,
+        desired: DesiredState,
+        settings: ApplySettings,
+        on_plan: Callable[[Plan], bool] | None,
+    ) -> ApplyResult:
+        return await converge(
+            self._gateway,
+            self.journal,
+            desired,
+            settings,
+            written=self.written,
+            clock=self.clock.now,
+            on_plan=on_plan,
+        )
+
+    async def plan(
+        self,
+        desired: DesiredState,
+        suspended: Iterable[str] = (),
+        scope: Mapping[str, str] | None = None,
+    ) -> Plan:
+        """What a converge would do now, writing nothing (raises PlanError like a converge)."""
+        self._gateway.suspended = frozenset(suspended)
+        if scope and not self.journal.entries:
+            subset, settings = self._scoped(desired, scope)
+            try:
+                return await self._plan(subset, settings)
+            except ScopeMiss:
+                pass
+            finally:
+                self._gateway.scope = None
+        plan = await self._plan(desired, self.settings)
+        self.withheld_deletes = plan.withheld_deletes
+        return plan
+
+    async def _plan(self, desired: DesiredState, settings: ApplySettings) -> Plan:
+        read = await read_live(
+            self._gateway,
+            self.journal,
+            owner=settings.plan.owner,
+            settle=settings.executor.settle,
+            now=self.clock.now,
+        )
+        return build_plan(desired, read.state, settings.plan)
+
+    def _scoped(
+        self, desired: DesiredState, scope: Mapping[str, str]
+    ) -> tuple[DesiredState, ApplySettings]:
+        """The desired state and settings of a scoped pass; arms the gateway's scope."""
+        self._gateway.scope = tuple(sorted(set(scope.values())))
+        return scoped_desired(desired, scope), replace(
+            self.settings, plan=replace(self.settings.plan, prune=False)
+        )

@@ -1,0 +1,56 @@
+"""What a controller pass shows the planner of the live address book.
+
+A pass reads live state through the apply engine's :class:`~reconciler.apply.gateway.ClientGateway`
+like ``reconciler apply`` does; :class:`PassGateway` only puts together what the controller adds,
+each step in its own place:
+
+1. read: a full listing, or for a scoped pass the few contacts by name
+   (:mod:`reconciler.controller.scope`);
+2. one copy per contact: a contact edited while the pages are read can be listed twice (its
+   place in the order moved); the same resource name is one contact, the later copy the fresher;
+3. what is newer than our last write of a contact retires our copy of it
+   (:func:`reconciler.controller.polling.echoes_our_write`);
+4. suspended contacts are shown protected from pruning (:mod:`reconciler.controller.suspension`).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from reconciler.apply.gateway import ClientGateway
+from reconciler.controller.polling import Written, echoes_our_write
+from reconciler.controller.scope import read_scope
+from reconciler.controller.suspension import protect_suspended
+from reconciler.controller.written import OwnWrites
+from reconciler.model.inputs import Person
+
+if TYPE_CHECKING:
+    from reconciler.people.client import PeopleClient
+
+__all__ = ["PassGateway", "one_copy_each"]
+
+
+class PassGateway(ClientGateway):
+    """The gateway of one account's passes; ``scope`` and ``suspended`` are set per pass."""
+
+    def __init__(self, client: PeopleClient, owner: str, written: Written | None = None) -> None:
+        super().__init__(client)
+        self.owner = owner
+        self.written: Written = written if written is not None else OwnWrites()
+        self.suspended: frozenset[str] = frozenset()
+        self.scope: tuple[str, ...] | None = None  # resource names: read these, list nothing
+
+    async def list_people(self) -> tuple[list[Person], bool]:
+        if self.scope is None:
+            people, complete = await super().list_people()
+            people = one_copy_each(people)
+        else:
+            people, complete = await read_scope(self.batch_get, self.scope, self.owner), False
+        for person in people:
+            echoes_our_write(self.written, person)
+        return protect_suspended(people, self.owner, self.suspended), complete
+
+
+def one_copy_each(people: list[Person]) -> list[Person]:
+    """One person per resource name, the last listed copy (the fresher) of each."""
+    return list({str(p.get("resourceName")): p for p in people}.values())
