@@ -34,6 +34,15 @@ class Kind(StrEnum):
     GROUP = "group"
 
 
+class Kept(StrEnum):
+    """Why a plan keeps a live object we own whose manifest is gone (the owner of the concept:
+    the status model and anything else that branches on it reads this, never ``reason``)."""
+
+    PRUNING_OFF = "pruning-off"
+    WITHHELD = "withheld"  # loading or listing was incomplete: the deletion waits
+    PROTECTED = "protected"  # stamped ``reconciler/prune: "false"``
+
+
 class Method(StrEnum):
     """The API method that executes a batch (discovery ids)."""
 
@@ -70,6 +79,7 @@ class PlanItem:
     manifest did not change): among ``changes`` they are written back (policy correct), absent
     from them they are left in place and only shown (policy report); every other change is
     intent. A kept item with ``drift`` is a contact whose only difference is such drift.
+    ``kept`` says why an orphan is kept rather than deleted (None for every other item).
     """
 
     kind: Kind
@@ -86,6 +96,7 @@ class PlanItem:
     unmanaged: tuple[str, ...] = ()
     drift: tuple[str, ...] = ()
     orphan: bool = False
+    kept: Kept | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,6 +26,7 @@ from reconciler.plan.errors import SavedPlanError, SavedPlanMismatch
 from reconciler.plan.model import (
     Action,
     Batch,
+    Kept,
     Kind,
     Method,
     Plan,
@@ -111,6 +112,7 @@ class _Item(_Strict):
     unmanaged: list[str] = []
     drift: list[str] = []
     orphan: bool = False
+    kept: Kept | None = None
 
 
 class _Batch(_Strict):
@@ -161,6 +163,7 @@ def _item_doc(item: PlanItem) -> dict[str, Any]:
         "unmanaged": list(item.unmanaged),
         "drift": list(item.drift),
         "orphan": item.orphan,
+        "kept": item.kept.value if item.kept is not None else None,
     }
 
 
@@ -252,6 +255,7 @@ def loads_plan(text: str | bytes, *, source: str = "<plan>") -> SavedPlan:
             unmanaged=tuple(i.unmanaged),
             drift=tuple(i.drift),
             orphan=i.orphan,
+            kept=i.kept,
         )
         for i in document.items
     )
