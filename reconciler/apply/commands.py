@@ -43,6 +43,7 @@ from reconciler.plan import (
     SavedPlanError,
     build_plan,
     check_binding,
+    drift_only,
     dumps_plan,
     loads_plan,
     render_json,
@@ -102,6 +103,7 @@ class PlanRequest:
     redact: bool = False
     out: str | None = None
     detailed_exitcode: bool = False
+    drift_only: bool = False  # show only drift (never saved: the CLI refuses it with ``out``)
 
 
 @dataclass(frozen=True)
@@ -174,6 +176,8 @@ def run_plan(request: PlanRequest) -> int:
     except (PlanError, PeopleError) as error:
         _err(f"Error: {error}")
         return EXIT_ERROR
+    if request.drift_only:
+        plan = drift_only(plan)
     click.echo(
         render_plan(plan, request.output, compact=request.compact, redact=request.redact).rstrip(
             "\n"
@@ -183,7 +187,8 @@ def run_plan(request: PlanRequest) -> int:
         assert binding is not None
         Path(request.out).write_text(dumps_plan(plan, binding), encoding="utf-8")
         _err(f"Saved the plan to {request.out}; apply it with: reconciler apply {request.out}")
-    if request.detailed_exitcode and not plan.in_sync:
+    changed = bool(plan.items) if plan.drift_only else not plan.in_sync
+    if request.detailed_exitcode and changed:
         return EXIT_CHANGES
     return EXIT_OK
 

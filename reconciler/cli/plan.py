@@ -120,6 +120,12 @@ def target_of(**kwargs: Any) -> Any:
     help="Also save the plan to FILE, for 'reconciler apply FILE'.",
 )
 @option(
+    "--drift-only",
+    is_flag=True,
+    help="Show only what changed live since the reconciler last applied it (drift), nothing "
+    "the manifests ask for; cannot be saved with --out.",
+)
+@option(
     "--detailed-exitcode",
     is_flag=True,
     help="Exit 0 when there is nothing to change, 2 when there are changes, 1 on error.",
@@ -132,6 +138,12 @@ def plan(paths: tuple[str, ...], **kwargs: Any) -> None:
     """
     from reconciler.apply.commands import PlanRequest, run_plan
 
+    if kwargs["drift_only"] and kwargs["out"]:
+        raise click.UsageError(
+            "--drift-only cannot be combined with --out: a drift-only plan is for reading; "
+            "to write the drift back, plan without --drift-only (drift is marked '# drift') "
+            "and apply that plan",
+        )
     request = PlanRequest(
         paths=paths,
         target=target_of(**kwargs),
@@ -141,5 +153,6 @@ def plan(paths: tuple[str, ...], **kwargs: Any) -> None:
         redact=kwargs["redact"],
         out=kwargs["out"],
         detailed_exitcode=kwargs["detailed_exitcode"],
+        drift_only=kwargs["drift_only"],
     )
     raise SystemExit(run_plan(request))

@@ -7,6 +7,7 @@ codec all work from the :class:`Plan` it returns. Pure: no I/O.
 from reconciler.diff import FieldChange
 from reconciler.plan.batching import BATCH_LIMITS
 from reconciler.plan.build import ADOPT_ANNOTATION, PRUNE_ANNOTATION, build_plan
+from reconciler.plan.drift_only import drift_only
 from reconciler.plan.errors import (
     AmbiguousAdoption,
     ContactLimitExceeded,
@@ -74,6 +75,7 @@ __all__ = [
     "WaveName",
     "build_plan",
     "check_binding",
+    "drift_only",
     "dumps_plan",
     "loads_plan",
     "plan_view",

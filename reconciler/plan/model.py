@@ -139,7 +139,8 @@ class Plan:
     plan of a 50,000-contact book stays small. ``etags`` maps the resource name of every live
     contact seen to its etag; ``group_labels`` maps group resource names (and placeholders) to
     manifest names for display. ``warnings`` are for people (and are rendered). ``revision``
-    is the revision of the manifests it was planned from.
+    is the revision of the manifests it was planned from. ``drift_only`` marks a plan reduced
+    to its drift (:func:`reconciler.plan.drift_only.drift_only`): shown, never applied.
     """
 
     owner: str
@@ -151,6 +152,7 @@ class Plan:
     prune: bool = False
     group_labels: Mapping[str, str] = field(default_factory=dict)
     revision: str | None = None
+    drift_only: bool = False
 
     @property
     def drift_left(self) -> dict[str, tuple[str, ...]]:

@@ -170,6 +170,8 @@ def _item_doc(item: PlanItem) -> dict[str, Any]:
 def dumps_plan(plan: Plan, binding: Binding) -> str:
     """The plan as a JSON document that :func:`loads_plan` turns back into an equal plan,
     bound to ``binding`` (whose owner and revision must be the plan's)."""
+    if plan.drift_only:
+        raise ValueError("a drift-only plan is for reading: it cannot be saved or applied")
     if binding.owner != plan.owner or binding.revision not in (None, plan.revision):
         raise ValueError(f"binding {binding!r} does not match the plan's owner and revision")
     index = {id(item): n for n, item in enumerate(plan.items)}
