@@ -32,6 +32,10 @@ from reconciler.cli.options import (
     target_option,
     token_option,
 )
+from reconciler.people.pacing import (
+    DEFAULT_PROJECT_READS_PER_MINUTE,
+    DEFAULT_PROJECT_WRITES_PER_MINUTE,
+)
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
 _UNIT = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
@@ -105,6 +109,18 @@ def duration_option(flag: str, default: str, help: str) -> Callable[[F], F]:
     return option(flag, type=DURATION, default=default, show_default=True, help=help)
 
 
+def project_budget_option(kind: str, default: float) -> Callable[[F], F]:
+    """``--project-{kind}s-per-minute``: the project's quota, shared by the replica's accounts."""
+    return option(
+        f"--project-{kind}s-per-minute",
+        type=click.FloatRange(min=0, min_open=True),
+        default=default,
+        show_default=True,
+        help=f"{kind.title()} requests per minute all accounts of this replica share "
+        "(the project's quota).",
+    )
+
+
 @click.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @option(
@@ -174,6 +190,15 @@ def duration_option(flag: str, default: str, help: str) -> Callable[[F], F]:
     help="Log lines as JSON, or readable text (auto: text on a terminal).",
 )
 @option(
+    "--concurrent-passes",
+    type=click.IntRange(min=1),
+    default=16,
+    show_default=True,
+    help="Reconcile passes in flight at once over all accounts (bounds memory and CPU bursts).",
+)
+@project_budget_option("read", DEFAULT_PROJECT_READS_PER_MINUTE)
+@project_budget_option("write", DEFAULT_PROJECT_WRITES_PER_MINUTE)
+@option(
     "--notify",
     "notify_urls",
     multiple=True,
@@ -234,6 +259,9 @@ def run(
     shutdown_timeout: float,
     lock_timeout: float,
     log_format: str,
+    concurrent_passes: int,
+    project_reads_per_minute: float,
+    project_writes_per_minute: float,
     notify_urls: tuple[str, ...],
     notify_configs: tuple[Path, ...],
     github_status: str | None,
@@ -309,6 +337,9 @@ def run(
         shutdown_timeout=shutdown_timeout,
         flags=option_flags(click.get_current_context().command),
         lock_timeout=lock_timeout,
+        concurrent_passes=concurrent_passes,
+        project_reads_per_minute=project_reads_per_minute,
+        project_writes_per_minute=project_writes_per_minute,
     )
     notifications = _notifications(
         (*notify_urls, *config.notify), notify_configs, github_status, github_api, github_token_file

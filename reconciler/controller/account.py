@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -43,6 +43,7 @@ from reconciler.controller.drift import DriftDamper
 from reconciler.controller.health import Health
 from reconciler.controller.metrics import Metrics
 from reconciler.controller.polling import LivePoller
+from reconciler.controller.slots import PassSlots
 from reconciler.controller.status import AccountStatus, StatusBoard, kept_deletions
 from reconciler.controller.watching import ManifestWatcher
 from reconciler.model import DesiredState
@@ -84,6 +85,15 @@ class PassBackend(Protocol):
     ) -> Plan: ...
 
 
+Offload = Callable[[Callable[[], Loaded]], Awaitable[Loaded]]
+"""Runs blocking work (a manifest reload) away from the event loop: a worker thread, unless a
+test runs it inline."""
+
+
+async def _to_thread(work: Callable[[], Loaded]) -> Loaded:
+    return await asyncio.to_thread(work)
+
+
 @dataclass(frozen=True, slots=True)
 class Intervals:
     """Seconds between polls and resyncs, the watcher's debounce, and the backoff bounds."""
@@ -113,6 +123,8 @@ class AccountWorker:
         rng: random.Random | None = None,
         suspended: bool = False,
         watch: bool = True,
+        offload: Offload | None = None,
+        slots: PassSlots | None = None,
         status: AccountStatus | None = None,
     ) -> None:
         self.account = account
@@ -126,6 +138,10 @@ class AccountWorker:
         self.rng = rng or random.Random()
         self.suspended = suspended or account.suspend
         self.watch = watch
+        self.offload: Offload = offload or _to_thread
+        # Passes of every account of the replica draw on these slots, so a thousand accounts
+        # converging at once hold a bounded working set; edits and live changes go first.
+        self.slots = slots or PassSlots(1)
         self.queue: WorkQueue[str] = WorkQueue(
             limiter=ExponentialBackoff(self.intervals.backoff_floor, self.intervals.backoff_cap),
             clock=self.clock,
@@ -137,6 +153,8 @@ class AccountWorker:
         )
         self._reasons: dict[str, set[Trigger]] = {}
         self._stale = True  # the desired state must be re-read before the next pass
+        self._loading = asyncio.Lock()  # one reload at a time (they run on a worker thread)
+        self._changes: set[asyncio.Task[None]] = set()  # reloads the watcher asked for
         self._revision: str | None = None  # of the manifests in force, for logs
         self._primed = asyncio.Event()  # the first poll (or attempt) is done
         self._ready = False
@@ -159,14 +177,20 @@ class AccountWorker:
         self.metrics.workqueue_adds_total.labels(name=self.account.key).inc()
 
     def manifests_changed(self) -> None:
-        """The watcher saw the manifests change: re-read them now and queue what changed.
+        """The watcher saw the manifests change: re-read them (off the event loop) and queue
+        what changed.
 
         Changed contacts are queued by key, so an edit to one manifest of thousands costs a
         pass over that contact; what keys cannot express (the first load, a group or a
         suspension changed, a broken tree) queues a full pass.
         """
         self._log.info("manifests changed")
-        loaded = self._reload(self._log)
+        task = asyncio.get_running_loop().create_task(self._manifests_changed())
+        self._changes.add(task)
+        task.add_done_callback(self._changes.discard)
+
+    async def _manifests_changed(self) -> None:
+        loaded = await self._reload(self._log)
         if loaded.ok and loaded.changed_keys is not None:
             for key in sorted(loaded.changed_keys):
                 self.enqueue(key, Trigger.MANIFEST)
@@ -195,9 +219,9 @@ class AccountWorker:
             await self._primed.wait()
             await self._work()
         finally:
-            for task in sources:
+            for task in [*sources, *self._changes]:
                 task.cancel()
-            await asyncio.gather(*sources, return_exceptions=True)
+            await asyncio.gather(*sources, *self._changes, return_exceptions=True)
 
     def shut_down(self) -> None:
         """Stop taking work; the pass in flight finishes and :meth:`run` returns."""
@@ -258,14 +282,32 @@ class AccountWorker:
             self.status.pass_finished("skipped", {}, "the account is suspended")
             log.info("pass skipped: account suspended")
             return
-        if self._stale or triggers & {Trigger.START, Trigger.RESYNC}:
-            self._reload(log)
-        state = self.store.state
-        if state is None or self.store.broken:
-            self._count("skipped")
-            self.status.pass_finished("skipped", {}, "the manifests are broken")
-            log.warning("pass skipped: manifests are broken; nothing is written until fixed")
-            return
+        async with self.slots.hold(urgent=bool(triggers & {Trigger.MANIFEST, Trigger.LIVE})):
+            if (
+                self._stale
+                or self.store.state is None
+                or triggers & {Trigger.START, Trigger.RESYNC}
+            ):
+                await self._reload(log)
+            state = self.store.state
+            if state is None or self.store.broken:
+                self._count("skipped")
+                self.status.pass_finished("skipped", {}, "the manifests are broken")
+                log.warning("pass skipped: manifests are broken; nothing is written until fixed")
+                return
+            try:
+                await self._run_pass(keys, why, triggers, state, log)
+            finally:
+                self.store.release()  # between passes an account holds fingerprints only
+
+    async def _run_pass(
+        self,
+        keys: list[str],
+        why: dict[str, set[Trigger]],
+        triggers: set[Trigger],
+        state: DesiredState,
+        log: structlog.typing.FilteringBoundLogger,
+    ) -> None:
         write = self.account.drift_policy is DriftPolicy.CORRECT or bool(
             triggers & {Trigger.START, Trigger.MANIFEST, Trigger.RETRY}
         )
@@ -319,8 +361,11 @@ class AccountWorker:
             return None  # a manifest is gone (pruning) or suspended: only a full pass decides
         return self.poller.resource_names(keys)
 
-    def _reload(self, log: structlog.typing.FilteringBoundLogger) -> Loaded:
-        loaded = self.store.reload()
+    async def _reload(self, log: structlog.typing.FilteringBoundLogger) -> Loaded:
+        """Re-read the manifests on a worker thread: parsing and validating thousands of
+        contacts would otherwise stall every account's I/O and the probes."""
+        async with self._loading:
+            loaded = await self.offload(self.store.reload)
         self._stale = False
         account = self.account.key
         state = self.store.state
@@ -336,7 +381,7 @@ class AccountWorker:
         if not loaded.ok:
             for problem in loaded.errors:
                 log.error("manifest error", error=problem)
-            kept = "the last good manifests stay in force" if self.store.state else "none loaded"
+            kept = "the last good manifests stay in force" if self.store.loaded else "none loaded"
             log.error("manifests are broken", errors=len(loaded.errors), desired=kept)
             return loaded
         state = self.store.state

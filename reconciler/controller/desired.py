@@ -13,6 +13,7 @@ also hide the live contact from the planner (otherwise a pruning plan would dele
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,16 +56,28 @@ class DesiredStore:
 
     paths: Sequence[Path]
     loader: Loader = load_manifests
-    state: DesiredState | None = None  # the last good desired state; None before the first
+    # The last good desired state, while a pass needs it; None before the first load and
+    # between passes (see release).
+    state: DesiredState | None = None
     suspended: frozenset[str] = frozenset()  # contacts suspended by annotation
     errors: tuple[str, ...] = ()  # the problems of the latest load; empty when it was good
-    _contacts: dict[str, str] | None = field(default=None, repr=False)  # name -> identity
+    _contacts: dict[str, bytes] | None = field(default=None, repr=False)  # name -> fingerprint
     _rest: Any = field(default=None, repr=False)  # identity of the groups and suspensions
 
     @property
     def broken(self) -> bool:
         """The latest load failed: nothing may be written until it is fixed."""
         return bool(self.errors)
+
+    @property
+    def loaded(self) -> bool:
+        """A load has succeeded at least once."""
+        return self._contacts is not None
+
+    def release(self) -> None:
+        """Drop the loaded models between passes (the next pass reloads); what changed is
+        still told apart by the fingerprints kept."""
+        self.state = None
 
     def reload(self) -> Loaded:
         """Load the manifests again; on failure keep the last good state in force."""
@@ -108,9 +121,10 @@ def _suspended(resource: Any) -> bool:
     return str(annotations.get(SUSPEND_ANNOTATION, "")).strip().lower() == "true"
 
 
-def _identity(resource: Any) -> str:
-    """What a resource asks for, ignoring where it is written (moving it changes nothing)."""
-    return repr(
+def _identity(resource: Any) -> bytes:
+    """A fingerprint of what a resource asks for, ignoring where it is written (moving it
+    changes nothing); 16 bytes, so thousands of contacts cost little between passes."""
+    text = repr(
         (
             getattr(resource, "name", None),
             getattr(resource, "spec", None),
@@ -118,3 +132,4 @@ def _identity(resource: Any) -> str:
             getattr(resource, "annotations", None),
         )
     )
+    return hashlib.blake2b(text.encode(), digest_size=16).digest()

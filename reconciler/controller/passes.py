@@ -29,6 +29,7 @@ from reconciler.apply.journal import CreateJournal
 from reconciler.apply.live import read_live
 from reconciler.apply.results import ApplyResult
 from reconciler.controller.polling import Written, echoes_our_write
+from reconciler.controller.written import OwnWrites
 from reconciler.model import PRUNE_KEY, DesiredState, read_stamp
 from reconciler.model.limits import MAX_BATCH_GET
 from reconciler.people.batching import chunks
@@ -53,7 +54,7 @@ class HidingGateway(ClientGateway):
     def __init__(self, client: PeopleClient, owner: str, written: Written | None = None) -> None:
         super().__init__(client)
         self.owner = owner
-        self.written: Written = written if written is not None else {}
+        self.written: Written = written if written is not None else OwnWrites()
         self.hidden: frozenset[str] = frozenset()
         self.scope: tuple[str, ...] | None = None  # resource names: read these, list nothing
 
@@ -99,15 +100,16 @@ class HidingGateway(ClientGateway):
 class ApplyBackend:
     """Runs passes for one account through one client and one create journal.
 
-    ``written`` (resource name -> what our last write of it answered) lives as long as the
-    account: the engine reads it so that a lagging listing never hides our own last etag, and
-    the poller reads it to tell our own writes echoing back from out-of-band edits.
+    ``written`` (resource name -> what our last write of it answered; after a while only its
+    etag, see :mod:`reconciler.controller.written`) lives as long as the account: the engine
+    reads it so that a lagging listing never hides our own last etag, and the poller reads it
+    to tell our own writes echoing back from out-of-band edits.
     """
 
     client: PeopleClient
     journal: CreateJournal
     settings: ApplySettings
-    written: Written = field(default_factory=dict)
+    written: Written = field(default_factory=OwnWrites)
     _gateway: HidingGateway = field(init=False)
 
     def __post_init__(self) -> None:
@@ -129,6 +131,7 @@ class ApplyBackend:
         ``on_plan`` is shown the plan before it is carried out (the status reads its orphans).
         """
         self._gateway.hidden = frozenset(hidden)
+        self.written.compact()
         shown = None if on_plan is None else (lambda plan: on_plan(plan) or True)
         if scope and not self.journal.entries:  # creates in flight: only a full listing settles
             subset, settings = self._scoped(desired, scope)

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from reconciler.apply.live import fresher
+from reconciler.controller.written import OwnWrites
 from reconciler.model import read_stamp
 from reconciler.people.errors import SyncTokenExpired
 
@@ -34,7 +35,7 @@ __all__ = ["POLL_FIELDS", "LivePoller", "Poll", "Written", "echoes_our_write"]
 
 POLL_FIELDS = ("clientData", "metadata")
 
-Written = dict[str, dict[str, Any]]
+Written = OwnWrites
 """Resource name -> what our last write of that contact answered (one per account)."""
 
 
@@ -42,17 +43,19 @@ def echoes_our_write(written: Written, person: Mapping[str, Any]) -> bool:
     """``person`` is as our last write left it (same etag): its change is our own, echoing back.
 
     A version newer than our write, or a tombstone, proves the server is past it: our copy is
-    retired from ``written``, so that no pass sends its etag again.
+    retired from ``written``, so that no pass sends its etag again. (Of an older write only the
+    etag is kept: any other etag is then newer, since listings lag writes by far less.)
     """
     name = str(person.get("resourceName") or "")
     mine = written.get(name)
-    if mine is None:
+    ours = written.etag(name)
+    if ours is None:
         return False
-    if person.get("etag") and mine.get("etag") == person.get("etag"):
+    if person.get("etag") and ours == person.get("etag"):
         return True
     deleted = bool((person.get("metadata") or {}).get("deleted"))
-    if deleted or fresher(dict(person), mine) is not mine:
-        del written[name]
+    if deleted or mine is None or fresher(dict(person), mine) is not mine:
+        written.retire(name)
     return False
 
 
@@ -90,7 +93,7 @@ class LivePoller:
     owner: str
     token: str | None = None
     # resource name -> what our last write of it answered (its "etag" is what we wrote)
-    written: Written = field(default_factory=dict)
+    written: Written = field(default_factory=OwnWrites)
     _keys: dict[str, str] = field(default_factory=dict)  # resource name -> manifest name
 
     async def prime(self) -> Poll:
@@ -104,6 +107,7 @@ class LivePoller:
 
     async def poll(self) -> Poll:
         """Changes since the last call, as keys; primes first if there is no token."""
+        self.written.compact()
         if self.token is None:
             return await self.prime()
         try:

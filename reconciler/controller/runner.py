@@ -1,9 +1,11 @@
 """The controller process: accounts in parallel, probes and metrics, and a graceful stop.
 
-Each account gets its own client, create journal (in the state directory), write lease (kept in
-the address book itself and renewed while the controller runs, so a concurrent ``reconciler
-apply`` on any machine cannot become a second writer; see :mod:`reconciler.apply.lease`), poller
-and worker; accounts run side by side on one event loop. At start the controller waits up to
+Each account gets its own client (over the replica's one connection pool and pacer, see
+:func:`reconciler.people.targets.open_replica`), create journal (in the state directory), write
+lease (kept in the address book itself and renewed while the controller runs, so a concurrent
+``reconciler apply`` on any machine cannot become a second writer; see
+:mod:`reconciler.apply.lease`), poller and worker; accounts run side by side on one event loop,
+at most ``concurrent_passes`` passes at a time. At start the controller waits up to
 ``lock_timeout`` for another writer's lease. SIGTERM (or SIGINT) stops every source, lets each
 in-flight pass finish, waits (as long again at most) until a listing shows its creates, releases
 the leases and returns 0; a pass still running after ``shutdown_timeout`` is cancelled, which is
@@ -48,6 +50,7 @@ from reconciler.controller.serving import (
     parse_addr,
 )
 from reconciler.controller.sharding import SINGLE, Shard
+from reconciler.controller.slots import PassSlots
 from reconciler.controller.status import AccountStatus, StatusBoard
 from reconciler.controller.statusroutes import status_prefix_routes, status_routes
 from reconciler.people.errors import PeopleError
@@ -104,6 +107,9 @@ class RunSettings:
     suspend: bool = False
     shutdown_timeout: float = 30.0
     lock_timeout: float = LEASE_TTL  # wait this long for another writer's lease at start
+    concurrent_passes: int = 16  # passes in flight at once over every account of the replica
+    project_reads_per_minute: float | None = None  # None: the client's default budget
+    project_writes_per_minute: float | None = None
     # How `reconciler run` spells its options (name -> flag), for hints in refusals.
     flags: Mapping[str, str] = field(default_factory=dict)
 
@@ -163,7 +169,7 @@ async def _heartbeat(health: Health) -> None:
 
 
 async def _connect(
-    stack: AsyncExitStack, account: Account, settings: RunSettings, app: Any
+    stack: AsyncExitStack, account: Account, settings: RunSettings, replica: Any
 ) -> PeopleClient:
     from reconciler.people import connect  # the HTTP stack loads only when running
 
@@ -171,13 +177,27 @@ async def _connect(
         connect(
             settings.target,
             token=_token_for(account, settings),
-            state=settings.state_dir.embedded_state,
             subject=account.subject,
             credentials=settings.credentials,
-            app=app,
+            replica=replica,
         )
     )
     return client
+
+
+def _pacing(settings: RunSettings) -> Any:
+    """The replica's pacing: per-account defaults, the project budget from the flags."""
+    from reconciler.people.pacing import PacingConfig
+
+    budget = {
+        name: value
+        for name, value in (
+            ("project_reads_per_minute", settings.project_reads_per_minute),
+            ("project_writes_per_minute", settings.project_writes_per_minute),
+        )
+        if value is not None
+    }
+    return PacingConfig(**budget)
 
 
 async def _shared_address_books(clients: list[tuple[str, PeopleClient]]) -> bool:
@@ -220,6 +240,7 @@ async def _open_account(
     suspended: bool,
     status: AccountStatus,
     on_lost: Callable[[str], None],
+    slots: PassSlots,
 ) -> AccountWorker:
     lease = claim(
         client, settings.state_dir, target=settings.target, account=client.account,
@@ -262,6 +283,7 @@ async def _open_account(
         health=health,
         intervals=settings.intervals,
         suspended=suspended,
+        slots=slots,
         status=status,
     )
 
@@ -333,7 +355,13 @@ async def run_controller(
         app = create_app(state_path=settings.state_dir.embedded_state)
     try:
         async with _serving(metrics, health, settings, board), AsyncExitStack() as stack:
-            clients = [await _connect(stack, a, settings, app) for a in accounts]
+            from reconciler.people.targets import open_replica
+
+            replica = await stack.enter_async_context(
+                open_replica(settings.target, pacing=_pacing(settings), app=app)
+            )
+            slots = PassSlots(settings.concurrent_passes)
+            clients = [await _connect(stack, a, settings, replica) for a in accounts]
             if await _shared_address_books(
                 [(a.key, c) for a, c in zip(accounts, clients, strict=True)]
             ):
@@ -350,6 +378,7 @@ async def run_controller(
                         suspended=suspended,
                         status=statuses[a.key],
                         on_lost=lambda _reason: lost.set(),
+                        slots=slots,
                     )
                     for a, client in zip(accounts, clients, strict=True)
                 ]

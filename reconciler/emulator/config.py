@@ -26,6 +26,16 @@ class EmulatorConfig(BaseModel):
     write_quota_per_minute: int = Field(
         0, ge=0, description="Per-user write requests per minute before 429s; 0 = unlimited."
     )
+    project_read_quota_per_minute: int = Field(
+        0,
+        ge=0,
+        description="Read requests per minute of all users together before 429s; 0 = unlimited.",
+    )
+    project_write_quota_per_minute: int = Field(
+        0,
+        ge=0,
+        description="Write requests per minute of all users together before 429s; 0 = unlimited.",
+    )
     read_lag_ms: float = Field(
         0, ge=0, description="For this long after a write, get/batchGet return the old version."
     )

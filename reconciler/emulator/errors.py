@@ -190,17 +190,21 @@ def unauthenticated() -> ApiError:
     )
 
 
-def rate_limited(metric: str, display: str, limit_name: str, retry_after: int) -> ApiError:
+def rate_limited(
+    metric: str, display: str, limit_name: str, retry_after: int, *, per_user: bool = True
+) -> ApiError:
     """429 RESOURCE_EXHAUSTED as Google words it (docs/people-api.md, "Errors and quotas").
 
     ``metric`` is the quota metric id (``people.googleapis.com/critical_read_requests``),
     ``display`` its console name (``Critical read requests (Contact and Profile Reads)``) and
-    ``limit_name`` the limit id (``CriticalReadsPerMinutePerProjectPerUser``). The ErrorInfo
+    ``limit_name`` the limit id (``CriticalReadsPerMinutePerProjectPerUser``, or for the project's
+    own quota ``CriticalReadsPerMinutePerProject``, whose message has no "per user"). The ErrorInfo
     has domain ``googleapis.com`` and names the consumer project; Retry-After is the emulator's
     own courtesy (whether Google sends it is not known).
     """
+    scope = "per minute per user" if per_user else "per minute"
     message = (
-        f"Quota exceeded for quota metric '{display}' and limit '{display} per minute per user' "
+        f"Quota exceeded for quota metric '{display}' and limit '{display} {scope}' "
         f"of service '{DOMAIN}' for consumer 'project_number:{PROJECT_NUMBER}'."
     )
     return ApiError(

@@ -1,9 +1,11 @@
 """The knobs that make the emulator misbehave like the real service.
 
-Each API request passes through :meth:`Faults.before_call`: added latency, per-user per-minute
-quotas (429 with Retry-After), random 500/503s, and the out-of-band editor. Reads and updates
-consult the lag knobs through the other methods here. Every random choice comes from the
-emulator's seeded generator, so a test that sets ``seed`` sees the same misbehaviour every run.
+Each API request passes through :meth:`Faults.before_call`: added latency, per-user and
+per-project per-minute quotas (429 with Retry-After), random 500/503s, and the out-of-band
+editor. Every token is a user of one project, as with a domain-wide-delegated service account.
+Reads and updates consult the lag knobs through the other methods here. Every random choice
+comes from the emulator's seeded generator, so a test that sets ``seed`` sees the same
+misbehaviour every run.
 """
 
 from __future__ import annotations
@@ -28,6 +30,9 @@ READ_METRIC = "people.googleapis.com/critical_read_requests"
 WRITE_METRIC = "people.googleapis.com/critical_write_requests"
 READ_LIMIT = "CriticalReadsPerMinutePerProjectPerUser"
 WRITE_LIMIT = "CriticalWritesPerMinutePerProjectPerUser"
+PROJECT_READ_LIMIT = "CriticalReadsPerMinutePerProject"
+PROJECT_WRITE_LIMIT = "CriticalWritesPerMinutePerProject"
+PROJECT = ""  # the key of the project-wide windows (no user is named "")
 # The console names of the two metrics, as real 429 messages quote them (docs/people-api.md).
 READ_DISPLAY = "Critical read requests (Contact and Profile Reads)"
 WRITE_DISPLAY = "Critical write requests (Contact Creates and Updates)"
@@ -60,25 +65,36 @@ class Faults:
             self.random_edit(book)
 
     def _charge(self, kind: str, user: str) -> None:
-        """Count the request against the user's quotas; writes also consume read quota."""
+        """Count the request against the user's and the project's quotas; writes also consume
+        read quota. Nothing is counted unless every window has room."""
         config = self.emulator.config
         now = self.emulator.now()
-        buckets = [(READ, config.read_quota_per_minute, READ_METRIC, READ_DISPLAY, READ_LIMIT)]
+        windows = [
+            (user, READ, config.read_quota_per_minute, READ_METRIC, READ_DISPLAY, READ_LIMIT),
+            (PROJECT, READ, config.project_read_quota_per_minute, READ_METRIC, READ_DISPLAY,
+             PROJECT_READ_LIMIT),
+        ]  # fmt: skip
         if kind == WRITE:
-            write = (WRITE, config.write_quota_per_minute, WRITE_METRIC, WRITE_DISPLAY, WRITE_LIMIT)
-            buckets.insert(0, write)
-        for bucket, limit, metric, display, limit_name in buckets:
+            windows[:0] = [
+                (user, WRITE, config.write_quota_per_minute, WRITE_METRIC, WRITE_DISPLAY,
+                 WRITE_LIMIT),
+                (PROJECT, WRITE, config.project_write_quota_per_minute, WRITE_METRIC,
+                 WRITE_DISPLAY, PROJECT_WRITE_LIMIT),
+            ]  # fmt: skip
+        for who, bucket, limit, metric, display, limit_name in windows:
             if not limit:
                 continue
-            calls = self.calls.setdefault((user, bucket), deque())
+            calls = self.calls.setdefault((who, bucket), deque())
             while calls and calls[0] <= now - WINDOW:
                 calls.popleft()
             if len(calls) >= limit:
                 retry_after = max(1, math.ceil(calls[0] + WINDOW - now))
-                raise rate_limited(metric, display, limit_name, retry_after)
-        for bucket, limit, *_names in buckets:
+                raise rate_limited(
+                    metric, display, limit_name, retry_after, per_user=who != PROJECT
+                )
+        for who, bucket, limit, *_names in windows:
             if limit:
-                self.calls[(user, bucket)].append(now)
+                self.calls[(who, bucket)].append(now)
 
     # lags ---------------------------------------------------------------------------------
 

@@ -4,11 +4,17 @@ Everything here depends only on the file's bytes, the path it is shown under and
 phone region, so the outcome can be cached by content: the controller reloads the whole tree
 after every change, and re-reading an unchanged file then costs a hash, not a parse. What spans
 files (duplicate names, group references) is checked by the loader afterwards.
+
+The cache is bounded by the documents it holds, not by files: a controller keeping a whole
+domain would otherwise keep every account's parsed models for ever (~5 KiB a contact), which is
+exactly what releasing an account's desired state between passes is meant to avoid. Reloads run
+on worker threads, so the cache takes a lock.
 """
 
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Final
@@ -32,7 +38,7 @@ KINDS: Final[dict[str, type[BaseModel]]] = {
     "Contact": ContactDocument,
     "ContactGroup": GroupDocument,
 }
-CACHE_SIZE: Final = 8192  # files
+CACHE_DOCUMENTS: Final = 20_000  # parsed documents kept at most (tens of MB)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,26 +63,44 @@ class FileOutcome:
 
 
 _cache: OrderedDict[tuple[str, str, bytes], FileOutcome] = OrderedDict()
+_cached_documents = 0
+_cache_lock = threading.Lock()
 
 
 def clear_cache() -> None:
     """Forget every cached file outcome (benchmarks measure first loads with this)."""
-    _cache.clear()
+    global _cached_documents
+    with _cache_lock:
+        _cache.clear()
+        _cached_documents = 0
+
+
+def _weight(outcome: FileOutcome) -> int:
+    return max(1, len(outcome.accepted) + len(outcome.errors))
 
 
 def parse_file(data: bytes, shown: str, default_region: str, *, cache: bool = True) -> FileOutcome:
     """The outcome of one file's bytes, shown in errors as ``shown``."""
     if not cache:
         return _Parser(shown, default_region).parse(data)
+    global _cached_documents
     key = (shown, default_region, hashlib.blake2b(data, digest_size=20).digest())
-    outcome = _cache.get(key)
-    if outcome is None:
-        outcome = _Parser(shown, default_region).parse(data)
-        _cache[key] = outcome
-        if len(_cache) > CACHE_SIZE:
-            _cache.popitem(last=False)
-    else:
-        _cache.move_to_end(key)
+    with _cache_lock:
+        outcome = _cache.get(key)
+        if outcome is not None:
+            _cache.move_to_end(key)
+            return outcome
+    outcome = _Parser(shown, default_region).parse(data)
+    weight = _weight(outcome)
+    if weight > CACHE_DOCUMENTS:
+        return outcome  # larger than the whole cache: not worth evicting everything for
+    with _cache_lock:
+        if key not in _cache:
+            _cache[key] = outcome
+            _cached_documents += weight
+        while _cached_documents > CACHE_DOCUMENTS:
+            _, evicted = _cache.popitem(last=False)
+            _cached_documents -= _weight(evicted)
     return outcome
 
 

@@ -140,11 +140,13 @@ class RateLimited(PeopleError):
         *,
         retry_after: float | None = None,
         quota_metric: str | None = None,
+        quota_limit: str | None = None,
         **context: Any,
     ) -> None:
         super().__init__(message, **context)
         self.retry_after = retry_after
         self.quota_metric = quota_metric
+        self.quota_limit = quota_limit  # e.g. CriticalReadsPerMinutePerProjectPerUser
 
 
 class NotFound(PeopleError):
@@ -213,12 +215,13 @@ def _reasons(error: Mapping[str, Any]) -> set[str]:
     return reasons
 
 
-def _quota_metric(error: Mapping[str, Any]) -> str | None:
+def _quota_info(error: Mapping[str, Any], key: str) -> str | None:
+    """``quota_metric`` or ``quota_limit`` from the ErrorInfo metadata of a 429."""
     for detail in error.get("details") or ():
         if isinstance(detail, Mapping):
             metadata = detail.get("metadata")
-            if isinstance(metadata, Mapping) and isinstance(metadata.get("quota_metric"), str):
-                return str(metadata["quota_metric"])
+            if isinstance(metadata, Mapping) and isinstance(metadata.get(key), str):
+                return str(metadata[key])
     return None
 
 
@@ -261,7 +264,8 @@ def classify(
         return RateLimited(
             message,
             retry_after=parse_retry_after(retry_after),
-            quota_metric=_quota_metric(error),
+            quota_metric=_quota_info(error, "quota_metric"),
+            quota_limit=_quota_info(error, "quota_limit"),
             **context,
         )
     if status == 400:

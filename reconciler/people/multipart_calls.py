@@ -71,9 +71,7 @@ class MultipartCalls:
         return await self._batch(calls, writes)
 
     def _chunk_size(self, write: bool) -> int:
-        buckets = self.transport.buckets
-        writes = buckets.writes.max_cost() if write else MAX_MULTIPART_CALLS
-        limit = min(buckets.reads.max_cost(), writes)
+        limit = min(self.transport.buckets.max_cost(write=write), MAX_MULTIPART_CALLS)
         return max(1, min(self.config.batch_calls, limit))
 
     async def _batch(self, calls: Sequence[InnerRequest], write: bool) -> list[CallResult]:

@@ -1,10 +1,18 @@
 """Client-side pacing, so that steady work never meets a 429 in the first place.
 
-Each account gets a token bucket for reads and one for writes (Google's quotas are per user per
-minute), and a lock so that at most one mutation is in flight per account, as the API asks.
-A bucket is adaptive: a 429 halves its rate and empties it (multiplicative decrease); every
-success afterwards gives back a slice of the configured rate until it is whole again (additive
-increase). A ``Retry-After`` pauses the bucket until that moment.
+Google meters the People API twice: per user per minute, and per project per minute (every user
+a domain-wide-delegated service account acts for draws on the one project). So each account gets
+a token bucket for reads and one for writes, and every account of a :class:`Pacer` (one per
+controller replica) also draws from a shared pair of project buckets; plus a lock so that at most
+one mutation is in flight per account, as the API asks. A bucket is adaptive: a 429 halves its
+rate and empties it (multiplicative decrease); every success afterwards gives back a slice of the
+configured rate until it is whole again (additive increase). A ``Retry-After`` pauses the bucket
+until that moment. A 429 is charged to the project buckets when its quota limit is a per-project
+one (``...PerMinutePerProject``), else to the account's.
+
+Defaults and where they come from are in ``docs/scale.md``: Google's documentation publishes no
+default numbers for either quota; the per-user figures are what users report, and the project
+budget is a stated assumption, meant to be set to the project's own limits.
 """
 
 from __future__ import annotations
@@ -14,29 +22,44 @@ from dataclasses import dataclass, field
 
 from reconciler.people.clock import Clock, SystemClock
 
-__all__ = ["AccountPacer", "Pacer", "PacingConfig", "TokenBucket"]
+__all__ = ["AccountPacer", "Pacer", "PacingConfig", "ProjectBudget", "TokenBucket"]
 
 # Reported figures (docs/people-api.md): about 90 writes and 180 reads per user per minute.
 DEFAULT_WRITES_PER_MINUTE = 90.0
 DEFAULT_READS_PER_MINUTE = 180.0
+# The shared project budget (docs/scale.md): an assumption, not a published figure; set it to
+# the project's limits on the Cloud console's Quotas page.
+DEFAULT_PROJECT_READS_PER_MINUTE = 3000.0
+DEFAULT_PROJECT_WRITES_PER_MINUTE = 1500.0
+PER_USER = "PerUser"
 EPSILON = 1e-9  # float noise in the refill arithmetic, below any real token
 MIN_WAIT = 1e-3  # the shortest sleep: time must visibly move between two looks at the bucket
 
 
 @dataclass(frozen=True)
 class PacingConfig:
-    """Rates per account per minute; ``burst`` is the bucket size as a share of a minute."""
+    """Rates per account and per project per minute (``None``: no project budget); ``burst``
+    is the bucket size as a share of a minute."""
 
     reads_per_minute: float = DEFAULT_READS_PER_MINUTE
     writes_per_minute: float = DEFAULT_WRITES_PER_MINUTE
+    project_reads_per_minute: float | None = DEFAULT_PROJECT_READS_PER_MINUTE
+    project_writes_per_minute: float | None = DEFAULT_PROJECT_WRITES_PER_MINUTE
     burst_seconds: float = 2.0
     min_share: float = 0.05
     recovery_share: float = 0.02
 
     def __post_init__(self) -> None:
-        for name in ("reads_per_minute", "writes_per_minute", "burst_seconds"):
-            if getattr(self, name) <= 0:
-                raise ValueError(f"{name} must be positive: {getattr(self, name)}")
+        for name in (
+            "reads_per_minute",
+            "writes_per_minute",
+            "project_reads_per_minute",
+            "project_writes_per_minute",
+            "burst_seconds",
+        ):
+            value = getattr(self, name)
+            if value is not None and value <= 0:
+                raise ValueError(f"{name} must be positive: {value}")
 
 
 class TokenBucket:
@@ -124,21 +147,87 @@ class TokenBucket:
 
 
 @dataclass
+class ProjectBudget:
+    """The buckets every account of one replica shares: the project's per-minute quotas."""
+
+    reads: TokenBucket | None
+    writes: TokenBucket | None
+
+
+@dataclass
 class AccountPacer:
-    """The buckets and the mutation lock of one account."""
+    """The buckets and the mutation lock of one account, and the project's shared buckets."""
 
     reads: TokenBucket
     writes: TokenBucket
     mutation: asyncio.Lock = field(default_factory=asyncio.Lock)
+    project: ProjectBudget = field(default_factory=lambda: ProjectBudget(None, None))
+
+    def _buckets(self, *, write: bool, project: bool) -> list[TokenBucket]:
+        """The buckets a call draws from: writes also consume read quota (docs/people-api.md)."""
+        if project:
+            wanted = [self.project.writes if write else None, self.project.reads]
+        else:
+            wanted = [self.writes if write else None, self.reads]
+        return [bucket for bucket in wanted if bucket is not None]
+
+    async def acquire(self, *, write: bool, cost: int = 1) -> None:
+        """Wait for the account's tokens, then the project's (never holding one while queued
+        for the other's lock, so accounts queue for the project in arrival order)."""
+        for bucket in self._buckets(write=write, project=False):
+            await bucket.acquire(cost)
+        for bucket in self._buckets(write=write, project=True):
+            await bucket.acquire(cost)
+
+    def max_cost(self, *, write: bool) -> int:
+        """The most calls one request (a /batch) may carry through every bucket it draws on."""
+        buckets = self._buckets(write=write, project=False)
+        return min(b.max_cost() for b in buckets + self._buckets(write=write, project=True))
+
+    def throttle(
+        self,
+        *,
+        write: bool,
+        quota_metric: str | None,
+        quota_limit: str | None,
+        retry_after: float | None,
+    ) -> None:
+        """A 429: slow the buckets its quota names (the project's for a per-project limit; the
+        write bucket for a write metric; both buckets when a write's 429 names no metric)."""
+        project = bool(quota_limit) and PER_USER not in (quota_limit or "")
+        if project and self.project.reads is None and self.project.writes is None:
+            project = False  # no project budget configured: the account slows down instead
+        reads, writes = (
+            (self.project.reads, self.project.writes) if project else (self.reads, self.writes)
+        )
+        metric = quota_metric or ""
+        bucket = writes if write and ("critical_write_requests" in metric or not metric) else None
+        target = bucket or reads
+        if target is not None:
+            target.throttle(retry_after)
+        if bucket is not None and not metric and reads is not None:
+            reads.throttle(retry_after)
+
+    def succeeded(self, *, write: bool) -> None:
+        """A call went through: every bucket it drew on recovers a little."""
+        for project in (False, True):
+            for bucket in self._buckets(write=write, project=project):
+                bucket.succeeded()
 
 
 class Pacer:
-    """Hands out one :class:`AccountPacer` per account, created on first use."""
+    """Hands out one :class:`AccountPacer` per account, created on first use; every account
+    of one pacer shares its project budget, so one pacer per replica."""
 
     def __init__(self, config: PacingConfig | None = None, *, clock: Clock | None = None) -> None:
         self.config = config or PacingConfig()
         self.clock: Clock = clock or SystemClock()
         self._accounts: dict[str, AccountPacer] = {}
+        reads, writes = self.config.project_reads_per_minute, self.config.project_writes_per_minute
+        self.project = ProjectBudget(
+            reads=self._bucket(reads) if reads is not None else None,
+            writes=self._bucket(writes) if writes is not None else None,
+        )
 
     def _bucket(self, per_minute: float) -> TokenBucket:
         return TokenBucket(
@@ -155,6 +244,7 @@ class Pacer:
             pacer = AccountPacer(
                 reads=self._bucket(self.config.reads_per_minute),
                 writes=self._bucket(self.config.writes_per_minute),
+                project=self.project,
             )
             self._accounts[name] = pacer
         return pacer

@@ -43,7 +43,6 @@ log = structlog.get_logger("reconciler.people")
 
 # httpx errors raised before any byte of the request left: safe to resend even a create.
 NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
-WRITE_METRIC = "critical_write_requests"
 
 
 @dataclass(frozen=True)
@@ -90,24 +89,19 @@ class Transport:
         self.stats.retries += 1
 
     async def _acquire(self, *, write: bool, cost: int = 1) -> None:
-        # Writes also consume read quota (docs/people-api.md), so they draw from both buckets.
-        if write:
-            await self.buckets.writes.acquire(cost)
-        await self.buckets.reads.acquire(cost)
+        await self.buckets.acquire(write=write, cost=cost)
 
     def _observe(self, error: PeopleError | None, *, write: bool) -> None:
-        pacer = self.buckets
         if isinstance(error, RateLimited):
             self.stats.throttled += 1
-            metric = error.quota_metric or ""
-            bucket = pacer.writes if write and (WRITE_METRIC in metric or not metric) else None
-            (bucket or pacer.reads).throttle(error.retry_after)
-            if bucket is not None and not metric:
-                pacer.reads.throttle(error.retry_after)
+            self.buckets.throttle(
+                write=write,
+                quota_metric=error.quota_metric,
+                quota_limit=error.quota_limit,
+                retry_after=error.retry_after,
+            )
         elif error is None:
-            pacer.reads.succeeded()
-            if write:
-                pacer.writes.succeeded()
+            self.buckets.succeeded(write=write)
 
     async def call(
         self,

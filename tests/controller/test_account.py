@@ -24,8 +24,10 @@ from reconciler.controller.desired import DesiredStore
 from reconciler.controller.drift import DriftDamper
 from reconciler.controller.health import Health
 from reconciler.controller.metrics import Metrics
+from reconciler.controller.slots import PassSlots
 from reconciler.model import DesiredState
 from reconciler.plan.model import Action, Kept, Kind, Plan, PlanItem
+from tests.support.eventually import eventually_async
 
 ACCOUNT = "alice@example.com"
 
@@ -102,6 +104,11 @@ def result(**outcomes: Outcome | tuple[Outcome, float]) -> ApplyResult:
     return answer
 
 
+async def inline(work: Callable[[], Any]) -> Any:
+    """Reload on the loop, so that ``clock.settle()`` sees every step (no thread to wait for)."""
+    return work()
+
+
 class Harness:
     def __init__(self, clock: Any, policy: DriftPolicy, suspend: bool, names: tuple[str, ...]):
         self.clock = clock
@@ -120,6 +127,7 @@ class Harness:
             intervals=Intervals(poll=5, resync=3600, debounce=0.1),
             clock=clock,
             watch=False,
+            offload=inline,
         )
         self.task: asyncio.Task[None] | None = None
 
@@ -231,7 +239,8 @@ async def test_a_broken_manifest_writes_nothing_until_fixed(make: Any) -> None:
     assert len(h.backend.applied) == 1
     assert h.sample("reconciler_manifest_errors", account=ACCOUNT) == 1
     assert h.sample("reconciler_reconcile_total", account=ACCOUNT, result="skipped") == 2
-    assert [c.name for c in h.worker.store.state.contacts] == ["a", "b"]  # last good kept
+    assert h.worker.store.loaded  # the last good load's fingerprints are kept ...
+    assert h.worker.store.broken  # ... and nothing is applied until the tree is fixed
     h.manifests.errors = []
     h.manifests.contacts.append(contact("c"))
     h.worker.manifests_changed()
@@ -393,6 +402,101 @@ def test_the_drift_damper_forgets_after_a_quiet_window(clock: Any) -> None:
     assert damper.delay("a") == 0.0
     damper.corrected("a")
     assert damper.delay("a") == 1.0
+
+
+async def test_manifests_load_off_the_event_loop_and_are_released_after_the_pass(
+    clock: Any,
+) -> None:
+    """While a reload parses the manifests the event loop keeps serving other work (the probes,
+    other accounts); after the pass only fingerprints remain, not the loaded models."""
+    import threading
+
+    gate = threading.Event()
+    manifests = Manifests("a", "b")
+
+    def slow_loader(paths: Iterable[Path]) -> SimpleNamespace:
+        # Blocks until the loop, running meanwhile, opens the gate (bounded, so that a loader
+        # run on the loop itself fails the test instead of hanging it).
+        assert gate.wait(30), "the event loop did not run while the manifests were loading"
+        return manifests(paths)
+
+    backend = Backend()
+    account = Account(ACCOUNT, (Path("m"),), "o", suspend=False, drift_policy=DriftPolicy.CORRECT)
+    worker = AccountWorker(
+        account,
+        backend,
+        poller=None,
+        store=DesiredStore(account.manifests, loader=slow_loader),
+        metrics=Metrics(),
+        health=Health(clock=clock),
+        intervals=Intervals(poll=5, resync=3600, debounce=0.1),
+        clock=clock,
+        watch=False,
+    )
+    task = asyncio.create_task(worker.run())
+    try:
+        await asyncio.sleep(0)  # the loop turns while the loader waits on its thread
+        gate.set()
+        await asyncio.wait_for(backend.entered.wait(), 30)
+
+        async def released() -> bool:
+            return worker.store.state is None
+
+        await eventually_async(released, "the pass to release the loaded models")
+        assert [c.name for c in backend.applied[0][0].contacts] == ["a", "b"]
+        assert worker.store.state is None
+        assert worker.store.loaded
+    finally:
+        worker.shut_down()
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+async def test_accounts_sharing_pass_slots_take_turns_in_arrival_order(clock: Any) -> None:
+    """With one slot for two accounts, the second account's pass starts only when the first
+    one's has finished: a replica bounds the passes in flight, whatever the accounts."""
+    slots = PassSlots(1)
+    backends = [Backend(), Backend()]
+    backends[0].gate = asyncio.Event()
+    workers = []
+    for i, backend in enumerate(backends):
+        account = Account(
+            f"user{i}@example.com",
+            (Path("m"),),
+            "o",
+            suspend=False,
+            drift_policy=DriftPolicy.CORRECT,
+        )
+        workers.append(
+            AccountWorker(
+                account,
+                backend,
+                poller=None,
+                store=DesiredStore(account.manifests, loader=Manifests("a")),
+                metrics=Metrics(),
+                health=Health(clock=clock),
+                intervals=Intervals(poll=5, resync=3600, debounce=0.1),
+                clock=clock,
+                watch=False,
+                offload=inline,
+                slots=slots,
+            )
+        )
+    first = asyncio.create_task(workers[0].run())
+    await backends[0].entered.wait()
+    second = asyncio.create_task(workers[1].run())
+    try:
+        await clock.settle()
+        assert backends[1].applied == []  # waiting for the slot the first pass holds
+        backends[0].gate.set()
+        await asyncio.wait_for(backends[1].entered.wait(), 30)
+        assert len(backends[1].applied) == 1
+    finally:
+        for worker in workers:
+            worker.shut_down()
+        for task in (first, second):
+            task.cancel()
+        await asyncio.gather(first, second, return_exceptions=True)
 
 
 async def test_the_status_shows_a_conflict_with_its_next_attempt_until_it_converges(

@@ -94,6 +94,17 @@ async def test_dump_shows_every_users_contacts_and_groups(api: httpx.AsyncClient
     assert sorted(g["name"] for g in book["contactGroups"]) == sorted(["Team", *system])
 
 
+async def test_dump_keeps_only_the_users_asked_for(api: httpx.AsyncClient) -> None:
+    """``?user=`` narrows the dump to those users; a user with no book is simply absent."""
+    await create(api)
+    bob = {"Authorization": "Bearer user:bob@example.com"}
+    await api.post("/v1/people:createContact", json={"names": [{"givenName": "B"}]}, headers=bob)
+    both = (await api.get("/__emulator/dump")).json()["users"]
+    assert sorted(both) == ["alice@example.com", "bob@example.com"]
+    only = await api.get("/__emulator/dump", params=[("user", "bob@example.com"), ("user", "x@y")])
+    assert sorted(only.json()["users"]) == ["bob@example.com"]
+
+
 async def test_stats_count_requests_by_method_and_status(api: httpx.AsyncClient) -> None:
     """Each API call is counted under its discovery method id and its HTTP status."""
     person = await create(api)

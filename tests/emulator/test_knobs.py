@@ -128,11 +128,35 @@ async def test_read_quota_counts_writes_too(
     assert response.status_code == 429
     metric = response.json()["error"]["details"][0]["metadata"]["quota_metric"]
     assert metric == "people.googleapis.com/critical_read_requests"
-    async with httpx.AsyncClient(
+    async with as_user(app, "bob@x") as bob:
+        assert (await bob.get("/v1/contactGroups")).status_code == 200
+
+
+def as_user(app: Any, user: str) -> httpx.AsyncClient:
+    """A client of the same emulator acting as another user of the same project."""
+    return httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app),
         base_url="http://e",
-        headers={"Authorization": "Bearer user:bob@x"},
-    ) as bob:
+        headers={"Authorization": f"Bearer user:{user}"},
+    )
+
+
+async def test_project_quota_is_shared_by_every_user(
+    api: httpx.AsyncClient, emulator: Emulator, app: Any, clock: FakeClock
+) -> None:
+    """project_read_quota_per_minute counts every user's reads together; the 429 names the
+    per-project limit (no "per user") and frees up when the minute passes."""
+    emulator.configure({"project_read_quota_per_minute": 2})
+    assert (await api.get("/v1/contactGroups")).status_code == 200
+    async with as_user(app, "bob@x") as bob:
+        assert (await bob.get("/v1/contactGroups")).status_code == 200
+        response = await bob.get("/v1/contactGroups")
+        assert response.status_code == 429
+        error = response.json()["error"]
+        assert error["details"][0]["metadata"]["quota_limit"] == "CriticalReadsPerMinutePerProject"
+        assert "per minute'" in error["message"]
+        assert "per user" not in error["message"]
+        clock.advance(60)
         assert (await bob.get("/v1/contactGroups")).status_code == 200
 
 

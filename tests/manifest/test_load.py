@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from reconciler.manifest import ContactResource, GroupResource, ManifestError, load
 
 CONTACT = """\
@@ -163,3 +165,30 @@ def test_empty_and_comment_only_documents_are_skipped_like_kubectl(tmp_path: Pat
     assert [c.name for c in result.contacts] == ["jane-doe"]
     assert [g.name for g in result.groups] == ["sales"]
     assert result.files == 3
+
+
+def test_the_parse_cache_is_bounded_by_documents_not_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A domain's worth of files cannot pin every parsed model in memory: the cache keeps at
+    most CACHE_DOCUMENTS documents, evicting the least recently used files, and a file read
+    again after eviction loads the same."""
+    from reconciler.manifest import parsing
+
+    parsing.clear_cache()
+    monkeypatch.setattr(parsing, "CACHE_DOCUMENTS", 8)
+    for i in range(4):
+        docs = [
+            f"apiVersion: reconciler/v1\nkind: Contact\nmetadata: {{name: p{i}-{j}}}\n"
+            f"spec:\n  names: [{{givenName: P{i}{j}}}]\n"
+            for j in range(3)
+        ]
+        (tmp_path / f"f{i}.yaml").write_text("---\n".join(docs), encoding="utf-8")
+    first = load([tmp_path])
+    assert first.ok
+    held = sum(len(o.accepted) for o in parsing._cache.values())
+    assert held <= 8
+    assert len(parsing._cache) == 2
+    again = load([tmp_path])
+    assert sorted(c.name for c in again.contacts) == sorted(c.name for c in first.contacts)
+    parsing.clear_cache()

@@ -102,3 +102,26 @@ async def test_no_credential_in_logs_errors_or_reprs(
     texts += [repr(client), repr(client.transport.http.auth), json.dumps(client.stats.as_dict())]
     assert all(SECRET not in text for text in texts)
     assert all("Authorization" not in text for text in texts)
+
+
+async def test_accounts_of_a_replica_share_one_pool_and_one_pacer() -> None:
+    """Clients opened on one replica each act as their own user, draw on the replica's pacer,
+    and closing one leaves the shared connections working for the others."""
+    from reconciler.emulator import EmulatorConfig, create_app
+    from reconciler.people.targets import open_replica
+
+    with BackgroundServer(create_app(EmulatorConfig())) as server:
+        async with open_replica(server.url) as replica:
+            async with (
+                connect(server.url, token="user:alice@example.com", replica=replica) as alice,
+                connect(server.url, token="user:bob@example.com", replica=replica) as bob,
+            ):
+                await alice.create_contact(person(1), "names")
+                assert alice.transport.pacer is replica.pacer is bob.transport.pacer
+                assert alice.account == "alice@example.com"
+            async with connect(server.url, token="user:bob@example.com", replica=replica) as bob:
+                await bob.create_contact(person(2), "names")
+                listing = await bob.list_people(["names"])
+        users = server.app.state.emulator.books
+    assert [p["names"][0]["givenName"] for p in listing.people] == ["Person2"]
+    assert sorted(users) == ["alice@example.com", "bob@example.com"]

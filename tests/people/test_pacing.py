@@ -79,6 +79,62 @@ async def test_one_mutation_per_account_at_a_time() -> None:
     assert pacer.account("alice") is not pacer.account("bob")
 
 
+async def test_every_account_of_a_pacer_shares_the_project_budget() -> None:
+    """Many accounts reading at once never put more than the project's budget in any minute,
+    although each account alone is allowed far more."""
+    clock = ManualClock()
+    config = PacingConfig(reads_per_minute=180, project_reads_per_minute=60)
+    pacer = Pacer(config, clock=clock)
+    stamps: list[float] = []
+
+    async def reads(account: str) -> None:
+        for _ in range(30):
+            await pacer.account(account).acquire(write=False)
+            stamps.append(clock.now())
+
+    await asyncio.gather(*(reads(f"user{i}@example.com") for i in range(6)))
+    assert len(stamps) == 180
+    window: deque[float] = deque()
+    for stamp in sorted(stamps):
+        window.append(stamp)
+        while window[0] <= stamp - 60.0:
+            window.popleft()
+        assert len(window) <= 60
+
+
+async def test_a_per_project_429_slows_the_project_not_the_account() -> None:
+    """A 429 naming a per-project limit halves the shared project bucket (every account feels
+    it); one naming a per-user limit halves only that account's bucket."""
+    pacer = Pacer(PacingConfig(), clock=ManualClock())
+    alice, bob = pacer.account("alice"), pacer.account("bob")
+    assert pacer.project.reads is not None
+    project_rate, account_rate = pacer.project.reads.rate, alice.reads.rate
+    alice.throttle(
+        write=False,
+        quota_metric="people.googleapis.com/critical_read_requests",
+        quota_limit="CriticalReadsPerMinutePerProject",
+        retry_after=None,
+    )
+    assert bob.project.reads is pacer.project.reads
+    assert pacer.project.reads.rate == pytest.approx(project_rate / 2)
+    assert alice.reads.rate == account_rate
+    alice.throttle(
+        write=False,
+        quota_metric="people.googleapis.com/critical_read_requests",
+        quota_limit="CriticalReadsPerMinutePerProjectPerUser",
+        retry_after=None,
+    )
+    assert alice.reads.rate == pytest.approx(account_rate / 2)
+    assert bob.reads.rate == account_rate
+
+
+def test_no_project_budget_when_turned_off() -> None:
+    """``None`` turns the project budget off: accounts draw only on their own buckets."""
+    pacer = Pacer(PacingConfig(project_reads_per_minute=None, project_writes_per_minute=None))
+    assert pacer.project.reads is None
+    assert pacer.account("alice").max_cost(write=True) == 3  # the account's 90 writes a minute
+
+
 def test_rates_must_be_positive() -> None:
     """A zero or negative rate is a configuration error, named."""
     with pytest.raises(ValueError, match="writes_per_minute"):

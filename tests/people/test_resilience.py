@@ -6,6 +6,8 @@ connections; the clock is manual, so every wait is virtual.
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 import pytest
 from starlette.applications import Starlette
@@ -26,9 +28,9 @@ from reconciler.people.errors import (
     Unauthenticated,
     UnknownOutcome,
 )
-from reconciler.people.pacing import PacingConfig
+from reconciler.people.pacing import Pacer, PacingConfig
 from reconciler.people.transport import ClientConfig, Transport
-from tests.people.conftest import ClientFactory, fast_config, person
+from tests.people.conftest import BASE_URL, ClientFactory, fast_config, person
 
 FIELDS = "names,metadata"
 
@@ -230,3 +232,35 @@ async def test_two_thousand_writes_under_a_write_quota_never_surface_a_429(
     assert (client.stats.throttled > 0) is expect_429
     # 20 write requests at 4 a minute need at least four minutes of (virtual) time
     assert clock.now() - start >= 4 * 60
+
+
+async def test_accounts_sharing_a_pacer_never_meet_the_project_quota(
+    app: Starlette, clock: ManualClock
+) -> None:
+    """Four users of one project list at once against a per-project read quota: with the
+    replica's shared budget set to that quota, no request is answered 429."""
+    knobs(app, project_read_quota_per_minute=20)
+    pacer = Pacer(PacingConfig(reads_per_minute=180, project_reads_per_minute=20), clock=clock)
+    opened: list[httpx.AsyncClient] = []
+    clients = []
+    for i in range(4):
+        http = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app),
+            base_url=BASE_URL,
+            headers={"Authorization": f"Bearer user:user{i}@example.com"},
+        )
+        opened.append(http)
+        transport = Transport(http, account=f"user{i}@example.com", clock=clock, pacer=pacer)
+        clients.append(PeopleClient(transport))
+
+    async def listings(client: PeopleClient) -> None:
+        for _ in range(10):
+            assert (await client.list_people(FIELDS)).complete
+
+    try:
+        await asyncio.gather(*(listings(c) for c in clients))
+    finally:
+        for http in opened:
+            await http.aclose()
+    statuses = {status for c in clients for (_, status) in c.stats.by_method_status}
+    assert statuses == {"200"}

@@ -1,0 +1,81 @@
+"""Pass slots: bounded, first come first served, edits and live changes before the rest."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from reconciler.controller.slots import PassSlots
+
+
+async def test_an_urgent_pass_goes_before_every_waiting_ordinary_one() -> None:
+    """With the only slot taken and two start passes waiting, an edit's pass that comes later
+    gets the slot first; the others then follow in arrival order."""
+    slots = PassSlots(1)
+    order: list[str] = []
+    release = asyncio.Event()
+
+    async def hold(name: str, urgent: bool, wait: asyncio.Event | None = None) -> None:
+        async with slots.hold(urgent=urgent):
+            order.append(name)
+            if wait is not None:
+                await wait.wait()
+
+    first = asyncio.create_task(hold("running", False, release))
+    await asyncio.sleep(0)
+    waiting = [asyncio.create_task(hold(f"start-{i}", False)) for i in range(2)]
+    await asyncio.sleep(0)
+    edit = asyncio.create_task(hold("edit", True))
+    await asyncio.sleep(0)
+    assert slots.waiting == 3
+    release.set()
+    await asyncio.gather(first, *waiting, edit)
+    assert order == ["running", "edit", "start-0", "start-1"]
+    assert slots.waiting == 0
+
+
+async def test_no_more_than_size_passes_hold_a_slot() -> None:
+    """However many passes ask, at most ``size`` are inside at once."""
+    slots = PassSlots(3)
+    inside = peak = 0
+
+    async def one() -> None:
+        nonlocal inside, peak
+        async with slots.hold():
+            inside += 1
+            peak = max(peak, inside)
+            await asyncio.sleep(0)
+            inside -= 1
+
+    await asyncio.gather(*(one() for _ in range(20)))
+    assert peak == 3
+
+
+async def test_a_cancelled_waiter_does_not_lose_the_slot() -> None:
+    """A waiter cancelled while queued (or just as it was handed the slot) leaves the slot to
+    the next one."""
+    slots = PassSlots(1)
+    release = asyncio.Event()
+
+    async def holder() -> None:
+        async with slots.hold():
+            await release.wait()
+
+    task = asyncio.create_task(holder())
+    await asyncio.sleep(0)
+    doomed = asyncio.create_task(holder())
+    await asyncio.sleep(0)
+    doomed.cancel()
+    release.set()
+    await task
+    with pytest.raises(asyncio.CancelledError):
+        await doomed
+    async with slots.hold():
+        pass
+
+
+def test_size_must_be_positive() -> None:
+    """Zero slots would stop every pass: a configuration error, named."""
+    with pytest.raises(ValueError, match="size"):
+        PassSlots(0)
