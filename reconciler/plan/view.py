@@ -66,7 +66,9 @@ def item_view(item: PlanItem, labels: Mapping[str, str], redact: bool) -> dict[s
 
 
 def plan_view(plan: Plan, *, redact: bool = False) -> dict[str, Any]:
-    """The whole plan as JSON-ready data (``format_version`` versions this shape)."""
+    """The whole plan as JSON-ready data (``format_version`` versions this shape). A kept orphan
+    says why in ``kept_because`` (``pruning-off``, ``withheld``, ``protected``): programs branch
+    on that, never on ``reason``, which is for people."""
     summary = plan.summary()
     return {
         "format_version": FORMAT_VERSION,
@@ -94,6 +96,7 @@ def plan_view(plan: Plan, *, redact: bool = False) -> dict[str, Any]:
                 "reason": i.reason,
                 "orphan": i.orphan,
             }
+            | ({"kept_because": i.kept.value} if i.kept is not None else {})
             | ({"drift_not_written": list(i.drift)} if i.drift else {})
             for i in plan.items
             if i.action is Action.NOOP
