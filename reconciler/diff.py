@@ -23,6 +23,7 @@ from reconciler.model.fields import MY_CONTACTS, PERSON_WRITABLE_FIELDS, SPECIAL
 from reconciler.model.normalize import Normalizer, clean_entry, nfc
 from reconciler.model.stamps import (
     CLIENT_DATA_PREFIX,
+    Labels,
     Stamp,
     fingerprint,
     foreign_entries,
@@ -50,6 +51,7 @@ class DesiredContact(NamedTuple):
     client_data: tuple[dict[str, Any], ...] = ()
     groups: tuple[str, ...] = ()
     prunable: bool = True
+    labels: Labels = ()
 
     def managed(self) -> frozenset[str]:
         """The field names recorded in the stamp: declared fields and declared clientData keys."""
@@ -165,13 +167,13 @@ def _stamp_current(
     """
     if live_stamp is None:
         return False
-    entries = (3 if live_stamp.prunable else 4) + (1 if live_stamp.applied else 0)
     return (
         live_stamp[:4] == stamp[:4]  # owner, name, fields, prunable (no allocation per contact)
+        and live_stamp.labels == stamp.labels
         and (not stamp.applied or live_stamp.applied == stamp.applied)
         and not desired.client_data
         and not any(f.startswith(CLIENT_DATA_PREFIX) for f in previous)
-        and stamp_entry_count(live.get(CLIENT_DATA)) == entries
+        and stamp_entry_count(live.get(CLIENT_DATA)) == live_stamp.entry_count()
     )
 
 
@@ -204,7 +206,11 @@ def diff_contact(
     the stamp already read from ``live`` (it lets an unchanged stamp skip the clientData merge).
     """
     stamp = Stamp(
-        owner=owner, name=desired.name, fields=desired.managed(), prunable=desired.prunable
+        owner=owner,
+        name=desired.name,
+        fields=desired.managed(),
+        prunable=desired.prunable,
+        labels=desired.labels,
     )
     if live is None:
         return _create(desired, stamp._replace(applied=_record(desired, normalizer)))

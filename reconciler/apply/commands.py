@@ -50,6 +50,7 @@ from reconciler.plan import (
     render_markdown,
     render_text,
 )
+from reconciler.plan.render_color import color_plan
 from reconciler.statedir import StateDir
 
 PlanFormat = Literal["text", "json", "markdown"]
@@ -103,6 +104,8 @@ class PlanRequest:
     redact: bool = False
     out: str | None = None
     detailed_exitcode: bool = False
+    color: bool = False  # colour the text plan's symbols (a terminal, and no NO_COLOR)
+    log_level: int = logging.WARNING  # stderr: WARNING by default, ERROR with -q
     drift_only: bool = False  # show only drift (never saved: the CLI refuses it with ``out``)
 
 
@@ -117,16 +120,18 @@ class ApplyRequest:
     executor: ExecutorSettings = field(default_factory=ExecutorSettings)
     visibility_timeout: float = VISIBILITY_TIMEOUT  # seconds an apply waits for its creates
     lock_timeout: float = 0.0  # seconds an apply waits for another writer's lease
+    color: bool = False
+    log_level: int = logging.WARNING
 
 
-def _quiet_logs() -> None:
-    """Warnings and errors to stderr, as structured key=value lines; stdout is for results."""
+def _quiet_logs(level: int = logging.WARNING) -> None:
+    """Logs from ``level`` up to stderr, as structured key=value lines; stdout is for results."""
     structlog.configure(
         processors=[
             structlog.processors.add_log_level,
             structlog.processors.KeyValueRenderer(key_order=["level", "event"], sort_keys=True),
         ],
-        wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING),
+        wrapper_class=structlog.make_filtering_bound_logger(level),
         logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
         cache_logger_on_first_use=False,
     )
@@ -138,9 +143,9 @@ def _err(message: str) -> None:
 
 def load_desired(paths: Sequence[str], default_region: str) -> DesiredState | None:
     """Load and validate every manifest; print each located error and return None on any."""
-    from reconciler.manifest import load
+    from reconciler.manifest import DEFAULT_PATH, load
 
-    loaded = load(list(paths) or ["."], default_region=default_region)
+    loaded = load(list(paths) or [DEFAULT_PATH], default_region=default_region)
     if loaded.errors:
         for error in loaded.errors:
             _err(str(error))
@@ -167,7 +172,7 @@ def render_plan(plan: Plan, output: PlanFormat, *, compact: bool, redact: bool) 
 
 def run_plan(request: PlanRequest) -> int:
     """Print the plan (and save it with ``--out``); exit code per ``--detailed-exitcode``."""
-    _quiet_logs()
+    _quiet_logs(request.log_level)
     desired = load_desired(request.paths, request.options.default_region)
     if desired is None:
         return EXIT_ERROR
@@ -178,15 +183,15 @@ def run_plan(request: PlanRequest) -> int:
         return EXIT_ERROR
     if request.drift_only:
         plan = drift_only(plan)
-    click.echo(
-        render_plan(plan, request.output, compact=request.compact, redact=request.redact).rstrip(
-            "\n"
-        )
-    )
+    shown = render_plan(plan, request.output, compact=request.compact, redact=request.redact)
+    if request.color and request.output == "text":
+        shown = color_plan(shown)
+    click.echo(shown.rstrip("\n"))
     if request.out:
         assert binding is not None
         Path(request.out).write_text(dumps_plan(plan, binding), encoding="utf-8")
-        _err(f"Saved the plan to {request.out}; apply it with: reconciler apply {request.out}")
+        if request.log_level <= logging.WARNING:
+            _err(f"Saved the plan to {request.out}; apply it with: reconciler apply {request.out}")
     changed = bool(plan.items) if plan.drift_only else not plan.in_sync
     if request.detailed_exitcode and changed:
         return EXIT_CHANGES
@@ -233,8 +238,13 @@ def saved_plan_at(paths: Sequence[str]) -> SavedPlan | None:
 
 
 def run_apply(request: ApplyRequest) -> int:
-    """Converge once (or apply a saved plan); 0 only when everything converged."""
-    _quiet_logs()
+    """Converge once (or apply a saved plan); 0 only when everything converged.
+
+    As in Terraform, a saved plan is applied without asking again (the plan was the review),
+    and a plan with nothing to change needs nobody to confirm it: only changes not yet reviewed
+    need a terminal or ``--auto-approve``.
+    """
+    _quiet_logs(request.log_level)
     try:
         saved = saved_plan_at(request.paths)
     except SavedPlanError as error:
@@ -255,12 +265,6 @@ def run_apply(request: ApplyRequest) -> int:
         desired = load_desired(request.paths, request.options.default_region)
         if desired is None:
             return EXIT_ERROR
-    if not request.auto_approve and not request.interactive:
-        _err(
-            "Error: not on a terminal, so there is nobody to confirm the plan; "
-            "review it with 'reconciler plan' and run apply with --auto-approve"
-        )
-        return EXIT_ERROR
     bar = ProgressBar(enabled=request.interactive)
     try:
         result = asyncio.run(_apply(request, desired, saved, bar))
@@ -275,11 +279,23 @@ def run_apply(request: ApplyRequest) -> int:
     return _report(request, result)
 
 
-def _approver(request: ApplyRequest, bar: ProgressBar, lease: Lease) -> Callable[[Plan], bool]:
+def _approver(
+    request: ApplyRequest, bar: ProgressBar, lease: Lease, *, reviewed: bool
+) -> Callable[[Plan], bool]:
+    """Ask before writing changes nobody reviewed yet (``reviewed``: a saved plan)."""
+
     def approve(plan: Plan) -> bool:
         changes = len(plan.changes)
-        if changes and not request.auto_approve:
-            click.echo(render_text(plan).rstrip("\n"))
+        if changes and not request.auto_approve and not reviewed:
+            if not request.interactive:
+                _err(
+                    "Error: not on a terminal, so there is nobody to confirm the plan; review "
+                    "it with 'reconciler plan --out FILE' and apply FILE, or run apply with "
+                    "--auto-approve"
+                )
+                return False
+            shown = render_text(plan)
+            click.echo((color_plan(shown) if request.color else shown).rstrip("\n"))
             click.echo("")
             if not click.confirm("Apply these changes?", default=False):
                 return False
@@ -325,13 +341,13 @@ async def _apply_held(
     if saved is not None:
         result = await apply_saved(
             gateway, journal, saved, settings, progress=bar.advance,
-            on_plan=_approver(request, bar, lease),
+            on_plan=_approver(request, bar, lease, reviewed=saved is not None),
         )  # fmt: skip
     else:
         assert desired is not None
         result = await converge(
             gateway, journal, desired, settings, progress=bar.advance,
-            on_plan=_approver(request, bar, lease),
+            on_plan=_approver(request, bar, lease, reviewed=saved is not None),
         )  # fmt: skip
     await require_listed(gateway, journal, result, within=request.visibility_timeout)
     return result

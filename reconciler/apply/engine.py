@@ -248,15 +248,17 @@ class Run:
             if i.resource_name
         }
         self.result.drift.update(plan.drift_left)  # shown, never written (report)
-        for item in plan.items:
-            if item.kind is Kind.CONTACT and item.action is Action.NOOP:
+        for item in plan.items:  # kept (pruning off, protected...): the plan's "unchanged"
+            if item.action is Action.NOOP:
                 executor.record(
-                    "contact",
+                    str(item.kind),
                     item.key,
-                    Outcome.SKIPPED,
+                    Outcome.UNCHANGED,
                     reason=item.reason,
                     resource_name=item.resource_name,
                 )
+                if item.orphan:
+                    self.result.orphans.add((str(item.kind), item.key))
         for wave in plan.waves:
             answered: dict[str, Person] = {}
             for batch in wave.batches:
@@ -320,10 +322,20 @@ class Run:
         self.live = replace(self.live, people=list(people.values()))
 
     def _record_unchanged(self, plan: Plan) -> None:
-        touched = {i.key for i in plan.items if i.kind is Kind.CONTACT}
-        for contact in self.desired.contacts:
-            if contact.name not in touched and self.result.get("contact", contact.name) is None:
-                self.result.record(ObjectResult("contact", contact.name, Outcome.UNCHANGED))
+        """What the plan leaves alone is unchanged, counted as the plan's summary counts it:
+        the contacts (of the selection) and groups with nothing to change (the kept no-ops are
+        recorded when the plan is executed)."""
+        touched = {(str(i.kind), i.key) for i in plan.items}
+        selector = self.settings.plan.selector
+        desired: list[tuple[str, str]] = [
+            ("contact", contact.name)
+            for contact in self.desired.contacts
+            if selector is None or selector.matches(contact.labels)
+        ]
+        desired += [("group", group.name) for group in self.desired.groups]
+        for kind, key in desired:
+            if (kind, key) not in touched and self.result.get(kind, key) is None:
+                self.result.record(ObjectResult(kind, key, Outcome.UNCHANGED))
 
 
 def group_names(groups: Sequence[Mapping[str, Any]], owner: str) -> dict[str, str]:

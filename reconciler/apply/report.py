@@ -51,8 +51,8 @@ def render_result(result: ApplyResult, *, verbose: bool) -> str:
     lines: list[str] = []
     if verbose:
         for r in result.results:
-            if r.outcome is Outcome.UNCHANGED or not r.outcome.converged:
-                continue
+            if (r.outcome is Outcome.UNCHANGED and not r.reason) or not r.outcome.converged:
+                continue  # unchanged with a reason: kept by the plan, worth showing
             line = f"{r.outcome} {r.kind} {r.key}"
             if r.resource_name:
                 line += f" {r.resource_name}"

@@ -21,6 +21,7 @@ class Outcome(StrEnum):
 
     CREATED = "created"
     UPDATED = "updated"
+    ADOPTED = "adopted"  # an unstamped live contact taken over (stamped and updated)
     DELETED = "deleted"
     UNCHANGED = "unchanged"
     SKIPPED = "skipped"  # deliberately not done (protection or stamp changed, stale saved plan)
@@ -46,14 +47,27 @@ class ObjectResult:
     retry_at: datetime | None = None
 
     def to_json(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"kind": self.kind, "key": self.key, "outcome": str(self.outcome)}
+        """The same names as a plan's JSON items: ``name``, ``resource_name`` (snake case)."""
+        data: dict[str, Any] = {"kind": self.kind, "name": self.key, "outcome": str(self.outcome)}
         if self.reason:
             data["reason"] = self.reason
         if self.resource_name:
-            data["resourceName"] = self.resource_name
+            data["resource_name"] = self.resource_name
         if self.retry_at is not None:
-            data["retryAt"] = self.retry_at.isoformat()
+            data["retry_at"] = self.retry_at.isoformat()
         return data
+
+
+# An apply's JSON summary counts what it did with the words (and the units: contacts and groups)
+# of the plan's JSON summary, so that the two can be compared key by key.
+SUMMARY_KEYS: dict[Outcome, str] = {
+    Outcome.CREATED: "add",
+    Outcome.UPDATED: "change",
+    Outcome.ADOPTED: "adopt",
+    Outcome.DELETED: "destroy",
+    Outcome.UNCHANGED: "unchanged",
+    Outcome.SKIPPED: "skipped",
+}
 
 
 @dataclass(slots=True)
@@ -65,6 +79,7 @@ class ApplyResult:
     cancelled: bool = False  # the plan was shown and not approved: nothing was written
     refused: str | None = None  # a guard refused the plan as unsafe (also among ``errors``)
     drift: dict[str, tuple[str, ...]] = field(default_factory=dict)  # key -> fields left as is
+    orphans: set[tuple[str, str]] = field(default_factory=set)  # kept, their manifest gone
 
     def record(self, result: ObjectResult) -> None:
         """Record (or supersede) the outcome of ``(kind, key)``."""
@@ -89,6 +104,17 @@ class ApplyResult:
     def counts(self) -> Counter[Outcome]:
         return Counter(r.outcome for r in self._by_key.values())
 
+    def summary_counts(self) -> dict[str, int]:
+        """``{"add": 1, "change": 2, "adopt": 0, "destroy": 0, "unchanged": 7, "skipped": 0,
+        "orphaned": 0, "left": 1}``: every key of a plan's JSON summary, plus an apply's own."""
+        counts = self.counts()
+        summary = {key: counts[outcome] for outcome, key in SUMMARY_KEYS.items()}
+        summary["orphaned"] = sum(
+            1 for key in self.orphans if self._by_key[key].outcome is Outcome.UNCHANGED
+        )  # counted in unchanged too, as in a plan
+        summary["left"] = len(self.left)
+        return summary
+
     def summary(self) -> str:
         """``Apply: 3 created, 1 updated, 0 deleted, 7 unchanged, 1 left.``"""
         counts = self.counts()
@@ -98,6 +124,8 @@ class ApplyResult:
             f"{counts[Outcome.DELETED]} deleted",
             f"{counts[Outcome.UNCHANGED]} unchanged",
         ]
+        if counts[Outcome.ADOPTED]:
+            parts.insert(2, f"{counts[Outcome.ADOPTED]} adopted")
         if counts[Outcome.SKIPPED]:
             parts.append(f"{counts[Outcome.SKIPPED]} skipped")
         parts.append(f"{len(self.left)} left")
@@ -106,7 +134,7 @@ class ApplyResult:
     def to_json(self) -> dict[str, Any]:
         return {
             "converged": self.converged,
-            "summary": {str(o): n for o, n in sorted(self.counts().items())},
+            "summary": self.summary_counts(),
             "errors": list(self.errors),
             "results": [r.to_json() for r in self._by_key.values()],
         }

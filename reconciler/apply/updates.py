@@ -106,7 +106,7 @@ async def _send_updates(
             ex.record_failure("contact", op.key, answer, resource_name=op.resource_name)
         else:
             ex.written[op.resource_name or ""] = answer
-            ex.record_contact(op, Outcome.UPDATED, "adopted" if op.adopt else "")
+            ex.record_contact(op, Outcome.ADOPTED if op.adopt else Outcome.UPDATED)
     return conflicts, unsent
 
 

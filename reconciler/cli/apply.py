@@ -13,7 +13,7 @@ from reconciler.cli.plan import plan_options, planning_options, target_of
 @click.command()
 @click.argument("paths", nargs=-1, type=click.Path(exists=True))
 @option("--auto-approve", is_flag=True, help="Apply without asking for confirmation.")
-@output_option("text", "json", help="Result format.")
+@output_option("text", "json", help="Result format.", command="apply")
 @option(
     "--create-settle",
     type=click.FloatRange(min=0.0),
@@ -46,6 +46,8 @@ def apply(paths: tuple[str, ...], **kwargs: Any) -> None:
     """
     from reconciler.apply.commands import ApplyRequest, run_apply
     from reconciler.apply.executor import ExecutorSettings
+    from reconciler.cli.verbosity import log_level
+    from reconciler.controller.logs import use_color
 
     settle = kwargs["create_settle"]
     if settle is None:
@@ -59,5 +61,7 @@ def apply(paths: tuple[str, ...], **kwargs: Any) -> None:
         executor=ExecutorSettings(settle=settle),
         visibility_timeout=kwargs["visibility_timeout"],
         lock_timeout=kwargs["lock_timeout"],
+        color=use_color(),
+        log_level=log_level(),
     )
     raise SystemExit(run_apply(request))

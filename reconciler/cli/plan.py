@@ -10,10 +10,12 @@ import click
 from reconciler.cli.options import (
     credentials_option,
     default_region_option,
+    envvar_for,
     option,
     option_flags,
     output_option,
     owner_option,
+    selector_option,
     state_dir_of,
     state_dir_option,
     state_option,
@@ -25,16 +27,15 @@ from reconciler.cli.options import (
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def planning_options(command: F) -> F:
-    """The flags that shape a plan; ``apply`` takes the same ones."""
+def deletion_guard_options(command: F) -> F:
+    """The caps on deletions; ``plan``, ``apply`` and ``run`` take the same ones."""
     decorators = [
-        option("--prune", is_flag=True, help="Delete managed contacts whose manifest is gone."),
         option(
             "--max-deletes",
             type=click.IntRange(min=0),
             default=100,
             show_default=True,
-            help="Refuse plans that delete more contacts than this.",
+            help="Refuse plans that delete more contacts than this (run: withhold them).",
         ),
         option(
             "--max-delete-share",
@@ -48,6 +49,17 @@ def planning_options(command: F) -> F:
             is_flag=True,
             help="Override --max-deletes and --max-delete-share.",
         ),
+    ]
+    for decorate in reversed(decorators):
+        command = decorate(command)
+    return command
+
+
+def planning_options(command: F) -> F:
+    """The flags that shape a plan; ``apply`` takes the same ones."""
+    decorators = [
+        option("--prune", is_flag=True, help="Delete managed contacts whose manifest is gone."),
+        deletion_guard_options,
         option(
             "--allow-empty",
             "allow_empty_desired",
@@ -59,6 +71,7 @@ def planning_options(command: F) -> F:
             is_flag=True,
             help="Adopt unstamped live contacts that match a manifest by email.",
         ),
+        selector_option,
         default_region_option,
         target_option,
         token_option,
@@ -85,6 +98,7 @@ def plan_options(**kwargs: Any) -> Any:
         max_deletes=kwargs["max_deletes"],
         max_delete_share=kwargs["max_delete_share"],
         allow_mass_delete=kwargs["allow_mass_delete"],
+        selector=kwargs["selector"],
         allow_empty_desired=kwargs["allow_empty_desired"],
         flags=option_flags(click.get_current_context().command),
     )
@@ -110,11 +124,13 @@ def target_of(**kwargs: Any) -> Any:
     "json",
     "markdown",
     help="Plan format: text for people, json for programs, markdown for pull requests.",
+    command="plan",
 )
 @option("--compact", is_flag=True, help="Text output: one line per contact.")
 @option("--redact", is_flag=True, help="Mask personal values, still showing which fields change.")
 @option(
     "--out",
+    envvar=envvar_for("--out", "plan"),
     type=click.Path(dir_okay=False, writable=True),
     default=None,
     help="Also save the plan to FILE, for 'reconciler apply FILE'.",
@@ -137,6 +153,8 @@ def plan(paths: tuple[str, ...], **kwargs: Any) -> None:
     PATHS are manifest files or directories (default: the current directory).
     """
     from reconciler.apply.commands import PlanRequest, run_plan
+    from reconciler.cli.verbosity import log_level
+    from reconciler.controller.logs import use_color
 
     if kwargs["drift_only"] and kwargs["out"]:
         raise click.UsageError(
@@ -153,6 +171,8 @@ def plan(paths: tuple[str, ...], **kwargs: Any) -> None:
         redact=kwargs["redact"],
         out=kwargs["out"],
         detailed_exitcode=kwargs["detailed_exitcode"],
+        color=use_color(),
+        log_level=log_level(),
         drift_only=kwargs["drift_only"],
     )
     raise SystemExit(run_plan(request))

@@ -7,6 +7,7 @@ Argument parsing only; the loop lives in :mod:`reconciler.controller`. Durations
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 import sys
 from collections.abc import Callable
@@ -32,6 +33,7 @@ from reconciler.cli.options import (
     target_option,
     token_option,
 )
+from reconciler.cli.plan import deletion_guard_options
 from reconciler.people.pacing import (
     DEFAULT_PROJECT_READS_PER_MINUTE,
     DEFAULT_PROJECT_WRITES_PER_MINUTE,
@@ -178,8 +180,14 @@ def project_budget_option(kind: str, default: float) -> Callable[[F], F]:
     show_default=True,
     help="Run, watch and serve, but write nothing for any account.",
 )
+@deletion_guard_options
 @duration_option(
     "--shutdown-timeout", "30s", "On SIGTERM, how long the in-flight passes may take to finish."
+)
+@duration_option(
+    "--api-grace",
+    "20s",
+    "How long an account's passes or polls may fail before /readyz reports it unready.",
 )
 @lock_timeout_option(default=120.0)
 @option(
@@ -256,7 +264,11 @@ def run(
     drift_policy: str,
     prune: bool,
     suspend: bool,
+    max_deletes: int,
+    max_delete_share: float,
+    allow_mass_delete: bool,
     shutdown_timeout: float,
+    api_grace: float,
     lock_timeout: float,
     log_format: str,
     concurrent_passes: int,
@@ -281,6 +293,7 @@ def run(
     Watches the manifests, polls the live address book for out-of-band changes, resyncs
     periodically, and serves health probes and Prometheus metrics. Exits 0 after a graceful stop.
     """
+    from reconciler.cli.verbosity import log_level
     from reconciler.controller.account import Intervals
     from reconciler.controller.accounts import (
         AccountsError,
@@ -294,7 +307,8 @@ def run(
     from reconciler.controller.sharding import ShardSpecError, parse_shard
 
     configure_logging(
-        "auto" if log_format == "auto" else "json" if log_format == "json" else "console"
+        "auto" if log_format == "auto" else "json" if log_format == "json" else "console",
+        level=log_level(logging.INFO),
     )
     policy = DriftPolicy(drift_policy)
     try:
@@ -333,8 +347,12 @@ def run(
         metrics_addr=metrics_addr,
         shard=shard_spec,
         prune=prune,
+        max_deletes=max_deletes,
+        max_delete_share=max_delete_share,
+        allow_mass_delete=allow_mass_delete,
         suspend=suspend,
         shutdown_timeout=shutdown_timeout,
+        api_grace=api_grace,
         flags=option_flags(click.get_current_context().command),
         lock_timeout=lock_timeout,
         concurrent_passes=concurrent_passes,

@@ -10,13 +10,14 @@ from pathlib import Path
 
 import click
 
-from reconciler.cli.options import option
+from reconciler.cli.options import envvar_for, option
 from reconciler.manifest.json_schema import render_schema
 
 
 @click.command()
 @option(
     "--out",
+    envvar=envvar_for("--out", "schema"),
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
     help="Write the schema to this file instead of stdout.",

@@ -55,7 +55,9 @@ def _table(rows: list[list[str]]) -> str:
     help="The controller's health address (where /healthz and /status are served).",
 )
 @option("--account", default=None, help="Only this account (its label, as /status names it).")
-@output_option("table", "json", help="A table for people, or the /status JSON for programs.")
+@output_option(
+    "table", "json", help="A table for people, or the /status JSON for programs.", command="status"
+)
 def status(controller: str, account: str | None, output: str) -> None:
     """Show a running controller's accounts; exit 0 all in sync, 2 not, 1 unreachable."""
     from reconciler.remote.controller import StatusUnavailable, fetch_status

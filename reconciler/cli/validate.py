@@ -13,16 +13,21 @@ import sys
 import click
 
 from reconciler.cli.options import default_region_option, output_option
-from reconciler.manifest import load
+from reconciler.manifest import DEFAULT_PATH, load
 
 
 @click.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=str))
-@output_option("text", "json", help="Human-readable lines, or one JSON object on stdout.")
+@output_option(
+    "text", "json", help="Human-readable lines, or one JSON object on stdout.", command="validate"
+)
 @default_region_option
 def validate(paths: tuple[str, ...], output: str, default_region: str) -> None:
-    """Load and validate manifests (default: manifests/); exit 1 if any is invalid."""
-    result = load(list(paths) or ["manifests"], default_region=default_region)
+    """Load and validate manifests (default: the current directory); exit 1 if any is invalid.
+
+    Helm charts and what .reconcilerignore lists are left out of folders (see the README).
+    """
+    result = load(list(paths) or [DEFAULT_PATH], default_region=default_region)
     if output == "json":
         click.echo(
             json.dumps(

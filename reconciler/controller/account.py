@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -55,7 +56,13 @@ __all__ = ["FULL", "AccountWorker", "Intervals", "PassBackend", "Trigger"]
 FULL = "*"
 """The key of a pass over the whole account."""
 
-_WRITTEN = (Outcome.CREATED, Outcome.UPDATED, Outcome.DELETED)
+WITHHELD_OVERRIDE = (
+    "run with --allow-mass-delete (RECONCILER_ALLOW_MASS_DELETE) until they are done, or raise "
+    "--max-deletes or --max-delete-share"
+)
+"""How to let withheld deletions through: options that ``reconciler run`` accepts."""
+
+_WRITTEN = (Outcome.CREATED, Outcome.UPDATED, Outcome.ADOPTED, Outcome.DELETED)
 
 
 class Trigger(StrEnum):
@@ -67,7 +74,12 @@ class Trigger(StrEnum):
 
 
 class PassBackend(Protocol):
-    """What a pass needs from the apply layer (see ``reconciler.controller.passes``)."""
+    """What a pass needs from the apply layer (see ``reconciler.controller.passes``).
+
+    ``withheld_deletes``: contact deletions the last full pass withheld (over the caps).
+    """
+
+    withheld_deletes: int
 
     async def apply(
         self,
@@ -149,7 +161,7 @@ class AccountWorker:
         self.damper = DriftDamper(self.clock, cap=self.intervals.backoff_cap)
         self.passes = 0
         self.status = status or StatusBoard().account(
-            account.key, drift_policy=str(account.drift_policy), suspended=self.suspended
+            account.label, drift_policy=str(account.drift_policy), suspended=self.suspended
         )
         self._reasons: dict[str, set[Trigger]] = {}
         self._stale = True  # the desired state must be re-read before the next pass
@@ -157,12 +169,15 @@ class AccountWorker:
         self._changes: set[asyncio.Task[None]] = set()  # reloads the watcher asked for
         self._revision: str | None = None  # of the manifests in force, for logs
         self._primed = asyncio.Event()  # the first poll (or attempt) is done
+        self._withheld_count = 0
         self._ready = False
         self._log = structlog.get_logger("reconciler.controller").bind(account=account.key)
-        name = account.key
+        self.label = name = account.label  # metrics and probes: no mailbox addresses
         metrics.workqueue_depth.labels(name=name).set_function(lambda: len(self.queue))
         metrics.suspended.labels(account=name).set(1 if self.suspended else 0)
-        metrics.ready.labels(account=name).set(0)
+        metrics.ready.labels(account=name).set_function(
+            lambda: 1 if health.account_ready(name) else 0
+        )
         health.expect(name)
 
     # -- sources -----------------------------------------------------------------------------
@@ -174,7 +189,7 @@ class AccountWorker:
         self._reasons.setdefault(key, set()).add(trigger)
         self.queue.add_after(key, delay)
         self.status.queued(key, delay, str(trigger), self.queue.num_requeues(key))
-        self.metrics.workqueue_adds_total.labels(name=self.account.key).inc()
+        self.metrics.workqueue_adds_total.labels(name=self.label).inc()
 
     def manifests_changed(self) -> None:
         """The watcher saw the manifests change: re-read them (off the event loop) and queue
@@ -243,13 +258,15 @@ class AccountWorker:
             try:
                 found = await self.poller.poll()
             except Exception as error:  # the next poll tries again; the resync is the net
-                self.metrics.polls_total.labels(account=self.account.key, result="error").inc()
+                self.metrics.polls_total.labels(account=self.label, result="error").inc()
                 self._log.warning("poll failed", error=f"{type(error).__name__}: {error}")
+                self.health.api_failed(self.label, "poll", f"{type(error).__name__}: {error}")
                 continue
             finally:
                 self._primed.set()
             result = "expired" if found.resync else "primed" if found.primed else "ok"
-            self.metrics.polls_total.labels(account=self.account.key, result=result).inc()
+            self.metrics.polls_total.labels(account=self.label, result=result).inc()
+            self.health.api_succeeded(self.label, "poll")
             if found.resync:
                 self._log.info("sync token expired: full resync")
                 self.enqueue(FULL, Trigger.RESYNC)
@@ -314,7 +331,6 @@ class AccountWorker:
         scope = self._scope(keys, state)
         log = log.bind(scope="keys" if scope else "full", revision=state.revision)
         started = self.clock.now()
-        self.health.pass_started(self.account.key)
         counts: dict[str, int] = {}
         message = ""
         try:
@@ -340,17 +356,41 @@ class AccountWorker:
             for key in keys:  # a failed plan-only pass comes back plan-only, not as a write
                 self._requeue(key, 0.0, log, again={Trigger.RETRY} if write else why[key])
         finally:
-            self.health.pass_finished(self.account.key)
             elapsed = max(0.0, self.clock.now() - started)
-            self.metrics.reconcile_time_seconds.labels(account=self.account.key).observe(elapsed)
+            self.metrics.reconcile_time_seconds.labels(account=self.label).observe(elapsed)
         self._count(outcome)
+        self._withheld(self.backend.withheld_deletes, log)
         self.status.pass_finished(outcome, counts, message)
         if outcome == "error":
-            self.metrics.reconcile_errors_total.labels(account=self.account.key).inc()
-        elif FULL in keys and outcome == "success":
+            self.metrics.reconcile_errors_total.labels(account=self.label).inc()
+            self.health.api_failed(self.label, "pass", message)
+            return
+        self.health.api_succeeded(self.label, "pass")
+        if outcome == "success":
+            self.metrics.last_success.labels(account=self.label).set(time.time())
+            if FULL in keys and write and self._revision:
+                self.metrics.set_revision(self.label, self._revision, applied=True)
+        if FULL in keys:
             self._mark_ready()
         if FULL in keys and outcome in ("success", "requeue"):
             self.status.full_pass_done()
+
+    def _withheld(self, count: int, log: structlog.typing.FilteringBoundLogger) -> None:
+        """Report deletions that the last full pass withheld (over the safety limits)."""
+        if count == self._withheld_count:
+            return
+        self._withheld_count = count
+        self.metrics.deletes_withheld.labels(account=self.label).set(count)
+        if not count:
+            self.health.blocked(self.label, "")
+            log.info("no deletion withheld any more")
+            return
+        why = (
+            f"{count} deletions withheld: more than the safety limits allow; everything else "
+            f"converges. Check that every manifest was loaded, then {WITHHELD_OVERRIDE}"
+        )
+        self.health.blocked(self.label, why)
+        log.warning("deletions withheld", count=count, override=WITHHELD_OVERRIDE)
 
     def _scope(self, keys: list[str], state: DesiredState) -> dict[str, str] | None:
         """Resource names of ``keys`` when a scoped pass can do (every key a desired contact
@@ -367,7 +407,7 @@ class AccountWorker:
         async with self._loading:
             loaded = await self.offload(self.store.reload)
         self._stale = False
-        account = self.account.key
+        account = self.label
         state = self.store.state
         self.status.manifests_loaded(
             errors=loaded.errors,
@@ -375,6 +415,7 @@ class AccountWorker:
             revision=state.revision if state else None,
         )
         self.metrics.manifest_errors.labels(account=account).set(len(loaded.errors))
+        self.health.manifests_loaded(account, len(loaded.errors))
         self.metrics.manifest_loads_total.labels(
             account=account, result="ok" if loaded.ok else "invalid"
         ).inc()
@@ -415,7 +456,7 @@ class AccountWorker:
         plan: Plan | None = None,
     ) -> str:
         """Turn a converge's outcomes into queue operations; return the pass's result label."""
-        account = self.account.key
+        account = self.label
         for obj in result.results:
             self.metrics.reconcile_keys_total.labels(account=account, outcome=obj.outcome).inc()
         left: set[str] = set()
@@ -470,7 +511,7 @@ class AccountWorker:
         log.info(
             "pass finished",
             created=counts[Outcome.CREATED],
-            updated=counts[Outcome.UPDATED],
+            updated=counts[Outcome.UPDATED] + counts[Outcome.ADOPTED],
             deleted=counts[Outcome.DELETED],
             unchanged=counts[Outcome.UNCHANGED] + counts[Outcome.SKIPPED],
             left=len(result.left),
@@ -492,9 +533,7 @@ class AccountWorker:
         full = FULL in why
         drifted: dict[str, str] = {}
         for key, fields in plan.drift_left.items():
-            self.metrics.drift_detected_total.labels(
-                account=self.account.key, policy="report"
-            ).inc()
+            self.metrics.drift_detected_total.labels(account=self.label, policy="report").inc()
             log.warning("drift detected", key=key, fields=list(fields))
             drifted[key] = ", ".join(fields)
         for item in plan.changes:
@@ -520,16 +559,15 @@ class AccountWorker:
         self._reasons.setdefault(key, set()).update(again)
         self.queue.add_after(key, delay)
         self.status.queued(key, delay, outcome, self.queue.num_requeues(key))
-        name = self.account.key
+        name = self.label
         self.metrics.workqueue_retries_total.labels(name=name).inc()
         self.metrics.workqueue_backoff_seconds.labels(name=name).observe(delay)
         log.info("requeued", key=key, outcome=outcome, delay=round(delay, 3))
 
     def _count(self, result: str) -> None:
-        self.metrics.reconcile_total.labels(account=self.account.key, result=result).inc()
+        self.metrics.reconcile_total.labels(account=self.label, result=result).inc()
 
     def _mark_ready(self) -> None:
         if not self._ready:
             self._ready = True
-            self.health.mark_ready(self.account.key)
-            self.metrics.ready.labels(account=self.account.key).set(1)
+            self.health.mark_ready(self.label)

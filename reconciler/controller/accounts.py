@@ -11,6 +11,7 @@ offending value and what to write instead, before anything starts::
         owner: repo-x                    # defaults to --owner
         suspend: false                   # true: leave this account alone
         driftPolicy: correct             # correct | report | ignore; defaults to --drift-policy
+        alias: sales-team                # the account's name in metrics and probes
     suspend: false                       # true: the whole controller writes nothing
     notify:                              # Apprise URLs; ${NAME} comes from the environment
       - slack://${SLACK_TOKENS}/#contacts
@@ -32,6 +33,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from reconciler.controller.labels import account_label
 from reconciler.plan.options import DriftPolicy
 
 __all__ = [
@@ -54,11 +56,18 @@ class Account:
     owner: str
     suspend: bool
     drift_policy: DriftPolicy
+    alias: str | None = None
 
     @property
     def key(self) -> str:
-        """The account's name in logs, metrics and sharding."""
+        """The account's name in logs and sharding."""
         return self.subject or "default"
+
+    @property
+    def label(self) -> str:
+        """The account's name in metrics, probes and ``/status``, which must not carry personal
+        data: see :func:`reconciler.controller.labels.account_label`."""
+        return account_label(self)
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +110,7 @@ class _AccountEntry(BaseModel):
     owner: str | None = Field(default=None, min_length=1)
     suspend: bool = False
     drift_policy: DriftPolicy | None = Field(default=None, alias="driftPolicy")
+    alias: str | None = Field(default=None, pattern=r"^[a-z0-9]([-a-z0-9_.]{0,61}[a-z0-9])?$")
 
     @field_validator("manifests", mode="before")
     @classmethod
@@ -118,7 +128,7 @@ class _AccountsFile(BaseModel):
 
 _HINTS = {
     "extra_forbidden": (
-        "allowed keys are subject, manifests, owner, suspend and driftPolicy "
+        "allowed keys are subject, manifests, owner, suspend, driftPolicy and alias "
         "(at the top: accounts, suspend and notify)"
     ),
     "enum": "use one of correct, report, ignore",
@@ -160,22 +170,23 @@ def load_accounts(
     except ValidationError as exc:
         raise AccountsError([_locate(str(path), root, error) for error in exc.errors()]) from None
     problems: list[Problem] = []
-    seen: dict[str, int] = {}
+
+    def twice(index: int, key: str, message: str, hint: str) -> None:
+        line, col = _position(_node_at(root, ("accounts", index, key)))
+        problems.append(Problem(str(path), line, col, message, hint))
+
+    subjects: set[str] = set()
+    aliases: set[str] = set()
     for index, entry in enumerate(parsed.accounts):
         subject = entry.subject.strip().casefold()
-        if subject in seen:
-            node = _node_at(root, ("accounts", index, "subject"))
-            line, col = _position(node)
-            problems.append(
-                Problem(
-                    str(path),
-                    line,
-                    col,
-                    f"subject {entry.subject!r} is listed twice",
-                    "one account has one writer: merge the two entries",
-                )
-            )
-        seen[subject] = index
+        if subject in subjects:
+            hint = "one account has one writer: merge the two entries"
+            twice(index, "subject", f"subject {entry.subject!r} is listed twice", hint)
+        subjects.add(subject)
+        if entry.alias is not None and entry.alias in aliases:
+            hint = "each account needs its own alias: metrics tell accounts apart by it"
+            twice(index, "alias", f"alias {entry.alias!r} is used twice", hint)
+        aliases.add(entry.alias or "")
     notify: list[str] = []
     for index, url in enumerate(parsed.notify):
         try:
@@ -203,6 +214,7 @@ def load_accounts(
             owner=entry.owner or default_owner,
             suspend=entry.suspend,
             drift_policy=entry.drift_policy or drift_policy,
+            alias=entry.alias,
         )
         for entry in parsed.accounts
     )
@@ -218,7 +230,9 @@ def single_account(
 ) -> AccountsConfig:
     """The account of a controller started without a file: ``subject`` (else the token's user)
     and ``manifests``."""
-    paths = tuple(Path(m) for m in manifests) or (Path("."),)
+    from reconciler.manifest import DEFAULT_PATH
+
+    paths = tuple(Path(m) for m in manifests) or (Path(DEFAULT_PATH),)
     return AccountsConfig(
         accounts=(Account(subject, paths, owner, suspend=False, drift_policy=drift_policy),)
     )
@@ -229,7 +243,10 @@ def _locate(path: str, root: yaml.Node | None, error: Any) -> Problem:
     node = _node_at(root, location, point_at_key=error["type"] == "extra_forbidden")
     line, col = _position(node)
     where = ".".join(str(part) for part in location) or "the file"
-    return Problem(path, line, col, f"{where}: {error['msg']}", _HINTS.get(error["type"], ""))
+    hint = _HINTS.get(error["type"], "")
+    if location[-1:] == ("alias",):
+        hint = "an alias is lowercase letters, digits, '-', '_' and '.', like sales-team"
+    return Problem(path, line, col, f"{where}: {error['msg']}", hint)
 
 
 def _node_at(

@@ -10,8 +10,10 @@ whoever knows a subject can find its label, and the label alone gives the addres
 from __future__ import annotations
 
 import hashlib
+from typing import TYPE_CHECKING
 
-from reconciler.controller.accounts import Account
+if TYPE_CHECKING:
+    from reconciler.controller.accounts import Account
 
 __all__ = ["account_label", "subject_label"]
 
@@ -25,5 +27,6 @@ def subject_label(subject: str | None) -> str:
 
 
 def account_label(account: Account) -> str:
-    """The label of ``account`` in metrics, ``/status`` and the status page."""
-    return subject_label(account.subject)
+    """The label of ``account`` in metrics, ``/status`` and the status page: its configured
+    ``alias``, else :func:`subject_label` of its subject."""
+    return account.alias or subject_label(account.subject)

@@ -2,19 +2,33 @@
 
 Every line carries bound context (``account=``, ``keys=``, ``action=``) and never a contact's
 body or a credential: contacts are personal data, and log pipelines keep things for years.
+Console logs are coloured only on a terminal, and never when ``NO_COLOR`` is set.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import sys
-from typing import Literal, TextIO
+from collections.abc import Mapping
+from typing import IO, Any, Literal, TextIO
 
 import structlog
 
-__all__ = ["LogFormat", "configure_logging"]
+__all__ = ["LogFormat", "configure_logging", "use_color"]
 
 LogFormat = Literal["json", "console", "auto"]
+
+
+def use_color(stream: IO[Any] | None = None, env: Mapping[str, str] | None = None) -> bool:
+    """Whether to colour what goes to ``stream`` (standard output by default): only a terminal,
+    and never when ``NO_COLOR`` (https://no-color.org) is set to anything but the empty string.
+    """
+    environment = os.environ if env is None else env
+    if environment.get("NO_COLOR"):
+        return False
+    isatty = getattr(stream if stream is not None else sys.stdout, "isatty", None)
+    return bool(isatty is not None and isatty())
 
 
 def configure_logging(
@@ -28,7 +42,7 @@ def configure_logging(
     renderer: structlog.typing.Processor = (
         structlog.processors.JSONRenderer()
         if log_format == "json"
-        else structlog.dev.ConsoleRenderer(colors=out.isatty())
+        else structlog.dev.ConsoleRenderer(colors=use_color(out))
     )
     structlog.configure(
         processors=[

@@ -11,11 +11,14 @@ Each controller owns its own registry so that tests can run several in one proce
 
 from __future__ import annotations
 
+import platform
 from collections.abc import Callable, Iterator, Mapping, Sequence
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, Metric
 from prometheus_client.registry import Collector
+
+from reconciler import __version__
 
 __all__ = ["CONTENT_TYPE", "ApiRequestStats", "Metrics"]
 
@@ -123,26 +126,53 @@ class Metrics:
             "result",
         )
         self.suspended = gauge("suspended", "1 while the account is suspended.", "account")
-        self.ready = gauge("ready", "1 once the account's first full pass is done.", "account")
+        self.ready = gauge(
+            "ready",
+            "1 while the account is ready (see /readyz for the reasons when it is not).",
+            "account",
+        )
+        self.deletes_withheld = gauge(
+            "deletes_withheld",
+            "Contact deletions the last full pass withheld because they exceed the limits.",
+            "account",
+        )
+        self.last_success = gauge(
+            "account_last_success_timestamp_seconds",
+            "Unix time of the account's last pass that converged everything it looked at.",
+            "account",
+        )
+        self.build_info = gauge(
+            "build_info", "Always 1; the labels say which build is running.", "version", "python"
+        )
+        self.build_info.labels(version=__version__, python=platform.python_version()).set(1)
         self.manifests_revision = gauge(
             "manifests_revision_info",
             "1 for the revision of the manifests in force (git commit, or sha256: digest).",
             "account",
             "revision",
         )
-        self._revisions: dict[str, str] = {}
+        self.manifests_revision_applied = gauge(
+            "manifests_revision_applied_info",
+            "1 for the revision of the manifests the account's last successful full pass applied.",
+            "account",
+            "revision",
+        )
+        self._revisions: dict[tuple[bool, str], str] = {}  # (applied, account) -> revision
         self._api = _ApiRequests()
         r.register(self._api)
 
-    def set_revision(self, account: str, revision: str) -> None:
-        """Export ``revision`` as the one in force for ``account`` (the previous one goes)."""
-        before = self._revisions.get(account)
+    def set_revision(self, account: str, revision: str, *, applied: bool = False) -> None:
+        """Export ``revision`` as the one in force for ``account`` (or, ``applied``, the one
+        its last successful full pass applied); the previous one goes."""
+        gauge = self.manifests_revision_applied if applied else self.manifests_revision
+        key = (applied, account)
+        before = self._revisions.get(key)
         if before == revision:
             return
         if before is not None:
-            self.manifests_revision.remove(account, before)
-        self.manifests_revision.labels(account=account, revision=revision).set(1)
-        self._revisions[account] = revision
+            gauge.remove(account, before)
+        gauge.labels(account=account, revision=revision).set(1)
+        self._revisions[key] = revision
 
     def track_api_requests(self, account: str, stats: ApiRequestStats) -> None:
         """Export ``stats`` (cumulative counts) as ``reconciler_api_requests_total``."""

@@ -110,6 +110,7 @@ class ApplyBackend:
     journal: CreateJournal
     settings: ApplySettings
     written: Written = field(default_factory=OwnWrites)
+    withheld_deletes: int = 0  # contact deletions the last full pass withheld (over the caps)
     _gateway: HidingGateway = field(init=False)
 
     def __post_init__(self) -> None:
@@ -148,8 +149,15 @@ class ApplyBackend:
                 pass
             finally:
                 self._gateway.scope = None
+
+        def note(plan: Plan) -> bool:  # what the full plan withheld; never stops the pass
+            self.withheld_deletes = plan.withheld_deletes
+            if on_plan is not None:
+                on_plan(plan)
+            return True
+
         return await converge(
-            self._gateway, self.journal, desired, self.settings, written=self.written, on_plan=shown
+            self._gateway, self.journal, desired, self.settings, written=self.written, on_plan=note
         )
 
     async def plan(
@@ -168,7 +176,9 @@ class ApplyBackend:
                 pass
             finally:
                 self._gateway.scope = None
-        return await self._plan(desired, self.settings)
+        plan = await self._plan(desired, self.settings)
+        self.withheld_deletes = plan.withheld_deletes
+        return plan
 
     async def _plan(self, desired: DesiredState, settings: ApplySettings) -> Plan:
         read = await read_live(

@@ -23,6 +23,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 import structlog
@@ -38,7 +39,6 @@ from reconciler.controller.accounts import Account, AccountsConfig
 from reconciler.controller.desired import DesiredStore, load_manifests
 from reconciler.controller.events import Event
 from reconciler.controller.health import Health
-from reconciler.controller.labels import account_label
 from reconciler.controller.metrics import CONTENT_TYPE, Metrics
 from reconciler.controller.passes import ApplyBackend
 from reconciler.controller.polling import LivePoller
@@ -61,6 +61,19 @@ if TYPE_CHECKING:
     from reconciler.people.client import PeopleClient
 
 __all__ = ["RunSettings", "run_controller"]
+
+
+class CannotServe(Exception):
+    """A probe or metrics address could not be bound."""
+
+
+class StateUnwritable(Exception):
+    """The state directory (create journals, write locks) cannot be created or written."""
+
+    def __init__(self, path: Path, error: OSError) -> None:
+        super().__init__(f"{path}: {error.strerror or error}")
+        self.path = path
+
 
 _log = structlog.get_logger("reconciler.controller")
 
@@ -104,8 +117,12 @@ class RunSettings:
     metrics_addr: str = ":8080"
     shard: Shard = SINGLE
     prune: bool = False
+    max_deletes: int = PlanOptions.max_deletes
+    max_delete_share: float = PlanOptions.max_delete_share
+    allow_mass_delete: bool = False
     suspend: bool = False
     shutdown_timeout: float = 30.0
+    api_grace: float = 20.0  # seconds of failing passes or polls before an account is unready
     lock_timeout: float = LEASE_TTL  # wait this long for another writer's lease at start
     concurrent_passes: int = 16  # passes in flight at once over every account of the replica
     project_reads_per_minute: float | None = None  # None: the client's default budget
@@ -153,7 +170,10 @@ async def _serving(
         for addr, table in routes.items():
             host, port = parse_addr(addr) or ("", 0)
             server = SmallHttpServer(table, prefixes.get(addr))
-            bound_host, bound_port = await server.start(host, port)
+            try:
+                bound_host, bound_port = await server.start(host, port)
+            except OSError as error:
+                raise CannotServe(f"{addr}: {error.strerror or error}") from error
             servers.append(server)
             _log.info("serving", paths=sorted(table), address=f"http://{bound_host}:{bound_port}")
         yield servers
@@ -242,21 +262,21 @@ async def _open_account(
     on_lost: Callable[[str], None],
     slots: PassSlots,
 ) -> AccountWorker:
-    lease = claim(
-        client, settings.state_dir, target=settings.target, account=client.account,
-        owner=account.owner, command="run",
-    )  # fmt: skip
-    await stack.enter_async_context(lease.held(settings.lock_timeout, on_lost=on_lost))
-    journal = stack.enter_context(
-        CreateJournal(
-            settings.state_dir.journal(
-                target=settings.target, account=client.account, owner=account.owner
-            )
-        )
+    path = settings.state_dir.journal(
+        target=settings.target, account=client.account, owner=account.owner
     )
+    try:  # the lease (instance id, local lock) and the journal keep files in the state dir
+        lease = claim(
+            client, settings.state_dir, target=settings.target, account=client.account,
+            owner=account.owner, command="run",
+        )  # fmt: skip
+        await stack.enter_async_context(lease.held(settings.lock_timeout, on_lost=on_lost))
+        journal = stack.enter_context(CreateJournal(path))
+    except OSError as error:
+        raise StateUnwritable(settings.state_dir.root, error) from error
     # Unwound first, before the lease is given back: a next writer elsewhere sees our creates.
     stack.push_async_callback(_creates_listed, ClientGateway(client), journal, lease, settings)
-    metrics.track_api_requests(account.key, lambda: client.stats.by_method_status)
+    metrics.track_api_requests(account.label, lambda: client.stats.by_method_status)
     backend = ApplyBackend(
         client,
         journal,
@@ -265,6 +285,11 @@ async def _open_account(
                 owner=account.owner,
                 prune=settings.prune,
                 default_region=settings.default_region,
+                max_deletes=settings.max_deletes,
+                max_delete_share=settings.max_delete_share,
+                allow_mass_delete=settings.allow_mass_delete,
+                # Over the caps, only the deletions wait; creates and edits still converge.
+                withhold_mass_delete=True,
                 drift_policy=account.drift_policy,
                 flags=settings.flags,
             ),
@@ -286,6 +311,17 @@ async def _open_account(
         slots=slots,
         status=status,
     )
+
+
+def _embedded_app(state: Path) -> Any:
+    """One in-process emulator for every account, its state kept in ``state``."""
+    from reconciler.emulator import create_app
+
+    try:
+        state.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise StateUnwritable(state.parent.absolute(), error) from error
+    return create_app(state_path=state)
 
 
 async def _creates_listed(
@@ -335,25 +371,22 @@ async def run_controller(
         suspended=suspended,
         target=settings.target if "://" not in settings.target else "http",
     )
-    metrics, health = Metrics(), Health()
+    metrics, health = Metrics(), Health(api_grace=settings.api_grace)
     board = StatusBoard(on_event=notifications.submit if notifications else None)
     delivering = asyncio.create_task(notifications.run()) if notifications else None
     for account in accounts:  # not ready while an account is still being opened (its lease)
-        health.expect(account.key)
+        health.expect(account.label)
     statuses = {  # listed in /status from the start, Progressing until their first full pass
         a.key: board.account(
-            account_label(a), drift_policy=str(a.drift_policy), suspended=suspended or a.suspend
+            a.label, drift_policy=str(a.drift_policy), suspended=suspended or a.suspend
         )
         for a in accounts
     }
     lost = asyncio.Event()  # an account's lease was lost: stop writing at once
     app: Any = None
-    if settings.target == "embedded":  # one in-process emulator for every account
-        from reconciler.emulator import create_app
-
-        settings.state_dir.embedded_state.parent.mkdir(parents=True, exist_ok=True)
-        app = create_app(state_path=settings.state_dir.embedded_state)
     try:
+        if settings.target == "embedded":  # one in-process emulator for every account
+            app = _embedded_app(settings.state_dir.embedded_state)
         async with _serving(metrics, health, settings, board), AsyncExitStack() as stack:
             from reconciler.people.targets import open_replica
 
@@ -388,8 +421,15 @@ async def run_controller(
             code = await _supervise(workers, health, stop, settings.shutdown_timeout, lost)
         _log.info("controller stopped")  # after the leases were given back
         return code
-    except OSError as error:  # a probe or metrics address that cannot be bound
-        _log.error("cannot serve probes or metrics", error=f"{type(error).__name__}: {error}")
+    except CannotServe as error:
+        _log.error("cannot serve probes or metrics", error=str(error))
+        return 1
+    except StateUnwritable as error:
+        _log.error(
+            "cannot write the state directory",
+            error=str(error),
+            hint="point --state-dir (RECONCILER_STATE_DIR) at a writable directory",
+        )
         return 1
     finally:
         if delivering is not None and notifications is not None:

@@ -9,7 +9,8 @@ resources: ``ContactResource.spec.person_fields()`` is People API JSON, ready to
 from __future__ import annotations
 
 from reconciler.manifest.errors import Location, ManifestError
-from reconciler.manifest.loader import LoadResult, load
+from reconciler.manifest.ignore import IGNORE_FILE
+from reconciler.manifest.loader import DEFAULT_PATH, LoadResult, load
 from reconciler.manifest.resources import (
     ADOPT_ANNOTATION,
     API_VERSION,
@@ -23,6 +24,8 @@ from reconciler.manifest.resources import (
 __all__ = [
     "ADOPT_ANNOTATION",
     "API_VERSION",
+    "DEFAULT_PATH",
+    "IGNORE_FILE",
     "PRUNE_ANNOTATION",
     "ContactResource",
     "ContactSpec",

@@ -31,7 +31,7 @@ from reconciler.manifest.resources import (
     GroupResource,
     GroupSpec,
 )
-from reconciler.model.stamps import NAME_KEY, PRUNE_KEY
+from reconciler.model.stamps import NAME_KEY, PRUNE_KEY, read_stamp
 
 USER_GROUP = "USER_CONTACT_GROUP"
 _SLUG_JUNK = re.compile(r"[^a-z0-9]+")
@@ -138,8 +138,13 @@ def spec_from_person(
         model = _entry_model(name)
         data[name] = [_writable(entry, model) for entry in entries]
     for entry in data.get("names", ()):
-        if entry.get("unstructuredName") == _joined_name(entry):
+        if entry.get("unstructuredName") in _joined_names(entry):
             del entry["unstructuredName"]  # the server derives it from the structured parts
+    for entry in data.get("addresses", ()):
+        if len(entry.keys() - {"formattedValue", "type"}) > 0:
+            # Derived from the parts by the server (plans compare it only when a manifest sets
+            # it), so leaving it out keeps exports as people write them.
+            entry.pop("formattedValue", None)
     warnings: list[str] = []
     for name in SINGLETONS:
         if len(data.get(name, ())) > 1:
@@ -231,13 +236,22 @@ def export(
                     f"{name}: no email address to adopt it by; applying will create a new "
                     "contact next to the existing one"
                 )
-        result.contacts.append(ContactResource(name=name, spec=spec, annotations=annotations))
+        stamp = read_stamp(person.get("clientData"))
+        labels = dict(stamp.labels) if stamp is not None else {}
+        result.contacts.append(
+            ContactResource(name=name, spec=spec, labels=labels, annotations=annotations)
+        )
     return result
 
 
-def _joined_name(name: Mapping[str, Any]) -> str:
-    parts = ("honorificPrefix", "givenName", "middleName", "familyName", "honorificSuffix")
-    return " ".join(str(name[part]) for part in parts if name.get(part))
+def _joined_names(name: Mapping[str, Any]) -> tuple[str, str]:
+    """The full name as the server derives it: with the suffix after a space or a comma."""
+    parts = ("honorificPrefix", "givenName", "middleName", "familyName")
+    first = " ".join(str(name[part]) for part in parts if name.get(part))
+    suffix = str(name.get("honorificSuffix") or "")
+    if not (first and suffix):
+        return first or suffix, first or suffix
+    return f"{first} {suffix}", f"{first}, {suffix}"
 
 
 def _display_name(person: Mapping[str, Any]) -> str:

@@ -24,6 +24,8 @@ from reconciler.manifest.tree import Found, discover
 from reconciler.model.inputs import previous_names
 
 MAX_FILE_BYTES: Final = 8 * 1024 * 1024
+# What plan, apply, validate and run read when no path is given: the same for all of them.
+DEFAULT_PATH: Final = "."
 MAX_READS: Final = 5
 """How many times a load starts again because a link was repointed while it read."""
 

@@ -58,12 +58,15 @@ ResourceName = Annotated[str, StringConstraints(pattern=NAME_PATTERN)]
 PRUNE_ANNOTATION = "reconciler/prune"
 ADOPT_ANNOTATION = "reconciler/adopt"
 SUSPEND_ANNOTATION = "reconciler/suspend"  # read by the controller: leave this contact alone
+# observe: track the live contact and report drift, never write it (Crossplane's Observe)
+POLICY_ANNOTATION = "reconciler/management-policy"
 # The values each accepts; () for PREVIOUS_NAMES_ANNOTATION: a comma-separated list of names.
 KNOWN_ANNOTATIONS: dict[str, tuple[str, ...]] = {
     PRUNE_ANNOTATION: ("true", "false"),
     ADOPT_ANNOTATION: ("email",),
     SUSPEND_ANNOTATION: ("true", "false"),
     PREVIOUS_NAMES_ANNOTATION: (),
+    POLICY_ANNOTATION: ("manage", "observe"),
 }
 
 # People API Person fields that accept at most one entry on a contact.

@@ -6,6 +6,8 @@ links: a link that loops is reported instead of walked, and one that leads outsi
 that was asked for is refused, so a pull request cannot pull in files from elsewhere on disk.
 The walk starts from a pinned path (:mod:`reconciler.manifest.revision`) and never goes through
 the path as given again, so one walk sees one revision.
+What is not a manifest (a Helm chart, what ``.reconcilerignore`` lists) is left out by the
+rules of :mod:`reconciler.manifest.ignore`.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pathlib import Path
 from typing import Final
 
 from reconciler.manifest.errors import ManifestError
+from reconciler.manifest.ignore import Ignore, is_chart, read_ignore
 from reconciler.manifest.revision import Pin
 
 SUFFIXES: Final = (".yaml", ".yml")
@@ -34,9 +37,10 @@ class Found:
 def discover(pinned: Pin) -> Iterator[Found | ManifestError]:
     """The manifest files under a pinned path, in a stable order, or errors about the tree.
 
-    Hidden files and folders are skipped. Symbolic links are followed only when they stay inside
-    the pinned root, and a link that leads back up the tree is reported, not walked. Everything
-    is listed and resolved beneath ``pinned.real``, never through ``pinned.given`` again.
+    Hidden files and folders are skipped, and so are Helm charts and what the root's
+    ``.reconcilerignore`` lists. Symbolic links are followed only when they stay inside the
+    pinned root, and a link that leads back up the tree is reported, not walked. Everything is
+    listed and resolved beneath ``pinned.real``, never through ``pinned.given`` again.
     """
     path, root = pinned.given, pinned.real
     if root is None:
@@ -48,11 +52,23 @@ def discover(pinned: Pin) -> Iterator[Found | ManifestError]:
     if root.is_file():
         yield Found(path, root)
         return
-    yield from _walk(path, root, root, {root})
+    yield from _walk(path, root, root, {root}, _Skip(path, read_ignore(root)))
+
+
+class _Skip:
+    """What a walk leaves out: the root's ``.reconcilerignore`` patterns, and charts."""
+
+    def __init__(self, given: Path, ignore: Ignore) -> None:
+        self.given = given
+        self.ignore = ignore
+
+    def __call__(self, shown: Path, target: Path, is_dir: bool) -> bool:
+        relative = shown.relative_to(self.given).as_posix()
+        return self.ignore(relative, is_dir) or (is_dir and is_chart(target))
 
 
 def _walk(
-    directory: Path, real: Path, root: Path, ancestors: set[Path]
+    directory: Path, real: Path, root: Path, ancestors: set[Path], skip: _Skip
 ) -> Iterator[Found | ManifestError]:
     try:
         entries = sorted(os.scandir(real), key=lambda entry: entry.name)
@@ -81,11 +97,14 @@ def _walk(
                     f"keep manifests under {root}; copy the file here instead of linking to it",
                 )
                 continue
-        if target.is_dir():
+        is_dir = target.is_dir()
+        if skip(shown, target, is_dir):
+            continue
+        if is_dir:
             if target in ancestors:
                 yield _link_loop(shown)
                 continue
-            yield from _walk(shown, target, root, ancestors | {target})
+            yield from _walk(shown, target, root, ancestors | {target}, skip)
         elif entry.name.endswith(SUFFIXES) and target.is_file():
             yield Found(shown, target)
 

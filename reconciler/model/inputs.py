@@ -32,10 +32,13 @@ class ContactSpecLike(Protocol):
 
 
 class ContactLike(Protocol):
-    """A contact manifest: a stable name, annotations and a spec."""
+    """A contact manifest: a stable name, labels, annotations and a spec."""
 
     @property
     def name(self) -> str: ...
+
+    @property
+    def labels(self) -> Mapping[str, str]: ...
 
     @property
     def annotations(self) -> Mapping[str, str]: ...

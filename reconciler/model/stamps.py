@@ -12,6 +12,8 @@ reconciler is stateless. A contact carries::
                        (``names=1a2b3c4d5e6f,...``), like kubectl's last-applied configuration:
                        a field that differs live while its manifest value still has that
                        fingerprint is drift (someone changed it), otherwise intent
+    reconciler.labels  the manifest's ``metadata.labels`` as compact JSON (only when it has
+                       some), so that an export of the live address book gives them back
 
 Groups carry only the owner and the name. Any other ``clientData`` entry belongs to someone else
 and is preserved.
@@ -41,8 +43,13 @@ OWNER_KEY = "reconciler.owner"
 NAME_KEY = "reconciler.name"
 FIELDS_KEY = "reconciler.fields"
 PRUNE_KEY = "reconciler.prune"
+LABELS_KEY = "reconciler.labels"
 APPLIED_KEY = "reconciler.applied"
-STAMP_KEYS: frozenset[str] = frozenset({OWNER_KEY, NAME_KEY, FIELDS_KEY, PRUNE_KEY, APPLIED_KEY})
+STAMP_KEYS: frozenset[str] = frozenset(
+    {OWNER_KEY, NAME_KEY, FIELDS_KEY, PRUNE_KEY, APPLIED_KEY, LABELS_KEY}
+)
+
+Labels = tuple[tuple[str, str], ...]
 
 LEASE_KEY = "reconciler.lease"
 LEASE_ID_KEY = "reconciler.lease.id"
@@ -71,6 +78,7 @@ class Stamp(NamedTuple):
     fields: frozenset[str] = frozenset()
     prunable: bool = True
     applied: tuple[tuple[str, str], ...] = ()  # (field, fingerprint) as last written, sorted
+    labels: Labels = ()
 
     def entries(self, *, with_fields: bool = True) -> list[dict[str, str]]:
         """The ``clientData`` entries that record this stamp (groups omit the field set)."""
@@ -82,6 +90,8 @@ class Stamp(NamedTuple):
         if with_fields and self.applied:
             value = ",".join(f"{field}={digest}" for field, digest in self.applied)
             entries.append({"key": APPLIED_KEY, "value": value})
+        if self.labels:
+            entries.append({"key": LABELS_KEY, "value": _encode_labels(self.labels)})
         return entries
 
     def applied_fingerprint(self, field: str) -> str | None:
@@ -90,6 +100,31 @@ class Stamp(NamedTuple):
             if name == field:
                 return digest
         return None
+
+    def entry_count(self) -> int:
+        """How many ``clientData`` entries a contact's stamp takes (``entries()``'s length)."""
+        return 3 + (not self.prunable) + bool(self.applied) + bool(self.labels)
+
+
+def label_pairs(labels: Mapping[str, str] | None) -> Labels:
+    """Manifest labels in the stamp's canonical order."""
+    return tuple(sorted((str(k), str(v)) for k, v in (labels or {}).items()))
+
+
+def _encode_labels(labels: Labels) -> str:
+    return json.dumps(dict(labels), ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+
+
+@lru_cache(maxsize=1024)
+def _decode_labels(recorded: str) -> Labels:
+    """The labels recorded in the stamp; a value someone mangled counts as none."""
+    try:
+        data = json.loads(recorded) if recorded else {}
+    except ValueError:
+        return ()
+    if not isinstance(data, dict):
+        return ()
+    return label_pairs({k: v for k, v in data.items() if isinstance(v, str)})
 
 
 def _entries(client_data: Any) -> Sequence[Mapping[str, Any]]:
@@ -119,6 +154,7 @@ def read_stamp(client_data: Any) -> Stamp | None:
         _field_set(values.get(FIELDS_KEY, "")),
         values.get(PRUNE_KEY, "").strip().lower() != "false",
         _applied(values.get(APPLIED_KEY, "")),
+        _decode_labels(values.get(LABELS_KEY, "")),
     )
 
 

@@ -9,12 +9,18 @@ The pipeline, one step per block:
    or a create;
 4. deletions: our live contacts and groups without a manifest, through the safety guards;
 5. waves and batches.
+
+A ``--selector`` narrows steps 3 and 4 to the contacts whose labels match (live ones by the
+labels their stamp recorded): nothing outside the selection is written, let alone deleted.
+A contact annotated ``reconciler/management-policy: observe`` is matched and compared like any
+other, but what differs is reported as drift (a no-op item) and never written.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from reconciler.diff import DesiredContact, FieldChange, diff_contact
@@ -28,12 +34,13 @@ from reconciler.model.inputs import (
     previous_names,
 )
 from reconciler.model.normalize import Normalizer, nfc
-from reconciler.model.stamps import STAMP_KEYS, Stamp, read_stamp
+from reconciler.model.stamps import STAMP_KEYS, Stamp, label_pairs, read_stamp
 from reconciler.plan.batching import cut_waves
 from reconciler.plan.errors import AmbiguousAdoption, DuplicateOwnership, PlanError, UnknownGroup
 from reconciler.plan.groups import plan_groups
 from reconciler.plan.guards import Orphan, check_capacity, guard_deletions
 from reconciler.plan.model import PENDING_GROUP_PREFIX, Action, Kind, Plan, PlanItem
+from reconciler.plan.observe import drift_item, observe_only
 from reconciler.plan.options import DriftPolicy, PlanOptions
 
 PRUNE_ANNOTATION = "reconciler/prune"
@@ -77,7 +84,8 @@ def resolve_contact(resource: ContactLike, group_refs: Mapping[str, str]) -> Des
         groups.append(group_refs[group])
     annotations = resource.annotations or {}
     prunable = str(annotations.get(PRUNE_ANNOTATION, "true")).strip().lower() != "false"
-    return DesiredContact(resource.name, fields, client_data, tuple(groups), prunable)
+    labels = label_pairs(resource.labels)
+    return DesiredContact(resource.name, fields, client_data, tuple(groups), prunable, labels)
 
 
 def build_plan(desired: DesiredState, live: LiveState, options: PlanOptions | None = None) -> Plan:
@@ -128,11 +136,15 @@ def build_plan(desired: DesiredState, live: LiveState, options: PlanOptions | No
     moved: dict[str, str] = {}  # old name -> the manifest that took its live contact over
     reported: list[PlanItem] = []  # drift left in place and shown (drift policy report)
 
-    # 3. contacts
+    # 3. contacts (the selected ones)
     items: list[PlanItem] = list(groups.items)
+    observed: list[PlanItem] = []
     unchanged = groups.unchanged
     names: set[str] = set()
-    for resource in sorted(desired.contacts, key=lambda c: c.name):
+    selector = options.selector
+    every_name = {resource.name for resource in desired.contacts}
+    selected = [c for c in desired.contacts if selector is None or selector.matches(c.labels)]
+    for resource in sorted(selected, key=lambda c: c.name):
         if resource.name in names:
             raise PlanError(
                 f"{location_of(resource)}: contact {resource.name!r} is defined twice; "
@@ -157,7 +169,8 @@ def build_plan(desired: DesiredState, live: LiveState, options: PlanOptions | No
             reason = f"renamed from {renamed_from!r} ({PREVIOUS_NAMES_ANNOTATION})"
         live_stamp = stamps.get(key)
         previous = live_stamp.fields if live_stamp is not None else frozenset()
-        if current is None and _wants_adoption(resource, options):
+        observe = observe_only(resource)
+        if current is None and (observe or _wants_adoption(resource, options)):
             if by_email is None:
                 by_email = defaultdict(list)
                 for person in unstamped:
@@ -176,6 +189,11 @@ def build_plan(desired: DesiredState, live: LiveState, options: PlanOptions | No
             normalizer=normalizer,
             live_stamp=live_stamp if action is Action.UPDATE else None,
         )
+        if observe:
+            drift = drift_item(resource.name, current, diff.changes)
+            observed += drift
+            unchanged += not drift
+            continue
         if current is None:
             items.append(
                 PlanItem(
@@ -222,15 +240,31 @@ def build_plan(desired: DesiredState, live: LiveState, options: PlanOptions | No
     # 4. deletions, through the guards
     orphans = [
         Orphan(_deletion(key, ours[key], stamps[key].fields, etags, normalizer), prunable[key])
-        for key in sorted(set(ours) - names - set(moved))
+        for key in sorted(set(ours) - every_name - set(moved))
+        if selector is None or selector.matches(dict(stamps[key].labels))
     ]
-    orphans += [Orphan(item) for item in groups.orphans]
+    kept_groups: list[PlanItem] = []
+    if selector is None:
+        orphans += [Orphan(item) for item in groups.orphans]
+    else:
+        kept_groups = [
+            replace(
+                item,
+                action=Action.NOOP,
+                reason="groups are never pruned under a --selector",
+                orphan=True,
+            )
+            for item in groups.orphans
+        ]
+    in_scope = len(ours)
+    if selector is not None:
+        in_scope = sum(1 for stamp in stamps.values() if selector.matches(dict(stamp.labels)))
     guarded = guard_deletions(
         orphans,
         options=options,
         complete=desired.complete and live.complete,
         desired_contacts=len(names),
-        managed_contacts=len(ours),
+        managed_contacts=in_scope,
     )
 
     check_capacity(len(live.people), items + guarded.deletes)
@@ -240,11 +274,12 @@ def build_plan(desired: DesiredState, live: LiveState, options: PlanOptions | No
     ordered = [item for wave in waves for batch in wave.batches for item in batch.items]
     return Plan(
         owner=owner,
-        items=tuple(ordered + guarded.kept + reported),
+        items=tuple(ordered + guarded.kept + kept_groups + reported + observed),
         waves=waves,
         unchanged=unchanged,
         etags=etags,
         warnings=tuple(guarded.warnings),
+        withheld_deletes=guarded.withheld,
         prune=options.prune,
         group_labels=dict(groups.labels),
         revision=desired.revision,

@@ -6,7 +6,8 @@ Each guard maps one dangerous situation to one outcome:
 - loading or listing failed or partial  -> deletions withheld, with a warning;
 - no contact manifest left at all       -> refused (almost always a wrong path or a bad merge);
 - ``reconciler.prune=false`` stamp      -> that contact is kept;
-- too many deletions (count or share)   -> refused unless explicitly overridden;
+- too many deletions (count or share)   -> refused unless explicitly overridden (or, for a
+                                           controller, withheld alone while the rest goes on);
 - more contacts than a user may have    -> refused, with the numbers (no override: the API
                                            would refuse the creates anyway).
 """
@@ -35,6 +36,7 @@ class GuardedDeletions:
     deletes: list[PlanItem]
     kept: list[PlanItem]
     warnings: list[str]
+    withheld: int = 0  # contact deletions withheld by the caps
 
 
 def _keep(orphan: Orphan, why: Kept, reason: str) -> PlanItem:
@@ -89,13 +91,23 @@ def guard_deletions(
     over_count = contact_deletes > options.max_deletes
     over_share = contact_deletes >= options.share_floor and share > options.max_delete_share
     if (over_count or over_share) and not options.allow_mass_delete:
-        raise DeletionCapExceeded(
-            f"refusing to delete {contact_deletes} of {managed_contacts} managed contacts "
+        over = (
+            f"{contact_deletes} of {managed_contacts} managed contacts "
             f"({share:.0%}): the limit is {options.max_deletes} contacts"
             f"{options.named('max_deletes')} and {options.max_delete_share:.0%} of managed "
             f"contacts{options.named('max_delete_share')}; check that every manifest was "
             "loaded, or " + options.override_hint("allow_mass_delete", "delete them anyway")
         )
+        if not options.withhold_mass_delete:
+            raise DeletionCapExceeded(f"refusing to delete {over}")
+        reason = "deletion withheld: the plan deletes more contacts than the limits allow"
+        out.kept += [
+            replace(item, action=Action.NOOP, reason=reason, kept=Kept.WITHHELD)
+            for item in out.deletes
+        ]
+        out.deletes = []
+        out.withheld = contact_deletes
+        out.warnings.append(f"withholding the deletion of {over}")
     return out
 
 

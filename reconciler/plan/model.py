@@ -150,6 +150,7 @@ class Plan:
     etags: Mapping[str, str] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
     prune: bool = False
+    withheld_deletes: int = 0  # contact deletions over the caps, kept (withhold_mass_delete)
     group_labels: Mapping[str, str] = field(default_factory=dict)
     revision: str | None = None
     drift_only: bool = False

@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from reconciler.plan.selector import Selector
+
 
 class DriftPolicy(StrEnum):
     """What to do with drift: a managed field changed live since we last wrote it while its
@@ -29,9 +31,15 @@ class PlanOptions:
       count, or more than this share of the managed contacts; the share rule applies only once
       at least ``share_floor`` contacts would go (deleting 1 of 2 is not a mass deletion).
     - ``allow_mass_delete``: override both caps.
+    - ``withhold_mass_delete``: over the caps (and not overridden), keep the deletions as
+      withheld no-ops and plan everything else, instead of refusing the whole plan; a
+      controller converges the rest and reports what it withheld.
     - ``allow_empty_desired``: allow pruning everything when no contact manifest is left.
     - ``drift_policy``: whether changes labelled drift are written (``correct``), shown but
       not written (``report``) or neither (``ignore``); intent (a manifest change) always is.
+    - ``selector``: act only on contacts whose labels match: manifests by ``metadata.labels``,
+      live contacts by the labels their stamp recorded. A selection never prunes outside itself,
+      and contact groups are never pruned under a selector.
     - ``flags``: how the command in use spells each of these options (field name -> flag, as
       ``{"allow_mass_delete": "--allow-mass-delete"}``), so that a refusal names only options
       that command has; the command line fills it from its own definition.
@@ -45,8 +53,10 @@ class PlanOptions:
     max_delete_share: float = 0.25
     share_floor: int = 10
     allow_mass_delete: bool = False
+    withhold_mass_delete: bool = False
     allow_empty_desired: bool = False
     drift_policy: DriftPolicy = DriftPolicy.CORRECT
+    selector: Selector | None = None
     flags: Mapping[str, str] = field(default_factory=dict, compare=False, hash=False)
 
     def override_hint(self, name: str, purpose: str) -> str:

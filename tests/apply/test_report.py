@@ -39,7 +39,7 @@ def test_summary_and_leftovers_are_listed_without_personal_data() -> None:
     assert "conflict contact c: etag (next attempt after 2026-01-01T00:00:00+00:00)" in text
     assert text.endswith("Apply: 1 created, 0 updated, 0 deleted, 1 unchanged, 1 left.")
     assert not result.converged
-    assert result.to_json()["results"][2]["retryAt"].startswith("2026-01-01")
+    assert result.to_json()["results"][2]["retry_at"].startswith("2026-01-01")
 
 
 def test_a_later_outcome_supersedes_an_earlier_one() -> None:

@@ -71,5 +71,5 @@ async def test_contacts_in_system_groups_converge_and_keep_them(world: World) ->
 
     third = await world.apply(book(2, groups=2), prune=True)
     assert third.converged
-    assert third.counts()[Outcome.UNCHANGED] == 2
+    assert third.counts()[Outcome.UNCHANGED] == 4  # 2 contacts and 2 groups
     assert third.counts().get(Outcome.UPDATED, 0) == 0

@@ -30,6 +30,7 @@ from reconciler.plan.model import Action, Kept, Kind, Plan, PlanItem
 from tests.support.eventually import eventually_async
 
 ACCOUNT = "alice@example.com"
+LABEL = Account(ACCOUNT, (), "o", suspend=False, drift_policy=DriftPolicy.CORRECT).label
 
 
 def contact(name: str, **annotations: str) -> SimpleNamespace:
@@ -53,6 +54,7 @@ class Backend:
     """Records passes; answers each apply with the next queued result (default: all unchanged)."""
 
     def __init__(self) -> None:
+        self.withheld_deletes = 0
         self.applied: list[tuple[DesiredState, frozenset[str]]] = []
         self.planned: list[DesiredState] = []
         self.answers: list[ApplyResult | Exception] = []
@@ -168,8 +170,8 @@ async def test_start_is_one_full_pass_and_makes_the_account_ready(make: Any) -> 
     assert len(h.backend.applied) == 1
     assert [c.name for c in h.backend.applied[0][0].contacts] == ["a", "b"]
     assert h.health.readiness() == (True, "ok")
-    assert h.sample("reconciler_reconcile_total", account=ACCOUNT, result="success") == 1
-    assert h.sample("reconciler_ready", account=ACCOUNT) == 1
+    assert h.sample("reconciler_reconcile_total", account=LABEL, result="success") == 1
+    assert h.sample("reconciler_ready", account=LABEL) == 1
 
 
 async def test_a_conflict_is_requeued_with_growing_backoff_then_forgotten(make: Any) -> None:
@@ -182,7 +184,7 @@ async def test_a_conflict_is_requeued_with_growing_backoff_then_forgotten(make: 
     ]
     await h.start()
     assert h.worker.queue.num_requeues("a") == 1
-    assert h.sample("reconciler_conflicts_total", account=ACCOUNT) == 1
+    assert h.sample("reconciler_conflicts_total", account=LABEL) == 1
     h.clock.advance(0.9)
     await h.clock.settle()
     assert len(h.backend.applied) == 1
@@ -197,8 +199,8 @@ async def test_a_conflict_is_requeued_with_growing_backoff_then_forgotten(make: 
     await h.clock.settle()
     assert len(h.backend.applied) == 3
     assert h.worker.queue.num_requeues("a") == 0
-    assert h.sample("reconciler_workqueue_retries_total", name=ACCOUNT) == 2
-    assert h.sample("reconciler_reconcile_total", account=ACCOUNT, result="requeue") == 2
+    assert h.sample("reconciler_workqueue_retries_total", name=LABEL) == 2
+    assert h.sample("reconciler_reconcile_total", account=LABEL, result="requeue") == 2
 
 
 async def test_a_retry_waits_at_least_until_the_engines_retry_time(make: Any) -> None:
@@ -219,7 +221,7 @@ async def test_a_failed_pass_is_retried_with_backoff(make: Any) -> None:
     h = make()
     h.backend.answers = [RuntimeError("listing failed")]
     await h.start()
-    assert h.sample("reconciler_reconcile_errors_total", account=ACCOUNT) == 1
+    assert h.sample("reconciler_reconcile_errors_total", account=LABEL) == 1
     assert h.health.readiness()[0] is False
     h.clock.advance(1)
     await h.clock.settle()
@@ -237,8 +239,8 @@ async def test_a_broken_manifest_writes_nothing_until_fixed(make: Any) -> None:
     h.worker.enqueue(FULL, Trigger.RESYNC)
     await h.clock.settle()
     assert len(h.backend.applied) == 1
-    assert h.sample("reconciler_manifest_errors", account=ACCOUNT) == 1
-    assert h.sample("reconciler_reconcile_total", account=ACCOUNT, result="skipped") == 2
+    assert h.sample("reconciler_manifest_errors", account=LABEL) == 1
+    assert h.sample("reconciler_reconcile_total", account=LABEL, result="skipped") == 2
     assert h.worker.store.loaded  # the last good load's fingerprints are kept ...
     assert h.worker.store.broken  # ... and nothing is applied until the tree is fixed
     h.manifests.errors = []
@@ -247,7 +249,7 @@ async def test_a_broken_manifest_writes_nothing_until_fixed(make: Any) -> None:
     await h.clock.settle()
     assert len(h.backend.applied) == 2
     assert [c.name for c in h.backend.applied[-1][0].contacts] == ["a", "b", "c"]
-    assert h.sample("reconciler_manifest_errors", account=ACCOUNT) == 0
+    assert h.sample("reconciler_manifest_errors", account=LABEL) == 0
 
 
 async def test_a_broken_first_load_is_never_ready(make: Any) -> None:
@@ -267,7 +269,7 @@ async def test_correct_policy_writes_drift_back_and_damps_a_fighting_writer(make
     h.worker.enqueue("a", Trigger.LIVE)
     await h.clock.settle()
     assert len(h.backend.applied) == 2
-    assert h.sample("reconciler_drift_detected_total", account=ACCOUNT, policy="correct") == 1
+    assert h.sample("reconciler_drift_detected_total", account=LABEL, policy="correct") == 1
     assert h.worker.damper.delay("a") == 1.0
     h.worker.enqueue("a", Trigger.LIVE, h.worker.damper.delay("a"))
     await h.clock.settle()
@@ -285,7 +287,7 @@ async def test_our_own_write_echoing_back_is_not_drift(make: Any) -> None:
     h.worker.enqueue("a", Trigger.LIVE)
     await h.clock.settle()
     assert len(h.backend.applied) == 2
-    assert h.sample("reconciler_drift_detected_total", account=ACCOUNT, policy="correct") == 0
+    assert h.sample("reconciler_drift_detected_total", account=LABEL, policy="correct") == 0
 
 
 async def test_report_policy_plans_live_changes_and_writes_nothing(make: Any) -> None:
@@ -299,7 +301,7 @@ async def test_report_policy_plans_live_changes_and_writes_nothing(make: Any) ->
     await h.clock.settle()
     assert len(h.backend.applied) == 1  # only the start pass
     assert len(h.backend.planned) == 1
-    assert h.sample("reconciler_drift_detected_total", account=ACCOUNT, policy="report") == 1
+    assert h.sample("reconciler_drift_detected_total", account=LABEL, policy="report") == 1
     h.manifests.contacts.append(contact("c"))
     h.worker.manifests_changed()
     await h.clock.settle()
@@ -361,7 +363,7 @@ async def test_a_suspended_account_writes_nothing_but_is_ready(make: Any) -> Non
     await h.clock.settle()
     assert h.backend.applied == []
     assert h.health.readiness() == (True, "ok")
-    assert h.sample("reconciler_suspended", account=ACCOUNT) == 1
+    assert h.sample("reconciler_suspended", account=LABEL) == 1
 
 
 async def test_a_suspended_contact_is_left_out_and_hidden(make: Any) -> None:
@@ -388,7 +390,7 @@ async def test_shutdown_lets_the_pass_in_flight_finish(make: Any) -> None:
     h.backend.gate.set()
     await asyncio.wait_for(h.task, 5)
     assert len(h.backend.applied) == 1
-    assert h.sample("reconciler_reconcile_total", account=ACCOUNT, result="success") == 1
+    assert h.sample("reconciler_reconcile_total", account=LABEL, result="success") == 1
 
 
 def test_the_drift_damper_forgets_after_a_quiet_window(clock: Any) -> None:

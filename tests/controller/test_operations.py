@@ -47,9 +47,9 @@ async def test_the_small_server_serves_routes_and_refuses_the_rest() -> None:
         await server.close()
 
 
-def test_liveness_fails_when_the_loop_stalls_or_a_pass_hangs(clock: Any) -> None:
-    """A stale heartbeat or a pass running past its bound makes /healthz fail."""
-    health = Health(clock=clock, stale_after=30, stuck_after=600)
+def test_liveness_fails_when_the_loop_stalls(clock: Any) -> None:
+    """A stale heartbeat makes /healthz fail; a long pass does not (see test_readiness)."""
+    health = Health(clock=clock, stale_after=30)
     assert health.liveness()[0]
     health.beat()
     clock.advance(10)
@@ -59,16 +59,6 @@ def test_liveness_fails_when_the_loop_stalls_or_a_pass_hangs(clock: Any) -> None
     assert not alive
     assert "stalled" in why
     health.beat()
-    health.pass_started("a@x.io")
-    clock.advance(20)
-    health.beat()
-    assert health.liveness()[0]
-    clock.advance(590)
-    health.beat()
-    alive, why = health.liveness()
-    assert not alive
-    assert "a@x.io" in why
-    health.pass_finished("a@x.io")
     assert health.liveness()[0]
 
 

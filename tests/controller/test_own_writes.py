@@ -75,14 +75,14 @@ async def worker(clock: Any, tmp_path: Path) -> AsyncIterator[tuple[AccountWorke
 
 def passes(worker: AccountWorker, result: str = "success") -> float:
     value = worker.metrics.registry.get_sample_value(
-        "reconciler_reconcile_total", {"account": USER, "result": result}
+        "reconciler_reconcile_total", {"account": worker.label, "result": result}
     )
     return value or 0.0
 
 
 def polls(worker: AccountWorker) -> float:
     value = worker.metrics.registry.get_sample_value(
-        "reconciler_polls_total", {"account": USER, "result": "ok"}
+        "reconciler_polls_total", {"account": worker.label, "result": "ok"}
     )
     return value or 0.0
 

@@ -70,7 +70,7 @@ async def test_a_suspended_contact_is_neither_updated_nor_pruned(
     result = await backend.apply(store.state, store.suspended)
     assert result.converged
     suspended = result.get("contact", "b")
-    assert suspended is None or suspended.outcome is Outcome.SKIPPED
+    assert suspended is None or suspended.outcome is Outcome.UNCHANGED  # kept, not written
     assert await given_names(client) == ["Anna", "Bob"]
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from reconciler.controller.watching import ManifestWatcher, plan_watch
+from tests.support.eventually import eventually_async
 
 GENEROUS = 20.0  # seconds to wait for something that should take a fraction of one
 
@@ -19,6 +20,7 @@ class Counter:
     def __init__(self) -> None:
         self.count = 0
         self.changed = asyncio.Event()
+        self.watcher: ManifestWatcher | None = None
 
     def __call__(self) -> None:
         self.count += 1
@@ -26,6 +28,28 @@ class Counter:
 
     async def next(self) -> None:
         await asyncio.wait_for(self.changed.wait(), GENEROUS)
+        self.changed.clear()
+
+    async def settled(self) -> None:
+        """Wait until the watcher has no reload pending."""
+
+        async def check() -> bool:
+            return self.watcher is not None and self.watcher.settled
+
+        await eventually_async(check, "the watcher to settle")
+
+    async def attached(self, poke: Callable[[], None]) -> None:
+        """Poke until a change is seen (the OS watch is live), then start counting afresh."""
+
+        async def seen() -> bool:
+            if self.count:
+                return True
+            poke()
+            return False
+
+        await eventually_async(seen, "the watch to attach")
+        await self.settled()
+        self.count = 0
         self.changed.clear()
 
 
@@ -36,6 +60,7 @@ async def watch() -> AsyncIterator[Callable[[list[Path]], Counter]]:
     def start(paths: list[Path]) -> Counter:
         counter = Counter()
         watcher = ManifestWatcher(paths, debounce=0.3, on_change=counter)
+        counter.watcher = watcher
         tasks.append(asyncio.create_task(watcher.run()))
         return counter
 
@@ -43,10 +68,6 @@ async def watch() -> AsyncIterator[Callable[[list[Path]], Counter]]:
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
-
-
-async def started() -> None:
-    await asyncio.sleep(0.5)  # let the OS watch attach before the test changes files
 
 
 def git_sync_checkout(root: Path, revision: str, files: dict[str, str]) -> Path:
@@ -67,7 +88,8 @@ def test_the_watch_plan_follows_symlinks(tmp_path: Path) -> None:
     plan = plan_watch([tmp_path / "current"])
     assert plan.targets == (worktree.resolve(),)
     assert plan.links == (tmp_path / "current",)
-    assert plan.roots == (tmp_path.resolve(),)
+    assert plan.trees == (worktree.resolve(),)
+    assert set(plan.folders) == {tmp_path.resolve(), worktree.parent.resolve()}
     assert plan.relevant(worktree.resolve() / "a.yaml")
     assert plan.relevant(tmp_path / "current")
     assert plan.relevant(tmp_path / "current" / "a.yaml")
@@ -80,12 +102,12 @@ async def test_a_burst_of_edits_is_one_change(
     """Several writes in quick succession produce a single reload."""
     (tmp_path / "a.yaml").write_text("a: 1\n")
     counter = watch([tmp_path])
-    await started()
+    await counter.attached(lambda: (tmp_path / "a.yaml").write_text("a: 1\n"))
     for index in range(5):
         (tmp_path / "a.yaml").write_text(f"a: {index}\n")
         (tmp_path / f"new{index}.yaml").write_text("b: 1\n")
     await counter.next()
-    await asyncio.sleep(1.0)
+    await counter.settled()
     assert counter.count == 1
 
 
@@ -96,16 +118,20 @@ async def test_a_git_sync_flip_is_one_change_and_the_new_checkout_is_watched(
     the new worktree are then seen, and churn outside the checkout is not."""
     old = git_sync_checkout(tmp_path, "aaa", {"a.yaml": "a: 1\n"})
     counter = watch([tmp_path / "current"])
-    await started()
+    await counter.attached(lambda: (old / "a.yaml").write_text("a: 1\n"))
     new = git_sync_checkout(tmp_path, "bbb", {"a.yaml": "a: 2\n", "b.yaml": "b: 1\n"})
     shutil.rmtree(old)
     await counter.next()
-    await asyncio.sleep(1.0)
+    await counter.settled()
     assert counter.count == 1
     (new / "b.yaml").write_text("b: 2\n")
     await counter.next()
+    await counter.settled()
     assert counter.count == 2
     (tmp_path / ".git").mkdir()
-    (tmp_path / ".git" / "FETCH_HEAD").write_text("x")
-    await asyncio.sleep(1.0)
-    assert counter.count == 2
+    for index in range(20):  # churn beside the checkout is not a change
+        (tmp_path / ".git" / "FETCH_HEAD").write_text(f"x{index}")
+    (new / "b.yaml").write_text("b: 3\n")
+    await counter.next()
+    await counter.settled()
+    assert counter.count == 3

@@ -27,6 +27,7 @@ class Contact:
     name: str
     spec: Spec
     annotations: dict[str, str] = field(default_factory=dict)
+    labels: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -264,3 +264,21 @@ def test_a_plan_that_would_exceed_the_contacts_a_user_may_have_is_refused() -> N
     plan = build_plan(wanted, live(*others[:-3], *ours), PlanOptions(prune=True))
     assert plan.summary().add == 13
     assert plan.summary().destroy == 3
+
+
+def test_a_withheld_mass_deletion_keeps_only_the_deletions() -> None:
+    """With withhold_mass_delete (the controller), deletions over the cap become withheld
+    no-ops with a warning naming the count and the override, and every other change of the
+    plan stays in it."""
+    flags = {"allow_mass_delete": "--allow-mass-delete"}
+    options = PlanOptions(prune=True, max_deletes=2, withhold_mass_delete=True, flags=flags)
+    plan = build_plan(desired(*keep_first(7)), live(*managed(10)), options)
+    assert plan.withheld_deletes == 3
+    assert not any(item.action is Action.DELETE for item in plan.items)
+    assert sum(1 for item in plan.items if item.kept is Kept.WITHHELD) == 3
+    assert "withholding the deletion of 3 of 10" in plan.warnings[0]
+    assert "--allow-mass-delete" in plan.warnings[0]
+    edited = [*keep_first(6), contact("c6", urls=[{"value": "changed"}]), contact("new")]
+    plan = build_plan(desired(*edited), live(*managed(10)), options)
+    assert sorted(item.action for item in plan.changes) == [Action.CREATE, Action.UPDATE]
+    assert plan.withheld_deletes == 3

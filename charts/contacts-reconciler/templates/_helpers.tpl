@@ -63,6 +63,27 @@ app.kubernetes.io/part-of: contacts-reconciler
 {{- end }}
 {{- end }}
 
+{{- define "contacts-reconciler.stateClaimName" -}}
+{{- if .Values.state.persistence.existingClaim }}
+{{- .Values.state.persistence.existingClaim }}
+{{- else }}
+{{- printf "%s-state" (include "contacts-reconciler.fullname" .) | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+
+{{/* The spec of the state PersistentVolumeClaim (one claim, or one per shard). */}}
+{{- define "contacts-reconciler.stateClaimSpec" -}}
+{{- $persistence := .Values.state.persistence }}
+accessModes:
+  {{- toYaml $persistence.accessModes | nindent 2 }}
+{{- with $persistence.storageClassName }}
+storageClassName: {{ . | quote }}
+{{- end }}
+resources:
+  requests:
+    storage: {{ $persistence.size }}
+{{- end }}
+
 {{/* A ConfigMap key for a manifest path: keys cannot hold '/', the volume item restores it. */}}
 {{- define "contacts-reconciler.manifestKey" -}}
 {{- printf "%s.%s" (sha256sum . | trunc 8) (regexReplaceAll "[^-._a-zA-Z0-9]" . "_") | trunc 253 }}
@@ -196,6 +217,7 @@ spec:
         - --config=/etc/reconciler/config.yaml
         {{- end }}
         - {{ include "contacts-reconciler.shardArg" . }}
+        - {{ printf "--state-dir=%s" .Values.state.mountPath | quote }}
         - --health-addr=:8081
         - --metrics-addr=:8080
         - {{ printf "--resync-interval=%s" .Values.controller.resyncInterval | quote }}
@@ -212,6 +234,12 @@ spec:
         {{- if .Values.controller.prune }}
         - --prune
         {{- end }}
+        - {{ printf "--max-deletes=%d" (int .Values.controller.maxDeletes) | quote }}
+        - {{ printf "--max-delete-share=%v" .Values.controller.maxDeleteShare | quote }}
+        {{- if .Values.controller.allowMassDelete }}
+        - --allow-mass-delete
+        {{- end }}
+        - {{ printf "--api-grace=%s" .Values.controller.apiGrace | quote }}
         {{- if .Values.controller.suspend }}
         - --suspend
         {{- end }}
@@ -234,6 +262,10 @@ spec:
           valueFrom:
             fieldRef:
               fieldPath: metadata.namespace
+        # The state directory (create journals, write locks), also for commands run with
+        # kubectl exec: the root filesystem is read-only.
+        - name: RECONCILER_STATE_DIR
+          value: {{ .Values.state.mountPath | quote }}
         {{- if and .Values.credentials.existingSecret .Values.credentials.tokenKey }}
         - name: RECONCILER_TOKEN
           valueFrom:
@@ -295,6 +327,8 @@ spec:
           readOnly: true
         - name: tmp
           mountPath: /tmp
+        - name: state
+          mountPath: {{ .Values.state.mountPath }}
         {{- if .Values.credentials.existingSecret }}
         - name: credentials
           mountPath: /var/run/secrets/reconciler
@@ -312,6 +346,17 @@ spec:
     - name: tmp
       emptyDir:
         sizeLimit: {{ .Values.tmpSizeLimit }}
+    {{- $persistence := .Values.state.persistence }}
+    {{- if not $persistence.enabled }}
+    - name: state
+      emptyDir:
+        sizeLimit: {{ .Values.state.sizeLimit }}
+    {{- else if not .Values.sharding.enabled }}
+    {{- /* Sharded: every replica's claim comes from the StatefulSet's volumeClaimTemplates. */}}
+    - name: state
+      persistentVolumeClaim:
+        claimName: {{ include "contacts-reconciler.stateClaimName" . }}
+    {{- end }}
     {{- if eq .Values.manifests.source "git" }}
     - name: manifests
       emptyDir: {}
