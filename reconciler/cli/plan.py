@@ -144,7 +144,8 @@ def target_of(**kwargs: Any) -> Any:
 @option(
     "--detailed-exitcode",
     is_flag=True,
-    help="Exit 0 when there is nothing to change, 2 when there are changes, 1 on error.",
+    help="Exit 0 when there is nothing to change, 2 when there are changes (with --drift-only: "
+    "when there is drift), 1 on error.",
 )
 @planning_options
 def plan(paths: tuple[str, ...], **kwargs: Any) -> None:
