@@ -41,7 +41,7 @@ from reconciler.model import DesiredState, LiveState, read_stamp
 from reconciler.model.inputs import Person
 from reconciler.people.errors import PeopleError
 from reconciler.plan.build import build_plan
-from reconciler.plan.errors import PlanError
+from reconciler.plan.errors import PlanError, PlanRefused
 from reconciler.plan.model import Action, Batch, Kind, Method, Plan, PlanItem, WaveName
 from reconciler.plan.options import PlanOptions
 from reconciler.plan.pending import resolve_body
@@ -225,6 +225,8 @@ class Run:
             plan = build_plan(self.desired, read.state, self.settings.plan)
         except PlanError as error:
             self.result.errors.append(str(error))
+            if isinstance(error, PlanRefused):
+                self.result.refused = str(error)
             return False
         if self.on_plan is not None:
             approve, self.on_plan = self.on_plan, None

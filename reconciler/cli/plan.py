@@ -157,9 +157,16 @@ def target_of(**kwargs: Any) -> Target:
     help="Also save the plan to FILE, for 'reconciler apply FILE'.",
 )
 @option(
+    "--drift-only",
+    is_flag=True,
+    help="Show only what changed live since the reconciler last applied it (drift), nothing "
+    "the manifests ask for; cannot be saved with --out.",
+)
+@option(
     "--detailed-exitcode",
     is_flag=True,
-    help="Exit 0 when there is nothing to change, 2 when there are changes, 1 on error.",
+    help="Exit 0 when there is nothing to change, 2 when there are changes (with --drift-only: "
+    "when there is drift), 1 on error.",
 )
 @planning_options
 def plan(paths: tuple[str, ...], **kwargs: Any) -> None:
@@ -170,6 +177,12 @@ def plan(paths: tuple[str, ...], **kwargs: Any) -> None:
     from reconciler.cli.verbosity import log_level
     from reconciler.controller.logs import use_color
 
+    if kwargs["drift_only"] and kwargs["out"]:
+        raise click.UsageError(
+            "--drift-only cannot be combined with --out: a drift-only plan is for reading; "
+            "to write the drift back, plan without --drift-only (drift is marked '# drift') "
+            "and apply that plan",
+        )
     request = PlanRequest(
         paths=paths,
         target=target_of(**kwargs),
@@ -181,6 +194,7 @@ def plan(paths: tuple[str, ...], **kwargs: Any) -> None:
         detailed_exitcode=kwargs["detailed_exitcode"],
         color=use_color(),
         log_level=log_level(),
+        drift_only=kwargs["drift_only"],
     )
     raise SystemExit(run_plan(request))
 
@@ -197,6 +211,7 @@ class PlanRequest:
     detailed_exitcode: bool = False
     color: bool = False  # colour the text plan's symbols (a terminal, and no NO_COLOR)
     log_level: int = logging.WARNING  # stderr: WARNING by default, ERROR with -q
+    drift_only: bool = False  # show only drift (never saved: the CLI refuses it with ``out``)
 
 
 def render_plan(plan: Plan, output: PlanFormat, *, compact: bool, redact: bool) -> str:
@@ -212,7 +227,7 @@ def render_plan(plan: Plan, output: PlanFormat, *, compact: bool, redact: bool) 
 def run_plan(request: PlanRequest) -> int:
     """Print the plan (and save it with ``--out``); exit code per ``--detailed-exitcode``."""
     from reconciler.people.errors import PeopleError
-    from reconciler.plan import PlanError, dumps_plan
+    from reconciler.plan import PlanError, drift_only, dumps_plan
     from reconciler.plan.render_color import color_plan
 
     quiet_logs(request.log_level)
@@ -224,6 +239,8 @@ def run_plan(request: PlanRequest) -> int:
     except (PlanError, PeopleError) as error:
         err(f"Error: {error}")
         return EXIT_ERROR
+    if request.drift_only:
+        plan = drift_only(plan)
     shown = render_plan(plan, request.output, compact=request.compact, redact=request.redact)
     if request.color and request.output == "text":
         shown = color_plan(shown)
@@ -233,7 +250,8 @@ def run_plan(request: PlanRequest) -> int:
         Path(request.out).write_text(dumps_plan(plan, binding), encoding="utf-8")
         if request.log_level <= logging.WARNING:
             err(f"Saved the plan to {request.out}; apply it with: reconciler apply {request.out}")
-    if request.detailed_exitcode and not plan.in_sync:
+    changed = bool(plan.items) if plan.drift_only else not plan.in_sync
+    if request.detailed_exitcode and changed:
         return EXIT_CHANGES
     return EXIT_OK
 

@@ -482,10 +482,7 @@ class AccountWorker:
             live={key for key, triggers in why.items() if Trigger.LIVE in triggers},
         )
         if FULL in keys:  # only a full pass may prune, so only it says what deletions wait
-            # The deletion guards' refusals ("refusing to delete ...") reach us as error strings.
-            self.status.deletion_refused(
-                "; ".join(e for e in result.errors if e.startswith("refusing to"))
-            )
+            self.status.deletion_refused(result.refused or "")
             if plan is not None:
                 withheld, orphans = kept_deletions(plan)
                 self.status.deletions(withheld=withheld, orphans=orphans)

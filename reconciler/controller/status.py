@@ -24,7 +24,7 @@ from typing import Any
 from reconciler.controller.conditions import Conditions, ConditionType, Status, iso
 from reconciler.controller.events import Event, EventKind
 from reconciler.controller.records import ContactStatus, PassRecord, Waiting
-from reconciler.plan.model import Action, Kind, Plan
+from reconciler.plan.model import Action, Kept, Kind, Plan
 
 __all__ = ["STALL_AFTER", "AccountState", "AccountStatus", "StatusBoard", "kept_deletions"]
 
@@ -392,14 +392,14 @@ def kept_deletions(plan: Plan) -> tuple[dict[str, str], list[str]]:
     """Our contacts a plan kept although their manifest is gone: ``(withheld, orphans)``.
 
     Every kept orphan counts; those the guards held back because loading or listing was
-    incomplete are withheld deletes too (their reason says so: the plan marks them no other way).
+    incomplete (marked :attr:`Kept.WITHHELD`) are withheld deletes too.
     """
     withheld: dict[str, str] = {}
     orphans: list[str] = []
     for item in plan.items:
         if item.kind is Kind.CONTACT and item.action is Action.NOOP and item.orphan:
             orphans.append(item.key)
-            if item.reason.startswith("deletion withheld"):
+            if item.kept is Kept.WITHHELD:
                 withheld[item.key] = item.reason
     return withheld, orphans
 

@@ -8,6 +8,7 @@ from reconciler.diff import FieldChange
 from reconciler.model.inputs import ADOPT_ANNOTATION, PRUNE_ANNOTATION
 from reconciler.plan.batching import BATCH_LIMITS
 from reconciler.plan.build import build_plan
+from reconciler.plan.drift_only import drift_only
 from reconciler.plan.errors import (
     AmbiguousAdoption,
     ContactLimitExceeded,
@@ -25,6 +26,7 @@ from reconciler.plan.model import (
     PENDING_GROUP_PREFIX,
     Action,
     Batch,
+    Kept,
     Kind,
     Method,
     Plan,
@@ -57,6 +59,7 @@ __all__ = [
     "EmptyDesiredRefused",
     "FieldChange",
     "GroupNameTaken",
+    "Kept",
     "Kind",
     "Method",
     "Plan",
@@ -73,6 +76,7 @@ __all__ = [
     "WaveName",
     "build_plan",
     "check_binding",
+    "drift_only",
     "dumps_plan",
     "loads_plan",
     "plan_view",

@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 
 from reconciler.model.limits import MAX_CONTACTS_PER_USER
 from reconciler.plan.errors import ContactLimitExceeded, DeletionCapExceeded, EmptyDesiredRefused
-from reconciler.plan.model import Action, Kind, PlanItem
+from reconciler.plan.model import Action, Kept, Kind, PlanItem
 from reconciler.plan.options import PlanOptions
 
 
@@ -39,8 +39,8 @@ class GuardedDeletions:
     withheld: int = 0  # contact deletions withheld by the caps
 
 
-def _keep(orphan: Orphan, reason: str) -> PlanItem:
-    return replace(orphan.item, action=Action.NOOP, reason=reason, orphan=True)
+def _keep(orphan: Orphan, why: Kept, reason: str) -> PlanItem:
+    return replace(orphan.item, action=Action.NOOP, reason=reason, orphan=True, kept=why)
 
 
 def guard_deletions(
@@ -56,11 +56,18 @@ def guard_deletions(
     if not orphans:
         return out
     if not options.prune:
-        out.kept = [_keep(o, "its manifest is gone; kept because pruning is off") for o in orphans]
+        out.kept = [
+            _keep(o, Kept.PRUNING_OFF, "its manifest is gone; kept because pruning is off")
+            for o in orphans
+        ]
         return out
     if not complete:
         out.kept = [
-            _keep(o, "deletion withheld: loading manifests or listing live state was incomplete")
+            _keep(
+                o,
+                Kept.WITHHELD,
+                "deletion withheld: loading manifests or listing live state was incomplete",
+            )
             for o in orphans
         ]
         out.warnings.append(
@@ -78,7 +85,7 @@ def guard_deletions(
         if orphan.prunable:
             out.deletes.append(replace(orphan.item, orphan=True))
         else:
-            out.kept.append(_keep(orphan, 'protected by reconciler/prune: "false"'))
+            out.kept.append(_keep(orphan, Kept.PROTECTED, 'protected by reconciler/prune: "false"'))
     contact_deletes = sum(1 for item in out.deletes if item.kind is Kind.CONTACT)
     share = contact_deletes / managed_contacts if managed_contacts else 0.0
     over_count = contact_deletes > options.max_deletes
@@ -94,7 +101,10 @@ def guard_deletions(
         if not options.withhold_mass_delete:
             raise DeletionCapExceeded(f"refusing to delete {over}")
         reason = "deletion withheld: the plan deletes more contacts than the limits allow"
-        out.kept += [replace(item, action=Action.NOOP, reason=reason) for item in out.deletes]
+        out.kept += [
+            replace(item, action=Action.NOOP, reason=reason, kept=Kept.WITHHELD)
+            for item in out.deletes
+        ]
         out.deletes = []
         out.withheld = contact_deletes
         out.warnings.append(f"withholding the deletion of {over}")

@@ -34,6 +34,15 @@ class Kind(StrEnum):
     GROUP = "group"
 
 
+class Kept(StrEnum):
+    """Why a plan keeps a live object we own whose manifest is gone (the owner of the concept:
+    the status model and anything else that branches on it reads this, never ``reason``)."""
+
+    PRUNING_OFF = "pruning-off"
+    WITHHELD = "withheld"  # loading or listing was incomplete: the deletion waits
+    PROTECTED = "protected"  # stamped ``reconciler/prune: "false"``
+
+
 class Method(StrEnum):
     """The API method that executes a batch (discovery ids)."""
 
@@ -70,6 +79,7 @@ class PlanItem:
     manifest did not change): among ``changes`` they are written back (policy correct), absent
     from them they are left in place and only shown (policy report); every other change is
     intent. A kept item with ``drift`` is a contact whose only difference is such drift.
+    ``kept`` says why an orphan is kept rather than deleted (None for every other item).
     """
 
     kind: Kind
@@ -86,6 +96,7 @@ class PlanItem:
     unmanaged: tuple[str, ...] = ()
     drift: tuple[str, ...] = ()
     orphan: bool = False
+    kept: Kept | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,7 +139,8 @@ class Plan:
     plan of a 50,000-contact book stays small. ``etags`` maps the resource name of every live
     contact seen to its etag; ``group_labels`` maps group resource names (and placeholders) to
     manifest names for display. ``warnings`` are for people (and are rendered). ``revision``
-    is the revision of the manifests it was planned from.
+    is the revision of the manifests it was planned from. ``drift_only`` marks a plan reduced
+    to its drift (:func:`reconciler.plan.drift_only.drift_only`): shown, never applied.
     """
 
     owner: str
@@ -141,6 +153,7 @@ class Plan:
     withheld_deletes: int = 0  # contact deletions over the caps, kept (withhold_mass_delete)
     group_labels: Mapping[str, str] = field(default_factory=dict)
     revision: str | None = None
+    drift_only: bool = False
 
     @property
     def drift_left(self) -> dict[str, tuple[str, ...]]:

@@ -6,8 +6,8 @@ The diff block puts ``+``/``-``/``~`` in the first column so that code hosts col
 from __future__ import annotations
 
 from reconciler.plan.model import Plan
-from reconciler.plan.render_text import NO_CHANGES, SYMBOLS, field_lines
-from reconciler.plan.view import in_sync, plan_view, revision_line, summary_line
+from reconciler.plan.render_text import SYMBOLS, field_lines
+from reconciler.plan.view import in_sync, in_sync_line, plan_view, revision_line, summary_line
 
 
 def _cell(text: str) -> str:
@@ -17,12 +17,12 @@ def _cell(text: str) -> str:
 def render_markdown(plan: Plan, *, redact: bool = False) -> str:
     """The plan as GitHub-flavoured markdown, ending in a newline."""
     view = plan_view(plan, redact=redact)
-    lines = ["### Contacts plan", ""]
+    lines = ["### Contacts drift" if plan.drift_only else "### Contacts plan", ""]
     revision = revision_line(view)
     if revision:
         lines += [f"_{revision}_", ""]
     if in_sync(view):
-        lines.append(f"**{NO_CHANGES}**")
+        lines.append(f"**{in_sync_line(view)}**")
     elif not view["changes"]:
         lines.append(f"**{summary_line(view)}**")
     else:

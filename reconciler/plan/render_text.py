@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from reconciler.plan.model import Plan
-from reconciler.plan.view import in_sync, plan_view, revision_line, summary_line
+from reconciler.plan.view import in_sync, in_sync_line, plan_view, revision_line, summary_line
 
 SYMBOLS = {"create": "+", "update": "~", "adopt": "~", "delete": "-", "noop": " "}
 VERBS = {
@@ -22,7 +22,8 @@ VERBS = {
     "adopt": "will be adopted and updated in place",
     "delete": "will be destroyed",
 }
-NO_CHANGES = "No changes. The live contacts match the manifests."
+HEADER = "The reconciler will perform the following actions:"
+HEADER_DRIFT = "Changed outside the reconciler since it last applied them (written back on apply):"
 
 
 def format_value(value: Any) -> str:
@@ -92,7 +93,7 @@ def render_text(plan: Plan, *, redact: bool = False, compact: bool = False) -> s
         if compact:
             lines += [compact_line(item) for item in view["changes"]]
         else:
-            lines += ["The reconciler will perform the following actions:", ""]
+            lines += [HEADER_DRIFT if view["drift_only"] else HEADER, ""]
             for item in view["changes"]:
                 lines += [*item_block(item), ""]
     for kept in view["kept"]:
@@ -100,5 +101,5 @@ def render_text(plan: Plan, *, redact: bool = False, compact: bool = False) -> s
     if view["kept"]:
         lines.append("")
     lines += [f"Warning: {warning}" for warning in view["warnings"]]
-    lines.append(NO_CHANGES if in_sync(view) else summary_line(view))
+    lines.append(in_sync_line(view) if in_sync(view) else summary_line(view))
     return "\n".join(lines) + "\n"

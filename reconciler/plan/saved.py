@@ -26,6 +26,7 @@ from reconciler.plan.errors import SavedPlanError, SavedPlanMismatch
 from reconciler.plan.model import (
     Action,
     Batch,
+    Kept,
     Kind,
     Method,
     Plan,
@@ -111,6 +112,7 @@ class _Item(_Strict):
     unmanaged: list[str] = []
     drift: list[str] = []
     orphan: bool = False
+    kept: Kept | None = None
 
 
 class _Batch(_Strict):
@@ -161,12 +163,15 @@ def _item_doc(item: PlanItem) -> dict[str, Any]:
         "unmanaged": list(item.unmanaged),
         "drift": list(item.drift),
         "orphan": item.orphan,
+        "kept": item.kept.value if item.kept is not None else None,
     }
 
 
 def dumps_plan(plan: Plan, binding: Binding) -> str:
     """The plan as a JSON document that :func:`loads_plan` turns back into an equal plan,
     bound to ``binding`` (whose owner and revision must be the plan's)."""
+    if plan.drift_only:
+        raise ValueError("a drift-only plan is for reading: it cannot be saved or applied")
     if binding.owner != plan.owner or binding.revision not in (None, plan.revision):
         raise ValueError(f"binding {binding!r} does not match the plan's owner and revision")
     index = {id(item): n for n, item in enumerate(plan.items)}
@@ -252,6 +257,7 @@ def loads_plan(text: str | bytes, *, source: str = "<plan>") -> SavedPlan:
             unmanaged=tuple(i.unmanaged),
             drift=tuple(i.drift),
             orphan=i.orphan,
+            kept=i.kept,
         )
         for i in document.items
     )

@@ -66,10 +66,13 @@ def item_view(item: PlanItem, labels: Mapping[str, str], redact: bool) -> dict[s
 
 
 def plan_view(plan: Plan, *, redact: bool = False) -> dict[str, Any]:
-    """The whole plan as JSON-ready data (``format_version`` versions this shape)."""
+    """The whole plan as JSON-ready data (``format_version`` versions this shape). A kept orphan
+    says why in ``kept_because`` (``pruning-off``, ``withheld``, ``protected``): programs branch
+    on that, never on ``reason``, which is for people."""
     summary = plan.summary()
     return {
         "format_version": FORMAT_VERSION,
+        "drift_only": plan.drift_only,
         "owner": plan.owner,
         "revision": plan.revision,
         "summary": {
@@ -93,6 +96,7 @@ def plan_view(plan: Plan, *, redact: bool = False) -> dict[str, Any]:
                 "reason": i.reason,
                 "orphan": i.orphan,
             }
+            | ({"kept_because": i.kept.value} if i.kept is not None else {})
             | ({"drift_not_written": list(i.drift)} if i.drift else {})
             for i in plan.items
             if i.action is Action.NOOP
@@ -102,15 +106,33 @@ def plan_view(plan: Plan, *, redact: bool = False) -> dict[str, Any]:
     }
 
 
+NO_CHANGES = "No changes. The live contacts match the manifests."
+NO_DRIFT = "No drift. The live contacts are as the reconciler last applied them."
+
+
 def in_sync(view: Mapping[str, Any]) -> bool:
-    """Nothing to change and nothing orphaned."""
+    """Nothing to change and nothing orphaned (a drift-only plan: no drift at all)."""
+    if view["drift_only"]:
+        return not view["changes"] and not view["kept"]
     return not view["changes"] and not view["summary"]["orphaned"]
+
+
+def in_sync_line(view: Mapping[str, Any]) -> str:
+    """What a plan that is :func:`in_sync` says instead of its summary line."""
+    return NO_DRIFT if view["drift_only"] else NO_CHANGES
 
 
 def summary_line(view: Mapping[str, Any]) -> str:
     """Terraform's line; adoptions and orphans (kept although their manifest is gone) get their
-    own count when there are any."""
+    own count when there are any. A drift-only plan says so, and counts drifted contacts."""
     s = view["summary"]
+    if view["drift_only"]:
+        written = len(view["changes"])
+        drifted = written + len(view["kept"])
+        return (
+            f"Drift-only plan: {drifted} contact(s) changed live since last applied, "
+            f"{written} of them to write back; changes the manifests ask for are not shown."
+        )
     adopt = f"{s['adopt']} to adopt, " if s["adopt"] else ""
     orphaned = f", {s['orphaned']} orphaned" if s["orphaned"] else ""
     return (

@@ -134,6 +134,7 @@ async def test_prune_refused_by_the_guard_writes_nothing(world: World) -> None:
     result = await world.apply(book(1), prune=True, max_deletes=5)
     assert not result.converged
     assert result.errors
+    assert result.refused == result.errors[0]  # typed: the status reads this, not the words
     assert world.client.stats.requests["people.batchDeleteContacts"] == writes_before
     assert len(await world.people()) == 20
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from reconciler.apply.results import Outcome
 from reconciler.plan import Action, build_plan, render_text
 from reconciler.plan.options import DriftPolicy, PlanOptions
@@ -103,3 +105,26 @@ async def test_correct_writes_drift_back(world: World) -> None:
     assert result.counts()[Outcome.UPDATED] == 1
     (person,) = await world.people()
     assert person["names"][0]["givenName"] == "Jane"
+
+
+async def test_a_drift_only_plan_keeps_drift_and_drops_intent(world: World) -> None:
+    """Reduced to drift: a manifest change disappears, the drifted field stays (written back
+    under correct, shown as not written under report); it can be neither saved nor applied."""
+    assert (await world.apply(desired(jane()))).converged
+    person = await edited(world)
+    from reconciler.model import LiveState
+    from reconciler.plan import Binding, drift_only, dumps_plan
+
+    live = LiveState(people=[person])
+    promoted = desired(jane(organizations=[{"name": "Acme", "title": "CEO"}]))
+    correct = drift_only(build_plan(promoted, live, PlanOptions()))
+    (item,) = correct.items
+    assert (item.action, [c.field for c in item.changes]) == (Action.UPDATE, ["names"])
+    assert (correct.drift_only, correct.waves) == (True, ())
+    report = drift_only(build_plan(promoted, live, PlanOptions(drift_policy=DriftPolicy.REPORT)))
+    (kept,) = report.items
+    assert (kept.action, kept.changes, kept.drift) == (Action.NOOP, (), ("names",))
+    assert "names" in render_text(report)
+    assert drift_only(build_plan(promoted, LiveState(people=[]), PlanOptions())).items == ()
+    with pytest.raises(ValueError, match="drift-only"):
+        dumps_plan(correct, Binding("embedded", "people/me", correct.owner))

@@ -26,7 +26,7 @@ from reconciler.controller.health import Health
 from reconciler.controller.metrics import Metrics
 from reconciler.controller.slots import PassSlots
 from reconciler.model import DesiredState
-from reconciler.plan.model import Action, Kind, Plan, PlanItem
+from reconciler.plan.model import Action, Kept, Kind, Plan, PlanItem
 from tests.support.eventually import LIMIT, eventually_async
 from tests.support.manifests import contact
 
@@ -530,8 +530,9 @@ async def test_the_status_lists_orphans_and_withheld_deletes_of_a_full_pass(make
             Kind.CONTACT,
             Action.NOOP,
             "gone",
-            "deletion withheld: loading manifests or listing live state was incomplete",
+            "any wording at all",
             orphan=True,
+            kept=Kept.WITHHELD,
         )
     ]
     await h.start()
@@ -539,3 +540,28 @@ async def test_the_status_lists_orphans_and_withheld_deletes_of_a_full_pass(make
     assert status["orphans"] == ["gone"]
     assert [w["key"] for w in status["withheldDeletes"]] == ["gone"]
     assert status["state"] == "Stalled"
+
+
+async def test_a_refused_full_pass_stalls_the_account_whatever_the_refusal_says(
+    make: Any,
+) -> None:
+    """A guard's refusal reaches the status as the result's typed ``refused``, not by matching
+    its text: reworded, it still stalls the account."""
+    h = make()
+    refused = ApplyResult(errors=["Löschen verweigert: zu viele"], refused="Löschen verweigert")
+    h.backend.answers = [refused]
+    await h.start()
+    status = h.worker.status.to_json()
+    assert status["state"] == "Stalled"
+    stalled = [c for c in status["conditions"] if c["type"] == "Stalled"]
+    assert [(c["status"], c["reason"]) for c in stalled] == [("True", "DeletesRefused")]
+
+
+async def test_an_error_that_reads_like_a_refusal_is_not_one(make: Any) -> None:
+    """An untyped error worded like a guard's refusal is a failed pass, not a refused delete."""
+    h = make()
+    h.backend.answers = [ApplyResult(errors=["refusing to delete 3 of 3 managed contacts"])]
+    await h.start()
+    status = h.worker.status.to_json()
+    reasons = [c["reason"] for c in status["conditions"] if c["type"] == "Stalled"]
+    assert "DeletesRefused" not in reasons

@@ -15,7 +15,7 @@ from reconciler.controller.status import (
     StatusBoard,
     kept_deletions,
 )
-from reconciler.plan.model import Action, Kind, Plan, PlanItem
+from reconciler.plan.model import Action, Kept, Kind, Plan, PlanItem
 
 START = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 
@@ -210,27 +210,36 @@ def test_a_failed_pass_is_told_once_until_a_pass_succeeds(
     assert [e.kind for e in told(events)] == [EventKind.PASS_FAILED, EventKind.PASS_FAILED]
 
 
+def kept_plan(*kept: tuple[str, Kept, str]) -> Plan:
+    """A plan keeping orphans ``(key, why, reason)``."""
+    items = tuple(
+        PlanItem(Kind.CONTACT, Action.NOOP, key, reason, orphan=True, kept=why)
+        for key, why, reason in kept
+    )
+    return Plan(owner="o", items=items, waves=(), prune=True)
+
+
+def test_withheld_deletes_are_told_by_the_plans_marker_never_its_wording() -> None:
+    """Only the structured marker makes a withheld delete: a reworded reason (any language)
+    still counts, and a reason that merely reads like one does not."""
+    plan = kept_plan(
+        ("reworded", Kept.WITHHELD, "Löschung zurückgehalten: Auflistung unvollständig"),
+        ("lookalike", Kept.PRUNING_OFF, "deletion withheld (just the words)"),
+    )
+    withheld, orphans = kept_deletions(plan)
+    assert withheld == {"reworded": "Löschung zurückgehalten: Auflistung unvollständig"}
+    assert orphans == ["reworded", "lookalike"]
+
+
 def test_withheld_deletes_and_orphans_come_from_the_plans_kept_items(
     board: StatusBoard, events: list[Event]
 ) -> None:
     """Kept contacts whose manifest is gone are orphans; those held back by the guards are
     withheld deletes, which stall the account until a plan deletes or keeps them."""
 
-    def kept(key: str, reason: str) -> PlanItem:
-        return PlanItem(
-            Kind.CONTACT, Action.NOOP, key, reason, resource_name=f"people/{key}", orphan=True
-        )
-
-    plan = Plan(
-        owner="o",
-        items=(
-            kept(
-                "gone", "deletion withheld: loading manifests or listing live state was incomplete"
-            ),
-            kept("kept", 'protected by reconciler/prune: "false"'),
-        ),
-        waves=(),
-        prune=True,
+    plan = kept_plan(
+        ("gone", Kept.WITHHELD, "deletion withheld: loading manifests or listing was incomplete"),
+        ("kept", Kept.PROTECTED, 'protected by reconciler/prune: "false"'),
     )
     withheld, orphans = kept_deletions(plan)
     assert (list(withheld), orphans) == (["gone"], ["gone", "kept"])

@@ -11,6 +11,7 @@ from reconciler.plan import (
     DuplicateOwnership,
     EmptyDesiredRefused,
     GroupNameTaken,
+    Kept,
     PlanError,
     PlanOptions,
     UnknownGroup,
@@ -93,6 +94,23 @@ def test_no_deletion_when_loading_or_listing_was_partial(
     assert not [i for i in plan.items if i.action is Action.DELETE]
     assert plan.warnings
     assert "withheld" in plan.warnings[0]
+    assert {i.kept for i in plan.items} == {Kept.WITHHELD}
+
+
+def test_every_kept_orphan_says_why_in_a_structured_marker() -> None:
+    """Pruning off, protected: each kept orphan carries its :class:`Kept` marker (what the
+    status model reads); changes carry none."""
+    off = build_plan(desired(*keep_first(1)), live(*managed(2)))
+    assert [(i.key, i.kept) for i in off.items] == [("c1", Kept.PRUNING_OFF)]
+    on = build_plan(
+        desired(*keep_first(1)),
+        live(*managed(3, protected=frozenset({2}))),
+        PlanOptions(prune=True),
+    )
+    assert [(i.key, i.action, i.kept) for i in on.items] == [
+        ("c1", Action.DELETE, None),
+        ("c2", Action.NOOP, Kept.PROTECTED),
+    ]
 
 
 def test_empty_desired_set_is_refused_rather_than_pruned() -> None:
@@ -257,7 +275,7 @@ def test_a_withheld_mass_deletion_keeps_only_the_deletions() -> None:
     plan = build_plan(desired(*keep_first(7)), live(*managed(10)), options)
     assert plan.withheld_deletes == 3
     assert not any(item.action is Action.DELETE for item in plan.items)
-    assert sum(1 for item in plan.items if item.reason.startswith("deletion withheld")) == 3
+    assert sum(1 for item in plan.items if item.kept is Kept.WITHHELD) == 3
     assert "withholding the deletion of 3 of 10" in plan.warnings[0]
     assert "--allow-mass-delete" in plan.warnings[0]
     edited = [*keep_first(6), contact("c6", urls=[{"value": "changed"}]), contact("new")]
