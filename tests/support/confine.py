@@ -107,8 +107,18 @@ def build_root(spec: dict[str, Any]) -> Path:
     for volume in spec["mounts"]:  # the pod's volumes, in the order the kubelet mounts them
         target = _mountpoint(root, volume["path"], is_dir=Path(volume["host"]).is_dir())
         _bind(volume["host"], target, readonly=volume["readonly"])
+    for path in spec["runtime"]:
+        # A real image never keeps its program under a volume's path, but a checkout or a
+        # virtualenv of the machine running the tests may lie under /tmp, where the pod mounts
+        # an emptyDir: bind it again on top, or the command would not be found.
+        if Path(path).exists() and any(_beneath(path, v["path"]) for v in spec["mounts"]):
+            _bind(path, _mountpoint(root, path, is_dir=Path(path).is_dir()), readonly=True)
     _mount("none", str(root), None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
     return root
+
+
+def _beneath(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip("/") + "/")
 
 
 def _real_root() -> bool:
