@@ -62,6 +62,34 @@ class ApplyRequest:
     lock_timeout: float = 0.0  # seconds an apply waits for another writer's lease
     color: bool = False  # colour the text plan's symbols (a terminal, and no NO_COLOR)
     log_level: int = logging.WARNING  # stderr: WARNING by default, ERROR with -q
+    # Options that shape a new plan, as given on the command line: a saved plan was shaped
+    # when it was made, so applying one with any of them is refused rather than ignored.
+    shaping: tuple[str, ...] = ()
+
+
+# Parameters of ``planning_options`` that change what a plan contains (not where it applies).
+SHAPING = (
+    "prune",
+    "selector",
+    "max_deletes",
+    "max_delete_share",
+    "allow_mass_delete",
+    "allow_empty_desired",
+    "adopt_by_email",
+    "default_region",
+)
+
+
+def shaping_given(context: click.Context) -> tuple[str, ...]:
+    """The plan-shaping options set on the command line, by their first flag."""
+    from click.core import ParameterSource
+
+    return tuple(
+        param.opts[0]
+        for param in context.command.params
+        if param.name in SHAPING
+        and context.get_parameter_source(param.name) is ParameterSource.COMMANDLINE
+    )
 
 
 @click.command()
@@ -114,6 +142,7 @@ def apply(paths: tuple[str, ...], **kwargs: Any) -> None:
         executor=ExecutorSettings(settle=settle),
         visibility_timeout=kwargs["visibility_timeout"],
         lock_timeout=kwargs["lock_timeout"],
+        shaping=shaping_given(click.get_current_context()),
         color=use_color(),
         log_level=log_level(),
     )
@@ -150,6 +179,13 @@ def run_apply(request: ApplyRequest) -> int:
         saved = saved_plan_at(request.paths)
     except SavedPlanError as error:
         err(f"Error: {error}")
+        return EXIT_ERROR
+    if saved is not None and request.shaping:
+        err(
+            f"Error: {', '.join(request.shaping)} shape a new plan, but {request.paths[0]} is a "
+            "saved plan, applied as it was reviewed; make a new plan with them "
+            "('reconciler plan ... --out FILE') and apply that"
+        )
         return EXIT_ERROR
     if saved is not None:
         try:  # the target and owner are known before connecting: refuse without touching it

@@ -85,6 +85,24 @@ def test_applying_a_saved_plan_does_not_ask_again(tmp_path: Path) -> None:
     assert again.exit_code == 0, again.output
 
 
+@pytest.mark.parametrize("shaping", [["--selector", "team=sales"], ["--prune"]])
+def test_a_saved_plan_with_options_that_shape_a_new_plan_is_refused(
+    tmp_path: Path, shaping: list[str]
+) -> None:
+    """'apply PLANFILE --selector ...' says the option cannot apply, instead of ignoring it."""
+    (tmp_path / "ann.yaml").write_text(CONTACT)
+    state = str(tmp_path / "s.db")
+    plan_file = str(tmp_path / "plan.json")
+    planned = run("plan", "--state", state, "--out", plan_file, str(tmp_path))
+    assert planned.exit_code == 0, planned.output
+    refused = run("apply", "--state", state, *shaping, plan_file)
+    assert refused.exit_code == 1, refused.output
+    assert shaping[0] in refused.stderr
+    assert "saved plan" in refused.stderr
+    nothing = run("plan", "--state", state, "--detailed-exitcode", str(tmp_path))
+    assert nothing.exit_code == 2, nothing.output  # the contact was not created
+
+
 def test_apply_with_nothing_to_change_needs_no_terminal(tmp_path: Path) -> None:
     """Converged already: apply exits 0 without a terminal and without --auto-approve."""
     (tmp_path / "ann.yaml").write_text(CONTACT)
