@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 import click
 
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
 
 ENV_PREFIX = "RECONCILER_"
 
@@ -157,13 +158,18 @@ credentials_option = option(
 )
 
 
+def _checked(check: Callable[[str], T], value: str, error: type[Exception]) -> T:
+    """``check(value)``, its ``error`` turned into click's usage error for the option."""
+    try:
+        return check(value)
+    except error as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
 def _region(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
     from reconciler.manifest.fields import check_region
 
-    try:
-        return check_region(value)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc)) from None
+    return _checked(check_region, value, ValueError)
 
 
 default_region_option = option(
@@ -181,10 +187,7 @@ def _selector(_ctx: click.Context, _param: click.Parameter, value: str | None) -
         return None
     from reconciler.plan.selector import SelectorError, parse_selector
 
-    try:
-        return parse_selector(value)
-    except SelectorError as exc:
-        raise click.BadParameter(str(exc)) from None
+    return _checked(parse_selector, value, SelectorError)
 
 
 selector_option = option(
