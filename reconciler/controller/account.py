@@ -56,12 +56,6 @@ __all__ = ["FULL", "AccountWorker", "Intervals", "PassBackend", "Trigger"]
 FULL = "*"
 """The key of a pass over the whole account."""
 
-WITHHELD_OVERRIDE = (
-    "run with --allow-mass-delete (RECONCILER_ALLOW_MASS_DELETE) until they are done, or raise "
-    "--max-deletes or --max-delete-share"
-)
-"""How to let withheld deletions through: options that ``reconciler run`` accepts."""
-
 _WRITTEN = (Outcome.CREATED, Outcome.UPDATED, Outcome.ADOPTED, Outcome.DELETED)
 
 
@@ -76,10 +70,12 @@ class Trigger(StrEnum):
 class PassBackend(Protocol):
     """What a pass needs from the apply layer (see ``reconciler.controller.backend``).
 
-    ``withheld_deletes``: contact deletions the last full pass withheld (over the caps).
+    ``withheld_deletes``: contact deletions the last full pass withheld (over the caps), and
+    ``withheld_why`` the plan's account of them, naming the override this command offers.
     """
 
     withheld_deletes: int
+    withheld_why: str
 
     async def apply(
         self,
@@ -361,7 +357,7 @@ class AccountWorker:
             elapsed = max(0.0, self.clock.now() - started)
             self.metrics.reconcile_time_seconds.labels(account=self.label).observe(elapsed)
         self._count(outcome)
-        self._withheld(self.backend.withheld_deletes, log)
+        self._withheld(self.backend.withheld_deletes, self.backend.withheld_why, log)
         self.status.pass_finished(outcome, counts, message)
         if outcome == "error":
             self.metrics.reconcile_errors_total.labels(account=self.label).inc()
@@ -377,7 +373,7 @@ class AccountWorker:
         if FULL in keys and outcome in ("success", "requeue"):
             self.status.full_pass_done()
 
-    def _withheld(self, count: int, log: structlog.typing.FilteringBoundLogger) -> None:
+    def _withheld(self, count: int, why: str, log: structlog.typing.FilteringBoundLogger) -> None:
         """Report deletions that the last full pass withheld (over the safety limits)."""
         if count == self._withheld_count:
             return
@@ -387,12 +383,9 @@ class AccountWorker:
             self.health.blocked(self.label, "")
             log.info("no deletion withheld any more")
             return
-        why = (
-            f"{count} deletions withheld: more than the safety limits allow; everything else "
-            f"converges. Check that every manifest was loaded, then {WITHHELD_OVERRIDE}"
-        )
-        self.health.blocked(self.label, why)
-        log.warning("deletions withheld", count=count, override=WITHHELD_OVERRIDE)
+        reason = f"{count} deletions withheld, everything else converges: {why}"
+        self.health.blocked(self.label, reason)
+        log.warning("deletions withheld", count=count, override=why)
 
     def _scope(self, keys: list[str], state: DesiredState) -> dict[str, str] | None:
         """Resource names of ``keys`` when a scoped pass can do (every key a desired contact

@@ -58,6 +58,7 @@ class ApplyBackend:
     written: Written = field(default_factory=OwnWrites)
     clock: Clock = field(default_factory=SystemClock)
     withheld_deletes: int = 0  # contact deletions the last full pass withheld (over the caps)
+    withheld_why: str = ""  # the plan's account of them, with the override ``run`` offers
     _gateway: PassGateway = field(init=False)
 
     def __post_init__(self) -> None:
@@ -91,7 +92,7 @@ class ApplyBackend:
                 self._gateway.scope = None
 
         def note(plan: Plan) -> bool:  # what the full plan withheld; never stops the pass
-            self.withheld_deletes = plan.withheld_deletes
+            self.withheld_deletes, self.withheld_why = plan.withheld_deletes, plan.withheld_why
             if on_plan is not None:
                 on_plan(plan)
             return True
@@ -131,7 +132,7 @@ class ApplyBackend:
             finally:
                 self._gateway.scope = None
         plan = await self._plan(desired, self.settings)
-        self.withheld_deletes = plan.withheld_deletes
+        self.withheld_deletes, self.withheld_why = plan.withheld_deletes, plan.withheld_why
         return plan
 
     async def _plan(self, desired: DesiredState, settings: ApplySettings) -> Plan:

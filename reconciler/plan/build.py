@@ -277,6 +277,7 @@ def build_plan(desired: DesiredState, live: LiveState, options: PlanOptions | No
         etags=etags,
         warnings=tuple(guarded.warnings),
         withheld_deletes=guarded.withheld,
+        withheld_why=guarded.withheld_why,
         prune=options.prune,
         group_labels=dict(groups.labels),
         revision=desired.revision,

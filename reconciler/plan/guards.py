@@ -37,6 +37,7 @@ class GuardedDeletions:
     kept: list[PlanItem]
     warnings: list[str]
     withheld: int = 0  # contact deletions withheld by the caps
+    withheld_why: str = ""  # what is over which cap, and the override the command offers
 
 
 def _keep(orphan: Orphan, why: Kept, reason: str) -> PlanItem:
@@ -107,6 +108,7 @@ def guard_deletions(
         ]
         out.deletes = []
         out.withheld = contact_deletes
+        out.withheld_why = over
         out.warnings.append(f"withholding the deletion of {over}")
     return out
 

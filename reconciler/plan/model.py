@@ -151,6 +151,7 @@ class Plan:
     warnings: tuple[str, ...] = ()
     prune: bool = False
     withheld_deletes: int = 0  # contact deletions over the caps, kept (withhold_mass_delete)
+    withheld_why: str = ""  # the guard's account of them, naming the override it offers
     group_labels: Mapping[str, str] = field(default_factory=dict)
     revision: str | None = None
     drift_only: bool = False

@@ -19,6 +19,8 @@ import httpx
 import pytest
 from structlog.testing import capture_logs
 
+from reconciler.cli.options import option_flags
+from reconciler.cli.run import run
 from reconciler.controller.account import Intervals
 from reconciler.controller.accounts import AccountsConfig, DriftPolicy, single_account
 from reconciler.controller.health import Health
@@ -93,6 +95,7 @@ async def controller(
         intervals=Intervals(poll=0.2, resync=3600, debounce=0.1, backoff_cap=1.0),
         health_addr="127.0.0.1:0",
         metrics_addr="127.0.0.1:0",
+        flags=option_flags(run),  # as 'reconciler run' passes them: hints name its options
         **overrides,
     )
     stop = asyncio.Event()
