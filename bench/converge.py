@@ -39,6 +39,7 @@ from typing import Any
 
 import httpx
 import structlog
+from contact_yaml import contact_doc
 
 from reconciler.apply.engine import ApplySettings, converge
 from reconciler.apply.executor import ItemResult
@@ -71,15 +72,7 @@ def write_manifests(root: Path, contacts: range, title: str) -> DesiredState:
         for g in range(GROUPS)
     ]
     for i in contacts:
-        docs.append(
-            "apiVersion: reconciler/v1\nkind: Contact\n"
-            f"metadata: {{name: person-{i:05d}}}\n"
-            "spec:\n"
-            f"  names: [{{givenName: Given{i}, familyName: Family{i}}}]\n"
-            f"  emailAddresses: [{{value: person{i}@example.com, type: work}}]\n"
-            f"  organizations: [{{name: Acme, title: {title}}}]\n"
-            f"  groups: [team-{i % GROUPS}]\n"
-        )
+        docs.append(contact_doc(i, title=title, group=f"team-{i % GROUPS}"))
     (root / "book.yaml").write_text("---\n".join(docs), encoding="utf-8")
     loaded = load([root])
     if loaded.errors:

@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from contact_yaml import contact_doc
 
 from reconciler.model import read_stamp
 
@@ -73,16 +74,7 @@ def write_account(folder: Path, contacts: int) -> None:
     for start in range(0, contacts, PER_FILE):
         docs = []
         for i in range(start, min(contacts, start + PER_FILE)):
-            docs.append(
-                "apiVersion: reconciler/v1\nkind: Contact\n"
-                f"metadata: {{name: person-{i:05d}}}\n"
-                "spec:\n"
-                f"  names: [{{givenName: Given{i}, familyName: Family{i}}}]\n"
-                f"  emailAddresses: [{{value: person{i}@example.com, type: work}}]\n"
-                f"  phoneNumbers: [{{value: '+1 650 555 {i % 10000:04d}', type: mobile}}]\n"
-                f"  organizations: [{{name: Acme, title: Engineer}}]\n"
-                f"  groups: [team-{i % GROUPS}]\n"
-            )
+            docs.append(contact_doc(i, phone=True, title="Engineer", group=f"team-{i % GROUPS}"))
         (folder / f"people-{start // PER_FILE:03d}.yaml").write_text("---\n".join(docs))
 
 

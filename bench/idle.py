@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from contact_yaml import contact_doc
 
 from reconciler.emulator import BackgroundServer, create_app
 
@@ -50,14 +51,7 @@ def write_manifests(folder: Path, count: int, per_file: int = 500) -> None:
     for start in range(0, count, per_file):
         docs = []
         for i in range(start, min(count, start + per_file)):
-            docs.append(
-                "apiVersion: reconciler/v1\nkind: Contact\n"
-                f"metadata: {{name: person-{i:05d}}}\n"
-                "spec:\n"
-                f"  names: [{{givenName: Given{i}, familyName: Family{i}}}]\n"
-                f"  emailAddresses: [{{value: person{i}@example.com, type: work}}]\n"
-                f"  phoneNumbers: [{{value: '+1 650 555 {i % 10000:04d}', type: mobile}}]\n"
-            )
+            docs.append(contact_doc(i, phone=True))
         (folder / f"people-{start // per_file:03d}.yaml").write_text("---\n".join(docs))
 
 
