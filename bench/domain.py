@@ -289,7 +289,7 @@ def run_point(
                 http,
                 folder_of=lambda user: root / "manifests" / folder_name(user),
                 file_of=file_name,
-                count=edits,
+                count=min(edits, contacts),  # one contact each
                 limit=limit,
             ).start()
             done: list[str] = []
