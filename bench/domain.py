@@ -33,7 +33,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -45,7 +44,7 @@ from typing import Any
 import httpx
 from contact_yaml import contact_doc
 from manifest_edits import Edit, EditRun
-from measures import cpu_seconds, load_average, rss_mb, spread
+from measures import Repeat, cpu_seconds, load_average, rss_mb, spread
 from request_floor import BATCH_UPDATE, LISTING, api_floor, from_emulator, identity_check, lease
 
 from reconciler.model import read_stamp
@@ -138,7 +137,8 @@ def emulator(latency_ms: float) -> Iterator[tuple[subprocess.Popen[str], str]]:
 
 @dataclass
 class Sampler:
-    """Probes /healthz every ``every`` seconds and samples RSS, on a thread, until stopped."""
+    """Probes /healthz every ``every`` seconds and samples RSS every half second, on a thread,
+    from :meth:`start` until :meth:`stop`."""
 
     url: str
     pids: dict[str, int]
@@ -146,42 +146,38 @@ class Sampler:
     probes: list[tuple[float, float]] = field(default_factory=list)  # (when, seconds taken)
     failures: Counter[str] = field(default_factory=Counter)
     peak_rss: dict[str, float] = field(default_factory=dict)
-    _stop: threading.Event = field(default_factory=threading.Event)
-    _thread: threading.Thread | None = None
+    _http: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=60))
+    _last_rss: float = 0.0
+
+    def __post_init__(self) -> None:
+        self._repeat = Repeat(self._probe, self.every, "healthz-probe")
 
     def start(self) -> Sampler:
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
+        self._repeat.start()
         return self
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join()
+        self._repeat.stop()
+        self._http.close()
 
     def latencies_until(self, moment: float) -> list[float]:
         """Seconds each probe took, of the probes sent before ``moment`` (monotonic)."""
         return [took for when, took in self.probes if when <= moment]
 
-    def _run(self) -> None:
-        with httpx.Client(timeout=60) as http:
-            last_rss = 0.0
-            while not self._stop.is_set():
-                began = time.monotonic()
-                try:
-                    status = http.get(self.url).status_code
-                    if status != 200:
-                        self.failures[str(status)] += 1
-                except httpx.HTTPError as error:
-                    self.failures[type(error).__name__] += 1
-                took = time.monotonic() - began
-                self.probes.append((began, took))
-                if began - last_rss > 0.5:
-                    last_rss = began
-                    for name, pid in self.pids.items():
-                        with suppress(OSError):  # the process may just have exited
-                            self.peak_rss[name] = max(self.peak_rss.get(name, 0.0), rss_mb(pid))
-                self._stop.wait(max(0.0, self.every - took))
+    def _probe(self) -> None:
+        began = time.monotonic()
+        try:
+            status = self._http.get(self.url).status_code
+            if status != 200:
+                self.failures[str(status)] += 1
+        except httpx.HTTPError as error:
+            self.failures[type(error).__name__] += 1
+        self.probes.append((began, time.monotonic() - began))
+        if began - self._last_rss > 0.5:
+            self._last_rss = began
+            for name, pid in self.pids.items():
+                with suppress(OSError):  # the process may just have exited
+                    self.peak_rss[name] = max(self.peak_rss.get(name, 0.0), rss_mb(pid))
 
 
 # -- one point -----------------------------------------------------------------------------------

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+from measures import Repeat
 
 from reconciler.model import read_stamp
 
@@ -89,18 +90,16 @@ class EditRun:
     edits: list[Edit] = field(default_factory=list)
     _rng: random.Random = field(default_factory=lambda: random.Random(15))
     _lock: threading.Lock = field(default_factory=threading.Lock)
-    _stop: threading.Event = field(default_factory=threading.Event)
-    _thread: threading.Thread | None = None
+
+    def __post_init__(self) -> None:
+        self._repeat = Repeat(self._watch, self.every, "edit-watch")
 
     def start(self) -> EditRun:
-        self._thread = threading.Thread(target=self._watch, daemon=True, name="edit-watch")
-        self._thread.start()
+        self._repeat.start()
         return self
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join()
+        self._repeat.stop()
 
     def due(self, converged_share: float, elapsed: float) -> int:
         """How many edits should have been made by now."""
@@ -149,14 +148,13 @@ class EditRun:
             time.sleep(self.every)
 
     def _watch(self) -> None:
-        while not self._stop.is_set():
-            waiting = self.outstanding()
-            if waiting:
-                live = live_given_names(self.http, sorted({e.user for e in waiting}))
-                now = time.monotonic()
-                with self._lock:
-                    for edit in waiting:
-                        name = live.get(edit.user, {}).get(contact_name(edit.index))
-                        if name == f"Edited{edit.index}":
-                            edit.applied = now
-            self._stop.wait(self.every)
+        """Stamp the edits whose new name is live now."""
+        waiting = self.outstanding()
+        if not waiting:
+            return
+        live = live_given_names(self.http, sorted({e.user for e in waiting}))
+        now = time.monotonic()
+        with self._lock:
+            for edit in waiting:
+                if live.get(edit.user, {}).get(contact_name(edit.index)) == f"Edited{edit.index}":
+                    edit.applied = now

@@ -4,14 +4,18 @@ A process's CPU seconds and resident memory come from its ``/proc`` entry (Linux
 can watch a subprocess (a controller, an emulator) without instrumenting it. The load average is
 printed beside timings because the machines the figures come from are often shared: a p99 taken
 at load 10 on two cores is not the same figure as one taken on an idle machine. Percentiles are
-nearest-rank, so every reported value is one that was measured.
+nearest-rank, so every reported value is one that was measured. Samples taken while a run goes
+on are taken by :class:`Repeat` on a thread of their own, so the run's own loop never delays
+them.
 """
 
 from __future__ import annotations
 
 import math
 import os
-from collections.abc import Sequence
+import threading
+import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 
@@ -52,3 +56,27 @@ def spread(values: Sequence[float], unit: str = "", digits: int = 1) -> str:
         return "none"
     p50, p99, top = percentile(values, 0.5), percentile(values, 0.99), max(values)
     return f"p50 {p50:.{digits}f}{unit}, p99 {p99:.{digits}f}{unit}, max {top:.{digits}f}{unit}"
+
+
+class Repeat:
+    """Calls ``tick`` on a daemon thread every ``every`` seconds (less the time it took) from
+    :meth:`start` until :meth:`stop`."""
+
+    def __init__(self, tick: Callable[[], None], every: float, name: str) -> None:
+        self.tick, self.every = tick, every
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True, name=name)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            began = time.monotonic()
+            self.tick()
+            self._stop.wait(max(0.0, self.every - (time.monotonic() - began)))
