@@ -45,7 +45,15 @@ import httpx
 from contact_yaml import contact_doc
 from manifest_edits import Edit, EditRun
 from measures import Repeat, cpu_seconds, load_average, rss_mb, spread
-from request_floor import BATCH_UPDATE, LISTING, api_floor, from_emulator, identity_check, lease
+from request_floor import (
+    BATCH_UPDATE,
+    LISTING,
+    api_floor,
+    from_emulator,
+    identity_check,
+    lease,
+    visibility,
+)
 
 from reconciler.model import read_stamp
 
@@ -105,12 +113,13 @@ def write_domain(root: Path, accounts: int, contacts: int) -> Path:
 def floor(accounts: int, contacts: int) -> Counter[str]:
     """Requests one account of ``contacts`` in GROUPS groups needs at least, from an empty book,
     by method: the API's share (one listing, one groups listing, the groups' creates, the batch
-    creates), the write lease's claim (found in its own groups listing, taken by creating its
-    group; the controller holds it while it runs and gives it back at shutdown, after the count)
-    and the profile read that tells accounts apart."""
+    creates) and the safety the design keeps: the write lease taken (found in that groups
+    listing, when the claim comes first) and given back once a listing shows the creates, and
+    the profile read that tells accounts apart."""
     return (
         api_floor(listed=0, groups_created=GROUPS, created=contacts)
-        + lease(group_exists=False, given_back=False)
+        + lease(group_exists=False, own_listing=False)
+        + visibility(listed=0, created=contacts)
         + identity_check(accounts)
     )
 
@@ -365,7 +374,7 @@ def show_requests(r: Result) -> None:
     safety = sum(need.values()) - sum(api.values())
     print(
         f"  {'floor / account':<26}{sum(api.values())} for the API + {safety} for safety "
-        f"(lease claim, profile read) + {r.counted_updates / n:.2f} for edits"
+        f"(lease, its listing, profile read) + {r.counted_updates / n:.2f} for edits"
     )
     polls = r.seconds / POLL_INTERVAL
     print(f"    {'method':<38}{'sent':>8}{'floor':>8}  (per account)")
