@@ -367,9 +367,10 @@ def show_requests(r: Result) -> None:
     api = api_floor(listed=0, groups_created=GROUPS, created=r.contacts)
     total_floor = n * sum(need.values()) + r.counted_updates
     sent = sum(r.requests.values())
+    when = "when the last converged" if r.converged else "at the time limit"
     print(
         f"  {'requests / account':<26}{sent / n:.2f}  against a floor of {total_floor / n:.2f}: "
-        f"{100 * (sent - total_floor) / total_floor:+.1f}%  (counted when the last converged)"
+        f"{100 * (sent - total_floor) / total_floor:+.1f}%  (counted {when})"
     )
     safety = sum(need.values()) - sum(api.values())
     print(
