@@ -27,6 +27,7 @@ young ones): ``converge(written=...)`` reads and extends it like the dict it tak
 from __future__ import annotations
 
 import json
+import sys
 import time
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
@@ -72,9 +73,7 @@ class LiveIndex(MutableMapping[str, Person]):
     # -- our writes (the engine's mapping) ---------------------------------------------------
 
     def __setitem__(self, name: str, answer: Person) -> None:
-        record = self._records.get(name)
-        if record is None:
-            record = self._records[name] = _Record()
+        record = self._record(name)
         etag = answer.get("etag")
         record.etag = str(etag) if etag else None
         record.updated = update_time(answer)
@@ -161,10 +160,9 @@ class LiveIndex(MutableMapping[str, Person]):
                 record.key = None
                 self._drop_if_empty(name, record)
             return was
-        if record is None:
-            record = self._records[name] = _Record()
-        record.key = stamp.name
-        return stamp.name
+        record = record or self._record(name)
+        record.key = sys.intern(stamp.name)
+        return record.key
 
     def forget_keys(self) -> None:
         """Before a full listing rebuilds the key index."""
@@ -188,6 +186,14 @@ class LiveIndex(MutableMapping[str, Person]):
     def known(self) -> int:
         """How many of our contacts the key index knows."""
         return sum(1 for record in self._records.values() if record.key is not None)
+
+    def _record(self, name: str) -> _Record:
+        """The record of ``name``, a new one if there is none (names interned: the status
+        holds the same resource names and keys, kept once)."""
+        record = self._records.get(name)
+        if record is None:
+            record = self._records[sys.intern(name)] = _Record()
+        return record
 
     def _drop_if_empty(self, name: str, record: _Record) -> None:
         if record.key is None and record.etag is None and record.answer is None:

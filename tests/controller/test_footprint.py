@@ -35,6 +35,7 @@ USER = "a@example.com"
 CONTACTS = 200
 POLL = 30.0
 AT_REST_PER_CONTACT = 2048
+SETTLED_PER_CONTACT = 1024  # once our writes' answers are dropped: for the account's life
 
 
 def reconciled(worker: AccountWorker, result: str) -> float:
@@ -49,17 +50,19 @@ async def test_a_converged_account_holds_at_most_2_kb_per_contact(
 ) -> None:
     """Right after the pass that created 200 contacts (our writes' answers still young) and
     the poll that indexed them, the account holds under 2 KB per contact: its live index,
-    desired-state fingerprints, status, queue and logger together."""
+    desired-state fingerprints, status, queue and logger together; once the answers are
+    dropped (30 s later), under 1 KB."""
     manifests = write_tree(tmp_path / "m", range(CONTACTS))
     async with connect("embedded", app=create_app(), token=f"user:{USER}") as client:
         with CreateJournal(tmp_path / "journal.jsonl") as journal:
             backend = ApplyBackend(client, journal, ApplySettings(executor=CONTROLLER_RETRIES))
             account = Account(USER, (manifests,), "reconciler", False, DriftPolicy.CORRECT)
             metrics, health = Metrics(), Health(clock=clock)
+            poller = LivePoller(client, "reconciler", index=backend.index)
             worker = AccountWorker(
                 account,
                 backend,
-                poller=LivePoller(client, "reconciler", index=backend.index),
+                poller=poller,
                 store=DesiredStore(account.manifests),
                 metrics=metrics,
                 health=health,
@@ -78,12 +81,17 @@ async def test_a_converged_account_holds_at_most_2_kb_per_contact(
                 await eventually_async(
                     lambda: client.stats.requests["people.connections.list"] > polls, "a poll"
                 )
-                await eventually_async(lambda: worker.poller.known == CONTACTS, "indexed")
+                await eventually_async(lambda: poller.known == CONTACTS, "indexed")
                 shared = (client, journal, metrics, health, worker.slots, clock, account)
-                held = held_bytes(worker, shared=shared)
+                young = held_bytes(worker, shared=shared)
+                answers = len(backend.index)
+                backend.index.hold = 0.0  # as a poll 30 s later: only the etags stay
+                backend.index.compact()
+                settled = held_bytes(worker, shared=shared)
             finally:
                 worker.shut_down()
                 task.cancel()
                 await asyncio.gather(task, return_exceptions=True)
-    assert len(backend.index) == CONTACTS  # the answers are still young: the worst case
-    assert held / CONTACTS <= AT_REST_PER_CONTACT, f"{held / CONTACTS:.0f} bytes per contact"
+    assert answers == CONTACTS  # our writes' answers were still young: the worst case
+    assert young / CONTACTS <= AT_REST_PER_CONTACT, f"{young / CONTACTS:.0f} bytes per contact"
+    assert settled / CONTACTS <= SETTLED_PER_CONTACT, f"{settled / CONTACTS:.0f} bytes per contact"
