@@ -60,7 +60,9 @@ class LiveIndex(MutableMapping[str, Person]):
 
     As a mapping it holds our writes' answers while they are young: ``index[name] = answer``
     records a write, ``index[name]`` decodes it, ``del index[name]`` forgets the write (its
-    etag too) but not the contact's key.
+    etag too) but not the contact's key. Reading it so is safe from another thread (a pass may
+    fold its listing in a worker thread) while the event loop changes it: reads take the
+    records dict whole (one C call under the GIL) and each answer once.
     """
 
     def __init__(
@@ -83,9 +85,10 @@ class LiveIndex(MutableMapping[str, Person]):
 
     def __getitem__(self, name: str) -> Person:
         record = self._records.get(name)
-        if record is None or record.answer is None:
+        answer = record.answer if record is not None else None
+        if answer is None:
             raise KeyError(name)
-        person: Person = json.loads(zlib.decompress(record.answer))
+        person: Person = json.loads(zlib.decompress(answer))
         return person
 
     def __delitem__(self, name: str) -> None:
@@ -95,10 +98,10 @@ class LiveIndex(MutableMapping[str, Person]):
         self.retire(name)
 
     def __iter__(self) -> Iterator[str]:
-        return iter([name for name, record in self._records.items() if record.answer])
+        return iter([name for name, record in list(self._records.items()) if record.answer])
 
     def __len__(self) -> int:
-        return sum(1 for record in self._records.values() if record.answer)
+        return sum(1 for record in list(self._records.values()) if record.answer)
 
     def etag(self, name: str) -> str | None:
         """The etag our last write of ``name`` answered, if we remember one."""
