@@ -43,11 +43,11 @@ __all__ = ["ApplyBackend"]
 class ApplyBackend:
     """Runs passes for one account through one client and one create journal.
 
-    ``index`` (what the account knows of its live contacts between passes: our last write of
-    each, whole while young, then only its etag; see :mod:`reconciler.controller.liveindex`)
-    lives as long as the account: the engine reads it so that a lagging listing never hides our
-    own last write, and the poller shares it to tell our own writes echoing back from
-    out-of-band edits. ``clock``
+    ``written`` (the account's live index: what it knows of its live contacts between
+    passes, our last write of each whole while young, then only its etag; see
+    :mod:`reconciler.controller.liveindex`) lives as long as the account: the engine reads it
+    so that a lagging listing never hides our own last write, and the poller shares it to tell
+    our own writes echoing back from out-of-band edits. ``clock``
     is the account worker's, so the retry times a pass reports are on the queue's timeline (a
     pass's own short waits, such as a conflict's backoff, stay real sleeps).
     """
@@ -55,7 +55,7 @@ class ApplyBackend:
     client: PeopleClient
     journal: CreateJournal
     settings: ApplySettings
-    index: LiveIndex = field(default_factory=LiveIndex)
+    written: LiveIndex = field(default_factory=LiveIndex)
     clock: Clock = field(default_factory=SystemClock)
     withheld_deletes: int = 0  # contact deletions the last full pass withheld (over the caps)
     withheld_why: str = ""  # the plan's account of them, with the override ``run`` offers
@@ -64,7 +64,7 @@ class ApplyBackend:
     def __post_init__(self) -> None:
         # One round per pass: pending creates are requeued, never waited for inside a pass.
         self.settings = replace(self.settings, rounds=1)
-        self._gateway = PassGateway(self.client, self.settings.plan.owner, self.index)
+        self._gateway = PassGateway(self.client, self.settings.plan.owner, self.written)
 
     async def apply(
         self,
@@ -80,7 +80,7 @@ class ApplyBackend:
         ``on_plan`` is shown the plan before it is carried out (the status reads its orphans).
         """
         self._gateway.suspended = frozenset(suspended)
-        self.index.compact()
+        self.written.compact()
         shown = None if on_plan is None else (lambda plan: on_plan(plan) or True)
         if scope and not self.journal.entries:  # creates in flight: only a full listing settles
             subset, settings = self._scoped(desired, scope)
@@ -110,7 +110,7 @@ class ApplyBackend:
             self.journal,
             desired,
             settings,
-            written=self.index,
+            written=self.written,
             clock=self.clock.now,
             on_plan=on_plan,
         )

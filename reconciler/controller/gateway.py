@@ -32,10 +32,10 @@ __all__ = ["PassGateway", "one_copy_each"]
 class PassGateway(ClientGateway):
     """The gateway of one account's passes; ``scope`` and ``suspended`` are set per pass."""
 
-    def __init__(self, client: PeopleClient, owner: str, index: LiveIndex | None = None) -> None:
+    def __init__(self, client: PeopleClient, owner: str, written: LiveIndex | None = None) -> None:
         super().__init__(client)
         self.owner = owner
-        self.index = index if index is not None else LiveIndex()
+        self.written = written if written is not None else LiveIndex()  # the account's
         self.suspended: frozenset[str] = frozenset()
         self.scope: tuple[str, ...] | None = None  # resource names: read these, list nothing
 
@@ -46,7 +46,7 @@ class PassGateway(ClientGateway):
         else:
             people, complete = await read_scope(self.batch_get, self.scope, self.owner), False
         for person in people:
-            self.index.echoes(person)
+            self.written.echoes(person)
         return protect_suspended(people, self.owner, self.suspended), complete
 
 

@@ -66,20 +66,22 @@ class LivePoller:
     client: Lister
     owner: str
     token: str | None = None
-    index: LiveIndex = field(default_factory=LiveIndex)
+    # The account's live index (shared with its passes): the resource name -> key index and
+    # our own writes' etags.
+    written: LiveIndex = field(default_factory=LiveIndex)
 
     async def prime(self) -> Poll:
         """A full listing: rebuild the key index and take a fresh token."""
         listing = await self.client.list_people(POLL_FIELDS)
-        self.index.forget_keys()
+        self.written.forget_keys()
         for person in listing.people:
-            self.index.fold(person, self.owner)
+            self.written.fold(person, self.owner)
         self.token = listing.next_sync_token
         return Poll(primed=True, changed=len(listing.people))
 
     async def poll(self) -> Poll:
         """Changes since the last call, as keys; primes first if there is no token."""
-        self.index.compact()
+        self.written.compact()
         if self.token is None:
             return await self.prime()
         try:
@@ -90,8 +92,8 @@ class LivePoller:
             return Poll(resync=True, primed=True, changed=primed.changed)
         keys: set[str] = set()
         for person in listing.people:
-            ours = self.index.echoes(person)
-            key = self.index.fold(person, self.owner)
+            ours = self.written.echoes(person)
+            key = self.written.fold(person, self.owner)
             if key is not None and not ours:
                 keys.add(key)
         self.token = listing.next_sync_token or self.token
@@ -100,9 +102,9 @@ class LivePoller:
     def resource_names(self, keys: Iterable[str]) -> dict[str, str] | None:
         """Manifest name -> resource name for every key, or ``None`` if one is unknown or
         carried by more than one contact (then only a full listing can say what is live)."""
-        return self.index.resource_names(keys)
+        return self.written.resource_names(keys)
 
     @property
     def known(self) -> int:
         """How many of our contacts the index knows."""
-        return self.index.known
+        return self.written.known

@@ -302,7 +302,7 @@ async def _open_account(
     return AccountWorker(
         account,
         backend,
-        poller=LivePoller(client, account.owner, index=backend.index),
+        poller=LivePoller(client, account.owner, written=backend.written),
         store=DesiredStore(
             account.manifests,
             loader=functools.partial(load_manifests, default_region=settings.default_region),

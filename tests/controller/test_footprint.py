@@ -58,7 +58,7 @@ async def test_a_converged_account_holds_at_most_2_kb_per_contact(
             backend = ApplyBackend(client, journal, ApplySettings(executor=CONTROLLER_RETRIES))
             account = Account(USER, (manifests,), "reconciler", False, DriftPolicy.CORRECT)
             metrics, health = Metrics(), Health(clock=clock)
-            poller = LivePoller(client, "reconciler", index=backend.index)
+            poller = LivePoller(client, "reconciler", written=backend.written)
             worker = AccountWorker(
                 account,
                 backend,
@@ -84,9 +84,9 @@ async def test_a_converged_account_holds_at_most_2_kb_per_contact(
                 await eventually_async(lambda: poller.known == CONTACTS, "indexed")
                 shared = (client, journal, metrics, health, worker.slots, clock, account)
                 young = held_bytes(worker, shared=shared)
-                answers = len(backend.index)
-                backend.index.hold = 0.0  # as a poll 30 s later: only the etags stay
-                backend.index.compact()
+                answers = len(backend.written)
+                backend.written.hold = 0.0  # as a poll 30 s later: only the etags stay
+                backend.written.compact()
                 settled = held_bytes(worker, shared=shared)
             finally:
                 worker.shut_down()

@@ -48,7 +48,7 @@ async def worker(clock: Any, tmp_path: Path) -> AsyncIterator[tuple[AccountWorke
             worker = AccountWorker(
                 account,
                 backend,
-                poller=LivePoller(client, "reconciler", index=backend.index),
+                poller=LivePoller(client, "reconciler", written=backend.written),
                 store=DesiredStore(account.manifests),
                 metrics=Metrics(),
                 health=Health(clock=clock),
@@ -88,7 +88,7 @@ async def test_a_poll_of_our_own_write_triggers_no_pass(
     w, app = worker
     await eventually_async(lambda: passes(w) == 1, "the start pass")
     assert w.passes == 1
-    assert len(w.backend.index) == 1  # type: ignore[attr-defined]
+    assert len(w.backend.written) == 1  # type: ignore[attr-defined]
 
     clock.advance(POLL)
     await eventually_async(lambda: polls(w) == 1, "the first incremental poll")
@@ -97,7 +97,7 @@ async def test_a_poll_of_our_own_write_triggers_no_pass(
     assert passes(w) == 1
     assert len(w.queue) == 0
 
-    resource_name = next(iter(w.backend.index))  # type: ignore[attr-defined]
+    resource_name = next(iter(w.backend.written))  # type: ignore[attr-defined]
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://emulator") as admin:
         edited = await admin.post(
