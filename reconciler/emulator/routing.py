@@ -155,7 +155,7 @@ def bearer_token(request: Request) -> str | None:
     return request.query_params.get("access_token") or request.query_params.get("oauth_token")
 
 
-def _check_params(query: Iterable[tuple[str, str]], allowed: frozenset[str]) -> None:
+def check_params(query: Iterable[tuple[str, str]], allowed: frozenset[str]) -> None:
     for name, value in query:
         if name in STANDARD_PARAMS:
             continue
@@ -194,7 +194,7 @@ def api_route(
                 raise unauthenticated()
             book = emulator.book(emulator.user_for_token(token))
             query = list(request.query_params.multi_items())
-            _check_params(query, allowed)
+            check_params(query, allowed)
             await emulator.faults.before_call(kind, book)
             call = Call(emulator, book, dict(request.path_params), query, await request.body())
             result = handler(call)
