@@ -371,6 +371,8 @@ def _locate(path: str, root: yaml.Node | None, error: Any) -> Problem:
     if location[-1:] in (("alias",), ("name",)):
         what = "an alias" if location[-1] == "alias" else "a name"
         hint = f"{what} is lowercase letters, digits, '-', '_' and '.', like sales-team"
+    elif location[:1] == ("directory",) and location[-1:] == ("orgUnitPath",):
+        hint = "an organisational unit is named by its full path, which starts with /: /Sales"
     elif location[:1] == ("directory",) and error["type"] in ("missing", "string_pattern_mismatch"):
         hint = (
             "a directory entry needs admin (the address of an admin to ask the Directory as) "

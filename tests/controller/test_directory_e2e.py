@@ -14,8 +14,9 @@ from typing import Any
 import httpx
 import pytest
 
+from reconciler.controller.labels import subject_label
 from tests.support.controller import Controller, launch_with_config
-from tests.support.directory import given_names_by_user, seed_admin, seed_user
+from tests.support.directory import given_names_by_user, seed_admin, seed_group, seed_user
 from tests.support.eventually import eventually
 from tests.support.manifests import contact_yaml
 
@@ -91,7 +92,9 @@ def test_users_joining_and_leaving_an_org_unit_are_started_and_stopped(
         eventually(lambda: stopped(controller, "bob@example.com"), "bob's account to stop")
         assert given_names_by_user(http)["bob@example.com"] == ["Bob"]  # nothing deleted
         names = {a["name"] for a in status(controller)["accounts"]}
-        assert len(names) == 2  # alice and carol; bob is no longer listed
+        bob = subject_label("bob@example.com")
+        assert names == {subject_label("alice@example.com"), subject_label("carol@example.com")}
+        assert bob not in controller.http.get(controller.base + "/metrics").text
 
         # An edit to bob's manifests is no longer applied, while carol's still is.
         (tmp_path / "users" / "bob" / "c.yaml").write_text(contact_yaml("bob-friend", "Robert"))
@@ -150,5 +153,46 @@ def test_a_failing_directory_keeps_the_last_good_list_and_says_so(
             "bob to join once the Directory answers again",
         )
         eventually(controller.ready, "the controller to be ready again")
+    finally:
+        controller.stop()
+
+
+def test_a_groups_members_share_one_manifests_folder_nested_groups_included(
+    tmp_path: Path, emulator_server: Any, http: httpx.Client
+) -> None:
+    """Members of a group and of the groups in it get the same contacts from one shared path;
+    a member taken out of the group stops being reconciled and keeps their contacts."""
+    seed_admin(http)
+    for user in ("ann", "ben", "cat"):
+        seed_user(http, f"{user}@example.com", "/")
+    seed_group(http, "oncall@example.com", ["ben@example.com"])
+    seed_group(
+        http, "eng@example.com", ["ann@example.com", "oncall@example.com", "x@elsewhere.org"]
+    )
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    (shared / "c.yaml").write_text(contact_yaml("helpdesk", "Helpdesk"))
+    config = tmp_path / "accounts.yaml"
+    config.write_text(
+        "directory:\n"
+        "  - name: eng\n"
+        "    admin: admin@example.com\n"
+        "    group: eng@example.com\n"
+        "    nestedGroups: true\n"
+        "    manifests: shared\n"
+        "    refreshInterval: 300ms\n"
+    )
+    controller = launch_with_config(tmp_path, emulator_server.url, config)
+    try:
+        both = {"ann@example.com": ["Helpdesk"], "ben@example.com": ["Helpdesk"]}
+        eventually(lambda: given_names_by_user(http) == both, "the group's users to converge")
+        seed_group(http, "eng@example.com", ["oncall@example.com"])
+        seed_group(http, "oncall@example.com", ["ben@example.com", "cat@example.com"])
+        eventually(
+            lambda: given_names_by_user(http).get("cat@example.com") == ["Helpdesk"],
+            "cat, added to the nested group, to converge",
+        )
+        eventually(lambda: stopped(controller, "ann@example.com"), "ann's account to stop")
+        assert given_names_by_user(http)["ann@example.com"] == ["Helpdesk"]
     finally:
         controller.stop()
