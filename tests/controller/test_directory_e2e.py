@@ -19,6 +19,7 @@ from tests.support.controller import Controller, launch_with_config
 from tests.support.directory import given_names_by_user, seed_admin, seed_group, seed_user
 from tests.support.eventually import eventually
 from tests.support.manifests import contact_yaml
+from tests.support.status_schema import validator
 
 
 @pytest.fixture
@@ -134,7 +135,9 @@ def test_a_failing_directory_keeps_the_last_good_list_and_says_so(
             controller.metric("reconciler_directory_refreshes_total", entry="sales", result="error")
             >= 1
         )
-        (entry,) = status(controller)["directory"]
+        answer = status(controller)
+        validator().validate(answer)  # the documented schema of /status
+        (entry,) = answer["directory"]
         assert entry["ok"] is False
         assert entry["users"] == 1
         assert entry["error"]
