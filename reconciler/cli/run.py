@@ -124,7 +124,10 @@ def project_budget_option(kind: str, default: float) -> Callable[[F], F]:
     "config_file",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="Accounts file (YAML); without it, PATHS are reconciled for the token's user.",
+    help=(
+        "Accounts file (YAML): accounts listed one by one, or selected from the Directory "
+        "API; without it, PATHS are reconciled for the token's user."
+    ),
 )
 @option(
     "--shard",

@@ -191,13 +191,6 @@ def directory_asker(replica: Any, credentials: str | None) -> Ask:
         if client is None:
             client = open_directory(replica, admin=selection.admin, credentials=credentials)
             clients[selection.admin] = client
-        return await client.select(
-            customer=selection.customer,
-            domain=selection.domain,
-            org_unit_path=selection.org_unit_path,
-            query=selection.query,
-            group=selection.group,
-            nested=selection.nested,
-        )
+        return await client.select(**selection.criteria())
 
     return ask

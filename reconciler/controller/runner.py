@@ -11,6 +11,11 @@ in-flight pass finish, waits (as long again at most) until a listing shows its c
 the leases and returns 0; a pass still running after ``shutdown_timeout`` is cancelled, which is
 safe because the next start is a full pass and the create journal survives. A lease lost while
 running stops every worker at once (exit 1).
+
+Which accounts run is the roster's answer (:mod:`reconciler.controller.roster`: the file's
+accounts and the users its directory entries select, cut to the shard); the running set is the
+fleet (:mod:`reconciler.controller.fleet`), to which accounts are added and from which they are
+removed while the controller runs, whenever a Directory refresh changes the answer.
 """
 
 from __future__ import annotations

@@ -18,13 +18,26 @@ from __future__ import annotations
 import string
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypedDict
 
 from reconciler.controller.accounts import Account
 from reconciler.plan.options import DriftPolicy
 
-__all__ = ["PLACEHOLDERS", "DirectorySelection", "template_problem"]
+__all__ = ["PLACEHOLDERS", "Criteria", "DirectorySelection", "template_problem"]
 
 PLACEHOLDERS = ("email", "user", "domain")
+
+
+class Criteria(TypedDict):
+    """Whom a selection names, as ``reconciler.people.directory.DirectoryClient.select``
+    takes it."""
+
+    customer: str | None
+    domain: str | None
+    org_unit_path: str | None
+    query: str | None
+    group: str | None
+    nested: bool
 
 
 def template_problem(template: str) -> str | None:
@@ -70,6 +83,17 @@ class DirectorySelection:
     query: str | None = None
     group: str | None = None
     nested: bool = False
+
+    def criteria(self) -> Criteria:
+        """What to ask the Directory, as ``DirectoryClient.select`` takes it."""
+        return {
+            "customer": self.customer,
+            "domain": self.domain,
+            "org_unit_path": self.org_unit_path,
+            "query": self.query,
+            "group": self.group,
+            "nested": self.nested,
+        }
 
     def describe(self) -> str:
         """The selection in a few words, for the status and logs."""

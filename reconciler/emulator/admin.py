@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import math
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.requests import Request
@@ -53,6 +53,11 @@ async def reset(request: Request) -> Response:
     return JSONResponse({})
 
 
+def _problems(error: ValidationError) -> str:
+    """What pydantic found wrong, one ``field: message`` after another."""
+    return "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors())
+
+
 async def config(request: Request) -> Response:
     """GET the knobs, or PATCH some of them (unknown names and bad values are a 400)."""
     emulator = _emulator(request)
@@ -62,10 +67,7 @@ async def config(request: Request) -> Response:
         except ApiError as error:
             return error_response(error)
         except ValidationError as error:
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors()
-            )
-            return error_response(bad_request(f"Invalid emulator config: {problems}"))
+            return error_response(bad_request(f"Invalid emulator config: {_problems(error)}"))
     return JSONResponse(emulator.config.model_dump())
 
 
@@ -187,17 +189,23 @@ class _Member(BaseModel):
     role: str = Field("MEMBER", pattern=r"^(OWNER|MANAGER|MEMBER)$")
 
 
+_Seed = TypeVar("_Seed", bound=BaseModel)
+
+
 class _GroupBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     members: list[_Member | str] = Field(default_factory=list)
 
 
-def _invalid(error: ValidationError) -> Response:
-    problems = "; ".join(
-        f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors()
-    )
-    return error_response(bad_request(f"Invalid directory entry: {problems}"))
+async def _seed(request: Request, model: type[_Seed]) -> _Seed | Response:
+    """The request's body as ``model``, or the 400 that says what is wrong with it."""
+    try:
+        return model.model_validate(await _json_body(request))
+    except ApiError as error:
+        return error_response(error)
+    except ValidationError as error:
+        return error_response(bad_request(f"Invalid directory entry: {_problems(error)}"))
 
 
 async def directory(request: Request) -> Response:
@@ -226,12 +234,9 @@ async def directory_user(request: Request) -> Response:
         for group in seeded.groups.values():
             group.members.pop(email, None)
         return JSONResponse({})
-    try:
-        body = _UserBody.model_validate(await _json_body(request))
-    except ApiError as error:
-        return error_response(error)
-    except ValidationError as error:
-        return _invalid(error)
+    body = await _seed(request, _UserBody)
+    if isinstance(body, Response):
+        return body
     user = DirectoryUser(
         email, body.orgUnitPath, body.suspended, body.archived, body.isAdmin, body.name
     )
@@ -248,12 +253,9 @@ async def directory_group(request: Request) -> Response:
         if seeded.groups.pop(email, None) is None:
             return error_response(not_found())
         return JSONResponse({})
-    try:
-        body = _GroupBody.model_validate(await _json_body(request))
-    except ApiError as error:
-        return error_response(error)
-    except ValidationError as error:
-        return _invalid(error)
+    body = await _seed(request, _GroupBody)
+    if isinstance(body, Response):
+        return body
     members = [_Member(email=m) if isinstance(m, str) else m for m in body.members]
     group = DirectoryGroup(email, {m.email.lower(): m.role for m in members})
     seeded.groups[email] = group

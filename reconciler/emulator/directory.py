@@ -26,12 +26,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from reconciler.emulator import tokens
 from reconciler.emulator.errors import ApiError, bad_request, unauthenticated
-from reconciler.emulator.routing import bearer_token, check_params, error_response
+from reconciler.emulator.routing import answered, bearer_token, check_params
 
 if TYPE_CHECKING:
     from reconciler.emulator.backend import Emulator
@@ -242,11 +242,17 @@ def _page_size(raw: str | None, bounds: tuple[int, int, int]) -> int:
     return size
 
 
-def _page(
-    request: Request, admin: str, items: list[dict[str, Any]], size: int, bound: tuple[Any, ...]
-) -> tuple[list[dict[str, Any]], str | None]:
-    """One page of ``items`` and the token of the next; tokens are bound to the other
-    parameters (``bound``) and to the admin who asked."""
+def _listing(
+    request: Request,
+    admin: str,
+    key: str,
+    items: list[dict[str, Any]],
+    size: int,
+    bound: tuple[Any, ...],
+) -> dict[str, Any]:
+    """One page of ``items`` under ``key`` (left out when empty, as Google does) and the token
+    of the next page (none on the last). Tokens are bound to the other parameters (``bound``)
+    and to the admin who asked."""
     offset = 0
     raw = request.query_params.get("pageToken")
     if raw:
@@ -255,12 +261,12 @@ def _page(
             raise tokens.mismatch("list", "pageToken")
         offset = int(data.get("o", 0))
     end = offset + size
-    following = (
-        tokens.encode("page", u=admin, o=end, f=tokens.fingerprint(*bound))
-        if end < len(items)
-        else None
-    )
-    return items[offset:end], following
+    body: dict[str, Any] = {"kind": f"admin#directory#{key}", "etag": f'"{_id(repr(bound))}"'}
+    if items[offset:end]:
+        body[key] = items[offset:end]
+    if end < len(items):
+        body["nextPageToken"] = tokens.encode("page", u=admin, o=end, f=tokens.fingerprint(*bound))
+    return body
 
 
 def _users(request: Request, emulator: Emulator, admin: str) -> dict[str, Any]:
@@ -282,13 +288,7 @@ def _users(request: Request, emulator: Emulator, admin: str) -> dict[str, Any]:
     descending = params.get("sortOrder") == "DESCENDING"
     rendered = [u.render() for u in sorted(wanted, key=lambda u: u.email, reverse=descending)]
     bound = (customer, domain, params.get("query"), params.get("showDeleted"), descending)
-    page, following = _page(request, admin, rendered, size, bound)
-    body: dict[str, Any] = {"kind": "admin#directory#users", "etag": f'"{_id(repr(bound))}"'}
-    if page:
-        body["users"] = page
-    if following:
-        body["nextPageToken"] = following
-    return body
+    return _listing(request, admin, "users", rendered, size, bound)
 
 
 def _members(request: Request, emulator: Emulator, admin: str) -> dict[str, Any]:
@@ -306,13 +306,7 @@ def _members(request: Request, emulator: Emulator, admin: str) -> dict[str, Any]
         if not roles or m["role"] in roles
     ]
     bound = (group.email, derived, sorted(roles))
-    page, following = _page(request, admin, listed, size, bound)
-    body: dict[str, Any] = {"kind": "admin#directory#members", "etag": f'"{_id(repr(bound))}"'}
-    if page:
-        body["members"] = page
-    if following:
-        body["nextPageToken"] = following
-    return body
+    return _listing(request, admin, "members", listed, size, bound)
 
 
 def _method(
@@ -322,8 +316,8 @@ def _method(
 ) -> Callable[[Request], Any]:
     async def endpoint(request: Request) -> Response:
         emulator: Emulator = request.app.state.emulator
-        status = 500
-        try:
+
+        async def work() -> dict[str, Any]:
             token = bearer_token(request)
             if token is None:
                 raise unauthenticated()
@@ -333,17 +327,9 @@ def _method(
                 raise ApiError("PERMISSION_DENIED", FORBIDDEN_MESSAGE)
             check_params(request.query_params.multi_items(), params)
             await emulator.faults.before_directory_call()
-            body = handler(request, emulator, caller)
-            status = 200
-            return JSONResponse(body)
-        except ApiError as error:
-            status = error.code
-            return error_response(error)
-        except Exception:
-            log.exception("emulator handler failed", extra={"method": method_id})
-            return error_response(ApiError("INTERNAL", "Internal error encountered."))
-        finally:
-            emulator.stats.record(method_id, status)
+            return handler(request, emulator, caller)
+
+        return await answered(emulator, method_id, work)
 
     return endpoint
 
