@@ -12,7 +12,8 @@ Who is selected: users who are neither suspended nor archived, by their primary 
 a group, those of its members (nested groups too, with ``nested``) who are such users of the
 customer (external addresses, groups and suspended members are left out). Suspension is read
 from each user's own fields rather than asked in the query: Google warns that searches may lag
-behind changes by hours.
+behind changes by hours. The facts and their sources: docs/people-api.md, "Admin SDK Directory
+API".
 """
 
 from __future__ import annotations
