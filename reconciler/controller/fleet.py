@@ -131,7 +131,12 @@ class Fleet:
         running = self._running.pop(key)
         running.stopping = True
         await self._finish([running], self.drain_bound)
-        await running.stack.aclose()
+        try:
+            await running.stack.aclose()
+        except Exception as error:  # the lease lapses on its own; the others carry on
+            _log.error(
+                "could not release a stopped account cleanly", account=key, error=repr(error)
+            )
         if running.worker is not None:
             self._forget(running.worker.account)
         _log.info("account stopped; its contacts stay as they are", account=key)

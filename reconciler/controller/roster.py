@@ -82,6 +82,7 @@ class Roster:
                         _log.error(
                             "a selected address cannot fill the manifests path; skipped",
                             entry=entry.selection.name,
+                            account=email,
                             hint="{email}, {user} and {domain} may not hold '/', '\\\\' or be '..'",
                         )
                     continue
@@ -135,9 +136,17 @@ class Roster:
         async def entry_loop(name: str) -> None:
             while True:
                 await self.clock.sleep(self.entries[name].selection.refresh)
-                if await self.refresh(name, ask):
-                    async with self._applying:
+                if not await self.refresh(name, ask):
+                    continue
+                async with self._applying:
+                    try:
                         await apply(self.accounts())
+                    except asyncio.CancelledError:
+                        raise
+                    except Exception as error:  # the next refresh tries again
+                        _log.exception(
+                            "could not apply the directory's answer", entry=name, error=repr(error)
+                        )
 
         await asyncio.gather(*(entry_loop(name) for name in self.entries))
 

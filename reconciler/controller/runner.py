@@ -517,8 +517,13 @@ async def _supervise(
     waited = [stopping, losing, ending]
     code = 0
     try:
-        done, _ = await asyncio.wait(waited, return_when=asyncio.FIRST_COMPLETED)
-        if refresh is not None:  # no account joins or leaves from here on
+        done, _ = await asyncio.wait(
+            [*waited, *([refresh] if refresh else [])], return_when=asyncio.FIRST_COMPLETED
+        )
+        if refresh is not None and refresh in done:  # it never ends on its own: a bug
+            code = 1
+            _log.error("the directory refresh stopped", error=repr(refresh.exception()))
+        elif refresh is not None:  # no account joins or leaves from here on
             refresh.cancel()
             await asyncio.gather(refresh, return_exceptions=True)
         if losing in done:

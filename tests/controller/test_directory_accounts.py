@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import structlog
 
 from reconciler.clock import ManualClock
 from reconciler.controller.account import AccountWorker
@@ -19,6 +20,7 @@ from reconciler.controller.metrics import Metrics
 from reconciler.controller.roster import Roster
 from reconciler.controller.selection import DirectorySelection
 from reconciler.controller.sharding import Shard, shard_of
+from tests.support.eventually import eventually_async
 
 
 def load(tmp_path: Path, text: str) -> Any:
@@ -248,3 +250,27 @@ async def test_the_fleet_starts_joiners_stops_leavers_and_retries_what_failed() 
     await fleet.drain(5)
     await fleet.close()
     assert sorted(closed) == ["a@x", "b@x", "bad@x", "bad@x"]
+
+
+async def test_refreshes_go_on_after_an_answer_could_not_be_applied(tmp_path: Path) -> None:
+    """Every good answer is handed on, in order; one that could not be applied is logged and
+    the next refresh applies again (the loop never dies silently)."""
+    roster = roster_of(tmp_path, clock=ManualClock())
+    applied: list[list[str]] = []
+    rounds = iter(range(1000))
+
+    async def ask(selection: DirectorySelection) -> list[str]:
+        return [f"u{next(rounds)}@example.com"] if selection.name == "first" else []
+
+    async def apply(accounts: Any) -> None:
+        applied.append(sorted(a.key for a in accounts))
+        if len(applied) == 1:
+            raise RuntimeError("a lease could not be given back")
+
+    with structlog.testing.capture_logs() as logs:
+        task = asyncio.create_task(roster.run(ask, apply))
+        await eventually_async(lambda: len(applied) >= 4, "four answers to be applied")
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    assert any(e["event"] == "could not apply the directory's answer" for e in logs)
+    assert all("Ann@example.com" in keys for keys in applied)
