@@ -61,9 +61,6 @@ class Fleet:
         self.ended = asyncio.Event()  # a worker ended without being asked to
         self.crashed: list[asyncio.Task[None]] = []
 
-    def __len__(self) -> int:
-        return len(self._running)
-
     def keys(self) -> set[str]:
         return set(self._running)
 
