@@ -13,7 +13,9 @@ from typing import Any
 
 import httpx
 import pytest
+from click.testing import CliRunner
 
+from reconciler.cli import main
 from reconciler.controller.labels import subject_label
 from tests.support.controller import Controller, launch_with_config
 from tests.support.directory import given_names_by_user, seed_admin, seed_group, seed_user
@@ -142,6 +144,13 @@ def test_a_failing_directory_keeps_the_last_good_list_and_says_so(
         assert entry["users"] == 1
         assert entry["error"]
         assert len(status(controller)["accounts"]) == 1  # alice still runs
+        page = controller.http.get(controller.base + "/").text
+        assert "<h2>Directory</h2>" in page
+        assert "failing" in page
+        told = CliRunner().invoke(main, ["status", "--controller", controller.base])
+        assert told.exit_code == 2  # a failing directory entry is not settled
+        assert "sales" in told.output
+        assert "failing since" in told.output
         assert "bob@example.com" not in given_names_by_user(http)
         # alice is still reconciled from the last good list
         (tmp_path / "users" / "alice" / "c.yaml").write_text(contact_yaml("alice-friend", "Ali"))
