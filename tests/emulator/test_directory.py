@@ -21,6 +21,7 @@ from starlette.applications import Starlette
 
 from reconciler.emulator.directory import MEMBERS_LIST, ROUTES, USERS_LIST, USERS_PARAMS
 from reconciler.emulator.routing import STANDARD_PARAMS
+from tests.support.clients import emulator_client
 
 DISCOVERY = (
     Path(googleapiclient.__file__).parent / "discovery_cache/documents/admin.directory_v1.json"
@@ -31,11 +32,7 @@ ADMIN = "admin@example.com"
 @pytest.fixture
 async def admin(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
     """A client of ``app`` as the admin, with a small directory seeded."""
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app),
-        base_url="http://emulator",
-        headers={"Authorization": f"Bearer user:{ADMIN}"},
-    ) as client:
+    async with emulator_client(app, f"user:{ADMIN}") as client:
         for email, body in {
             ADMIN: {"orgUnitPath": "/IT", "isAdmin": True},
             "alice@example.com": {"orgUnitPath": "/Sales"},
@@ -125,9 +122,7 @@ async def test_bad_users_requests_are_answered_as_google_does(
 async def test_only_an_active_admin_may_ask(admin: httpx.AsyncClient, app: Starlette) -> None:
     """No token is 401; a user who is not an admin, or a suspended admin, is 403."""
     params = {"customer": "my_customer"}
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://emulator"
-    ) as anonymous:
+    async with emulator_client(app, None) as anonymous:
         assert (await anonymous.get("/admin/directory/v1/users", params=params)).status_code == 401
         headers = {"Authorization": "Bearer user:alice@example.com"}
         answer = await anonymous.get("/admin/directory/v1/users", params=params, headers=headers)
