@@ -125,6 +125,6 @@ async def read_live(
         else:
             pending[key] = entry.at + settle
 
-    journal.forget(settled)
+    await journal.forget(settled)
     state = LiveState(people=[*people, *extra.values()], groups=groups, complete=complete)
     return LiveRead(state=state, pending=pending, confirmed=confirmed)

@@ -2,34 +2,44 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import multiprocessing
+import os
+import threading
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from reconciler.apply.executor import ItemResult
+from reconciler.apply.gateway import ClientGateway
 from reconciler.apply.journal import CreateJournal, JournalLocked
 from reconciler.statedir import StateDir
 from tests.support.eventually import LIMIT
+from tests.support.manifests import book
+from tests.support.world import World
 
 
-def test_intents_and_answers_survive_a_reopen(tmp_path: Path) -> None:
+async def test_intents_and_answers_survive_a_reopen(tmp_path: Path) -> None:
     """What was journaled before a crash is there after it; forgotten entries are gone."""
     path = tmp_path / "j.jsonl"
     with CreateJournal(path, clock=lambda: 100.0) as journal:
-        journal.intend(["a", "b", "c"])
-        journal.created([("a", "people/c1")])
-        journal.forget(["c"])
+        await journal.intend(["a", "b", "c"])
+        await journal.created([("a", "people/c1")])
+        await journal.forget(["c"])
     with CreateJournal(path) as journal:
         assert journal.resource_names() == {"a": "people/c1"}
         assert set(journal.unresolved()) == {"b"}
         assert journal.unresolved()["b"].at == 100.0
 
 
-def test_a_torn_last_line_is_ignored(tmp_path: Path) -> None:
+async def test_a_torn_last_line_is_ignored(tmp_path: Path) -> None:
     """A crash in the middle of an append loses only that line, never the earlier ones."""
     path = tmp_path / "j.jsonl"
     with CreateJournal(path) as journal:
-        journal.intend(["a"])
+        await journal.intend(["a"])
     with path.open("a") as f:
         f.write('{"op":"created","key":"a","rn":"peo')
     with CreateJournal(path) as journal:
@@ -71,7 +81,66 @@ def test_journal_names_hold_no_account_or_token(tmp_path: Path) -> None:
     assert path != state.journal(target="http://x", account="user:alice@example.com", owner="p")
 
 
-def test_writing_outside_the_context_is_an_error(tmp_path: Path) -> None:
+async def test_writing_outside_the_context_is_an_error(tmp_path: Path) -> None:
     """The journal is only written under the account's lock."""
     with pytest.raises(RuntimeError):
-        CreateJournal(tmp_path / "j.jsonl").intend(["a"])
+        await CreateJournal(tmp_path / "j.jsonl").intend(["a"])
+
+
+class RecordingGateway(ClientGateway):
+    """Notes when each batch create is sent, beside the journal's fsyncs."""
+
+    def __init__(self, client: Any, events: list[str]) -> None:
+        super().__init__(client)
+        self.events = events
+
+    async def batch_create(self, bodies: Sequence[dict[str, Any]]) -> list[ItemResult]:
+        self.events.append("send")
+        return await super().batch_create(bodies)
+
+
+async def test_the_fsync_runs_off_the_loop_and_before_the_create_is_sent(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An fsync takes milliseconds the event loop must not stall for: while one is under way
+    the loop keeps running other work (here, the work that lets the fsync finish), and a
+    create is still sent only once its intent is on disk."""
+    events: list[str] = []
+    real_fsync = os.fsync
+    stalled: list[bool] = []
+
+    def fsync(fd: int) -> None:
+        if fd in journal_fds():
+            served = threading.Event()
+            loop.call_soon_threadsafe(waiting.put_nowait, served)
+            # Only a loop that is free can answer: an fsync on the loop would wait in vain.
+            if not stalled and not served.wait(LIMIT):
+                stalled.append(True)
+            events.append("fsync")
+        real_fsync(fd)
+
+    def journal_fds() -> set[int]:
+        fds = set()
+        for link in Path("/proc/self/fd").iterdir():
+            with contextlib.suppress(OSError):
+                if os.readlink(link).startswith(str(world.journal_path)):
+                    fds.add(int(link.name))
+        return fds
+
+    loop = asyncio.get_running_loop()
+    waiting: asyncio.Queue[threading.Event] = asyncio.Queue()
+
+    async def serve() -> None:  # the rest of the loop's work: answer each fsync
+        while True:
+            (await waiting.get()).set()
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    server = asyncio.create_task(serve())
+    try:
+        result = await world.apply(book(3), gateway=RecordingGateway(world.client, events))
+    finally:
+        server.cancel()
+    assert result.converged, result.to_json()
+    assert not stalled, "an fsync of the journal blocked the event loop"
+    assert "send" in events
+    assert events.index("fsync") < events.index("send")
