@@ -92,7 +92,7 @@ class Gateway(Protocol):
 
 # Given fresh copies of contacts (manifest name -> person), the planner's verdict for each:
 # the update to send now, or None when the fresh copy needs nothing.
-Replanner = Callable[[Mapping[str, Person]], Mapping[str, ContactOp | None]]
+Replanner = Callable[[Mapping[str, Person]], Awaitable[Mapping[str, ContactOp | None]]]
 
 
 @dataclass(frozen=True)

@@ -130,7 +130,7 @@ async def _resync(ex: Executor, found: Rejected) -> tuple[Rejected, list[Contact
     fresh.update({key: person for key, person in later.items() if key not in fresh})
     for person in fresh.values():
         ex.written.pop(str(person.get("resourceName")), None)
-    verdicts = ex.replan(fresh)
+    verdicts = await ex.replan(fresh)
     ex.remerged.update({key: verdicts[key] for key in later if key in verdicts})
     keys = {op.key for op in now}
     return [(op, e) for op, e in found if op.key not in keys], _verdicts(ex, now, verdicts)
@@ -167,7 +167,7 @@ async def _remerge(ex: Executor, ops: Sequence[ContactOp]) -> list[ContactOp]:
         else:
             fresh[op.key] = {}  # unreadable now: retry with what we had
     readable = {k: p for k, p in fresh.items() if p}
-    verdicts = ex.replan(readable) if readable else {}
+    verdicts = await ex.replan(readable) if readable else {}
     again = _verdicts(ex, [op for op in ops if op.key in readable], verdicts)
     return again + [op for op in ops if op.key in fresh and not fresh[op.key]]
 

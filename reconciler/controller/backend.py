@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
-from reconciler.apply.engine import ApplySettings, converge
+from reconciler.apply.engine import ApplySettings, converge, plan_off_loop
 from reconciler.apply.journal import CreateJournal
 from reconciler.apply.live import read_live
 from reconciler.apply.results import ApplyResult
@@ -31,7 +31,6 @@ from reconciler.controller.polling import Written
 from reconciler.controller.scope import ScopeMiss, scoped_desired
 from reconciler.controller.written import OwnWrites
 from reconciler.model import DesiredState
-from reconciler.plan.build import build_plan
 from reconciler.plan.model import Plan
 
 if TYPE_CHECKING:
@@ -143,7 +142,7 @@ class ApplyBackend:
             settle=settings.executor.settle,
             now=self.clock.now,
         )
-        return build_plan(desired, read.state, settings.plan)
+        return await plan_off_loop(desired, read.state, settings.plan)
 
     def _scoped(
         self, desired: DesiredState, scope: Mapping[str, str]

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import multiprocessing
 import os
-import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -18,6 +16,7 @@ from reconciler.apply.gateway import ClientGateway
 from reconciler.apply.journal import CreateJournal, JournalLocked
 from reconciler.statedir import StateDir
 from tests.support.eventually import LIMIT
+from tests.support.loopfree import LoopWitness
 from tests.support.manifests import book
 from tests.support.world import World
 
@@ -107,40 +106,18 @@ async def test_the_fsync_runs_off_the_loop_and_before_the_create_is_sent(
     create is still sent only once its intent is on disk."""
     events: list[str] = []
     real_fsync = os.fsync
-    stalled: list[bool] = []
+    witness = LoopWitness(asyncio.get_running_loop())
 
     def fsync(fd: int) -> None:
-        if fd in journal_fds():
-            served = threading.Event()
-            loop.call_soon_threadsafe(waiting.put_nowait, served)
-            # Only a loop that is free can answer: an fsync on the loop would wait in vain.
-            if not stalled and not served.wait(LIMIT):
-                stalled.append(True)
+        if os.readlink(f"/proc/self/fd/{fd}") == str(world.journal_path):
+            witness.confirm()
             events.append("fsync")
         real_fsync(fd)
 
-    def journal_fds() -> set[int]:
-        fds = set()
-        for link in Path("/proc/self/fd").iterdir():
-            with contextlib.suppress(OSError):
-                if os.readlink(link).startswith(str(world.journal_path)):
-                    fds.add(int(link.name))
-        return fds
-
-    loop = asyncio.get_running_loop()
-    waiting: asyncio.Queue[threading.Event] = asyncio.Queue()
-
-    async def serve() -> None:  # the rest of the loop's work: answer each fsync
-        while True:
-            (await waiting.get()).set()
-
     monkeypatch.setattr(os, "fsync", fsync)
-    server = asyncio.create_task(serve())
-    try:
-        result = await world.apply(book(3), gateway=RecordingGateway(world.client, events))
-    finally:
-        server.cancel()
+    result = await world.apply(book(3), gateway=RecordingGateway(world.client, events))
     assert result.converged, result.to_json()
-    assert not stalled, "an fsync of the journal blocked the event loop"
+    assert not witness.stalled, "an fsync of the journal blocked the event loop"
+    assert witness.free
     assert "send" in events
     assert events.index("fsync") < events.index("send")
