@@ -22,6 +22,7 @@ from reconciler.apply.executor import (
     ItemResult,
     NotApplied,
 )
+from reconciler.apply.live import as_written
 from reconciler.apply.ops import ContactOp, OpKind
 from reconciler.apply.results import Outcome
 from reconciler.model.inputs import Person
@@ -92,7 +93,7 @@ async def _record_creates(
         if person is not None:
             rn = person.get("resourceName")
             if rn:
-                ex.written[str(rn)] = person
+                ex.written[str(rn)] = as_written(None, op.body, None, person)
             ex.record("contact", op.key, Outcome.CREATED, resource_name=rn)
         elif op.key in failed:
             ex.record_failure("contact", op.key, failed[op.key])

@@ -146,6 +146,7 @@ class Run:
             clock=self.clock,
             progress=self.progress,
             written=dict(self.written),
+            live={str(p.get("resourceName")): p for p in self.live.people},
             round=self.round,
         )
 

@@ -71,6 +71,32 @@ def fresher(listed: Person, ours: Person | None) -> Person:
     return ours
 
 
+def as_written(
+    base: Mapping[str, Any] | None,
+    sent: Mapping[str, Any],
+    mask: Sequence[str] | None,
+    answer: Mapping[str, Any],
+) -> Person:
+    """The contact as our write left it, from what we sent and the server's short answer.
+
+    Writes ask for only ``metadata`` and ``clientData`` back
+    (:data:`reconciler.apply.gateway.WRITE_ANSWER_FIELDS`; ``resourceName`` and ``etag`` always
+    come): the server stores each field of the update ``mask`` as ``sent`` (a masked field left
+    out is cleared) and leaves every other field as it was in ``base``, the copy the write was
+    planned on. A create (``mask`` None) sends the whole contact. The server rewrites what it
+    stores (``formattedType``, entry metadata...), which the planner's comparison ignores
+    (:mod:`reconciler.model.normalize`), so this copy plans like the server's own.
+    """
+    if mask is None:
+        person: Person = dict(sent)
+    else:
+        masked = set(mask)
+        person = {k: v for k, v in (base or {}).items() if k not in masked}
+        person.update((f, sent[f]) for f in mask if f in sent)
+    person.update(answer)
+    return person
+
+
 async def read_live(
     reader: LiveReader,
     journal: CreateJournal,
