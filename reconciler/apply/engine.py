@@ -3,8 +3,8 @@
 The pipeline, one step per block of :func:`converge`:
 
 1. read live state (listing + create journal, see :mod:`reconciler.apply.live`);
-2. plan with the pure core (``build_plan``) in a worker thread (:func:`plan_off_loop`); a plan
-   error stops the run before any write;
+2. plan with the pure core (``build_plan``) off the event loop
+   (:mod:`reconciler.apply.planner`); a plan error stops the run before any write;
 3. execute the plan's own waves and batches in order, one call per batch (the plan cut them,
    once: :mod:`reconciler.plan.batching`; a saved plan runs exactly as it was saved):
    groups (their resource names replace the placeholders that contact bodies use for groups
@@ -15,12 +15,6 @@ The pipeline, one step per block of :func:`converge`:
    ``rounds`` in all: the next listing and plan decide what is still to do.
 
 Every object ends with an outcome in the :class:`~reconciler.apply.results.ApplyResult`.
-
-Planning is pure CPU work that grows with the account (~60 ms for 200 contacts): on the event
-loop it would stall every other account of a controller, and its probes, for that long. The
-plan is made in a worker thread instead; the loop keeps the GIL often enough to stay
-responsive (the interpreter hands it over every few milliseconds), which ``bench/domain.py``
-measures as ``/healthz`` latency.
 """
 
 from __future__ import annotations
@@ -42,12 +36,12 @@ from reconciler.apply.group_writes import run_groups
 from reconciler.apply.journal import CreateJournal
 from reconciler.apply.live import LiveRead, LiveReader, read_live
 from reconciler.apply.ops import ContactOp, GroupOp, OpKind
+from reconciler.apply.planner import plan_off_loop
 from reconciler.apply.results import ApplyResult, ObjectResult, Outcome
 from reconciler.apply.updates import run_updates
 from reconciler.model import DesiredState, LiveState, read_stamp
 from reconciler.model.inputs import Person
 from reconciler.people.errors import PeopleError
-from reconciler.plan.build import build_plan
 from reconciler.plan.errors import PlanError, PlanRefused
 from reconciler.plan.model import Action, Batch, Kind, Method, Plan, PlanItem, WaveName
 from reconciler.plan.options import PlanOptions
@@ -76,12 +70,6 @@ _OP_KIND = {
     Action.ADOPT: OpKind.UPDATE,
     Action.DELETE: OpKind.DELETE,
 }
-
-
-async def plan_off_loop(desired: DesiredState, live: LiveState, options: PlanOptions) -> Plan:
-    """``build_plan`` in a worker thread, so the event loop keeps serving meanwhile. The plan
-    reads its inputs and builds new objects only: nothing it touches is changed under it."""
-    return await asyncio.to_thread(build_plan, desired, live, options)
 
 
 def group_op(item: PlanItem) -> GroupOp:

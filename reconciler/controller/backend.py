@@ -21,9 +21,10 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
-from reconciler.apply.engine import ApplySettings, converge, plan_off_loop
+from reconciler.apply.engine import ApplySettings, converge
 from reconciler.apply.journal import CreateJournal
 from reconciler.apply.live import read_live
+from reconciler.apply.planner import plan_off_loop
 from reconciler.apply.results import ApplyResult
 from reconciler.clock import Clock, SystemClock
 from reconciler.controller.gateway import PassGateway
