@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 from reconciler.apply.executor import ItemResult
 from reconciler.apply.journal import CreateJournal
+from reconciler.apply.planner import in_planner
 from reconciler.model import LiveState, read_stamp
 from reconciler.model.inputs import Person
 from reconciler.model.limits import MAX_BATCH_GET
@@ -97,6 +98,16 @@ def as_written(
     return person
 
 
+def _fold(
+    people: list[Person], written: Mapping[str, Person], owner: str
+) -> tuple[list[Person], dict[str, str]]:
+    """The listing with our fresher copies in it, and its stamped names (pure: in the planner
+    thread, see :mod:`reconciler.apply.planner`)."""
+    if written:
+        people = [fresher(p, written.get(str(p.get("resourceName")))) for p in people]
+    return people, stamped_names(people, owner)
+
+
 async def read_live(
     reader: LiveReader,
     journal: CreateJournal,
@@ -112,11 +123,9 @@ async def read_live(
     version of such a contact (reads lag writes), our copy, and its etag, win.
     """
     people, complete = await reader.list_people()
-    if written:
-        people = [fresher(p, written.get(str(p.get("resourceName")))) for p in people]
     groups = await reader.list_groups()
+    people, by_stamp = await in_planner(_fold, people, written or {}, owner)
     listed = {str(p.get("resourceName")): p for p in people}
-    by_stamp = stamped_names(people, owner)
     extra: dict[str, Person] = {}
     pending: dict[str, float] = {}
     confirmed: dict[str, str] = {}
