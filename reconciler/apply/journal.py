@@ -166,16 +166,16 @@ class CreateJournal:
         await self._append(records)
 
     async def _append(self, records: list[dict[str, object]]) -> None:
-        """Write and fsync ``records`` off the event loop; appends keep their order."""
+        """Serialise, write and fsync ``records`` off the event loop (a settled first pass
+        forgets a thousand entries at once); appends keep their order."""
         if not records or self.readonly:
             return
         if self._file is None:
             raise RuntimeError("the journal is not open; use it as a context manager")
-        text = "".join(json.dumps(r, separators=(",", ":")) + "\n" for r in records)
         if self._appending is None:
             self._appending = asyncio.Lock()
         async with self._appending:
-            await asyncio.to_thread(_write_durably, self._file, text)
+            await asyncio.to_thread(_write_durably, self._file, records)
 
     def _compact(self) -> None:
         """Rewrite the file with only the live entries (atomically, under the lock we hold)."""
@@ -195,8 +195,8 @@ class CreateJournal:
         self._file = new
 
 
-def _write_durably(handle: IO[str], text: str) -> None:
-    handle.write(text)
+def _write_durably(handle: IO[str], records: list[dict[str, object]]) -> None:
+    handle.write("".join(json.dumps(r, separators=(",", ":")) + "\n" for r in records))
     handle.flush()
     os.fsync(handle.fileno())
 
