@@ -110,8 +110,10 @@ class CreateJournal:
             handle.close()
         self._file = handle
         handle.seek(0)
-        self._entries = _fold(handle.read().splitlines())
-        self._compact()
+        lines = handle.read().splitlines()
+        self._entries = _fold(lines)
+        if len(lines) > len(self._entries):  # lines to drop (a controller opens every account
+            self._compact()  # at start: a clean journal costs it no rewrite and no fsync)
         return self
 
     def __exit__(

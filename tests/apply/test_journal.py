@@ -121,3 +121,28 @@ async def test_the_fsync_runs_off_the_loop_and_before_the_create_is_sent(
     assert witness.free
     assert "send" in events
     assert events.index("fsync") < events.index("send")
+
+
+def test_opening_a_clean_journal_rewrites_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A controller opens every account's journal at start; one with nothing to drop (new, or
+    holding only live entries) is not rewritten, so opening it costs no fsync."""
+    path = tmp_path / "j.jsonl"
+    path.write_text('{"op":"intent","key":"a","at":1.0}\n')
+    synced: list[int] = []
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        synced.append(fd)
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    with CreateJournal(tmp_path / "new.jsonl"), CreateJournal(path) as journal:
+        assert set(journal.unresolved()) == {"a"}
+    assert synced == []
+    path.write_text(path.read_text() + '{"op":"forget","key":"a"}\n')
+    with CreateJournal(path) as journal:  # superseded lines: compacted
+        assert journal.entries == {}
+    assert len(synced) == 1
+    assert path.read_text() == ""
