@@ -20,6 +20,7 @@ Accounts appear under their metrics label (an alias or a short hash, never the m
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from reconciler.clock import Clock, SystemClock
@@ -46,6 +47,7 @@ class Health:
     api_grace: float = 20.0  # seconds of API failures before the account counts as unready
     _last_beat: float | None = None
     _accounts: dict[str, _Account] = field(default_factory=dict)
+    _checks: list[Callable[[], list[str]]] = field(default_factory=list)
 
     def beat(self) -> None:
         """The loop is turning."""
@@ -54,6 +56,15 @@ class Health:
     def expect(self, account: str) -> None:
         """``account`` must be ready before the controller is."""
         self._accounts.setdefault(account, _Account())
+
+    def forget(self, account: str) -> None:
+        """``account`` is no longer run by this controller: it no longer counts."""
+        self._accounts.pop(account, None)
+
+    def add_check(self, check: Callable[[], list[str]]) -> None:
+        """Another part of the controller (the Directory refresh) that can make it unready:
+        ``check`` returns one line per reason, none when all is well."""
+        self._checks.append(check)
 
     def mark_ready(self, account: str) -> None:
         """The account's first full pass is done."""
@@ -118,4 +129,5 @@ class Health:
             for account in sorted(self._accounts)
             for reason in self.reasons(account)
         ]
+        lines += [line for check in self._checks for line in check()]
         return (False, "\n".join(lines)) if lines else (True, "ok")
