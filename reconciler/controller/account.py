@@ -46,7 +46,7 @@ from reconciler.controller.metrics import Metrics
 from reconciler.controller.polling import LivePoller
 from reconciler.controller.slots import PassSlots
 from reconciler.controller.status import AccountStatus, StatusBoard, kept_deletions
-from reconciler.controller.watching import ManifestWatcher
+from reconciler.controller.watching import ReplicaWatcher
 from reconciler.model import DesiredState
 from reconciler.plan.model import Kind, Plan
 from reconciler.queue import ExponentialBackoff, WorkQueue
@@ -130,7 +130,7 @@ class AccountWorker:
         clock: Clock | None = None,
         rng: random.Random | None = None,
         suspended: bool = False,
-        watch: bool = True,
+        watcher: ReplicaWatcher | None = None,
         offload: Offload | None = None,
         slots: PassSlots | None = None,
         status: AccountStatus | None = None,
@@ -145,7 +145,7 @@ class AccountWorker:
         self.clock = clock or SystemClock()
         self.rng = rng or random.Random()
         self.suspended = suspended or account.suspend
-        self.watch = watch
+        self.watcher = watcher  # the replica's one watch; None: manifests are not watched
         self.offload: Offload = offload or _to_thread
         # Passes of every account of the replica draw on these slots, so a thousand accounts
         # converging at once hold a bounded working set; edits and live changes go first.
@@ -211,13 +211,8 @@ class AccountWorker:
     async def run(self) -> None:
         """Run sources and the worker until :meth:`shut_down`; the in-flight pass finishes."""
         sources: list[asyncio.Task[None]] = [asyncio.create_task(self._resync_loop())]
-        if self.watch:
-            watcher = ManifestWatcher(
-                self.account.manifests,
-                debounce=self.intervals.debounce,
-                on_change=self.manifests_changed,
-            )
-            sources.append(asyncio.create_task(watcher.run()))
+        if self.watcher is not None:
+            self.watcher.register(self.account.key, self.account.manifests, self.manifests_changed)
         polling = self.account.drift_policy is not DriftPolicy.IGNORE and not self.suspended
         if self.poller is not None and polling:
             sources.append(asyncio.create_task(self._poll_loop()))
@@ -230,6 +225,8 @@ class AccountWorker:
             await self._primed.wait()
             await self._work()
         finally:
+            if self.watcher is not None:
+                self.watcher.unregister(self.account.key)
             for task in [*sources, *self._changes]:
                 task.cancel()
             await asyncio.gather(*sources, *self._changes, return_exceptions=True)

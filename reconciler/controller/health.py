@@ -13,7 +13,10 @@ what to fix:
 - its manifests are broken (nothing is written until they are fixed);
 - the People API has been failing for it for longer than ``api_grace`` seconds (a blip is not
   worth an alert; an outage is);
-- a pass is blocked: deletions over the safety limits were withheld, with the override to use.
+- a pass is blocked: deletions over the safety limits were withheld, with the override to use;
+
+and, for the whole replica, when the manifests cannot be watched (inotify refused): edits are
+then found by polling, slower, and the reason names the kernel limit to raise.
 
 Accounts appear under their metrics label (an alias or a short hash, never the mailbox).
 """
@@ -46,6 +49,7 @@ class Health:
     api_grace: float = 20.0  # seconds of API failures before the account counts as unready
     _last_beat: float | None = None
     _accounts: dict[str, _Account] = field(default_factory=dict)
+    _watch_problem: str = ""
 
     def beat(self) -> None:
         """The loop is turning."""
@@ -77,6 +81,11 @@ class Health:
         """A full pass left something undone on purpose (``why`` says what and the override);
         an empty ``why`` clears it."""
         self._accounts.setdefault(account, _Account()).blocked = why
+
+    def watching(self, problem: str) -> None:
+        """How the replica's manifests watch fares: ``problem`` says what is wrong, empty when
+        nothing is."""
+        self._watch_problem = problem
 
     def reasons(self, account: str) -> list[str]:
         """Why ``account`` is not ready; empty when it is."""
@@ -113,7 +122,8 @@ class Health:
 
     def readiness(self) -> tuple[bool, str]:
         """(ready, why): ``why`` lists every unready account with its reasons."""
-        lines = [
+        lines = [f"manifests watch: {self._watch_problem}"] if self._watch_problem else []
+        lines += [
             f"{account}: {reason}"
             for account in sorted(self._accounts)
             for reason in self.reasons(account)

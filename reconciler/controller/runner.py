@@ -20,7 +20,7 @@ import contextlib
 import functools
 import signal
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -54,6 +54,7 @@ from reconciler.controller.sharding import SINGLE, Shard
 from reconciler.controller.slots import PassSlots
 from reconciler.controller.status import AccountStatus, StatusBoard
 from reconciler.controller.statusroutes import status_prefix_routes, status_routes
+from reconciler.controller.watching import ReplicaWatcher, WatchState
 from reconciler.people.errors import PeopleError
 from reconciler.plan.options import PlanOptions
 from reconciler.statedir import StateDir
@@ -262,6 +263,7 @@ async def _open_account(
     status: AccountStatus,
     on_lost: Callable[[str], None],
     slots: PassSlots,
+    watcher: ReplicaWatcher,
 ) -> AccountWorker:
     path = settings.state_dir.journal(
         target=settings.target, account=client.account, owner=account.owner
@@ -314,7 +316,24 @@ async def _open_account(
         suspended=suspended,
         slots=slots,
         status=status,
+        watcher=watcher,
     )
+
+
+def _watch_reporter(
+    metrics: Metrics, health: Health, board: StatusBoard
+) -> Callable[[WatchState], None]:
+    """Where the replica watcher's state goes: a metric, readiness and the status; every
+    report of a watch that is down is one more failure."""
+
+    def observe(state: WatchState) -> None:
+        metrics.manifest_watch_up.set(1 if state.up else 0)
+        if not state.up:
+            metrics.manifest_watch_failures_total.inc()
+        health.watching(state.reason)
+        board.watching(up=state.up, message=state.reason)
+
+    return observe
 
 
 def _embedded_app(state: Path) -> Any:
@@ -398,6 +417,10 @@ async def run_controller(
                 open_replica(settings.target, pacing=_pacing(settings), app=app)
             )
             slots = PassSlots(settings.concurrent_passes)
+            watcher = ReplicaWatcher(
+                debounce=settings.intervals.debounce,
+                observe=_watch_reporter(metrics, health, board),
+            )
             clients = [await _connect(stack, a, settings, replica) for a in accounts]
             if await _shared_address_books(
                 [(a.key, c) for a, c in zip(accounts, clients, strict=True)]
@@ -416,13 +439,16 @@ async def run_controller(
                         status=statuses[a.key],
                         on_lost=lambda _reason: lost.set(),
                         slots=slots,
+                        watcher=watcher,
                     )
                     for a, client in zip(accounts, clients, strict=True)
                 ]
             except (JournalLocked, LeaseError) as error:
                 _log.error("another writer holds an account; stop it or wait", error=str(error))
                 return 1
-            code = await _supervise(workers, health, stop, settings.shutdown_timeout, lost)
+            code = await _supervise(
+                workers, health, stop, settings.shutdown_timeout, lost, watcher.run()
+            )
         _log.info("controller stopped")  # after the leases were given back
         return code
     except CannotServe as error:
@@ -457,6 +483,7 @@ async def _supervise(
     stop: asyncio.Event,
     drain_bound: float,
     lost: asyncio.Event,
+    watching: Coroutine[Any, Any, None],
 ) -> int:
     """Run the workers until ``stop``; then drain them within ``drain_bound`` seconds.
 
@@ -466,6 +493,7 @@ async def _supervise(
     """
     tasks = [asyncio.create_task(w.run(), name=f"account:{w.account.key}") for w in workers]
     heartbeat = asyncio.create_task(_heartbeat(health))
+    watcher = asyncio.create_task(watching, name="manifest-watch")
     stopping = asyncio.create_task(stop.wait())
     losing = asyncio.create_task(lost.wait())
     code = 0
@@ -496,7 +524,7 @@ async def _supervise(
         await asyncio.gather(*tasks, return_exceptions=True)
         return code
     finally:
-        heartbeat.cancel()
-        stopping.cancel()
-        losing.cancel()
-        await asyncio.gather(heartbeat, stopping, losing, return_exceptions=True)
+        background: list[asyncio.Task[Any]] = [heartbeat, watcher, stopping, losing]
+        for task in background:
+            task.cancel()
+        await asyncio.gather(heartbeat, watcher, stopping, losing, return_exceptions=True)

@@ -416,6 +416,11 @@ class StatusBoard:
         self.accounts: dict[str, AccountStatus] = {}
         self.listeners: list[Callable[[Event], None]] = [on_event] if on_event else []
         self.started = now()
+        self.watch = {"mode": "starting", "message": ""}
+
+    def watching(self, *, up: bool, message: str) -> None:
+        """How the replica watches the manifests: with inotify (``up``), or polled."""
+        self.watch = {"mode": "inotify" if up else "polling", "message": message}
 
     def account(self, name: str, *, drift_policy: str, suspended: bool) -> AccountStatus:
         status = AccountStatus(
@@ -440,6 +445,7 @@ class StatusBoard:
             "kind": "ControllerStatus",
             "generatedAt": iso(self.now()),
             "startedAt": iso(self.started),
+            "watch": dict(self.watch),
             "summary": {
                 "accounts": len(accounts),
                 "inSync": sum(1 for s in states if AccountState(s).settled),

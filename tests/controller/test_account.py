@@ -127,7 +127,6 @@ class Harness:
             health=self.health,
             intervals=Intervals(poll=5, resync=3600, debounce=0.1),
             clock=clock,
-            watch=False,
             offload=inline,
         )
         self.task: asyncio.Task[None] | None = None
@@ -434,7 +433,6 @@ async def test_manifests_load_off_the_event_loop_and_are_released_after_the_pass
         health=Health(clock=clock),
         intervals=Intervals(poll=5, resync=3600, debounce=0.1),
         clock=clock,
-        watch=False,
     )
     task = asyncio.create_task(worker.run())
     try:
@@ -480,7 +478,6 @@ async def test_accounts_sharing_pass_slots_take_turns_in_arrival_order(clock: An
                 health=Health(clock=clock),
                 intervals=Intervals(poll=5, resync=3600, debounce=0.1),
                 clock=clock,
-                watch=False,
                 offload=inline,
                 slots=slots,
             )
