@@ -29,7 +29,7 @@ import asyncio
 import concurrent.futures
 import contextlib
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import structlog
@@ -47,6 +47,13 @@ planning a watch and the OS attaching it sends no event to anyone."""
 
 POLL_DELAY_MS = 1000
 """How often the paths are polled when the OS will not give us an inotify watch."""
+
+HANDOVER = 2.0
+"""Seconds a replaced watch set stays open beside its successor, to deliver what it heard (an
+OS watch holds events for a moment to batch them; a poll looks every ``POLL_DELAY_MS``)."""
+
+ATTACH_TRIES = 5
+"""Attempts to attach a watch set right after closing the previous one."""
 
 INOTIFY_RETRY = 60.0
 """Seconds between attempts to go back from polling to inotify (someone may raise the limit)."""
@@ -101,6 +108,30 @@ class _Burst:
     task: asyncio.Task[None] | None = None
 
 
+@dataclass
+class _WatchSet:
+    """The streams attached to one layout."""
+
+    layout: Layout
+    polling: bool
+    stop: asyncio.Event = field(default_factory=asyncio.Event)
+    pumps: list[asyncio.Task[None]] = field(default_factory=list)
+    failures: list[BaseException] = field(default_factory=list)
+
+    async def close(self) -> None:
+        self.stop.set()
+        for pump in self.pumps:
+            pump.cancel()
+        await asyncio.gather(*self.pumps, return_exceptions=True)
+
+
+async def _closed(watch: _WatchSet | None) -> _WatchSet | None:
+    """Close ``watch`` if there is one; always None, for ``current = await _closed(current)``."""
+    if watch is not None:
+        await watch.close()
+    return None
+
+
 class _Reattach(Exception):
     """The watch set must be attached anew (a root was replaced, or the roots changed)."""
 
@@ -130,6 +161,9 @@ class ReplicaWatcher:
         self._layout: Layout | None = None
         self._polling_until = 0.0  # loop time until which the paths are polled
         self._planner: concurrent.futures.ThreadPoolExecutor | None = None
+        self._retiring: asyncio.Task[None] | None = None  # a replaced watch set, closing soon
+        self._gap = False  # for a while nothing was attached: reload every account once
+        self._gap_after = 0.0  # loop time from which the current watch sees every change
 
     # -- accounts ----------------------------------------------------------------------------
 
@@ -150,8 +184,9 @@ class ReplicaWatcher:
 
     @property
     def settled(self) -> bool:
-        """No change is waiting to be reloaded (every event seen so far has been handled)."""
-        return not self._bursts
+        """No change is waiting to be reloaded (every event seen so far has been handled, and
+        no reload of every account is due after a time when nothing was attached)."""
+        return not self._bursts and not self._gap
 
     # -- the watch ---------------------------------------------------------------------------
 
@@ -159,40 +194,93 @@ class ReplicaWatcher:
         """Watch until cancelled."""
         loop = asyncio.get_running_loop()
         self._planner = concurrent.futures.ThreadPoolExecutor(1, "manifest-watch")
+        batches: asyncio.Queue[Changes] = asyncio.Queue()  # every watch set feeds this one
+        current: _WatchSet | None = None
         try:
             while True:
                 self._membership.clear()
-                await self._replan(dispatch=self._layout is not None)
+                await self._replan(dispatch=current is not None)
                 layout = self._layout
                 if layout is None or not layout.roots:
-                    await self._membership.wait()  # no account yet
+                    current = await _closed(current)
+                    await self._membership.wait()  # no account (any more)
                     continue
                 polling = loop.time() < self._polling_until
                 try:
-                    await self._watch(layout, polling)
+                    # The new set is attached before the old one is closed, so no event falls
+                    # between them; if the OS refuses the overlap, the old one goes first.
+                    try:
+                        fresh = await self._attach(layout, polling, batches)
+                    except (OSError, RuntimeError):
+                        if current is None:
+                            raise
+                        current = await _closed(current)
+                        self._gap = True
+                        fresh = await self._attach_again(layout, polling, batches)
+                    if current is not None:
+                        self._retire(current)
+                    current = fresh
+                    self._attached(polling)
+                    # a poll takes its first look in its own time, an OS watch at once
+                    self._gap_after = loop.time() + (POLL_DELAY_MS / 1000 + 0.5) * polling
+                    self._refill()
+                    await self._follow(current, batches)
                 except _Reattach:
                     continue
                 except FileNotFoundError as error:  # a root vanished while attaching
                     _log.debug("watch interrupted", error=f"{type(error).__name__}: {error}")
-                    self._dirty_all()
+                    current = await _closed(current)
+                    self._gap = True
                     await asyncio.sleep(max(self.debounce, 0.05))
                 except Exception as error:  # no instance or watch left, or the watch died
                     if not isinstance(error, (OSError, RuntimeError)):
                         _log.exception("the manifests watch failed unexpectedly")
+                    current = await _closed(current)
+                    self._gap = True
                     self._failed(error, polling)
                     if polling:  # even polling failed: try again in a while
                         await asyncio.sleep(RECHECK)
-                    else:  # changes made while no watch was attached are reloaded
-                        self._dirty_all()
         finally:
+            await _closed(current)
+            if self._retiring is not None:
+                self._retiring.cancel()
+                await asyncio.gather(self._retiring, return_exceptions=True)
             for burst in self._bursts.values():
                 if burst.task is not None:
                     burst.task.cancel()
             self._planner.shutdown(wait=False, cancel_futures=True)
 
-    async def _watch(self, layout: Layout, polling: bool) -> None:
-        """Feed events to the accounts until the watch set must be attached anew."""
-        loop = asyncio.get_running_loop()
+    def _retire(self, watch: _WatchSet) -> None:
+        """Close ``watch`` once the set that replaces it has been live for ``HANDOVER``: what
+        the old one had heard and not yet delivered still arrives (the OS watcher holds events
+        for a moment to batch them). One set retires at a time."""
+        if self._retiring is not None:
+            self._retiring.cancel()
+
+        async def handover() -> None:
+            try:
+                await asyncio.sleep(HANDOVER)
+            finally:
+                await watch.close()
+
+        self._retiring = asyncio.get_running_loop().create_task(handover())
+
+    async def _attach_again(
+        self, layout: Layout, polling: bool, batches: asyncio.Queue[Changes]
+    ) -> _WatchSet:
+        """:meth:`_attach` after closing the old set: the OS frees its instances in its own
+        time (the watcher's thread closes them), so try a few times."""
+        for _ in range(ATTACH_TRIES - 1):
+            try:
+                return await self._attach(layout, polling, batches)
+            except (OSError, RuntimeError):
+                await asyncio.sleep(0.1)
+        return await self._attach(layout, polling, batches)
+
+    async def _attach(
+        self, layout: Layout, polling: bool, batches: asyncio.Queue[Changes]
+    ) -> _WatchSet:
+        """Start the streams of ``layout``; raise what the OS said if it refused them."""
         _log.debug(
             "watching manifests",
             accounts=len(self._members),
@@ -200,67 +288,66 @@ class ReplicaWatcher:
             folders=len(layout.folders),
             polling=polling,
         )
-        stop = asyncio.Event()
-        batches: asyncio.Queue[Changes] = asyncio.Queue()
-        failures: list[BaseException] = []
-        pumps = [
-            asyncio.create_task(self._pump(roots, recursive, stop, batches, failures, polling))
+        watch = _WatchSet(layout, polling)
+        watch.pumps = [
+            asyncio.create_task(self._pump(roots, recursive, watch, batches))
             for roots, recursive in ((layout.trees, True), (layout.folders, False))
             if roots
         ]
-        try:
-            await asyncio.sleep(0)  # each pump attaches its watch (or fails) before it waits
-            if failures:
-                raise failures[0]
-            self._attached(polling)
-            while True:
-                membership = asyncio.ensure_future(self._membership.wait())
-                getting = asyncio.ensure_future(batches.get())
-                done, _ = await asyncio.wait(
-                    {membership, getting}, timeout=RECHECK, return_when=asyncio.FIRST_COMPLETED
-                )
-                membership.cancel()
-                batch: Changes = set()
-                if getting in done:
-                    batch = getting.result()
-                else:
-                    getting.cancel()
-                if failures:
-                    raise failures[0]
-                changed = [Path(p) for _, p in batch]
-                named = self._dispatch(changed, loop.time())
-                if self._membership.is_set() or named or not batch:
-                    self._membership.clear()
-                    await self._replan(dispatch=True)
-                    roots = set(layout.roots)
-                    if self._layout != layout or any(p in roots for p in changed):
-                        raise _Reattach
-                if polling and loop.time() >= self._polling_until:
-                    raise _Reattach  # time to try inotify again
-        finally:
-            stop.set()
-            for pump in pumps:
-                pump.cancel()
-            await asyncio.gather(*pumps, return_exceptions=True)
+        await asyncio.sleep(0)  # each pump attaches its watch (or fails) before it waits
+        if watch.failures:
+            await watch.close()
+            raise watch.failures[0]
+        return watch
+
+    async def _follow(self, watch: _WatchSet, batches: asyncio.Queue[Changes]) -> None:
+        """Feed events to the accounts until the watch set must be attached anew."""
+        loop = asyncio.get_running_loop()
+        layout = watch.layout
+        while True:
+            membership = asyncio.ensure_future(self._membership.wait())
+            getting = asyncio.ensure_future(batches.get())
+            done, _ = await asyncio.wait(
+                {membership, getting}, timeout=RECHECK, return_when=asyncio.FIRST_COMPLETED
+            )
+            membership.cancel()
+            self._refill()  # a polling watch has taken its first look by now
+            batch: Changes = set()
+            if getting in done:
+                batch = getting.result()
+            else:
+                getting.cancel()
+            if watch.failures:
+                raise watch.failures[0]
+            changed = [Path(p) for _, p in batch]
+            named = self._dispatch(changed, loop.time())
+            if self._membership.is_set() or named or not batch:
+                self._membership.clear()
+                await self._replan(dispatch=True)
+                roots = set(layout.roots)
+                if any(p in roots for p in changed) or not (
+                    self._layout is None or layout.covers(self._layout)
+                ):
+                    raise _Reattach
+            if watch.polling and loop.time() >= self._polling_until:
+                raise _Reattach  # time to try inotify again
 
     async def _pump(
         self,
         roots: tuple[Path, ...],
         recursive: bool,
-        stop: asyncio.Event,
+        watch: _WatchSet,
         batches: asyncio.Queue[Changes],
-        failures: list[BaseException],
-        polling: bool,
     ) -> None:
         try:
-            stream = self.streams(roots, recursive, stop, polling)
+            stream = self.streams(roots, recursive, watch.stop, watch.polling)
             async with contextlib.aclosing(stream) as changes:  # type: ignore[type-var]
                 async for batch in changes:
                     batches.put_nowait(batch)
-            if not stop.is_set():  # a stream that ends on its own hears nothing any more
+            if not watch.stop.is_set():  # a stream that ends on its own hears nothing any more
                 raise RuntimeError("the watch ended by itself")
         except (OSError, RuntimeError) as error:
-            failures.append(error)
+            watch.failures.append(error)
             batches.put_nowait(set())  # wake the reader
 
     # -- plans and dispatch ------------------------------------------------------------------
@@ -313,6 +400,13 @@ class ReplicaWatcher:
                 for key in self._owners.get(candidate, ()):
                     self._dirty(key, now)
         return named
+
+    def _refill(self) -> None:
+        """After a time when nothing was attached, reload every account once (when the new
+        watch has taken its first look)."""
+        if self._gap and asyncio.get_running_loop().time() >= self._gap_after:
+            self._gap = False
+            self._dirty_all()
 
     def _dirty_all(self) -> None:
         now = asyncio.get_running_loop().time()

@@ -72,6 +72,24 @@ class Layout:
     def roots(self) -> tuple[Path, ...]:
         return self.trees + self.folders
 
+    def covers(self, other: Layout) -> bool:
+        """Whether a watch attached to this layout also hears everything ``other`` needs: each
+        of its trees is one of ours or inside one, each of its folders is watched or inside a
+        tree, and no root we share was replaced since (a watch follows the old inode)."""
+        ours = {path: (device, inode) for path, device, inode in self.identities}
+        trees = {str(t) for t in self.trees}
+        for path, device, inode in other.identities:
+            inside = any(t in Path(path).parents for t in self.trees)
+            if path not in ours:
+                if not inside:
+                    return False
+                continue
+            if ours[path] != (device, inode):
+                return False
+            if Path(path) in other.trees and path not in trees and not inside:
+                return False  # watched, but not recursively
+        return True
+
 
 def _existing(path: Path) -> Path:
     """``path`` or its nearest ancestor that exists (a watch needs something to attach to)."""
