@@ -13,6 +13,7 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -126,13 +127,16 @@ def launch_controller(
     manifests: Path | PublishedTree,
     *extra: str,
     name: str = "controller",
+    wrapper: Sequence[str] = (),
 ) -> Controller:
     """Start ``reconciler run`` on ``manifests`` against ``emulator``, with short intervals;
-    probes, status and metrics on one random 127.0.0.1 port. Stop it with ``.stop()``."""
+    probes, status and metrics on one random 127.0.0.1 port. Stop it with ``.stop()``.
+    ``wrapper`` is a command line the controller's is appended to (``unshare ...``)."""
     log = workdir / f"{name}.log"
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     env.pop("RECONCILER_TARGET", None)
     argv = [
+        *wrapper,
         sys.executable,
         "-m",
         "reconciler",
