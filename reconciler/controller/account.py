@@ -114,6 +114,28 @@ class Intervals:
     backoff_cap: float = 300.0
 
 
+class _Requeued:
+    """The keys one pass sent back to the queue, for one log line per pass."""
+
+    def __init__(self) -> None:
+        self.outcomes: dict[str, int] = {}
+        self.delays: list[float] = []
+
+    def add(self, outcome: str, delay: float) -> None:
+        self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
+        self.delays.append(delay)
+
+    def log(self, log: structlog.typing.FilteringBoundLogger) -> None:
+        if self.delays:
+            log.info(
+                "requeued",
+                requeued=len(self.delays),
+                outcomes=dict(sorted(self.outcomes.items())),
+                first_retry=round(min(self.delays), 3),
+                last_retry=round(max(self.delays), 3),
+            )
+
+
 class AccountWorker:
     """Sources, queue and the single writer of one account."""
 
@@ -348,8 +370,11 @@ class AccountWorker:
             outcome = "error"
             message = f"{type(error).__name__}: {error}"
             log.error("pass failed", error=message)
+            requeued = _Requeued()
             for key in keys:  # a failed plan-only pass comes back plan-only, not as a write
-                self._requeue(key, 0.0, log, again={Trigger.RETRY} if write else why[key])
+                again = {Trigger.RETRY} if write else why[key]
+                requeued.add("error", self._requeue(key, 0.0, log, again=again))
+            requeued.log(log)
         finally:
             elapsed = max(0.0, self.clock.now() - started)
             self.metrics.reconcile_time_seconds.labels(account=self.label).observe(elapsed)
@@ -452,6 +477,7 @@ class AccountWorker:
         for obj in result.results:
             self.metrics.reconcile_keys_total.labels(account=account, outcome=obj.outcome).inc()
         left: set[str] = set()
+        requeued = _Requeued()
         for obj in result.left:
             key = obj.key if obj.kind == "contact" else FULL
             if key in left:
@@ -462,7 +488,8 @@ class AccountWorker:
             wait = 0.0
             if obj.retry_at is not None:  # on this worker's clock: the backend shares it
                 wait = obj.retry_at.timestamp() - self.clock.now()
-            self._requeue(key, wait, log, outcome=str(obj.outcome))
+            outcome = str(obj.outcome)
+            requeued.add(outcome, self._requeue(key, wait, log, outcome=outcome))
         self.status.applied(
             (
                 (o.key, str(o.outcome), o.reason, o.resource_name)
@@ -494,11 +521,13 @@ class AccountWorker:
                 log.error("pass incomplete", error=problem)
             for key in keys:
                 if key not in left:
-                    self._requeue(key, 0.0, log)
+                    requeued.add("error", self._requeue(key, 0.0, log))
+            requeued.log(log)
             return "error"
         for key in keys:
             if key not in left:
                 self.queue.forget(key)
+        requeued.log(log)
         counts = result.counts()
         log.info(
             "pass finished",
@@ -546,7 +575,9 @@ class AccountWorker:
         log: structlog.typing.FilteringBoundLogger,
         outcome: str = "error",
         again: Iterable[Trigger] = (Trigger.RETRY,),
-    ) -> None:
+    ) -> float:
+        """Queue ``key`` again after its backoff (at least ``at_least``); return the delay.
+        Logged per key at debug level only: a pass of thousands logs one line (``_Requeued``)."""
         delay = max(self.queue.limiter.when(key), at_least)
         self._reasons.setdefault(key, set()).update(again)
         self.queue.add_after(key, delay)
@@ -554,7 +585,8 @@ class AccountWorker:
         name = self.label
         self.metrics.workqueue_retries_total.labels(name=name).inc()
         self.metrics.workqueue_backoff_seconds.labels(name=name).observe(delay)
-        log.info("requeued", key=key, outcome=outcome, delay=round(delay, 3))
+        log.debug("requeued", key=key, outcome=outcome, delay=round(delay, 3))
+        return delay
 
     def _count(self, result: str) -> None:
         self.metrics.reconcile_total.labels(account=self.label, result=result).inc()

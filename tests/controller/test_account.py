@@ -563,3 +563,24 @@ async def test_an_error_that_reads_like_a_refusal_is_not_one(make: Any) -> None:
     status = h.worker.status.to_json()
     reasons = [c["reason"] for c in status["conditions"] if c["type"] == "Stalled"]
     assert "DeletesRefused" not in reasons
+
+
+async def test_a_pass_that_leaves_many_keys_logs_one_requeued_line(make: Any) -> None:
+    """A pass that leaves 50 contacts in conflict or pending logs one "requeued" line with the
+    counts by outcome (each key only at debug level), not a line per contact."""
+    names = tuple(f"c{n}" for n in range(50))
+    h = make(names=names)
+    outcomes: dict[str, Any] = {n: Outcome.CONFLICT for n in names[:30]}
+    outcomes |= {n: (Outcome.PENDING, h.clock.now() + 20.0) for n in names[30:]}
+    h.backend.answers = [result(**outcomes)]
+    with structlog.testing.capture_logs() as logs:
+        await h.start()
+    lines = [e for e in logs if e["event"] == "requeued" and e["log_level"] == "info"]
+    assert len(lines) == 1
+    assert lines[0]["requeued"] == 50
+    assert lines[0]["outcomes"] == {"conflict": 30, "pending": 20}
+    assert lines[0]["first_retry"] == 1.0
+    assert lines[0]["last_retry"] == 20.0
+    per_key = [e for e in logs if e["event"] == "requeued" and e["log_level"] == "debug"]
+    assert sorted(e["key"] for e in per_key) == sorted(names)
+    assert h.worker.queue.delayed == 50
