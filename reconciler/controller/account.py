@@ -44,7 +44,7 @@ from reconciler.controller.drift import DriftDamper
 from reconciler.controller.health import Health
 from reconciler.controller.metrics import Metrics
 from reconciler.controller.polling import LivePoller
-from reconciler.controller.slots import PassSlots
+from reconciler.controller.slots import PassSlots, Ticket
 from reconciler.controller.status import AccountStatus, StatusBoard, kept_deletions
 from reconciler.controller.watching import ReplicaWatcher
 from reconciler.model import DesiredState
@@ -65,6 +65,10 @@ class Trigger(StrEnum):
     RESYNC = "resync"
     LIVE = "live"
     RETRY = "retry"
+
+
+_URGENT = frozenset({Trigger.MANIFEST, Trigger.LIVE})
+"""Triggers whose passes go before waiting start, resync and retry passes (see ``slots``)."""
 
 
 class PassBackend(Protocol):
@@ -189,6 +193,7 @@ class AccountWorker:
         self._primed = asyncio.Event()  # the first poll (or attempt) is done
         self._withheld_count = 0
         self._ready = False
+        self._ticket: Ticket | None = None  # this account's pass waiting for (or in) a slot
         self._log = structlog.get_logger("reconciler.controller").bind(account=account.key)
         self.label = name = account.label  # metrics and probes: no mailbox addresses
         metrics.workqueue_depth.labels(name=name).set_function(lambda: len(self.queue))
@@ -205,6 +210,8 @@ class AccountWorker:
         if self.queue.shutting_down:
             return
         self._reasons.setdefault(key, set()).add(trigger)
+        if trigger in _URGENT and self._ticket is not None:
+            self.slots.promote(self._ticket)  # the edit cannot run before the waiting pass
         self.queue.add_after(key, delay)
         self.status.queued(key, delay, str(trigger), self.queue.num_requeues(key))
         self.metrics.workqueue_adds_total.labels(name=self.label).inc()
@@ -314,23 +321,33 @@ class AccountWorker:
             self.status.pass_finished("skipped", {}, "the account is suspended")
             log.info("pass skipped: account suspended")
             return
-        async with self.slots.hold(urgent=bool(triggers & {Trigger.MANIFEST, Trigger.LIVE})):
-            if (
-                self._stale
-                or self.store.state is None
-                or triggers & {Trigger.START, Trigger.RESYNC}
-            ):
-                await self._reload(log)
-            state = self.store.state
-            if state is None or self.store.broken:
-                self._count("skipped")
-                self.status.pass_finished("skipped", {}, "the manifests are broken")
-                log.warning("pass skipped: manifests are broken; nothing is written until fixed")
-                return
-            try:
-                await self._run_pass(keys, why, triggers, state, log)
-            finally:
-                self.store.release()  # between passes an account holds fingerprints only
+        self._ticket = Ticket(urgent=bool(triggers & _URGENT))
+        try:
+            async with self.slots.hold(ticket=self._ticket):
+                await self._load_and_run(keys, why, triggers, log)
+        finally:
+            self._ticket = None
+
+    async def _load_and_run(
+        self,
+        keys: list[str],
+        why: dict[str, set[Trigger]],
+        triggers: set[Trigger],
+        log: structlog.typing.FilteringBoundLogger,
+    ) -> None:
+        """Inside a slot: re-read the manifests if need be, then run the pass."""
+        if self._stale or self.store.state is None or triggers & {Trigger.START, Trigger.RESYNC}:
+            await self._reload(log)
+        state = self.store.state
+        if state is None or self.store.broken:
+            self._count("skipped")
+            self.status.pass_finished("skipped", {}, "the manifests are broken")
+            log.warning("pass skipped: manifests are broken; nothing is written until fixed")
+            return
+        try:
+            await self._run_pass(keys, why, triggers, state, log)
+        finally:
+            self.store.release()  # between passes an account holds fingerprints only
 
     async def _run_pass(
         self,

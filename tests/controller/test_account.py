@@ -111,7 +111,14 @@ async def inline(work: Callable[[], Any]) -> Any:
 
 
 class Harness:
-    def __init__(self, clock: Any, policy: DriftPolicy, suspend: bool, names: tuple[str, ...]):
+    def __init__(
+        self,
+        clock: Any,
+        policy: DriftPolicy,
+        suspend: bool,
+        names: tuple[str, ...],
+        slots: PassSlots | None = None,
+    ):
         self.clock = clock
         self.manifests = Manifests(*names)
         self.backend = Backend()
@@ -128,6 +135,7 @@ class Harness:
             intervals=Intervals(poll=5, resync=3600, debounce=0.1),
             clock=clock,
             offload=inline,
+            slots=slots,
         )
         self.task: asyncio.Task[None] | None = None
 
@@ -148,8 +156,9 @@ async def make(clock: Any) -> AsyncIterator[Any]:
         policy: DriftPolicy = DriftPolicy.CORRECT,
         suspend: bool = False,
         names: tuple[str, ...] = ("a", "b"),
+        slots: PassSlots | None = None,
     ) -> Harness:
-        harness = Harness(clock, policy, suspend, names)
+        harness = Harness(clock, policy, suspend, names, slots)
         harnesses.append(harness)
         return harness
 
@@ -570,7 +579,7 @@ async def test_a_pass_that_leaves_many_keys_logs_one_requeued_line(make: Any) ->
     counts by outcome (each key only at debug level), not a line per contact."""
     names = tuple(f"c{n}" for n in range(50))
     h = make(names=names)
-    outcomes: dict[str, Any] = {n: Outcome.CONFLICT for n in names[:30]}
+    outcomes: dict[str, Any] = dict.fromkeys(names[:30], Outcome.CONFLICT)
     outcomes |= {n: (Outcome.PENDING, h.clock.now() + 20.0) for n in names[30:]}
     h.backend.answers = [result(**outcomes)]
     with structlog.testing.capture_logs() as logs:
@@ -584,3 +593,35 @@ async def test_a_pass_that_leaves_many_keys_logs_one_requeued_line(make: Any) ->
     per_key = [e for e in logs if e["event"] == "requeued" and e["log_level"] == "debug"]
     assert sorted(e["key"] for e in per_key) == sorted(names)
     assert h.worker.queue.delayed == 50
+
+
+async def test_an_edit_promotes_the_accounts_own_start_pass_waiting_for_a_slot(make: Any) -> None:
+    """With the replica's only slot taken and another account's start pass waiting, an account
+    whose own start pass waits too gets an edit: its waiting pass goes first (it re-reads the
+    manifests), not after every first pass queued before it."""
+    slots = PassSlots(1)
+    order: list[str] = []
+    release = asyncio.Event()
+
+    async def other(name: str, wait: asyncio.Event | None = None) -> None:
+        async with slots.hold():
+            order.append(name)
+            if wait is not None:
+                await wait.wait()
+
+    running = asyncio.create_task(other("running", release))
+    await asyncio.sleep(0)
+    waiting = asyncio.create_task(other("other-start"))
+    await asyncio.sleep(0)
+    h = make(slots=slots)
+    await h.start()
+    assert slots.waiting == 2
+    h.worker.enqueue("a", Trigger.MANIFEST)
+    h.backend.gate = asyncio.Event()  # the edited account's pass holds the slot until opened
+    release.set()
+    await eventually_async(lambda: h.backend.entered.is_set() or waiting.done(), "a pass")
+    assert h.backend.entered.is_set()
+    assert order == ["running"]  # the other account's start pass still waits
+    h.backend.gate.set()
+    await asyncio.gather(running, waiting)
+    assert order == ["running", "other-start"]
