@@ -194,6 +194,7 @@ class AccountWorker:
         self._withheld_count = 0
         self._ready = False
         self._ticket: Ticket | None = None  # this account's pass waiting for (or in) a slot
+        self._behind: set[str] | None = None  # what the last full pass left, not converged yet
         self._log = structlog.get_logger("reconciler.controller").bind(account=account.key)
         self.label = name = account.label  # metrics and probes: no mailbox addresses
         metrics.workqueue_depth.labels(name=name).set_function(lambda: len(self.queue))
@@ -363,6 +364,7 @@ class AccountWorker:
         scope = self._scope(keys, state)
         log = log.bind(scope="keys" if scope else "full", revision=state.revision)
         started = self.clock.now()
+        left: set[str] = set()
         counts: dict[str, int] = {}
         message = ""
         try:
@@ -371,7 +373,7 @@ class AccountWorker:
                 result = await self.backend.apply(
                     state, self.store.suspended, scope, on_plan=plans.append
                 )
-                outcome = self._enqueue_outcomes(
+                outcome, left = self._enqueue_outcomes(
                     keys, why, result, log, plans[-1] if plans else None
                 )
                 counts = {str(o): n for o, n in result.counts().items()}
@@ -401,16 +403,31 @@ class AccountWorker:
         if outcome == "error":
             self.metrics.reconcile_errors_total.labels(account=self.label).inc()
             self.health.api_failed(self.label, "pass", message)
+            if FULL in keys:
+                self._behind = None
             return
         self.health.api_succeeded(self.label, "pass")
         if outcome == "success":
             self.metrics.last_success.labels(account=self.label).set(time.time())
-            if FULL in keys and write and self._revision:
-                self.metrics.set_revision(self.label, self._revision, applied=True)
         if FULL in keys:
             self._mark_ready()
         if FULL in keys and outcome in ("success", "requeue"):
             self.status.full_pass_done()
+        if write:
+            self._follow_full_pass(keys, left)
+
+    def _follow_full_pass(self, keys: list[str], left: set[str]) -> None:
+        """Record a full pass as applied once what it left behind has converged on its
+        retries, not only when a later full pass (the resync, minutes away) finds nothing
+        left: a lost create answer or a conflict must not hold back the applied revision."""
+        if FULL in keys:  # a group left behind brings a full pass back: that one will tell
+            self._behind = None if FULL in left else set(left)
+        elif self._behind is not None:
+            self._behind -= set(keys) - left
+        if self._behind == set():
+            self._behind = None
+            if self._revision:
+                self.metrics.set_revision(self.label, self._revision, applied=True)
 
     def _withheld(self, count: int, why: str, log: structlog.typing.FilteringBoundLogger) -> None:
         """Report deletions that the last full pass withheld (over the safety limits)."""
@@ -464,6 +481,7 @@ class AccountWorker:
         if loaded.rereads:
             log.info("manifests republished while read; read again", rereads=loaded.rereads)
         if loaded.changed:
+            self._behind = None  # a new revision is applied by the passes it brings
             log.info(
                 "manifests loaded",
                 revision=revision,
@@ -488,8 +506,9 @@ class AccountWorker:
         result: ApplyResult,
         log: structlog.typing.FilteringBoundLogger,
         plan: Plan | None = None,
-    ) -> str:
-        """Turn a converge's outcomes into queue operations; return the pass's result label."""
+    ) -> tuple[str, set[str]]:
+        """Turn a converge's outcomes into queue operations; return the pass's result label
+        and the keys it left behind."""
         account = self.label
         for obj in result.results:
             self.metrics.reconcile_keys_total.labels(account=account, outcome=obj.outcome).inc()
@@ -540,7 +559,7 @@ class AccountWorker:
                 if key not in left:
                     requeued.add("error", self._requeue(key, 0.0, log))
             requeued.log(log)
-            return "error"
+            return "error", left
         for key in keys:
             if key not in left:
                 self.queue.forget(key)
@@ -554,7 +573,7 @@ class AccountWorker:
             unchanged=counts[Outcome.UNCHANGED] + counts[Outcome.SKIPPED],
             left=len(result.left),
         )
-        return "requeue" if left else "success"
+        return ("requeue" if left else "success"), left
 
     def _report(
         self,

@@ -40,10 +40,15 @@ class Manifests:
     def __init__(self, *names: str) -> None:
         self.contacts = [contact(n) for n in names]
         self.errors: list[str] = []
+        self.revision: str | None = None
 
     def __call__(self, paths: Iterable[Path]) -> SimpleNamespace:
         return SimpleNamespace(
-            contacts=list(self.contacts), groups=[], errors=list(self.errors), ok=not self.errors
+            contacts=list(self.contacts),
+            groups=[],
+            errors=list(self.errors),
+            ok=not self.errors,
+            revision=self.revision,
         )
 
 
@@ -625,3 +630,32 @@ async def test_an_edit_promotes_the_accounts_own_start_pass_waiting_for_a_slot(m
     h.backend.gate.set()
     await asyncio.gather(running, waiting)
     assert order == ["running", "other-start"]
+
+
+async def test_the_revision_counts_as_applied_once_what_a_full_pass_left_converges(
+    make: Any,
+) -> None:
+    """A first pass that leaves one create pending and one contact in conflict is not the
+    revision applied yet; once both converge on their retries it is, without waiting for the
+    next full pass (the resync, an hour away here)."""
+    h = make(names=("a", "b", "c"))
+    h.manifests.revision = "sha256:" + "1" * 64
+    applied = "reconciler_manifests_revision_applied_info"
+    labels = {"account": LABEL, "revision": h.manifests.revision}
+    h.backend.answers = [
+        result(a=(Outcome.PENDING, h.clock.now() + 5.0), b=Outcome.CONFLICT, c=Outcome.CREATED),
+        result(b=Outcome.UPDATED),
+        result(a=Outcome.CREATED),
+    ]
+    await h.start()
+    assert h.health.readiness() == (True, "ok")
+    assert h.sample(applied, **labels) == 0
+    h.clock.advance(1)
+    await h.clock.run_ready()
+    assert len(h.backend.applied) == 2  # b's retry
+    assert h.sample(applied, **labels) == 0  # a is still pending
+    h.clock.advance(4)
+    await h.clock.run_ready()
+    assert len(h.backend.applied) == 3  # a's retry, no full pass
+    assert h.sample(applied, **labels) == 1
+    assert h.worker.status.state == "InSync"
