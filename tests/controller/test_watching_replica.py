@@ -82,6 +82,27 @@ async def attached(
     await eventually_async(settled, "the watcher to settle")
 
 
+def edit(path: Path) -> None:
+    """Give ``path`` new content."""
+    path.write_text(f"v: {os.urandom(4).hex()}\n")
+
+
+async def heard_by(
+    watcher: ReplicaWatcher, heard: Heard, path: Path, expected: set[str]
+) -> set[str]:
+    """Edit ``path``; once the ``expected`` accounts heard it and the watcher settled, return
+    every account that heard it."""
+    before = dict(heard.counts)
+    edit(path)
+
+    def reached() -> bool:
+        return all(heard.counts[key] > before[key] for key in expected)
+
+    await eventually_async(reached, f"{sorted(expected)} to hear {path}")
+    await eventually_async(lambda: watcher.settled, "the watcher to settle")
+    return {key for key, count in heard.counts.items() if count > before.get(key, 0)}
+
+
 async def test_accounts_sharing_a_root_or_in_its_sub_folders_each_hear_only_their_changes(
     tmp_path: Path, running: Callable[[ReplicaWatcher], None]
 ) -> None:
@@ -100,26 +121,9 @@ async def test_accounts_sharing_a_root_or_in_its_sub_folders_each_hear_only_thei
     watcher.register("c", [root / "c"], heard("c"))
     running(watcher)
     await attached(watcher, heard, "whole", lambda: (root / "poke.yaml").write_text("v: 0\n"))
-    before = dict(heard.counts)
-    (root / "b" / "x.yaml").write_text("v: 1\n")
-
-    async def b_heard() -> bool:
-        return heard.counts["b"] > before["b"] and heard.counts["b-too"] > before["b-too"]
-
-    await eventually_async(b_heard, "the accounts of b to hear the edit")
-    await eventually_async(lambda: watcher.settled, "the watcher to settle")
-    assert heard.counts["whole"] > before["whole"]
-    assert heard.counts["c"] == before["c"]
-    before = dict(heard.counts)
-    (root / "c" / "x.yaml").write_text("v: 1\n")
-
-    async def c_heard() -> bool:
-        return heard.counts["c"] > before["c"] and heard.counts["whole"] > before["whole"]
-
-    await eventually_async(c_heard, "the accounts of c to hear the edit")
-    await eventually_async(lambda: watcher.settled, "the watcher to settle")
-    assert heard.counts["b"] == before["b"]
-    assert heard.counts["b-too"] == before["b-too"]
+    b = {"whole", "b", "b-too"}
+    assert await heard_by(watcher, heard, root / "b" / "x.yaml", b) == b
+    assert await heard_by(watcher, heard, root / "c" / "x.yaml", {"whole", "c"}) == {"whole", "c"}
 
 
 async def test_accounts_join_and_leave_while_the_watch_runs(
@@ -139,11 +143,9 @@ async def test_accounts_join_and_leave_while_the_watch_runs(
     watcher.register("c", [tmp_path / "c"], heard("c"))
     await attached(watcher, heard, "c", lambda: (tmp_path / "c" / "x.yaml").write_text("v: 1\n"))
     watcher.unregister("b")
-    gone, before = heard.counts["b"], heard.counts["a"]
+    gone = heard.counts["b"]
     (tmp_path / "b" / "x.yaml").write_text("v: 2\n")
-    (tmp_path / "a" / "x.yaml").write_text("v: 2\n")
-    await eventually_async(lambda: heard.counts["a"] > before, "a to go on hearing its edits")
-    await eventually_async(lambda: watcher.settled, "the watcher to settle")
+    assert await heard_by(watcher, heard, tmp_path / "a" / "x.yaml", {"a"}) == {"a"}
     assert heard.counts["b"] == gone
 
 
@@ -164,11 +166,7 @@ async def test_many_accounts_share_one_watch_of_two_inotify_instances(
     last = tmp_path / "user199" / "c.yaml"
     await attached(watcher, heard, "user199", lambda: last.write_text("v: 1\n"))
     assert inotify_instances() - baseline <= 2
-    before = dict(heard.counts)
-    last.write_text("v: 2\n")
-    await eventually_async(lambda: heard.counts["user199"] > before["user199"], "the edit")
-    await eventually_async(lambda: watcher.settled, "the watcher to settle")
-    assert {k: n for k, n in heard.counts.items() if n != before[k]}.keys() == {"user199"}
+    assert await heard_by(watcher, heard, last, {"user199"}) == {"user199"}
 
 
 def refusing(polled: list[bool]) -> Any:
