@@ -198,7 +198,9 @@ async def test_a_refused_watch_is_loud_and_edits_are_polled(
     folder = tmp_path / "m"
     folder.mkdir()
     (folder / "c.yaml").write_text("v: 0\n")
-    heard, polled, states = Heard(), [], []
+    heard = Heard()
+    polled: list[bool] = []
+    states: list[WatchState] = []
     watcher = ReplicaWatcher(debounce=0.1, streams=refusing(polled), observe=states.append)
     watcher.register("a", [folder], heard("a"))
     with capture_logs() as logs:
