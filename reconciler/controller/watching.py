@@ -357,7 +357,7 @@ class ReplicaWatcher:
         members = dict(self._members)
         paths = {key: member.paths for key, member in members.items()}
         loop = asyncio.get_running_loop()
-        plans = await loop.run_in_executor(self._planner, _plan_all, paths)
+        plans, layout = await loop.run_in_executor(self._planner, _plan_all, paths)
         now = loop.time()
         for key, plan in plans.items():
             member = self._members.get(key)
@@ -380,7 +380,7 @@ class ReplicaWatcher:
                 )
             member.plan = plan
         self._index()
-        self._layout = combine(m.plan for m in self._members.values() if m.plan is not None)
+        self._layout = layout  # an account registered meanwhile: the next replan adds it
 
     def _index(self) -> None:
         owners: dict[Path, set[str]] = {}
@@ -472,5 +472,7 @@ class ReplicaWatcher:
             self.observe(state)
 
 
-def _plan_all(paths: Mapping[str, tuple[Path, ...]]) -> dict[str, WatchPlan]:
-    return {key: plan_watch(list(p)) for key, p in paths.items()}
+def _plan_all(paths: Mapping[str, tuple[Path, ...]]) -> tuple[dict[str, WatchPlan], Layout]:
+    """Every account's plan and the one watch set for all (stat calls: off the loop)."""
+    plans = {key: plan_watch(list(p)) for key, p in paths.items()}
+    return plans, combine(plans.values())

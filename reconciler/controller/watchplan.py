@@ -77,16 +77,18 @@ class Layout:
         of its trees is one of ours or inside one, each of its folders is watched or inside a
         tree, and no root we share was replaced since (a watch follows the old inode)."""
         ours = {path: (device, inode) for path, device, inode in self.identities}
-        trees = {str(t) for t in self.trees}
+        trees = set(self.trees)
+        theirs = set(other.trees)
         for path, device, inode in other.identities:
-            inside = any(t in Path(path).parents for t in self.trees)
+            root = Path(path)
+            inside = _under(root, trees)
             if path not in ours:
                 if not inside:
                     return False
                 continue
             if ours[path] != (device, inode):
                 return False
-            if Path(path) in other.trees and path not in trees and not inside:
+            if root in theirs and root not in trees and not inside:
                 return False  # watched, but not recursively
         return True
 
@@ -106,11 +108,18 @@ def _identity(path: Path) -> Identity:
     return (str(path), stat.st_dev, stat.st_ino)
 
 
+def _under(path: Path, trees: set[Path]) -> bool:
+    """Whether ``path`` is inside one of ``trees`` (a set: a thousand accounts' roots are looked
+    up by each ancestor, not compared pairwise)."""
+    return any(parent in trees for parent in path.parents)
+
+
 def _fold(trees: Iterable[Path], folders: Iterable[Path]) -> tuple[list[Path], list[Path]]:
     """Trees not inside another tree, and folders not inside any tree (those are covered)."""
-    unique = sorted(set(trees))
-    outer = [t for t in unique if not any(o != t and o in t.parents for o in unique)]
-    flat = sorted({f for f in folders if not any(f == t or t in f.parents for t in outer)})
+    unique = set(trees)
+    outer = sorted(t for t in unique if not _under(t, unique))
+    kept = set(outer)
+    flat = sorted({f for f in folders if f not in kept and not _under(f, kept)})
     return outer, flat
 
 
