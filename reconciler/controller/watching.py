@@ -20,7 +20,9 @@ accounts whose manifests it touches. Accounts may share a root or sit in sub-fol
 - When inotify cannot be set up or dies (the instance or watch limit, a kernel without it), the
   failure is loud: an error log line naming the sysctl to raise, ``observe`` is told (the
   controller turns it into a metric, a readiness reason and the status), and the paths are
-  polled instead so edits are still applied; inotify is tried again every ``retry`` seconds.
+  polled instead so edits are still applied; inotify is tried again after 5 s, then after
+  twice as long each time, up to every ``retry`` seconds (a full instance table is often
+  someone else's passing burst).
 """
 
 from __future__ import annotations
@@ -56,7 +58,11 @@ ATTACH_TRIES = 5
 """Attempts to attach a watch set right after closing the previous one."""
 
 INOTIFY_RETRY = 60.0
-"""Seconds between attempts to go back from polling to inotify (someone may raise the limit)."""
+"""At most this many seconds between attempts to go back from polling to inotify (someone may
+raise the limit, or free instances)."""
+
+FIRST_RETRY = 5.0
+"""Seconds before the first attempt to go back to inotify; each failure doubles it."""
 
 HINT = (
     "raise the kernel's limits, e.g. sysctl -w fs.inotify.max_user_instances=512 "
@@ -153,6 +159,7 @@ class ReplicaWatcher:
         self.streams = streams
         self.observe = observe
         self.retry = retry
+        self._backoff = min(FIRST_RETRY, retry)  # before the next attempt to use inotify
         self.state: WatchState | None = None  # None until the first watch is attached
         self._members: dict[str, _Member] = {}
         self._owners: dict[Path, set[str]] = {}  # a target or link -> accounts it belongs to
@@ -211,18 +218,22 @@ class ReplicaWatcher:
                     # between them; if the OS refuses the overlap, the old one goes first.
                     try:
                         fresh = await self._attach(layout, polling, batches)
-                    except (OSError, RuntimeError):
+                    except (OSError, RuntimeError) as error:
                         if current is None:
                             raise
-                        current = await _closed(current)
-                        self._gap = True
-                        fresh = await self._attach_again(layout, polling, batches)
+                        if current.polling and not polling and current.layout.covers(layout):
+                            self._failed(error, polling)  # still refused: go on polling
+                            fresh, current = current, None
+                        else:
+                            current = await _closed(current)
+                            self._gap = True
+                            fresh = await self._attach_again(layout, polling, batches)
                     if current is not None:
                         self._retire(current)
                     current = fresh
-                    self._attached(polling)
+                    self._attached(current.polling)
                     # a poll takes its first look in its own time, an OS watch at once
-                    self._gap_after = loop.time() + (POLL_DELAY_MS / 1000 + 0.5) * polling
+                    self._gap_after = loop.time() + (POLL_DELAY_MS / 1000 + 0.5) * current.polling
                     self._refill()
                     await self._follow(current, batches)
                 except _Reattach:
@@ -445,13 +456,15 @@ class ReplicaWatcher:
     def _attached(self, polling: bool) -> None:
         if polling:
             return  # still down: the reason stays as the failure said
+        self._backoff = min(FIRST_RETRY, self.retry)
         if self.state is not None and not self.state.up:
             _log.info("watching the manifests with inotify again", accounts=len(self._members))
         self._tell(WatchState(True))
 
     def _failed(self, error: BaseException, polling: bool) -> None:
         loop = asyncio.get_running_loop()
-        self._polling_until = loop.time() + self.retry
+        self._polling_until = loop.time() + self._backoff
+        self._backoff = min(self._backoff * 2, self.retry)
         reason = f"{type(error).__name__}: {error}"
         if polling:
             _log.error("cannot poll the manifests either", error=reason)
