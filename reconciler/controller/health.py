@@ -13,16 +13,14 @@ what to fix:
 - its manifests are broken (nothing is written until they are fixed);
 - the People API has been failing for it for longer than ``api_grace`` seconds (a blip is not
   worth an alert; an outage is);
-- a pass is blocked: deletions over the safety limits were withheld, with the override to use;
-
-and, for the whole replica, when the manifests cannot be watched (inotify refused): edits are
-then found by polling, slower, and the reason names the kernel limit to raise.
+- a pass is blocked: deletions over the safety limits were withheld, with the override to use.
 
 Accounts appear under their metrics label (an alias or a short hash, never the mailbox).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from reconciler.clock import Clock, SystemClock
@@ -49,7 +47,7 @@ class Health:
     api_grace: float = 20.0  # seconds of API failures before the account counts as unready
     _last_beat: float | None = None
     _accounts: dict[str, _Account] = field(default_factory=dict)
-    _watch_problem: str = ""
+    _checks: list[Callable[[], list[str]]] = field(default_factory=list)
 
     def beat(self) -> None:
         """The loop is turning."""
@@ -58,6 +56,15 @@ class Health:
     def expect(self, account: str) -> None:
         """``account`` must be ready before the controller is."""
         self._accounts.setdefault(account, _Account())
+
+    def forget(self, account: str) -> None:
+        """``account`` is no longer run by this controller: it no longer counts."""
+        self._accounts.pop(account, None)
+
+    def add_check(self, check: Callable[[], list[str]]) -> None:
+        """Another part of the controller (the Directory refresh) that can make it unready:
+        ``check`` returns one line per reason, none when all is well."""
+        self._checks.append(check)
 
     def mark_ready(self, account: str) -> None:
         """The account's first full pass is done."""
@@ -81,11 +88,6 @@ class Health:
         """A full pass left something undone on purpose (``why`` says what and the override);
         an empty ``why`` clears it."""
         self._accounts.setdefault(account, _Account()).blocked = why
-
-    def watching(self, problem: str) -> None:
-        """How the replica's manifests watch fares: ``problem`` says what is wrong, empty when
-        nothing is."""
-        self._watch_problem = problem
 
     def reasons(self, account: str) -> list[str]:
         """Why ``account`` is not ready; empty when it is."""
@@ -122,10 +124,10 @@ class Health:
 
     def readiness(self) -> tuple[bool, str]:
         """(ready, why): ``why`` lists every unready account with its reasons."""
-        lines = [f"manifests watch: {self._watch_problem}"] if self._watch_problem else []
-        lines += [
+        lines = [
             f"{account}: {reason}"
             for account in sorted(self._accounts)
             for reason in self.reasons(account)
         ]
+        lines += [line for check in self._checks for line in check()]
         return (False, "\n".join(lines)) if lines else (True, "ok")

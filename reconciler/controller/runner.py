@@ -11,6 +11,11 @@ in-flight pass finish, waits (as long again at most) until a listing shows its c
 the leases and returns 0; a pass still running after ``shutdown_timeout`` is cancelled, which is
 safe because the next start is a full pass and the create journal survives. A lease lost while
 running stops every worker at once (exit 1).
+
+Which accounts run is the roster's answer (:mod:`reconciler.controller.roster`: the file's
+accounts and the users its directory entries select, cut to the shard); the running set is the
+fleet (:mod:`reconciler.controller.fleet`), to which accounts are added and from which they are
+removed while the controller runs, whenever a Directory refresh changes the answer.
 """
 
 from __future__ import annotations
@@ -40,9 +45,11 @@ from reconciler.controller.accounts import Account, AccountsConfig
 from reconciler.controller.backend import ApplyBackend
 from reconciler.controller.desired import DesiredStore, load_manifests
 from reconciler.controller.events import Event
+from reconciler.controller.fleet import Fleet
 from reconciler.controller.health import Health
 from reconciler.controller.metrics import CONTENT_TYPE, Metrics
 from reconciler.controller.polling import LivePoller
+from reconciler.controller.roster import Roster, directory_asker
 from reconciler.controller.serving import (
     PrefixRoute,
     Response,
@@ -320,20 +327,27 @@ async def _open_account(
     )
 
 
-def _watch_reporter(
-    metrics: Metrics, health: Health, board: StatusBoard
-) -> Callable[[WatchState], None]:
-    """Where the replica watcher's state goes: a metric, readiness and the status; every
-    report of a watch that is down is one more failure."""
+def _watch_metrics(metrics: Metrics) -> Callable[[WatchState], None]:
+    """The replica watcher's state as metrics; every report of a watch that is down is one
+    more failure (readiness and /status ask the watcher themselves)."""
 
     def observe(state: WatchState) -> None:
         metrics.manifest_watch_up.set(1 if state.up else 0)
         if not state.up:
             metrics.manifest_watch_failures_total.inc()
-        health.watching(state.reason)
-        board.watching(up=state.up, message=state.reason)
 
     return observe
+
+
+@contextlib.asynccontextmanager
+async def _running(work: Coroutine[Any, Any, None], name: str) -> AsyncIterator[None]:
+    """Run ``work`` as a task for the block; cancelled on the way out."""
+    task = asyncio.create_task(work, name=name)
+    try:
+        yield
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
 
 
 def _embedded_app(state: Path) -> Any:
@@ -383,13 +397,11 @@ async def run_controller(
     for signum in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(signum, stop.set)
-    accounts = [a for a in config.accounts if settings.shard.owns(a.key)]
-    if not accounts:
-        _log.warning("no account belongs to this shard", shard=str(settings.shard))
     suspended = config.suspend or settings.suspend
     _log.info(
         "controller starting",
-        accounts=len(accounts),
+        accounts=len([a for a in config.accounts if settings.shard.owns(a.key)]),
+        directory=len(config.directory),
         shard=str(settings.shard),
         suspended=suspended,
         target=settings.target if "://" not in settings.target else "http",
@@ -397,14 +409,26 @@ async def run_controller(
     metrics, health = Metrics(), Health(api_grace=settings.api_grace)
     board = StatusBoard(on_event=notifications.submit if notifications else None)
     delivering = asyncio.create_task(notifications.run()) if notifications else None
-    for account in accounts:  # not ready while an account is still being opened (its lease)
+    roster = Roster(config, shard=settings.shard, metrics=metrics, grace=settings.api_grace)
+    if config.directory:  # unready until each entry has a list of users
+        health.add_check(roster.problems)
+        board.sections["directory"] = roster.to_json
+
+    def register(account: Account) -> AccountStatus:
+        """Not ready while the account is being opened (its lease); listed in /status from
+        the start, Progressing until its first full pass."""
         health.expect(account.label)
-    statuses = {  # listed in /status from the start, Progressing until their first full pass
-        a.key: board.account(
-            a.label, drift_policy=str(a.drift_policy), suspended=suspended or a.suspend
+        return board.account(
+            account.label,
+            drift_policy=str(account.drift_policy),
+            suspended=suspended or account.suspend,
         )
-        for a in accounts
-    }
+
+    def forget(account: Account) -> None:
+        board.forget(account.label)
+        health.forget(account.label)
+        metrics.forget(account.label)
+
     lost = asyncio.Event()  # an account's lease was lost: stop writing at once
     app: Any = None
     try:
@@ -417,37 +441,63 @@ async def run_controller(
                 open_replica(settings.target, pacing=_pacing(settings), app=app)
             )
             slots = PassSlots(settings.concurrent_passes)
+            # One watch over every account's manifests; accounts register as they start.
             watcher = ReplicaWatcher(
-                debounce=settings.intervals.debounce,
-                observe=_watch_reporter(metrics, health, board),
+                debounce=settings.intervals.debounce, observe=_watch_metrics(metrics)
             )
-            clients = [await _connect(stack, a, settings, replica) for a in accounts]
+            health.add_check(watcher.problems)
+            board.sections["watch"] = watcher.to_json
+            await stack.enter_async_context(_running(watcher.run(), "manifest-watch"))
+
+            async def open_worker(
+                account_stack: AsyncExitStack, account: Account, client: PeopleClient
+            ) -> AccountWorker:
+                return await _open_account(
+                    account_stack,
+                    account,
+                    client,
+                    settings,
+                    metrics=metrics,
+                    health=health,
+                    suspended=suspended,
+                    status=statuses.get(account.key) or register(account),
+                    on_lost=lambda _reason: lost.set(),
+                    slots=slots,
+                    watcher=watcher,
+                )
+
+            async def open_one(account_stack: AsyncExitStack, account: Account) -> AccountWorker:
+                client = await _connect(account_stack, account, settings, replica)
+                return await open_worker(account_stack, account, client)
+
+            fleet = Fleet(opener=open_one, forget=forget, drain_bound=settings.shutdown_timeout)
+            stack.push_async_callback(fleet.close)  # every account's lease, before the pool
+            ask = directory_asker(replica, settings.credentials) if config.directory else None
+            if ask is not None:
+                await roster.refresh_all(ask)
+            accounts = roster.accounts()
+            if not accounts:
+                _log.warning("no account belongs to this shard", shard=str(settings.shard))
+            statuses = {a.key: register(a) for a in accounts}
+            clients = [await _connect(fleet.stack(a.key), a, settings, replica) for a in accounts]
             if await _shared_address_books(
                 [(a.key, c) for a, c in zip(accounts, clients, strict=True)]
             ):
                 return 1
             try:
                 workers = [
-                    await _open_account(
-                        stack,
-                        a,
-                        client,
-                        settings,
-                        metrics=metrics,
-                        health=health,
-                        suspended=suspended,
-                        status=statuses[a.key],
-                        on_lost=lambda _reason: lost.set(),
-                        slots=slots,
-                        watcher=watcher,
-                    )
+                    await open_worker(fleet.stack(a.key), a, client)
                     for a, client in zip(accounts, clients, strict=True)
                 ]
             except (JournalLocked, LeaseError) as error:
                 _log.error("another writer holds an account; stop it or wait", error=str(error))
                 return 1
+            statuses.clear()  # accounts that join later register when they are opened
+            for worker in workers:
+                fleet.start(worker)
+            refreshing = (lambda: roster.run(ask, fleet.update)) if ask is not None else None
             code = await _supervise(
-                workers, health, stop, settings.shutdown_timeout, lost, watcher.run()
+                fleet, health, stop, settings.shutdown_timeout, lost, refreshing
             )
         _log.info("controller stopped")  # after the leases were given back
         return code
@@ -478,36 +528,44 @@ async def run_controller(
 
 
 async def _supervise(
-    workers: list[AccountWorker],
+    fleet: Fleet,
     health: Health,
     stop: asyncio.Event,
     drain_bound: float,
     lost: asyncio.Event,
-    watching: Coroutine[Any, Any, None],
+    refreshing: Callable[[], Coroutine[Any, Any, None]] | None = None,
 ) -> int:
-    """Run the workers until ``stop``; then drain them within ``drain_bound`` seconds.
+    """Run the fleet's workers (and the Directory refresh) until ``stop``; then drain them
+    within ``drain_bound`` seconds.
 
     When an account's lease is ``lost`` (someone broke it, or it could not be renewed), every
     worker is cancelled at once rather than drained: another writer may be at work, and the
-    exit is 1 so that the controller restarts and waits for the lease.
+    exit is 1 so that the controller restarts and waits for the lease. A worker that ends on
+    its own stops the controller too (exit 1 if it crashed).
     """
-    tasks = [asyncio.create_task(w.run(), name=f"account:{w.account.key}") for w in workers]
     heartbeat = asyncio.create_task(_heartbeat(health))
-    watcher = asyncio.create_task(watching, name="manifest-watch")
     stopping = asyncio.create_task(stop.wait())
     losing = asyncio.create_task(lost.wait())
+    ending = asyncio.create_task(fleet.ended.wait())
+    refresh = asyncio.create_task(refreshing()) if refreshing is not None else None
+    waited = [stopping, losing, ending]
     code = 0
     try:
-        watched: list[asyncio.Task[Any]] = [*tasks, stopping, losing]
-        done, _ = await asyncio.wait(watched, return_when=asyncio.FIRST_COMPLETED)
+        done, _ = await asyncio.wait(
+            [*waited, *([refresh] if refresh else [])], return_when=asyncio.FIRST_COMPLETED
+        )
+        if refresh is not None and refresh in done:  # it never ends on its own: a bug
+            code = 1
+            _log.error("the directory refresh stopped", error=repr(refresh.exception()))
+        elif refresh is not None:  # no account joins or leaves from here on
+            refresh.cancel()
+            await asyncio.gather(refresh, return_exceptions=True)
         if losing in done:
             _log.error("an account's write lease was lost: stopping without draining")
-            for cancelled in tasks:
-                cancelled.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await fleet.cancel()
             return 1
-        for finished in done:
-            if finished is not stopping and finished.exception() is not None:
+        for finished in fleet.crashed:
+            if not finished.cancelled() and finished.exception() is not None:
                 code = 1
                 _log.error(
                     "account worker crashed",
@@ -515,16 +573,9 @@ async def _supervise(
                     error=repr(finished.exception()),
                 )
         _log.info("shutting down: finishing in-flight passes", bound=drain_bound)
-        for worker in workers:
-            worker.shut_down()
-        _, pending = await asyncio.wait(tasks, timeout=drain_bound) if tasks else (set(), set())
-        for task in pending:
-            _log.warning("pass cancelled at the shutdown bound", task=task.get_name())
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await fleet.drain(drain_bound)
         return code
     finally:
-        background: list[asyncio.Task[Any]] = [heartbeat, watcher, stopping, losing]
-        for task in background:
+        for task in (heartbeat, *waited):
             task.cancel()
-        await asyncio.gather(heartbeat, watcher, stopping, losing, return_exceptions=True)
+        await asyncio.gather(heartbeat, *waited, return_exceptions=True)

@@ -453,6 +453,19 @@ class ReplicaWatcher:
 
     # -- health ------------------------------------------------------------------------------
 
+    def problems(self) -> list[str]:
+        """Why the replica is not ready on the watch's account (``/readyz``): none while the
+        manifests are watched with inotify (or the watch is still starting)."""
+        if self.state is None or self.state.up:
+            return []
+        return [f"manifests watch: {self.state.reason}"]
+
+    def to_json(self) -> dict[str, str]:
+        """The watch as ``/status`` shows it: ``mode`` starting, inotify or polling."""
+        if self.state is None:
+            return {"mode": "starting", "message": ""}
+        return {"mode": "inotify" if self.state.up else "polling", "message": self.state.reason}
+
     def _attached(self, polling: bool) -> None:
         if polling:
             return  # still down: the reason stays as the failure said

@@ -132,6 +132,22 @@ def launch_controller(
     """Start ``reconciler run`` on ``manifests`` against ``emulator``, with short intervals;
     probes, status and metrics on one random 127.0.0.1 port. Stop it with ``.stop()``.
     ``wrapper`` is a command line the controller's is appended to (``unshare ...``)."""
+    where = str(manifests.link if isinstance(manifests, PublishedTree) else manifests)
+    identity = ("--token", f"user:{emulator.user}")
+    return _spawn(workdir, emulator.url, (where, *identity, *extra), name, wrapper)
+
+
+def launch_with_config(
+    workdir: Path, url: str, config: Path, *extra: str, name: str = "controller"
+) -> Controller:
+    """Start ``reconciler run --config`` against the emulator at ``url``, as
+    :func:`launch_controller` does (each account is its own user there)."""
+    return _spawn(workdir, url, ("--config", str(config), *extra), name)
+
+
+def _spawn(
+    workdir: Path, url: str, args: tuple[str, ...], name: str, wrapper: Sequence[str] = ()
+) -> Controller:
     log = workdir / f"{name}.log"
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     env.pop("RECONCILER_TARGET", None)
@@ -141,11 +157,8 @@ def launch_controller(
         "-m",
         "reconciler",
         "run",
-        str(manifests.link if isinstance(manifests, PublishedTree) else manifests),
         "--target",
-        emulator.url,
-        "--token",
-        f"user:{emulator.user}",
+        url,
         "--state",
         str(workdir / "state" / "embedded.sqlite3"),
         "--owner",
@@ -162,7 +175,7 @@ def launch_controller(
         "200ms",
         "--log-format",
         "json",
-        *extra,
+        *args,
     ]
     with log.open("wb") as sink:
         process = subprocess.Popen(argv, stdout=sink, stderr=subprocess.STDOUT, env=env)
