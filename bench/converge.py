@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import math
 import tempfile
 import time
 from collections import Counter
@@ -40,6 +39,7 @@ from typing import Any
 import httpx
 import structlog
 from contact_yaml import contact_doc
+from request_floor import api_floor, lease, visibility
 
 from reconciler.apply.engine import ApplySettings, converge
 from reconciler.apply.executor import ItemResult
@@ -209,28 +209,24 @@ class Naive:
 # -- report --------------------------------------------------------------------------------------
 
 
-# The write lease: contactGroups.list, an update (a create the first time) to take it, and one
-# to give it back.
-LEASE_CALLS = 3
-
-
-def visibility_listings(*, listed: int, created: int) -> int:
-    """The listing pages that show an apply's creates before it returns (none without creates)."""
-    return math.ceil((listed + created) / 1000) if created else 0
-
-
-def floor(*, listed: int, groups_created: int, created: int, updated: int, deleted: int) -> int:
-    return (
-        max(1, math.ceil(listed / 1000))  # listing pages
-        + 1  # contactGroups.list
-        + groups_created
-        + math.ceil(created / 200)
-        + math.ceil(updated / 200)
-        + math.ceil(deleted / 200)  # re-read right before deleting
-        + math.ceil(deleted / 500)
-        + LEASE_CALLS  # one writer at a time (reconciler.apply.lease)
-        + visibility_listings(listed=listed, created=created)  # reconciler.apply.visibility
+def floor(
+    *, listed: int, groups_created: int, created: int, updated: int, deleted: int, first: bool
+) -> int:
+    """Requests one apply needs at least (``request_floor``): the API's share, the write lease
+    (taken by creating its group on the ``first`` apply to the book) and the listing that shows
+    the creates before the apply returns."""
+    need = (
+        api_floor(
+            listed=listed,
+            groups_created=groups_created,
+            created=created,
+            updated=updated,
+            deleted=deleted,
+        )
+        + lease(group_exists=not first)
+        + visibility(listed=listed, created=created)
     )
+    return sum(need.values())
 
 
 def show(
@@ -308,10 +304,16 @@ async def main(contacts: int, latency_ms: float, conflicts: float, conflicts_onl
             await naive.prune([names[i] for i in range(contacts // 2, contacts)])
             n3, tn3 = Counter(naive.requests), time.perf_counter() - started
 
-        f1 = floor(listed=0, groups_created=GROUPS, created=contacts, updated=0, deleted=0)
-        f2 = floor(listed=contacts, groups_created=0, created=0, updated=contacts, deleted=0)
+        f1 = floor(
+            listed=0, groups_created=GROUPS, created=contacts, updated=0, deleted=0, first=True
+        )
+        f2 = floor(
+            listed=contacts, groups_created=0, created=0, updated=contacts, deleted=0, first=False
+        )
         deleted = contacts - contacts // 2
-        f3 = floor(listed=contacts, groups_created=0, created=0, updated=0, deleted=deleted)
+        f3 = floor(
+            listed=contacts, groups_created=0, created=0, updated=0, deleted=deleted, first=False
+        )
         show(f"1. empty -> {contacts} contacts in {GROUPS} groups", r1, t1, f1, n1, tn1)
         show(f"2. {contacts} updates", r2, t2, f2, n2, tn2)
         show(f"3. pruning {deleted}", r3, t3, f3, n3, tn3)

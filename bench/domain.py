@@ -1,18 +1,21 @@
 """A Workspace domain on one replica: N accounts of M contacts converged from empty.
 
 One ``reconciler run --config`` subprocess keeps N accounts (each its own manifests folder of M
-contacts in a few groups) converged against one emulator served over HTTP in another subprocess
-with ``--latency-ms`` per request (50 by default). For each point the script prints:
+contacts in GROUPS groups) converged against one emulator served over HTTP in another subprocess,
+with ``--latency-ms`` per request (50 by default). Per point it prints, with the issue's targets:
 
-- converge time: from starting the controller until every account's address book holds its M
-  contacts (checked through the emulator's admin dump, a few accounts at a time);
-- requests per account, counted by the emulator, beside the floor (one pass of batch calls from an
-  empty book: the listings, one create per group, one batch create per 200 contacts), with the
-  methods that went over it and the 429s and 5xx answered;
-- controller and emulator RSS (peak, sampled from /proc) and CPU seconds;
-- ``/healthz`` latency p50/p99/max sampled every 50 ms while converging, and failed probes;
-- the latency of a manifest edit made mid-convergence (one contact renamed in the first account
-  seen converged while others are still converging) until it is live;
+- converge time: from starting the controller until every account's address book holds each of
+  its M contacts exactly once (read through the emulator's admin dump) [1,000 x 200: 10 min];
+- requests per account, counted by the emulator when the last account converged, beside the
+  floor of ``request_floor`` (what one account needs at least, by method, the design's safety
+  requests named apart) [within 5%], and the 429s and 5xx answered;
+- controller and emulator RSS: peak (sampled every 0.5 s) and at the end [1 GB];
+- CPU seconds of both until convergence (the emulator's include the bench's own dump reads);
+- ``/healthz`` latency p50/p99/max, probed every 50 ms while converging [p99 100 ms];
+- ``--edits`` manifest edits (20) made while the domain converges, in different accounts, some
+  converged and some not yet (``manifest_edits``): p50/p99/max of the time until each is live
+  [p99 10 s];
+- the load average at the start and at the end, so that figures from a busy machine show it;
 - the controller's log lines (and how many say "requeued");
 - with ``--rest S``: the controller's RSS S seconds after convergence, when the accounts hold
   only their compact indexes (our writes' answers are dropped 30 s after them, at a poll).
@@ -20,21 +23,17 @@ with ``--latency-ms`` per request (50 by default). For each point the script pri
 Points are ``NxM`` (``--point 10x200 --point 100x1000``); ``--quick`` is the default set
 (10x200 and 100x200); ``--full`` is the issue's set: 10x200, 100x200, 1000x200, 100x1000.
 
-    python bench/domain.py [--point NxM ...] [--full] [--latency-ms 50] [--limit 900] [--rest 70]
+    python bench/domain.py [--point NxM ...] [--full] [--latency-ms 50] [--limit 900] [--edits 20]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import math
-import os
 import signal
-import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -45,6 +44,17 @@ from typing import Any
 
 import httpx
 from contact_yaml import contact_doc
+from manifest_edits import Edit, EditRun
+from measures import Repeat, cpu_seconds, load_average, rss_mb, spread
+from request_floor import (
+    BATCH_UPDATE,
+    LISTING,
+    api_floor,
+    from_emulator,
+    identity_check,
+    lease,
+    visibility,
+)
 
 from reconciler.model import read_stamp
 
@@ -53,6 +63,8 @@ FULL = ["10x200", "100x200", "1000x200", "100x1000"]
 GROUPS = 2  # per account: a team and a site group, as a directory-fed domain would have
 OWNER = "bench"
 PER_FILE = 500
+POLL_INTERVAL = 30.0  # the controller's default --poll-interval: one listing per account each
+EDIT_GRACE = 120.0  # seconds after convergence to wait for the last edits to be live
 
 
 # -- data ----------------------------------------------------------------------------------------
@@ -62,8 +74,17 @@ def subject(i: int) -> str:
     return f"user{i:05d}@example.com"
 
 
+def folder_name(user: str) -> str:
+    return "u" + user.removeprefix("user").split("@")[0]
+
+
+def file_name(index: int) -> str:
+    """The manifest file that holds contact ``index``."""
+    return f"people-{index // PER_FILE:03d}.yaml"
+
+
 def write_account(folder: Path, contacts: int) -> None:
-    """M contacts in GROUPS groups, PER_FILE to a file (person-00000 is in people-000.yaml)."""
+    """M contacts in GROUPS groups, PER_FILE to a file (``file_name``)."""
     folder.mkdir(parents=True)
     groups = [
         f"apiVersion: reconciler/v1\nkind: ContactGroup\nmetadata: {{name: team-{g}}}\n"
@@ -75,44 +96,36 @@ def write_account(folder: Path, contacts: int) -> None:
         docs = []
         for i in range(start, min(contacts, start + PER_FILE)):
             docs.append(contact_doc(i, phone=True, title="Engineer", group=f"team-{i % GROUPS}"))
-        (folder / f"people-{start // PER_FILE:03d}.yaml").write_text("---\n".join(docs))
+        (folder / file_name(start)).write_text("---\n".join(docs))
 
 
 def write_domain(root: Path, accounts: int, contacts: int) -> Path:
     """Every account's manifests and the accounts file; returns the file."""
     lines = ["accounts:"]
     for i in range(accounts):
-        write_account(root / "manifests" / f"u{i:05d}", contacts)
-        lines.append(f"  - {{subject: {subject(i)}, manifests: manifests/u{i:05d}}}")
+        folder = folder_name(subject(i))
+        write_account(root / "manifests" / folder, contacts)
+        lines.append(f"  - {{subject: {subject(i)}, manifests: manifests/{folder}}}")
     config = root / "accounts.yaml"
     config.write_text("\n".join(lines) + "\n")
     return config
 
 
-def floor(contacts: int) -> int:
-    """Requests one account needs from an empty book, in one pass of batch calls."""
+def floor(accounts: int, contacts: int) -> Counter[str]:
+    """Requests one account of ``contacts`` in GROUPS groups needs at least, from an empty book,
+    by method: the API's share (one listing, one groups listing, the groups' creates, the batch
+    creates) and the safety the design keeps: the write lease taken (found in that groups
+    listing, when the claim comes first) and given back once a listing shows the creates, and
+    the profile read that tells accounts apart."""
     return (
-        1  # connections.list (one page: empty)
-        + 1  # contactGroups.list
-        + GROUPS  # contactGroups.create, one each (no batch form)
-        + math.ceil(contacts / 200)  # batchCreateContacts
+        api_floor(listed=0, groups_created=GROUPS, created=contacts)
+        + lease(group_exists=False, own_listing=False)
+        + visibility(listed=0, created=contacts)
+        + identity_check(accounts)
     )
 
 
 # -- processes -----------------------------------------------------------------------------------
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU of a process, from /proc (Linux)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
 
 
 @contextmanager
@@ -134,53 +147,47 @@ def emulator(latency_ms: float) -> Iterator[tuple[subprocess.Popen[str], str]]:
 
 @dataclass
 class Sampler:
-    """Probes /healthz every ``every`` seconds and samples RSS, on a thread, until stopped."""
+    """Probes /healthz every ``every`` seconds and samples RSS every half second, on a thread,
+    from :meth:`start` until :meth:`stop`."""
 
     url: str
     pids: dict[str, int]
     every: float = 0.05
-    latencies: list[float] = field(default_factory=list)
+    probes: list[tuple[float, float]] = field(default_factory=list)  # (when, seconds taken)
     failures: Counter[str] = field(default_factory=Counter)
     peak_rss: dict[str, float] = field(default_factory=dict)
-    _stop: threading.Event = field(default_factory=threading.Event)
-    _thread: threading.Thread | None = None
+    _http: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=60))
+    _last_rss: float = 0.0
+
+    def __post_init__(self) -> None:
+        self._repeat = Repeat(self._probe, self.every, "healthz-probe")
 
     def start(self) -> Sampler:
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
+        self._repeat.start()
         return self
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join()
+        self._repeat.stop()
+        self._http.close()
 
-    def _run(self) -> None:
-        with httpx.Client(timeout=60) as http:
-            last_rss = 0.0
-            while not self._stop.is_set():
-                began = time.perf_counter()
-                try:
-                    status = http.get(self.url).status_code
-                    if status != 200:
-                        self.failures[str(status)] += 1
-                except httpx.HTTPError as error:
-                    self.failures[type(error).__name__] += 1
-                took = time.perf_counter() - began
-                self.latencies.append(took)
-                if began - last_rss > 0.5:
-                    last_rss = began
-                    for name, pid in self.pids.items():
-                        with suppress(OSError):  # the process may just have exited
-                            self.peak_rss[name] = max(self.peak_rss.get(name, 0.0), rss_mb(pid))
-                self._stop.wait(max(0.0, self.every - took))
+    def latencies_until(self, moment: float) -> list[float]:
+        """Seconds each probe took, of the probes sent before ``moment`` (monotonic)."""
+        return [took for when, took in self.probes if when <= moment]
 
-
-def percentile(values: list[float], share: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+    def _probe(self) -> None:
+        began = time.monotonic()
+        try:
+            status = self._http.get(self.url).status_code
+            if status != 200:
+                self.failures[str(status)] += 1
+        except httpx.HTTPError as error:
+            self.failures[type(error).__name__] += 1
+        self.probes.append((began, time.monotonic() - began))
+        if began - self._last_rss > 0.5:
+            self._last_rss = began
+            for name, pid in self.pids.items():
+                with suppress(OSError):  # the process may just have exited
+                    self.peak_rss[name] = max(self.peak_rss.get(name, 0.0), rss_mb(pid))
 
 
 # -- one point -----------------------------------------------------------------------------------
@@ -192,18 +199,20 @@ class Result:
     contacts: int
     converged: bool
     seconds: float
-    requests: Counter[str]
+    requests: Counter[str]  # by the client's method names, when the last account converged
     statuses: Counter[str]
-    cpu: dict[str, float]
+    cpu: dict[str, float]  # when the last account converged
     rss: dict[str, float]
     rss_end: dict[str, float]
-    healthz: list[float]
+    healthz: list[float]  # while converging
     healthz_failures: Counter[str]
-    edit_seconds: float | None
-    edit_note: str
+    edits: list[Edit]
+    counted_updates: int  # edits applied before the count, of contacts that were live
     log_lines: int
     requeued_lines: int
     rest_rss: float | None
+    load_start: str
+    load_end: str
 
 
 def managed(book: dict[str, Any]) -> Counter[str]:
@@ -228,15 +237,6 @@ def converged_accounts(http: httpx.Client, users: list[str], contacts: int) -> s
     return done
 
 
-def given_name(http: httpx.Client, user: str, name: str) -> str | None:
-    book = http.get("/__emulator/dump", params={"user": user}).json()["users"].get(user, {})
-    for person in book.get("people", []):
-        stamp = read_stamp(person.get("clientData"))
-        if stamp is not None and stamp.name == name:
-            return str(person["names"][0]["givenName"])
-    return None
-
-
 def wait_for(check: Callable[[], Any], what: str, limit: float, process: Any) -> Any:
     deadline = time.monotonic() + limit
     while time.monotonic() < deadline:
@@ -252,8 +252,10 @@ def wait_for(check: Callable[[], Any], what: str, limit: float, process: Any) ->
 def run_point(
     accounts: int,
     contacts: int,
+    *,
     latency_ms: float,
     limit: float,
+    edits: int,
     rest: float,
     keep_log: Path | None = None,
     run_args: tuple[str, ...] = (),
@@ -268,13 +270,15 @@ def run_point(
             sys.executable, "-m", "reconciler", "run", "--config", str(config),
             "--target", url, "--state", str(root / "state" / "embedded.sqlite3"),
             "--owner", OWNER, "--health-addr", "127.0.0.1:0", "--metrics-addr", "0",
-            "--poll-interval", "30s", "--resync-interval", "10m", "--debounce", "1s",
-            "--log-format", "json", *run_args,
+            "--poll-interval", f"{POLL_INTERVAL:g}s", "--resync-interval", "10m",
+            "--debounce", "1s", "--log-format", "json", *run_args,
         ]  # fmt: skip
         users = [subject(i) for i in range(accounts)]
+        load_start = load_average()
         began = time.monotonic()
         with log.open("wb") as sink:
             controller = subprocess.Popen(argv, stdout=sink, stderr=subprocess.STDOUT)
+        pids = {"controller": controller.pid, "emulator": emu_process.pid}
         try:
 
             def serving() -> str | None:
@@ -286,42 +290,38 @@ def run_point(
             address = wait_for(serving, "the probes", 120, controller)
             if address is None:
                 sys.exit("the controller never served its probes")
-            sampler = Sampler(
-                address + "/healthz", {"controller": controller.pid, "emulator": emu_process.pid}
+            sampler = Sampler(address + "/healthz", pids).start()
+            editor = EditRun(
+                http,
+                folder_of=lambda user: root / "manifests" / folder_name(user),
+                file_of=file_name,
+                count=min(edits, contacts),  # one contact each
+                limit=limit,
             ).start()
+            done: list[str] = []
             pending = list(users)
-            edit: tuple[str, float] | None = None
-            edit_seconds: float | None = None
-            edit_note = ""
             deadline = began + limit
-            while pending and time.monotonic() < deadline:
+            while time.monotonic() < deadline:
                 if controller.poll() is not None:
                     sys.exit(f"the controller exited ({controller.returncode})")
-                done = converged_accounts(http, pending, contacts)
-                pending = [u for u in pending if u not in done]
-                if edit is None and done:
-                    edit_note = "mid-convergence" if pending else "after convergence"
-                    edit = (sorted(done)[0], time.monotonic())
-                    folder = root / "manifests" / f"u{users.index(edit[0]):05d}"
-                    path = folder / "people-000.yaml"
-                    text = path.read_text()
-                    path.write_text(text.replace("givenName: Given0,", "givenName: Edited0,", 1))
-                if (
-                    edit is not None
-                    and edit_seconds is None
-                    and given_name(http, edit[0], "person-00000") == "Edited0"
-                ):
-                    edit_seconds = time.monotonic() - edit[1]
+                now_done = converged_accounts(http, pending, contacts)
+                done += sorted(now_done)
+                pending = [u for u in pending if u not in now_done]
+                if not pending:
+                    break
+                editor.make_due(done, pending, time.monotonic() - began)
                 time.sleep(0.5)
-            seconds = time.monotonic() - began
-            while edit is not None and edit_seconds is None and time.monotonic() < deadline:
-                if given_name(http, edit[0], "person-00000") == "Edited0":
-                    edit_seconds = time.monotonic() - edit[1]
-                time.sleep(0.2)
-            sampler.stop()
+            counted_at = time.monotonic()
             stats = http.get("/__emulator/stats").json()
-            pids = {"controller": controller.pid, "emulator": emu_process.pid}
             cpu = {name: cpu_seconds(pid) for name, pid in pids.items()}
+            counted_updates = sum(
+                e.contact_live and e.applied is not None and e.applied <= counted_at
+                for e in editor.edits
+            )
+            editor.make_due(done, pending, limit)  # those not made yet, after convergence
+            editor.wait(min(deadline, counted_at + EDIT_GRACE))
+            editor.stop()
+            sampler.stop()
             rss_end = {name: rss_mb(pid) for name, pid in pids.items()}
             rest_rss = None
             if rest:
@@ -340,62 +340,106 @@ def run_point(
             accounts=accounts,
             contacts=contacts,
             converged=not pending,
-            seconds=seconds,
-            requests=Counter(stats["by_method"]),
+            seconds=counted_at - began,
+            requests=from_emulator(stats["by_method"]),
             statuses=Counter(stats["by_status"]),
             cpu=cpu,
             rss=sampler.peak_rss,
             rss_end=rss_end,
-            healthz=sampler.latencies,
+            healthz=sampler.latencies_until(counted_at),
             healthz_failures=sampler.failures,
-            edit_seconds=edit_seconds,
-            edit_note=edit_note,
+            edits=editor.edits,
+            counted_updates=counted_updates,
             log_lines=len(lines),
             requeued_lines=sum("requeued" in line for line in lines),
             rest_rss=rest_rss,
+            load_start=load_start,
+            load_end=load_average(),
         )
 
 
-def show(r: Result) -> None:
-    total = sum(r.requests.values())
-    fl = floor(r.contacts)
-    per = total / r.accounts
-    ms = [1000 * t for t in r.healthz]
-    print(f"\n== {r.accounts} accounts x {r.contacts} contacts")
-    state = "converged" if r.converged else "NOT converged"
-    print(f"  {state + ' in':<26}{r.seconds:.1f} s")
-    print(f"  {'requests / account':<26}{per:.2f}  (floor {fl}: {100 * (per - fl) / fl:+.1f}%)")
-    for method, n in sorted(r.requests.items()):
-        print(f"    {method:<40}{n / r.accounts:>8.2f} / account")
-    errors = {s: n for s, n in r.statuses.items() if s != "200"}
+# -- printing ------------------------------------------------------------------------------------
+
+
+def show_requests(r: Result) -> None:
+    """Requests per account against the floor, overall and by method."""
+    n = r.accounts
+    need = floor(n, r.contacts)
+    api = api_floor(listed=0, groups_created=GROUPS, created=r.contacts)
+    total_floor = n * sum(need.values()) + r.counted_updates
+    sent = sum(r.requests.values())
+    when = "when the last converged" if r.converged else "at the time limit"
+    print(
+        f"  {'requests / account':<26}{sent / n:.2f}  against a floor of {total_floor / n:.2f}: "
+        f"{100 * (sent - total_floor) / total_floor:+.1f}%  (counted {when})"
+    )
+    safety = sum(need.values()) - sum(api.values())
+    print(
+        f"  {'floor / account':<26}{sum(api.values())} for the API + {safety} for safety "
+        f"(lease, its listing, profile read) + {r.counted_updates / n:.2f} for edits"
+    )
+    polls = r.seconds / POLL_INTERVAL
+    print(f"    {'method':<38}{'sent':>8}{'floor':>8}  (per account)")
+    for method in sorted(set(r.requests) | set(need)):
+        wanted = need.get(method, 0) + (r.counted_updates / n if method == BATCH_UPDATE else 0)
+        note = (
+            f"  incl. <= {polls:.1f} polls, one per {POLL_INTERVAL:g} s"
+            if method == LISTING
+            else ""
+        )
+        print(f"    {method:<38}{r.requests.get(method, 0) / n:>8.2f}{wanted:>8.2f}{note}")
+    errors = {s: count for s, count in r.statuses.items() if s != "200"}
     print(f"  {'non-200 answers':<26}{errors or 'none'}")
+
+
+def show_edits(r: Result) -> None:
+    """The spread of the edits' latencies, overall and by the account's state when edited."""
+    applied = [s for e in r.edits if (s := e.seconds) is not None]
+    mid_run = sum(e.mid_run for e in r.edits)
+    print(
+        f"  {'edits live (s)':<26}{spread(applied)} over {len(applied)} of {len(r.edits)} "
+        f"made, {mid_run} of them mid-convergence (not live: {len(r.edits) - len(applied)})"
+    )
+    for label, converged in (("in converged accounts", True), ("in accounts converging", False)):
+        group = [e for e in r.edits if e.account_converged == converged]
+        times = [s for e in group if (s := e.seconds) is not None]
+        print(f"    {label:<36}{len(group):>3} made: {spread(times)}")
+
+
+def show(r: Result) -> None:
+    ms = [1000 * t for t in r.healthz]
+    state = "converged" if r.converged else "NOT converged"
+    print(f"\n== {r.accounts} accounts x {r.contacts} contacts")
+    print(f"  {'load average at start':<26}{r.load_start}")
+    print(f"  {state + ' in':<26}{r.seconds:.1f} s")
+    show_requests(r)
+    per_contact = 1024 / (r.accounts * r.contacts)
     print(
         f"  {'controller RSS':<26}peak {r.rss.get('controller', 0):.0f} MB, "
-        f"end {r.rss_end['controller']:.0f} MB "
-        f"({1024 * r.rss_end['controller'] / (r.accounts * r.contacts):.1f} KiB / contact)"
+        f"end {r.rss_end['controller']:.0f} MB ({r.rss_end['controller'] * per_contact:.1f} "
+        "KiB / contact)"
     )
     if r.rest_rss is not None:
         print(
             f"  {'controller RSS at rest':<26}{r.rest_rss:.0f} MB "
-            f"({1024 * r.rest_rss / (r.accounts * r.contacts):.1f} KiB / contact)"
+            f"({r.rest_rss * per_contact:.1f} KiB / contact)"
         )
     print(
         f"  {'emulator RSS':<26}peak {r.rss.get('emulator', 0):.0f} MB, "
         f"end {r.rss_end['emulator']:.0f} MB"
     )
     print(
-        f"  {'CPU seconds':<26}controller {r.cpu['controller']:.1f}, "
-        f"emulator {r.cpu['emulator']:.1f}"
+        f"  {'CPU seconds to converge':<26}controller {r.cpu['controller']:.1f} "
+        f"({1000 * r.cpu['controller'] / (r.accounts * r.contacts):.2f} ms / contact), "
+        f"emulator {r.cpu['emulator']:.1f} (with the bench's reads)"
     )
-    if ms:
-        print(
-            f"  {'/healthz (ms)':<26}p50 {statistics.median(ms):.1f}, "
-            f"p99 {percentile(ms, 0.99):.1f}, max {max(ms):.1f} over {len(ms)} probes; "
-            f"failed: {dict(r.healthz_failures) or 'none'}"
-        )
-    edit = f"{r.edit_seconds:.1f} s" if r.edit_seconds is not None else "not applied"
-    print(f"  {'edit applied':<26}{edit} ({r.edit_note or 'no account converged'}, debounce 1 s)")
+    print(
+        f"  {'/healthz while converging':<26}{spread(ms, ' ms')} over {len(ms)} probes; "
+        f"failed: {dict(r.healthz_failures) or 'none'}"
+    )
+    show_edits(r)
     print(f"  {'controller log lines':<26}{r.log_lines} ({r.requeued_lines} 'requeued')")
+    print(f"  {'load average at end':<26}{r.load_end}")
 
 
 def point(text: str) -> tuple[int, int]:
@@ -412,6 +456,7 @@ def main() -> None:
     parser.add_argument("--full", action="store_true", help="the issue's four points")
     parser.add_argument("--latency-ms", type=float, default=50.0)
     parser.add_argument("--limit", type=float, default=900.0, help="seconds per point")
+    parser.add_argument("--edits", type=int, default=20, help="manifest edits made per point")
     parser.add_argument(
         "--rest", type=float, default=0.0, help="seconds to wait after convergence for RSS at rest"
     )
@@ -424,10 +469,17 @@ def main() -> None:
     )
     args = parser.parse_args()
     points = args.point or [point(p) for p in (FULL if args.full else QUICK)]
-    print(f"{os.cpu_count()} CPUs, emulator latency {args.latency_ms:g} ms")
+    print(f"emulator latency {args.latency_ms:g} ms; load average {load_average()}")
     for n, m in points:
         result = run_point(
-            n, m, args.latency_ms, args.limit, args.rest, args.keep_log, tuple(args.run_arg)
+            n,
+            m,
+            latency_ms=args.latency_ms,
+            limit=args.limit,
+            edits=args.edits,
+            rest=args.rest,
+            keep_log=args.keep_log,
+            run_args=tuple(args.run_arg),
         )
         show(result)
 

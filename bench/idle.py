@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import signal
 import subprocess
@@ -30,6 +29,7 @@ from typing import Any
 
 import httpx
 from contact_yaml import contact_doc
+from measures import cpu_seconds
 
 from reconciler.emulator import BackgroundServer, create_app
 
@@ -53,13 +53,6 @@ def write_manifests(folder: Path, count: int, per_file: int = 500) -> None:
         for i in range(start, min(count, start + per_file)):
             docs.append(contact_doc(i, phone=True))
         (folder / f"people-{start // per_file:03d}.yaml").write_text("---\n".join(docs))
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU of a running process, from /proc (Linux)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    ticks = int(fields[11]) + int(fields[12])  # utime, stime
-    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 class Run:

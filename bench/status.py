@@ -20,6 +20,7 @@ import statistics
 import time
 
 import httpx
+from measures import percentile
 
 from reconciler.controller.labels import subject_label
 from reconciler.controller.serving import SmallHttpServer
@@ -71,7 +72,7 @@ async def measure(board: StatusBoard, requests: int) -> None:
                     response.raise_for_status()
                     size = len(response.content)
                 times.sort()
-                p95 = times[min(len(times) - 1, int(len(times) * 0.95))]
+                p95 = percentile(times, 0.95)
                 shown = path if len(path) < 28 else path[:25] + "..."
                 shown = f"{path} ({churn} changed)" if busy else shown
                 print(f"{shown:<28} {statistics.median(times):>10.1f} {p95:>10.1f} {size:>12,}")
