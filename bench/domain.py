@@ -7,8 +7,10 @@ with ``--latency-ms`` per request (50 by default). For each point the script pri
 - converge time: from starting the controller until every account's address book holds its M
   contacts (checked through the emulator's admin dump, a few accounts at a time);
 - requests per account, counted by the emulator, beside the floor (one pass of batch calls from an
-  empty book: the listings, one create per group, one batch create per 200 contacts), with the
-  methods that went over it and the 429s and 5xx answered;
+  empty book: the listings, one create per group, one batch create per 200 contacts; plus what
+  safety costs: the ``people/me`` read that tells accounts' address books apart, the write lease
+  taken and given back, the listing that shows the creates first), with the methods that went
+  over it and the 429s and 5xx answered;
 - controller and emulator RSS (peak, sampled from /proc) and CPU seconds;
 - ``/healthz`` latency p50/p99/max sampled every 50 ms while converging, and failed probes;
 - the latency of a manifest edit made mid-convergence (one contact renamed in the first account
@@ -90,12 +92,17 @@ def write_domain(root: Path, accounts: int, contacts: int) -> Path:
 
 
 def floor(contacts: int) -> int:
-    """Requests one account needs from an empty book, in one pass of batch calls."""
+    """Requests one account needs from an empty book, in one pass of batch calls, plus what
+    safety costs: the same-address-book check, the write lease taken and given back, and the
+    listing that shows the creates before the lease is given back."""
     return (
         1  # connections.list (one page: empty)
         + 1  # contactGroups.list
         + GROUPS  # contactGroups.create, one each (no batch form)
         + math.ceil(contacts / 200)  # batchCreateContacts
+        + 1  # people.get people/me: which address book the account is (several accounts)
+        + 2  # the write lease: taken (the first time, the lease group's create), given back
+        + math.ceil(contacts / 1000)  # connections.list showing the creates, before that
     )
 
 

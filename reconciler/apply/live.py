@@ -85,10 +85,13 @@ async def read_live(
     ``written`` holds what our own earlier writes answered: where the listing returns an older
     version of such a contact (reads lag writes), our copy, and its etag, win.
     """
+    # Groups first: the write lease's group listed here is older than the contacts listing,
+    # so a lease taken with its etag proves that nobody wrote in between (nobody took the
+    # lease); see reconciler.controller.leasing.
+    groups = await reader.list_groups()
     people, complete = await reader.list_people()
     if written:
         people = [fresher(p, written.get(str(p.get("resourceName")))) for p in people]
-    groups = await reader.list_groups()
     listed = {str(p.get("resourceName")): p for p in people}
     by_stamp = stamped_names(people, owner)
     extra: dict[str, Person] = {}
