@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -121,7 +121,7 @@ class Run:
     saved: bool = False  # a saved plan (:mod:`reconciler.apply.saved`): nothing is re-planned
     round: int = 0  # rounds before the current one
     # What our writes answered, across rounds: fresher than a lagging listing.
-    written: dict[str, Person] = field(default_factory=dict)
+    written: MutableMapping[str, Person] = field(default_factory=dict)
 
     def executor(self) -> Executor:
         return Executor(
@@ -370,7 +370,7 @@ async def converge(
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     clock: Callable[[], float] = time.time,
     rng: random.Random | None = None,
-    written: dict[str, Person] | None = None,
+    written: MutableMapping[str, Person] | None = None,
     may_write: Callable[[Plan], Awaitable[bool]] | None = None,
 ) -> ApplyResult:
     """Make the live address book match ``desired``; see the module docstring.

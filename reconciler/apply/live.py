@@ -59,14 +59,15 @@ def stamped_names(people: Sequence[Mapping[str, Any]], owner: str) -> dict[str, 
     return names
 
 
-def _update_time(person: Mapping[str, Any]) -> str:
+def update_time(person: Mapping[str, Any]) -> str:
+    """The latest ``updateTime`` of a person's sources (RFC 3339 strings sort by time)."""
     sources = (person.get("metadata") or {}).get("sources") or []
     return max((str(s.get("updateTime") or "") for s in sources), default="")
 
 
 def fresher(listed: Person, ours: Person | None) -> Person:
     """The newer of a listed contact and our own last written copy of it (by updateTime)."""
-    if ours is None or not _update_time(ours) or _update_time(ours) <= _update_time(listed):
+    if ours is None or not update_time(ours) or update_time(ours) <= update_time(listed):
         return listed
     return ours
 

@@ -32,9 +32,8 @@ from reconciler.apply.results import ApplyResult
 from reconciler.clock import Clock, SystemClock
 from reconciler.controller.gateway import PassGateway
 from reconciler.controller.leasing import PassLease
-from reconciler.controller.polling import Written
+from reconciler.controller.liveindex import LiveIndex
 from reconciler.controller.scope import ScopeMiss, scoped_desired
-from reconciler.controller.written import OwnWrites
 from reconciler.model import DesiredState
 from reconciler.plan.build import build_plan
 from reconciler.plan.model import Plan
@@ -49,10 +48,11 @@ __all__ = ["ApplyBackend"]
 class ApplyBackend:
     """Runs passes for one account through one client and one create journal.
 
-    ``written`` (resource name -> what our last write of it answered; after a while only its
-    etag, see :mod:`reconciler.controller.written`) lives as long as the account: the engine
-    reads it so that a lagging listing never hides our own last etag, and the poller reads it
-    to tell our own writes echoing back from out-of-band edits. ``clock``
+    ``written`` (the account's live index: what it knows of its live contacts between
+    passes, our last write of each whole while young, then only its etag; see
+    :mod:`reconciler.controller.liveindex`) lives as long as the account: the engine reads it
+    so that a lagging listing never hides our own last write, and the poller shares it to tell
+    our own writes echoing back from out-of-band edits. ``clock``
     is the account worker's, so the retry times a pass reports are on the queue's timeline (a
     pass's own short waits, such as a conflict's backoff, stay real sleeps).
     """
@@ -60,7 +60,7 @@ class ApplyBackend:
     client: PeopleClient
     journal: CreateJournal
     settings: ApplySettings
-    written: Written = field(default_factory=OwnWrites)
+    written: LiveIndex = field(default_factory=LiveIndex)
     clock: Clock = field(default_factory=SystemClock)
     withheld_deletes: int = 0  # contact deletions the last full pass withheld (over the caps)
     withheld_why: str = ""  # the plan's account of them, with the override ``run`` offers

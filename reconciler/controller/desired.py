@@ -14,6 +14,7 @@ show its live copy to the planner as protected from pruning (see ``controller/su
 from __future__ import annotations
 
 import hashlib
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -97,7 +98,8 @@ class DesiredStore:
             complete=True,
             revision=getattr(result, "revision", None) or None,
         )
-        contacts_now = {c.name: _identity(c) for c in state.contacts}
+        # Names interned: the status and the live index hold the same ones, kept once.
+        contacts_now = {sys.intern(c.name): _identity(c) for c in state.contacts}
         rest = (tuple(_identity(g) for g in state.groups), suspended)
         before = self._contacts
         changed_keys: frozenset[str] | None = None

@@ -9,7 +9,7 @@ each step in its own place:
 2. one copy per contact: a contact edited while the pages are read can be listed twice (its
    place in the order moved); the same resource name is one contact, the later copy the fresher;
 3. what is newer than our last write of a contact retires our copy of it
-   (:func:`reconciler.controller.polling.echoes_our_write`);
+   (:meth:`reconciler.controller.liveindex.LiveIndex.echoes`);
 4. suspended contacts are shown protected from pruning (:mod:`reconciler.controller.suspension`).
 """
 
@@ -18,10 +18,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from reconciler.apply.gateway import ClientGateway
-from reconciler.controller.polling import Written, echoes_our_write
+from reconciler.controller.liveindex import LiveIndex
 from reconciler.controller.scope import read_scope
 from reconciler.controller.suspension import protect_suspended
-from reconciler.controller.written import OwnWrites
 from reconciler.model.inputs import Person
 from reconciler.model.stamps import is_lease_group
 
@@ -34,10 +33,10 @@ __all__ = ["PassGateway", "one_copy_each"]
 class PassGateway(ClientGateway):
     """The gateway of one account's passes; ``scope`` and ``suspended`` are set per pass."""
 
-    def __init__(self, client: PeopleClient, owner: str, written: Written | None = None) -> None:
+    def __init__(self, client: PeopleClient, owner: str, written: LiveIndex | None = None) -> None:
         super().__init__(client)
         self.owner = owner
-        self.written: Written = written if written is not None else OwnWrites()
+        self.written = written if written is not None else LiveIndex()  # the account's
         self.suspended: frozenset[str] = frozenset()
         self.scope: tuple[str, ...] | None = None  # resource names: read these, list nothing
         # The write lease's group as the last groups listing showed it (None: there was none);
@@ -56,7 +55,7 @@ class PassGateway(ClientGateway):
         else:
             people, complete = await read_scope(self.batch_get, self.scope, self.owner), False
         for person in people:
-            echoes_our_write(self.written, person)
+            self.written.echoes(person)
         return protect_suspended(people, self.owner, self.suspended), complete
 
 

@@ -15,6 +15,7 @@ contact stalled in conflict) is handed to ``on_event``; deduplication is the not
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -106,7 +107,8 @@ class AccountStatus:
             self.loaded_revision = revision
             names = set(contacts)
             for key in names - self.contacts.keys():
-                self.contacts[key] = ContactStatus(key, Conditions(self._now))
+                # Interned: the live index and the desired store hold the same names.
+                self.contacts[key] = ContactStatus(sys.intern(key), Conditions(self._now))
             for key in self.contacts.keys() - names:
                 del self.contacts[key]
             if was_broken:
@@ -161,7 +163,8 @@ class AccountStatus:
             if contact is None:
                 continue
             contact.outcome, contact.message = outcome, reason
-            contact.resource_name = resource_name or contact.resource_name
+            if resource_name:
+                contact.resource_name = sys.intern(resource_name)
             c = contact.conditions
             was_drifted = c.is_true(ConditionType.DRIFTED)
             if outcome in _CONVERGED:
