@@ -32,23 +32,12 @@ from reconciler.people.pacing import PacingConfig
 from reconciler.people.transport import ClientConfig
 from reconciler.plan.options import PlanOptions
 from tests.support.eventually import eventually_async
+from tests.support.leases import Ticks, claimant
 from tests.support.manifests import contact_yaml
 
 START = 1_767_225_600.0  # 2026-01-01T00:00:00Z
 UNPACED = ClientConfig(pacing=PacingConfig(reads_per_minute=1e6, writes_per_minute=1e6))
 TOKEN = "user:a@example.com"
-
-
-class Ticks:
-    """A sleep that returns only when the test says so: renewals happen on cue."""
-
-    def __init__(self) -> None:
-        self.queue: asyncio.Queue[None] = asyncio.Queue()
-        self.sleeps = 0
-
-    async def sleep(self, _seconds: float) -> None:
-        self.sleeps += 1
-        await self.queue.get()
 
 
 class Book:
@@ -82,20 +71,6 @@ async def book() -> AsyncIterator[Book]:
 async def client(book: Book) -> AsyncIterator[PeopleClient]:
     async with connect("embedded", app=book.app, token=TOKEN, config=UNPACED) as people:
         yield people
-
-
-def claimant(
-    client: PeopleClient, tmp_path: Path, machine: str, clock: ManualClock, **kw: Any
-) -> Lease:
-    return Lease(
-        client,
-        lock_path=tmp_path / machine / "lease.lock",
-        instance=f"instance-{machine}",
-        holder=f"run (owner o) by ops@{machine} pid 1",
-        clock=clock.now,
-        sleep=kw.pop("sleep", Ticks().sleep),
-        **kw,
-    )
 
 
 @pytest.fixture
@@ -202,7 +177,7 @@ async def test_a_pass_that_claims_the_lease_reads_again_so_nothing_is_created_tw
     lease group's etag changed, so the claim reads again and finds the contact: one copy,
     not two."""
     state = desired(tmp_path, contact_yaml("a", "Ann"))
-    other = claimant(client, tmp_path, "ci", clock)
+    other = claimant(client, tmp_path, "ci", clock, sleep=Ticks().sleep)
     gateway: Any = backend._gateway
     first_listing = gateway.list_people
     listings = 0
@@ -239,7 +214,7 @@ async def test_another_writers_lease_keeps_the_pass_from_writing_and_names_the_h
     assert await given_names(client) == []
     assert await book.lease_writes() == writes
     delay, why = lease_wait(refused.value, clock.now())
-    assert "ops@ci" in why
+    assert "ci@ci" in why
     assert "2026-01-01T00:02:00Z" in why
     assert delay == LEASE_RECHECK
     await other.release()
@@ -267,13 +242,13 @@ async def test_a_lease_lost_mid_pass_stops_that_pass_writing(
     await other.acquire()
     clock.advance(LEASE_TTL / 3)
     ticks.queue.put_nowait(None)
-    with pytest.raises(LeaseLost, match="ops@ci"):
+    with pytest.raises(LeaseLost, match="ci@ci"):
         await task
     assert not held(backend).holding
     record = LeaseRecord.of(await find_lease_group(client))
     assert record is not None
     assert record.lease_id == other.lease_id
-    with pytest.raises(LeaseHeld, match="ops@ci"):
+    with pytest.raises(LeaseHeld, match="ci@ci"):
         await backend.apply(desired(tmp_path, contact_yaml("a", "Ann")))
 
 
