@@ -22,6 +22,7 @@ from reconciler.apply.executor import (
     ItemResult,
     NotApplied,
 )
+from reconciler.apply.live import as_written
 from reconciler.apply.ops import ContactOp, OpKind
 from reconciler.apply.results import Outcome
 from reconciler.model.inputs import Person
@@ -39,7 +40,7 @@ async def run_creates(ex: Executor, ops: Sequence[ContactOp]) -> None:
     by_key = {op.key: op for op in batch}
 
     async def create(keys: list[str]) -> dict[str, ItemResult]:
-        ex.journal.intend(keys)
+        await ex.journal.intend(keys)
         try:
             answers = await ex.gateway.batch_create([by_key[key].body for key in keys])
         except MAYBE_CREATED as error:
@@ -48,25 +49,25 @@ async def run_creates(ex: Executor, ops: Sequence[ContactOp]) -> None:
             log.warning("apply.create_unknown", batch=len(keys), error=type(error).__name__)
             raise
         except PeopleError:
-            ex.journal.forget(keys)  # a refusal: nothing was created
+            await ex.journal.forget(keys)  # a refusal: nothing was created
             raise
         refused = [
             key
             for key, answer in zip(keys, answers, strict=False)
             if isinstance(answer, NotApplied)
         ]
-        ex.journal.forget(refused)
+        await ex.journal.forget(refused)
         return dict(zip(keys, answers, strict=False))
 
     answers = await ex.send(list(by_key), create)
-    _record_creates(ex, batch, answers)
+    await _record_creates(ex, batch, answers)
 
 
 def _settles_at(ex: Executor) -> datetime:
     return datetime.fromtimestamp(ex.clock() + ex.settings.settle, UTC)
 
 
-def _record_creates(
+async def _record_creates(
     ex: Executor, batch: Sequence[ContactOp], answers: dict[str, ItemResult]
 ) -> None:
     by_name: dict[str, Person] = {}
@@ -83,16 +84,16 @@ def _record_creates(
         elif answer is not None:
             stamp = read_stamp(answer.get("clientData"))
             by_name[(stamp.name if stamp else "") or op.key] = answer
-    ex.journal.created(
+    await ex.journal.created(
         (key, str(p["resourceName"])) for key, p in by_name.items() if p.get("resourceName")
     )
-    ex.journal.forget(failed)
+    await ex.journal.forget(failed)
     for op in batch:
         person = by_name.get(op.key)
         if person is not None:
             rn = person.get("resourceName")
             if rn:
-                ex.written[str(rn)] = person
+                ex.written[str(rn)] = as_written(None, op.body, None, person)
             ex.record("contact", op.key, Outcome.CREATED, resource_name=rn)
         elif op.key in failed:
             ex.record_failure("contact", op.key, failed[op.key])

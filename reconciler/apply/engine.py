@@ -3,7 +3,8 @@
 The pipeline, one step per block of :func:`converge`:
 
 1. read live state (listing + create journal, see :mod:`reconciler.apply.live`);
-2. plan with the pure core (``build_plan``); a plan error stops the run before any write;
+2. plan with the pure core (``build_plan``) off the event loop
+   (:mod:`reconciler.apply.planner`); a plan error stops the run before any write;
 3. execute the plan's own waves and batches in order, one call per batch (the plan cut them,
    once: :mod:`reconciler.plan.batching`; a saved plan runs exactly as it was saved):
    groups (their resource names replace the placeholders that contact bodies use for groups
@@ -35,12 +36,12 @@ from reconciler.apply.group_writes import run_groups
 from reconciler.apply.journal import CreateJournal
 from reconciler.apply.live import LiveRead, LiveReader, read_live
 from reconciler.apply.ops import ContactOp, GroupOp, OpKind
+from reconciler.apply.planner import plan_off_loop
 from reconciler.apply.results import ApplyResult, ObjectResult, Outcome
 from reconciler.apply.updates import run_updates
 from reconciler.model import DesiredState, LiveState, read_stamp
 from reconciler.model.inputs import Person
 from reconciler.people.errors import PeopleError
-from reconciler.plan.build import build_plan
 from reconciler.plan.errors import PlanError, PlanRefused
 from reconciler.plan.model import Action, Batch, Kind, Method, Plan, PlanItem, WaveName
 from reconciler.plan.options import PlanOptions
@@ -136,17 +137,18 @@ class Run:
             clock=self.clock,
             progress=self.progress,
             written=dict(self.written),
+            live={str(p.get("resourceName")): p for p in self.live.people},
             round=self.round,
         )
 
-    def replan(self, fresh: Mapping[str, Person]) -> dict[str, ContactOp | None]:
+    async def replan(self, fresh: Mapping[str, Person]) -> dict[str, ContactOp | None]:
         """Redo the three-way merge for contacts re-read after a conflict (never prunes)."""
         names = {str(p.get("resourceName")) for p in fresh.values()}
         people = [p for p in self.live.people if str(p.get("resourceName")) not in names]
         live = replace(self.live, people=[*people, *fresh.values()])
         self.live = live
         try:
-            plan = build_plan(self.desired, live, replace(self.settings.plan, prune=False))
+            plan = await plan_off_loop(self.desired, live, replace(self.settings.plan, prune=False))
         except PlanError as error:
             log.warning("apply.replan_failed", error=str(error))
             return {}
@@ -229,7 +231,7 @@ class Run:
                 )
             )
         try:
-            plan = build_plan(self.desired, read.state, self.settings.plan)
+            plan = await plan_off_loop(self.desired, read.state, self.settings.plan)
         except PlanError as error:
             self.result.errors.append(str(error))
             if isinstance(error, PlanRefused):

@@ -92,7 +92,7 @@ class Gateway(Protocol):
 
 # Given fresh copies of contacts (manifest name -> person), the planner's verdict for each:
 # the update to send now, or None when the fresh copy needs nothing.
-Replanner = Callable[[Mapping[str, Person]], Mapping[str, ContactOp | None]]
+Replanner = Callable[[Mapping[str, Person]], Awaitable[Mapping[str, ContactOp | None]]]
 
 
 @dataclass(frozen=True)
@@ -140,6 +140,8 @@ class Executor:
     progress: Callable[[int], None] | None = None
     # What our own writes answered with: resource name -> person. Fresher than any read.
     written: dict[str, Person] = field(default_factory=dict)
+    # The copies the plan (or a re-plan) saw: resource name -> person, the base of an update.
+    live: dict[str, Mapping[str, Any]] = field(default_factory=dict)
     synced: bool = False  # the one incremental sync after a first conflict was spent
     round: int = 0
     # Updates of batches not sent yet: resource name -> manifest name (for that sync to find).

@@ -2,8 +2,10 @@
 
 The executor speaks in plain persons and errors (``Person | PeopleError`` per item); the client
 speaks in :class:`~reconciler.people.results.ItemResult`. This adapter is the only place that
-knows both, and it fixes the read masks: every write asks for the whole person back, so the
-answer to our own write is a complete, fresher-than-any-read copy of the contact.
+knows both, and it fixes the read masks. Reads ask for every field a plan compares; writes ask
+for only what is used of their answer (:data:`WRITE_ANSWER_FIELDS`): the engine makes the
+complete, fresher-than-any-read copy of a written contact from what it sent
+(:func:`reconciler.apply.live.as_written`), so the server need not send the contact back.
 """
 
 from __future__ import annotations
@@ -22,6 +24,11 @@ if TYPE_CHECKING:
 
 # Everything a plan compares, plus the metadata that carries sources and the deleted flag.
 PERSON_FIELDS: tuple[str, ...] = tuple(sorted(PERSON_WRITABLE_FIELDS | {"metadata"}))
+
+# What is used of a contact write's answer, besides the resource name and etag every answer
+# carries: the sources' update times (to tell it from a lagging listing, ``fresher``) and the
+# ownership stamp (a batch create's answers are matched to manifests by it).
+WRITE_ANSWER_FIELDS: tuple[str, ...] = ("clientData", "metadata")
 
 
 def _item(result: ClientItem) -> ItemResult:
@@ -67,7 +74,7 @@ class ClientGateway:
         return {name: _item(result) for name, result in results.items()}
 
     async def batch_create(self, bodies: Sequence[Person]) -> list[ItemResult]:
-        return [_item(r) for r in await self.client.batch_create(bodies, PERSON_FIELDS)]
+        return [_item(r) for r in await self.client.batch_create(bodies, WRITE_ANSWER_FIELDS)]
 
     async def batch_update(
         self, bodies: Mapping[str, Person], mask: Sequence[str]
@@ -75,7 +82,7 @@ class ClientGateway:
         """One ``batchUpdateContacts`` call (at most 200 contacts). When the API rejects the
         call and names some contacts, the others come back :class:`NotApplied`, so that the
         engine packs them into its next call together with the re-merged conflicts."""
-        results = await self.client.batch_update(bodies, list(mask), PERSON_FIELDS)
+        results = await self.client.batch_update(bodies, list(mask), WRITE_ANSWER_FIELDS)
         return {name: _item(result) for name, result in results.items()}
 
     async def batch_delete(self, names: Sequence[str]) -> dict[str, PeopleError | None]:

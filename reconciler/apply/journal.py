@@ -27,6 +27,11 @@ A crash can only lose the ``created`` line (step 2), which step 4 recovers; it c
 ``intent`` (step 1), because nothing is sent before that line is on disk. The journal holds only
 manifest names, resource names and times: no personal data.
 
+Appends are written and fsync'ed in a worker thread (an fsync takes milliseconds, and a
+controller's event loop serves every account and its probes): :meth:`CreateJournal.intend`
+returns only once the intents are on disk, so the guarantee holds, without blocking the loop.
+Appends go to the file one at a time, in the order they were made.
+
 The journal is also the account's write lock on this machine: an exclusive ``flock`` held for
 the whole apply keeps to Google's rule of one writer per account across processes, and the
 kernel drops it when a process dies, so a SIGKILL never leaves a stale lock behind. Writers on
@@ -38,6 +43,7 @@ everyone else is that an apply waits until its creates show in a listing
 
 from __future__ import annotations
 
+import asyncio
 import fcntl
 import json
 import os
@@ -77,6 +83,7 @@ class CreateJournal:
         self.readonly = readonly
         self._entries: dict[str, JournalEntry] = {}
         self._file: IO[str] | None = None
+        self._appending: asyncio.Lock | None = None  # one append at a time, in order
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -103,8 +110,10 @@ class CreateJournal:
             handle.close()
         self._file = handle
         handle.seek(0)
-        self._entries = _fold(handle.read().splitlines())
-        self._compact()
+        lines = handle.read().splitlines()
+        self._entries = _fold(lines)
+        if len(lines) > len(self._entries):  # lines to drop (a controller opens every account
+            self._compact()  # at start: a clean journal costs it no rewrite and no fsync)
         return self
 
     def __exit__(
@@ -133,39 +142,42 @@ class CreateJournal:
 
     # -- writes --------------------------------------------------------------------------------
 
-    def intend(self, keys: Iterable[str]) -> None:
-        """Record, durably, that creates for ``keys`` are about to be sent."""
+    async def intend(self, keys: Iterable[str]) -> None:
+        """Record that creates for ``keys`` are about to be sent; returns once it is on disk."""
         now = self._clock()
         records = []
         for key in keys:
             self._entries[key] = JournalEntry(key, now)
             records.append({"op": "intent", "key": key, "at": now})
-        self._append(records)
+        await self._append(records)
 
-    def created(self, pairs: Iterable[tuple[str, str]]) -> None:
+    async def created(self, pairs: Iterable[tuple[str, str]]) -> None:
         """Record the resource names the server answered with."""
         records = []
         for key, resource_name in pairs:
             at = self._entries[key].at if key in self._entries else self._clock()
             self._entries[key] = JournalEntry(key, at, resource_name)
             records.append({"op": "created", "key": key, "rn": resource_name, "at": at})
-        self._append(records)
+        await self._append(records)
 
-    def forget(self, keys: Iterable[str]) -> None:
+    async def forget(self, keys: Iterable[str]) -> None:
         """Drop entries: the listing shows them now, or the create is known not to have happened."""
         records: list[dict[str, object]] = [
             {"op": "forget", "key": k} for k in keys if self._entries.pop(k, None)
         ]
-        self._append(records)
+        await self._append(records)
 
-    def _append(self, records: list[dict[str, object]]) -> None:
+    async def _append(self, records: list[dict[str, object]]) -> None:
+        """Serialise, write and fsync ``records`` off the event loop (a settled first pass
+        forgets a thousand entries at once); appends keep their order."""
         if not records or self.readonly:
             return
         if self._file is None:
             raise RuntimeError("the journal is not open; use it as a context manager")
-        self._file.write("".join(json.dumps(r, separators=(",", ":")) + "\n" for r in records))
-        self._file.flush()
-        os.fsync(self._file.fileno())
+        if self._appending is None:
+            self._appending = asyncio.Lock()
+        async with self._appending:
+            await asyncio.to_thread(_write_durably, self._file, records)
 
     def _compact(self) -> None:
         """Rewrite the file with only the live entries (atomically, under the lock we hold)."""
@@ -183,6 +195,12 @@ class CreateJournal:
         os.replace(tmp, self.path)
         self._file.close()
         self._file = new
+
+
+def _write_durably(handle: IO[str], records: list[dict[str, object]]) -> None:
+    handle.write("".join(json.dumps(r, separators=(",", ":")) + "\n" for r in records))
+    handle.flush()
+    os.fsync(handle.fileno())
 
 
 def _record(entry: JournalEntry) -> dict[str, object]:

@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 from reconciler.apply.executor import ItemResult
 from reconciler.apply.journal import CreateJournal
+from reconciler.apply.planner import in_planner
 from reconciler.model import LiveState, read_stamp
 from reconciler.model.inputs import Person
 from reconciler.model.limits import MAX_BATCH_GET
@@ -72,6 +73,42 @@ def fresher(listed: Person, ours: Person | None) -> Person:
     return ours
 
 
+def as_written(
+    base: Mapping[str, Any] | None,
+    sent: Mapping[str, Any],
+    mask: Sequence[str] | None,
+    answer: Mapping[str, Any],
+) -> Person:
+    """The contact as our write left it, from what we sent and the server's short answer.
+
+    Writes ask for only ``metadata`` and ``clientData`` back
+    (:data:`reconciler.apply.gateway.WRITE_ANSWER_FIELDS`; ``resourceName`` and ``etag`` always
+    come): the server stores each field of the update ``mask`` as ``sent`` (a masked field left
+    out is cleared) and leaves every other field as it was in ``base``, the copy the write was
+    planned on. A create (``mask`` None) sends the whole contact. The server rewrites what it
+    stores (``formattedType``, entry metadata...), which the planner's comparison ignores
+    (:mod:`reconciler.model.normalize`), so this copy plans like the server's own.
+    """
+    if mask is None:
+        person: Person = dict(sent)
+    else:
+        masked = set(mask)
+        person = {k: v for k, v in (base or {}).items() if k not in masked}
+        person.update((f, sent[f]) for f in mask if f in sent)
+    person.update(answer)
+    return person
+
+
+def _fold(
+    people: list[Person], written: Mapping[str, Person], owner: str
+) -> tuple[list[Person], dict[str, str]]:
+    """The listing with our fresher copies in it, and its stamped names (pure: in the planner
+    thread, see :mod:`reconciler.apply.planner`)."""
+    if written:
+        people = [fresher(p, written.get(str(p.get("resourceName")))) for p in people]
+    return people, stamped_names(people, owner)
+
+
 async def read_live(
     reader: LiveReader,
     journal: CreateJournal,
@@ -91,10 +128,8 @@ async def read_live(
     # lease); see reconciler.controller.leasing.
     groups = await reader.list_groups()
     people, complete = await reader.list_people()
-    if written:
-        people = [fresher(p, written.get(str(p.get("resourceName")))) for p in people]
+    people, by_stamp = await in_planner(_fold, people, written or {}, owner)
     listed = {str(p.get("resourceName")): p for p in people}
-    by_stamp = stamped_names(people, owner)
     extra: dict[str, Person] = {}
     pending: dict[str, float] = {}
     confirmed: dict[str, str] = {}
@@ -129,6 +164,6 @@ async def read_live(
         else:
             pending[key] = entry.at + settle
 
-    journal.forget(settled)
+    await journal.forget(settled)
     state = LiveState(people=[*people, *extra.values()], groups=groups, complete=complete)
     return LiveRead(state=state, pending=pending, confirmed=confirmed)

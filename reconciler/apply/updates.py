@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from reconciler.apply.executor import Executor, NotApplied
+from reconciler.apply.live import as_written
 from reconciler.apply.ops import ContactOp, OpKind
 from reconciler.apply.results import Outcome
 from reconciler.model.inputs import Person
@@ -106,7 +107,9 @@ async def _send_updates(
         elif isinstance(answer, PeopleError):
             ex.record_failure("contact", op.key, answer, resource_name=op.resource_name)
         else:
-            ex.written[op.resource_name or ""] = answer
+            name = op.resource_name or ""
+            base = ex.written.get(name) or ex.live.get(name)
+            ex.written[name] = as_written(base, bodies[name], mask, answer)
             ex.record_contact(op, Outcome.ADOPTED if op.adopt else Outcome.UPDATED)
     return conflicts, unsent
 
@@ -130,7 +133,8 @@ async def _resync(ex: Executor, found: Rejected) -> tuple[Rejected, list[Contact
     fresh.update({key: person for key, person in later.items() if key not in fresh})
     for person in fresh.values():
         ex.written.pop(str(person.get("resourceName")), None)
-    verdicts = ex.replan(fresh)
+        ex.live[str(person.get("resourceName"))] = person
+    verdicts = await ex.replan(fresh)
     ex.remerged.update({key: verdicts[key] for key in later if key in verdicts})
     keys = {op.key for op in now}
     return [(op, e) for op, e in found if op.key not in keys], _verdicts(ex, now, verdicts)
@@ -163,11 +167,12 @@ async def _remerge(ex: Executor, ops: Sequence[ContactOp]) -> list[ContactOp]:
         elif isinstance(answer, dict):
             # The stale-etag answer proves the server is past our own last write.
             ex.written.pop(op.resource_name or "", None)
+            ex.live[op.resource_name or ""] = answer
             fresh[op.key] = answer
         else:
             fresh[op.key] = {}  # unreadable now: retry with what we had
     readable = {k: p for k, p in fresh.items() if p}
-    verdicts = ex.replan(readable) if readable else {}
+    verdicts = await ex.replan(readable) if readable else {}
     again = _verdicts(ex, [op for op in ops if op.key in readable], verdicts)
     return again + [op for op in ops if op.key in fresh and not fresh[op.key]]
 

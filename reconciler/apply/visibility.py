@@ -61,7 +61,7 @@ class Creates(Protocol):
 
     def resource_names(self) -> dict[str, str]: ...
 
-    def forget(self, keys: Iterable[str]) -> None: ...
+    async def forget(self, keys: Iterable[str]) -> None: ...
 
 
 async def wait_until_listed(
@@ -88,7 +88,7 @@ async def wait_until_listed(
         people, _complete = await reader.list_people()
         listings += 1
         listed = {str(p.get("resourceName")) for p in people}
-        journal.forget(key for key, name in waiting.items() if name in listed)
+        await journal.forget(key for key, name in waiting.items() if name in listed)
         missing = journal.resource_names()
         elapsed = clock() - started
         if not missing or elapsed >= within:

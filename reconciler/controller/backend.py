@@ -28,6 +28,7 @@ from reconciler.apply.gateway import ClientGateway
 from reconciler.apply.journal import CreateJournal
 from reconciler.apply.lease import Lease
 from reconciler.apply.live import read_live
+from reconciler.apply.planner import plan_off_loop
 from reconciler.apply.results import ApplyResult
 from reconciler.clock import Clock, SystemClock
 from reconciler.controller.gateway import PassGateway
@@ -35,7 +36,6 @@ from reconciler.controller.leasing import PassLease
 from reconciler.controller.liveindex import LiveIndex
 from reconciler.controller.scope import ScopeMiss, scoped_desired
 from reconciler.model import DesiredState
-from reconciler.plan.build import build_plan
 from reconciler.plan.model import Plan
 
 if TYPE_CHECKING:
@@ -181,7 +181,7 @@ class ApplyBackend:
             settle=settings.executor.settle,
             now=self.clock.now,
         )
-        return build_plan(desired, read.state, settings.plan)
+        return await plan_off_loop(desired, read.state, settings.plan)
 
     def _scoped(
         self, desired: DesiredState, scope: Mapping[str, str]

@@ -189,7 +189,7 @@ class PassLease:
         self._shown = {k: n for k, n in self._shown.items() if names.get(k) == n}
         return {k: n for k, n in names.items() if self._shown.get(k) != n}
 
-    def forget(self, keys: Iterable[str]) -> None:
+    async def forget(self, keys: Iterable[str]) -> None:
         """A listing showed these creates: they no longer keep the lease held."""
         names = self.journal.resource_names()
         self._shown.update({k: names[k] for k in keys if k in names})

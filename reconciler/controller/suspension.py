@@ -20,7 +20,10 @@ __all__ = ["protect_suspended"]
 def protect_suspended(
     people: Iterable[Person], owner: str, suspended: frozenset[str]
 ) -> list[Person]:
-    """``people``, with our contacts whose manifest name is ``suspended`` protected from pruning."""
+    """``people``, with our contacts whose manifest name is ``suspended`` protected from pruning.
+    With nothing suspended no stamp is read (a pass runs this over the whole listing)."""
+    if not suspended:
+        return list(people)
     return [_protect(p) if _suspended(p, owner, suspended) else p for p in people]
 
 

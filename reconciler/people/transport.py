@@ -19,6 +19,7 @@ import structlog
 
 from reconciler.clock import Clock, SystemClock
 from reconciler.model.limits import MAX_MULTIPART_CALLS, MAX_PAGE_SIZE
+from reconciler.people.decoding import decode_json
 from reconciler.people.errors import (
     PeopleError,
     RateLimited,
@@ -164,7 +165,7 @@ class Transport:
         self.log.debug("people.request", method=method, status=response.status_code)
         if response.is_success:
             self._observe(None, write=write)
-            return response.json() if response.content.strip() else {}
+            return await decode_json(response.content) if response.content.strip() else {}
         error = classify(
             response.status_code,
             response.content,

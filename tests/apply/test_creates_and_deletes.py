@@ -69,7 +69,7 @@ async def test_a_crash_between_create_and_record_is_recovered_by_the_next_run(
     plan = build_plan(desired, await _live(world), PlanOptions())
     bodies = [dict(i.body) for i in plan.items]
     with CreateJournal(world.journal_path, clock=world.clock.now) as journal:
-        journal.intend([i.key for i in plan.items])
+        await journal.intend([i.key for i in plan.items])
     await world.client.batch_create(bodies)  # ... and the process dies here
     world.configure(list_lag_ms=2000)
     result = await world.apply(desired)

@@ -56,7 +56,7 @@ async def test_nothing_created_costs_no_listing(world: World) -> None:
     """An apply that created nothing does not list again."""
     await world.apply(book(3))
     with CreateJournal(world.journal_path, clock=world.clock.now) as journal:
-        journal.forget(list(journal.entries))
+        await journal.forget(list(journal.entries))
         requests = world.client.stats.requests.copy()
         seen = await wait_until_listed(
             ClientGateway(world.client), journal, within=60,

@@ -13,7 +13,7 @@ from typing import Any
 
 from starlette.applications import Starlette
 
-from reconciler.apply.gateway import PERSON_FIELDS, ClientGateway
+from reconciler.apply.gateway import PERSON_FIELDS, WRITE_ANSWER_FIELDS, ClientGateway
 from reconciler.people import connect
 from tests.support.world import TOKEN
 
@@ -41,9 +41,10 @@ def test_google_client_gets_no_person_back_without_a_read_mask(people: Any) -> N
 
 async def test_our_client_always_asks_for_identity(app: Starlette) -> None:
     """Even when told to read nothing, the client sends a read mask, so every created and
-    updated person comes back with its resource name and etag; the apply gateway asks for
-    metadata and every writable field."""
+    updated person comes back with its resource name and etag; the apply gateway's reads ask
+    for metadata and every writable field, its writes for the metadata and the stamp."""
     assert "metadata" in PERSON_FIELDS
+    assert set(WRITE_ANSWER_FIELDS) == {"metadata", "clientData"}
     async with connect("embedded", app=app, token=TOKEN) as client:
         created = await client.batch_create([{"names": [{"givenName": "Ada"}]}], read_mask="")
         assert created[0].resource_name is not None
@@ -61,3 +62,33 @@ async def test_our_client_always_asks_for_identity(app: Starlette) -> None:
         assert person["resourceName"].startswith("people/c")
         assert person["etag"]
         assert "metadata" in person
+
+
+def test_write_answers_carry_exactly_the_fields_asked_for(people: Any) -> None:
+    """Over HTTP, every contact write answers the resource name, the etag and the fields of its
+    read mask (``readMask``, or ``personFields`` on the single-contact methods), and nothing
+    else: a field not asked for is left out even when the contact has it."""
+    api = people.people()
+    stamp = [{"key": "reconciler.owner", "value": "o"}]
+    contact = {"names": [{"givenName": "Ada"}], "clientData": stamp}
+    body = {"contacts": [{"contactPerson": contact}], "readMask": "clientData,metadata"}
+    created = api.batchCreateContacts(body=body).execute()["createdPeople"][0]["person"]
+    assert set(created) == {"resourceName", "etag", "clientData", "metadata"}
+    assert [(e["key"], e["value"]) for e in created["clientData"]] == [("reconciler.owner", "o")]
+    name = created["resourceName"]
+    update = {
+        "contacts": {name: {"etag": created["etag"], "names": [{"givenName": "Grace"}]}},
+        "updateMask": "names",
+        "readMask": "metadata",
+    }
+    updated = api.batchUpdateContacts(body=update).execute()["updateResult"][name]["person"]
+    assert set(updated) == {"resourceName", "etag", "metadata"}
+    single = api.updateContact(
+        resourceName=name,
+        updatePersonFields="biographies",
+        personFields="clientData",
+        body={"etag": updated["etag"], "biographies": [{"value": "b"}]},
+    ).execute()
+    assert set(single) == {"resourceName", "etag", "clientData"}
+    one = api.createContact(personFields="metadata", body={"names": [{"givenName": "L"}]}).execute()
+    assert set(one) == {"resourceName", "etag", "metadata"}
