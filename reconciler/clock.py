@@ -13,10 +13,25 @@ and then advances with the monotonic clock, so an NTP step never makes an interv
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from typing import Protocol
 
-__all__ = ["Clock", "ManualClock", "SystemClock"]
+__all__ = ["Clock", "ManualClock", "SystemClock", "parse_duration"]
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
+_UNIT = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
+
+
+def parse_duration(value: str | float) -> float | None:
+    """Seconds in ``500ms``, ``30s``, ``10m``, ``1h`` or plain seconds (as Kubernetes and Go
+    spell durations); None when ``value`` is not one."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    match = _DURATION.match(str(value))
+    if match is None:
+        return None
+    return float(match.group(1)) * _UNIT[match.group(2)]
 
 
 class Clock(Protocol):

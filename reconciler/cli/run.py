@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -34,13 +33,11 @@ from reconciler.cli.options import (
     token_option,
 )
 from reconciler.cli.plan import deletion_guard_options
+from reconciler.clock import parse_duration
 from reconciler.people.pacing import (
     DEFAULT_PROJECT_READS_PER_MINUTE,
     DEFAULT_PROJECT_WRITES_PER_MINUTE,
 )
-
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
-_UNIT = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
 
 
 class Duration(click.ParamType):  # type: ignore[type-arg]  # generic only in click >= 8.2
@@ -51,14 +48,11 @@ class Duration(click.ParamType):  # type: ignore[type-arg]  # generic only in cl
     def convert(
         self, value: Any, param: click.Parameter | None, ctx: click.Context | None
     ) -> float:
-        if isinstance(value, int | float):
-            return float(value)
-        match = _DURATION.match(str(value))
-        if match is None:
+        seconds = parse_duration(value)
+        if seconds is None:
             self.fail(
                 f"{value!r} is not a duration: use 500ms, 30s, 10m, 1h or seconds", param, ctx
             )
-        seconds = float(match.group(1)) * _UNIT[match.group(2)]
         if seconds <= 0:
             self.fail(f"{value!r} must be longer than zero", param, ctx)
         return seconds
@@ -130,7 +124,10 @@ def project_budget_option(kind: str, default: float) -> Callable[[F], F]:
     "config_file",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="Accounts file (YAML); without it, PATHS are reconciled for the token's user.",
+    help=(
+        "Accounts file (YAML): accounts listed one by one, or selected from the Directory "
+        "API; without it, PATHS are reconciled for the token's user."
+    ),
 )
 @option(
     "--shard",

@@ -1,8 +1,8 @@
 """``reconciler status``: a running controller's accounts, as a table or as JSON.
 
 Made for people at a terminal and for scripts alike (like ``flux get``): the exit code says
-whether everything is in sync (0), something is not (2), or the controller could not be read
-(1), so a deploy pipeline can wait on it.
+whether everything is in sync (0), something is not (2: an account, or a directory entry whose
+refresh fails), or the controller could not be read (1), so a deploy pipeline can wait on it.
 """
 
 from __future__ import annotations
@@ -71,10 +71,26 @@ def status(controller: str, account: str | None, output: str) -> None:
         )
         sys.exit(1)
     accounts = [data] if account else data.get("accounts", [])
+    directory = [] if account else data.get("directory", [])
     if output == "json":
         click.echo(json.dumps(data, indent=2))
     elif accounts:
         click.echo(_table(_rows(accounts)))
     else:
         click.echo("No account belongs to this controller.")
-    sys.exit(0 if all(a["state"] in SETTLED for a in accounts) else 2)
+    if output != "json" and directory:
+        click.echo("")
+        click.echo(_table(_directory_rows(directory)))
+    settled = all(a["state"] in SETTLED for a in accounts) and all(d["ok"] for d in directory)
+    sys.exit(0 if settled else 2)
+
+
+def _directory_rows(entries: Sequence[Mapping[str, Any]]) -> list[list[str]]:
+    """The directory entries: a failing one may leave users it should select unreconciled."""
+    rows = [["DIRECTORY", "USERS", "REFRESH", "SELECTION"]]
+    for entry in entries:
+        users = "-" if entry["users"] is None else str(entry["users"])
+        failing = f"failing since {entry['failingSince']}: {entry['error']}"
+        state = "ok" if entry["ok"] else failing if entry["failingSince"] else "no answer yet"
+        rows.append([entry["name"], users, state, entry["selection"]])
+    return rows

@@ -12,6 +12,12 @@ offending value and what to write instead, before anything starts::
         suspend: false                   # true: leave this account alone
         driftPolicy: correct             # correct | report | ignore; defaults to --drift-policy
         alias: sales-team                # the account's name in metrics and probes
+    directory:                           # and every user the Directory API selects
+      - name: sales                      # in status, metrics and logs
+        admin: admin@example.com         # the Directory is asked as this admin
+        orgUnitPath: /Sales              # and/or query: ..., group: ..., nestedGroups: true
+        manifests: /manifests/{user}     # {email}, {user}, {domain}; or one shared path
+        refreshInterval: 10m             # owner, suspend, driftPolicy as above
     suspend: false                       # true: the whole controller writes nothing
     notify:                              # Apprise URLs; ${NAME} comes from the environment
       - slack://${SLACK_TOKENS}/#contacts
@@ -19,6 +25,9 @@ offending value and what to write instead, before anything starts::
 Notification URLs usually hold a token, and this file is usually a ConfigMap: so a URL names its
 secrets as ``${NAME}``, filled from the environment (itself filled from a Secret) when the file
 is read; a name that is not set is an error located in the file.
+
+A ``directory`` entry stands for the users it selects (see :mod:`reconciler.controller.selection`);
+an ``accounts`` entry naming the same mailbox wins over it, and the first entry over a later one.
 """
 
 from __future__ import annotations
@@ -28,13 +37,17 @@ import string
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from reconciler.clock import parse_duration
 from reconciler.controller.labels import account_label
 from reconciler.plan.options import DriftPolicy
+
+if TYPE_CHECKING:
+    from reconciler.controller.selection import DirectorySelection
 
 __all__ = [
     "Account",
@@ -77,6 +90,7 @@ class AccountsConfig:
     accounts: tuple[Account, ...]
     suspend: bool = False
     notify: tuple[str, ...] = ()  # Apprise URLs, their ${NAME}s filled in
+    directory: tuple[DirectorySelection, ...] = ()  # users the Directory selects
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,15 +116,46 @@ class AccountsError(Exception):
         super().__init__("\n".join(str(p) for p in self.problems))
 
 
+_NAME = r"^[a-z0-9]([-a-z0-9_.]{0,61}[a-z0-9])?$"
+_EMAIL = r"^[^@\s]+@[^@\s]+$"
+
+
 class _AccountEntry(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    subject: str = Field(min_length=3, pattern=r"^[^@\s]+@[^@\s]+$")
+    subject: str = Field(min_length=3, pattern=_EMAIL)
     manifests: list[str] = Field(min_length=1)
     owner: str | None = Field(default=None, min_length=1)
     suspend: bool = False
     drift_policy: DriftPolicy | None = Field(default=None, alias="driftPolicy")
-    alias: str | None = Field(default=None, pattern=r"^[a-z0-9]([-a-z0-9_.]{0,61}[a-z0-9])?$")
+    alias: str | None = Field(default=None, pattern=_NAME)
+
+    @field_validator("manifests", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+
+DEFAULT_REFRESH = 600.0
+"""Seconds between two askings of the Directory, unless an entry says otherwise."""
+
+
+class _DirectoryEntry(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    name: str | None = Field(default=None, pattern=_NAME)
+    admin: str = Field(pattern=_EMAIL)
+    customer: str | None = Field(default=None, min_length=1)
+    domain: str | None = Field(default=None, min_length=1)
+    org_unit_path: str | None = Field(default=None, alias="orgUnitPath", pattern=r"^/")
+    query: str | None = Field(default=None, min_length=1)
+    group: str | None = Field(default=None, min_length=1)
+    nested_groups: bool = Field(default=False, alias="nestedGroups")
+    manifests: list[str] = Field(min_length=1)
+    owner: str | None = Field(default=None, min_length=1)
+    suspend: bool = False
+    drift_policy: DriftPolicy | None = Field(default=None, alias="driftPolicy")
+    refresh_interval: str | float = Field(default=DEFAULT_REFRESH, alias="refreshInterval")
 
     @field_validator("manifests", mode="before")
     @classmethod
@@ -121,15 +166,18 @@ class _AccountEntry(BaseModel):
 class _AccountsFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    accounts: list[_AccountEntry] = Field(min_length=1)
+    accounts: list[_AccountEntry] = Field(default_factory=list)
+    directory: list[_DirectoryEntry] = Field(default_factory=list)
     suspend: bool = False
     notify: list[str] = Field(default_factory=list)
 
 
 _HINTS = {
     "extra_forbidden": (
-        "allowed keys are subject, manifests, owner, suspend, driftPolicy and alias "
-        "(at the top: accounts, suspend and notify)"
+        "allowed keys are subject, manifests, owner, suspend, driftPolicy and alias; in a "
+        "directory entry name, admin, customer or domain, orgUnitPath, query, group, "
+        "nestedGroups, manifests, owner, suspend, driftPolicy and refreshInterval (at the top: "
+        "accounts, directory, suspend and notify)"
     ),
     "enum": "use one of correct, report, ignore",
     "string_pattern_mismatch": "the subject is the mailbox to act as, like alice@example.com",
@@ -175,6 +223,10 @@ def load_accounts(
         line, col = _position(_node_at(root, ("accounts", index, key)))
         problems.append(Problem(str(path), line, col, message, hint))
 
+    if not parsed.accounts and not parsed.directory:
+        line, col = _position(root)
+        hint = "list accounts (subject and manifests) or directory entries, or both"
+        problems.append(Problem(str(path), line, col, "no accounts and no directory entry", hint))
     subjects: set[str] = set()
     aliases: set[str] = set()
     for index, entry in enumerate(parsed.accounts):
@@ -204,6 +256,9 @@ def load_accounts(
                     "set it in the controller's environment, for example from a Secret",
                 )
             )
+    selections = _selections(
+        str(path), root, parsed.directory, problems, default_owner, drift_policy, path.parent
+    )
     if problems:
         raise AccountsError(problems)
     base = path.parent
@@ -218,7 +273,76 @@ def load_accounts(
         )
         for entry in parsed.accounts
     )
-    return AccountsConfig(accounts=accounts, suspend=parsed.suspend, notify=tuple(notify))
+    return AccountsConfig(
+        accounts=accounts,
+        suspend=parsed.suspend,
+        notify=tuple(notify),
+        directory=tuple(selections),
+    )
+
+
+def _selections(
+    path: str,
+    root: yaml.Node | None,
+    entries: Sequence[_DirectoryEntry],
+    problems: list[Problem],
+    default_owner: str,
+    drift_policy: DriftPolicy,
+    base: Path,
+) -> list[DirectorySelection]:
+    """The directory entries, checked beyond what their model says; problems are located."""
+    from reconciler.controller.selection import DirectorySelection, template_problem
+
+    def problem(index: int, key: str, message: str, hint: str) -> None:
+        line, col = _position(_node_at(root, ("directory", index, key)))
+        problems.append(Problem(path, line, col, f"directory.{index}.{key}: {message}", hint))
+
+    selections: list[DirectorySelection] = []
+    names: set[str] = set()
+    for index, entry in enumerate(entries):
+        name = entry.name or f"directory-{index}"
+        if name in names:
+            problem(index, "name", f"name {name!r} is used twice", "give each entry its own name")
+        names.add(name)
+        if entry.customer and entry.domain:
+            hint = "customer (my_customer, the default) lists every domain; domain only one"
+            problem(index, "domain", "give customer or domain, not both", hint)
+        if not (entry.org_unit_path or entry.query or entry.group):
+            hint = "select by orgUnitPath, query or group; orgUnitPath: / selects every user"
+            problem(index, "admin", "the entry selects no users", hint)
+        for number, template in enumerate(entry.manifests):
+            why = template_problem(template)
+            if why is not None:
+                line, col = _position(_node_at(root, ("directory", index, "manifests", number)))
+                if len(entry.manifests) == 1:
+                    line, col = _position(_node_at(root, ("directory", index, "manifests")))
+                message = f"directory.{index}.manifests: {why}"
+                hint = "for example /manifests/users/{user}; {{ and }} are literal braces"
+                problems.append(Problem(path, line, col, message, hint))
+        refresh = parse_duration(entry.refresh_interval)
+        if refresh is None or refresh <= 0:
+            hint = "a duration like 30s, 10m or 1h"
+            problem(index, "refreshInterval", f"not a duration: {entry.refresh_interval!r}", hint)
+            refresh = DEFAULT_REFRESH
+        selections.append(
+            DirectorySelection(
+                name=name,
+                admin=entry.admin,
+                manifests=tuple(entry.manifests),
+                base=base,
+                owner=entry.owner or default_owner,
+                suspend=entry.suspend,
+                drift_policy=entry.drift_policy or drift_policy,
+                refresh=refresh,
+                customer=None if entry.domain else (entry.customer or "my_customer"),
+                domain=entry.domain,
+                org_unit_path=entry.org_unit_path,
+                query=entry.query,
+                group=entry.group,
+                nested=entry.nested_groups,
+            )
+        )
+    return selections
 
 
 def single_account(
@@ -244,8 +368,16 @@ def _locate(path: str, root: yaml.Node | None, error: Any) -> Problem:
     line, col = _position(node)
     where = ".".join(str(part) for part in location) or "the file"
     hint = _HINTS.get(error["type"], "")
-    if location[-1:] == ("alias",):
-        hint = "an alias is lowercase letters, digits, '-', '_' and '.', like sales-team"
+    if location[-1:] in (("alias",), ("name",)):
+        what = "an alias" if location[-1] == "alias" else "a name"
+        hint = f"{what} is lowercase letters, digits, '-', '_' and '.', like sales-team"
+    elif location[:1] == ("directory",) and location[-1:] == ("orgUnitPath",):
+        hint = "an organisational unit is named by its full path, which starts with /: /Sales"
+    elif location[:1] == ("directory",) and error["type"] in ("missing", "string_pattern_mismatch"):
+        hint = (
+            "a directory entry needs admin (the address of an admin to ask the Directory as) "
+            "and manifests"
+        )
     return Problem(path, line, col, f"{where}: {error['msg']}", hint)
 
 

@@ -22,6 +22,7 @@ Accounts appear under their metrics label (an alias or a short hash, never the m
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from reconciler.clock import Clock, SystemClock
@@ -50,6 +51,7 @@ class Health:
     lease_grace: float = 120.0  # seconds of waiting for another writer's lease, likewise
     _last_beat: float | None = None
     _accounts: dict[str, _Account] = field(default_factory=dict)
+    _checks: list[Callable[[], list[str]]] = field(default_factory=list)
 
     def beat(self) -> None:
         """The loop is turning."""
@@ -58,6 +60,15 @@ class Health:
     def expect(self, account: str) -> None:
         """``account`` must be ready before the controller is."""
         self._accounts.setdefault(account, _Account())
+
+    def forget(self, account: str) -> None:
+        """``account`` is no longer run by this controller: it no longer counts."""
+        self._accounts.pop(account, None)
+
+    def add_check(self, check: Callable[[], list[str]]) -> None:
+        """Another part of the controller (the Directory refresh) that can make it unready:
+        ``check`` returns one line per reason, none when all is well."""
+        self._checks.append(check)
 
     def mark_ready(self, account: str) -> None:
         """The account's first full pass is done."""
@@ -136,4 +147,5 @@ class Health:
             for account in sorted(self._accounts)
             for reason in self.reasons(account)
         ]
+        lines += [line for check in self._checks for line in check()]
         return (False, "\n".join(lines)) if lines else (True, "ok")

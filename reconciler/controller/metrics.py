@@ -61,15 +61,22 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
+        self._labelled: list[tuple[Counter | Gauge | Histogram, tuple[str, ...]]] = []
 
         def counter(name: str, doc: str, *labels: str) -> Counter:
-            return Counter(f"reconciler_{name}", doc, labels, registry=r)
+            metric = Counter(f"reconciler_{name}", doc, labels, registry=r)
+            self._labelled.append((metric, labels))
+            return metric
 
         def gauge(name: str, doc: str, *labels: str) -> Gauge:
-            return Gauge(f"reconciler_{name}", doc, labels, registry=r)
+            metric = Gauge(f"reconciler_{name}", doc, labels, registry=r)
+            self._labelled.append((metric, labels))
+            return metric
 
         def histogram(name: str, doc: str, label: str, buckets: Sequence[float]) -> Histogram:
-            return Histogram(f"reconciler_{name}", doc, [label], buckets=buckets, registry=r)
+            metric = Histogram(f"reconciler_{name}", doc, [label], buckets=buckets, registry=r)
+            self._labelled.append((metric, (label,)))
+            return metric
 
         self.reconcile_total = counter(
             "reconcile",
@@ -157,6 +164,22 @@ class Metrics:
             "account",
             "revision",
         )
+        self.directory_refreshes_total = counter(
+            "directory_refreshes",
+            "Askings of the Directory API for a directory entry's users, by result (ok, error).",
+            "entry",
+            "result",
+        )
+        self.directory_users = gauge(
+            "directory_users",
+            "Users the directory entry selects, as its last good refresh found them.",
+            "entry",
+        )
+        self.directory_last_success = gauge(
+            "directory_last_success_timestamp_seconds",
+            "Unix time of the directory entry's last refresh that worked.",
+            "entry",
+        )
         self._revisions: dict[tuple[bool, str], str] = {}  # (applied, account) -> revision
         self._api = _ApiRequests()
         r.register(self._api)
@@ -180,6 +203,25 @@ class Metrics:
 
     def untrack_api_requests(self, account: str) -> None:
         self._api.untrack(account)
+
+    def forget(self, account: str) -> None:
+        """Drop every series of ``account`` (no longer run here), so that a replica whose
+        accounts come and go does not export the departed ones for ever."""
+        self.untrack_api_requests(account)
+        for key in [key for key in self._revisions if key[1] == account]:
+            del self._revisions[key]
+        for metric, labels in self._labelled:
+            where = "account" if "account" in labels else "name" if "name" in labels else None
+            if where is None:
+                continue
+            found = {
+                tuple(sample.labels[label] for label in labels)
+                for family in metric.collect()
+                for sample in family.samples
+                if sample.labels.get(where) == account
+            }
+            for values in found:
+                metric.remove(*values)
 
     def exposition(self) -> bytes:
         """The text exposition format of every metric."""

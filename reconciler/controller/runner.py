@@ -14,6 +14,11 @@ and the others carry on. SIGTERM (or SIGINT) stops every source, lets each in-fl
 finish, waits (as long again at most) until a listing shows its creates, releases the leases
 and returns 0; a pass still running after ``shutdown_timeout`` is cancelled, which is safe
 because the next start is a full pass and the create journal survives.
+
+Which accounts run is the roster's answer (:mod:`reconciler.controller.roster`: the file's
+accounts and the users its directory entries select, cut to the shard); the running set is the
+fleet (:mod:`reconciler.controller.fleet`), to which accounts are added and from which they are
+removed while the controller runs, whenever a Directory refresh changes the answer.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ import asyncio
 import contextlib
 import functools
 import signal
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,9 +45,11 @@ from reconciler.controller.accounts import Account, AccountsConfig
 from reconciler.controller.backend import ApplyBackend
 from reconciler.controller.desired import DesiredStore, load_manifests
 from reconciler.controller.events import Event
+from reconciler.controller.fleet import Fleet
 from reconciler.controller.health import Health
 from reconciler.controller.metrics import CONTENT_TYPE, Metrics
 from reconciler.controller.polling import LivePoller
+from reconciler.controller.roster import Roster, directory_asker
 from reconciler.controller.serving import (
     PrefixRoute,
     Response,
@@ -124,9 +131,7 @@ class RunSettings:
     suspend: bool = False
     shutdown_timeout: float = 30.0
     api_grace: float = 20.0  # seconds of failing passes or polls before an account is unready
-    lock_timeout: float = (
-        LEASE_TTL  # an account waiting longer for another writer's lease is unready
-    )
+    lock_timeout: float = LEASE_TTL  # wait this long for another writer's lease at start
     concurrent_passes: int = 16  # passes in flight at once over every account of the replica
     project_reads_per_minute: float | None = None  # None: the client's default budget
     project_writes_per_minute: float | None = None
@@ -360,13 +365,11 @@ async def run_controller(
     for signum in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(signum, stop.set)
-    accounts = [a for a in config.accounts if settings.shard.owns(a.key)]
-    if not accounts:
-        _log.warning("no account belongs to this shard", shard=str(settings.shard))
     suspended = config.suspend or settings.suspend
     _log.info(
         "controller starting",
-        accounts=len(accounts),
+        accounts=len([a for a in config.accounts if settings.shard.owns(a.key)]),
+        directory=len(config.directory),
         shard=str(settings.shard),
         suspended=suspended,
         target=settings.target if "://" not in settings.target else "http",
@@ -375,14 +378,26 @@ async def run_controller(
     health = Health(api_grace=settings.api_grace, lease_grace=settings.lock_timeout)
     board = StatusBoard(on_event=notifications.submit if notifications else None)
     delivering = asyncio.create_task(notifications.run()) if notifications else None
-    for account in accounts:  # not ready while an account is still being opened
+    roster = Roster(config, shard=settings.shard, metrics=metrics, grace=settings.api_grace)
+    if config.directory:  # unready until each entry has a list of users
+        health.add_check(roster.problems)
+        board.sections["directory"] = roster.to_json
+
+    def register(account: Account) -> AccountStatus:
+        """Not ready while the account is being opened; listed in /status from
+        the start, Progressing until its first full pass."""
         health.expect(account.label)
-    statuses = {  # listed in /status from the start, Progressing until their first full pass
-        a.key: board.account(
-            a.label, drift_policy=str(a.drift_policy), suspended=suspended or a.suspend
+        return board.account(
+            account.label,
+            drift_policy=str(account.drift_policy),
+            suspended=suspended or account.suspend,
         )
-        for a in accounts
-    }
+
+    def forget(account: Account) -> None:
+        board.forget(account.label)
+        health.forget(account.label)
+        metrics.forget(account.label)
+
     app: Any = None
     try:
         if settings.target == "embedded":  # one in-process emulator for every account
@@ -394,31 +409,54 @@ async def run_controller(
                 open_replica(settings.target, pacing=_pacing(settings), app=app)
             )
             slots = PassSlots(settings.concurrent_passes)
-            clients = [await _connect(stack, a, settings, replica) for a in accounts]
+
+            async def open_worker(
+                account_stack: AsyncExitStack, account: Account, client: PeopleClient
+            ) -> AccountWorker:
+                return await _open_account(
+                    account_stack,
+                    account,
+                    client,
+                    settings,
+                    metrics=metrics,
+                    health=health,
+                    suspended=suspended,
+                    status=statuses.get(account.key) or register(account),
+                    slots=slots,
+                )
+
+            async def open_one(account_stack: AsyncExitStack, account: Account) -> AccountWorker:
+                client = await _connect(account_stack, account, settings, replica)
+                return await open_worker(account_stack, account, client)
+
+            fleet = Fleet(opener=open_one, forget=forget, drain_bound=settings.shutdown_timeout)
+            stack.push_async_callback(fleet.close)  # every account's lease, before the pool
+            ask = directory_asker(replica, settings.credentials) if config.directory else None
+            if ask is not None:
+                await roster.refresh_all(ask)
+            accounts = roster.accounts()
+            if not accounts:
+                _log.warning("no account belongs to this shard", shard=str(settings.shard))
+            statuses = {a.key: register(a) for a in accounts}
+            clients = [await _connect(fleet.stack(a.key), a, settings, replica) for a in accounts]
             if await _shared_address_books(
                 [(a.key, c) for a, c in zip(accounts, clients, strict=True)]
             ):
                 return 1
             try:
                 workers = [
-                    await _open_account(
-                        stack,
-                        a,
-                        client,
-                        settings,
-                        metrics=metrics,
-                        health=health,
-                        suspended=suspended,
-                        status=statuses[a.key],
-                        slots=slots,
-                    )
+                    await open_worker(fleet.stack(a.key), a, client)
                     for a, client in zip(accounts, clients, strict=True)
                 ]
             except JournalLocked as error:
                 _log.error("another writer holds an account; stop it or wait", error=str(error))
                 return 1
             _log.info("accounts opened", accounts=len(workers))
-            code = await _supervise(workers, health, stop, settings.shutdown_timeout)
+            statuses.clear()  # accounts that join later register when they are opened
+            for worker in workers:
+                fleet.start(worker)
+            refreshing = (lambda: roster.run(ask, fleet.update)) if ask is not None else None
+            code = await _supervise(fleet, health, stop, settings.shutdown_timeout, refreshing)
         _log.info("controller stopped")  # after the leases were given back
         return code
     except CannotServe as error:
@@ -448,21 +486,35 @@ async def run_controller(
 
 
 async def _supervise(
-    workers: list[AccountWorker],
+    fleet: Fleet,
     health: Health,
     stop: asyncio.Event,
     drain_bound: float,
+    refreshing: Callable[[], Coroutine[Any, Any, None]] | None = None,
 ) -> int:
-    """Run the workers until ``stop``; then drain them within ``drain_bound`` seconds."""
-    tasks = [asyncio.create_task(w.run(), name=f"account:{w.account.key}") for w in workers]
+    """Run the fleet's workers (and the Directory refresh) until ``stop``; then drain them
+    within ``drain_bound`` seconds. A lease lost or held by another writer keeps only its own
+    account waiting (:mod:`reconciler.controller.leasing`). A worker that ends on its own stops
+    the controller too (exit 1 if it crashed).
+    """
     heartbeat = asyncio.create_task(_heartbeat(health))
     stopping = asyncio.create_task(stop.wait())
+    ending = asyncio.create_task(fleet.ended.wait())
+    refresh = asyncio.create_task(refreshing()) if refreshing is not None else None
+    waited = [stopping, ending]
     code = 0
     try:
-        watched: list[asyncio.Task[Any]] = [*tasks, stopping]
-        done, _ = await asyncio.wait(watched, return_when=asyncio.FIRST_COMPLETED)
-        for finished in done:
-            if finished is not stopping and finished.exception() is not None:
+        done, _ = await asyncio.wait(
+            [*waited, *([refresh] if refresh else [])], return_when=asyncio.FIRST_COMPLETED
+        )
+        if refresh is not None and refresh in done:  # it never ends on its own: a bug
+            code = 1
+            _log.error("the directory refresh stopped", error=repr(refresh.exception()))
+        elif refresh is not None:  # no account joins or leaves from here on
+            refresh.cancel()
+            await asyncio.gather(refresh, return_exceptions=True)
+        for finished in fleet.crashed:
+            if not finished.cancelled() and finished.exception() is not None:
                 code = 1
                 _log.error(
                     "account worker crashed",
@@ -470,15 +522,9 @@ async def _supervise(
                     error=repr(finished.exception()),
                 )
         _log.info("shutting down: finishing in-flight passes", bound=drain_bound)
-        for worker in workers:
-            worker.shut_down()
-        _, pending = await asyncio.wait(tasks, timeout=drain_bound) if tasks else (set(), set())
-        for task in pending:
-            _log.warning("pass cancelled at the shutdown bound", task=task.get_name())
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await fleet.drain(drain_bound)
         return code
     finally:
-        heartbeat.cancel()
-        stopping.cancel()
-        await asyncio.gather(heartbeat, stopping, return_exceptions=True)
+        for task in (heartbeat, *waited):
+            task.cancel()
+        await asyncio.gather(heartbeat, *waited, return_exceptions=True)

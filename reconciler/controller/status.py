@@ -425,6 +425,9 @@ class StatusBoard:
         self.accounts: dict[str, AccountStatus] = {}
         self.listeners: list[Callable[[Event], None]] = [on_event] if on_event else []
         self.started = now()
+        # Other parts of the controller shown beside the accounts (``directory``: the
+        # Directory refresh), each rendered by its callable when /status is asked.
+        self.sections: dict[str, Callable[[], Any]] = {}
 
     def account(self, name: str, *, drift_policy: str, suspended: bool) -> AccountStatus:
         status = AccountStatus(
@@ -432,6 +435,10 @@ class StatusBoard:
         )
         self.accounts[name] = status
         return status
+
+    def forget(self, name: str) -> None:
+        """The account ``name`` is no longer run by this controller."""
+        self.accounts.pop(name, None)
 
     def _emit(self, event: Event) -> None:
         for listener in self.listeners:
@@ -456,4 +463,5 @@ class StatusBoard:
                 "byState": {str(s): states.count(str(s)) for s in AccountState if str(s) in states},
             },
             "accounts": accounts,
+            **{name: render() for name, render in self.sections.items()},
         }

@@ -180,8 +180,29 @@ def overview_page(status: Mapping[str, Any]) -> bytes:
             rows,
             "No account belongs to this controller.",
         )
+        + _directory(status.get("directory") or [])
     )
     return _document("contacts-reconciler status", body)
+
+
+def _directory(entries: list[Mapping[str, Any]]) -> str:
+    """The directory entries, when accounts come from the Directory: how many users each
+    selects and whether its refreshes work."""
+    if not entries:
+        return ""
+    rows = [
+        [
+            escape(entry["name"]),
+            escape(entry["selection"]),
+            "-" if entry["users"] is None else str(entry["users"]),
+            _badge("ok", "InSync") if entry["ok"] else _badge("failing", "Failed"),
+            f'<span class="why">{escape(entry["error"])}</span>',
+        ]
+        for entry in entries
+    ]
+    return "<h2>Directory</h2>" + _table(
+        ["Entry", "Selection", "Users", "Refresh", "Why"], rows, ""
+    )
 
 
 def account_page(account: Mapping[str, Any], generated_at: str) -> bytes:

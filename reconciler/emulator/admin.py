@@ -1,4 +1,5 @@
-"""The admin surface under ``/__emulator/``: reset, knobs, scripted edits, dump, statistics.
+"""The admin surface under ``/__emulator/``: reset, knobs, scripted edits, dump, statistics,
+and the Directory's users and groups.
 
 Plain JSON, no authentication: it is for tests, benchmarks and users' own scripts, and it is
 documented in ``docs/emulator.md``. Admin requests are not People API calls, so they are not
@@ -9,15 +10,16 @@ from __future__ import annotations
 
 import json
 import math
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from reconciler.emulator import contacts
 from reconciler.emulator.clock import rfc3339
+from reconciler.emulator.directory import CUSTOMER_ID, DirectoryGroup, DirectoryUser
 from reconciler.emulator.errors import ApiError, bad_request, not_found
 from reconciler.emulator.routing import error_response
 from reconciler.emulator.schema import READABLE_FIELDS, WRITABLE_FIELDS, check_person, parse_mask
@@ -51,6 +53,11 @@ async def reset(request: Request) -> Response:
     return JSONResponse({})
 
 
+def _problems(error: ValidationError) -> str:
+    """What pydantic found wrong, one ``field: message`` after another."""
+    return "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors())
+
+
 async def config(request: Request) -> Response:
     """GET the knobs, or PATCH some of them (unknown names and bad values are a 400)."""
     emulator = _emulator(request)
@@ -60,10 +67,7 @@ async def config(request: Request) -> Response:
         except ApiError as error:
             return error_response(error)
         except ValidationError as error:
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors()
-            )
-            return error_response(bad_request(f"Invalid emulator config: {problems}"))
+            return error_response(bad_request(f"Invalid emulator config: {_problems(error)}"))
     return JSONResponse(emulator.config.model_dump())
 
 
@@ -168,7 +172,100 @@ async def clock(request: Request) -> Response:
     return JSONResponse(_clock_body(emulator))
 
 
+class _UserBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    orgUnitPath: str = Field("/", pattern=r"^/")  # the API's own spelling
+    suspended: bool = False
+    archived: bool = False
+    isAdmin: bool = False
+    name: str = ""
+
+
+class _Member(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    email: str = Field(pattern=r"^[^@\s]+@[^@\s]+$")
+    role: str = Field("MEMBER", pattern=r"^(OWNER|MANAGER|MEMBER)$")
+
+
+_Seed = TypeVar("_Seed", bound=BaseModel)
+
+
+class _GroupBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    members: list[_Member | str] = Field(default_factory=list)
+
+
+async def _seed(request: Request, model: type[_Seed]) -> _Seed | Response:
+    """The request's body as ``model``, or the 400 that says what is wrong with it."""
+    try:
+        return model.model_validate(await _json_body(request))
+    except ApiError as error:
+        return error_response(error)
+    except ValidationError as error:
+        return error_response(bad_request(f"Invalid directory entry: {_problems(error)}"))
+
+
+async def directory(request: Request) -> Response:
+    """The seeded directory: the customer id, every user and every group with its members."""
+    seeded = _emulator(request).directory
+    return JSONResponse(
+        {
+            "customerId": CUSTOMER_ID,
+            "users": [u.render() for _, u in sorted(seeded.users.items())],
+            "groups": [
+                {"email": g.email, "id": g.id, "members": g.members}
+                for _, g in sorted(seeded.groups.items())
+            ],
+        }
+    )
+
+
+async def directory_user(request: Request) -> Response:
+    """PUT a user (created or replaced: ``orgUnitPath``, ``suspended``, ``archived``,
+    ``isAdmin``, ``name``), or DELETE one; a user who is gone leaves every group too."""
+    seeded = _emulator(request).directory
+    email = request.path_params["email"].lower()
+    if request.method == "DELETE":
+        if seeded.users.pop(email, None) is None:
+            return error_response(not_found())
+        for group in seeded.groups.values():
+            group.members.pop(email, None)
+        return JSONResponse({})
+    body = await _seed(request, _UserBody)
+    if isinstance(body, Response):
+        return body
+    user = DirectoryUser(
+        email, body.orgUnitPath, body.suspended, body.archived, body.isAdmin, body.name
+    )
+    seeded.users[email] = user
+    return JSONResponse(user.render())
+
+
+async def directory_group(request: Request) -> Response:
+    """PUT a group with its ``members`` (addresses, or ``{"email", "role"}``; an address that
+    is a group's is a nested group), replacing any before; or DELETE it."""
+    seeded = _emulator(request).directory
+    email = request.path_params["email"].lower()
+    if request.method == "DELETE":
+        if seeded.groups.pop(email, None) is None:
+            return error_response(not_found())
+        return JSONResponse({})
+    body = await _seed(request, _GroupBody)
+    if isinstance(body, Response):
+        return body
+    members = [_Member(email=m) if isinstance(m, str) else m for m in body.members]
+    group = DirectoryGroup(email, {m.email.lower(): m.role for m in members})
+    seeded.groups[email] = group
+    return JSONResponse({"email": group.email, "id": group.id, "members": group.members})
+
+
 ROUTES: list[Route] = [
+    Route("/__emulator/directory", directory, methods=["GET"]),
+    Route("/__emulator/directory/users/{email}", directory_user, methods=["PUT", "DELETE"]),
+    Route("/__emulator/directory/groups/{email}", directory_group, methods=["PUT", "DELETE"]),
     Route("/__emulator/clock", clock, methods=["GET", "POST"]),
     Route("/__emulator/reset", reset, methods=["POST"]),
     Route("/__emulator/config", config, methods=["GET", "PATCH"]),

@@ -17,7 +17,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from reconciler.clock import Clock
-from reconciler.emulator import admin, batch, groups, listing, people
+from reconciler.emulator import admin, batch, directory, groups, listing, people
 from reconciler.emulator.backend import Emulator
 from reconciler.emulator.config import EmulatorConfig
 from reconciler.emulator.errors import ApiError, not_found
@@ -42,7 +42,13 @@ def api_routes() -> list[BaseRoute]:
     ``GET people/{id}`` never shadows a ``:verb`` path: those use other HTTP methods, and
     Starlette keeps looking for a route whose method matches too.
     """
-    return [people.GET_ROUTE, *people.ROUTES, *listing.ROUTES, *groups.ROUTES]
+    return [
+        people.GET_ROUTE,
+        *people.ROUTES,
+        *listing.ROUTES,
+        *groups.ROUTES,
+        *directory.ROUTES,
+    ]
 
 
 def create_app(

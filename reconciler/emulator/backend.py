@@ -20,6 +20,7 @@ from starlette.types import ASGIApp, Message
 
 from reconciler.clock import Clock, SystemClock
 from reconciler.emulator.config import EmulatorConfig
+from reconciler.emulator.directory import Directory
 from reconciler.emulator.faults import Faults
 from reconciler.emulator.persistence import Persistence
 from reconciler.emulator.stats import Stats
@@ -45,6 +46,7 @@ class Emulator:
         self.rng = random.Random(self.config.seed)
         self.stats = Stats()
         self.books: dict[str, AddressBook] = {}
+        self.directory = Directory()  # the Admin SDK's users and groups; in memory only
         self.app: ASGIApp | None = None
         self.faults = Faults(self)
         self.persistence = Persistence(Path(state_path)) if state_path is not None else None
@@ -83,9 +85,10 @@ class Emulator:
         return DEFAULT_USER
 
     def reset(self) -> None:
-        """Forget every contact, group, statistic and quota; keep the knobs."""
+        """Forget every contact, group, directory entry, statistic and quota; keep the knobs."""
         users = list(self.books)
         self.books = {}
+        self.directory.clear()
         self.stats.clear()
         self.rng = random.Random(self.config.seed)
         self.faults.clear()

@@ -20,6 +20,12 @@ class EmulatorConfig(BaseModel):
     error_rate: float = Field(
         0, ge=0, le=1, description="Share of API requests answered with a random 500 or 503."
     )
+    directory_error_rate: float = Field(
+        0,
+        ge=0,
+        le=1,
+        description="Share of Directory API requests (users.list, members.list) answered 503.",
+    )
     read_quota_per_minute: int = Field(
         0, ge=0, description="Per-user read requests per minute before 429s; 0 = unlimited."
     )

@@ -57,12 +57,29 @@ class Faults:
         if config.latency_ms:
             await self.sleep(config.latency_ms / 1000)
         self._charge(kind, book.user)
-        if config.error_rate and self.emulator.rng.random() < config.error_rate:
+        self._random_error()
+        if config.editor_rate and self.emulator.rng.random() < config.editor_rate:
+            self.random_edit(book)
+
+    async def before_directory_call(self) -> None:
+        """Apply latency and random errors to one Directory API request (no People quota
+        counts it: the Directory API has quotas of its own, not modelled)."""
+        config = self.emulator.config
+        if config.latency_ms:
+            await self.sleep(config.latency_ms / 1000)
+        if config.directory_error_rate and self.emulator.rng.random() < config.directory_error_rate:
+            raise ApiError("UNAVAILABLE", "The service is currently unavailable.")
+        self._random_error()
+
+    def _random_error(self) -> None:
+        """With ``error_rate``, a random 500 or 503."""
+        if (
+            self.emulator.config.error_rate
+            and self.emulator.rng.random() < self.emulator.config.error_rate
+        ):
             if self.emulator.rng.random() < 0.5:
                 raise ApiError("INTERNAL", "Internal error encountered.")
             raise ApiError("UNAVAILABLE", "The service is currently unavailable.")
-        if config.editor_rate and self.emulator.rng.random() < config.editor_rate:
-            self.random_edit(book)
 
     def _charge(self, kind: str, user: str) -> None:
         """Count the request against the user's and the project's quotas; writes also consume

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -155,7 +155,7 @@ def bearer_token(request: Request) -> str | None:
     return request.query_params.get("access_token") or request.query_params.get("oauth_token")
 
 
-def _check_params(query: Iterable[tuple[str, str]], allowed: frozenset[str]) -> None:
+def check_params(query: Iterable[tuple[str, str]], allowed: frozenset[str]) -> None:
     for name, value in query:
         if name in STANDARD_PARAMS:
             continue
@@ -186,32 +186,54 @@ def api_route(
 
     async def endpoint(request: Request) -> Response:
         emulator: Emulator = request.app.state.emulator
-        status = 500
         book: AddressBook | None = None
-        try:
+
+        async def work() -> JSON:
+            nonlocal book
             token = bearer_token(request)
             if token is None:
                 raise unauthenticated()
             book = emulator.book(emulator.user_for_token(token))
             query = list(request.query_params.multi_items())
-            _check_params(query, allowed)
+            check_params(query, allowed)
             await emulator.faults.before_call(kind, book)
             call = Call(emulator, book, dict(request.path_params), query, await request.body())
-            result = handler(call)
-            status = 200
-            return JSONResponse(result)
-        except ApiError as error:
-            status = error.code
-            return error_response(error)
-        except Exception:
-            log.exception("emulator handler failed", extra={"method": method_id})
-            return error_response(ApiError("INTERNAL", "Internal error encountered."))
-        finally:
+            return handler(call)
+
+        def commit() -> None:
             if book is not None and book.dirty:
                 emulator.commit([book])
-            emulator.stats.record(method_id, status)
+
+        return await answered(emulator, method_id, work, after=commit)
 
     return Route(path, endpoint, methods=[http_method], name=method_id)
+
+
+async def answered(
+    emulator: Emulator,
+    method_id: str,
+    work: Callable[[], Awaitable[JSON]],
+    *,
+    after: Callable[[], None] | None = None,
+) -> Response:
+    """Run one API method's ``work`` and answer it as Google would: its JSON, or the error body
+    of an :class:`ApiError` (anything else is a logged 500); then ``after`` (writing what
+    changed), and the call is counted by method id and status."""
+    status = 500
+    try:
+        result = await work()
+        status = 200
+        return JSONResponse(result)
+    except ApiError as error:
+        status = error.code
+        return error_response(error)
+    except Exception:
+        log.exception("emulator handler failed", extra={"method": method_id})
+        return error_response(ApiError("INTERNAL", "Internal error encountered."))
+    finally:
+        if after is not None:
+            after()
+        emulator.stats.record(method_id, status)
 
 
 def check_count(items: Any, name: str, limit: int) -> None:

@@ -14,7 +14,7 @@ is one budget) and, on ``google``, one client for the token endpoint.
 from __future__ import annotations
 
 import random
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,13 +23,19 @@ from typing import Any
 import httpx
 
 from reconciler.clock import Clock
-from reconciler.people.auth import BearerToken, GoogleAuth, HttpxTokenRequest, load_credentials
+from reconciler.people.auth import (
+    SCOPES,
+    BearerToken,
+    GoogleAuth,
+    HttpxTokenRequest,
+    load_credentials,
+)
 from reconciler.people.client import PeopleClient
 from reconciler.people.pacing import Pacer, PacingConfig
 from reconciler.people.transport import ClientConfig, Transport
 from reconciler.statedir import StateDir
 
-__all__ = ["GOOGLE_BASE_URL", "Replica", "connect", "open_replica"]
+__all__ = ["GOOGLE_BASE_URL", "Replica", "connect", "open_replica", "replica_http"]
 
 GOOGLE_BASE_URL = "https://people.googleapis.com/"
 EMBEDDED_BASE_URL = "http://embedded.invalid/"
@@ -184,29 +190,48 @@ async def _replica_client(
     """One account's client over the replica's pool: its own auth, nothing of its own to close
     (closing it would close the shared pool)."""
     config = config or ClientConfig()
-    # Waiting for a free connection of the shared pool is not a failure: no pool timeout.
-    timeout = httpx.Timeout(config.timeout, pool=None)
-    target = replica.target
-    auth: httpx.Auth | None
-    if target == "embedded":
-        auth, base_url = BearerToken(token or f"user:{subject or 'default'}"), EMBEDDED_BASE_URL
-    elif target == "google":
-        google_credentials = load_credentials(
-            credentials, subject=subject, token_request=replica.token_request
-        )
-        auth = GoogleAuth(google_credentials, token_request=replica.token_request)
-        base_url = GOOGLE_BASE_URL
-    else:
-        auth, base_url = (BearerToken(token) if token else None), target.rstrip("/") + "/"
-    http = httpx.AsyncClient(
-        transport=replica.transport, base_url=base_url, timeout=timeout, auth=auth
+    http = replica_http(
+        replica, token=token, subject=subject, credentials=credentials, timeout=config.timeout
     )
     transport = Transport(
         http,
-        account=_account(subject, token if target != "google" else None),
+        account=_account(subject, token if replica.target != "google" else None),
         config=config,
         clock=clock,
         pacer=replica.pacer,
         rng=rng,
     )
     yield PeopleClient(transport)
+
+
+def replica_http(
+    replica: Replica,
+    *,
+    token: str | None,
+    subject: str | None,
+    credentials: str | Path | None,
+    timeout: float,
+    scopes: Sequence[str] = SCOPES,
+    google_base_url: str = GOOGLE_BASE_URL,
+) -> httpx.AsyncClient:
+    """An ``httpx.AsyncClient`` over the replica's pool, authorised as ``subject`` (with
+    ``scopes``, delegated, on ``google``; by ``token``, else ``user:<subject>``, elsewhere).
+    Nothing of its own to close: closing it would close the shared pool."""
+    auth: httpx.Auth | None
+    if replica.target == "embedded":
+        auth, base_url = BearerToken(token or f"user:{subject or 'default'}"), EMBEDDED_BASE_URL
+    elif replica.target == "google":
+        google_credentials = load_credentials(
+            credentials, subject=subject, scopes=scopes, token_request=replica.token_request
+        )
+        auth = GoogleAuth(google_credentials, token_request=replica.token_request)
+        base_url = google_base_url
+    else:
+        auth, base_url = (BearerToken(token) if token else None), replica.target.rstrip("/") + "/"
+    # Waiting for a free connection of the shared pool is not a failure: no pool timeout.
+    return httpx.AsyncClient(
+        transport=replica.transport,
+        base_url=base_url,
+        timeout=httpx.Timeout(timeout, pool=None),
+        auth=auth,
+    )

@@ -113,8 +113,9 @@ def test_broken_yaml_is_located(tmp_path: Path) -> None:
 
 
 def test_an_empty_or_missing_file_is_explained(tmp_path: Path) -> None:
-    """No accounts at all, or no file, is an error that says so."""
-    with pytest.raises(AccountsError, match="accounts: Field required"):
+    """No accounts at all (neither listed nor from the directory), or no file, is an error
+    that says so."""
+    with pytest.raises(AccountsError, match="1:1: no accounts and no directory entry"):
         load(write(tmp_path, ""))
     with pytest.raises(AccountsError, match="cannot read the accounts file"):
         load(tmp_path / "absent.yaml")

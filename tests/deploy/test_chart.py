@@ -96,8 +96,23 @@ EXISTING_CONFIGMAP: dict[str, Any] = {
     "serviceAccount": {"create": False, "name": "shared"},
 }
 
+DIRECTORY_SHARDED: dict[str, Any] = {
+    "sharding": {"enabled": True, "shards": 2},
+    "directory": [
+        {
+            "name": "sales",
+            "admin": "admin@example.com",
+            "orgUnitPath": "/Sales",
+            "manifests": "people/{user}",
+            "refreshInterval": "5m",
+        },
+        {"admin": "admin@example.com", "group": "all@example.com", "manifests": ["common"]},
+    ],
+    "manifests": {"source": "configMap", "configMap": {"existing": "my-manifests"}},
+}
 VALUE_SETS: dict[str, dict[str, Any]] = {
     "defaults": {},
+    "directory-sharded": DIRECTORY_SHARDED,
     "git-https": GIT_HTTPS,
     "sharded-ssh": SHARDED_SSH,
     "configmap-files": CONFIGMAP_FILES,
@@ -208,7 +223,8 @@ def test_reconciler_run_accepts_the_arguments_the_chart_passes(
     assert params["log_format"] in {"json", "console"}
     assert params["target"] == VALUE_SETS[name].get("controller", {}).get("target", "google")
     assert params["prune"] is params["suspend"] is (name == "configmap-files")
-    assert (params["config_file"] is None) is (not VALUE_SETS[name].get("accounts"))
+    listed = VALUE_SETS[name].get("accounts") or VALUE_SETS[name].get("directory")
+    assert (params["config_file"] is None) is (not listed)
     pod = f"{rendered.workload['metadata']['name']}-0"
     assert parse_shard(params["shard"], pod_name=pod).index == 0
     flags = {p.envvar for p in run.params if isinstance(p, click.Option)}
@@ -256,6 +272,31 @@ def test_accounts_config_comes_from_values_through_a_configmap(
         Path("/manifests/current/people/alice"),
         Path("/manifests/current/common"),
     )
+
+
+def test_directory_entries_alone_make_the_accounts_file(
+    renders: dict[str, Rendered], tmp_path: Path
+) -> None:
+    """Directory entries without listed accounts still give every shard the accounts file,
+    their manifests resolved in the checkout with the placeholders kept for the controller."""
+    rendered = renders["directory-sharded"]
+    config_map = rendered.named("ConfigMap", f"{FULLNAME}-config")
+    config = yaml.safe_load(config_map["data"]["config.yaml"])
+    assert set(config) == {"directory"}
+    assert config["directory"][0]["manifests"] == "/manifests/current/people/{user}"
+    assert config["directory"][1]["manifests"] == ["/manifests/current/common"]
+    assert "--config=/etc/reconciler/config.yaml" in rendered.container()["args"]
+    assert "/manifests/current" not in rendered.container()["args"]
+    (tmp_path / "config.yaml").write_text(config_map["data"]["config.yaml"])
+    loaded = load_accounts(
+        tmp_path / "config.yaml", default_owner="default", drift_policy=DriftPolicy.CORRECT
+    )
+    sales, everyone = loaded.directory
+    assert (sales.name, sales.org_unit_path, sales.refresh) == ("sales", "/Sales", 300.0)
+    assert sales.account("ann@example.com").manifests == (  # type: ignore[union-attr]
+        Path("/manifests/current/people/ann"),
+    )
+    assert (everyone.name, everyone.group) == ("directory-1", "all@example.com")
 
 
 def test_without_accounts_one_address_book_is_reconciled(defaults: Rendered) -> None:
@@ -524,6 +565,34 @@ BAD_VALUES = [
         id="one-token-for-every-account",
     ),
     pytest.param({"image": {"digest": "latest"}}, "/image/digest", id="digest"),
+    pytest.param(
+        {"directory": [{"admin": "a@example.com", "manifests": "m"}]},
+        "/directory/0",
+        id="directory-selects-nobody",
+    ),
+    pytest.param(
+        {
+            "directory": [
+                {
+                    "admin": "a@example.com",
+                    "manifests": "m",
+                    "group": "g",
+                    "customer": "c",
+                    "domain": "d",
+                }
+            ]
+        },
+        "/directory/0",
+        id="directory-customer-and-domain",
+    ),
+    pytest.param(
+        {
+            "directory": [{"admin": "a@example.com", "manifests": "m", "orgUnitPath": "/"}],
+            "credentials": {"existingSecret": "s", "tokenKey": "token"},
+        },
+        "tokenKey",
+        id="one-token-for-every-directory-user",
+    ),
 ]
 
 

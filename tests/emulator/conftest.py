@@ -14,6 +14,7 @@ from starlette.applications import Starlette
 
 from reconciler.clock import ManualClock
 from reconciler.emulator import Emulator, EmulatorConfig, create_app
+from tests.support.clients import emulator_client
 from tests.support.world import TOKEN
 
 
@@ -39,11 +40,7 @@ def emulator(app: Starlette) -> Emulator:
 @pytest.fixture
 async def api(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
     """A client of ``app`` authenticated as alice."""
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app),
-        base_url="http://emulator",
-        headers={"Authorization": f"Bearer {TOKEN}"},
-    ) as client:
+    async with emulator_client(app, TOKEN) as client:
         yield client
 
 

@@ -82,3 +82,12 @@ def fast_config(**retry: Any) -> ClientConfig:
         retry=RetryPolicy(**retry),
         pacing=PacingConfig(reads_per_minute=100_000, writes_per_minute=100_000),
     )
+
+
+def emulator_client(app: Starlette, token: str | None) -> httpx.AsyncClient:
+    """A plain HTTP client of the emulator ``app`` in process, with the bearer ``token``
+    (``None``: no Authorization header), for tests that speak to the API directly."""
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://emulator", headers=headers
+    )

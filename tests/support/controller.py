@@ -129,6 +129,20 @@ def launch_controller(
 ) -> Controller:
     """Start ``reconciler run`` on ``manifests`` against ``emulator``, with short intervals;
     probes, status and metrics on one random 127.0.0.1 port. Stop it with ``.stop()``."""
+    where = str(manifests.link if isinstance(manifests, PublishedTree) else manifests)
+    identity = ("--token", f"user:{emulator.user}")
+    return _spawn(workdir, emulator.url, (where, *identity, *extra), name)
+
+
+def launch_with_config(
+    workdir: Path, url: str, config: Path, *extra: str, name: str = "controller"
+) -> Controller:
+    """Start ``reconciler run --config`` against the emulator at ``url``, as
+    :func:`launch_controller` does (each account is its own user there)."""
+    return _spawn(workdir, url, ("--config", str(config), *extra), name)
+
+
+def _spawn(workdir: Path, url: str, args: tuple[str, ...], name: str) -> Controller:
     log = workdir / f"{name}.log"
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     env.pop("RECONCILER_TARGET", None)
@@ -137,11 +151,8 @@ def launch_controller(
         "-m",
         "reconciler",
         "run",
-        str(manifests.link if isinstance(manifests, PublishedTree) else manifests),
         "--target",
-        emulator.url,
-        "--token",
-        f"user:{emulator.user}",
+        url,
         "--state",
         str(workdir / "state" / "embedded.sqlite3"),
         "--owner",
@@ -158,7 +169,7 @@ def launch_controller(
         "200ms",
         "--log-format",
         "json",
-        *extra,
+        *args,
     ]
     with log.open("wb") as sink:
         process = subprocess.Popen(argv, stdout=sink, stderr=subprocess.STDOUT, env=env)

@@ -102,23 +102,40 @@ resources:
 {{- if isAbs . }}{{ clean . }}{{ else }}{{ clean (printf "/manifests/current/%s" .) }}{{ end }}
 {{- end }}
 
-{{/* The accounts config file of `reconciler run --config`. */}}
-{{- define "contacts-reconciler.accountsConfig" -}}
-{{- $accounts := list }}
-{{- range .Values.accounts }}
-{{- $account := deepCopy . }}
-{{- if kindIs "string" $account.manifests }}
-{{- $_ := set $account "manifests" (include "contacts-reconciler.manifestsPath" $account.manifests) }}
+{{/* Whether there is an accounts file: accounts listed, or selected from the Directory. */}}
+{{- define "contacts-reconciler.hasConfig" -}}
+{{- if or .Values.accounts .Values.directory }}true{{ end }}
+{{- end }}
+
+{{/* Entries (accounts or directory entries) with their manifests resolved in the checkout. */}}
+{{- define "contacts-reconciler.withManifestPaths" -}}
+{{- $entries := list }}
+{{- range . }}
+{{- $entry := deepCopy . }}
+{{- if kindIs "string" $entry.manifests }}
+{{- $_ := set $entry "manifests" (include "contacts-reconciler.manifestsPath" $entry.manifests) }}
 {{- else }}
 {{- $paths := list }}
-{{- range $account.manifests }}
+{{- range $entry.manifests }}
 {{- $paths = append $paths (include "contacts-reconciler.manifestsPath" .) }}
 {{- end }}
-{{- $_ := set $account "manifests" $paths }}
+{{- $_ := set $entry "manifests" $paths }}
 {{- end }}
-{{- $accounts = append $accounts $account }}
+{{- $entries = append $entries $entry }}
 {{- end }}
-{{- dict "accounts" $accounts | toYaml }}
+{{- dict "entries" $entries | toJson }}
+{{- end }}
+
+{{/* The accounts config file of `reconciler run --config`. */}}
+{{- define "contacts-reconciler.accountsConfig" -}}
+{{- $config := dict }}
+{{- if .Values.accounts }}
+{{- $_ := set $config "accounts" (include "contacts-reconciler.withManifestPaths" .Values.accounts | fromJson).entries }}
+{{- end }}
+{{- if .Values.directory }}
+{{- $_ := set $config "directory" (include "contacts-reconciler.withManifestPaths" .Values.directory | fromJson).entries }}
+{{- end }}
+{{- $config | toYaml }}
 {{- end }}
 
 {{- define "contacts-reconciler.gitSyncContainer" -}}
@@ -179,7 +196,7 @@ resources:
 {{- define "contacts-reconciler.podTemplate" -}}
 metadata:
   annotations:
-    {{- if .Values.accounts }}
+    {{- if include "contacts-reconciler.hasConfig" . }}
     checksum/config: {{ include "contacts-reconciler.accountsConfig" . | sha256sum }}
     {{- end }}
     {{- with .Values.podAnnotations }}
@@ -213,7 +230,7 @@ spec:
       image: {{ include "contacts-reconciler.image" . | quote }}
       imagePullPolicy: {{ .Values.image.pullPolicy }}
       args:
-        {{- if .Values.accounts }}
+        {{- if include "contacts-reconciler.hasConfig" . }}
         - --config=/etc/reconciler/config.yaml
         {{- end }}
         - {{ include "contacts-reconciler.shardArg" . }}
@@ -249,7 +266,7 @@ spec:
         {{- range .Values.controller.extraArgs }}
         - {{ . | quote }}
         {{- end }}
-        {{- if not .Values.accounts }}
+        {{- if not (include "contacts-reconciler.hasConfig" .) }}
         # No accounts file: one account, the credentials' own user, from the whole checkout.
         - /manifests/current
         {{- end }}
@@ -317,7 +334,7 @@ spec:
       resources:
         {{- toYaml .Values.resources | nindent 8 }}
       volumeMounts:
-        {{- if .Values.accounts }}
+        {{- if include "contacts-reconciler.hasConfig" . }}
         - name: config
           mountPath: /etc/reconciler
           readOnly: true
@@ -338,7 +355,7 @@ spec:
     {{- include "contacts-reconciler.gitSyncContainer" (dict "root" . "name" "git-sync" "oneTime" false) | nindent 4 }}
     {{- end }}
   volumes:
-    {{- if .Values.accounts }}
+    {{- if include "contacts-reconciler.hasConfig" . }}
     - name: config
       configMap:
         name: {{ include "contacts-reconciler.configMapName" . }}

@@ -1,0 +1,172 @@
+"""The replica's running accounts: started and stopped one by one while the others carry on.
+
+Which accounts a replica runs can change under it (a user joins or leaves a Directory selection),
+so each running account owns its resources in an exit stack of its own: its client, its write
+lease, its create journal. Stopping one lets its pass in flight finish (within the drain bound),
+waits until a listing shows its creates, gives its lease back and forgets its status, probes
+and metrics; its contacts stay exactly as they are, nothing is deleted. Starting one opens it
+like the accounts opened at start. An account that cannot be opened (another writer holds its
+lease, the API refuses) is left out and logged; the next change tries it again.
+
+A worker that ends on its own (it crashed) sets :attr:`Fleet.ended`: the controller then stops,
+as it always has, rather than run on with an account silently missing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+
+import structlog
+
+from reconciler.controller.account import AccountWorker
+from reconciler.controller.accounts import Account
+
+__all__ = ["Fleet", "Opener"]
+
+Opener = Callable[[AsyncExitStack, Account], Awaitable[AccountWorker]]
+"""Opens one account (client, lease, journal, worker) with its resources on the given stack."""
+
+OPENING_AT_ONCE = 16
+"""Accounts opened side by side when many join at once (each opening waits on the API)."""
+
+_log = structlog.get_logger("reconciler.controller")
+
+
+@dataclass
+class _Running:
+    stack: AsyncExitStack
+    worker: AccountWorker | None = None
+    task: asyncio.Task[None] | None = None
+    stopping: bool = False
+
+
+class Fleet:
+    """The accounts this replica runs, each with its task and its exit stack."""
+
+    def __init__(
+        self,
+        *,
+        opener: Opener | None = None,
+        forget: Callable[[Account], None] = lambda _account: None,
+        drain_bound: float = 30.0,
+    ) -> None:
+        self._opener = opener
+        self._forget = forget
+        self.drain_bound = drain_bound
+        self._running: dict[str, _Running] = {}
+        self._changing = asyncio.Lock()
+        self.ended = asyncio.Event()  # a worker ended without being asked to
+        self.crashed: list[asyncio.Task[None]] = []
+
+    def keys(self) -> set[str]:
+        return set(self._running)
+
+    def stack(self, key: str) -> AsyncExitStack:
+        """The exit stack the account ``key`` keeps its resources on (made on first ask)."""
+        running = self._running.get(key)
+        if running is None:
+            running = self._running[key] = _Running(AsyncExitStack())
+        return running.stack
+
+    def start(self, worker: AccountWorker) -> None:
+        """Run ``worker``, whose resources are on ``stack(worker.account.key)``."""
+        running = self._running[worker.account.key]
+        running.worker = worker
+        running.task = asyncio.create_task(worker.run(), name=f"account:{worker.account.key}")
+        running.task.add_done_callback(lambda task: self._done(running, task))
+
+    def _done(self, running: _Running, task: asyncio.Task[None]) -> None:
+        if running.stopping:
+            return
+        self.crashed.append(task)
+        self.ended.set()
+
+    async def update(self, wanted: Sequence[Account]) -> None:
+        """Run exactly ``wanted``: stop the accounts not in it, start those missing."""
+        async with self._changing:
+            keys = {account.key for account in wanted}
+            leaving = [key for key in self._running if key not in keys]
+            joining = [a for a in wanted if a.key not in self._running]
+            if leaving or joining:
+                _log.info("accounts change", joining=len(joining), leaving=len(leaving))
+            await asyncio.gather(*(self._stop(key) for key in leaving))
+            gate = asyncio.Semaphore(OPENING_AT_ONCE)
+
+            async def join(account: Account) -> None:
+                async with gate:
+                    await self._add(account)
+
+            await asyncio.gather(*(join(account) for account in joining))
+
+    async def _add(self, account: Account) -> None:
+        if self._opener is None:
+            raise RuntimeError("this fleet has no opener: it cannot start accounts")
+        stack = self.stack(account.key)
+        try:
+            worker = await self._opener(stack, account)
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:
+            self._running.pop(account.key, None)
+            await stack.aclose()
+            self._forget(account)
+            _log.error(
+                "could not start an account; the next directory refresh tries again",
+                account=account.key,
+                error=f"{type(error).__name__}: {error}",
+            )
+            return
+        self.start(worker)
+        _log.info("account started", account=account.key)
+
+    async def _stop(self, key: str) -> None:
+        """Stop one account: finish its pass, then unwind its stack (creates listed, lease
+        given back). Nothing is deleted."""
+        running = self._running.pop(key)
+        running.stopping = True
+        await self._finish([running], self.drain_bound)
+        try:
+            await running.stack.aclose()
+        except Exception as error:  # the lease lapses on its own; the others carry on
+            _log.error(
+                "could not release a stopped account cleanly", account=key, error=repr(error)
+            )
+        if running.worker is not None:
+            self._forget(running.worker.account)
+        _log.info("account stopped; its contacts stay as they are", account=key)
+
+    async def _finish(self, runs: Sequence[_Running], bound: float) -> None:
+        tasks = [r.task for r in runs if r.task is not None]
+        for run in runs:
+            run.stopping = True
+            if run.worker is not None:
+                run.worker.shut_down()
+        if not tasks:
+            return
+        _, pending = await asyncio.wait(tasks, timeout=bound)
+        for task in pending:
+            _log.warning("pass cancelled at the shutdown bound", task=task.get_name())
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def drain(self, bound: float) -> None:
+        """Stop every worker: in-flight passes finish within ``bound`` seconds."""
+        await self._finish(list(self._running.values()), bound)
+
+    async def cancel(self) -> None:
+        """Cancel every worker at once (a lease was lost: another writer may be at work)."""
+        runs = list(self._running.values())
+        for run in runs:
+            run.stopping = True
+            if run.task is not None:
+                run.task.cancel()
+        await asyncio.gather(*(r.task for r in runs if r.task is not None), return_exceptions=True)
+
+    async def close(self) -> None:
+        """Unwind every account's stack, the last opened first."""
+        async with self._changing:
+            for key in reversed(list(self._running)):
+                await self._running.pop(key).stack.aclose()
