@@ -46,9 +46,9 @@ from reconciler.controller.health import Health
 from reconciler.controller.leasing import lease_wait
 from reconciler.controller.metrics import Metrics
 from reconciler.controller.polling import LivePoller
-from reconciler.controller.slots import PassSlots
+from reconciler.controller.slots import PassSlots, Ticket
 from reconciler.controller.status import AccountStatus, StatusBoard, kept_deletions
-from reconciler.controller.watching import ManifestWatcher
+from reconciler.controller.watching import ReplicaWatcher
 from reconciler.model import DesiredState
 from reconciler.plan.model import Kind, Plan
 from reconciler.queue import ExponentialBackoff, WorkQueue
@@ -67,6 +67,10 @@ class Trigger(StrEnum):
     RESYNC = "resync"
     LIVE = "live"
     RETRY = "retry"
+
+
+_URGENT = frozenset({Trigger.MANIFEST, Trigger.LIVE})
+"""Triggers whose passes go before waiting start, resync and retry passes (see ``slots``)."""
 
 
 class PassBackend(Protocol):
@@ -119,6 +123,28 @@ class Intervals:
     backoff_cap: float = 300.0
 
 
+class _Requeued:
+    """The keys one pass sent back to the queue, for one log line per pass."""
+
+    def __init__(self) -> None:
+        self.outcomes: dict[str, int] = {}
+        self.delays: list[float] = []
+
+    def add(self, outcome: str, delay: float) -> None:
+        self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
+        self.delays.append(delay)
+
+    def log(self, log: structlog.typing.FilteringBoundLogger) -> None:
+        if self.delays:
+            log.info(
+                "requeued",
+                requeued=len(self.delays),
+                outcomes=dict(sorted(self.outcomes.items())),
+                first_retry=round(min(self.delays), 3),
+                last_retry=round(max(self.delays), 3),
+            )
+
+
 class AccountWorker:
     """Sources, queue and the single writer of one account."""
 
@@ -135,7 +161,7 @@ class AccountWorker:
         clock: Clock | None = None,
         rng: random.Random | None = None,
         suspended: bool = False,
-        watch: bool = True,
+        watcher: ReplicaWatcher | None = None,
         offload: Offload | None = None,
         slots: PassSlots | None = None,
         status: AccountStatus | None = None,
@@ -150,7 +176,7 @@ class AccountWorker:
         self.clock = clock or SystemClock()
         self.rng = rng or random.Random()
         self.suspended = suspended or account.suspend
-        self.watch = watch
+        self.watcher = watcher  # the replica's one watch; None: manifests are not watched
         self.offload: Offload = offload or _to_thread
         # Passes of every account of the replica draw on these slots, so a thousand accounts
         # converging at once hold a bounded working set; edits and live changes go first.
@@ -172,6 +198,8 @@ class AccountWorker:
         self._primed = asyncio.Event()  # the first poll (or attempt) is done
         self._withheld_count = 0
         self._ready = False
+        self._ticket: Ticket | None = None  # this account's pass waiting for (or in) a slot
+        self._behind: set[str] | None = None  # what the last full pass left, not converged yet
         self._log = structlog.get_logger("reconciler.controller").bind(account=account.key)
         self.label = name = account.label  # metrics and probes: no mailbox addresses
         metrics.workqueue_depth.labels(name=name).set_function(lambda: len(self.queue))
@@ -188,6 +216,8 @@ class AccountWorker:
         if self.queue.shutting_down:
             return
         self._reasons.setdefault(key, set()).add(trigger)
+        if trigger in _URGENT and self._ticket is not None:
+            self.slots.promote(self._ticket)  # the edit cannot run before the waiting pass
         self.queue.add_after(key, delay)
         self.status.queued(key, delay, str(trigger), self.queue.num_requeues(key))
         self.metrics.workqueue_adds_total.labels(name=self.label).inc()
@@ -216,13 +246,8 @@ class AccountWorker:
     async def run(self) -> None:
         """Run sources and the worker until :meth:`shut_down`; the in-flight pass finishes."""
         sources: list[asyncio.Task[None]] = [asyncio.create_task(self._resync_loop())]
-        if self.watch:
-            watcher = ManifestWatcher(
-                self.account.manifests,
-                debounce=self.intervals.debounce,
-                on_change=self.manifests_changed,
-            )
-            sources.append(asyncio.create_task(watcher.run()))
+        if self.watcher is not None:
+            self.watcher.register(self.account.key, self.account.manifests, self.manifests_changed)
         polling = self.account.drift_policy is not DriftPolicy.IGNORE and not self.suspended
         if self.poller is not None and polling:
             sources.append(asyncio.create_task(self._poll_loop()))
@@ -235,6 +260,8 @@ class AccountWorker:
             await self._primed.wait()
             await self._work()
         finally:
+            if self.watcher is not None:
+                self.watcher.unregister(self.account.key)
             for task in [*sources, *self._changes]:
                 task.cancel()
             await asyncio.gather(*sources, *self._changes, return_exceptions=True)
@@ -301,23 +328,33 @@ class AccountWorker:
             self.status.pass_finished("skipped", {}, "the account is suspended")
             log.info("pass skipped: account suspended")
             return
-        async with self.slots.hold(urgent=bool(triggers & {Trigger.MANIFEST, Trigger.LIVE})):
-            if (
-                self._stale
-                or self.store.state is None
-                or triggers & {Trigger.START, Trigger.RESYNC}
-            ):
-                await self._reload(log)
-            state = self.store.state
-            if state is None or self.store.broken:
-                self._count("skipped")
-                self.status.pass_finished("skipped", {}, "the manifests are broken")
-                log.warning("pass skipped: manifests are broken; nothing is written until fixed")
-                return
-            try:
-                await self._run_pass(keys, why, triggers, state, log)
-            finally:
-                self.store.release()  # between passes an account holds fingerprints only
+        self._ticket = Ticket(urgent=bool(triggers & _URGENT))
+        try:
+            async with self.slots.hold(ticket=self._ticket):
+                await self._load_and_run(keys, why, triggers, log)
+        finally:
+            self._ticket = None
+
+    async def _load_and_run(
+        self,
+        keys: list[str],
+        why: dict[str, set[Trigger]],
+        triggers: set[Trigger],
+        log: structlog.typing.FilteringBoundLogger,
+    ) -> None:
+        """Inside a slot: re-read the manifests if need be, then run the pass."""
+        if self._stale or self.store.state is None or triggers & {Trigger.START, Trigger.RESYNC}:
+            await self._reload(log)
+        state = self.store.state
+        if state is None or self.store.broken:
+            self._count("skipped")
+            self.status.pass_finished("skipped", {}, "the manifests are broken")
+            log.warning("pass skipped: manifests are broken; nothing is written until fixed")
+            return
+        try:
+            await self._run_pass(keys, why, triggers, state, log)
+        finally:
+            self.store.release()  # between passes an account holds fingerprints only
 
     async def _run_pass(
         self,
@@ -333,6 +370,7 @@ class AccountWorker:
         scope = self._scope(keys, state)
         log = log.bind(scope="keys" if scope else "full", revision=state.revision)
         started = self.clock.now()
+        left: set[str] = set()
         counts: dict[str, int] = {}
         message = ""
         try:
@@ -341,7 +379,7 @@ class AccountWorker:
                 result = await self.backend.apply(
                     state, self.store.suspended, scope, on_plan=plans.append
                 )
-                outcome = self._enqueue_outcomes(
+                outcome, left = self._enqueue_outcomes(
                     keys, why, result, log, plans[-1] if plans else None
                 )
                 counts = {str(o): n for o, n in result.counts().items()}
@@ -360,8 +398,11 @@ class AccountWorker:
             outcome = "error"
             message = f"{type(error).__name__}: {error}"
             log.error("pass failed", error=message)
+            requeued = _Requeued()
             for key in keys:  # a failed plan-only pass comes back plan-only, not as a write
-                self._requeue(key, 0.0, log, again={Trigger.RETRY} if write else why[key])
+                again = {Trigger.RETRY} if write else why[key]
+                requeued.add("error", self._requeue(key, 0.0, log, again=again))
+            requeued.log(log)
         finally:
             elapsed = max(0.0, self.clock.now() - started)
             self.metrics.reconcile_time_seconds.labels(account=self.label).observe(elapsed)
@@ -374,16 +415,31 @@ class AccountWorker:
         if outcome == "error":
             self.metrics.reconcile_errors_total.labels(account=self.label).inc()
             self.health.api_failed(self.label, "pass", message)
+            if FULL in keys:
+                self._behind = None
             return
         self.health.api_succeeded(self.label, "pass")
         if outcome == "success":
             self.metrics.last_success.labels(account=self.label).set(time.time())
-            if FULL in keys and write and self._revision:
-                self.metrics.set_revision(self.label, self._revision, applied=True)
         if FULL in keys:
             self._mark_ready()
         if FULL in keys and outcome in ("success", "requeue"):
             self.status.full_pass_done()
+        if write:
+            self._follow_full_pass(keys, left)
+
+    def _follow_full_pass(self, keys: list[str], left: set[str]) -> None:
+        """Record a full pass as applied once what it left behind has converged on its
+        retries, not only when a later full pass (the resync, minutes away) finds nothing
+        left: a lost create answer or a conflict must not hold back the applied revision."""
+        if FULL in keys:  # a group left behind brings a full pass back: that one will tell
+            self._behind = None if FULL in left else set(left)
+        elif self._behind is not None:
+            self._behind -= set(keys) - left
+        if self._behind == set():
+            self._behind = None
+            if self._revision:
+                self.metrics.set_revision(self.label, self._revision, applied=True)
 
     def _wait_for_lease(
         self, keys: list[str], error: LeaseError, log: structlog.typing.FilteringBoundLogger
@@ -452,6 +508,7 @@ class AccountWorker:
         if loaded.rereads:
             log.info("manifests republished while read; read again", rereads=loaded.rereads)
         if loaded.changed:
+            self._behind = None  # a new revision is applied by the passes it brings
             log.info(
                 "manifests loaded",
                 revision=revision,
@@ -476,12 +533,14 @@ class AccountWorker:
         result: ApplyResult,
         log: structlog.typing.FilteringBoundLogger,
         plan: Plan | None = None,
-    ) -> str:
-        """Turn a converge's outcomes into queue operations; return the pass's result label."""
+    ) -> tuple[str, set[str]]:
+        """Turn a converge's outcomes into queue operations; return the pass's result label
+        and the keys it left behind."""
         account = self.label
         for obj in result.results:
             self.metrics.reconcile_keys_total.labels(account=account, outcome=obj.outcome).inc()
         left: set[str] = set()
+        requeued = _Requeued()
         for obj in result.left:
             key = obj.key if obj.kind == "contact" else FULL
             if key in left:
@@ -492,7 +551,8 @@ class AccountWorker:
             wait = 0.0
             if obj.retry_at is not None:  # on this worker's clock: the backend shares it
                 wait = obj.retry_at.timestamp() - self.clock.now()
-            self._requeue(key, wait, log, outcome=str(obj.outcome))
+            outcome = str(obj.outcome)
+            requeued.add(outcome, self._requeue(key, wait, log, outcome=outcome))
         self.status.applied(
             (
                 (o.key, str(o.outcome), o.reason, o.resource_name)
@@ -524,11 +584,13 @@ class AccountWorker:
                 log.error("pass incomplete", error=problem)
             for key in keys:
                 if key not in left:
-                    self._requeue(key, 0.0, log)
-            return "error"
+                    requeued.add("error", self._requeue(key, 0.0, log))
+            requeued.log(log)
+            return "error", left
         for key in keys:
             if key not in left:
                 self.queue.forget(key)
+        requeued.log(log)
         counts = result.counts()
         log.info(
             "pass finished",
@@ -538,7 +600,7 @@ class AccountWorker:
             unchanged=counts[Outcome.UNCHANGED] + counts[Outcome.SKIPPED],
             left=len(result.left),
         )
-        return "requeue" if left else "success"
+        return ("requeue" if left else "success"), left
 
     def _report(
         self,
@@ -576,7 +638,9 @@ class AccountWorker:
         log: structlog.typing.FilteringBoundLogger,
         outcome: str = "error",
         again: Iterable[Trigger] = (Trigger.RETRY,),
-    ) -> None:
+    ) -> float:
+        """Queue ``key`` again after its backoff (at least ``at_least``); return the delay.
+        Logged per key at debug level only: a pass of thousands logs one line (``_Requeued``)."""
         delay = max(self.queue.limiter.when(key), at_least)
         self._reasons.setdefault(key, set()).update(again)
         self.queue.add_after(key, delay)
@@ -584,7 +648,8 @@ class AccountWorker:
         name = self.label
         self.metrics.workqueue_retries_total.labels(name=name).inc()
         self.metrics.workqueue_backoff_seconds.labels(name=name).observe(delay)
-        log.info("requeued", key=key, outcome=outcome, delay=round(delay, 3))
+        log.debug("requeued", key=key, outcome=outcome, delay=round(delay, 3))
+        return delay
 
     def _count(self, result: str) -> None:
         self.metrics.reconcile_total.labels(account=self.label, result=result).inc()

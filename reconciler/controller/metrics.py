@@ -164,6 +164,15 @@ class Metrics:
             "account",
             "revision",
         )
+        self.manifest_watch_up = gauge(
+            "manifest_watch_up",
+            "1 while the replica's manifests are watched with inotify; 0 while they are polled "
+            "(the OS refused a watch: see the log and /readyz for the limit to raise).",
+        )
+        self.manifest_watch_failures_total = counter(
+            "manifest_watch_failures",
+            "Attempts to watch the manifests with inotify that failed or died.",
+        )
         self.directory_refreshes_total = counter(
             "directory_refreshes",
             "Askings of the Directory API for a directory entry's users, by result (ok, error).",

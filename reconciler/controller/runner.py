@@ -61,6 +61,7 @@ from reconciler.controller.sharding import SINGLE, Shard
 from reconciler.controller.slots import PassSlots
 from reconciler.controller.status import AccountStatus, StatusBoard
 from reconciler.controller.statusroutes import status_prefix_routes, status_routes
+from reconciler.controller.watching import ReplicaWatcher, WatchState
 from reconciler.people.errors import PeopleError
 from reconciler.plan.options import PlanOptions
 from reconciler.statedir import StateDir
@@ -283,6 +284,7 @@ async def _open_account(
     suspended: bool,
     status: AccountStatus,
     slots: PassSlots,
+    watcher: ReplicaWatcher,
 ) -> AccountWorker:
     path = settings.state_dir.journal(
         target=settings.target, account=client.account, owner=account.owner
@@ -337,7 +339,31 @@ async def _open_account(
         suspended=suspended,
         slots=slots,
         status=status,
+        watcher=watcher,
     )
+
+
+def _watch_metrics(metrics: Metrics) -> Callable[[WatchState], None]:
+    """The replica watcher's state as metrics; every report of a watch that is down is one
+    more failure (readiness and /status ask the watcher themselves)."""
+
+    def observe(state: WatchState) -> None:
+        metrics.manifest_watch_up.set(1 if state.up else 0)
+        if not state.up:
+            metrics.manifest_watch_failures_total.inc()
+
+    return observe
+
+
+@contextlib.asynccontextmanager
+async def _running(work: Coroutine[Any, Any, None], name: str) -> AsyncIterator[None]:
+    """Run ``work`` as a task for the block; cancelled on the way out."""
+    task = asyncio.create_task(work, name=name)
+    try:
+        yield
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
 
 
 def _embedded_app(state: Path) -> Any:
@@ -409,6 +435,13 @@ async def run_controller(
                 open_replica(settings.target, pacing=_pacing(settings), app=app)
             )
             slots = PassSlots(settings.concurrent_passes)
+            # One watch over every account's manifests; accounts register as they start.
+            watcher = ReplicaWatcher(
+                debounce=settings.intervals.debounce, observe=_watch_metrics(metrics)
+            )
+            health.add_check(watcher.problems)
+            board.sections["watch"] = watcher.to_json
+            await stack.enter_async_context(_running(watcher.run(), "manifest-watch"))
 
             async def open_worker(
                 account_stack: AsyncExitStack, account: Account, client: PeopleClient
@@ -423,6 +456,7 @@ async def run_controller(
                     suspended=suspended,
                     status=statuses.get(account.key) or register(account),
                     slots=slots,
+                    watcher=watcher,
                 )
 
             async def open_one(account_stack: AsyncExitStack, account: Account) -> AccountWorker:

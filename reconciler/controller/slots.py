@@ -5,7 +5,10 @@ desired state, its listing, its plan and its write answers while it runs, and th
 stall the event loop. So passes take one of a fixed number of slots. Waiting is first come, first
 served, with one exception: a pass for a manifest edit or a live change goes before every
 waiting start or resync pass, so an edit is applied within seconds while a domain converges
-(a first pass of every account can otherwise queue for minutes).
+(a first pass of every account can otherwise queue for minutes). An account runs one pass at a
+time, so when an edit arrives while its own start pass is still waiting, that waiting pass is
+promoted (:meth:`PassSlots.promote`): it re-reads the manifests anyway, and the edit would
+otherwise wait behind every other account's first pass.
 """
 
 from __future__ import annotations
@@ -15,7 +18,17 @@ from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-__all__ = ["PassSlots"]
+__all__ = ["PassSlots", "Ticket"]
+
+
+class Ticket:
+    """One pass's place in the line for a slot."""
+
+    __slots__ = ("future", "urgent")
+
+    def __init__(self, *, urgent: bool = False) -> None:
+        self.urgent = urgent
+        self.future: asyncio.Future[None] | None = None  # while waiting
 
 
 class PassSlots:
@@ -34,20 +47,37 @@ class PassSlots:
         """Passes waiting for a slot."""
         return sum(not f.done() for f in (*self._urgent, *self._normal))
 
+    def promote(self, ticket: Ticket) -> None:
+        """Make a waiting pass urgent: it goes before every ordinary one still waiting."""
+        if ticket.urgent:
+            return
+        ticket.urgent = True
+        future = ticket.future
+        if future is not None and not future.done():
+            self._normal.remove(future)
+            self._urgent.append(future)
+
     @asynccontextmanager
-    async def hold(self, *, urgent: bool = False) -> AsyncIterator[None]:
-        """Wait for a slot (``urgent`` ones before the others) and hold it for the block."""
+    async def hold(
+        self, *, urgent: bool = False, ticket: Ticket | None = None
+    ) -> AsyncIterator[None]:
+        """Wait for a slot (``urgent`` ones before the others) and hold it for the block;
+        ``ticket`` lets the waiting pass be promoted meanwhile."""
+        ticket = ticket or Ticket(urgent=urgent)
         if self._free and not self.waiting:
             self._free -= 1
         else:
             future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-            (self._urgent if urgent else self._normal).append(future)
+            (self._urgent if ticket.urgent else self._normal).append(future)
+            ticket.future = future
             try:
                 await future
             except asyncio.CancelledError:
                 if future.done() and not future.cancelled():
                     self._release()  # handed a slot just as we were cancelled: pass it on
                 raise
+            finally:
+                ticket.future = None
         try:
             yield
         finally:

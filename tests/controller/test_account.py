@@ -43,10 +43,15 @@ class Manifests:
     def __init__(self, *names: str) -> None:
         self.contacts = [contact(n) for n in names]
         self.errors: list[str] = []
+        self.revision: str | None = None
 
     def __call__(self, paths: Iterable[Path]) -> SimpleNamespace:
         return SimpleNamespace(
-            contacts=list(self.contacts), groups=[], errors=list(self.errors), ok=not self.errors
+            contacts=list(self.contacts),
+            groups=[],
+            errors=list(self.errors),
+            ok=not self.errors,
+            revision=self.revision,
         )
 
 
@@ -118,7 +123,14 @@ async def inline(work: Callable[[], Any]) -> Any:
 
 
 class Harness:
-    def __init__(self, clock: Any, policy: DriftPolicy, suspend: bool, names: tuple[str, ...]):
+    def __init__(
+        self,
+        clock: Any,
+        policy: DriftPolicy,
+        suspend: bool,
+        names: tuple[str, ...],
+        slots: PassSlots | None = None,
+    ):
         self.clock = clock
         self.manifests = Manifests(*names)
         self.backend = Backend()
@@ -134,8 +146,8 @@ class Harness:
             health=self.health,
             intervals=Intervals(poll=5, resync=3600, debounce=0.1),
             clock=clock,
-            watch=False,
             offload=inline,
+            slots=slots,
         )
         self.task: asyncio.Task[None] | None = None
 
@@ -156,8 +168,9 @@ async def make(clock: Any) -> AsyncIterator[Any]:
         policy: DriftPolicy = DriftPolicy.CORRECT,
         suspend: bool = False,
         names: tuple[str, ...] = ("a", "b"),
+        slots: PassSlots | None = None,
     ) -> Harness:
-        harness = Harness(clock, policy, suspend, names)
+        harness = Harness(clock, policy, suspend, names, slots)
         harnesses.append(harness)
         return harness
 
@@ -472,7 +485,6 @@ async def test_manifests_load_off_the_event_loop_and_are_released_after_the_pass
         health=Health(clock=clock),
         intervals=Intervals(poll=5, resync=3600, debounce=0.1),
         clock=clock,
-        watch=False,
     )
     task = asyncio.create_task(worker.run())
     try:
@@ -518,7 +530,6 @@ async def test_accounts_sharing_pass_slots_take_turns_in_arrival_order(clock: An
                 health=Health(clock=clock),
                 intervals=Intervals(poll=5, resync=3600, debounce=0.1),
                 clock=clock,
-                watch=False,
                 offload=inline,
                 slots=slots,
             )
@@ -604,3 +615,85 @@ async def test_an_error_that_reads_like_a_refusal_is_not_one(make: Any) -> None:
     status = h.worker.status.to_json()
     reasons = [c["reason"] for c in status["conditions"] if c["type"] == "Stalled"]
     assert "DeletesRefused" not in reasons
+
+
+async def test_a_pass_that_leaves_many_keys_logs_one_requeued_line(make: Any) -> None:
+    """A pass that leaves 50 contacts in conflict or pending logs one "requeued" line with the
+    counts by outcome (each key only at debug level), not a line per contact."""
+    names = tuple(f"c{n}" for n in range(50))
+    h = make(names=names)
+    outcomes: dict[str, Any] = dict.fromkeys(names[:30], Outcome.CONFLICT)
+    outcomes |= {n: (Outcome.PENDING, h.clock.now() + 20.0) for n in names[30:]}
+    h.backend.answers = [result(**outcomes)]
+    with structlog.testing.capture_logs() as logs:
+        await h.start()
+    lines = [e for e in logs if e["event"] == "requeued" and e["log_level"] == "info"]
+    assert len(lines) == 1
+    assert lines[0]["requeued"] == 50
+    assert lines[0]["outcomes"] == {"conflict": 30, "pending": 20}
+    assert lines[0]["first_retry"] == 1.0
+    assert lines[0]["last_retry"] == 20.0
+    per_key = [e for e in logs if e["event"] == "requeued" and e["log_level"] == "debug"]
+    assert sorted(e["key"] for e in per_key) == sorted(names)
+    assert h.worker.queue.delayed == 50
+
+
+async def test_an_edit_promotes_the_accounts_own_start_pass_waiting_for_a_slot(make: Any) -> None:
+    """With the replica's only slot taken and another account's start pass waiting, an account
+    whose own start pass waits too gets an edit: its waiting pass goes first (it re-reads the
+    manifests), not after every first pass queued before it."""
+    slots = PassSlots(1)
+    order: list[str] = []
+    release = asyncio.Event()
+
+    async def other(name: str, wait: asyncio.Event | None = None) -> None:
+        async with slots.hold():
+            order.append(name)
+            if wait is not None:
+                await wait.wait()
+
+    running = asyncio.create_task(other("running", release))
+    await asyncio.sleep(0)
+    waiting = asyncio.create_task(other("other-start"))
+    await asyncio.sleep(0)
+    h = make(slots=slots)
+    await h.start()
+    assert slots.waiting == 2
+    h.worker.enqueue("a", Trigger.MANIFEST)
+    h.backend.gate = asyncio.Event()  # the edited account's pass holds the slot until opened
+    release.set()
+    await eventually_async(lambda: h.backend.entered.is_set() or waiting.done(), "a pass")
+    assert h.backend.entered.is_set()
+    assert order == ["running"]  # the other account's start pass still waits
+    h.backend.gate.set()
+    await asyncio.gather(running, waiting)
+    assert order == ["running", "other-start"]
+
+
+async def test_the_revision_counts_as_applied_once_what_a_full_pass_left_converges(
+    make: Any,
+) -> None:
+    """A first pass that leaves one create pending and one contact in conflict is not the
+    revision applied yet; once both converge on their retries it is, without waiting for the
+    next full pass (the resync, an hour away here)."""
+    h = make(names=("a", "b", "c"))
+    h.manifests.revision = "sha256:" + "1" * 64
+    applied = "reconciler_manifests_revision_applied_info"
+    labels = {"account": LABEL, "revision": h.manifests.revision}
+    h.backend.answers = [
+        result(a=(Outcome.PENDING, h.clock.now() + 5.0), b=Outcome.CONFLICT, c=Outcome.CREATED),
+        result(b=Outcome.UPDATED),
+        result(a=Outcome.CREATED),
+    ]
+    await h.start()
+    assert h.health.readiness() == (True, "ok")
+    assert h.sample(applied, **labels) == 0
+    h.clock.advance(1)
+    await h.clock.run_ready()
+    assert len(h.backend.applied) == 2  # b's retry
+    assert h.sample(applied, **labels) == 0  # a is still pending
+    h.clock.advance(4)
+    await h.clock.run_ready()
+    assert len(h.backend.applied) == 3  # a's retry, no full pass
+    assert h.sample(applied, **labels) == 1
+    assert h.worker.status.state == "InSync"

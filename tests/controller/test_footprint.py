@@ -68,7 +68,6 @@ async def test_a_converged_account_holds_at_most_2_kb_per_contact(
                 health=health,
                 intervals=Intervals(poll=POLL, resync=3600, debounce=0.1),
                 clock=clock,
-                watch=False,
                 status=StatusBoard().account(
                     account.label, drift_policy="correct", suspended=False
                 ),

@@ -54,7 +54,6 @@ async def worker(clock: Any, tmp_path: Path) -> AsyncIterator[tuple[AccountWorke
                 health=Health(clock=clock),
                 intervals=Intervals(poll=POLL, resync=3600, debounce=0.1),
                 clock=clock,
-                watch=False,
             )
             task = asyncio.create_task(worker.run())
             try:

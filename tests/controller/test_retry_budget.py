@@ -106,7 +106,6 @@ async def test_every_write_failing_backs_off_exponentially_to_the_cap(
             health=Health(clock=clock),
             intervals=Intervals(poll=5, resync=3600, debounce=0.1, backoff_cap=8.0),
             clock=clock,
-            watch=False,
         )
         backend.started.clear()
         backend.spent.clear()

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from reconciler.controller.slots import PassSlots
+from reconciler.controller.slots import PassSlots, Ticket
 
 
 async def test_an_urgent_pass_goes_before_every_waiting_ordinary_one() -> None:
@@ -79,3 +79,30 @@ def test_size_must_be_positive() -> None:
     """Zero slots would stop every pass: a configuration error, named."""
     with pytest.raises(ValueError, match="size"):
         PassSlots(0)
+
+
+async def test_a_promoted_waiting_pass_goes_before_the_ordinary_ones_ahead_of_it() -> None:
+    """Three start passes wait behind a running one; the last is promoted (its account got an
+    edit) and gets the slot next, the others keep their order; promoting a ticket that is not
+    waiting changes nothing."""
+    slots = PassSlots(1)
+    order: list[str] = []
+    release = asyncio.Event()
+    tickets = {name: Ticket() for name in ("running", "start-0", "start-1", "start-2")}
+
+    async def hold(name: str, wait: asyncio.Event | None = None) -> None:
+        async with slots.hold(ticket=tickets[name]):
+            order.append(name)
+            if wait is not None:
+                await wait.wait()
+
+    first = asyncio.create_task(hold("running", release))
+    await asyncio.sleep(0)
+    waiting = [asyncio.create_task(hold(f"start-{i}")) for i in range(3)]
+    await asyncio.sleep(0)
+    slots.promote(tickets["start-2"])
+    slots.promote(tickets["running"])  # holds its slot: nothing to move
+    release.set()
+    await asyncio.gather(first, *waiting)
+    assert order == ["running", "start-2", "start-0", "start-1"]
+    assert slots.waiting == 0

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.controller.watching import ManifestWatcher, plan_watch
+from reconciler.controller.watching import ReplicaWatcher
+from reconciler.controller.watchplan import plan_watch
 from tests.support.eventually import LIMIT, eventually_async
 
 
@@ -18,7 +19,7 @@ class Counter:
     def __init__(self) -> None:
         self.count = 0
         self.changed = asyncio.Event()
-        self.watcher: ManifestWatcher | None = None
+        self.watcher: ReplicaWatcher | None = None
 
     def __call__(self) -> None:
         self.count += 1
@@ -57,7 +58,8 @@ async def watch() -> AsyncIterator[Callable[[list[Path]], Counter]]:
 
     def start(paths: list[Path]) -> Counter:
         counter = Counter()
-        watcher = ManifestWatcher(paths, debounce=0.3, on_change=counter)
+        watcher = ReplicaWatcher(debounce=0.3)
+        watcher.register("account", paths, counter)
         counter.watcher = watcher
         tasks.append(asyncio.create_task(watcher.run()))
         return counter

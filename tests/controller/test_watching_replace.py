@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.controller.watching import ManifestWatcher
+from reconciler.controller.watching import ReplicaWatcher
 from tests.support.eventually import eventually_async
 from tests.support.pod import git_sync, project_configmap
 
@@ -50,12 +50,13 @@ class Seen:
 
 
 @pytest.fixture
-async def watching() -> AsyncIterator[Callable[[Path], tuple[ManifestWatcher, Seen]]]:
+async def watching() -> AsyncIterator[Callable[[Path], tuple[ReplicaWatcher, Seen]]]:
     tasks: list[asyncio.Task[None]] = []
 
-    def start(path: Path) -> tuple[ManifestWatcher, Seen]:
+    def start(path: Path) -> tuple[ReplicaWatcher, Seen]:
         seen = Seen(path)
-        watcher = ManifestWatcher([path], debounce=0.2, on_change=seen)
+        watcher = ReplicaWatcher(debounce=0.2)
+        watcher.register("account", [path], seen)
         tasks.append(asyncio.create_task(watcher.run()))
         return watcher, seen
 
@@ -66,7 +67,7 @@ async def watching() -> AsyncIterator[Callable[[Path], tuple[ManifestWatcher, Se
 
 
 async def noticed_every_time(
-    path: Path, watcher: ManifestWatcher, seen: Seen, change: Callable[[int], None]
+    path: Path, watcher: ReplicaWatcher, seen: Seen, change: Callable[[int], None]
 ) -> None:
     """Make ``ROUNDS`` changes; each must be followed by a reload that reads it."""
 
@@ -98,7 +99,7 @@ def manifest(version: int) -> str:
 
 
 async def test_a_file_saved_atomically_is_noticed_every_time(
-    tmp_path: Path, watching: Callable[[Path], tuple[ManifestWatcher, Seen]]
+    tmp_path: Path, watching: Callable[[Path], tuple[ReplicaWatcher, Seen]]
 ) -> None:
     """A watched file replaced by rename (vim, sed -i: write a temporary file, rename it over)
     is noticed on every save, not just the first."""
@@ -137,7 +138,7 @@ def delete_and_copy(path: Path, version: int) -> None:
 @pytest.mark.parametrize("replace", [swap_by_renames, delete_and_copy], ids=["mv", "rm-cp"])
 async def test_a_replaced_folder_is_noticed_and_so_are_later_edits_inside_it(
     tmp_path: Path,
-    watching: Callable[[Path], tuple[ManifestWatcher, Seen]],
+    watching: Callable[[Path], tuple[ReplicaWatcher, Seen]],
     replace: Callable[[Path, int], None],
 ) -> None:
     """A watched folder replaced by renames or by delete-and-copy, alternating with edits
@@ -156,7 +157,7 @@ async def test_a_replaced_folder_is_noticed_and_so_are_later_edits_inside_it(
 
 @pytest.mark.parametrize("watched", ["alice", ""], ids=["through-its-link", "whole-volume"])
 async def test_configmap_data_swaps_are_noticed_every_time(
-    tmp_path: Path, watching: Callable[[Path], tuple[ManifestWatcher, Seen]], watched: str
+    tmp_path: Path, watching: Callable[[Path], tuple[ReplicaWatcher, Seen]], watched: str
 ) -> None:
     """A ConfigMap volume updated by the kubelet (new timestamped folder, `..data` renamed over,
     old folder removed), watched through its `alice -> ..data/alice` link or as a whole."""
@@ -172,7 +173,7 @@ async def test_configmap_data_swaps_are_noticed_every_time(
 
 
 async def test_git_sync_link_flips_are_noticed_every_time(
-    tmp_path: Path, watching: Callable[[Path], tuple[ManifestWatcher, Seen]]
+    tmp_path: Path, watching: Callable[[Path], tuple[ReplicaWatcher, Seen]]
 ) -> None:
     """git-sync checks every revision out into a new worktree, flips `current` to it and
     removes the old one; a folder inside the checkout is watched."""

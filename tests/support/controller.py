@@ -13,6 +13,7 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -126,12 +127,14 @@ def launch_controller(
     manifests: Path | PublishedTree,
     *extra: str,
     name: str = "controller",
+    wrapper: Sequence[str] = (),
 ) -> Controller:
     """Start ``reconciler run`` on ``manifests`` against ``emulator``, with short intervals;
-    probes, status and metrics on one random 127.0.0.1 port. Stop it with ``.stop()``."""
+    probes, status and metrics on one random 127.0.0.1 port. Stop it with ``.stop()``.
+    ``wrapper`` is a command line the controller's is appended to (``unshare ...``)."""
     where = str(manifests.link if isinstance(manifests, PublishedTree) else manifests)
     identity = ("--token", f"user:{emulator.user}")
-    return _spawn(workdir, emulator.url, (where, *identity, *extra), name)
+    return _spawn(workdir, emulator.url, (where, *identity, *extra), name, wrapper)
 
 
 def launch_with_config(
@@ -142,11 +145,14 @@ def launch_with_config(
     return _spawn(workdir, url, ("--config", str(config), *extra), name)
 
 
-def _spawn(workdir: Path, url: str, args: tuple[str, ...], name: str) -> Controller:
+def _spawn(
+    workdir: Path, url: str, args: tuple[str, ...], name: str, wrapper: Sequence[str] = ()
+) -> Controller:
     log = workdir / f"{name}.log"
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     env.pop("RECONCILER_TARGET", None)
     argv = [
+        *wrapper,
         sys.executable,
         "-m",
         "reconciler",
