@@ -197,6 +197,12 @@ class WorkQueue(Generic[K]):
         """Keys waiting for a delayed add to come due."""
         return len(self._due)
 
+    def next_due(self) -> float | None:
+        """Seconds until a key is ready (0: one is now); None when nothing is queued."""
+        if self._ready:
+            return 0.0
+        return self._seconds_to_next_due()
+
     @property
     def processing(self) -> frozenset[K]:
         return frozenset(self._processing)

@@ -115,6 +115,9 @@ class Run:
     rng: random.Random = field(default_factory=random.Random)  # retry jitter; seed it in tests
     progress: Callable[[int], None] | None = None
     on_plan: Callable[[Plan], bool] | None = None  # shown the first plan; False cancels
+    # Asked before a plan with writes is carried out: False means the live state it was planned
+    # from may be stale (a write lease was only taken now), so the round reads and plans again.
+    may_write: Callable[[Plan], Awaitable[bool]] | None = None
     live: LiveState = field(default_factory=LiveState)
     saved: bool = False  # a saved plan (:mod:`reconciler.apply.saved`): nothing is re-planned
     round: int = 0  # rounds before the current one
@@ -174,19 +177,8 @@ class Run:
         deadline = self.clock() + self.settings.max_wait
         for round_ in range(max(1, self.settings.rounds)):
             self.round = round_
-            try:
-                read = await read_live(
-                    self.gateway,
-                    self.journal,
-                    owner=self.settings.plan.owner,
-                    settle=self.settings.executor.settle,
-                    now=self.clock,
-                    written=self.written,
-                )
-            except PeopleError as error:
-                self.result.errors.append(f"reading live state failed: {error}")
-                return self.result
-            if not await self.one_round(read):
+            read = await self._read()
+            if read is None or not await self.one_round(read):
                 return self.result
             if round_ + 1 >= self.settings.rounds:
                 return self.result
@@ -196,6 +188,21 @@ class Run:
             log.info("apply.next_round", seconds=round(max(0.0, wake - self.clock()), 2))
             await self.sleep(max(0.0, wake - self.clock()) + 0.05)
         return self.result
+
+    async def _read(self) -> LiveRead | None:
+        """The live state to plan from; None (and an error) when it cannot be read."""
+        try:
+            return await read_live(
+                self.gateway,
+                self.journal,
+                owner=self.settings.plan.owner,
+                settle=self.settings.executor.settle,
+                now=self.clock,
+                written=self.written,
+            )
+        except PeopleError as error:
+            self.result.errors.append(f"reading live state failed: {error}")
+            return None
 
     def _wake(self, deadline: float, *, last: bool) -> float | None:
         """When the next round should start: the earliest next-attempt time of what is
@@ -230,11 +237,14 @@ class Run:
             if isinstance(error, PlanRefused):
                 self.result.refused = str(error)
             return False
-        if self.on_plan is not None:
-            approve, self.on_plan = self.on_plan, None
-            if not approve(plan):
-                self.result.cancelled = True
-                return False
+        approve, self.on_plan = self.on_plan, None
+        if approve is not None and not approve(plan):
+            self.result.cancelled = True
+            return False
+        if self.may_write is not None and not plan.empty and not await self.may_write(plan):
+            self.on_plan = approve  # the plan it approves is the one made from the new read
+            again = await self._read()
+            return again is not None and await self.one_round(again)
         await self.execute(plan, pending=read.pending)
         self._record_unchanged(plan)
         return True
@@ -363,12 +373,15 @@ async def converge(
     clock: Callable[[], float] = time.time,
     rng: random.Random | None = None,
     written: MutableMapping[str, Person] | None = None,
+    may_write: Callable[[Plan], Awaitable[bool]] | None = None,
 ) -> ApplyResult:
     """Make the live address book match ``desired``; see the module docstring.
 
     ``written`` carries what our writes answered from one call to the next (a controller keeps
     one per account), so that a lagging listing never hides our own last etag; it is updated.
     ``rng`` draws the retry jitter (a fresh unseeded one by default; seeded, runs repeat).
+    ``may_write`` is asked before a plan's first write (see :class:`Run`): the controller takes
+    its write lease there, only when a pass has something to write.
     """
     run = Run(
         gateway,
@@ -381,5 +394,6 @@ async def converge(
         progress=progress,
         on_plan=on_plan,
         written=written if written is not None else {},
+        may_write=may_write,
     )
     return await run.converge()

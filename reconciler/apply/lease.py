@@ -10,9 +10,12 @@ the expiry (keys in :mod:`reconciler.model.stamps`).
 - **Taking it** is a compare-and-swap: the holder record is written with the group's etag, and
   ``contactGroups.update`` with a stale etag is a 409, so of two runners that read the same free
   lease exactly one wins; creating the group is guarded the same way by its unique name.
-- **Holding it**: it lapses after ``ttl`` seconds unless renewed; a holder renews every third of
-  that in the background, and stops writing (the guarded work is cancelled with
-  :class:`LeaseLost`) if it cannot renew before it lapses or finds someone else holds it.
+- **Holding it**: it lapses after ``ttl`` seconds unless renewed; while a holder writes
+  (:meth:`Lease.writing`) it renews every third of that in the background, and stops writing
+  (the guarded work is cancelled with :class:`LeaseLost`) if it cannot renew before it lapses
+  or finds someone else holds it. A one-shot ``apply`` writes for the whole of :meth:`Lease.held`;
+  the controller holds a lease only across passes that write (:meth:`Lease.ensure` before each,
+  see :mod:`reconciler.controller.leasing`), so an idle account costs no lease writes at all.
 - **Giving it back**: on exit the holder record is cleared (with the etag, so a lease someone
   broke and retook is never cleared by its former holder).
 - **After a crash** (SIGKILL, a lost machine) the lease lapses at its expiry. On the same machine
@@ -187,6 +190,63 @@ class Lease:
         self.expires = record.expires if record else 0.0
         log.info("lease.held", lease=self.lease_id, expires=rfc3339(self.expires))
 
+    @property
+    def holding(self) -> bool:
+        """Whether this claimant took the lease and has neither given it back nor lost it
+        (it may have lapsed since: :meth:`ensure` renews it while nobody else took it)."""
+        return self._group is not None and self.lost is None
+
+    async def ensure(self) -> bool:
+        """Make sure the lease is ours for at least half a ``ttl`` more, writing only when it
+        has to: nothing while that much is left, a renewal when less is, a claim (with a new
+        lease id, and no wait) when we do not hold it. Returns True for a new claim: whatever
+        was read before it may predate another writer's work, so read again before writing.
+        Raises :class:`LeaseHeld` (someone else holds it) or :class:`LeaseLost` (it was taken
+        from us since our last write; we hold nothing afterwards)."""
+        if self.holding:
+            if self.expires - self.clock() >= self.ttl / 2:
+                return False
+            try:  # the etag guards continuity: nobody wrote the group since our last write
+                await self.renew()
+            except LeaseLost as error:
+                self.lost = str(error)
+                self.forget()
+                raise
+            return False
+        self.forget()
+        self.lost = None
+        self.lease_id = secrets.token_hex(4)  # each claim its own id: force-unlock breaks one
+        await self.acquire()
+        return True
+
+    async def take_seen(self, group: Group | None) -> bool:
+        """Take the lease with the etag of ``group``, the lease group as a listing showed it
+        (None: there was none), without looking again. True when that worked: nobody took the
+        lease since that listing, so nobody wrote since either and what was read after it is
+        still current. False (nothing held) when the lease was held then or changed since:
+        :meth:`ensure` takes it anew, and the reader reads again."""
+        self.forget()
+        self.lost = None
+        self.lease_id = secrets.token_hex(4)
+        record = LeaseRecord.of(group)
+        now = self.clock()
+        free = record is None or record.expires <= now
+        dead_here = record is not None and record.instance == self.instance
+        if not (free or dead_here) or not self._lock_locally():
+            return False
+        try:
+            written = await self._write(group, self._record(now + self.ttl))
+        except Conflict:
+            self._unlock_locally()
+            return False
+        self._took(written, LeaseRecord.of(written))
+        return True
+
+    def forget(self) -> None:
+        """Stop holding without writing (the lease was lost, or lapses on its own)."""
+        self._group = None
+        self._unlock_locally()
+
     # -- holding -------------------------------------------------------------------------------
 
     async def renew(self) -> None:
@@ -219,8 +279,8 @@ class Lease:
                 "confirmation?) and could not be renewed; nothing was written, run apply again"
             )
 
-    async def _keep(self, on_lost: Callable[[str], None]) -> None:
-        """Renew every third of the ttl; on loss, tell ``on_lost``."""
+    async def keep(self, on_lost: Callable[[str], None]) -> None:
+        """Renew every third of the ttl until cancelled; on loss, tell ``on_lost`` and stop."""
         interval = self.ttl / 3
         while True:
             await self.sleep(interval)
@@ -238,26 +298,22 @@ class Lease:
                 return
 
     @contextlib.asynccontextmanager
-    async def held(
-        self, wait: float = 0.0, *, on_lost: Callable[[str], None] | None = None
-    ) -> AsyncIterator[Lease]:
-        """Hold the lease for the ``async with`` block, renewing it; released on exit.
-
-        If the lease is lost meanwhile, ``on_lost`` is told why; by default the block is
-        cancelled and :class:`LeaseLost` raised from it.
-        """
-        await self.acquire(wait)
+    async def writing(self) -> AsyncIterator[Lease]:
+        """Renew the lease (which must be held) in the background for the ``async with``
+        block; if it is lost meanwhile, the block is cancelled and :class:`LeaseLost` raised
+        from it. The lease stays held afterwards."""
         guarded = asyncio.current_task()
         assert guarded is not None
+        assert self.holding
 
         def cancel_guarded(_reason: str) -> None:
             guarded.cancel()
 
-        keeper = asyncio.create_task(self._keep(on_lost or cancel_guarded), name="lease-renewal")
+        keeper = asyncio.create_task(self.keep(cancel_guarded), name="lease-renewal")
         try:
             yield self
         except asyncio.CancelledError:
-            if self.lost is None or on_lost is not None:
+            if self.lost is None:
                 raise
             guarded.uncancel()
             raise LeaseLost(f"stopped writing: {self.lost}") from None
@@ -265,6 +321,19 @@ class Lease:
             keeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await keeper
+
+    @contextlib.asynccontextmanager
+    async def held(self, wait: float = 0.0) -> AsyncIterator[Lease]:
+        """Hold the lease for the ``async with`` block, renewing it; released on exit.
+
+        If the lease is lost meanwhile, the block is cancelled and :class:`LeaseLost` raised
+        from it.
+        """
+        await self.acquire(wait)
+        try:
+            async with self.writing():
+                yield self
+        finally:
             await self.release()
 
     # -- giving back ---------------------------------------------------------------------------

@@ -123,8 +123,11 @@ async def read_live(
     ``written`` holds what our own earlier writes answered: where the listing returns an older
     version of such a contact (reads lag writes), our copy, and its etag, win.
     """
-    people, complete = await reader.list_people()
+    # Groups first: the write lease's group listed here is older than the contacts listing,
+    # so a lease taken with its etag proves that nobody wrote in between (nobody took the
+    # lease); see reconciler.controller.leasing.
     groups = await reader.list_groups()
+    people, complete = await reader.list_people()
     people, by_stamp = await in_planner(_fold, people, written or {}, owner)
     listed = {str(p.get("resourceName")): p for p in people}
     extra: dict[str, Person] = {}

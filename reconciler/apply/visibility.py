@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
+from typing import Protocol
 
 import structlog
 
@@ -55,9 +56,17 @@ class Visibility:
         )
 
 
+class Creates(Protocol):
+    """The creates to wait for: a :class:`CreateJournal`, or a view of one."""
+
+    def resource_names(self) -> dict[str, str]: ...
+
+    async def forget(self, keys: Iterable[str]) -> None: ...
+
+
 async def wait_until_listed(
     reader: LiveReader,
-    journal: CreateJournal,
+    journal: Creates,
     *,
     within: float,
     clock: Callable[[], float],

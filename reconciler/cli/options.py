@@ -75,7 +75,13 @@ state_dir_option = option(
 )
 
 
-def lock_timeout_option(default: float) -> Callable[[F], F]:
+LOCK_TIMEOUT_HELP = (
+    "Seconds to wait while another run holds the address book's write lease "
+    "(0: refuse at once, naming the holder and when its lease expires)."
+)
+
+
+def lock_timeout_option(default: float, help: str = LOCK_TIMEOUT_HELP) -> Callable[[F], F]:
     """``--lock-timeout``: how long to wait for another writer's lease on the address book."""
     return option(
         "--lock-timeout",
@@ -83,10 +89,7 @@ def lock_timeout_option(default: float) -> Callable[[F], F]:
         default=default,
         show_default=True,
         metavar="SECONDS",
-        help=(
-            "Seconds to wait while another run holds the address book's write lease "
-            "(0: refuse at once, naming the holder and when its lease expires)."
-        ),
+        help=help,
     )
 
 

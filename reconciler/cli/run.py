@@ -186,7 +186,14 @@ def project_budget_option(kind: str, default: float) -> Callable[[F], F]:
     "20s",
     "How long an account's passes or polls may fail before /readyz reports it unready.",
 )
-@lock_timeout_option(default=120.0)
+@lock_timeout_option(
+    default=120.0,
+    help=(
+        "How long an account's passes may wait for a write lease another run holds before "
+        "/readyz reports the account unready; they wait as long as it takes, and the other "
+        "accounts carry on."
+    ),
+)
 @option(
     "--log-format",
     type=click.Choice(["json", "console", "auto"]),

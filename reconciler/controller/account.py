@@ -36,12 +36,14 @@ from typing import Protocol
 
 import structlog
 
+from reconciler.apply.lease import LeaseError
 from reconciler.apply.results import ApplyResult, Outcome
 from reconciler.clock import Clock, SystemClock
 from reconciler.controller.accounts import Account, DriftPolicy
 from reconciler.controller.desired import DesiredStore, Loaded
 from reconciler.controller.drift import DriftDamper
 from reconciler.controller.health import Health
+from reconciler.controller.leasing import lease_wait
 from reconciler.controller.metrics import Metrics
 from reconciler.controller.polling import LivePoller
 from reconciler.controller.slots import PassSlots, Ticket
@@ -95,6 +97,9 @@ class PassBackend(Protocol):
         suspended: Iterable[str] = (),
         scope: Mapping[str, str] | None = None,
     ) -> Plan: ...
+
+    def between_passes(self, next_pass_in: float | None) -> None:
+        """No pass runs now; the next is due in ``next_pass_in`` seconds (None: none queued)."""
 
 
 Offload = Callable[[Callable[[], Loaded]], Awaitable[Loaded]]
@@ -309,6 +314,7 @@ class AccountWorker:
                 await self._pass(keys)
             finally:
                 self.queue.done(keys)
+            self.backend.between_passes(self.queue.next_due())
 
     async def _pass(self, keys: list[str]) -> None:
         why = {key: self._reasons.pop(key, set()) for key in keys}
@@ -385,6 +391,9 @@ class AccountWorker:
                 counts = {"drifted": len(plan.changes)}
         except asyncio.CancelledError:
             raise
+        except LeaseError as error:  # another writer: this account waits, the others go on
+            outcome = "waiting"
+            message = self._wait_for_lease(keys, error, log)
         except Exception as error:
             outcome = "error"
             message = f"{type(error).__name__}: {error}"
@@ -400,6 +409,9 @@ class AccountWorker:
         self._count(outcome)
         self._withheld(self.backend.withheld_deletes, self.backend.withheld_why, log)
         self.status.pass_finished(outcome, counts, message)
+        if outcome == "waiting":
+            return
+        self.health.lease_waiting(self.label, "")
         if outcome == "error":
             self.metrics.reconcile_errors_total.labels(account=self.label).inc()
             self.health.api_failed(self.label, "pass", message)
@@ -428,6 +440,21 @@ class AccountWorker:
             self._behind = None
             if self._revision:
                 self.metrics.set_revision(self.label, self._revision, applied=True)
+
+    def _wait_for_lease(
+        self, keys: list[str], error: LeaseError, log: structlog.typing.FilteringBoundLogger
+    ) -> str:
+        """Requeue a pass that the write lease kept from writing (another writer holds it, or
+        took it mid-pass): not backed off like a failure, it comes back when the holder's lease
+        would expire (sooner, to see whether it was given back early). Returns why it waits."""
+        delay, why = lease_wait(error, time.time())  # lease expiries are wall-clock times
+        log.warning("pass waits for the write lease", reason=why, retry_in=round(delay, 1))
+        self.health.lease_waiting(self.label, why)
+        for key in keys:
+            self._reasons.setdefault(key, set()).add(Trigger.RETRY)
+            self.queue.add_after(key, delay)
+            self.status.queued(key, delay, "lease", self.queue.num_requeues(key))
+        return why
 
     def _withheld(self, count: int, why: str, log: structlog.typing.FilteringBoundLogger) -> None:
         """Report deletions that the last full pass withheld (over the safety limits)."""

@@ -12,7 +12,9 @@ apply``. What the controller adds:
   them back;
 - a pass over a few known contacts may be *scoped* (:mod:`reconciler.controller.scope`): it
   reads just those, plans only them and never prunes; a contact it cannot read by name makes
-  it a full pass after all.
+  it a full pass after all;
+- the write lease is taken only by a pass that has something to write, right before its
+  first write (:mod:`reconciler.controller.leasing`).
 """
 
 from __future__ import annotations
@@ -22,12 +24,15 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from reconciler.apply.engine import ApplySettings, converge
+from reconciler.apply.gateway import ClientGateway
 from reconciler.apply.journal import CreateJournal
+from reconciler.apply.lease import Lease
 from reconciler.apply.live import read_live
 from reconciler.apply.planner import plan_off_loop
 from reconciler.apply.results import ApplyResult
 from reconciler.clock import Clock, SystemClock
 from reconciler.controller.gateway import PassGateway
+from reconciler.controller.leasing import PassLease
 from reconciler.controller.liveindex import LiveIndex
 from reconciler.controller.scope import ScopeMiss, scoped_desired
 from reconciler.model import DesiredState
@@ -59,12 +64,20 @@ class ApplyBackend:
     clock: Clock = field(default_factory=SystemClock)
     withheld_deletes: int = 0  # contact deletions the last full pass withheld (over the caps)
     withheld_why: str = ""  # the plan's account of them, with the override ``run`` offers
+    lease: Lease | None = None  # the account's write lease; None: write without one (tests)
+    leasing: PassLease | None = field(init=False, default=None)  # when passes hold ``lease``
     _gateway: PassGateway = field(init=False)
 
     def __post_init__(self) -> None:
         # One round per pass: pending creates are requeued, never waited for inside a pass.
         self.settings = replace(self.settings, rounds=1)
         self._gateway = PassGateway(self.client, self.settings.plan.owner, self.written)
+        if self.lease is not None:
+            gateway = self._gateway
+            self.leasing = PassLease(
+                self.lease, self.journal, ClientGateway(self.client),
+                seen=lambda: gateway.lease_group,
+            )  # fmt: skip
 
     async def apply(
         self,
@@ -99,7 +112,31 @@ class ApplyBackend:
 
         return await self._converge(desired, self.settings, note)
 
+    def between_passes(self, next_pass_in: float | None) -> None:
+        """No pass is running; the next is due in ``next_pass_in`` seconds (None: none is
+        queued): the lease is kept for it or given back."""
+        if self.leasing is not None:
+            self.leasing.idle(next_pass_in)
+
+    async def close(self, within: float) -> None:
+        """Give the lease back, once a listing shows our creates (waiting ``within`` at most)."""
+        if self.leasing is not None:
+            await self.leasing.close(within)
+
     async def _converge(
+        self,
+        desired: DesiredState,
+        settings: ApplySettings,
+        on_plan: Callable[[Plan], bool] | None,
+    ) -> ApplyResult:
+        """Converge; under the lease, taken only before the first write (see
+        :mod:`reconciler.controller.leasing`)."""
+        if self.leasing is None:
+            return await self._converge_now(desired, settings, on_plan)
+        async with self.leasing.passing():
+            return await self._converge_now(desired, settings, on_plan)
+
+    async def _converge_now(
         self,
         desired: DesiredState,
         settings: ApplySettings,
@@ -113,6 +150,7 @@ class ApplyBackend:
             written=self.written,
             clock=self.clock.now,
             on_plan=on_plan,
+            may_write=None if self.leasing is None else self.leasing.may_write,
         )
 
     async def plan(

@@ -22,6 +22,7 @@ from reconciler.controller.liveindex import LiveIndex
 from reconciler.controller.scope import read_scope
 from reconciler.controller.suspension import protect_suspended
 from reconciler.model.inputs import Person
+from reconciler.model.stamps import is_lease_group
 
 if TYPE_CHECKING:
     from reconciler.people.client import PeopleClient
@@ -38,6 +39,14 @@ class PassGateway(ClientGateway):
         self.written = written if written is not None else LiveIndex()  # the account's
         self.suspended: frozenset[str] = frozenset()
         self.scope: tuple[str, ...] | None = None  # resource names: read these, list nothing
+        # The write lease's group as the last groups listing showed it (None: there was none);
+        # a pass that takes the lease with its etag need not read again (controller/leasing.py).
+        self.lease_group: Person | None = None
+
+    async def list_groups(self) -> list[Person]:
+        groups = await super().list_groups()
+        self.lease_group = next((g for g in groups if is_lease_group(g)), None)
+        return groups
 
     async def list_people(self) -> tuple[list[Person], bool]:
         if self.scope is None:

@@ -13,7 +13,9 @@ what to fix:
 - its manifests are broken (nothing is written until they are fixed);
 - the People API has been failing for it for longer than ``api_grace`` seconds (a blip is not
   worth an alert; an outage is);
-- a pass is blocked: deletions over the safety limits were withheld, with the override to use.
+- a pass is blocked: deletions over the safety limits were withheld, with the override to use;
+- its passes have been waiting for another writer's lease for longer than ``lease_grace``
+  seconds (a short ``reconciler apply`` is not worth an alert; a stuck one is).
 
 Accounts appear under their metrics label (an alias or a short hash, never the mailbox).
 """
@@ -36,6 +38,7 @@ class _Account:
     # each source clears only its own, so passes that fail while polls work are still seen
     failing: dict[str, tuple[float, str]] = field(default_factory=dict)
     blocked: str = ""
+    lease_wait: tuple[float, str] | None = None  # (since, who holds the lease) while waiting
 
 
 @dataclass
@@ -45,6 +48,7 @@ class Health:
     clock: Clock = field(default_factory=SystemClock)
     stale_after: float = 30.0  # seconds without a heartbeat before the loop counts as stuck
     api_grace: float = 20.0  # seconds of API failures before the account counts as unready
+    lease_grace: float = 120.0  # seconds of waiting for another writer's lease, likewise
     _last_beat: float | None = None
     _accounts: dict[str, _Account] = field(default_factory=dict)
     _checks: list[Callable[[], list[str]]] = field(default_factory=list)
@@ -89,6 +93,16 @@ class Health:
         an empty ``why`` clears it."""
         self._accounts.setdefault(account, _Account()).blocked = why
 
+    def lease_waiting(self, account: str, why: str) -> None:
+        """A pass of ``account`` waits for a lease another writer holds (``why`` names it);
+        an empty ``why``: it writes again."""
+        state = self._accounts.setdefault(account, _Account())
+        if not why:
+            state.lease_wait = None
+            return
+        since = state.lease_wait[0] if state.lease_wait else self.clock.now()
+        state.lease_wait = (since, why)
+
     def reasons(self, account: str) -> list[str]:
         """Why ``account`` is not ready; empty when it is."""
         state = self._accounts.get(account)
@@ -106,6 +120,10 @@ class Health:
                 found.append(f"{source}es have been failing for {failing:.0f}s: {error}")
         if state.blocked:
             found.append(state.blocked)
+        if state.lease_wait is not None:
+            since, why = state.lease_wait
+            if self.clock.now() - since >= self.lease_grace:
+                found.append(f"{why} (for {self.clock.now() - since:.0f}s)")
         if not state.synced and not found:
             found.append("waiting for the first full pass")
         return found

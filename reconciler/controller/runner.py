@@ -2,15 +2,18 @@
 
 Each account gets its own client (over the replica's one connection pool and pacer, see
 :func:`reconciler.people.targets.open_replica`), create journal (in the state directory), write
-lease (kept in the address book itself and renewed while the controller runs, so a concurrent
-``reconciler apply`` on any machine cannot become a second writer; see
-:mod:`reconciler.apply.lease`), poller and worker; accounts run side by side on one event loop,
-at most ``concurrent_passes`` passes at a time. At start the controller waits up to
-``lock_timeout`` for another writer's lease. SIGTERM (or SIGINT) stops every source, lets each
-in-flight pass finish, waits (as long again at most) until a listing shows its creates, releases
-the leases and returns 0; a pass still running after ``shutdown_timeout`` is cancelled, which is
-safe because the next start is a full pass and the create journal survives. A lease lost while
-running stops every worker at once (exit 1).
+lease (kept in the address book itself, so a concurrent ``reconciler apply`` on any machine
+cannot become a second writer; taken only by passes that write and given back when the account
+goes idle, see :mod:`reconciler.controller.leasing`), poller and worker; accounts run side by
+side on one event loop, at most ``concurrent_passes`` passes at a time. Accounts are opened
+concurrently: opening reads nothing but each account's profile (the same-address-book check,
+``STARTUP_READS`` at a time) and takes no lease, so the first passes start within seconds. A
+lease another writer holds keeps only that account waiting (its passes are requeued, and it is
+not ready after ``lock_timeout``); a lease lost mid-pass stops that account's writing at once,
+and the others carry on. SIGTERM (or SIGINT) stops every source, lets each in-flight pass
+finish, waits (as long again at most) until a listing shows its creates, releases the leases
+and returns 0; a pass still running after ``shutdown_timeout`` is cancelled, which is safe
+because the next start is a full pass and the create journal survives.
 
 Which accounts run is the roster's answer (:mod:`reconciler.controller.roster`: the file's
 accounts and the users its directory entries select, cut to the shard); the running set is the
@@ -24,7 +27,6 @@ import asyncio
 import contextlib
 import functools
 import signal
-import time
 from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
@@ -35,10 +37,8 @@ import structlog
 
 from reconciler.apply.engine import ApplySettings
 from reconciler.apply.executor import ExecutorSettings
-from reconciler.apply.gateway import ClientGateway
 from reconciler.apply.journal import CreateJournal, JournalLocked
-from reconciler.apply.lease import LEASE_TTL, Lease, LeaseError, claim
-from reconciler.apply.visibility import wait_until_listed
+from reconciler.apply.lease import LEASE_TTL, claim
 from reconciler.clock import SystemClock
 from reconciler.controller.account import AccountWorker, Intervals
 from reconciler.controller.accounts import Account, AccountsConfig
@@ -229,23 +229,38 @@ def _pacing(settings: RunSettings) -> Any:
     return PacingConfig(**budget)
 
 
+STARTUP_READS = 32
+"""Profile reads in flight at once while the accounts are opened (the project's read budget
+paces them too)."""
+
+
+async def _address_book(client: PeopleClient, limit: asyncio.Semaphore) -> str | None:
+    async with limit:
+        try:
+            return await client.address_book()
+        except PeopleError as error:
+            _log.warning(
+                "cannot tell which address book an account is",
+                account=client.account,
+                error=str(error),
+            )
+            return None
+
+
 async def _shared_address_books(clients: list[tuple[str, PeopleClient]]) -> bool:
     """Whether two accounts turn out to be one address book (aliases of one mailbox, say):
     then they would fight, and with pruning delete each other's contacts. Each account's own
-    profile (``people/me``) names the address book; one read per account, only when there are
-    several, before any lease is taken. An account whose profile cannot be read is left to fail
-    on its own."""
+    profile (``people/me``) names the address book; one read per account, ``STARTUP_READS`` at
+    a time, only when there are several, before anything is written. An account whose profile
+    cannot be read is left to fail on its own."""
     if len(clients) < 2:
         return False
+    limit = asyncio.Semaphore(STARTUP_READS)
+    books = await asyncio.gather(*(_address_book(client, limit) for _, client in clients))
     seen: dict[str, str] = {}
     shared = False
-    for key, client in clients:
-        try:
-            book = await client.address_book()
-        except PeopleError as error:
-            _log.warning(
-                "cannot tell which address book an account is", account=key, error=str(error)
-            )
+    for (key, _client), book in zip(clients, books, strict=True):
+        if book is None:
             continue
         if book in seen:
             shared = True
@@ -268,7 +283,6 @@ async def _open_account(
     health: Health,
     suspended: bool,
     status: AccountStatus,
-    on_lost: Callable[[str], None],
     slots: PassSlots,
     watcher: ReplicaWatcher,
 ) -> AccountWorker:
@@ -280,12 +294,10 @@ async def _open_account(
             client, settings.state_dir, target=settings.target, account=client.account,
             owner=account.owner, command="run",
         )  # fmt: skip
-        await stack.enter_async_context(lease.held(settings.lock_timeout, on_lost=on_lost))
+        lease.lock_path.parent.mkdir(parents=True, exist_ok=True)  # unwritable: fail now
         journal = stack.enter_context(CreateJournal(path))
     except OSError as error:
         raise StateUnwritable(settings.state_dir.root, error) from error
-    # Unwound first, before the lease is given back: a next writer elsewhere sees our creates.
-    stack.push_async_callback(_creates_listed, ClientGateway(client), journal, lease, settings)
     metrics.track_api_requests(account.label, lambda: client.stats.by_method_status)
     clock = SystemClock()  # one timeline for the worker's queue and its passes' retry times
     backend = ApplyBackend(
@@ -307,7 +319,11 @@ async def _open_account(
             executor=CONTROLLER_RETRIES,
         ),
         clock=clock,
+        lease=lease,
     )
+    # Unwound before the journal closes: the lease is given back once a listing shows our
+    # creates, so that a next writer elsewhere does not create them again.
+    stack.push_async_callback(backend.close, settings.shutdown_timeout)
     return AccountWorker(
         account,
         backend,
@@ -361,28 +377,6 @@ def _embedded_app(state: Path) -> Any:
     return create_app(state_path=state)
 
 
-async def _creates_listed(
-    gateway: ClientGateway, journal: CreateJournal, lease: Lease, settings: RunSettings
-) -> None:
-    """On the way out, wait (at most ``shutdown_timeout``) until a listing shows our creates,
-    so that whoever takes the lease next, from any machine, does not create them again."""
-    if lease.lost is not None:
-        return
-    try:
-        seen = await wait_until_listed(
-            gateway,
-            journal,
-            within=settings.shutdown_timeout,
-            clock=time.monotonic,
-            sleep=asyncio.sleep,
-        )
-    except PeopleError as error:
-        _log.warning("could not check that our creates are listed", error=str(error))
-        return
-    if not seen.visible:
-        _log.warning("stopping with creates a listing does not show yet", creates=len(seen.missing))
-
-
 async def run_controller(
     config: AccountsConfig,
     settings: RunSettings,
@@ -406,7 +400,8 @@ async def run_controller(
         suspended=suspended,
         target=settings.target if "://" not in settings.target else "http",
     )
-    metrics, health = Metrics(), Health(api_grace=settings.api_grace)
+    metrics = Metrics()
+    health = Health(api_grace=settings.api_grace, lease_grace=settings.lock_timeout)
     board = StatusBoard(on_event=notifications.submit if notifications else None)
     delivering = asyncio.create_task(notifications.run()) if notifications else None
     roster = Roster(config, shard=settings.shard, metrics=metrics, grace=settings.api_grace)
@@ -415,7 +410,7 @@ async def run_controller(
         board.sections["directory"] = roster.to_json
 
     def register(account: Account) -> AccountStatus:
-        """Not ready while the account is being opened (its lease); listed in /status from
+        """Not ready while the account is being opened; listed in /status from
         the start, Progressing until its first full pass."""
         health.expect(account.label)
         return board.account(
@@ -429,7 +424,6 @@ async def run_controller(
         health.forget(account.label)
         metrics.forget(account.label)
 
-    lost = asyncio.Event()  # an account's lease was lost: stop writing at once
     app: Any = None
     try:
         if settings.target == "embedded":  # one in-process emulator for every account
@@ -461,7 +455,6 @@ async def run_controller(
                     health=health,
                     suspended=suspended,
                     status=statuses.get(account.key) or register(account),
-                    on_lost=lambda _reason: lost.set(),
                     slots=slots,
                     watcher=watcher,
                 )
@@ -489,16 +482,15 @@ async def run_controller(
                     await open_worker(fleet.stack(a.key), a, client)
                     for a, client in zip(accounts, clients, strict=True)
                 ]
-            except (JournalLocked, LeaseError) as error:
+            except JournalLocked as error:
                 _log.error("another writer holds an account; stop it or wait", error=str(error))
                 return 1
+            _log.info("accounts opened", accounts=len(workers))
             statuses.clear()  # accounts that join later register when they are opened
             for worker in workers:
                 fleet.start(worker)
             refreshing = (lambda: roster.run(ask, fleet.update)) if ask is not None else None
-            code = await _supervise(
-                fleet, health, stop, settings.shutdown_timeout, lost, refreshing
-            )
+            code = await _supervise(fleet, health, stop, settings.shutdown_timeout, refreshing)
         _log.info("controller stopped")  # after the leases were given back
         return code
     except CannotServe as error:
@@ -532,23 +524,18 @@ async def _supervise(
     health: Health,
     stop: asyncio.Event,
     drain_bound: float,
-    lost: asyncio.Event,
     refreshing: Callable[[], Coroutine[Any, Any, None]] | None = None,
 ) -> int:
     """Run the fleet's workers (and the Directory refresh) until ``stop``; then drain them
-    within ``drain_bound`` seconds.
-
-    When an account's lease is ``lost`` (someone broke it, or it could not be renewed), every
-    worker is cancelled at once rather than drained: another writer may be at work, and the
-    exit is 1 so that the controller restarts and waits for the lease. A worker that ends on
-    its own stops the controller too (exit 1 if it crashed).
+    within ``drain_bound`` seconds. A lease lost or held by another writer keeps only its own
+    account waiting (:mod:`reconciler.controller.leasing`). A worker that ends on its own stops
+    the controller too (exit 1 if it crashed).
     """
     heartbeat = asyncio.create_task(_heartbeat(health))
     stopping = asyncio.create_task(stop.wait())
-    losing = asyncio.create_task(lost.wait())
     ending = asyncio.create_task(fleet.ended.wait())
     refresh = asyncio.create_task(refreshing()) if refreshing is not None else None
-    waited = [stopping, losing, ending]
+    waited = [stopping, ending]
     code = 0
     try:
         done, _ = await asyncio.wait(
@@ -560,10 +547,6 @@ async def _supervise(
         elif refresh is not None:  # no account joins or leaves from here on
             refresh.cancel()
             await asyncio.gather(refresh, return_exceptions=True)
-        if losing in done:
-            _log.error("an account's write lease was lost: stopping without draining")
-            await fleet.cancel()
-            return 1
         for finished in fleet.crashed:
             if not finished.cancelled() and finished.exception() is not None:
                 code = 1

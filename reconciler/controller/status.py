@@ -78,6 +78,7 @@ class AccountStatus:
         self.current_pass: PassRecord | None = None
         self.reconciled = False  # a full pass has finished
         self.pass_error = ""
+        self.lease_wait = ""  # the last pass waited for another writer's lease: who holds it
         self.contacts: dict[str, ContactStatus] = {}
         self.waiting: dict[str, Waiting] = {}
         self.withheld: dict[str, str] = {}  # key -> why its deletion was withheld
@@ -131,16 +132,19 @@ class AccountStatus:
         self._summary = None
 
     def pass_finished(self, outcome: str, counts: Mapping[str, int], message: str = "") -> None:
-        """The pass in flight ended with ``outcome`` (success, requeue, error or skipped)."""
+        """The pass in flight ended with ``outcome`` (success, requeue, error, skipped, or
+        waiting: for another writer's lease, ``message`` naming it)."""
         record = self.current_pass or PassRecord(self._now(), (), 0)
         record.finished, record.outcome = self._now(), outcome
         record.counts, record.message = dict(counts), message
         self.last_pass, self.current_pass = record, None
+        if outcome != "skipped":
+            self.lease_wait = message if outcome == "waiting" else ""
         if outcome == "error":
             if not self.pass_error:
                 self._event(EventKind.PASS_FAILED, message or "the pass failed")
             self.pass_error = message or "the pass failed"
-        elif outcome != "skipped":
+        elif outcome not in ("skipped", "waiting"):
             self.pass_error = ""
         self._derive()
 
@@ -347,6 +351,8 @@ class AccountStatus:
             c.set(ConditionType.READY, Status.FALSE, "ManifestsInvalid", message)
         elif self.pass_error:
             c.set(ConditionType.READY, Status.FALSE, "PassFailed", self.pass_error)
+        elif self.lease_wait:
+            c.set(ConditionType.READY, Status.FALSE, "WaitingForLease", self.lease_wait)
         elif not self.reconciled:
             c.set(ConditionType.READY, Status.FALSE, "Progressing", "the first full pass is due")
         else:

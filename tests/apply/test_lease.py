@@ -7,7 +7,6 @@ lock file. Wall time is a manual clock, so expiries pass without waiting.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ from reconciler.people.errors import ServerError
 from reconciler.people.pacing import PacingConfig
 from reconciler.people.transport import ClientConfig
 from tests.support.eventually import eventually_async
+from tests.support.leases import Ticks, claimant
 
 START = 1_767_225_600.0  # 2026-01-01T00:00:00Z
 # The client's pacing runs on real time; these tests make many cheap calls in no time at all.
@@ -36,32 +36,6 @@ async def client() -> AsyncIterator[PeopleClient]:
     app = create_app(EmulatorConfig())
     async with connect("embedded", app=app, token="user:ci@example.com", config=UNPACED) as people:
         yield people
-
-
-class Ticks:
-    """A sleep that returns only when the test says so: renewals happen on cue."""
-
-    def __init__(self) -> None:
-        self.queue: asyncio.Queue[None] = asyncio.Queue()
-        self.sleeps = 0  # how many times the sleeper has started waiting
-
-    async def sleep(self, _seconds: float) -> None:
-        self.sleeps += 1
-        await self.queue.get()
-
-
-def claimant(
-    client: PeopleClient, tmp_path: Path, machine: str, clock: ManualClock, **kw: Any
-) -> Lease:
-    return Lease(
-        client,
-        lock_path=tmp_path / machine / "lease.lock",
-        instance=f"instance-{machine}",
-        holder=f"apply (owner ops) by ci@{machine} pid 1",
-        clock=clock.now,
-        sleep=kw.pop("sleep", clock.sleep),
-        **kw,
-    )
 
 
 async def record(client: PeopleClient) -> LeaseRecord | None:
@@ -278,8 +252,12 @@ async def test_a_holder_that_cannot_renew_stops_before_its_lease_lapses(
     lost_at: list[float] = []
 
     async def long_apply() -> None:
-        async with holder.held(on_lost=lambda _why: lost_at.append(clock.now())):
-            await asyncio.Event().wait()
+        try:
+            async with holder.held():
+                await asyncio.Event().wait()
+        except LeaseLost:
+            lost_at.append(clock.now())
+            raise
 
     task = asyncio.create_task(long_apply())
     await eventually_async(lambda: record(client), "the lease to be taken")
@@ -297,6 +275,5 @@ async def test_a_holder_that_cannot_renew_stops_before_its_lease_lapses(
             break
     assert lost_at
     assert lost_at[0] < expires
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
+    with pytest.raises(LeaseLost, match="could not be renewed"):
         await task

@@ -7,6 +7,7 @@ the end-to-end tests run the same loop against the real engine and emulator.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,6 +18,8 @@ import pytest
 import structlog
 import structlog.testing
 
+from reconciler.apply.lease import LeaseHeld
+from reconciler.apply.lease_record import LeaseRecord
 from reconciler.apply.results import ApplyResult, ObjectResult, Outcome
 from reconciler.controller.account import FULL, AccountWorker, Intervals, Trigger
 from reconciler.controller.accounts import Account, DriftPolicy
@@ -64,6 +67,7 @@ class Backend:
         self.plan_items: list[PlanItem] = []
         self.gate: asyncio.Event | None = None
         self.entered = asyncio.Event()
+        self.idle: list[float | None] = []  # what each pause between passes was told
 
     async def apply(
         self,
@@ -96,6 +100,9 @@ class Backend:
     ) -> Plan:
         self.planned.append(desired)
         return Plan(owner="o", items=tuple(self.plan_items), waves=())
+
+    def between_passes(self, next_pass_in: float | None) -> None:
+        self.idle.append(next_pass_in)
 
 
 def result(**outcomes: Outcome | tuple[Outcome, float]) -> ApplyResult:
@@ -239,6 +246,37 @@ async def test_a_failed_pass_is_retried_with_backoff(make: Any) -> None:
     h.clock.advance(1)
     await h.clock.run_ready()
     assert len(h.backend.applied) == 2
+    assert h.health.readiness() == (True, "ok")
+
+
+async def test_a_pass_kept_from_writing_by_another_writers_lease_waits_without_backoff(
+    make: Any,
+) -> None:
+    """Another writer holds the account's lease: the pass is no failure; the status names the
+    holder and its expiry, readiness does too once the wait outlasts its grace, and the keys
+    come back by the holder's expiry however often it happens (no growing backoff); once the
+    lease is free the account converges and is ready."""
+    h = make()
+    record = LeaseRecord("beef", "apply (owner o) by ci@runner-7 pid 42", "ci", time.time() + 10)
+    h.backend.answers = [LeaseHeld(record, 0.0), LeaseHeld(record, 0.0)]
+    await h.start()
+    assert h.sample("reconciler_reconcile_total", account=LABEL, result="waiting") == 1
+    assert h.sample("reconciler_reconcile_errors_total", account=LABEL) == 0
+    ready = h.worker.status.to_json()["conditions"]
+    waiting = next(c for c in ready if c["type"] == "Ready")
+    assert waiting["reason"] == "WaitingForLease"
+    assert "ci@runner-7" in waiting["message"]
+    assert not any("ci@runner-7" in r for r in h.health.reasons(LABEL))  # within the grace
+    h.health.lease_grace = 0.0
+    assert any("ci@runner-7 pid 42 until" in r for r in h.health.reasons(LABEL))
+    for _ in range(2):
+        h.clock.advance(4)  # before the holder's expiry (and the poll of 5 s): no pass yet
+        await h.clock.run_ready()
+        assert len(h.backend.applied) == 1 + (_ == 1)
+        h.clock.advance(7)
+        await h.clock.run_ready()
+    assert len(h.backend.applied) == 3
+    assert h.worker.queue.num_requeues(FULL) == 0
     assert h.health.readiness() == (True, "ok")
 
 

@@ -13,6 +13,7 @@ from click.testing import CliRunner
 
 from reconciler.apply.journal import CreateJournal
 from reconciler.apply.lease import Lease
+from reconciler.apply.lease_record import LeaseRecord, find_lease_group
 from reconciler.cli import main
 from reconciler.cli.run import DURATION
 from reconciler.clock import ManualClock
@@ -234,29 +235,49 @@ async def alice_converged(url: str) -> None:
         await eventually_async(converged, "alice's account to converge")
 
 
-async def test_an_apply_while_the_controller_runs_is_refused(
-    tmp_path: Path, emulator_server: Any
+async def test_an_apply_is_refused_while_the_controller_writes_and_proceeds_once_it_is_idle(
+    tmp_path: Path,
 ) -> None:
-    """The controller holds the address book's lease while it runs: an apply from another
-    state directory (another machine) is refused, naming the controller; once the controller
-    has stopped, the lease is given back and the same apply proceeds."""
+    """The controller holds an account's lease only while it has writing to do: while its
+    creates are not listed yet it keeps it, and an apply from another state directory (another
+    machine) is refused, naming the controller; once a listing shows them the idle account
+    gives the lease back, with the controller still running, and the same apply proceeds."""
     manifests, config = alice_account(tmp_path)
-    stop = asyncio.Event()
-    run = settings(emulator_server.url, tmp_path, token="user:alice@example.com")
-    task = asyncio.create_task(run_controller(config, run, stop=stop))
-    await alice_converged(emulator_server.url)
-    args = [
-        "apply", "--auto-approve", "--target", emulator_server.url,
-        "--token", "user:alice@example.com", "--owner", "ops",
-        "--state-dir", str(tmp_path / "elsewhere"), str(manifests),
-    ]  # fmt: skip
-    refused = await asyncio.to_thread(CliRunner().invoke, main, args)
-    assert refused.exit_code == 1, refused.output
-    assert "leased to run (owner ops)" in refused.output
-    stop.set()
-    assert await asyncio.wait_for(task, LIMIT) == 0
-    applied = await asyncio.to_thread(CliRunner().invoke, main, args)
-    assert applied.exit_code == 0, applied.output
+    clock = ManualClock()
+    app = create_app(EmulatorConfig(list_lag_ms=20_000), clock=clock)
+    with BackgroundServer(app) as server:
+        stop = asyncio.Event()
+        run = settings(server.url, tmp_path, token="user:alice@example.com")
+        args = [
+            "apply", "--auto-approve", "--target", server.url,
+            "--token", "user:alice@example.com", "--owner", "ops",
+            "--state-dir", str(tmp_path / "elsewhere"), str(manifests),
+        ]  # fmt: skip
+        with structlog.testing.capture_logs() as logs:
+            task = asyncio.create_task(run_controller(config, run, stop=stop))
+            await alice_converged(server.url)
+
+            async def logged(event: str) -> bool:
+                return any(e["event"] == event for e in logs)
+
+            await eventually_async(
+                lambda: logged("apply.waiting_for_listing"), "the creates to wait for a listing"
+            )
+            refused = await asyncio.to_thread(CliRunner().invoke, main, args)
+            assert refused.exit_code == 1, refused.output
+            assert "leased to run (owner ops)" in refused.output
+            clock.advance(30)
+        async with connect(server.url, token="user:alice@example.com") as client:
+
+            async def given_back() -> bool:
+                return LeaseRecord.of(await find_lease_group(client)) is None
+
+            await eventually_async(given_back, "the idle account to give its lease back")
+        applied = await asyncio.to_thread(CliRunner().invoke, main, args)
+        assert applied.exit_code == 0, applied.output
+        assert not task.done()
+        stop.set()
+        assert await asyncio.wait_for(task, LIMIT) == 0
 
 
 async def test_a_stopping_controller_waits_until_its_creates_are_listed(tmp_path: Path) -> None:
@@ -289,36 +310,52 @@ async def test_a_stopping_controller_waits_until_its_creates_are_listed(tmp_path
         assert settled.entries == {}
 
 
-async def test_a_controller_waiting_for_the_lease_is_not_ready(
+async def test_a_lease_another_writer_holds_keeps_only_that_account_waiting(
     tmp_path: Path, emulator_server: Any
 ) -> None:
-    """While another writer holds the address book's lease the controller waits for it (within
-    --lock-timeout) and reports not ready; once the lease is given back it takes it, converges
-    and becomes ready."""
-    _, config = alice_account(tmp_path)
-    async with connect(emulator_server.url, token="user:alice@example.com") as client:
-        other = Lease(client, lock_path=tmp_path / "ci" / "lease.lock", instance="ci", holder="ci")
-        await other.acquire()
-        run = settings(
-            emulator_server.url, tmp_path, token="user:alice@example.com",
-            health_addr="127.0.0.1:0", lock_timeout=600.0,
+    """While another writer holds alice's lease, alice's passes wait (not ready, naming the
+    holder, once the wait outlasts --lock-timeout) and bob's account converges meanwhile; the
+    controller does not exit. Once the lease is given back, alice converges and all is ready."""
+    config = load_accounts(
+        two_accounts(tmp_path), default_owner="ops", drift_policy=DriftPolicy.CORRECT
+    )
+    async with (
+        connect(emulator_server.url, token="user:alice@example.com") as client,
+        httpx.AsyncClient(base_url=emulator_server.url) as http,
+    ):
+        other = Lease(
+            client, lock_path=tmp_path / "ci" / "lease.lock", instance="ci",
+            holder="apply (owner ops) by ci@runner-7 pid 42",
         )  # fmt: skip
+        await other.acquire()
+        run = settings(emulator_server.url, tmp_path, health_addr="127.0.0.1:0", lock_timeout=0.0)
         stop = asyncio.Event()
         with structlog.testing.capture_logs() as logs:
             task = asyncio.create_task(run_controller(config, run, stop=stop))
 
-            async def waiting() -> bool:
-                return any(e["event"] == "lease.waiting" for e in logs)
+            async def bob_only() -> bool:
+                names = await names_by_user(http)
+                return names.get("bob@example.com") == ["Bob"] and not names["alice@example.com"]
 
-            await eventually_async(waiting, "the controller to wait for the lease")
+            await eventually_async(bob_only, "bob's account to converge while alice waits")
             address = next(e["address"] for e in logs if e["event"] == "serving")
             async with httpx.AsyncClient(base_url=address) as probe:
-                assert (await probe.get("/readyz")).status_code == 503
+
+                async def names_the_holder() -> bool:
+                    answer = await probe.get("/readyz")
+                    return answer.status_code == 503 and "ci@runner-7 pid 42 until" in answer.text
+
+                await eventually_async(names_the_holder, "readiness to name the lease's holder")
+                assert not task.done()
                 await other.release()
 
                 async def ready() -> bool:
                     return (await probe.get("/readyz")).status_code == 200
 
                 await eventually_async(ready, "readiness once the lease is free")
+            assert await names_by_user(http) == {
+                "alice@example.com": ["Alice"],
+                "bob@example.com": ["Bob"],
+            }
         stop.set()
         assert await asyncio.wait_for(task, LIMIT) == 0
