@@ -45,7 +45,7 @@ from typing import Any
 import httpx
 from contact_yaml import contact_doc
 from manifest_edits import Edit, EditRun
-from measures import Repeat, cpu_seconds, load_average, rss_mb, spread
+from measures import Repeat, cpu_seconds, load_average, rss_mb, spread, stop_process
 from request_floor import (
     BATCH_UPDATE,
     LISTING,
@@ -328,11 +328,7 @@ def run_point(
                 time.sleep(rest)
                 rest_rss = rss_mb(controller.pid)
         finally:
-            controller.send_signal(signal.SIGTERM)
-            try:
-                controller.wait(120)
-            except subprocess.TimeoutExpired:
-                controller.kill()
+            stop_process(controller)
         lines = log.read_text(errors="replace").splitlines()
         if keep_log is not None:
             keep_log.write_text("\n".join(lines) + "\n")

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import signal
 import subprocess
 import sys
 import tempfile
@@ -32,6 +31,7 @@ from pathlib import Path
 
 import httpx
 from domain import GROUPS, OWNER, converged_accounts, emulator, subject, write_domain
+from measures import stop_process
 
 GROUP_WRITES = ("people.contactGroups.create", "people.contactGroups.update")
 
@@ -110,11 +110,7 @@ def main() -> None:
                 f"({60 * idle / n / args.idle:.2f} a minute)"
             )
         finally:
-            controller.send_signal(signal.SIGTERM)
-            try:
-                controller.wait(120)
-            except subprocess.TimeoutExpired:
-                controller.kill()
+            stop_process(controller)
         after_stop = group_writes(http) - GROUPS * len(users)
         print(f"  lease writes / account in all, stop included: {after_stop / n:.2f}")
 

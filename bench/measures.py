@@ -13,10 +13,24 @@ from __future__ import annotations
 
 import math
 import os
+import signal
+import subprocess
 import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
+
+
+def stop_process(process: subprocess.Popen[Any], grace: float = 120) -> None:
+    """SIGTERM ``process`` (a controller drains its passes and gives its leases back), then
+    SIGKILL it if it has not exited within ``grace`` seconds."""
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(grace)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def cpu_seconds(pid: int) -> float:
