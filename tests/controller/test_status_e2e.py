@@ -152,11 +152,13 @@ def test_conflicts_show_with_their_next_attempt_in_the_json_and_the_page(
     def conflicted() -> dict[str, Any]:
         account = httpx.get(reporting.base + "/status/default").json()
         assert [c["key"] for c in account["conflicts"]] == ["jane"]
+        # While its retry pass runs the conflict has no next attempt yet: wait for a snapshot
+        # between two attempts, where one is scheduled.
+        assert account["conflicts"][0]["nextAttempt"] is not None
         return dict(account)
 
-    account = eventually(conflicted, "a conflict to show")
+    account = eventually(conflicted, "a conflict to show with its next attempt")
     validator("account").validate(account)
-    assert account["conflicts"][0]["nextAttempt"] is not None
     assert account["state"] in ("OutOfSync", "Stalled")  # stalled after 3 retries
     page = httpx.get(reporting.base + "/accounts/default").text
     assert "<h2>Conflicts</h2><table>" in page
