@@ -156,15 +156,6 @@ class Fleet:
         """Stop every worker: in-flight passes finish within ``bound`` seconds."""
         await self._finish(list(self._running.values()), bound)
 
-    async def cancel(self) -> None:
-        """Cancel every worker at once (a lease was lost: another writer may be at work)."""
-        runs = list(self._running.values())
-        for run in runs:
-            run.stopping = True
-            if run.task is not None:
-                run.task.cancel()
-        await asyncio.gather(*(r.task for r in runs if r.task is not None), return_exceptions=True)
-
     async def close(self) -> None:
         """Unwind every account's stack, the last opened first."""
         async with self._changing:
