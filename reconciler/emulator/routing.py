@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+CLIENT_CLOSED = 499  # counted for a call whose caller went away before it was read (nginx's code)
 STANDARD_PARAMS = frozenset(
     {
         "$.xgafv",
@@ -217,8 +218,9 @@ async def answered(
     after: Callable[[], None] | None = None,
 ) -> Response:
     """Run one API method's ``work`` and answer it as Google would: its JSON, or the error body
-    of an :class:`ApiError` (anything else is a logged 500); then ``after`` (writing what
-    changed), and the call is counted by method id and status."""
+    of an :class:`ApiError` (anything else is a logged 500; a caller gone before its request was
+    read is counted as 499 and not logged); then ``after`` (writing what changed), and the call
+    is counted by method id and status."""
     status = 500
     try:
         result = await work()
@@ -227,6 +229,9 @@ async def answered(
     except ApiError as error:
         status = error.code
         return error_response(error)
+    except ClientDisconnect:  # the caller went away (it cancelled): nobody reads an answer
+        status = CLIENT_CLOSED
+        return Response(status_code=CLIENT_CLOSED)
     except Exception:
         log.exception("emulator handler failed", extra={"method": method_id})
         return error_response(ApiError("INTERNAL", "Internal error encountered."))
