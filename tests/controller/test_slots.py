@@ -7,6 +7,7 @@ import asyncio
 import pytest
 
 from reconciler.controller.slots import PassSlots, Ticket
+from tests.support.eventually import eventually_async
 
 
 async def test_an_urgent_pass_goes_before_every_waiting_ordinary_one() -> None:
@@ -23,12 +24,11 @@ async def test_an_urgent_pass_goes_before_every_waiting_ordinary_one() -> None:
                 await wait.wait()
 
     first = asyncio.create_task(hold("running", False, release))
-    await asyncio.sleep(0)
+    await eventually_async(lambda: order == ["running"], "the first pass to hold the slot")
     waiting = [asyncio.create_task(hold(f"start-{i}", False)) for i in range(2)]
-    await asyncio.sleep(0)
+    await eventually_async(lambda: slots.waiting == 2, "two start passes to wait")
     edit = asyncio.create_task(hold("edit", True))
-    await asyncio.sleep(0)
-    assert slots.waiting == 3
+    await eventually_async(lambda: slots.waiting == 3, "the edit's pass to wait too")
     release.set()
     await asyncio.gather(first, *waiting, edit)
     assert order == ["running", "edit", "start-0", "start-1"]
@@ -45,7 +45,7 @@ async def test_no_more_than_size_passes_hold_a_slot() -> None:
         async with slots.hold():
             inside += 1
             peak = max(peak, inside)
-            await asyncio.sleep(0)
+            await asyncio.sleep(0)  # a yield, not a wait: the others ask meanwhile
             inside -= 1
 
     await asyncio.gather(*(one() for _ in range(20)))
@@ -57,15 +57,17 @@ async def test_a_cancelled_waiter_does_not_lose_the_slot() -> None:
     the next one."""
     slots = PassSlots(1)
     release = asyncio.Event()
+    inside: list[str] = []
 
-    async def holder() -> None:
+    async def holder(name: str) -> None:
         async with slots.hold():
+            inside.append(name)
             await release.wait()
 
-    task = asyncio.create_task(holder())
-    await asyncio.sleep(0)
-    doomed = asyncio.create_task(holder())
-    await asyncio.sleep(0)
+    task = asyncio.create_task(holder("first"))
+    await eventually_async(lambda: inside == ["first"], "the first holder to hold the slot")
+    doomed = asyncio.create_task(holder("doomed"))
+    await eventually_async(lambda: slots.waiting == 1, "the second holder to wait")
     doomed.cancel()
     release.set()
     await task
@@ -97,9 +99,9 @@ async def test_a_promoted_waiting_pass_goes_before_the_ordinary_ones_ahead_of_it
                 await wait.wait()
 
     first = asyncio.create_task(hold("running", release))
-    await asyncio.sleep(0)
+    await eventually_async(lambda: order == ["running"], "the first pass to hold the slot")
     waiting = [asyncio.create_task(hold(f"start-{i}")) for i in range(3)]
-    await asyncio.sleep(0)
+    await eventually_async(lambda: slots.waiting == 3, "three start passes to wait")
     slots.promote(tickets["start-2"])
     slots.promote(tickets["running"])  # holds its slot: nothing to move
     release.set()
