@@ -374,16 +374,9 @@ class ReplicaWatcher:
             member = self._members.get(key)
             if member is not members[key]:
                 continue  # unregistered or registered anew meanwhile: its next replan counts
-            if member.plan is not None and member.plan != plan:
-                if dispatch:
-                    self._dirty(key, now)
-                if plan.missing != member.plan.missing and plan.missing:
-                    _log.warning(
-                        "manifests path missing; watching its parent until it is back",
-                        account=key,
-                        paths=[str(p) for p in plan.missing],
-                    )
-            elif member.plan is None and plan.missing:
+            if dispatch and member.plan is not None and member.plan != plan:
+                self._dirty(key, now)
+            if plan.missing and (member.plan is None or member.plan.missing != plan.missing):
                 _log.warning(
                     "manifests path missing; watching its parent until it is back",
                     account=key,

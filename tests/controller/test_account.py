@@ -653,9 +653,9 @@ async def test_an_edit_promotes_the_accounts_own_start_pass_waiting_for_a_slot(m
                 await wait.wait()
 
     running = asyncio.create_task(other("running", release))
-    await asyncio.sleep(0)
+    await eventually_async(lambda: order == ["running"], "the first pass to hold the slot")
     waiting = asyncio.create_task(other("other-start"))
-    await asyncio.sleep(0)
+    await eventually_async(lambda: slots.waiting == 1, "another account's start pass to wait")
     h = make(slots=slots)
     await h.start()
     assert slots.waiting == 2

@@ -5,16 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from reconciler.clock import ManualClock
 from reconciler.controller.liveindex import LiveIndex
 from tests.support.persons import stamped
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def answer(etag: str, update_time: str = "2026-01-01T00:00:00Z") -> dict[str, Any]:
@@ -28,14 +21,14 @@ def answer(etag: str, update_time: str = "2026-01-01T00:00:00Z") -> dict[str, An
 
 def test_a_write_is_kept_whole_while_young_then_only_by_its_etag() -> None:
     """Within ``hold`` the engine sees the whole answer; after it, only the etag remains."""
-    clock = Clock()
-    written = LiveIndex(hold=120, clock=clock)
+    clock = ManualClock(start=0.0)
+    written = LiveIndex(hold=120, clock=clock.now)
     written["people/c1"] = answer("e1")
     written.compact()
-    clock.now = 119
+    clock.time = 119
     written.compact()
     assert written["people/c1"]["names"] == [{"givenName": "Ann"}]
-    clock.now = 121
+    clock.time = 121
     written.compact()
     assert dict(written) == {}
     assert written.etags == {"people/c1": "e1"}
@@ -44,16 +37,16 @@ def test_a_write_is_kept_whole_while_young_then_only_by_its_etag() -> None:
 
 def test_a_new_write_of_the_same_contact_starts_a_new_hold() -> None:
     """A fresh answer replaces the compact etag and is kept whole for its own hold."""
-    clock = Clock()
-    written = LiveIndex(hold=120, clock=clock)
+    clock = ManualClock(start=0.0)
+    written = LiveIndex(hold=120, clock=clock.now)
     written["people/c1"] = answer("e1")
     written.compact()
-    clock.now = 121
+    clock.time = 121
     written.compact()
     written["people/c1"] = answer("e2")
     written.compact()
     assert written["people/c1"]["etag"] == "e2"  # whole again, for a hold of its own
-    clock.now = 200
+    clock.time = 200
     written.compact()
     assert written["people/c1"]["etag"] == "e2"
     assert written.etag("people/c1") == "e2"
@@ -62,11 +55,11 @@ def test_a_new_write_of_the_same_contact_starts_a_new_hold() -> None:
 def test_the_echo_of_an_old_write_is_still_ours_and_anything_else_retires_it() -> None:
     """A poll that returns our compacted etag is our own echo; another etag is someone else's
     newer edit, and our etag is forgotten so no pass sends it again."""
-    clock = Clock()
-    written = LiveIndex(hold=1, clock=clock)
+    clock = ManualClock(start=0.0)
+    written = LiveIndex(hold=1, clock=clock.now)
     written["people/c1"] = answer("e1")
     written.compact()
-    clock.now = 2
+    clock.time = 2
     written.compact()
     assert written.echoes(answer("e1"))
     assert not written.echoes(answer("e9", "2026-01-02T00:00:00Z"))
@@ -75,7 +68,7 @@ def test_the_echo_of_an_old_write_is_still_ours_and_anything_else_retires_it() -
 
 def test_a_lagging_listing_does_not_retire_a_young_write() -> None:
     """An older version listed while our write is young leaves our whole answer in place."""
-    written = LiveIndex(hold=120, clock=Clock())
+    written = LiveIndex(hold=120, clock=ManualClock(start=0.0).now)
     written["people/c1"] = answer("e2", "2026-01-02T00:00:00Z")
     assert not written.echoes(answer("e1", "2026-01-01T00:00:00Z"))
     assert written["people/c1"]["etag"] == "e2"
@@ -84,7 +77,7 @@ def test_a_lagging_listing_does_not_retire_a_young_write() -> None:
 def test_a_young_answer_reads_back_whole_and_a_forgotten_write_keeps_the_key() -> None:
     """The engine reads back exactly what was written; forgetting the write (a conflict proved
     the server past it) leaves the contact's key for the poller."""
-    index = LiveIndex(hold=120, clock=Clock())
+    index = LiveIndex(hold=120, clock=ManualClock(start=0.0).now)
     ours = {**answer("e1"), **stamped("ann", "me")}
     assert index.fold(ours, "me") == "ann"
     index["people/c1"] = ours
