@@ -400,6 +400,11 @@ def show_edits(r: Result) -> None:
         group = [e for e in r.edits if e.account_converged == converged]
         times = [s for e in group if (s := e.seconds) is not None]
         print(f"    {label:<36}{len(group):>3} made: {spread(times)}")
+    for e in sorted(r.edits, key=lambda e: e.made):
+        made = time.strftime("%H:%M:%S", time.gmtime(e.made_at)) + f"{e.made_at % 1:.3f}"[1:]
+        took = "not live" if e.seconds is None else f"{e.seconds:.1f} s"
+        state = "converged" if e.account_converged else "converging"
+        print(f"    edit {e.index:>2} at {made} UTC, {e.user} ({state}): {took}")
 
 
 def show(r: Result) -> None:

@@ -83,6 +83,11 @@ class PassBackend(Protocol):
     withheld_deletes: int
     withheld_why: str
 
+    @property
+    def paced_seconds(self) -> float:
+        """Seconds the account's calls have waited for the pacer's tokens so far."""
+        ...
+
     async def apply(
         self,
         desired: DesiredState,
@@ -200,6 +205,7 @@ class AccountWorker:
         self._ready = False
         self._ticket: Ticket | None = None  # this account's pass waiting for (or in) a slot
         self._behind: set[str] | None = None  # what the last full pass left, not converged yet
+        self._began = (0.0, 0.0)  # the running pass's start and the tokens waited for by then
         self._log = structlog.get_logger("reconciler.controller").bind(account=account.key)
         self.label = name = account.label  # metrics and probes: no mailbox addresses
         metrics.workqueue_depth.labels(name=name).set_function(lambda: len(self.queue))
@@ -329,8 +335,10 @@ class AccountWorker:
             log.info("pass skipped: account suspended")
             return
         self._ticket = Ticket(urgent=bool(triggers & _URGENT))
+        queued = self.clock.now()
         try:
             async with self.slots.hold(ticket=self._ticket):
+                log = log.bind(slot_wait=round(self.clock.now() - queued, 3))
                 await self._load_and_run(keys, why, triggers, log)
         finally:
             self._ticket = None
@@ -344,7 +352,9 @@ class AccountWorker:
     ) -> None:
         """Inside a slot: re-read the manifests if need be, then run the pass."""
         if self._stale or self.store.state is None or triggers & {Trigger.START, Trigger.RESYNC}:
+            began = self.clock.now()
             await self._reload(log)
+            log = log.bind(load=round(self.clock.now() - began, 3))
         state = self.store.state
         if state is None or self.store.broken:
             self._count("skipped")
@@ -370,6 +380,7 @@ class AccountWorker:
         scope = self._scope(keys, state)
         log = log.bind(scope="keys" if scope else "full", revision=state.revision)
         started = self.clock.now()
+        self._began = (started, self.backend.paced_seconds)
         left: set[str] = set()
         counts: dict[str, int] = {}
         message = ""
@@ -592,8 +603,11 @@ class AccountWorker:
                 self.queue.forget(key)
         requeued.log(log)
         counts = result.counts()
+        started, paced = self._began
         log.info(
             "pass finished",
+            took=round(self.clock.now() - started, 3),  # of which waiting for tokens:
+            paced=round(self.backend.paced_seconds - paced, 3),
             created=counts[Outcome.CREATED],
             updated=counts[Outcome.UPDATED] + counts[Outcome.ADOPTED],
             deleted=counts[Outcome.DELETED],

@@ -112,6 +112,11 @@ class ApplyBackend:
 
         return await self._converge(desired, self.settings, note)
 
+    @property
+    def paced_seconds(self) -> float:
+        """Seconds the account's calls have waited for the pacer's tokens so far."""
+        return self.client.stats.paced
+
     def between_passes(self, next_pass_in: float | None) -> None:
         """No pass is running; the next is due in ``next_pass_in`` seconds (None: none is
         queued): the lease is kept for it or given back."""

@@ -422,6 +422,7 @@ class ReplicaWatcher:
         if burst is not None:
             burst.last = now
             return
+        _log.debug("manifests touched", account=key)
         burst = self._bursts[key] = _Burst(now, now)
         burst.task = asyncio.get_running_loop().create_task(self._settle(key, burst))
 

@@ -90,7 +90,13 @@ class Transport:
         self.stats.retries += 1
 
     async def _acquire(self, *, write: bool, cost: int = 1) -> None:
+        """Wait for the pacer's tokens; the wait is added to ``stats.paced``."""
+        began = self.clock.now()
         await self.buckets.acquire(write=write, cost=cost)
+        waited = self.clock.now() - began
+        self.stats.paced += waited
+        if waited >= 0.001:
+            self.log.debug("people.paced", write=write, cost=cost, waited=round(waited, 3))
 
     def _observe(self, error: PeopleError | None, *, write: bool) -> None:
         if isinstance(error, RateLimited):
@@ -160,9 +166,11 @@ class Transport:
         create: bool,
         resource: str | None,
     ) -> Any:
+        sent = self.clock.now()
         response = await self._request(method, verb, path, create=create, params=params, json=body)
         self.stats.record(method, response.status_code)
-        self.log.debug("people.request", method=method, status=response.status_code)
+        took = round(self.clock.now() - sent, 3)
+        self.log.debug("people.request", method=method, status=response.status_code, took=took)
         if response.is_success:
             self._observe(None, write=write)
             return await decode_json(response.content) if response.content.strip() else {}
@@ -185,6 +193,7 @@ class Transport:
         """One multipart ``/batch`` round trip (no retries here: the caller retries parts)."""
         await self._acquire(write=write, cost=len(calls))
         content_type, payload = encode_requests(calls)
+        sent = self.clock.now()
         response = await self._request(
             "batch",
             "POST",
@@ -194,6 +203,8 @@ class Transport:
             headers={"Content-Type": content_type},
         )
         self.stats.record("batch", response.status_code)
+        took = round(self.clock.now() - sent, 3)
+        self.log.debug("people.request", method="batch", status=response.status_code, took=took)
         if not response.is_success:
             error = classify(
                 response.status_code,

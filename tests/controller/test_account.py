@@ -61,6 +61,7 @@ class Backend:
     def __init__(self) -> None:
         self.withheld_deletes = 0
         self.withheld_why = ""
+        self.paced_seconds = 0.0
         self.applied: list[tuple[DesiredState, frozenset[str]]] = []
         self.planned: list[DesiredState] = []
         self.answers: list[ApplyResult | Exception] = []
