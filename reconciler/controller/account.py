@@ -253,7 +253,12 @@ class AccountWorker:
         """Run sources and the worker until :meth:`shut_down`; the in-flight pass finishes."""
         sources: list[asyncio.Task[None]] = [asyncio.create_task(self._resync_loop())]
         if self.watcher is not None:
-            self.watcher.register(self.account.key, self.account.manifests, self.manifests_changed)
+            self.watcher.register(
+                self.account.key,
+                self.account.manifests,
+                self.manifests_changed,
+                seen=lambda: self.store.read,
+            )
         polling = self.account.drift_policy is not DriftPolicy.IGNORE and not self.suspended
         if self.poller is not None and polling:
             sources.append(asyncio.create_task(self._poll_loop()))

@@ -472,6 +472,8 @@ async def run_controller(
             if not accounts:
                 _log.warning("no account belongs to this shard", shard=str(settings.shard))
             statuses = {a.key: register(a) for a in accounts}
+            for account in accounts:  # edits made while the accounts are opened count too
+                watcher.expect(account.key, account.manifests)
             clients = [await _connect(fleet.stack(a.key), a, settings, replica) for a in accounts]
             if await _shared_address_books(
                 [(a.key, c) for a, c in zip(accounts, clients, strict=True)]

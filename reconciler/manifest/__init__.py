@@ -18,6 +18,7 @@ from reconciler.manifest.resources import (
     GroupResource,
     GroupSpec,
 )
+from reconciler.manifest.tree import signature
 from reconciler.model.inputs import ADOPT_ANNOTATION, PRUNE_ANNOTATION
 
 __all__ = [
@@ -34,4 +35,5 @@ __all__ = [
     "Location",
     "ManifestError",
     "load",
+    "signature",
 ]
