@@ -78,10 +78,13 @@ class PassBackend(Protocol):
 
     ``withheld_deletes``: contact deletions the last full pass withheld (over the caps), and
     ``withheld_why`` the plan's account of them, naming the override this command offers.
+    ``urgent``: set while a pass for an edit or a live change runs, so that its calls take the
+    pacer's tokens before those of the accounts that merely converge.
     """
 
     withheld_deletes: int
     withheld_why: str
+    urgent: bool
 
     @property
     def paced_seconds(self) -> float:
@@ -224,6 +227,8 @@ class AccountWorker:
         self._reasons.setdefault(key, set()).add(trigger)
         if trigger in _URGENT and self._ticket is not None:
             self.slots.promote(self._ticket)  # the edit cannot run before the waiting pass
+            if self._ticket.future is None:  # that pass runs: it and the edit's go first
+                self.backend.urgent = True
         self.queue.add_after(key, delay)
         self.status.queued(key, delay, str(trigger), self.queue.num_requeues(key))
         self.metrics.workqueue_adds_total.labels(name=self.label).inc()
@@ -344,7 +349,11 @@ class AccountWorker:
         try:
             async with self.slots.hold(ticket=self._ticket):
                 log = log.bind(slot_wait=round(self.clock.now() - queued, 3))
-                await self._load_and_run(keys, why, triggers, log)
+                self.backend.urgent = self._ticket.urgent  # promoted meanwhile, perhaps
+                try:
+                    await self._load_and_run(keys, why, triggers, log)
+                finally:
+                    self.backend.urgent = False
         finally:
             self._ticket = None
 

@@ -113,6 +113,16 @@ class ApplyBackend:
         return await self._converge(desired, self.settings, note)
 
     @property
+    def urgent(self) -> bool:
+        """The account's calls go before other accounts' for the pacer's tokens (an edit's
+        pass runs)."""
+        return self.client.urgent
+
+    @urgent.setter
+    def urgent(self, value: bool) -> None:
+        self.client.urgent = value
+
+    @property
     def paced_seconds(self) -> float:
         """Seconds the account's calls have waited for the pacer's tokens so far."""
         return self.client.stats.paced

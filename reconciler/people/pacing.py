@@ -21,6 +21,7 @@ import asyncio
 from dataclasses import dataclass, field
 
 from reconciler.clock import Clock, SystemClock
+from reconciler.people.turns import Turns
 
 __all__ = ["AccountPacer", "Pacer", "PacingConfig", "ProjectBudget", "TokenBucket"]
 
@@ -89,21 +90,22 @@ class TokenBucket:
         self.updated = self.clock.now()
         self.paused_until = 0.0
         self.throttled = 0
-        self._lock = asyncio.Lock()
+        self._turns = Turns()  # one waiter at a time takes tokens: urgent ones first
 
     def _refill(self) -> None:
         now = self.clock.now()
         self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
         self.updated = now
 
-    async def acquire(self, cost: float = 1.0) -> None:
-        """Wait until ``cost`` tokens are available and take them. Waiters are served in order.
+    async def acquire(self, cost: float = 1.0, *, urgent: bool = False) -> None:
+        """Wait until ``cost`` tokens are available and take them. Waiters are served in order,
+        ``urgent`` ones (an edit's pass) before the others.
 
         ``cost`` may not exceed the capacity: split larger work (see :meth:`max_cost`).
         """
         if cost > self.capacity:
             raise ValueError(f"cost must be at most the bucket capacity {self.capacity}: {cost}")
-        async with self._lock:
+        async with self._turns.hold(urgent=urgent):
             ready_at: float | None = None  # when the deficit seen before the last sleep is paid
             throttled = self.throttled
             while True:
@@ -156,12 +158,16 @@ class ProjectBudget:
 
 @dataclass
 class AccountPacer:
-    """The buckets and the mutation lock of one account, and the project's shared buckets."""
+    """The buckets and the mutation lock of one account, and the project's shared buckets.
+
+    While ``urgent`` is set (the account runs an edit's pass), its calls take their tokens
+    before those of the accounts that merely converge, however long their line."""
 
     reads: TokenBucket
     writes: TokenBucket
     mutation: asyncio.Lock = field(default_factory=asyncio.Lock)
     project: ProjectBudget = field(default_factory=lambda: ProjectBudget(None, None))
+    urgent: bool = False
 
     def _buckets(self, *, write: bool, project: bool) -> list[TokenBucket]:
         """The buckets a call draws from: writes also consume read quota (docs/people-api.md)."""
@@ -175,9 +181,9 @@ class AccountPacer:
         """Wait for the account's tokens, then the project's (never holding one while queued
         for the other's lock, so accounts queue for the project in arrival order)."""
         for bucket in self._buckets(write=write, project=False):
-            await bucket.acquire(cost)
+            await bucket.acquire(cost, urgent=self.urgent)
         for bucket in self._buckets(write=write, project=True):
-            await bucket.acquire(cost)
+            await bucket.acquire(cost, urgent=self.urgent)
 
     def max_cost(self, *, write: bool) -> int:
         """The most calls one request (a /batch) may carry through every bucket it draws on."""

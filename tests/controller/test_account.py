@@ -62,6 +62,8 @@ class Backend:
         self.withheld_deletes = 0
         self.withheld_why = ""
         self.paced_seconds = 0.0
+        self.urgent = False
+        self.urgency: list[bool] = []  # whether each apply ran urgent
         self.applied: list[tuple[DesiredState, frozenset[str]]] = []
         self.planned: list[DesiredState] = []
         self.answers: list[ApplyResult | Exception] = []
@@ -78,6 +80,7 @@ class Backend:
         on_plan: Callable[[Plan], None] | None = None,
     ) -> ApplyResult:
         self.applied.append((desired, frozenset(suspended)))
+        self.urgency.append(self.urgent)
         if on_plan is not None:
             on_plan(Plan(owner="o", items=tuple(self.plan_items), waves=()))
         self.entered.set()
@@ -372,6 +375,20 @@ async def test_a_manifest_edit_queues_only_the_contacts_that_changed(make: Any) 
     assert finished["keys"] == 1
     assert finished["triggers"] == ["manifest"]
     assert len(h.backend.applied) == 2
+
+
+async def test_an_edits_pass_takes_the_pacers_tokens_before_converging_accounts(
+    make: Any,
+) -> None:
+    """A start pass is paced like every converging account's; the pass an edit brings runs
+    urgent (its calls go before theirs), and only while it runs."""
+    h = make()
+    await h.start()
+    h.manifests.contacts[0] = contact("a", annotations={"note": "edited"})
+    h.worker.manifests_changed()
+    await h.clock.run_ready()
+    assert h.backend.urgency == [False, True]
+    assert h.backend.urgent is False
 
 
 async def test_an_unchanged_tree_queues_nothing(make: Any) -> None:
