@@ -154,7 +154,10 @@ class EditRun:
         waiting = self.outstanding()
         if not waiting:
             return
-        live = live_given_names(self.http, sorted({e.user for e in waiting}))
+        try:
+            live = live_given_names(self.http, sorted({e.user for e in waiting}))
+        except httpx.TransportError:  # a kept-alive connection the emulator closed: next tick
+            return
         now = time.monotonic()
         with self._lock:
             for edit in waiting:
