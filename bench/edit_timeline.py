@@ -87,7 +87,7 @@ PARTS = (
     ("waited", "the reload to the edit's pass starting (a pass under way, a slot)"),
     ("slot", "of which waiting for a slot (after the reload)"),
     ("pass", "the edit's pass, start to end"),
-    ("tokens", "of which waiting for the pacer's tokens"),
+    ("tokens", "the account's calls' waits for tokens meanwhile (its polls' too)"),
     ("seen", "its end to the edit seen live (a later pass; the bench polls every 0.25 s)"),
 )
 

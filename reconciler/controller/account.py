@@ -620,8 +620,8 @@ class AccountWorker:
         started, paced = self._began
         log.info(
             "pass finished",
-            took=round(self.clock.now() - started, 3),  # of which waiting for tokens:
-            paced=round(self.backend.paced_seconds - paced, 3),
+            took=round(self.clock.now() - started, 3),
+            paced=round(self.backend.paced_seconds - paced, 3),  # the account's polls' too
             created=counts[Outcome.CREATED],
             updated=counts[Outcome.UPDATED] + counts[Outcome.ADOPTED],
             deleted=counts[Outcome.DELETED],
