@@ -121,7 +121,9 @@ class Run:
     live: LiveState = field(default_factory=LiveState)
     saved: bool = False  # a saved plan (:mod:`reconciler.apply.saved`): nothing is re-planned
     round: int = 0  # rounds before the current one
-    # What our writes answered, across rounds: fresher than a lagging listing.
+    # What our writes answered, across rounds (and a controller's passes): fresher than a
+    # lagging listing. The executor writes each answer into it as it comes, so whoever shares
+    # it (the controller's poller, telling our own writes from others' edits) sees them at once.
     written: MutableMapping[str, Person] = field(default_factory=dict)
 
     def executor(self) -> Executor:
@@ -136,7 +138,7 @@ class Run:
             rng=self.rng,
             clock=self.clock,
             progress=self.progress,
-            written=dict(self.written),
+            written=self.written,  # each answer lands here as it comes: no pass works on a copy
             live={str(p.get("resourceName")): p for p in self.live.people},
             round=self.round,
         )
@@ -278,8 +280,6 @@ class Run:
                 answered.update(await self._run_batch(executor, batch, pending))
             if wave.name is WaveName.GROUPS:
                 self._fold_groups(answered)
-            elif wave.name is WaveName.CONTACTS:
-                self._fold_written(executor.written)
 
     async def _run_batch(
         self, ex: Executor, batch: Batch, pending: Mapping[str, float]
@@ -327,12 +327,6 @@ class Run:
         live_groups = {str(g.get("resourceName")): g for g in self.live.groups}
         live_groups.update({str(g.get("resourceName")): g for g in answered.values()})
         self.live = replace(self.live, groups=list(live_groups.values()))
-
-    def _fold_written(self, written: Mapping[str, Person]) -> None:
-        self.written.update(written)
-        people = {str(p.get("resourceName")): p for p in self.live.people}
-        people.update(written)
-        self.live = replace(self.live, people=list(people.values()))
 
     def _record_unchanged(self, plan: Plan) -> None:
         """What the plan leaves alone is unchanged, counted as the plan's summary counts it:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, TypeVar
@@ -139,7 +139,7 @@ class Executor:
     clock: Callable[[], float] = time.time
     progress: Callable[[int], None] | None = None
     # What our own writes answered with: resource name -> person. Fresher than any read.
-    written: dict[str, Person] = field(default_factory=dict)
+    written: MutableMapping[str, Person] = field(default_factory=dict)
     # The copies the plan (or a re-plan) saw: resource name -> person, the base of an update.
     live: dict[str, Mapping[str, Any]] = field(default_factory=dict)
     synced: bool = False  # the one incremental sync after a first conflict was spent
