@@ -19,9 +19,7 @@ Every object ends with an outcome in the :class:`~reconciler.apply.results.Apply
 
 from __future__ import annotations
 
-import asyncio
 import random
-import time
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -39,6 +37,7 @@ from reconciler.apply.ops import ContactOp, GroupOp, OpKind
 from reconciler.apply.planner import plan_off_loop
 from reconciler.apply.results import ApplyResult, ObjectResult, Outcome
 from reconciler.apply.updates import run_updates
+from reconciler.clock import Clock, SystemClock
 from reconciler.model import DesiredState, LiveState, read_stamp
 from reconciler.model.inputs import Person
 from reconciler.people.errors import PeopleError
@@ -110,8 +109,7 @@ class Run:
     desired: DesiredState
     settings: ApplySettings
     result: ApplyResult = field(default_factory=ApplyResult)
-    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
-    clock: Callable[[], float] = time.time
+    clock: Clock = field(default_factory=SystemClock)  # retry times, and the waits for them
     rng: random.Random = field(default_factory=random.Random)  # retry jitter; seed it in tests
     progress: Callable[[int], None] | None = None
     on_plan: Callable[[Plan], bool] | None = None  # shown the first plan; False cancels
@@ -134,7 +132,6 @@ class Run:
             owner=self.settings.plan.owner,
             replan=None if self.saved else self.replan,
             settings=self.settings.executor,
-            sleep=self.sleep,
             rng=self.rng,
             clock=self.clock,
             progress=self.progress,
@@ -176,7 +173,7 @@ class Run:
         never by resending the old call: this is the one-shot apply's only retry above the
         transport.
         """
-        deadline = self.clock() + self.settings.max_wait
+        deadline = self.clock.now() + self.settings.max_wait
         for round_ in range(max(1, self.settings.rounds)):
             self.round = round_
             read = await self._read()
@@ -187,8 +184,8 @@ class Run:
             wake = self._wake(deadline, last=round_ + 2 >= self.settings.rounds)
             if wake is None:
                 return self.result
-            log.info("apply.next_round", seconds=round(max(0.0, wake - self.clock()), 2))
-            await self.sleep(max(0.0, wake - self.clock()) + 0.05)
+            log.info("apply.next_round", seconds=round(max(0.0, wake - self.clock.now()), 2))
+            await self.clock.sleep(max(0.0, wake - self.clock.now()) + 0.05)
         return self.result
 
     async def _read(self) -> LiveRead | None:
@@ -199,7 +196,7 @@ class Run:
                 self.journal,
                 owner=self.settings.plan.owner,
                 settle=self.settings.executor.settle,
-                now=self.clock,
+                now=self.clock.now,
                 written=self.written,
             )
         except PeopleError as error:
@@ -363,8 +360,7 @@ async def converge(
     *,
     progress: Callable[[int], None] | None = None,
     on_plan: Callable[[Plan], bool] | None = None,
-    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-    clock: Callable[[], float] = time.time,
+    clock: Clock | None = None,
     rng: random.Random | None = None,
     written: MutableMapping[str, Person] | None = None,
     may_write: Callable[[Plan], Awaitable[bool]] | None = None,
@@ -373,7 +369,8 @@ async def converge(
 
     ``written`` carries what our writes answered from one call to the next (a controller keeps
     one per account), so that a lagging listing never hides our own last etag; it is updated.
-    ``rng`` draws the retry jitter (a fresh unseeded one by default; seeded, runs repeat).
+    ``rng`` draws the retry jitter (a fresh unseeded one by default; seeded, runs repeat);
+    ``clock`` dates what is left and waits for it (the system's by default).
     ``may_write`` is asked before a plan's first write (see :class:`Run`): the controller takes
     its write lease there, only when a pass has something to write.
     """
@@ -382,8 +379,7 @@ async def converge(
         journal,
         desired,
         settings,
-        sleep=sleep,
-        clock=clock,
+        clock=clock or SystemClock(),
         rng=rng or random.Random(),
         progress=progress,
         on_plan=on_plan,
