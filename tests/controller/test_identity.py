@@ -57,6 +57,20 @@ def bob_is_alice(emulator: Any) -> Any:
     return alias
 
 
+def run_settings(url: str, tmp_path: Path) -> Any:
+    """``reconciler run --prune`` against ``url``, its probes on free ports."""
+    from reconciler.controller.runner import RunSettings
+    from reconciler.statedir import StateDir
+
+    return RunSettings(
+        target=url,
+        state_dir=StateDir.at(tmp_path / "state"),
+        health_addr="0",
+        metrics_addr="0",
+        prune=True,
+    )
+
+
 def requests_made(url: str) -> int:
     return int(httpx.get(f"{url}/__emulator/stats").json()["total"])
 
@@ -98,21 +112,14 @@ async def test_two_entries_that_are_one_address_book_are_refused_at_start(
     address book: the controller reads each account's own profile at start, exits 1 and
     writes nothing."""
     from reconciler.controller.accounts import DriftPolicy, load_accounts
-    from reconciler.controller.runner import RunSettings, run_controller
+    from reconciler.controller.runner import run_controller
     from reconciler.emulator import BackgroundServer, EmulatorConfig, create_app
-    from reconciler.statedir import StateDir
 
     config = load_accounts(
         accounts_file(tmp_path), default_owner="o", drift_policy=DriftPolicy.CORRECT
     )
     with BackgroundServer(bob_is_alice(create_app(EmulatorConfig()))) as server:
-        settings = RunSettings(
-            target=server.url,
-            state_dir=StateDir.at(tmp_path / "state"),
-            health_addr="0",
-            metrics_addr="0",
-            prune=True,
-        )
+        settings = run_settings(server.url, tmp_path)
         assert await run_controller(config, settings) == 1
         async with httpx.AsyncClient(base_url=server.url) as http:
             stats = (await http.get("/__emulator/stats")).json()["by_method"]
@@ -127,9 +134,8 @@ async def test_a_directory_user_who_is_a_running_accounts_mailbox_is_refused(
     naming both, nothing is written for him (alice's address book keeps only her contacts), and
     alice carries on. Once alice leaves the selection, the next refresh starts bob."""
     from reconciler.controller.accounts import DriftPolicy, load_accounts
-    from reconciler.controller.runner import RunSettings, run_controller
+    from reconciler.controller.runner import run_controller
     from reconciler.emulator import BackgroundServer, EmulatorConfig, create_app
-    from reconciler.statedir import StateDir
 
     for user in ("alice", "bob"):
         (tmp_path / "users" / user).mkdir(parents=True)
@@ -143,13 +149,7 @@ async def test_a_directory_user_who_is_a_running_accounts_mailbox_is_refused(
         tmp_path / "accounts.yaml", default_owner="o", drift_policy=DriftPolicy.CORRECT
     )
     with BackgroundServer(bob_is_alice(create_app(EmulatorConfig()))) as server:
-        settings = RunSettings(
-            target=server.url,
-            state_dir=StateDir.at(tmp_path / "state"),
-            health_addr="0",
-            metrics_addr="0",
-            prune=True,
-        )
+        settings = run_settings(server.url, tmp_path)
         async with httpx.AsyncClient(base_url=server.url) as http:
 
             async def seed(email: str, unit: str, **fields: Any) -> None:
