@@ -144,7 +144,7 @@ class Lease:
     lease_id: str = field(default_factory=lambda: secrets.token_hex(4))
     lost: str | None = None
     expires: float = 0.0
-    renewing: bool = False  # a renewal write is under way
+    renewing: bool = field(default=False, init=False)  # a renewal write is under way
     _group: Group | None = None  # the lease group as our last write answered (its etag)
     _lock: IO[str] | None = None
 
