@@ -393,7 +393,11 @@ async def run_controller(
             replica = await stack.enter_async_context(
                 open_replica(settings.target, pacing=_pacing(settings), app=app)
             )
-            slots = PassSlots(settings.concurrent_passes)
+            # A quarter more for edits and live changes only, so that they wait for no pass of
+            # a thousand contacts to end (docs/scale.md, "An edit's way to the API").
+            slots = PassSlots(
+                settings.concurrent_passes, reserve=max(1, settings.concurrent_passes // 4)
+            )
             # One watch over every account's manifests; accounts register as they start.
             watcher = ReplicaWatcher(
                 debounce=settings.intervals.debounce, observe=_watch_metrics(metrics)

@@ -8,7 +8,9 @@ waiting start or resync pass, so an edit is applied within seconds while a domai
 (a first pass of every account can otherwise queue for minutes). An account runs one pass at a
 time, so when an edit arrives while its own start pass is still waiting, that waiting pass is
 promoted (:meth:`PassSlots.promote`): it re-reads the manifests anyway, and the edit would
-otherwise wait behind every other account's first pass. The line itself is
+otherwise wait behind every other account's first pass. And since a pass of a thousand
+contacts can hold its slot for a minute on a busy replica, urgent passes may also take one of
+a few ``reserve`` slots beyond the limit that the others never take. The line itself is
 :class:`~reconciler.people.turns.Turns`, which the pacer's buckets take in the same order.
 """
 
@@ -20,4 +22,5 @@ __all__ = ["PassSlots", "Ticket"]
 
 
 class PassSlots(Turns):
-    """``size`` pass slots shared by the accounts of one replica."""
+    """``size`` pass slots shared by the accounts of one replica, and ``reserve`` more for
+    urgent passes only."""
