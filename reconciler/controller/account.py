@@ -229,6 +229,8 @@ class AccountWorker:
             self.slots.promote(self._ticket)  # the edit cannot run before the waiting pass
             if self._ticket.future is None:  # that pass runs: it and the edit's go first
                 self.backend.urgent = True
+        elif trigger in _URGENT and not self._primed.is_set():
+            self.backend.urgent = True  # the first pass waits for the first poll: it goes first
         self.queue.add_after(key, delay)
         self.status.queued(key, delay, str(trigger), self.queue.num_requeues(key))
         self.metrics.workqueue_adds_total.labels(name=self.label).inc()
