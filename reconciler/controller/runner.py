@@ -49,6 +49,7 @@ from reconciler.controller.fleet import Fleet
 from reconciler.controller.health import Health
 from reconciler.controller.metrics import CONTENT_TYPE, Metrics
 from reconciler.controller.polling import LivePoller
+from reconciler.controller.pollschedule import PollSchedule
 from reconciler.controller.roster import Roster, directory_asker
 from reconciler.controller.serving import (
     PrefixRoute,
@@ -285,6 +286,7 @@ async def _open_account(
     status: AccountStatus,
     slots: PassSlots,
     watcher: ReplicaWatcher,
+    polls: PollSchedule,
 ) -> AccountWorker:
     path = settings.state_dir.journal(
         target=settings.target, account=client.account, owner=account.owner
@@ -340,6 +342,7 @@ async def _open_account(
         slots=slots,
         status=status,
         watcher=watcher,
+        polls=polls,
     )
 
 
@@ -435,6 +438,17 @@ async def run_controller(
                 open_replica(settings.target, pacing=_pacing(settings), app=app)
             )
             slots = PassSlots(settings.concurrent_passes)
+            # One poll schedule: polls stay within their share of the project's read budget
+            # and give way to passes waiting for a slot (controller/pollschedule.py).
+            polls = PollSchedule(
+                settings.intervals.poll,
+                max_wait=settings.intervals.resync,
+                reads_per_minute=_pacing(settings).project_reads_per_minute,
+                slots=slots,
+                metrics=metrics,
+            )
+            board.sections["polls"] = polls.to_json
+            await stack.enter_async_context(_running(polls.run(), "poll-schedule"))
             # One watch over every account's manifests; accounts register as they start.
             watcher = ReplicaWatcher(
                 debounce=settings.intervals.debounce, observe=_watch_metrics(metrics)
@@ -457,6 +471,7 @@ async def run_controller(
                     status=statuses.get(account.key) or register(account),
                     slots=slots,
                     watcher=watcher,
+                    polls=polls,
                 )
 
             async def open_one(account_stack: AsyncExitStack, account: Account) -> AccountWorker:
