@@ -49,7 +49,7 @@ from reconciler.controller.fleet import Fleet
 from reconciler.controller.health import Health
 from reconciler.controller.metrics import CONTENT_TYPE, Metrics
 from reconciler.controller.polling import LivePoller
-from reconciler.controller.pollschedule import PollSchedule
+from reconciler.controller.pollschedule import POLL_SHARE, PollSchedule
 from reconciler.controller.roster import Roster, directory_asker
 from reconciler.controller.serving import (
     PrefixRoute,
@@ -137,6 +137,7 @@ class RunSettings:
     concurrent_passes: int = 16  # passes in flight at once over every account of the replica
     project_reads_per_minute: float | None = None  # None: the client's default budget
     project_writes_per_minute: float | None = None
+    poll_share: float = POLL_SHARE  # of the project's reads, for the polls at most
     # How `reconciler run` spells its options (name -> flag), for hints in refusals.
     flags: Mapping[str, str] = field(default_factory=dict)
 
@@ -444,6 +445,7 @@ async def run_controller(
                 settings.intervals.poll,
                 max_wait=settings.intervals.resync,
                 reads_per_minute=_pacing(settings).project_reads_per_minute,
+                share=settings.poll_share,
                 slots=slots,
                 metrics=metrics,
             )
