@@ -17,19 +17,11 @@ from typing import Any
 import httpx
 import pytest
 
-from reconciler.apply.engine import ApplySettings
-from reconciler.apply.journal import CreateJournal
 from reconciler.controller.account import FULL, AccountWorker, Intervals, Trigger
-from reconciler.controller.accounts import Account, DriftPolicy
-from reconciler.controller.backend import ApplyBackend
-from reconciler.controller.desired import DesiredStore
-from reconciler.controller.health import Health
-from reconciler.controller.metrics import Metrics
-from reconciler.controller.polling import LivePoller
-from reconciler.controller.runner import CONTROLLER_RETRIES
 from reconciler.controller.slots import PassSlots
 from reconciler.emulator import create_app
 from tests.support.eventually import eventually_async
+from tests.support.workers import open_worker
 
 POLL = 30.0
 RESYNC = 600.0
@@ -60,34 +52,13 @@ async def listings(app: Any) -> int:
 @pytest.fixture
 async def start(clock: Any, tmp_path: Path, app: Any) -> AsyncIterator[Start]:
     """Starts the worker of one user (one contact to create), on the test's clock."""
-    from reconciler.people import connect
-
     tasks: list[tuple[AccountWorker, asyncio.Task[None]]] = []
+    intervals = Intervals(poll=POLL, resync=RESYNC, debounce=0.1, jitter=0.0)
     async with AsyncExitStack() as stack:
 
         async def launch(user: str, slots: PassSlots) -> AccountWorker:
-            folder = tmp_path / user
-            folder.mkdir()
-            (folder / "ann.yaml").write_text(
-                "apiVersion: reconciler/v1\nkind: Contact\nmetadata: {name: ann}\n"
-                "spec:\n  names: [{givenName: Ann}]\n"
-            )
-            client = await stack.enter_async_context(
-                connect("embedded", app=app, token=f"user:{user}")
-            )
-            journal = stack.enter_context(CreateJournal(tmp_path / f"{user}.jsonl"))
-            backend = ApplyBackend(client, journal, ApplySettings(executor=CONTROLLER_RETRIES))
-            account = Account(user, (folder,), "reconciler", False, DriftPolicy.CORRECT)
-            worker = AccountWorker(
-                account,
-                backend,
-                poller=LivePoller(client, "reconciler", written=backend.written),
-                store=DesiredStore(account.manifests),
-                metrics=Metrics(),
-                health=Health(clock=clock),
-                intervals=Intervals(poll=POLL, resync=RESYNC, debounce=0.1, jitter=0.0),
-                clock=clock,
-                slots=slots,
+            worker = await open_worker(
+                stack, app, user, tmp_path, clock=clock, intervals=intervals, slots=slots
             )
             tasks.append((worker, asyncio.create_task(worker.run())))
             return worker
@@ -179,7 +150,8 @@ async def test_no_poll_is_sent_while_passes_wait_for_a_slot(
 
     release.set()
     await holder
-    await eventually_async(lambda: passes(second) == 1, "the second account's start pass")
+    # (its resync, due when the first account's was, may have run after it too)
+    await eventually_async(lambda: passes(second) >= 1, "the second account's start pass")
     await eventually_async(lambda: slots.waiting == 0, "no pass waiting")
     polled = sample(first, "reconciler_polls_total", result="ok")
     clock.advance(POLL)
