@@ -18,7 +18,7 @@ with ``--latency-ms`` per request (50 by default). Per point it prints, with the
 - the load average at the start and at the end, so that figures from a busy machine show it;
 - the controller's log lines (and how many say "requeued");
 - with ``--rest S``: the controller's RSS S seconds after convergence, when the accounts hold
-  only their compact indexes (our writes' answers are dropped 30 s after them, at a poll).
+  only their compact indexes (our writes' answers are dropped ~30 s after the pass).
 
 Points are ``NxM`` (``--point 10x200 --point 100x1000``); ``--quick`` is the default set
 (10x200 and 100x200); ``--full`` is the issue's set: 10x200, 100x200, 1000x200, 100x1000.
