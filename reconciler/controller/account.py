@@ -116,7 +116,8 @@ async def _to_thread(work: Callable[[], Loaded]) -> Loaded:
 
 @dataclass(frozen=True, slots=True)
 class Intervals:
-    """Seconds between polls and resyncs, the watcher's debounce, and the backoff bounds."""
+    """Seconds between polls (at least: see ``pollschedule``) and resyncs, the watcher's
+    debounce, and the backoff bounds."""
 
     poll: float = 30.0
     resync: float = 600.0
