@@ -34,6 +34,7 @@ from reconciler.cli.options import (
 )
 from reconciler.cli.plan import deletion_guard_options
 from reconciler.clock import parse_duration
+from reconciler.controller.pollschedule import POLL_SHARE
 from reconciler.people.pacing import (
     DEFAULT_PROJECT_READS_PER_MINUTE,
     DEFAULT_PROJECT_WRITES_PER_MINUTE,
@@ -150,7 +151,13 @@ def project_budget_option(kind: str, default: float) -> Callable[[F], F]:
 @duration_option(
     "--resync-interval", "10m", "Full pass over every account this often (jittered by 10%)."
 )
-@duration_option("--poll-interval", "30s", "Incremental poll for out-of-band changes this often.")
+@duration_option(
+    "--poll-interval",
+    "30s",
+    "Poll each account for out-of-band changes this often, or less often when the replica's "
+    "polls would take more than --poll-share of --project-reads-per-minute; passes waiting for "
+    "a slot go first (up to --resync-interval).",
+)
 @duration_option(
     "--debounce", "2s", "Wait for the manifests to be quiet this long before reloading them."
 )
@@ -209,6 +216,13 @@ def project_budget_option(kind: str, default: float) -> Callable[[F], F]:
     help="Reconcile passes in flight at once over all accounts (bounds memory and CPU bursts).",
 )
 @project_budget_option("read", DEFAULT_PROJECT_READS_PER_MINUTE)
+@option(
+    "--poll-share",
+    type=click.FloatRange(min=0.0, max=1.0, min_open=True),
+    default=POLL_SHARE,
+    show_default=True,
+    help="The share of --project-reads-per-minute the replica's polls may use at most.",
+)
 @project_budget_option("write", DEFAULT_PROJECT_WRITES_PER_MINUTE)
 @option(
     "--notify",
@@ -277,6 +291,7 @@ def run(
     log_format: str,
     concurrent_passes: int,
     project_reads_per_minute: float,
+    poll_share: float,
     project_writes_per_minute: float,
     notify_urls: tuple[str, ...],
     notify_configs: tuple[Path, ...],
@@ -361,6 +376,7 @@ def run(
         lock_timeout=lock_timeout,
         concurrent_passes=concurrent_passes,
         project_reads_per_minute=project_reads_per_minute,
+        poll_share=poll_share,
         project_writes_per_minute=project_writes_per_minute,
     )
     notifications = _notifications(
