@@ -115,7 +115,7 @@ def project_budget_option(kind: str, quota: str, default: float) -> Callable[[F]
         default=default,
         show_default=True,
         help=f"Units a minute of the project's quota '{quota}' that all accounts of this "
-        "replica share (divide it by the replicas; what each call costs: docs/people-api.md).",
+        "replica share (what each call costs: docs/people-api.md; divide it by the replicas).",
     )
 
 

@@ -309,5 +309,7 @@ def test_a_budget_below_one_call_is_refused_by_name() -> None:
     """A quota smaller than what one call costs could never carry it: named at start."""
     with pytest.raises(ValueError, match="writes_per_minute is 5, below the 6 units one"):
         PacingConfig(writes_per_minute=5)
-    with pytest.raises(ValueError, match="project_group_writes_per_minute is 9.*batchDelete"):
+    with pytest.raises(
+        ValueError, match=r"project_group_writes_per_minute is 9, .* people\.batchDeleteContacts"
+    ):
         PacingConfig(project_group_writes_per_minute=9)
