@@ -207,11 +207,6 @@ class MinuteWindow:
         self._charges.append((now, units))
         self._total += units
 
-    def oldest(self, now: float) -> float | None:
-        """When the oldest charge still in the window was made."""
-        self._expire(now)
-        return self._charges[0][0] if self._charges else None
-
     def room_at(self, now: float, units: float, limit: float) -> float:
         """The earliest time, ``now`` or later, when ``units`` more fit under ``limit``."""
         self._expire(now)

@@ -43,10 +43,12 @@ from reconciler.model.quotas import (
 
 __all__ = ["AccountPacer", "Pacer", "PacingConfig", "TokenBucket"]
 
-# Per user, units a minute: reported figures (docs/people-api.md, "Errors and quotas").
+# Per user, units a minute, from reported console figures (docs/scale.md, "Google's quotas",
+# has the table and its sources): generous where reports disagree, since one account rarely
+# fills a minute and a 429 only halves the bucket, while a smaller bucket slows every edit.
 DEFAULT_READS_PER_MINUTE = 180.0
 DEFAULT_WRITES_PER_MINUTE = 90.0
-DEFAULT_GROUP_READS_PER_MINUTE = 90.0
+DEFAULT_GROUP_READS_PER_MINUTE = 180.0
 DEFAULT_GROUP_WRITES_PER_MINUTE = 30.0
 # Published: the Directory API's queries per minute per user (docs/scale.md, quota 4).
 DEFAULT_DIRECTORY_QUERIES_PER_MINUTE = 2400.0
