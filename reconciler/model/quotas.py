@@ -182,9 +182,9 @@ def quota_for_metric(metric: str | None) -> Quota | None:
 class MinuteWindow:
     """The units charged in the last :data:`WINDOW` seconds, as a quota counts them.
 
-    Pure: the caller passes the time. ``charge`` records units at ``now``; ``used`` is what the
-    window holds at ``now``; ``room_at`` is the earliest time at which ``units`` more fit under
-    ``limit``.
+    Pure: the caller passes the time, never going back. ``charge`` records units at ``now``;
+    ``used`` is what the window holds at ``now``; ``room_at`` is the earliest time at which
+    ``units`` more fit under ``limit``.
     """
 
     def __init__(self) -> None:
@@ -206,6 +206,17 @@ class MinuteWindow:
         self._expire(now)
         self._charges.append((now, units))
         self._total += units
+
+    def move(self, stamp: float, units: float, now: float) -> None:
+        """Move a charge made at ``stamp`` to ``now`` (the call went later than it was
+        charged: it waited for other buckets); a charge already expired is charged again."""
+        self._expire(now)
+        for index in range(len(self._charges) - 1, -1, -1):
+            if self._charges[index] == (stamp, units):
+                del self._charges[index]
+                self._total -= units
+                break
+        self.charge(now, units)
 
     def room_at(self, now: float, units: float, limit: float) -> float:
         """The earliest time, ``now`` or later, when ``units`` more fit under ``limit``."""

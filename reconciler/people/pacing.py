@@ -174,8 +174,9 @@ class TokenBucket:
         self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
         self.updated = now
 
-    async def acquire(self, cost: float = 1.0) -> None:
-        """Wait until ``cost`` units may go and take them. Waiters are served in order.
+    async def acquire(self, cost: float = 1.0) -> float:
+        """Wait until ``cost`` units may go and take them; returns when they were charged.
+        Waiters are served in order.
 
         A cost above the bucket's capacity waits for a full bucket and goes into debt; one above
         the per-minute quota could never go (Google would refuse it every time) and is refused.
@@ -205,7 +206,7 @@ class TokenBucket:
                     if fits_at <= now:
                         self.tokens -= cost  # below zero for a call dearer than the bucket
                         self.window.charge(now, cost)
-                        return
+                        return now
                     await self.clock.sleep(max(fits_at - now, MIN_WAIT))
                     continue
                 ready_at = now + (need - self.tokens) / self.rate
@@ -213,6 +214,13 @@ class TokenBucket:
                 # At least a quantum, so that a deficit smaller than the clock's resolution
                 # still moves time past ``ready_at`` instead of spinning on zero-length sleeps.
                 await self.clock.sleep(max(ready_at - now, MIN_WAIT))
+
+    def sent_later(self, charged: float, cost: float) -> None:
+        """The call charged at ``charged`` goes only now (it waited for other buckets): the
+        minute that counts its units starts now, as the server's does."""
+        now = self.clock.now()
+        if now > charged:
+            self.window.move(charged, cost, now)
 
     def max_cost(self) -> int:
         """The most units one request (a multipart /batch) should carry through this bucket
@@ -258,10 +266,16 @@ class AccountPacer:
 
     async def acquire(self, costs: Costs) -> None:
         """Wait for the account's units, then the project's (never holding one while queued
-        for the other's lock, so accounts queue for the project in arrival order)."""
-        for project in (False, True):
-            for bucket, units in self._draws(costs, project=project):
-                await bucket.acquire(units)
+        for the other's lock, so accounts queue for the project in arrival order). Units
+        taken before a later wait are re-dated to when the call goes: a server counts them
+        from their arrival, not from when this replica set them aside."""
+        charged = [
+            (bucket, units, await bucket.acquire(units))
+            for project in (False, True)
+            for bucket, units in self._draws(costs, project=project)
+        ]
+        for bucket, units, at in charged:
+            bucket.sent_later(at, units)
 
     def holds(self, quota: Quota) -> float:
         """The most units of ``quota`` one request can take without leaving a bucket in debt

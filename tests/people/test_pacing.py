@@ -313,3 +313,20 @@ def test_a_budget_below_one_call_is_refused_by_name() -> None:
         ValueError, match=r"project_group_writes_per_minute is 9, .* people\.batchDeleteContacts"
     ):
         PacingConfig(project_group_writes_per_minute=9)
+
+
+async def test_units_held_while_the_project_queues_count_from_when_the_call_goes() -> None:
+    """A batch that took the account's units and then waited half a minute for the project's
+    is counted in the account's minute from when it went, as the server counts it."""
+    clock = ManualClock()
+    pacer = Pacer(PacingConfig(project_writes_per_minute=12), clock=clock)
+    alice = pacer.account("alice")
+    batch = cost_of("people.batchCreateContacts")
+    await alice.acquire(batch)
+    start = clock.now()
+    await alice.acquire(batch)  # the account's writes refill in ~4 s, the project's in ~33 s
+    went = clock.now()
+    assert went - start > 30
+    clock.advance(59.0)
+    for quota in (CRITICAL_READS, CRITICAL_WRITES):
+        assert alice.buckets[quota].window.used(clock.now()) == 6
