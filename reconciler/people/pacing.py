@@ -137,7 +137,9 @@ class PacingConfig:
 class TokenBucket:
     """Units of one quota, refilling continuously up to ``capacity``, and the minute they fill.
 
-    The refill rate is ``(per_minute - capacity) / 60`` per second, so that calls no dearer than
+    The bucket holds ``burst_seconds`` of the rate, and at least ``holds`` units (the dearest
+    call it paces, so that one goes whole from a full bucket), at most half the minute. The
+    refill rate is ``(per_minute - capacity) / 60`` per second, so that calls no dearer than
     the bucket never put more than ``per_minute`` units in a 60-second window (Google's quotas
     are sliding per-minute windows), even when the window starts with a full bucket. A call
     dearer than the bucket (a batch create's 6 units against a 3-unit bucket) waits for a full
@@ -151,13 +153,15 @@ class TokenBucket:
         per_minute: float,
         *,
         burst_seconds: float = 2.0,
+        holds: float = 1.0,
         min_share: float = 0.05,
         recovery_share: float = 0.02,
         clock: Clock | None = None,
     ) -> None:
         self.clock: Clock = clock or SystemClock()
         self.per_minute = per_minute
-        self.capacity = max(1.0, min(per_minute / 2.0, per_minute * burst_seconds / 60.0))
+        burst = max(per_minute * burst_seconds / 60.0, holds)
+        self.capacity = max(1.0, min(per_minute / 2.0, burst))
         self.nominal = (per_minute - self.capacity) / 60.0 or per_minute / 120.0
         self.rate = self.nominal
         self.min_rate = self.nominal * min_share
@@ -318,14 +322,15 @@ class Pacer:
         self.clock: Clock = clock or SystemClock()
         self._accounts: dict[str, AccountPacer] = {}
         self.project = {
-            quota: self._bucket(per_minute)
+            quota: self._bucket(quota, per_minute)
             for quota, per_minute in self.config.per_project().items()
         }
 
-    def _bucket(self, per_minute: float) -> TokenBucket:
+    def _bucket(self, quota: Quota, per_minute: float) -> TokenBucket:
         return TokenBucket(
             per_minute,
             burst_seconds=self.config.burst_seconds,
+            holds=dearest(quota)[0],
             min_share=self.config.min_share,
             recovery_share=self.config.recovery_share,
             clock=self.clock,
@@ -336,7 +341,7 @@ class Pacer:
         if pacer is None:
             pacer = AccountPacer(
                 buckets={
-                    quota: self._bucket(per_minute)
+                    quota: self._bucket(quota, per_minute)
                     for quota, per_minute in self.config.per_user().items()
                 },
                 project=self.project,

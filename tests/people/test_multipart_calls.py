@@ -84,8 +84,8 @@ async def test_paced_multipart_batches_are_split_to_fit_the_bucket(
     make_client: ClientFactory, app: Starlette
 ) -> None:
     """With pacing matched to the quota, a batch is sent in bucket-sized round trips and no
-    part is ever refused: a 6-a-minute write bucket holds one update, so the five updates go
-    one per round trip, and the group delete and the read (other quotas) ride with the last."""
+    part is ever refused: a 6-a-minute write bucket holds three updates, so the five updates
+    go three and two, and the group delete and the read (other quotas) ride with the last."""
     client = make_client()
     calls, _ = await mixed_batch(client)
     app.state.emulator.configure({"write_quota_per_minute": 6})
@@ -93,7 +93,7 @@ async def test_paced_multipart_batches_are_split_to_fit_the_bucket(
     results = await paced.batch(calls)
     check_mixed(results, calls)
     assert paced.stats.inner["429"] == 0
-    assert paced.stats.requests["batch"] == 5
+    assert paced.stats.requests["batch"] == 2
 
 
 async def test_a_create_part_answered_5xx_is_not_resent(
