@@ -78,7 +78,7 @@ async def _restamp(ex: Executor, keys: list[str]) -> None:
 
 
 def _settles_at(ex: Executor) -> datetime:
-    return datetime.fromtimestamp(ex.clock() + ex.settings.settle, UTC)
+    return datetime.fromtimestamp(ex.clock.now() + ex.settings.settle, UTC)
 
 
 async def _record_creates(
