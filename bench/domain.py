@@ -18,7 +18,10 @@ with ``--latency-ms`` per request (50 by default). Per point it prints, with the
 - the load average at the start and at the end, so that figures from a busy machine show it;
 - the controller's log lines (and how many say "requeued");
 - with ``--rest S``: the controller's RSS S seconds after convergence, when the accounts hold
-  only their compact indexes (our writes' answers are dropped ~30 s after the pass).
+  only their compact indexes (our writes' answers are dropped ~30 s after the pass);
+- with ``--quotas``: the emulator enforces the controller's default budgets as Google's quotas,
+  per user and per project, in Google's units (``reconciler.model.quotas``), so the 429s
+  count what a project whose limits are those budgets would refuse [0].
 
 Points are ``NxM`` (``--point 10x200 --point 100x1000``); ``--quick`` is the default set
 (10x200 and 100x200); ``--full`` is the issue's set: 10x200, 100x200, 1000x200, 100x1000.
@@ -58,6 +61,7 @@ from request_floor import (
 
 from reconciler.controller.pollschedule import poll_interval
 from reconciler.model import read_stamp
+from reconciler.people.pacing import PacingConfig
 
 QUICK = ["10x200", "100x200"]
 FULL = ["10x200", "100x200", "1000x200", "100x1000"]
@@ -131,10 +135,15 @@ def floor(accounts: int, contacts: int) -> Counter[str]:
 
 
 @contextmanager
-def emulator(latency_ms: float) -> Iterator[tuple[subprocess.Popen[str], str]]:
-    """``reconciler emulator`` on a free port, in its own process."""
+def emulator(
+    latency_ms: float, quotas: bool = False
+) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    """``reconciler emulator`` on a free port, in its own process (``quotas``: enforcing the
+    controller's default budgets)."""
     argv = [sys.executable, "-m", "reconciler", "emulator", "--port", "0"]
     argv += ["--latency-ms", str(latency_ms)]
+    if quotas:
+        argv += quota_flags()
     process = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True)
     try:
         assert process.stdout is not None
@@ -145,6 +154,23 @@ def emulator(latency_ms: float) -> Iterator[tuple[subprocess.Popen[str], str]]:
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(30)
+
+
+def quota_flags() -> list[str]:
+    """The emulator's quota flags set to the controller's default budgets (per user and per
+    project, every quota both know)."""
+    pacing = PacingConfig()
+    budgets = {
+        "read": pacing.reads_per_minute,
+        "write": pacing.writes_per_minute,
+        "group-read": pacing.group_reads_per_minute,
+        "group-write": pacing.group_writes_per_minute,
+        "project-read": pacing.project_reads_per_minute,
+        "project-write": pacing.project_writes_per_minute,
+        "project-group-read": pacing.project_group_reads_per_minute,
+        "project-group-write": pacing.project_group_writes_per_minute,
+    }
+    return [f"--{name}-quota-per-minute={int(value or 0)}" for name, value in budgets.items()]
 
 
 @dataclass
@@ -261,8 +287,12 @@ def run_point(
     rest: float,
     keep_log: Path | None = None,
     run_args: tuple[str, ...] = (),
+    quotas: bool = False,
 ) -> Result:
-    with tempfile.TemporaryDirectory(prefix="bench-domain-") as tmp, emulator(latency_ms) as emu:
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-domain-") as tmp,
+        emulator(latency_ms, quotas) as emu,
+    ):
         root = Path(tmp)
         config = write_domain(root, accounts, contacts)
         emu_process, url = emu
@@ -468,6 +498,11 @@ def main() -> None:
     )
     parser.add_argument("--keep-log", type=Path, help="copy the controller's log here")
     parser.add_argument(
+        "--quotas",
+        action="store_true",
+        help="the emulator enforces the controller's default budgets as the project's quotas",
+    )
+    parser.add_argument(
         "--run-arg",
         action="append",
         default=[],
@@ -486,6 +521,7 @@ def main() -> None:
             rest=args.rest,
             keep_log=args.keep_log,
             run_args=tuple(args.run_arg),
+            quotas=args.quotas,
         )
         show(result)
 

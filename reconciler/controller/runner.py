@@ -135,9 +135,12 @@ class RunSettings:
     api_grace: float = 20.0  # seconds of failing passes or polls before an account is unready
     lock_timeout: float = LEASE_TTL  # wait this long for another writer's lease at start
     concurrent_passes: int = 16  # passes in flight at once over every account of the replica
-    project_reads_per_minute: float | None = None  # None: the client's default budget
+    # The project's budgets, units a minute (None: the client's default budget).
+    project_reads_per_minute: float | None = None
     project_writes_per_minute: float | None = None
     poll_share: float = POLL_SHARE  # of the project's reads, for the polls at most
+    project_group_reads_per_minute: float | None = None
+    project_group_writes_per_minute: float | None = None
     # How `reconciler run` spells its options (name -> flag), for hints in refusals.
     flags: Mapping[str, str] = field(default_factory=dict)
 
@@ -225,6 +228,8 @@ def _pacing(settings: RunSettings) -> Any:
         for name, value in (
             ("project_reads_per_minute", settings.project_reads_per_minute),
             ("project_writes_per_minute", settings.project_writes_per_minute),
+            ("project_group_reads_per_minute", settings.project_group_reads_per_minute),
+            ("project_group_writes_per_minute", settings.project_group_writes_per_minute),
         )
         if value is not None
     }
