@@ -19,6 +19,7 @@ import structlog
 
 from reconciler.clock import Clock, SystemClock
 from reconciler.model.limits import MAX_MULTIPART_CALLS, MAX_PAGE_SIZE
+from reconciler.model.quotas import cost_of, total_cost
 from reconciler.people.decoding import decode_json
 from reconciler.people.errors import (
     PeopleError,
@@ -34,7 +35,7 @@ from reconciler.people.multipart import (
     decode_responses,
     encode_requests,
 )
-from reconciler.people.pacing import AccountPacer, Pacer, PacingConfig
+from reconciler.people.pacing import AccountPacer, Costs, Pacer, PacingConfig
 from reconciler.people.results import ClientStats
 from reconciler.people.retry import Retrier, RetryPolicy
 
@@ -89,26 +90,26 @@ class Transport:
     def _count_retry(self, error: PeopleError, wait: float) -> None:
         self.stats.retries += 1
 
-    async def _acquire(self, *, write: bool, cost: int = 1) -> None:
+    async def _acquire(self, costs: Costs) -> None:
         """Wait for the pacer's tokens; the wait is added to ``stats.paced``."""
         began = self.clock.now()
-        await self.buckets.acquire(write=write, cost=cost)
+        await self.buckets.acquire(costs)
         waited = self.clock.now() - began
         self.stats.paced += waited
         if waited >= 0.001:
-            self.log.debug("people.paced", write=write, cost=cost, waited=round(waited, 3))
+            self.log.debug("people.paced", waited=round(waited, 3))
 
-    def _observe(self, error: PeopleError | None, *, write: bool) -> None:
+    def _observe(self, error: PeopleError | None, costs: Costs) -> None:
         if isinstance(error, RateLimited):
             self.stats.throttled += 1
             self.buckets.throttle(
-                write=write,
+                costs,
                 quota_metric=error.quota_metric,
                 quota_limit=error.quota_limit,
                 retry_after=error.retry_after,
             )
         elif error is None:
-            self.buckets.succeeded(write=write)
+            self.buckets.succeeded(costs)
 
     async def call(
         self,
@@ -122,12 +123,14 @@ class Transport:
         create: bool = False,
         resource: str | None = None,
     ) -> Any:
-        """One JSON API call with pacing and retries; returns the decoded body."""
+        """One JSON API call with pacing (its quota units, model.quotas.COSTS) and retries;
+        returns the decoded body."""
+        costs = cost_of(method)
 
         async def attempt() -> Any:
-            await self._acquire(write=write)
+            await self._acquire(costs)
             return await self._once(
-                method, verb, path, params=params, body=body, write=write, create=create,
+                method, verb, path, params=params, body=body, costs=costs, create=create,
                 resource=resource,
             )  # fmt: skip
 
@@ -162,7 +165,7 @@ class Transport:
         *,
         params: Sequence[tuple[str, str]] | Mapping[str, str] | None,
         body: Mapping[str, Any] | None,
-        write: bool,
+        costs: Costs,
         create: bool,
         resource: str | None,
     ) -> Any:
@@ -172,7 +175,7 @@ class Transport:
         took = round(self.clock.now() - sent, 3)
         self.log.debug("people.request", method=method, status=response.status_code, took=took)
         if response.is_success:
-            self._observe(None, write=write)
+            self._observe(None, costs)
             return await decode_json(response.content) if response.content.strip() else {}
         error = classify(
             response.status_code,
@@ -181,17 +184,19 @@ class Transport:
             method=method,
             resource=resource,
         )
-        self._observe(error, write=write)
+        self._observe(error, costs)
         self.log.info(
             "people.error", method=method, status=response.status_code, error=type(error).__name__
         )
         raise error
 
     async def send_batch(
-        self, calls: Sequence[InnerRequest], *, write: bool, create: bool
+        self, calls: Sequence[InnerRequest], *, create: bool
     ) -> dict[str, InnerResponse]:
-        """One multipart ``/batch`` round trip (no retries here: the caller retries parts)."""
-        await self._acquire(write=write, cost=len(calls))
+        """One multipart ``/batch`` round trip (no retries here: the caller retries parts),
+        paced as what its inner calls cost together."""
+        costs = total_cost(call.api_method() for call in calls)
+        await self._acquire(costs)
         content_type, payload = encode_requests(calls)
         sent = self.clock.now()
         response = await self._request(
@@ -212,7 +217,7 @@ class Transport:
                 retry_after=response.headers.get("retry-after"),
                 method="batch",
             )
-            self._observe(error, write=write)
+            self._observe(error, costs)
             raise error
         try:
             parts = decode_responses(
@@ -230,10 +235,10 @@ class Transport:
             if status == 429:
                 self._observe(
                     classify(status, part.body, retry_after=part.headers.get("retry-after")),
-                    write=write,
+                    costs,
                 )
         if all(part.status != 429 for part in parts.values()):
-            self._observe(None, write=write)
+            self._observe(None, costs)
         return parts
 
 

@@ -27,7 +27,6 @@ from reconciler.controller.desired import DesiredStore
 from reconciler.controller.drift import DriftDamper
 from reconciler.controller.health import Health
 from reconciler.controller.metrics import Metrics
-from reconciler.controller.polling import Poll
 from reconciler.controller.slots import PassSlots
 from reconciler.model import DesiredState
 from reconciler.plan.model import Action, Kept, Kind, Plan, PlanItem
@@ -337,58 +336,6 @@ async def test_an_edits_pass_takes_the_pacers_tokens_before_converging_accounts(
     await h.clock.run_ready()
     assert h.backend.urgency == [False, True]
     assert h.backend.urgent is False
-
-
-class HeldPoller:
-    """A poller whose first poll (the priming listing) waits until the test releases it."""
-
-    def __init__(self, backend: Backend) -> None:
-        self.backend = backend
-        self.release = asyncio.Event()
-        self.urgent_while_waiting: list[bool] = []
-
-    async def poll(self) -> Poll:
-        await self.release.wait()
-        self.urgent_while_waiting.append(self.backend.urgent)
-        return Poll(primed=True)
-
-    def resource_names(self, keys: Iterable[str]) -> dict[str, str] | None:
-        return None
-
-
-async def test_an_edit_before_the_first_poll_makes_that_poll_go_first(clock: Any) -> None:
-    """An account's first pass waits for its first poll (the sync token); with the project's
-    read budget spent that poll waits behind every other account's. An edit meanwhile makes the
-    account urgent at once, so the poll, then the pass, take their tokens first."""
-    backend = Backend()
-    poller = HeldPoller(backend)
-    account = Account(ACCOUNT, (Path("m"),), "o", suspend=False, drift_policy=DriftPolicy.CORRECT)
-    manifests = Manifests("a", "b")
-    worker = AccountWorker(
-        account,
-        backend,
-        poller=poller,  # type: ignore[arg-type]
-        store=DesiredStore(account.manifests, loader=manifests),
-        metrics=Metrics(),
-        health=Health(clock=clock),
-        intervals=Intervals(poll=5, resync=3600, debounce=0.1),
-        clock=clock,
-        offload=inline,
-    )
-    task = asyncio.create_task(worker.run())
-    try:
-        await clock.run_ready()
-        worker.manifests_changed()
-        await clock.run_ready()
-        poller.release.set()
-        await eventually_async(lambda: backend.applied, "the first pass")
-        assert poller.urgent_while_waiting == [True]
-        assert backend.urgency == [True]
-        await eventually_async(lambda: not backend.urgent, "the pass to end")
-    finally:
-        worker.shut_down()
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
 
 
 async def test_an_unchanged_tree_queues_nothing(make: Any) -> None:
