@@ -43,6 +43,13 @@ MAX_CONNECTIONS = 100
 """Connections one replica keeps open at most. Requests wait for a free one (never fail for the
 lack of one); with one writer per account and the project budget pacing everything, 100
 connections carry far more than a project's quota allows."""
+IDLE_CONNECTIONS = 16
+"""Idle connections kept open for reuse; the pool closes those beyond. httpcore looks at every
+idle connection (a system call each, and a count of the pool per idle one) whenever a request
+starts or ends, on the event loop: measured at ~40 us of the loop's time per idle connection
+per request, 5.7 ms a request with 100 idle (1.4 ms with 16). 16 cover the passes at once
+(``--concurrent-passes``) and the polls between them; a burst past that opens connections
+again."""
 
 
 @dataclass
@@ -78,7 +85,8 @@ async def open_replica(
         transport = httpx.ASGITransport(app=app)
     else:
         limits = httpx.Limits(
-            max_connections=max_connections, max_keepalive_connections=max_connections
+            max_connections=max_connections,
+            max_keepalive_connections=min(max_connections, IDLE_CONNECTIONS),
         )
         transport = httpx.AsyncHTTPTransport(limits=limits)
         if target == "google":
