@@ -110,31 +110,34 @@ def test_keys_follow_the_stamp_and_a_tombstone_forgets_the_contact() -> None:
     assert index.resource_names(["ann"]) is None
 
 
-def _gil_releases_on_this_thread(calls: list[str]) -> Callable[..., None]:
-    """A profile hook counting the C functions of ``zlib`` called on the current thread."""
+def _packing_on_this_thread(calls: list[str]) -> Callable[..., None]:
+    """A profile hook recording the ``zlib`` and JSON-encoding calls made on this thread."""
 
     def hook(frame: Any, event: str, arg: Any) -> None:
         if event == "c_call" and getattr(arg, "__module__", None) == "zlib":
-            calls.append(arg.__name__)
+            calls.append(f"zlib.{arg.__name__}")
+        elif event == "call" and frame.f_code.co_qualname in ("dumps", "JSONEncoder.encode"):
+            calls.append(f"json.{frame.f_code.co_qualname}")
 
     return hook
 
 
-async def test_answers_are_compressed_in_the_planner_thread_not_on_the_loop() -> None:
-    """Recording a pass's answers runs no ``zlib`` on the event loop (each call gives the GIL
-    up, and with the planner busy the loop waits to get it back, once per contact); ``pack``
-    compresses them in the planner thread. Before and after, each reads back whole; a write
-    recorded while the pack ran is kept as written, not replaced by the older answer."""
+async def test_answers_are_packed_in_the_planner_thread_not_on_the_loop() -> None:
+    """Recording a pass's answers encodes and compresses nothing on the event loop (per
+    contact, a ``json.dumps`` and a ``zlib`` call, which gives the GIL up: with the planner
+    busy the loop waits to get it back); ``pack`` does both in the planner thread. Before and
+    after, each reads back whole; a write recorded while the pack ran is kept as written, not
+    replaced by the older answer."""
     written = LiveIndex()
     answers = {
         f"people/c{i}": answer(f"e{i}") | {"resourceName": f"people/c{i}"} for i in range(50)
     }
     calls: list[str] = []
-    sys.setprofile(_gil_releases_on_this_thread(calls))
+    sys.setprofile(_packing_on_this_thread(calls))
     try:
         written.update(answers)
         assert written["people/c7"] == answers["people/c7"]
-        assert calls == []  # recorded as they came, nothing compressed on the loop
+        assert calls == []  # recorded as they came, nothing packed on the loop
         packing = asyncio.ensure_future(written.pack())
         # One turn of the loop runs the pack's first step: it takes its snapshot and awaits
         # the planner, whose answer the loop delivers only at a later turn.
