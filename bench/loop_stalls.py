@@ -10,6 +10,7 @@ more than ``--long`` ms. At exit it writes to FILE:
 - the turns: count, p50/p99/max of their busy time, and how the turns over 50 ms split into
   time in long callbacks and time in many short ones;
 - the long callbacks by what they ran (the task's coroutine), with count, total and max;
+- the ten longest callbacks, each with the stacks sampled while it ran;
 - the stacks sampled inside long callbacks, as collapsed stacks (``a;b;c COUNT``), most
   frequent first: what to make shorter.
 
@@ -42,6 +43,8 @@ class LoopRecorder:
         self.turns: list[tuple[float, float, int]] = []  # (busy s, in long callbacks s, handles)
         self.long_by_what: dict[str, list[float]] = defaultdict(list)
         self.stacks: Counter[str] = Counter()
+        self.longest: list[tuple[float, str, Counter[str]]] = []  # the 10 longest, their stacks
+        self._current: Counter[str] = Counter()  # stacks sampled in the running callback
         self._handle_started: float | None = None
         self._turn_long = 0.0
         self._turn_handles = 0
@@ -66,6 +69,8 @@ class LoopRecorder:
                     recorder._turn_long += took
                     recorder.long_by_what[_describe(handle)].append(took)
                     recorder.long_cpu += time.thread_time() - cpu
+                    recorder._keep_longest(took, _describe(handle))
+                recorder._current = Counter()
 
         def timed_run_once(loop: Any) -> None:
             selector = loop._selector
@@ -99,7 +104,14 @@ class LoopRecorder:
                 continue
             frame = sys._current_frames().get(self._loop_thread)
             if frame is not None:
-                self.stacks[_collapse(frame)] += 1
+                stack = _collapse(frame)
+                self.stacks[stack] += 1
+                self._current[stack] += 1
+
+    def _keep_longest(self, took: float, what: str) -> None:
+        self.longest.append((took, what, self._current))
+        self.longest.sort(key=lambda entry: -entry[0])
+        del self.longest[10:]
 
     def report(self) -> str:
         lines = []
@@ -121,10 +133,16 @@ class LoopRecorder:
         )
         lines.append(f"\nlong callbacks (>= {self.long * 1000:g} ms) by what ran:")
         ranked = sorted(self.long_by_what.items(), key=lambda kv: -sum(kv[1]))
-        for what, took in ranked[:40]:
+        for what, times in ranked[:40]:
             lines.append(
-                f"  {len(took):6d} x, {sum(took):7.2f} s, max {max(took) * 1000:7.1f} ms  {what}"
+                f"  {len(times):6d} x, {sum(times):7.2f} s, max {max(times) * 1000:7.1f} ms  {what}"
             )
+        lines.append("\nthe longest callbacks, and where their samples fell (innermost 6 frames):")
+        for seconds, what, stacks in self.longest:
+            lines.append(f"  {seconds * 1000:7.1f} ms  {what}")
+            for stack, count in stacks.most_common(4):
+                tail = " < ".join(reversed(stack.split(";")[-6:]))
+                lines.append(f"      {count:4d}  {tail}")
         lines.append("\nstacks sampled in long callbacks (1 ms each):")
         for stack, count in self.stacks.most_common(200):
             lines.append(f"{stack} {count}")
