@@ -428,9 +428,10 @@ async def run_controller(
     try:
         if settings.target == "embedded":  # one in-process emulator for every account
             app = _embedded_app(settings.state_dir.embedded_state)
-        async with _serving(metrics, health, settings, board), AsyncExitStack() as stack:
-            from reconciler.people.targets import open_replica
+        # The HTTP stack loads before the probes are served (~100 ms of imports on the loop).
+        from reconciler.people.targets import open_replica
 
+        async with _serving(metrics, health, settings, board), AsyncExitStack() as stack:
             replica = await stack.enter_async_context(
                 open_replica(settings.target, pacing=_pacing(settings), app=app)
             )

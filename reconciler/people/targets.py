@@ -13,6 +13,7 @@ is one budget) and, on ``google``, one client for the token endpoint.
 
 from __future__ import annotations
 
+import asyncio
 import random
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -88,7 +89,8 @@ async def open_replica(
             max_connections=max_connections,
             max_keepalive_connections=min(max_connections, IDLE_CONNECTIONS),
         )
-        transport = httpx.AsyncHTTPTransport(limits=limits)
+        # Its TLS context loads the CA bundle: tens of milliseconds, in a worker thread.
+        transport = await asyncio.to_thread(httpx.AsyncHTTPTransport, limits=limits)
         if target == "google":
             token_request = HttpxTokenRequest()
     try:

@@ -9,19 +9,26 @@ runs, so that the loop waits at most that long for the GIL whenever a thread hol
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import threading
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
+
+import httpx
+import pytest
 
 import reconciler.cli.run as run_command
 import reconciler.controller.runner as runner
 from reconciler.controller.account import AccountWorker
-from reconciler.controller.accounts import Account, DriftPolicy
+from reconciler.controller.accounts import Account, DriftPolicy, single_account
 from reconciler.controller.desired import DesiredStore
 from reconciler.controller.gil import LOOP_SWITCH_INTERVAL
 from reconciler.controller.health import Health
 from reconciler.controller.metrics import Metrics
+from reconciler.people.targets import open_replica
+from reconciler.statedir import StateDir
 
 
 class _NoBackend:
@@ -69,3 +76,42 @@ async def test_the_controller_runs_with_a_short_switch_interval(monkeypatch: Any
     assert await run_command._run(None, None, None) == 0
     assert seen == [LOOP_SWITCH_INTERVAL]
     assert sys.getswitchinterval() == before
+
+
+async def test_the_http_stack_is_loaded_before_the_probes_are_served(
+    tmp_path: Path, monkeypatch: Any
+) -> None:
+    """The People client's modules (httpx and the replica's pool) are imported before the
+    probe server starts, not on the loop that already answers ``/healthz`` (~100 ms)."""
+    loaded_when_serving: list[bool] = []
+
+    @contextlib.asynccontextmanager
+    async def serving(*args: object) -> AsyncIterator[None]:
+        loaded_when_serving.append("reconciler.people.targets" in sys.modules)
+        raise runner.CannotServe("stop here")
+        yield  # pragma: no cover
+
+    monkeypatch.setattr(runner, "_serving", serving)
+    monkeypatch.delitem(sys.modules, "reconciler.people.targets")  # imported afresh
+    config = single_account([tmp_path], owner="ops", drift_policy=DriftPolicy.CORRECT)
+    settings = runner.RunSettings(target="http://127.0.0.1:9", state_dir=StateDir.at(tmp_path))
+    assert await runner.run_controller(config, settings) == 1
+    assert loaded_when_serving == [True]
+
+
+async def test_a_replica_builds_its_tls_context_off_the_loop() -> None:
+    """Opening a replica over HTTP builds the transport (its TLS context loads the CA
+    bundle, tens of milliseconds) in a worker thread, not on the event loop."""
+    built_on: list[int] = []
+    real = httpx.AsyncHTTPTransport
+
+    def transport(*args: Any, **kwargs: Any) -> httpx.AsyncHTTPTransport:
+        built_on.append(threading.get_ident())
+        return real(*args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(httpx, "AsyncHTTPTransport", transport)
+        async with open_replica("http://127.0.0.1:9"):
+            pass
+    assert len(built_on) == 1
+    assert built_on[0] != threading.get_ident()
