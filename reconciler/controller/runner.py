@@ -428,13 +428,16 @@ async def run_controller(
     try:
         if settings.target == "embedded":  # one in-process emulator for every account
             app = _embedded_app(settings.state_dir.embedded_state)
-        # The HTTP stack loads before the probes are served (~100 ms of imports on the loop).
+        # The HTTP stack loads and the pool is built (its TLS context off the loop) before the
+        # probes are served: ~100 ms of imports, and no turn of the loop in which /status
+        # would answer without the accounts.
         from reconciler.people.targets import open_replica
 
-        async with _serving(metrics, health, settings, board), AsyncExitStack() as stack:
-            replica = await stack.enter_async_context(
-                open_replica(settings.target, pacing=_pacing(settings), app=app)
-            )
+        async with (
+            open_replica(settings.target, pacing=_pacing(settings), app=app) as replica,
+            _serving(metrics, health, settings, board),
+            AsyncExitStack() as stack,
+        ):
             slots = PassSlots(settings.concurrent_passes)
             # One watch over every account's manifests; accounts register as they start.
             watcher = ReplicaWatcher(
