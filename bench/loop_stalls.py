@@ -7,7 +7,8 @@ or many short ones that became ready together. This wrapper runs any ``reconcile
 sampling thread, the loop thread's stack taken every millisecond while a callback has run for
 more than ``--long`` ms. At exit it writes to FILE:
 
-- the turns: count, p50/p99/max of their busy time, and how the turns over 50 ms split into
+- the turns: count, p50/p99/max of their busy time and of the loop thread's CPU time in them
+  (which other load on the machine barely moves), and how the turns over 50 ms split into
   time in long callbacks and time in many short ones;
 - the long callbacks by what they ran (the task's coroutine), with count, total and max;
 - the ten longest callbacks, each with the stacks sampled while it ran;
@@ -49,6 +50,7 @@ class LoopRecorder:
         self._turn_long = 0.0
         self._turn_handles = 0
         self.long_cpu = 0.0  # the loop thread's CPU time in long callbacks
+        self.turn_cpu: list[float] = []  # the loop thread's CPU time in each turn
         self._loop_thread = threading.get_ident()
 
     def install(self) -> None:
@@ -87,10 +89,11 @@ class LoopRecorder:
                 selector.select, selector._timed = timed_select, True
             loop._select_seconds = 0.0
             recorder._turn_long, recorder._turn_handles = 0.0, 0
-            began = _now()
+            began, cpu = _now(), time.thread_time()
             run_once(loop)
             busy = _now() - began - loop._select_seconds
             recorder.turns.append((busy, recorder._turn_long, recorder._turn_handles))
+            recorder.turn_cpu.append(time.thread_time() - cpu)
 
         asyncio.events.Handle._run = timed_run  # type: ignore[method-assign,assignment]
         asyncio.base_events.BaseEventLoop._run_once = timed_run_once  # type: ignore[attr-defined]
@@ -116,6 +119,12 @@ class LoopRecorder:
     def report(self) -> str:
         lines = []
         busy = sorted(t[0] * 1000 for t in self.turns) or [0.0]
+        cpu = sorted(c * 1000 for c in self.turn_cpu) or [0.0]
+        lines.append(
+            f"turns' CPU time (the loop's own work, barely moved by other load): p50"
+            f" {_pct(cpu, 0.5):.2f} ms, p99 {_pct(cpu, 0.99):.1f} ms, p99.9 {_pct(cpu, 0.999):.1f}"
+            f" ms, max {cpu[-1]:.1f} ms; {sum(cpu) / 1000:.1f} s in all"
+        )
         slow = [t for t in self.turns if t[0] >= 0.05]
         lines.append(
             f"turns {len(busy)}: busy p50 {_pct(busy, 0.5):.2f} ms, p99 {_pct(busy, 0.99):.1f}"
