@@ -10,6 +10,8 @@ more than ``--long`` ms. At exit it writes to FILE:
 - the turns: count, p50/p99/max of their busy time and of the loop thread's CPU time in them
   (which other load on the machine barely moves), and how the turns over 50 ms split into
   time in long callbacks and time in many short ones;
+- the garbage collections by generation: count, total and longest (a full collection walks
+  every object of the heap, holding the GIL);
 - the long callbacks by what they ran (the task's coroutine), with count, total and max;
 - the ten longest callbacks, each with the stacks sampled while it ran;
 - the stacks sampled inside long callbacks, as collapsed stacks (``a;b;c COUNT``), most
@@ -25,6 +27,7 @@ import asyncio
 import asyncio.base_events
 import asyncio.events
 import atexit
+import gc
 import sys
 import threading
 import time
@@ -51,6 +54,8 @@ class LoopRecorder:
         self._turn_handles = 0
         self.long_cpu = 0.0  # the loop thread's CPU time in long callbacks
         self.turn_cpu: list[float] = []  # the loop thread's CPU time in each turn
+        self.collections: dict[int, list[float]] = defaultdict(list)  # generation -> seconds
+        self._gc_started: float | None = None
         self._loop_thread = threading.get_ident()
 
     def install(self) -> None:
@@ -98,6 +103,15 @@ class LoopRecorder:
         asyncio.events.Handle._run = timed_run  # type: ignore[method-assign,assignment]
         asyncio.base_events.BaseEventLoop._run_once = timed_run_once  # type: ignore[attr-defined]
         threading.Thread(target=self._sample, name="loop-stall-sampler", daemon=True).start()
+        gc.callbacks.append(self._gc)
+
+    def _gc(self, phase: str, info: dict[str, int]) -> None:
+        """Time each collection: a full one walks every object of the heap, holding the GIL."""
+        if phase == "start":
+            self._gc_started = _now()
+        elif self._gc_started is not None:
+            self.collections[info["generation"]].append(_now() - self._gc_started)
+            self._gc_started = None
 
     def _sample(self) -> None:
         while True:
@@ -125,6 +139,12 @@ class LoopRecorder:
             f" {_pct(cpu, 0.5):.2f} ms, p99 {_pct(cpu, 0.99):.1f} ms, p99.9 {_pct(cpu, 0.999):.1f}"
             f" ms, max {cpu[-1]:.1f} ms; {sum(cpu) / 1000:.1f} s in all"
         )
+        for generation, times in sorted(self.collections.items()):
+            ms = sorted(t * 1000 for t in times)
+            lines.append(
+                f"garbage collections of generation {generation}: {len(ms)}, {sum(ms) / 1000:.2f} s"
+                f" in all, p50 {_pct(ms, 0.5):.1f} ms, max {ms[-1]:.1f} ms"
+            )
         slow = [t for t in self.turns if t[0] >= 0.05]
         lines.append(
             f"turns {len(busy)}: busy p50 {_pct(busy, 0.5):.2f} ms, p99 {_pct(busy, 0.99):.1f}"
