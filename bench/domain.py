@@ -201,7 +201,7 @@ class Result:
     converged: bool
     seconds: float
     requests: Counter[str]  # by the client's method names, when the last account converged
-    statuses: Counter[str]
+    statuses: Counter[str]  # "status method" -> answers
     cpu: dict[str, float]  # when the last account converged
     rss: dict[str, float]
     rss_end: dict[str, float]
@@ -344,7 +344,13 @@ def run_point(
             converged=not pending,
             seconds=counted_at - began,
             requests=from_emulator(stats["by_method"]),
-            statuses=Counter(stats["by_status"]),
+            statuses=Counter(
+                {
+                    f"{status} {method}": count
+                    for method, counts in stats["by_method_status"].items()
+                    for status, count in counts.items()
+                }
+            ),
             cpu=cpu,
             rss=sampler.peak_rss,
             rss_end=rss_end,
@@ -390,7 +396,7 @@ def show_requests(r: Result) -> None:
             else ""
         )
         print(f"    {method:<38}{r.requests.get(method, 0) / n:>8.2f}{wanted:>8.2f}{note}")
-    errors = {s: count for s, count in r.statuses.items() if s != "200"}
+    errors = {s: count for s, count in r.statuses.items() if not s.startswith("200 ")}
     print(f"  {'non-200 answers':<26}{errors or 'none'}")
 
 

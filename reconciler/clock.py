@@ -15,9 +15,10 @@ from __future__ import annotations
 import asyncio
 import re
 import time
+from collections.abc import Awaitable, Callable
 from typing import Protocol
 
-__all__ = ["Clock", "ManualClock", "SystemClock", "parse_duration"]
+__all__ = ["Clock", "ManualClock", "SystemClock", "parse_duration", "sleep_unless"]
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
 _UNIT = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
@@ -76,3 +77,24 @@ class ManualClock:
         self.sleeps.append(seconds)
         self.advance(seconds)
         await asyncio.sleep(0)
+
+
+async def sleep_unless(
+    sleep: Callable[[float], Awaitable[None]], seconds: float, stop: asyncio.Event
+) -> bool:
+    """Sleep ``seconds`` on ``sleep`` unless ``stop`` is set first; True when it was.
+
+    For background loops that call the API between sleeps (renewing a lease, waiting for a
+    listing): stopped here, between two requests, never by cancelling one in flight, which the
+    server has already counted against the quota and whose answer would be lost."""
+    if stop.is_set():
+        return True
+    sleeping = asyncio.ensure_future(sleep(seconds))
+    stopped = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait({sleeping, stopped}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in (sleeping, stopped):
+            task.cancel()
+        await asyncio.gather(sleeping, stopped, return_exceptions=True)
+    return stop.is_set()

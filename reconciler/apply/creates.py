@@ -64,7 +64,7 @@ async def run_creates(ex: Executor, ops: Sequence[ContactOp]) -> None:
 
 
 def _settles_at(ex: Executor) -> datetime:
-    return datetime.fromtimestamp(ex.clock() + ex.settings.settle, UTC)
+    return datetime.fromtimestamp(ex.clock.now() + ex.settings.settle, UTC)
 
 
 async def _record_creates(

@@ -19,9 +19,7 @@ Every object ends with an outcome in the :class:`~reconciler.apply.results.Apply
 
 from __future__ import annotations
 
-import asyncio
 import random
-import time
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -39,6 +37,7 @@ from reconciler.apply.ops import ContactOp, GroupOp, OpKind
 from reconciler.apply.planner import plan_off_loop
 from reconciler.apply.results import ApplyResult, ObjectResult, Outcome
 from reconciler.apply.updates import run_updates
+from reconciler.clock import Clock, SystemClock
 from reconciler.model import DesiredState, LiveState, read_stamp
 from reconciler.model.inputs import Person
 from reconciler.people.errors import PeopleError
@@ -110,8 +109,7 @@ class Run:
     desired: DesiredState
     settings: ApplySettings
     result: ApplyResult = field(default_factory=ApplyResult)
-    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
-    clock: Callable[[], float] = time.time
+    clock: Clock = field(default_factory=SystemClock)  # retry times, and the waits for them
     rng: random.Random = field(default_factory=random.Random)  # retry jitter; seed it in tests
     progress: Callable[[int], None] | None = None
     on_plan: Callable[[Plan], bool] | None = None  # shown the first plan; False cancels
@@ -121,7 +119,9 @@ class Run:
     live: LiveState = field(default_factory=LiveState)
     saved: bool = False  # a saved plan (:mod:`reconciler.apply.saved`): nothing is re-planned
     round: int = 0  # rounds before the current one
-    # What our writes answered, across rounds: fresher than a lagging listing.
+    # What our writes answered, across rounds (and a controller's passes): fresher than a
+    # lagging listing. The executor writes each answer into it as it comes, so whoever shares
+    # it (the controller's poller, telling our own writes from others' edits) sees them at once.
     written: MutableMapping[str, Person] = field(default_factory=dict)
 
     def executor(self) -> Executor:
@@ -132,11 +132,10 @@ class Run:
             owner=self.settings.plan.owner,
             replan=None if self.saved else self.replan,
             settings=self.settings.executor,
-            sleep=self.sleep,
             rng=self.rng,
             clock=self.clock,
             progress=self.progress,
-            written=dict(self.written),
+            written=self.written,  # each answer lands here as it comes: no pass works on a copy
             live={str(p.get("resourceName")): p for p in self.live.people},
             round=self.round,
         )
@@ -174,7 +173,7 @@ class Run:
         never by resending the old call: this is the one-shot apply's only retry above the
         transport.
         """
-        deadline = self.clock() + self.settings.max_wait
+        deadline = self.clock.now() + self.settings.max_wait
         for round_ in range(max(1, self.settings.rounds)):
             self.round = round_
             read = await self._read()
@@ -185,8 +184,8 @@ class Run:
             wake = self._wake(deadline, last=round_ + 2 >= self.settings.rounds)
             if wake is None:
                 return self.result
-            log.info("apply.next_round", seconds=round(max(0.0, wake - self.clock()), 2))
-            await self.sleep(max(0.0, wake - self.clock()) + 0.05)
+            log.info("apply.next_round", seconds=round(max(0.0, wake - self.clock.now()), 2))
+            await self.clock.sleep(max(0.0, wake - self.clock.now()) + 0.05)
         return self.result
 
     async def _read(self) -> LiveRead | None:
@@ -197,7 +196,7 @@ class Run:
                 self.journal,
                 owner=self.settings.plan.owner,
                 settle=self.settings.executor.settle,
-                now=self.clock,
+                now=self.clock.now,
                 written=self.written,
             )
         except PeopleError as error:
@@ -278,8 +277,6 @@ class Run:
                 answered.update(await self._run_batch(executor, batch, pending))
             if wave.name is WaveName.GROUPS:
                 self._fold_groups(answered)
-            elif wave.name is WaveName.CONTACTS:
-                self._fold_written(executor.written)
 
     async def _run_batch(
         self, ex: Executor, batch: Batch, pending: Mapping[str, float]
@@ -328,12 +325,6 @@ class Run:
         live_groups.update({str(g.get("resourceName")): g for g in answered.values()})
         self.live = replace(self.live, groups=list(live_groups.values()))
 
-    def _fold_written(self, written: Mapping[str, Person]) -> None:
-        self.written.update(written)
-        people = {str(p.get("resourceName")): p for p in self.live.people}
-        people.update(written)
-        self.live = replace(self.live, people=list(people.values()))
-
     def _record_unchanged(self, plan: Plan) -> None:
         """What the plan leaves alone is unchanged, counted as the plan's summary counts it:
         the contacts (of the selection) and groups with nothing to change (the kept no-ops are
@@ -369,8 +360,7 @@ async def converge(
     *,
     progress: Callable[[int], None] | None = None,
     on_plan: Callable[[Plan], bool] | None = None,
-    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-    clock: Callable[[], float] = time.time,
+    clock: Clock | None = None,
     rng: random.Random | None = None,
     written: MutableMapping[str, Person] | None = None,
     may_write: Callable[[Plan], Awaitable[bool]] | None = None,
@@ -379,7 +369,8 @@ async def converge(
 
     ``written`` carries what our writes answered from one call to the next (a controller keeps
     one per account), so that a lagging listing never hides our own last etag; it is updated.
-    ``rng`` draws the retry jitter (a fresh unseeded one by default; seeded, runs repeat).
+    ``rng`` draws the retry jitter (a fresh unseeded one by default; seeded, runs repeat);
+    ``clock`` dates what is left and waits for it (the system's by default).
     ``may_write`` is asked before a plan's first write (see :class:`Run`): the controller takes
     its write lease there, only when a pass has something to write.
     """
@@ -388,8 +379,7 @@ async def converge(
         journal,
         desired,
         settings,
-        sleep=sleep,
-        clock=clock,
+        clock=clock or SystemClock(),
         rng=rng or random.Random(),
         progress=progress,
         on_plan=on_plan,

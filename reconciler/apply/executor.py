@@ -18,10 +18,8 @@ Waits are full jitter drawn from ``rng``: pass a seeded :class:`random.Random` t
 
 from __future__ import annotations
 
-import asyncio
 import random
-import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, TypeVar
@@ -31,6 +29,7 @@ import structlog
 from reconciler.apply.journal import CreateJournal
 from reconciler.apply.ops import ContactOp
 from reconciler.apply.results import ApplyResult, ObjectResult, Outcome
+from reconciler.clock import Clock, SystemClock
 from reconciler.model.inputs import Person
 from reconciler.model.limits import MAX_BATCH_GET
 from reconciler.people.batching import chunks
@@ -134,12 +133,11 @@ class Executor:
     owner: str
     replan: Replanner | None  # None: a conflict is final (a saved plan is applied as it was)
     settings: ExecutorSettings = field(default_factory=ExecutorSettings)
-    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
     rng: random.Random = field(default_factory=random.Random)
-    clock: Callable[[], float] = time.time
+    clock: Clock = field(default_factory=SystemClock)  # retry times; a conflict's backoff
     progress: Callable[[int], None] | None = None
     # What our own writes answered with: resource name -> person. Fresher than any read.
-    written: dict[str, Person] = field(default_factory=dict)
+    written: MutableMapping[str, Person] = field(default_factory=dict)
     # The copies the plan (or a re-plan) saw: resource name -> person, the base of an update.
     live: dict[str, Mapping[str, Any]] = field(default_factory=dict)
     synced: bool = False  # the one incremental sync after a first conflict was spent
@@ -159,7 +157,7 @@ class Executor:
         wait = self.settings.retry.cap(self.round)
         if isinstance(error, RateLimited) and error.retry_after is not None:
             wait = max(wait, error.retry_after)
-        return datetime.fromtimestamp(self.clock(), UTC) + timedelta(seconds=wait)
+        return datetime.fromtimestamp(self.clock.now(), UTC) + timedelta(seconds=wait)
 
     def record(self, kind: str, key: str, outcome: Outcome, **extra: Any) -> None:
         self.result.record(ObjectResult(kind, key, outcome, **extra))

@@ -57,6 +57,7 @@ from reconciler.apply.lease_record import (
     rfc3339,
     write_lease,
 )
+from reconciler.clock import sleep_unless
 from reconciler.model.stamps import (
     LEASE_EXPIRES_KEY,
     LEASE_GROUP_NAME,
@@ -143,6 +144,7 @@ class Lease:
     lease_id: str = field(default_factory=lambda: secrets.token_hex(4))
     lost: str | None = None
     expires: float = 0.0
+    renewing: bool = field(default=False, init=False)  # a renewal write is under way
     _group: Group | None = None  # the lease group as our last write answered (its etag)
     _lock: IO[str] | None = None
 
@@ -279,11 +281,13 @@ class Lease:
                 "confirmation?) and could not be renewed; nothing was written, run apply again"
             )
 
-    async def keep(self, on_lost: Callable[[str], None]) -> None:
-        """Renew every third of the ttl until cancelled; on loss, tell ``on_lost`` and stop."""
+    async def keep(self, on_lost: Callable[[str], None], stop: asyncio.Event | None = None) -> None:
+        """Renew every third of the ttl until ``stop`` is set (a renewal under way is let
+        finish) or cancelled; on loss, tell ``on_lost`` and stop. See :class:`Keeper`."""
         interval = self.ttl / 3
-        while True:
-            await self.sleep(interval)
+        stop = stop or asyncio.Event()
+        while not await sleep_unless(self.sleep, interval, stop):
+            self.renewing = True
             try:
                 await self.renew()
             except LeaseLost as error:
@@ -292,6 +296,8 @@ class Lease:
                 log.warning("lease.renew_failed", error=str(error))
                 if self.clock() + interval >= self.expires:  # the next try would be too late
                     self.lost = f"the lease could not be renewed before it expired: {error}"
+            finally:
+                self.renewing = False
             if self.lost is not None:
                 log.error("lease.lost", reason=self.lost)
                 on_lost(self.lost)
@@ -305,11 +311,13 @@ class Lease:
         guarded = asyncio.current_task()
         assert guarded is not None
         assert self.holding
+        inside = True
 
         def cancel_guarded(_reason: str) -> None:
-            guarded.cancel()
+            if inside:  # a renewal let finish after the block cannot cut the block short
+                guarded.cancel()
 
-        keeper = asyncio.create_task(self.keep(cancel_guarded), name="lease-renewal")
+        keeper = Keeper(self, cancel_guarded)
         try:
             yield self
         except asyncio.CancelledError:
@@ -318,9 +326,8 @@ class Lease:
             guarded.uncancel()
             raise LeaseLost(f"stopped writing: {self.lost}") from None
         finally:
-            keeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await keeper
+            inside = False
+            await keeper.stop()
 
     @contextlib.asynccontextmanager
     async def held(self, wait: float = 0.0) -> AsyncIterator[Lease]:
@@ -401,3 +408,23 @@ class Lease:
         if self._lock is not None:
             self._lock.close()  # closing releases the flock
             self._lock = None
+
+
+class Keeper:
+    """A lease renewed in the background (:meth:`Lease.keep`) until :meth:`stop`."""
+
+    def __init__(self, lease: Lease, on_lost: Callable[[str], None]) -> None:
+        self.lease = lease
+        self._stop = asyncio.Event()
+        self.task = asyncio.get_running_loop().create_task(
+            lease.keep(on_lost, self._stop), name="lease-renewal"
+        )
+
+    async def stop(self) -> None:
+        """Stop renewing: at once between two renewals, after it when one is under way (cut
+        short, it would be a write whose answer is lost, and the next write of the lease would
+        meet an etag it never saw). Cancelling the caller cancels the renewal too."""
+        self._stop.set()
+        if self.lease.renewing:
+            log.debug("lease.renewal_let_finish", lease=self.lease.lease_id)
+        await self.task

@@ -8,16 +8,15 @@ writing is final: the executor gets no re-planner.
 
 from __future__ import annotations
 
-import asyncio
 import random
-import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import replace
 
 from reconciler.apply.engine import ApplyGateway, ApplySettings, Run, group_names
 from reconciler.apply.journal import CreateJournal
 from reconciler.apply.live import LiveRead, read_live, stamped_names
 from reconciler.apply.results import ApplyResult, ObjectResult, Outcome
+from reconciler.clock import Clock, SystemClock
 from reconciler.model import DesiredState
 from reconciler.people.errors import PeopleError
 from reconciler.plan.model import Action, Kind, Plan, PlanItem
@@ -77,18 +76,17 @@ async def apply_saved(
     *,
     progress: Callable[[int], None] | None = None,
     on_plan: Callable[[Plan], bool] | None = None,
-    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-    clock: Callable[[], float] = time.time,
+    clock: Clock | None = None,
     rng: random.Random | None = None,
 ) -> ApplyResult:
     """Apply exactly a saved plan, item by item, refusing items whose etag changed since."""
     settings = replace(settings, plan=replace(settings.plan, owner=plan.owner))
+    clock = clock or SystemClock()
     run = Run(
         gateway,
         journal,
         DesiredState(),
         settings,
-        sleep=sleep,
         clock=clock,
         rng=rng or random.Random(),
         progress=progress,
@@ -96,7 +94,7 @@ async def apply_saved(
     )
     try:
         read = await read_live(
-            gateway, journal, owner=plan.owner, settle=settings.executor.settle, now=clock
+            gateway, journal, owner=plan.owner, settle=settings.executor.settle, now=clock.now
         )
     except PeopleError as error:
         run.result.errors.append(f"reading live state failed: {error}")

@@ -60,7 +60,7 @@ async def run_updates(ex: Executor, ops: Sequence[ContactOp]) -> None:
             ex.synced = True
             conflicts, again = await _resync(ex, conflicts)
         if conflicts:
-            await ex.sleep(ex.backoff(attempt - 1))
+            await ex.clock.sleep(ex.backoff(attempt - 1))
             again += await _remerge(ex, [op for op, _ in conflicts])
         todo = unsent + again
 

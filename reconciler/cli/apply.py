@@ -65,6 +65,7 @@ class ApplyRequest:
     # Options that shape a new plan, as given on the command line: a saved plan was shaped
     # when it was made, so applying one with any of them is refused rather than ignored.
     shaping: tuple[str, ...] = ()
+    ignore_manifest_changes: bool = False  # apply a saved plan whose manifests changed since
 
 
 # Parameters of ``planning_options`` that change what a plan contains (not where it applies).
@@ -117,14 +118,23 @@ def shaping_given(context: click.Context) -> tuple[str, ...]:
         "any directory or machine sees them; still missing after that, apply exits 1."
     ),
 )
+@option(
+    "--ignore-manifest-changes",
+    is_flag=True,
+    help=(
+        "Apply a saved plan even though the manifests it was made from changed since (or are "
+        "not found from here): the plan is written exactly as it was reviewed."
+    ),
+)
 @lock_timeout_option(default=0.0)
 @planning_options
 def apply(paths: tuple[str, ...], **kwargs: Any) -> None:
     """Make the live address book match the manifests (or apply a saved plan).
 
     PATHS are manifest files or directories (default: the current directory), or one plan file
-    saved by 'reconciler plan --out'. A saved plan is applied only for the items whose live etag
-    is still the one it saw. Exits 0 only when everything converged; otherwise lists what is left.
+    saved by 'reconciler plan --out'. A saved plan is applied only while the manifests it was made
+    from are unchanged, and only for the items whose live etag is still the one it saw. Exits 0
+    only when everything converged; otherwise lists what is left.
     """
     from reconciler.apply.executor import ExecutorSettings
     from reconciler.cli.verbosity import log_level
@@ -143,6 +153,7 @@ def apply(paths: tuple[str, ...], **kwargs: Any) -> None:
         visibility_timeout=kwargs["visibility_timeout"],
         lock_timeout=kwargs["lock_timeout"],
         shaping=shaping_given(click.get_current_context()),
+        ignore_manifest_changes=kwargs["ignore_manifest_changes"],
         color=use_color(),
         log_level=log_level(),
     )
@@ -172,7 +183,7 @@ def run_apply(request: ApplyRequest) -> int:
     from reconciler.apply.journal import JournalLocked
     from reconciler.apply.lease import LeaseError
     from reconciler.people.errors import PeopleError
-    from reconciler.plan import PlanError, SavedPlanError, check_binding
+    from reconciler.plan import PlanError, SavedPlanError, check_binding, check_manifests
 
     quiet_logs(request.log_level)
     try:
@@ -187,13 +198,22 @@ def run_apply(request: ApplyRequest) -> int:
             "('reconciler plan ... --out FILE') and apply that"
         )
         return EXIT_ERROR
+    if saved is None and request.ignore_manifest_changes:
+        err(
+            "Error: --ignore-manifest-changes is for applying a saved plan "
+            "('reconciler apply PLANFILE'); these manifests are planned afresh"
+        )
+        return EXIT_ERROR
     if saved is not None:
-        try:  # the target and owner are known before connecting: refuse without touching it
+        try:  # the target, owner and manifests are known before connecting: refuse untouched
             check_binding(
                 saved.binding,
                 request.target.binding(saved.binding.account),
                 source=request.paths[0],
             )
+            if not request.ignore_manifest_changes:
+                now = _manifests_now(saved, request.paths[0])
+                check_manifests(saved, now, source=request.paths[0])
         except SavedPlanError as error:
             err(f"Error: {error}")
             return EXIT_ERROR
@@ -214,6 +234,22 @@ def run_apply(request: ApplyRequest) -> int:
     finally:
         bar.close()
     return _report(request, result)
+
+
+def _manifests_now(saved: SavedPlan, source: str) -> str | None:
+    """The fingerprint the manifests a saved plan was made from have now (None: not found
+    from here); a warning when the plan, saved by an older version, names none."""
+    from reconciler.manifest import fingerprint_of
+
+    if saved.manifests is None:
+        err(
+            f"Warning: {source} names no manifests (saved by an older version): whether they "
+            "changed since it was made is not checked"
+        )
+        return None
+    if not all(Path(path).exists() for path in saved.manifests.paths):
+        return None
+    return fingerprint_of(saved.manifests.paths)
 
 
 def _approver(

@@ -226,8 +226,9 @@ def render_plan(plan: Plan, output: PlanFormat, *, compact: bool, redact: bool) 
 
 def run_plan(request: PlanRequest) -> int:
     """Print the plan (and save it with ``--out``); exit code per ``--detailed-exitcode``."""
+    from reconciler.manifest import DEFAULT_PATH
     from reconciler.people.errors import PeopleError
-    from reconciler.plan import PlanError, drift_only, dumps_plan
+    from reconciler.plan import Manifests, PlanError, drift_only, dumps_plan
     from reconciler.plan.render_color import color_plan
 
     quiet_logs(request.log_level)
@@ -247,7 +248,11 @@ def run_plan(request: PlanRequest) -> int:
     click.echo(shown.rstrip("\n"))
     if request.out:
         assert binding is not None
-        Path(request.out).write_text(dumps_plan(plan, binding), encoding="utf-8")
+        assert desired.fingerprint is not None
+        made_from = Manifests(tuple(request.paths) or (DEFAULT_PATH,), desired.fingerprint)
+        Path(request.out).write_text(
+            dumps_plan(plan, binding, manifests=made_from), encoding="utf-8"
+        )
         if request.log_level <= logging.WARNING:
             err(f"Saved the plan to {request.out}; apply it with: reconciler apply {request.out}")
     changed = bool(plan.items) if plan.drift_only else not plan.in_sync

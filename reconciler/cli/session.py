@@ -101,4 +101,5 @@ def load_desired(paths: Sequence[str], default_region: str) -> DesiredState | No
         groups=loaded.groups,
         complete=loaded.ok,
         revision=loaded.revision or None,
+        fingerprint=loaded.fingerprint or None,
     )

@@ -44,6 +44,24 @@ if TYPE_CHECKING:
 __all__ = ["ApplyBackend"]
 
 
+@dataclass(frozen=True)
+class _PassTime:
+    """The account's clock for the times a pass reports (on its queue's timeline), with real
+    sleeps for the pass's own short waits (a conflict's backoff): those never wait for the
+    account's clock to be moved."""
+
+    clock: Clock
+
+    def now(self) -> float:
+        return self.clock.now()
+
+    async def sleep(self, seconds: float) -> None:
+        await _REAL_TIME.sleep(seconds)
+
+
+_REAL_TIME = SystemClock()
+
+
 @dataclass
 class ApplyBackend:
     """Runs passes for one account through one client and one create journal.
@@ -149,7 +167,7 @@ class ApplyBackend:
                 desired,
                 settings,
                 written=self.written,
-                clock=self.clock.now,
+                clock=_PassTime(self.clock),
                 on_plan=on_plan,
                 may_write=None if self.leasing is None else self.leasing.may_write,
             )

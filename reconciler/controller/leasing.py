@@ -40,10 +40,11 @@ from typing import Any
 import structlog
 
 from reconciler.apply.journal import CreateJournal
-from reconciler.apply.lease import POLL, Lease, LeaseError, LeaseHeld, LeaseLost
+from reconciler.apply.lease import POLL, Keeper, Lease, LeaseError, LeaseHeld, LeaseLost
 from reconciler.apply.lease_record import Group
 from reconciler.apply.live import LiveReader
 from reconciler.apply.visibility import DEFAULT_TIMEOUT, Creates, wait_until_listed
+from reconciler.clock import sleep_unless
 from reconciler.people.errors import PeopleError
 
 __all__ = ["LEASE_RECHECK", "PassLease", "lease_wait"]
@@ -54,6 +55,10 @@ log = structlog.get_logger("reconciler.lease")
 LEASE_RECHECK = 30.0
 """Seconds at most before a pass that found the lease held tries again: the holder may give
 it back long before its expiry (an ``apply`` ends), and each try is one listing and plan."""
+
+
+class _Halted(Exception):
+    """A pass starts while the idle account waits for a listing: stop waiting."""
 
 
 def lease_wait(error: LeaseError, now: float) -> tuple[float, str]:
@@ -91,8 +96,9 @@ class PassLease:
     monotonic: Callable[[], float] = time.monotonic
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
     _settling: asyncio.Task[None] | None = field(default=None, init=False)
+    _halt: asyncio.Event = field(default_factory=asyncio.Event, init=False)  # stop settling
     _pass: asyncio.Task[Any] | None = field(default=None, init=False)
-    _keeper: asyncio.Task[None] | None = field(default=None, init=False)
+    _keeper: Keeper | None = field(default=None, init=False)
     _releasing: bool = field(default=False, init=False)  # a release write is under way
     _shown: dict[str, str] = field(default_factory=dict, init=False)  # creates a listing showed
 
@@ -125,9 +131,7 @@ class PassLease:
             self._pass = None
             keeper, self._keeper = self._keeper, None
             if keeper is not None:
-                keeper.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await keeper
+                await keeper.stop()
 
     async def may_write(self, _plan: object) -> bool:
         """Asked before the pass's first write: take or renew the lease, and keep it renewed
@@ -147,11 +151,10 @@ class PassLease:
             guarded = self._pass
 
             def stop_writing(_reason: str) -> None:
-                guarded.cancel()
+                if self._pass is guarded:  # not once the pass is over
+                    guarded.cancel()
 
-            self._keeper = asyncio.get_running_loop().create_task(
-                self.lease.keep(stop_writing), name="lease-renewal"
-            )
+            self._keeper = Keeper(self.lease, stop_writing)
         return current
 
     def idle(self, next_pass_in: float | None) -> None:
@@ -195,14 +198,23 @@ class PassLease:
         self._shown.update({k: names[k] for k in keys if k in names})
 
     async def _stop_settling(self) -> None:
-        """Stop waiting for the listing; a release already under way is let finish (cut
-        short, its answer lost, we would not know whether we still hold the lease)."""
+        """Stop waiting for the listing, without giving the lease back. A request already
+        under way is let finish: a listing (cut short, it is a read paid for and its answer
+        lost), a renewal or a release (we would not know whether we still hold the lease)."""
         settling, self._settling = self._settling, None
-        if settling is not None and not settling.done():
-            if not self._releasing:
-                settling.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await settling
+        if settling is None or settling.done():
+            return
+        log.debug("lease.settle_stopping", releasing=self._releasing)
+        self._halt.set()
+        try:
+            await settling
+        finally:
+            self._halt.clear()
+
+    async def _look_again(self, seconds: float) -> None:
+        """The settle's wait between two listings, ended by :meth:`_stop_settling`."""
+        if await sleep_unless(self.sleep, seconds, self._halt):
+            raise _Halted
 
     async def _settle(self, creates: Creates, within: float, *, release: bool) -> None:
         """Wait (at most ``within`` seconds, renewing) until a listing shows ``creates`` (the
@@ -215,19 +227,21 @@ class PassLease:
                 async with self.lease.writing():
                     seen = await wait_until_listed(
                         self.reader, creates, within=within,
-                        clock=self.monotonic, sleep=self.sleep,
+                        clock=self.monotonic, sleep=self._look_again,
                     )  # fmt: skip
                 if not seen.visible:
                     log.warning(
                         "lease.creates_not_listed", creates=len(seen.missing), releasing=release
                     )
+        except _Halted:  # a pass starts: it keeps the lease
+            return
         except PeopleError as error:
             log.warning("lease.listing_failed", error=str(error), releasing=release)
         except LeaseLost as error:
             log.error("lease.lost", reason=str(error))
             self.lease.forget()
             return
-        if release:
+        if release and not self._halt.is_set():
             self._releasing = True
             try:
                 await self.lease.release()

@@ -2,18 +2,18 @@
 
 Each account gets its own client (over the replica's one connection pool and pacer, see
 :func:`reconciler.people.targets.open_replica`), create journal (in the state directory), write
-lease (kept in the address book itself, so a concurrent ``reconciler apply`` on any machine
-cannot become a second writer; taken only by passes that write and given back when the account
-goes idle, see :mod:`reconciler.controller.leasing`), poller and worker; accounts run side by
-side on one event loop, at most ``concurrent_passes`` passes at a time. Accounts are opened
-concurrently: opening reads nothing but each account's profile (the same-address-book check,
-``STARTUP_READS`` at a time) and takes no lease, so the first passes start within seconds. A
-lease another writer holds keeps only that account waiting (its passes are requeued, and it is
-not ready after ``lock_timeout``); a lease lost mid-pass stops that account's writing at once,
-and the others carry on. SIGTERM (or SIGINT) stops every source, lets each in-flight pass
-finish, waits (as long again at most) until a listing shows its creates, releases the leases
-and returns 0; a pass still running after ``shutdown_timeout`` is cancelled, which is safe
-because the next start is a full pass and the create journal survives.
+lease (kept in the address book itself, so a concurrent ``reconciler apply`` on any machine cannot
+become a second writer; taken only by passes that write and given back when the account goes idle,
+see :mod:`reconciler.controller.leasing`), poller and worker; accounts run side by side on one event
+loop, at most ``concurrent_passes`` passes at a time. Accounts are opened concurrently: opening
+reads nothing but each account's profile (the same-address-book check of
+:mod:`reconciler.controller.addressbooks`, which accounts joining later pass too) and takes no
+lease, so the first passes start within seconds. A lease another writer holds keeps only that
+account waiting (its passes are requeued, and it is not ready after ``lock_timeout``); a lease lost
+mid-pass stops that account's writing at once, and the others carry on. SIGTERM (or SIGINT) stops
+every source, lets each in-flight pass finish, waits (as long again at most) until a listing shows
+its creates, releases the leases and returns 0; a pass still running after ``shutdown_timeout`` is
+cancelled, which is safe because the next start is a full pass and the create journal survives.
 
 Which accounts run is the roster's answer (:mod:`reconciler.controller.roster`: the file's
 accounts and the users its directory entries select, cut to the shard); the running set is the
@@ -42,6 +42,7 @@ from reconciler.apply.lease import LEASE_TTL, claim
 from reconciler.clock import SystemClock
 from reconciler.controller.account import AccountWorker, Intervals
 from reconciler.controller.accounts import Account, AccountsConfig
+from reconciler.controller.addressbooks import AddressBooks
 from reconciler.controller.backend import ApplyBackend
 from reconciler.controller.desired import DesiredStore, load_manifests
 from reconciler.controller.events import Event
@@ -62,7 +63,6 @@ from reconciler.controller.slots import PassSlots
 from reconciler.controller.status import AccountStatus, StatusBoard
 from reconciler.controller.statusroutes import status_prefix_routes, status_routes
 from reconciler.controller.watching import ReplicaWatcher, WatchState
-from reconciler.people.errors import PeopleError
 from reconciler.plan.options import PlanOptions
 from reconciler.statedir import StateDir
 
@@ -229,50 +229,6 @@ def _pacing(settings: RunSettings) -> Any:
     return PacingConfig(**budget)
 
 
-STARTUP_READS = 32
-"""Profile reads in flight at once while the accounts are opened (the project's read budget
-paces them too)."""
-
-
-async def _address_book(client: PeopleClient, limit: asyncio.Semaphore) -> str | None:
-    async with limit:
-        try:
-            return await client.address_book()
-        except PeopleError as error:
-            _log.warning(
-                "cannot tell which address book an account is",
-                account=client.account,
-                error=str(error),
-            )
-            return None
-
-
-async def _shared_address_books(clients: list[tuple[str, PeopleClient]]) -> bool:
-    """Whether two accounts turn out to be one address book (aliases of one mailbox, say):
-    then they would fight, and with pruning delete each other's contacts. Each account's own
-    profile (``people/me``) names the address book; one read per account, ``STARTUP_READS`` at
-    a time, only when there are several, before anything is written. An account whose profile
-    cannot be read is left to fail on its own."""
-    if len(clients) < 2:
-        return False
-    limit = asyncio.Semaphore(STARTUP_READS)
-    books = await asyncio.gather(*(_address_book(client, limit) for _, client in clients))
-    seen: dict[str, str] = {}
-    shared = False
-    for (key, _client), book in zip(clients, books, strict=True):
-        if book is None:
-            continue
-        if book in seen:
-            shared = True
-            _log.error(
-                "two accounts are one address book; give each mailbox one entry",
-                accounts=[seen[book], key],
-                address_book=book,
-            )
-        seen.setdefault(book, key)
-    return shared
-
-
 async def _open_account(
     stack: AsyncExitStack,
     account: Account,
@@ -419,7 +375,10 @@ async def run_controller(
             suspended=suspended or account.suspend,
         )
 
+    books = AddressBooks()
+
     def forget(account: Account) -> None:
+        books.forget(account.key)
         board.forget(account.label)
         health.forget(account.label)
         metrics.forget(account.label)
@@ -464,7 +423,11 @@ async def run_controller(
                 )
 
             async def open_one(account_stack: AsyncExitStack, account: Account) -> AccountWorker:
+                """Open an account that joins while the others run."""
                 client = await _connect(account_stack, account, settings, replica)
+                refused = await books.admit([(account.key, client)])
+                if refused:  # an alias of a running account: left out, nothing written
+                    raise refused[0]
                 return await open_worker(account_stack, account, client)
 
             fleet = Fleet(opener=open_one, forget=forget, drain_bound=settings.shutdown_timeout)
@@ -477,10 +440,8 @@ async def run_controller(
                 _log.warning("no account belongs to this shard", shard=str(settings.shard))
             statuses = {a.key: register(a) for a in accounts}
             clients = [await _connect(fleet.stack(a.key), a, settings, replica) for a in accounts]
-            if await _shared_address_books(
-                [(a.key, c) for a, c in zip(accounts, clients, strict=True)]
-            ):
-                return 1
+            if await books.admit([(a.key, c) for a, c in zip(accounts, clients, strict=True)]):
+                return 1  # the accounts file is wrong: nothing is written
             try:
                 workers = [
                     await open_worker(fleet.stack(a.key), a, client)

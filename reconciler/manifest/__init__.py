@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from reconciler.manifest.errors import Location, ManifestError
 from reconciler.manifest.ignore import IGNORE_FILE
-from reconciler.manifest.loader import DEFAULT_PATH, LoadResult, load
+from reconciler.manifest.loader import DEFAULT_PATH, LoadResult, fingerprint_of, load
 from reconciler.manifest.resources import (
     API_VERSION,
     ContactResource,
@@ -33,5 +33,6 @@ __all__ = [
     "LoadResult",
     "Location",
     "ManifestError",
+    "fingerprint_of",
     "load",
 ]

@@ -39,8 +39,11 @@ class LoadResult:
     errors: list[ManifestError] = field(default_factory=list)
     files: int = 0
     # The revision read: the git commit when every path is in one checked-out commit, else
-    # ``sha256:`` and the digest of every file read (see :mod:`reconciler.manifest.revision`).
+    # the fingerprint (see :mod:`reconciler.manifest.revision`).
     revision: str = ""
+    # ``sha256:`` and the digest of every file read, each under its path relative to the path
+    # given: the same content has the same fingerprint in any checkout (see fingerprint_of).
+    fingerprint: str = ""
     rereads: int = 0  # times the load started again because a new revision was published
 
     @property
@@ -104,17 +107,28 @@ def load(
         )
     loading.check_references()
     loading.result.errors.sort(key=lambda e: (e.path, e.line, e.col))
-    loading.result.revision = _revision(pins, loading.digest)
+    loading.result.fingerprint = f"sha256:{loading.digest.hexdigest()}"
+    loading.result.revision = _commit(pins) or loading.result.fingerprint
     return loading.result
 
 
-def _revision(pins: Sequence[Pin], digest: Digest) -> str:
-    """One commit when every path is in the same checked-out commit, else the content digest."""
+def fingerprint_of(paths: Sequence[Path | str], *, max_file_bytes: int = MAX_FILE_BYTES) -> str:
+    """The fingerprint :func:`load` reports for ``paths``, without parsing: the same files'
+    bytes digested the same way (what ``apply PLANFILE`` compares with the plan's)."""
+    loading = _Loading(default_region=DEFAULT_REGION, max_file_bytes=max_file_bytes, cache=False)
+    for pinned in (pin(Path(path)) for path in paths):
+        for item in discover(pinned):
+            if not isinstance(item, ManifestError):
+                loading.read_file(item, pinned)
+    return f"sha256:{loading.digest.hexdigest()}"
+
+
+def _commit(pins: Sequence[Pin]) -> str | None:
+    """The commit every path is in, when it is one checked-out commit."""
     commits = {
         git_commit(p.real if p.real.is_dir() else p.real.parent) if p.real else None for p in pins
     }
-    commit = commits.pop() if len(commits) == 1 else None
-    return commit or f"sha256:{digest.hexdigest()}"
+    return commits.pop() if len(commits) == 1 else None
 
 
 def _relative(shown: Path, given: Path) -> str:
@@ -139,11 +153,23 @@ class _Loading:
 
     def load_file(self, found: Found, pinned: Pin) -> None:
         """Read one file from beneath its pinned directory and accept what it defines."""
+        data = self.read_file(found, pinned)
+        if data is None:
+            return
+        outcome = parse_file(data, str(found.shown), self.default_region, cache=self.cache)
+        self.result.errors.extend(outcome.errors)
+        self.broken_groups |= outcome.broken_groups
+        for accepted in outcome.accepted:
+            self.accept(accepted)
+
+    def read_file(self, found: Found, pinned: Pin) -> bytes | None:
+        """One file's bytes, added to the revision's digest; None (an error noted, or a file
+        already read) when there is nothing to parse."""
         shown, real = str(found.shown), found.real
         errors = self.result.errors
         try:
             if real in self.seen_files:  # reached twice through links or overlapping paths
-                return
+                return None
             self.seen_files.add(real)
             size = real.stat().st_size
             if size > self.max_file_bytes:
@@ -156,20 +182,16 @@ class _Loading:
                         "split it into several files",
                     )
                 )
-                return
+                return None
             data = real.read_bytes()
         except OSError as exc:
             errors.append(
                 ManifestError(shown, 1, 1, f"cannot read file: {exc.strerror}", "check permissions")
             )
-            return
+            return None
         self.result.files += 1
         self.digest.add(_relative(found.shown, pinned.given), data)
-        outcome = parse_file(data, shown, self.default_region, cache=self.cache)
-        errors.extend(outcome.errors)
-        self.broken_groups |= outcome.broken_groups
-        for accepted in outcome.accepted:
-            self.accept(accepted)
+        return data
 
     def accept(self, accepted: Accepted) -> None:
         """Add one valid document unless its name (or a group's display name) is taken."""

@@ -79,12 +79,15 @@ class DesiredState:
 
     ``revision`` names the one revision of the manifests they were read from (a git commit or
     a content digest), carried into plans, saved plans and logs; None when nobody said.
+    ``fingerprint`` is the digest of their content (the same in any checkout), which a saved
+    plan records so that applying it can tell that the manifests changed since.
     """
 
     contacts: Sequence[ContactLike] = ()
     groups: Sequence[GroupLike] = ()
     complete: bool = True
     revision: str | None = None
+    fingerprint: str | None = None
 
 
 @dataclass(frozen=True)

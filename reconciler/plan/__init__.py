@@ -40,7 +40,15 @@ from reconciler.plan.pending import resolve_body
 from reconciler.plan.render_json import render_json
 from reconciler.plan.render_markdown import render_markdown
 from reconciler.plan.render_text import render_text
-from reconciler.plan.saved import Binding, SavedPlan, check_binding, dumps_plan, loads_plan
+from reconciler.plan.saved import (
+    Binding,
+    Manifests,
+    SavedPlan,
+    check_binding,
+    check_manifests,
+    dumps_plan,
+    loads_plan,
+)
 from reconciler.plan.view import FORMAT_VERSION, plan_view
 
 __all__ = [
@@ -61,6 +69,7 @@ __all__ = [
     "GroupNameTaken",
     "Kept",
     "Kind",
+    "Manifests",
     "Method",
     "Plan",
     "PlanError",
@@ -76,6 +85,7 @@ __all__ = [
     "WaveName",
     "build_plan",
     "check_binding",
+    "check_manifests",
     "drift_only",
     "dumps_plan",
     "loads_plan",

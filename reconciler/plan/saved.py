@@ -11,6 +11,10 @@ A saved plan is bound to where it was made (:class:`Binding`: the target, the ad
 user and the owner): etags alone do not catch a plan applied to another address book, where
 its creates would land as brand-new contacts. :func:`check_binding` refuses such an apply
 before anything is read or written. Version 1 files carried no binding and are refused.
+
+It also names the manifests it was made from (the paths as given to ``plan``) and their
+content's fingerprint, so that ``apply PLANFILE`` can tell that someone changed them
+since the review (:func:`check_manifests`).
 """
 
 from __future__ import annotations
@@ -46,8 +50,7 @@ class Binding:
     ``target`` is the endpoint (``embedded:<state file>``, the emulator's URL or ``google``),
     ``account`` the resource name of the address book's user as the API reports it (never a
     credential), ``owner`` the stamp owner. ``revision`` is the manifests revision (stored
-    once in the file, as the plan's own); it is compared only when both sides know it, and
-    ``apply PLANFILE`` reads no manifests, so today only callers that load some can pass one.
+    once in the file, as the plan's own); it is compared only when both sides know it.
     """
 
     target: str
@@ -57,11 +60,21 @@ class Binding:
 
 
 @dataclass(frozen=True)
+class Manifests:
+    """The manifests a plan was made from: the paths as given to ``plan`` (relative to where it
+    ran) and the fingerprint of their content (``sha256:``, the same in any checkout)."""
+
+    paths: tuple[str, ...]
+    fingerprint: str
+
+
+@dataclass(frozen=True)
 class SavedPlan:
     """A plan read back from a file, with the binding it was saved under."""
 
     plan: Plan
     binding: Binding
+    manifests: Manifests | None = None  # None in files saved before plans named them
 
 
 def check_binding(saved: Binding, here: Binding, *, source: str = "<plan>") -> None:
@@ -84,6 +97,28 @@ def check_binding(saved: Binding, here: Binding, *, source: str = "<plan>") -> N
             f"{source}: refusing to apply a plan made elsewhere: {'; '.join(differences)}. "
             "Nothing was written; plan again against this target, or apply with the target, "
             "credentials and --owner the plan was made with"
+        )
+
+
+def check_manifests(saved: SavedPlan, now: str | None, *, source: str = "<plan>") -> None:
+    """Raise :class:`SavedPlanMismatch` when the manifests ``saved`` was made from have
+    changed since: ``now`` is their fingerprint as they are here (None: not found)."""
+    if saved.manifests is None:
+        return
+    paths = ", ".join(saved.manifests.paths)
+    if now is None:
+        raise SavedPlanMismatch(
+            f"{source}: refusing to apply: the manifests the plan was made from ({paths}) are "
+            "not found from here. Nothing was written; apply from the folder the plan was made "
+            "in, or with --ignore-manifest-changes to write the plan as it was reviewed"
+        )
+    if now != saved.manifests.fingerprint:
+        made_at = f" at revision {saved.plan.revision}" if saved.plan.revision else ""
+        raise SavedPlanMismatch(
+            f"{source}: refusing to apply: the manifests changed since the plan was made{made_at} "
+            f"({paths}: {saved.manifests.fingerprint} then, {now} now). Nothing was written; "
+            "plan again to review the change, or apply with --ignore-manifest-changes to write "
+            "the plan as it was reviewed"
         )
 
 
@@ -132,6 +167,11 @@ class _Binding(_Strict):
     owner: str
 
 
+class _Manifests(_Strict):
+    paths: list[str]
+    fingerprint: str
+
+
 class _Document(_Strict):
     format: Literal["reconciler-plan"]
     format_version: int
@@ -143,6 +183,7 @@ class _Document(_Strict):
     group_labels: dict[str, str] = {}
     etags: dict[str, str] = {}
     revision: str | None = None
+    manifests: _Manifests | None = None
     items: list[_Item]
     waves: list[_Wave]
 
@@ -167,9 +208,10 @@ def _item_doc(item: PlanItem) -> dict[str, Any]:
     }
 
 
-def dumps_plan(plan: Plan, binding: Binding) -> str:
+def dumps_plan(plan: Plan, binding: Binding, *, manifests: Manifests | None = None) -> str:
     """The plan as a JSON document that :func:`loads_plan` turns back into an equal plan,
-    bound to ``binding`` (whose owner and revision must be the plan's)."""
+    bound to ``binding`` (whose owner and revision must be the plan's), naming the
+    ``manifests`` paths it was planned from."""
     if plan.drift_only:
         raise ValueError("a drift-only plan is for reading: it cannot be saved or applied")
     if binding.owner != plan.owner or binding.revision not in (None, plan.revision):
@@ -190,6 +232,9 @@ def dumps_plan(plan: Plan, binding: Binding) -> str:
         "group_labels": dict(plan.group_labels),
         "etags": dict(plan.etags),
         "revision": plan.revision,
+        "manifests": None
+        if manifests is None
+        else {"paths": list(manifests.paths), "fingerprint": manifests.fingerprint},
         "items": [_item_doc(item) for item in plan.items],
         "waves": [
             {
@@ -299,4 +344,6 @@ def loads_plan(text: str | bytes, *, source: str = "<plan>") -> SavedPlan:
         revision=document.revision,
     )
     b = document.binding
-    return SavedPlan(plan, Binding(b.target, b.account, b.owner, document.revision))
+    m = document.manifests
+    manifests = None if m is None else Manifests(tuple(m.paths), m.fingerprint)
+    return SavedPlan(plan, Binding(b.target, b.account, b.owner, document.revision), manifests)

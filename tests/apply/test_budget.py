@@ -56,8 +56,7 @@ async def test_a_saved_plan_runs_its_own_batches(world: World) -> None:
             journal,
             plan,
             world.settings(),
-            sleep=world.clock.sleep,
-            clock=world.clock.now,
+            clock=world.clock,
             rng=random.Random(1),
         )
     assert result.converged, [r.to_json() for r in result.left][:3]
@@ -116,8 +115,7 @@ async def test_the_controller_settings_bound_a_pass_the_same_way(world: World) -
             journal,
             book(3, title="Lead"),
             settings,
-            sleep=world.clock.sleep,
-            clock=world.clock.now,
+            clock=world.clock,
             rng=random.Random(2),
         )
     world.configure(error_rate=0.0)
@@ -204,8 +202,7 @@ async def test_an_apply_sends_exactly_the_batches_of_the_plan_it_shows(world: Wo
             desired,
             settings,
             on_plan=approve,
-            sleep=world.clock.sleep,
-            clock=world.clock.now,
+            clock=world.clock,
             rng=random.Random(3),
         )
     assert result.converged, [r.to_json() for r in result.left][:3]

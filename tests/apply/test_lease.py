@@ -12,18 +12,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import structlog
 
 from reconciler.apply.lease import LEASE_TTL, Lease, LeaseHeld, LeaseLost
 from reconciler.apply.lease_record import LeaseRecord, find_lease_group, force_unlock
 from reconciler.clock import ManualClock
-from reconciler.emulator import EmulatorConfig, create_app
+from reconciler.emulator import BackgroundServer, EmulatorConfig, create_app
 from reconciler.model.stamps import LEASE_GROUP_NAME, is_lease_group
 from reconciler.people import connect
 from reconciler.people.client import PeopleClient
 from reconciler.people.errors import ServerError
 from reconciler.people.pacing import PacingConfig
 from reconciler.people.transport import ClientConfig
-from tests.support.eventually import eventually_async
+from tests.support.eventually import LIMIT, eventually_async
+from tests.support.held_calls import HeldCall, statuses
 from tests.support.leases import Ticks, claimant
 
 START = 1_767_225_600.0  # 2026-01-01T00:00:00Z
@@ -277,3 +279,48 @@ async def test_a_holder_that_cannot_renew_stops_before_its_lease_lapses(
     assert lost_at[0] < expires
     with pytest.raises(LeaseLost, match="could not be renewed"):
         await task
+
+
+async def test_a_renewal_under_way_when_the_writing_ends_is_let_finish(tmp_path: Path) -> None:
+    """A renewal is a write: cut short when the block ends, it is paid for and its answer
+    lost (the server counts a client gone mid-request, 499, or makes the write and the next
+    one meets an etag it never saw, 409). The block's end waits for it instead; the release
+    after it writes over the renewed record at once."""
+    gate = HeldCall(create_app(EmulatorConfig()))
+    with BackgroundServer(gate) as server:
+        try:
+            async with connect(server.url, token="user:ci@example.com", config=UNPACED) as client:
+                ticks, clock = Ticks(), ManualClock(START)
+                lease = claimant(client, tmp_path, "runner-1", clock, sleep=ticks.sleep)
+                await lease.acquire()
+                done = asyncio.Event()
+
+                async def write() -> None:
+                    async with lease.writing():
+                        await done.wait()
+
+                gate.arm("PUT", "")  # the renewal's update of the lease group
+                with structlog.testing.capture_logs() as logs:
+                    writer = asyncio.create_task(write())
+                    await eventually_async(lambda: ticks.sleeps, "the renewal to wait its turn")
+                    ticks.queue.put_nowait(None)  # a renewal is due
+                    await asyncio.to_thread(gate.arrived.wait, LIMIT)
+                    done.set()  # the writing ends while the renewal is under way
+
+                    def ending() -> bool:
+                        return gate.client_left.is_set() or any(
+                            e["event"] == "lease.renewal_let_finish" for e in logs
+                        )
+
+                    await eventually_async(ending, "the writing to end")
+                    gate.opened.set()
+                    await writer
+                await asyncio.to_thread(gate.answered.wait, LIMIT)
+                assert "499" not in await statuses(server.url), "the renewal was cut short"
+                assert lease.holding
+                assert lease.lost is None
+                await lease.release()
+                assert "409" not in await statuses(server.url)
+                assert await record(client) is None
+        finally:
+            gate.opened.set()

@@ -4,7 +4,7 @@ contact still plans exactly like the server's own."""
 from __future__ import annotations
 
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from typing import Any
 
 from reconciler.apply.engine import converge
@@ -12,6 +12,8 @@ from reconciler.apply.executor import ItemResult
 from reconciler.apply.gateway import WRITE_ANSWER_FIELDS, ClientGateway
 from reconciler.apply.journal import CreateJournal
 from reconciler.apply.results import ApplyResult, Outcome
+from reconciler.clock import ManualClock
+from reconciler.controller.liveindex import LiveIndex
 from reconciler.model import DesiredState
 from tests.support.manifests import book
 from tests.support.world import World
@@ -69,7 +71,11 @@ class LaggingGateway(ClientGateway):
 
 
 async def _apply(
-    world: World, gateway: ClientGateway, desired: DesiredState, written: dict[str, Any]
+    world: World,
+    gateway: ClientGateway,
+    desired: DesiredState,
+    written: MutableMapping[str, Any],
+    progress: Callable[[int], None] | None = None,
 ) -> ApplyResult:
     with CreateJournal(world.journal_path, clock=world.clock.now) as journal:
         return await converge(
@@ -77,10 +83,10 @@ async def _apply(
             journal,
             desired,
             world.settings(),
-            sleep=world.clock.sleep,
-            clock=world.clock.now,
+            clock=world.clock,
             rng=random.Random(world.seed),
             written=written,
+            progress=progress,
         )
 
 
@@ -110,3 +116,41 @@ async def test_the_copy_made_from_a_short_answer_stands_in_for_a_lagging_read(
     assert again.converged, again.to_json()
     assert again.counts()[Outcome.UNCHANGED] == 3
     assert world.client.stats.requests["people.batchUpdateContacts"] == updates
+
+
+async def test_each_write_answer_is_shared_as_soon_as_it_is_answered(world: World) -> None:
+    """The engine works on the caller's mapping of our writes, not on a copy folded back at
+    the end of a wave: whoever shares it (the controller's poller, telling our own writes
+    echoing back from others' edits) holds each answer from the moment it is answered."""
+    written: dict[str, Any] = {}
+    held_at_each_outcome: list[int] = []
+    result = await _apply(
+        world,
+        ClientGateway(world.client),
+        book(3),
+        written,
+        progress=lambda _n: held_at_each_outcome.append(len(written)),
+    )
+    assert result.counts()[Outcome.CREATED] == 3
+    assert held_at_each_outcome == [1, 2, 3]  # each outcome recorded after its answer is held
+    assert {p["resourceName"] for p in await world.people()} == set(written)
+
+
+async def test_an_earlier_passs_answer_is_not_made_young_again_by_a_later_pass(
+    world: World,
+) -> None:
+    """A controller keeps each write's whole answer for ``hold`` seconds only; a later pass
+    that writes something else leaves the earlier answers as old as they are (a copy folded
+    back would have stamped them all as just written, and kept them)."""
+    clock = ManualClock()
+    written = LiveIndex(hold=30.0, clock=clock.now)
+    assert (await _apply(world, ClientGateway(world.client), book(2), written)).converged
+    first = set(written)
+    assert len(first) == 2
+    clock.advance(20)
+    assert (await _apply(world, ClientGateway(world.client), book(3), written)).converged
+    assert len(written) == 3
+    clock.advance(15)  # 35 s after the first pass, 15 s after the second
+    written.compact()
+    assert set(written).isdisjoint(first)
+    assert len(written) == 1

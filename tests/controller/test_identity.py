@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+import structlog
 from click.testing import CliRunner
 
 from reconciler.cli import main
+from tests.support.controller import WRITE_METHOD
+from tests.support.directory import ADMIN
+from tests.support.eventually import LIMIT, eventually_async
+from tests.support.manifests import contact_yaml
 
 
 def accounts_file(tmp_path: Path) -> Path:
@@ -33,6 +39,36 @@ def start(tmp_path: Path, url: str, *args: str, env: dict[str, str] | None = Non
     argv = ["run", "--config", str(accounts_file(tmp_path)), "--target", url, "--prune"]
     argv += ["--health-addr", "0", "--metrics-addr", "0", "--state-dir", str(tmp_path / "state")]
     return CliRunner().invoke(main, [*argv, *args], env=env or {})
+
+
+def bob_is_alice(emulator: Any) -> Any:
+    """The emulator, where bob@example.com is an alias of alice@example.com's mailbox (the
+    People API's calls made as bob reach alice's address book)."""
+
+    async def alias(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            headers = [
+                (k, v.replace(b"bob@example.com", b"alice@example.com"))
+                for k, v in scope["headers"]
+            ]
+            scope = {**scope, "headers": headers}
+        await emulator(scope, receive, send)
+
+    return alias
+
+
+def run_settings(url: str, tmp_path: Path) -> Any:
+    """``reconciler run --prune`` against ``url``, its probes on free ports."""
+    from reconciler.controller.runner import RunSettings
+    from reconciler.statedir import StateDir
+
+    return RunSettings(
+        target=url,
+        state_dir=StateDir.at(tmp_path / "state"),
+        health_addr="0",
+        metrics_addr="0",
+        prune=True,
+    )
 
 
 def requests_made(url: str) -> int:
@@ -76,34 +112,160 @@ async def test_two_entries_that_are_one_address_book_are_refused_at_start(
     address book: the controller reads each account's own profile at start, exits 1 and
     writes nothing."""
     from reconciler.controller.accounts import DriftPolicy, load_accounts
-    from reconciler.controller.runner import RunSettings, run_controller
+    from reconciler.controller.runner import run_controller
     from reconciler.emulator import BackgroundServer, EmulatorConfig, create_app
-    from reconciler.statedir import StateDir
-
-    emulator = create_app(EmulatorConfig())
-
-    async def alias(scope: dict[str, Any], receive: Any, send: Any) -> None:
-        """bob@example.com is an alias of alice@example.com on this server."""
-        if scope["type"] == "http":
-            headers = [
-                (k, v.replace(b"bob@example.com", b"alice@example.com"))
-                for k, v in scope["headers"]
-            ]
-            scope = {**scope, "headers": headers}
-        await emulator(scope, receive, send)
 
     config = load_accounts(
         accounts_file(tmp_path), default_owner="o", drift_policy=DriftPolicy.CORRECT
     )
-    with BackgroundServer(alias) as server:  # type: ignore[arg-type]
-        settings = RunSettings(
-            target=server.url,
-            state_dir=StateDir.at(tmp_path / "state"),
-            health_addr="0",
-            metrics_addr="0",
-            prune=True,
-        )
+    with BackgroundServer(bob_is_alice(create_app(EmulatorConfig()))) as server:
+        settings = run_settings(server.url, tmp_path)
         assert await run_controller(config, settings) == 1
         async with httpx.AsyncClient(base_url=server.url) as http:
             stats = (await http.get("/__emulator/stats")).json()["by_method"]
     assert set(stats) == {"people.people.get"}, "only the two profile reads, no write"
+
+
+async def test_a_directory_user_who_is_a_running_accounts_mailbox_is_refused(
+    tmp_path: Path,
+) -> None:
+    """A user who joins a directory selection while the controller runs passes the same check
+    as the accounts opened at start: bob, an alias of alice's mailbox, is refused with an error
+    naming both, nothing is written for him (alice's address book keeps only her contacts), and
+    alice carries on. Once alice leaves the selection, the next refresh starts bob."""
+    from reconciler.controller.accounts import DriftPolicy, load_accounts
+    from reconciler.controller.runner import run_controller
+    from reconciler.emulator import BackgroundServer, EmulatorConfig, create_app
+
+    for user in ("alice", "bob"):
+        (tmp_path / "users" / user).mkdir(parents=True)
+        (tmp_path / "users" / user / "c.yaml").write_text(contact_yaml(f"{user}-friend", user))
+    (tmp_path / "accounts.yaml").write_text(
+        "directory:\n"
+        "  - {name: sales, admin: admin@example.com, orgUnitPath: /Sales,\n"
+        "     manifests: 'users/{user}', refreshInterval: 200ms}\n"
+    )
+    config = load_accounts(
+        tmp_path / "accounts.yaml", default_owner="o", drift_policy=DriftPolicy.CORRECT
+    )
+    with BackgroundServer(bob_is_alice(create_app(EmulatorConfig()))) as server:
+        settings = run_settings(server.url, tmp_path)
+        async with httpx.AsyncClient(base_url=server.url) as http:
+
+            async def seed(email: str, unit: str, **fields: Any) -> None:
+                body = {"orgUnitPath": unit, **fields}
+                answer = await http.put(f"/__emulator/directory/users/{email}", json=body)
+                answer.raise_for_status()
+
+            async def alices_names() -> list[str]:
+                users = (await http.get("/__emulator/dump")).json()["users"]
+                book = users.get("alice@example.com", {"people": []})
+                return sorted(p["names"][0]["givenName"] for p in book["people"])
+
+            async def writes() -> int:
+                stats = (await http.get("/__emulator/stats")).json()["by_method"]
+                return sum(n for method, n in stats.items() if WRITE_METHOD.search(method))
+
+            await seed(ADMIN, "/IT", isAdmin=True)
+            await seed("alice@example.com", "/Sales")
+            stop = asyncio.Event()
+            with structlog.testing.capture_logs() as logs:
+                task = asyncio.create_task(run_controller(config, settings, stop=stop))
+
+                async def alice_converged() -> bool:
+                    return await alices_names() == ["alice"]
+
+                await eventually_async(alice_converged, "alice's account to converge")
+
+                def idle() -> bool:  # alice has given her write lease back
+                    return any(e["event"] == "lease.released" for e in logs)
+
+                await eventually_async(idle, "alice's account to go idle")
+                written = await writes()
+                await seed("bob@example.com", "/Sales")
+
+                def bobs_fate() -> Any:
+                    return next(
+                        (
+                            e
+                            for e in logs
+                            if e.get("account") == "bob@example.com"
+                            and e["event"]
+                            in (
+                                "account started",
+                                "could not start an account; the next "
+                                "directory refresh tries again",
+                            )
+                        ),
+                        None,
+                    )
+
+                fate = await eventually_async(bobs_fate, "bob's account to start or be refused")
+                assert fate["event"].startswith("could not start an account"), fate
+                assert "alice@example.com" in fate["error"]
+                assert "one entry" in fate["error"]
+                assert any(
+                    e["event"] == "two accounts are one address book; give each mailbox one entry"
+                    and e["accounts"] == ["alice@example.com", "bob@example.com"]
+                    for e in logs
+                )
+                assert await alices_names() == ["alice"]
+                assert await writes() == written, "nothing written for bob"
+                assert not task.done()
+
+                await seed("alice@example.com", "/Support")  # alice leaves; bob may start
+
+                def bob_started() -> bool:
+                    return any(
+                        e["event"] == "account started" and e.get("account") == "bob@example.com"
+                        for e in logs
+                    )
+
+                await eventually_async(bob_started, "bob to start once alice has left")
+
+                async def bob_converged() -> bool:
+                    return "bob" in await alices_names()
+
+                await eventually_async(bob_converged, "bob's contacts in the mailbox")
+                stop.set()
+                assert await asyncio.wait_for(task, LIMIT) == 0
+
+
+class Profile:
+    """A client whose profile names ``book``; it answers only once ``answer`` is set."""
+
+    def __init__(self, account: str, book: str, answer: asyncio.Event) -> None:
+        self.account, self.book, self.answer, self.reads = account, book, answer, 0
+
+    async def address_book(self) -> str:
+        self.reads += 1
+        await self.answer.wait()
+        return self.book
+
+
+async def test_two_aliases_joining_at_once_admit_one_and_profiles_are_read_once() -> None:
+    """Two joiners that are one mailbox, admitted side by side: exactly one is admitted. A lone
+    account's profile is not read until a second account comes to compare; then each running
+    account's profile is read once, and a stopped account's address book is free again."""
+    from reconciler.controller.addressbooks import AddressBooks
+
+    answer = asyncio.Event()
+    alice = Profile("alice", "people/1", answer)
+    bob = Profile("bob", "people/1", answer)
+    carol = Profile("carol", "people/2", answer)
+    books = AddressBooks()
+    assert await books.admit([("carol", carol)]) == []  # type: ignore[list-item]
+    assert carol.reads == 0
+    joining = [
+        asyncio.create_task(books.admit([(key, client)]))  # type: ignore[list-item]
+        for key, client in (("alice", alice), ("bob", bob))
+    ]
+    await eventually_async(lambda: alice.reads and bob.reads, "both profiles to be asked")
+    answer.set()
+    refused = [r for task in joining for r in await task]
+    assert [(r.account, r.holder) for r in refused] in ([("bob", "alice")], [("alice", "bob")])
+    assert (alice.reads, bob.reads, carol.reads) == (1, 1, 1)
+    winner = refused[0].holder
+    books.forget(winner)
+    assert await books.admit([(refused[0].account, bob if winner == "alice" else alice)]) == []  # type: ignore[list-item]
+    assert carol.reads == 1

@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
+import structlog
 
 from reconciler.apply.engine import ApplySettings, converge
 from reconciler.apply.gateway import ClientGateway
@@ -24,14 +25,15 @@ from reconciler.clock import ManualClock
 from reconciler.controller.backend import ApplyBackend
 from reconciler.controller.desired import DesiredStore
 from reconciler.controller.leasing import LEASE_RECHECK, PassLease, lease_wait
-from reconciler.emulator import create_app
+from reconciler.emulator import BackgroundServer, create_app
 from reconciler.model import DesiredState
 from reconciler.people import connect
 from reconciler.people.client import PeopleClient
 from reconciler.people.pacing import PacingConfig
 from reconciler.people.transport import ClientConfig
 from reconciler.plan.options import PlanOptions
-from tests.support.eventually import eventually_async
+from tests.support.eventually import LIMIT, eventually_async
+from tests.support.held_calls import HeldCall, statuses
 from tests.support.leases import Ticks, claimant
 from tests.support.manifests import contact_yaml
 
@@ -304,3 +306,50 @@ async def test_creates_a_listing_showed_before_the_release_are_never_created_aga
     dump = (await book.http.get("/__emulator/dump")).json()["users"]
     people = dump["a@example.com"]["people"]
     assert [p["names"][0]["givenName"] for p in people] == ["Ann"]
+
+
+@pytest.fixture
+def held_server() -> Iterator[tuple[HeldCall, str]]:
+    """The emulator over HTTP, able to hold one call until the test lets it through."""
+    gate = HeldCall(create_app())
+    with BackgroundServer(gate) as server:
+        try:
+            yield gate, server.url
+        finally:
+            gate.opened.set()
+
+
+async def test_a_pass_starting_while_the_idle_account_lists_lets_that_listing_finish(
+    held_server: tuple[HeldCall, str], tmp_path: Path, clock: ManualClock, ticks: Ticks
+) -> None:
+    """An idle account lists to see its creates before giving the lease back; a pass that
+    starts meanwhile stops that wait, but a listing already sent is let finish: cut short it
+    would be a read paid for and its answer lost (the server counts a client gone mid-request,
+    499). The pass then keeps the lease."""
+    gate, url = held_server
+    state = desired(tmp_path, contact_yaml("a", "Ann"))
+    async with connect(url, token=TOKEN, config=UNPACED) as client:
+        with CreateJournal(tmp_path / "journal.jsonl") as journal:
+            lease = claimant(client, tmp_path, "controller", clock, sleep=ticks.sleep)
+            settings = ApplySettings(plan=PlanOptions(owner="o", prune=True))
+            backend = ApplyBackend(client, journal, settings, lease=lease)
+            assert (await backend.apply(state)).converged
+            gate.arm("GET", "/connections")
+            with structlog.testing.capture_logs() as logs:
+                backend.between_passes(None)  # idle: list, then give the lease back
+                await asyncio.to_thread(gate.arrived.wait, LIMIT)
+                next_pass = asyncio.create_task(backend.apply(state))
+
+                def stopping() -> bool:
+                    return gate.client_left.is_set() or any(
+                        e["event"] == "lease.settle_stopping" for e in logs
+                    )
+
+                await eventually_async(stopping, "the pass to stop the idle account's wait")
+                gate.opened.set()
+                assert (await next_pass).converged
+            await asyncio.to_thread(gate.answered.wait, LIMIT)
+            assert "499" not in await statuses(url), "the listing was cut short"
+            assert not gate.client_left.is_set()
+            assert lease.holding
+            await backend.close(within=0.0)

@@ -100,3 +100,80 @@ def test_a_saved_plan_applies_where_it_was_made(
     assert applied.exit_code == 0, applied.output
     assert len(_contacts(emulator_server, "alice")) == 2
     assert _contacts(emulator_server, "bob") == []
+
+
+def _edit(tmp_path: Path) -> None:
+    """Someone changes the manifests after the plan was saved."""
+    (tmp_path / "m" / "extra.yaml").write_text(
+        "apiVersion: reconciler/v1\nkind: Contact\nmetadata: {name: extra}\n"
+        "spec:\n  names: [{givenName: Extra}]\n"
+    )
+
+
+def test_a_saved_plan_whose_manifests_changed_since_is_refused(
+    tmp_path: Path, emulator_server: BackgroundServer
+) -> None:
+    """The plan records the manifests it was made from and their revision; applying it after
+    they changed exits 1 naming both revisions and the way out, and writes nothing. Applied
+    from another folder, where its manifests are not, it is refused too."""
+    _save_plan(tmp_path, emulator_server)
+    _edit(tmp_path)
+    before = _writes(emulator_server)
+    argv = ("apply", "--target", emulator_server.url, "--token", "user:alice", "plan.json")
+    applied = invoke(*argv, cwd=tmp_path)
+    assert applied.exit_code == 1, applied.output
+    assert "the manifests changed since the plan was made" in applied.output
+    assert "--ignore-manifest-changes" in applied.output
+    assert _writes(emulator_server) == before
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "plan.json").write_bytes((tmp_path / "plan.json").read_bytes())
+    moved = invoke(*argv, cwd=elsewhere)
+    assert moved.exit_code == 1, moved.output
+    assert "not found" in moved.output
+    assert _writes(emulator_server) == before
+
+
+def test_a_saved_plan_of_unchanged_manifests_applies_and_the_flag_overrides(
+    tmp_path: Path, emulator_server: BackgroundServer
+) -> None:
+    """Unchanged manifests (content, or the same git commit) let the plan apply; after a change,
+    --ignore-manifest-changes applies the plan exactly as it was reviewed."""
+    _save_plan(tmp_path, emulator_server)
+    argv = ("apply", "--target", emulator_server.url, "--token", "user:alice", "plan.json")
+    applied = invoke(*argv, cwd=tmp_path)
+    assert applied.exit_code == 0, applied.output
+    assert len(_contacts(emulator_server, "alice")) == 2
+    _save_plan(tmp_path, emulator_server, "--prune")
+    _edit(tmp_path)
+    forced = invoke(*argv[:-1], "--ignore-manifest-changes", "plan.json", cwd=tmp_path)
+    assert forced.exit_code == 0, forced.output
+    assert len(_contacts(emulator_server, "alice")) == 2  # the plan, not the edit
+
+
+def test_the_override_flag_needs_a_saved_plan(tmp_path: Path) -> None:
+    """--ignore-manifest-changes with manifests (no plan file) is refused: nothing to ignore."""
+    write_tree(tmp_path / "m", range(1))
+    applied = invoke("apply", "--auto-approve", "--ignore-manifest-changes", "m", cwd=tmp_path)
+    assert applied.exit_code == 1, applied.output
+    assert "saved plan" in applied.output
+
+
+def test_a_new_commit_with_the_same_manifests_does_not_stop_the_plan(
+    tmp_path: Path, emulator_server: BackgroundServer
+) -> None:
+    """What is compared is the manifests' content, not the commit: a plan made on a pull
+    request's merge ref applies after a squash merge (a new commit, the same files)."""
+    git = tmp_path / ".git"
+    (git / "refs" / "heads").mkdir(parents=True)
+    (git / "HEAD").write_text("ref: refs/heads/main\n")
+    (git / "refs" / "heads" / "main").write_text("a" * 40 + "\n")
+    _save_plan(tmp_path, emulator_server)
+    assert json.loads((tmp_path / "plan.json").read_text())["revision"] == "a" * 40
+    (git / "refs" / "heads" / "main").write_text("b" * 40 + "\n")
+    applied = invoke(
+        "apply", "--target", emulator_server.url, "--token", "user:alice", "plan.json",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert applied.exit_code == 0, applied.output
+    assert len(_contacts(emulator_server, "alice")) == 2

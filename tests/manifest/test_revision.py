@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.manifest import load
+from reconciler.manifest import fingerprint_of, load
 from tests.support.revisions import CONTACT, commit_of, flipping_reads, published
 
 
@@ -127,3 +127,33 @@ def test_without_git_the_revision_is_a_digest_of_what_was_read(tmp_path: Path) -
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(path.read_bytes())
     assert load([copy]).revision == a
+
+
+def test_the_fingerprint_alone_is_the_loads_without_parsing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``fingerprint_of`` (what ``apply PLANFILE`` compares) reports what a load reports, with
+    a broken file and a file reached through two paths among them, and parses nothing; in a
+    git checkout too, where the revision is the commit but the fingerprint the content's."""
+    tree = published(tmp_path)
+    folder = tree.revisions["a"]
+    (folder / "broken.yaml").write_text("kind: [\n")
+    paths = [folder, folder / "broken.yaml"]
+    loaded = load(paths)
+    assert not loaded.ok
+    import reconciler.manifest.loader as loader
+
+    def no_parsing(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("fingerprint_of parsed a file")
+
+    assert loaded.fingerprint == loaded.revision  # no git here
+    monkeypatch.setattr(loader, "parse_file", no_parsing)
+    assert fingerprint_of(paths) == loaded.fingerprint
+    (folder / "broken.yaml").write_text("kind: [\n\n")
+    assert fingerprint_of(paths) != loaded.fingerprint
+    monkeypatch.undo()
+    synced = published(tmp_path / "sync", commits=True)
+    in_git = load([synced.link])
+    assert in_git.revision == commit_of("b")
+    assert fingerprint_of([synced.link]) == in_git.fingerprint
+    assert in_git.fingerprint.startswith("sha256:")

@@ -90,8 +90,7 @@ class World:
                 journal,
                 desired,
                 self.settings(**plan),
-                sleep=self.clock.sleep,
-                clock=self.clock.now,
+                clock=self.clock,
                 rng=rng or random.Random(self.seed),
             )
 

@@ -126,4 +126,6 @@ def test_the_workflow_posts_a_redacted_plan_once_and_applies_the_reviewed_one() 
     assert uploaded["with"]["path"] == "plan.json.enc"
     applied = apply_steps[-1]["run"]
     assert 'reconciler apply --auto-approve "$RUNNER_TEMP/plan.json"' in applied
+    # The apply runs in the merged checkout, where the manifests the plan names are compared.
+    assert any("actions/checkout" in s.get("uses", "") for s in apply_steps)
     assert "cat " not in text  # the saved plan is never printed
