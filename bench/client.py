@@ -61,7 +61,7 @@ async def client_for(app: Any, http: bool, config: ClientConfig) -> AsyncIterato
 async def main(people: int, updates: int, error_rate: float, http: bool) -> int:
     app = create_app(EmulatorConfig(seed=1))
     emulator = app.state.emulator
-    roomy = ClientConfig(pacing=PacingConfig(reads_per_minute=1e6, writes_per_minute=1e6))
+    roomy = ClientConfig(pacing=PacingConfig.uniform(1e6))
     async with client_for(app, False, roomy) as seeder:
         created = []
         for batch in chunks([person(i) for i in range(people)], MAX_BATCH_CREATE):

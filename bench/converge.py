@@ -56,7 +56,7 @@ from reconciler.people.transport import ClientConfig
 from reconciler.plan import PlanOptions
 
 GROUPS = 10
-UNPACED = ClientConfig(pacing=PacingConfig(reads_per_minute=1e6, writes_per_minute=1e6))
+UNPACED = ClientConfig(pacing=PacingConfig.uniform(1e6))
 
 
 # -- data ----------------------------------------------------------------------------------------

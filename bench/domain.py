@@ -19,7 +19,10 @@ with ``--latency-ms`` per request (50 by default). Per point it prints, with the
 - the controller's log lines (and how many say "requeued");
 - with ``--loop-profile FILE``: what held the controller's event loop (``loop_stalls``);
 - with ``--rest S``: the controller's RSS S seconds after convergence, when the accounts hold
-  only their compact indexes (our writes' answers are dropped 30 s after them, at a poll).
+  only their compact indexes (our writes' answers are dropped ~30 s after the pass);
+- with ``--quotas``: the emulator enforces the controller's default budgets as Google's quotas,
+  per user and per project, in Google's units (``reconciler.model.quotas``), so the 429s
+  count what a project whose limits are those budgets would refuse [0].
 
 Points are ``NxM`` (``--point 10x200 --point 100x1000``); ``--quick`` is the default set
 (10x200 and 100x200); ``--full`` is the issue's set: 10x200, 100x200, 1000x200, 100x1000.
@@ -57,14 +60,17 @@ from request_floor import (
     visibility,
 )
 
+from reconciler.controller.pollschedule import poll_interval
 from reconciler.model import read_stamp
+from reconciler.people.pacing import PacingConfig
 
 QUICK = ["10x200", "100x200"]
 FULL = ["10x200", "100x200", "1000x200", "100x1000"]
 GROUPS = 2  # per account: a team and a site group, as a directory-fed domain would have
 OWNER = "bench"
 PER_FILE = 500
-POLL_INTERVAL = 30.0  # the controller's default --poll-interval: one listing per account each
+POLL_INTERVAL = 30.0  # the controller's default --poll-interval (stretched for many accounts)
+READS_PER_MINUTE = 3000.0  # the controller's default --project-reads-per-minute
 EDIT_GRACE = 120.0  # seconds after convergence to wait for the last edits to be live
 
 
@@ -130,10 +136,15 @@ def floor(accounts: int, contacts: int) -> Counter[str]:
 
 
 @contextmanager
-def emulator(latency_ms: float) -> Iterator[tuple[subprocess.Popen[str], str]]:
-    """``reconciler emulator`` on a free port, in its own process."""
+def emulator(
+    latency_ms: float, quotas: bool = False
+) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    """``reconciler emulator`` on a free port, in its own process (``quotas``: enforcing the
+    controller's default budgets)."""
     argv = [sys.executable, "-m", "reconciler", "emulator", "--port", "0"]
     argv += ["--latency-ms", str(latency_ms)]
+    if quotas:
+        argv += quota_flags()
     process = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True)
     try:
         assert process.stdout is not None
@@ -144,6 +155,23 @@ def emulator(latency_ms: float) -> Iterator[tuple[subprocess.Popen[str], str]]:
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(30)
+
+
+def quota_flags() -> list[str]:
+    """The emulator's quota flags set to the controller's default budgets (per user and per
+    project, every quota both know)."""
+    pacing = PacingConfig()
+    budgets = {
+        "read": pacing.reads_per_minute,
+        "write": pacing.writes_per_minute,
+        "group-read": pacing.group_reads_per_minute,
+        "group-write": pacing.group_writes_per_minute,
+        "project-read": pacing.project_reads_per_minute,
+        "project-write": pacing.project_writes_per_minute,
+        "project-group-read": pacing.project_group_reads_per_minute,
+        "project-group-write": pacing.project_group_writes_per_minute,
+    }
+    return [f"--{name}-quota-per-minute={int(value or 0)}" for name, value in budgets.items()]
 
 
 @dataclass
@@ -261,8 +289,12 @@ def run_point(
     keep_log: Path | None = None,
     run_args: tuple[str, ...] = (),
     loop_profile: Path | None = None,
+    quotas: bool = False,
 ) -> Result:
-    with tempfile.TemporaryDirectory(prefix="bench-domain-") as tmp, emulator(latency_ms) as emu:
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-domain-") as tmp,
+        emulator(latency_ms, quotas) as emu,
+    ):
         root = Path(tmp)
         config = write_domain(root, accounts, contacts)
         emu_process, url = emu
@@ -386,12 +418,14 @@ def show_requests(r: Result) -> None:
         f"  {'floor / account':<26}{sum(api.values())} for the API + {safety} for safety "
         f"(lease, its listing, profile read) + {r.counted_updates / n:.2f} for edits"
     )
-    polls = r.seconds / POLL_INTERVAL
+    interval = poll_interval(POLL_INTERVAL, n, READS_PER_MINUTE)
+    polls = r.seconds / interval
     print(f"    {'method':<38}{'sent':>8}{'floor':>8}  (per account)")
     for method in sorted(set(r.requests) | set(need)):
         wanted = need.get(method, 0) + (r.counted_updates / n if method == BATCH_UPDATE else 0)
         note = (
-            f"  incl. <= {polls:.1f} polls, one per {POLL_INTERVAL:g} s"
+            f"  incl. <= {polls:.1f} polls, one per {interval:g} s (fewer: deferred while "
+            "passes wait)"
             if method == LISTING
             else ""
         )
@@ -475,6 +509,11 @@ def main() -> None:
         help="run the controller under loop_stalls.py and write what held its loop here",
     )
     parser.add_argument(
+        "--quotas",
+        action="store_true",
+        help="the emulator enforces the controller's default budgets as the project's quotas",
+    )
+    parser.add_argument(
         "--run-arg",
         action="append",
         default=[],
@@ -494,6 +533,7 @@ def main() -> None:
             keep_log=args.keep_log,
             run_args=tuple(args.run_arg),
             loop_profile=args.loop_profile,
+            quotas=args.quotas,
         )
         show(result)
 

@@ -41,12 +41,7 @@ from reconciler.people.pacing import PacingConfig
 from reconciler.people.targets import open_replica
 from reconciler.plan.options import PlanOptions
 
-UNPACED = PacingConfig(
-    reads_per_minute=1e6,
-    writes_per_minute=1e6,
-    project_reads_per_minute=None,
-    project_writes_per_minute=None,
-)
+UNPACED = PacingConfig.uniform(1e6)
 
 
 class Ticker:

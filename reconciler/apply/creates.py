@@ -47,6 +47,7 @@ async def run_creates(ex: Executor, ops: Sequence[ContactOp]) -> None:
             # The server may have created them: never send these again blindly. The
             # listing (or the settle time) decides; until then they are pending.
             log.warning("apply.create_unknown", batch=len(keys), error=type(error).__name__)
+            await _restamp(ex, keys)
             raise
         except PeopleError:
             await ex.journal.forget(keys)  # a refusal: nothing was created
@@ -57,10 +58,23 @@ async def run_creates(ex: Executor, ops: Sequence[ContactOp]) -> None:
             if isinstance(answer, NotApplied)
         ]
         await ex.journal.forget(refused)
+        await _restamp(
+            ex,
+            [k for k, a in zip(keys, answers, strict=False) if isinstance(a, MAYBE_CREATED)],
+        )
         return dict(zip(keys, answers, strict=False))
 
     answers = await ex.send(list(by_key), create)
     await _record_creates(ex, batch, answers)
+
+
+async def _restamp(ex: Executor, keys: list[str]) -> None:
+    """Count the settle time of creates whose outcome is unknown from now, not from the intent:
+    the request left at or before now, but maybe long after the intent (pacing can hold a send
+    behind the project's budget for longer than the settle time), and the listing can only be
+    trusted to show it ``settle`` after the server made it."""
+    if keys:
+        await ex.journal.intend(keys)
 
 
 def _settles_at(ex: Executor) -> datetime:

@@ -34,7 +34,10 @@ from reconciler.cli.options import (
 )
 from reconciler.cli.plan import deletion_guard_options
 from reconciler.clock import parse_duration
+from reconciler.controller.pollschedule import POLL_SHARE
 from reconciler.people.pacing import (
+    DEFAULT_PROJECT_GROUP_READS_PER_MINUTE,
+    DEFAULT_PROJECT_GROUP_WRITES_PER_MINUTE,
     DEFAULT_PROJECT_READS_PER_MINUTE,
     DEFAULT_PROJECT_WRITES_PER_MINUTE,
 )
@@ -105,15 +108,15 @@ def duration_option(flag: str, default: str, help: str) -> Callable[[F], F]:
     return option(flag, type=DURATION, default=default, show_default=True, help=help)
 
 
-def project_budget_option(kind: str, default: float) -> Callable[[F], F]:
+def project_budget_option(kind: str, quota: str, default: float) -> Callable[[F], F]:
     """``--project-{kind}s-per-minute``: the project's quota, shared by the replica's accounts."""
     return option(
         f"--project-{kind}s-per-minute",
         type=click.FloatRange(min=0, min_open=True),
         default=default,
         show_default=True,
-        help=f"{kind.title()} requests per minute all accounts of this replica share "
-        "(the project's quota).",
+        help=f"Units a minute of the project's quota '{quota}' that all accounts of this "
+        "replica share (what each call costs: docs/people-api.md; divide it by the replicas).",
     )
 
 
@@ -150,7 +153,13 @@ def project_budget_option(kind: str, default: float) -> Callable[[F], F]:
 @duration_option(
     "--resync-interval", "10m", "Full pass over every account this often (jittered by 10%)."
 )
-@duration_option("--poll-interval", "30s", "Incremental poll for out-of-band changes this often.")
+@duration_option(
+    "--poll-interval",
+    "30s",
+    "Poll each account for out-of-band changes this often, or less often when the replica's "
+    "polls would take more than --poll-share of --project-reads-per-minute; passes waiting for "
+    "a slot go first (up to --resync-interval).",
+)
 @duration_option(
     "--debounce", "2s", "Wait for the manifests to be quiet this long before reloading them."
 )
@@ -208,8 +217,29 @@ def project_budget_option(kind: str, default: float) -> Callable[[F], F]:
     show_default=True,
     help="Reconcile passes in flight at once over all accounts (bounds memory and CPU bursts).",
 )
-@project_budget_option("read", DEFAULT_PROJECT_READS_PER_MINUTE)
-@project_budget_option("write", DEFAULT_PROJECT_WRITES_PER_MINUTE)
+@project_budget_option(
+    "read", "Critical read requests (Contact and Profile Reads)", DEFAULT_PROJECT_READS_PER_MINUTE
+)
+@option(
+    "--poll-share",
+    type=click.FloatRange(min=0.0, max=1.0, min_open=True),
+    default=POLL_SHARE,
+    show_default=True,
+    help="The share of --project-reads-per-minute the replica's polls may use at most.",
+)
+@project_budget_option(
+    "write",
+    "Critical write requests (Contact Creates and Updates)",
+    DEFAULT_PROJECT_WRITES_PER_MINUTE,
+)
+@project_budget_option(
+    "group-read", "Read requests (Contact Group Reads)", DEFAULT_PROJECT_GROUP_READS_PER_MINUTE
+)
+@project_budget_option(
+    "group-write",
+    "Write requests (Contact Deletes and Contact Group Writes)",
+    DEFAULT_PROJECT_GROUP_WRITES_PER_MINUTE,
+)
 @option(
     "--notify",
     "notify_urls",
@@ -277,7 +307,10 @@ def run(
     log_format: str,
     concurrent_passes: int,
     project_reads_per_minute: float,
+    poll_share: float,
     project_writes_per_minute: float,
+    project_group_reads_per_minute: float,
+    project_group_writes_per_minute: float,
     notify_urls: tuple[str, ...],
     notify_configs: tuple[Path, ...],
     github_status: str | None,
@@ -361,7 +394,10 @@ def run(
         lock_timeout=lock_timeout,
         concurrent_passes=concurrent_passes,
         project_reads_per_minute=project_reads_per_minute,
+        poll_share=poll_share,
         project_writes_per_minute=project_writes_per_minute,
+        project_group_reads_per_minute=project_group_reads_per_minute,
+        project_group_writes_per_minute=project_group_writes_per_minute,
     )
     notifications = _notifications(
         (*notify_urls, *config.notify), notify_configs, github_status, github_api, github_token_file

@@ -7,6 +7,8 @@ Sources (each only adds keys; none writes):
   full pass when keys cannot say what changed);
 - resync: a full pass every ``resync`` seconds, jittered so replicas and accounts spread out;
 - live: incremental polls turn out-of-band changes into contact keys (not under ``ignore``);
+  the replica's one :class:`~reconciler.controller.pollschedule.PollSchedule` says when, and
+  the sync token they start from is the one the account's last full pass listed with;
 - retries: what a pass left in conflict, pending or failed comes back after its backoff.
 
 The worker is the account's only writer (Google asks for one writer per account). It takes every
@@ -47,6 +49,7 @@ from reconciler.controller.health import Health
 from reconciler.controller.leasing import lease_wait
 from reconciler.controller.metrics import Metrics
 from reconciler.controller.polling import LivePoller
+from reconciler.controller.pollschedule import PollSchedule
 from reconciler.controller.slots import PassSlots, Ticket
 from reconciler.controller.status import AccountStatus, StatusBoard, kept_deletions
 from reconciler.controller.watching import ReplicaWatcher
@@ -116,7 +119,8 @@ async def _in_planner(work: Callable[[], Loaded]) -> Loaded:
 
 @dataclass(frozen=True, slots=True)
 class Intervals:
-    """Seconds between polls and resyncs, the watcher's debounce, and the backoff bounds."""
+    """Seconds between polls (at least: see ``pollschedule``) and resyncs, the watcher's
+    debounce, and the backoff bounds."""
 
     poll: float = 30.0
     resync: float = 600.0
@@ -168,6 +172,7 @@ class AccountWorker:
         offload: Offload | None = None,
         slots: PassSlots | None = None,
         status: AccountStatus | None = None,
+        polls: PollSchedule | None = None,
     ) -> None:
         self.account = account
         self.backend = backend
@@ -184,6 +189,12 @@ class AccountWorker:
         # Passes of every account of the replica draw on these slots, so a thousand accounts
         # converging at once hold a bounded working set; edits and live changes go first.
         self.slots = slots or PassSlots(1)
+        # The replica's polls come from one schedule; a worker on its own gets one of its own.
+        self._own_polls = polls is None
+        self.polls = polls or PollSchedule(
+            self.intervals.poll, max_wait=self.intervals.resync, slots=self.slots, clock=self.clock
+        )
+        self._listed_at: float | None = None  # the last listing, full or incremental (clock)
         self.queue: WorkQueue[str] = WorkQueue(
             limiter=ExponentialBackoff(self.intervals.backoff_floor, self.intervals.backoff_cap),
             clock=self.clock,
@@ -198,7 +209,6 @@ class AccountWorker:
         self._loading = asyncio.Lock()  # one reload at a time (they run in the planner thread)
         self._changes: set[asyncio.Task[None]] = set()  # reloads the watcher asked for
         self._revision: str | None = None  # of the manifests in force, for logs
-        self._primed = asyncio.Event()  # the first poll (or attempt) is done
         self._withheld_count = 0
         self._ready = False
         self._ticket: Ticket | None = None  # this account's pass waiting for (or in) a slot
@@ -253,16 +263,16 @@ class AccountWorker:
             self.watcher.register(self.account.key, self.account.manifests, self.manifests_changed)
         polling = self.account.drift_policy is not DriftPolicy.IGNORE and not self.suspended
         if self.poller is not None and polling:
-            sources.append(asyncio.create_task(self._poll_loop()))
-        else:
-            self._primed.set()
+            # No poll before the first pass: its own listing takes the sync token exactly when
+            # it reads the book, so no change made after that read can go unseen (gateway.py).
+            self.polls.add(self)
+            if self._own_polls:
+                sources.append(asyncio.create_task(self.polls.run()))
         self.enqueue(FULL, Trigger.START)
         try:
-            # The first poll takes the sync token before the first pass reads anything, so no
-            # change made between that pass and the token can go unseen.
-            await self._primed.wait()
             await self._work()
         finally:
+            self.polls.remove(self)
             if self.watcher is not None:
                 self.watcher.unregister(self.account.key)
             for task in [*sources, *self._changes]:
@@ -279,32 +289,38 @@ class AccountWorker:
             await self.clock.sleep(self.intervals.resync * spread)
             self.enqueue(FULL, Trigger.RESYNC)
 
-    async def _poll_loop(self) -> None:
+    def listed_ago(self) -> float | None:
+        """Seconds since this account's last listing, a pass's own or a poll (the poll
+        schedule's clock); ``None`` while there is no sync token to poll from."""
+        if self.poller is None or self.poller.token is None or self._listed_at is None:
+            return None
+        return max(0.0, self.clock.now() - self._listed_at)
+
+    async def poll(self) -> None:
+        """One incremental poll, when the replica's poll schedule says: changed keys are
+        queued as live changes, an expired token queues a full pass (whose listing takes a
+        fresh one)."""
         assert self.poller is not None
-        first = True
-        while True:
-            if not first:
-                await self.clock.sleep(self.intervals.poll)
-            first = False
-            try:
-                found = await self.poller.poll()
-            except Exception as error:  # the next poll tries again; the resync is the net
-                self.metrics.polls_total.labels(account=self.label, result="error").inc()
-                self._log.warning("poll failed", error=f"{type(error).__name__}: {error}")
-                self.health.api_failed(self.label, "poll", f"{type(error).__name__}: {error}")
-                continue
-            finally:
-                self._primed.set()
-            result = "expired" if found.resync else "primed" if found.primed else "ok"
-            self.metrics.polls_total.labels(account=self.label, result=result).inc()
-            self.health.api_succeeded(self.label, "poll")
-            if found.resync:
-                self._log.info("sync token expired: full resync")
-                self.enqueue(FULL, Trigger.RESYNC)
-            if found.keys:
-                self._log.info("live changes", keys=len(found.keys))
-            for key in sorted(found.keys):
-                self.enqueue(key, Trigger.LIVE, self.damper.delay(key))
+        try:
+            found = await self.poller.poll()
+        except Exception as error:  # the next poll tries again; the resync is the net
+            self.metrics.polls_total.labels(account=self.label, result="error").inc()
+            self._log.warning("poll failed", error=f"{type(error).__name__}: {error}")
+            self.health.api_failed(self.label, "poll", f"{type(error).__name__}: {error}")
+            return
+        finally:
+            self._listed_at = self.clock.now()  # tried: the next is an interval away
+        self.metrics.polls_total.labels(
+            account=self.label, result="expired" if found.resync else "ok"
+        ).inc()
+        self.health.api_succeeded(self.label, "poll")
+        if found.resync:
+            self._log.info("no usable sync token: full resync")
+            self.enqueue(FULL, Trigger.RESYNC)
+        if found.keys:
+            self._log.info("live changes", keys=len(found.keys))
+        for key in sorted(found.keys):
+            self.enqueue(key, Trigger.LIVE, self.damper.delay(key))
 
     # -- the worker --------------------------------------------------------------------------
 
@@ -332,11 +348,14 @@ class AccountWorker:
             log.info("pass skipped: account suspended")
             return
         self._ticket = Ticket(urgent=bool(triggers & _URGENT))
+        listings = self.poller.written.listings if self.poller is not None else 0
         try:
             async with self.slots.hold(ticket=self._ticket):
                 await self._load_and_run(keys, why, triggers, log)
         finally:
             self._ticket = None
+            if self.poller is not None and self.poller.written.listings != listings:
+                self._listed_at = self.clock.now()  # the pass listed: as good as a poll
 
     async def _load_and_run(
         self,

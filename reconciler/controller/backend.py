@@ -14,11 +14,15 @@ apply``. What the controller adds:
   reads just those, plans only them and never prunes; a contact it cannot read by name makes
   it a full pass after all;
 - the write lease is taken only by a pass that has something to write, right before its
-  first write (:mod:`reconciler.controller.leasing`).
+  first write (:mod:`reconciler.controller.leasing`);
+- the answers a pass's writes kept whole are dropped ``hold`` seconds later (only their etags
+  stay), by a timer rather than at the next poll: polls may be minutes apart, or deferred while
+  a domain converges (:mod:`reconciler.controller.pollschedule`).
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
@@ -85,6 +89,7 @@ class ApplyBackend:
     lease: Lease | None = None  # the account's write lease; None: write without one (tests)
     leasing: PassLease | None = field(init=False, default=None)  # when passes hold ``lease``
     _gateway: PassGateway = field(init=False)
+    _compacting: asyncio.TimerHandle | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         # One round per pass: pending creates are requeued, never waited for inside a pass.
@@ -112,6 +117,17 @@ class ApplyBackend:
         """
         self._gateway.suspended = frozenset(suspended)
         self.written.compact()
+        try:
+            return await self._apply(desired, scope, on_plan)
+        finally:
+            self._compact_later()
+
+    async def _apply(
+        self,
+        desired: DesiredState,
+        scope: Mapping[str, str] | None,
+        on_plan: Callable[[Plan], None] | None,
+    ) -> ApplyResult:
         shown = None if on_plan is None else (lambda plan: on_plan(plan) or True)
         if scope and not self.journal.entries:  # creates in flight: only a full listing settles
             subset, settings = self._scoped(desired, scope)
@@ -130,6 +146,14 @@ class ApplyBackend:
 
         return await self._converge(desired, self.settings, note)
 
+    def _compact_later(self) -> None:
+        """Drop the answers this pass kept once they are ``hold`` old (one timer an account)."""
+        if self._compacting is not None:
+            self._compacting.cancel()
+        self._compacting = asyncio.get_running_loop().call_later(
+            self.written.hold + 1.0, self.written.compact
+        )
+
     def between_passes(self, next_pass_in: float | None) -> None:
         """No pass is running; the next is due in ``next_pass_in`` seconds (None: none is
         queued): the lease is kept for it or given back."""
@@ -138,6 +162,8 @@ class ApplyBackend:
 
     async def close(self, within: float) -> None:
         """Give the lease back, once a listing shows our creates (waiting ``within`` at most)."""
+        if self._compacting is not None:
+            self._compacting.cancel()
         if self.leasing is not None:
             await self.leasing.close(within)
 

@@ -10,7 +10,10 @@ each step in its own place:
    place in the order moved); the same resource name is one contact, the later copy the fresher;
 3. what is newer than our last write of a contact retires our copy of it
    (:meth:`reconciler.controller.liveindex.LiveIndex.echoes`);
-4. suspended contacts are shown protected from pruning (:mod:`reconciler.controller.suspension`).
+4. suspended contacts are shown protected from pruning (:mod:`reconciler.controller.suspension`);
+5. a full listing rebuilds the account's key index and hands its sync token to the poller
+   (:meth:`~reconciler.controller.liveindex.LiveIndex.relist`): a pass's own listing is as good
+   as a poll, so the account needs no listing of the poller's own.
 """
 
 from __future__ import annotations
@@ -52,6 +55,7 @@ class PassGateway(ClientGateway):
         if self.scope is None:
             people, complete = await super().list_people()
             people = one_copy_each(people)
+            self.written.relist(people, self.owner, self.sync_token)
         else:
             people, complete = await read_scope(self.batch_get, self.scope, self.owner), False
         for person in people:

@@ -9,6 +9,8 @@ only what no read can tell it, kept per resource name in one place:
   a contact with that etag is our own write echoing back, not someone's edit (sync tokens lag
   writes by minutes); a version with another etag, or a tombstone, proves the server is past
   our write, and the record forgets it, so no pass sends our old etag again.
+- the sync token of the account's last full listing (a pass's own) or incremental poll, where
+  the next poll takes up: one token for both, so a pass's listing is as good as a poll.
 - ``answer``: the whole answer of our last write, for ``hold`` seconds only. Reads lag writes:
   a listing taken just after our write may return the previous version, and planning against
   it would write the same change again, so the engine plans against our copy instead (see
@@ -81,6 +83,8 @@ class LiveIndex(MutableMapping[str, Person]):
         self.hold = hold
         self.clock = clock
         self._records: dict[str, _Record] = {}
+        self.sync_token: str | None = None  # where the next incremental poll takes up
+        self.listings = 0  # full listings folded in (see ``relist``)
 
     # -- our writes (the engine's mapping) ---------------------------------------------------
 
@@ -196,11 +200,19 @@ class LiveIndex(MutableMapping[str, Person]):
         record.key = sys.intern(stamp.name)
         return record.key
 
-    def forget_keys(self) -> None:
-        """Before a full listing rebuilds the key index."""
+    def relist(
+        self, people: Iterable[Mapping[str, Any]], owner: str, sync_token: str | None
+    ) -> None:
+        """A full listing was read: rebuild the key index from it and keep its sync token, so
+        that the next incremental poll starts where the listing stood and no change made after
+        it goes unseen (nor one before it: the listing showed those)."""
         for name, record in list(self._records.items()):
             record.key = None
             self._drop_if_empty(name, record)
+        for person in people:
+            self.fold(person, owner)
+        self.sync_token = sync_token
+        self.listings += 1
 
     def resource_names(self, keys: Iterable[str]) -> dict[str, str] | None:
         """Manifest name -> resource name for every key, or ``None`` if one is unknown or

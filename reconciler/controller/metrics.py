@@ -121,6 +121,19 @@ class Metrics:
             "account",
             "result",
         )
+        self.poll_interval_seconds = gauge(
+            "poll_interval_seconds",
+            "Seconds between two polls of one account: --poll-interval, or longer so that the "
+            "replica's polls use at most their share of the project's read budget.",
+        )
+        self.polls_waiting = gauge(
+            "polls_waiting",
+            "Accounts whose poll is due but deferred now, while passes wait for a pass slot.",
+        )
+        self.polls_deferred_total = counter(
+            "polls_deferred",
+            "Due polls deferred because passes waited for a pass slot (each counted once).",
+        )
         self.manifest_errors = gauge(
             "manifest_errors",
             "Errors in the account's manifests as last loaded; non-zero means no writes.",

@@ -6,17 +6,24 @@ changes into work-queue keys (manifest names, read from our ownership stamp) and
 judging to the pass that follows, which re-reads everything: a change may be our own write
 echoing back (sync tokens lag writes by design), or a real out-of-band edit.
 
-It asks for ``clientData`` and ``metadata`` only: the stamp names the key, the metadata carries
-the tombstone flag, and nothing else is needed to decide what to look at. A tombstone has no
-stamp, so the poller remembers which resource name carries which key.
+It asks for the fields a pass lists (:data:`~reconciler.apply.gateway.PERSON_FIELDS`): a sync
+token may only be used with the parameters of the listing that gave it (Google's rule, which the
+emulator enforces), and the token comes from the account's last full listing, a pass's own
+(:meth:`~reconciler.controller.liveindex.LiveIndex.relist`). So the account needs no listing of
+the poller's own: the first pass's listing takes the token exactly when it reads the book, and
+every full pass after it takes a fresh one. Until then there is nothing to poll: that pass reads
+everything anyway. A tombstone has no stamp, so the poller remembers which resource name carries
+which key.
 
 Our own writes echo back too: a person whose resource name and etag are the ones our last write
 of it answered changed only because we changed it, and queues nothing; a write by anyone else
-after ours carries another etag. The resource name -> key index and our writes' etags are the
-account's :class:`~reconciler.controller.liveindex.LiveIndex`, shared with its passes.
+after ours carries another etag. The resource name -> key index, our writes' etags and the sync
+token are the account's :class:`~reconciler.controller.liveindex.LiveIndex`, shared with its
+passes.
 
 An expired token (Google keeps them seven days; the client raises ``SyncTokenExpired`` for both
-the 400 and the 410 forms) means changes may have been missed: the caller does a full resync.
+the 400 and the 410 forms) means changes may have been missed: the caller runs a full pass,
+whose listing takes a fresh token. (A full pass every resync interval keeps tokens young.)
 """
 
 from __future__ import annotations
@@ -25,12 +32,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from reconciler.apply.gateway import PERSON_FIELDS
 from reconciler.controller.liveindex import LiveIndex
 from reconciler.people.errors import SyncTokenExpired
 
 __all__ = ["POLL_FIELDS", "LivePoller", "Poll"]
 
-POLL_FIELDS = ("clientData", "metadata")
+POLL_FIELDS = PERSON_FIELDS
+"""The mask of the listing whose sync token the polls use: a pass's (see the module)."""
 
 
 class ListingLike(Protocol):
@@ -51,52 +60,50 @@ class Lister(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class Poll:
-    """What one poll found: ``keys`` changed; ``resync`` when changes may have been missed."""
+    """What one poll found: ``keys`` changed; ``resync`` when only a full pass can tell (the
+    token expired, or there is none)."""
 
     keys: frozenset[str] = frozenset()
     resync: bool = False
-    primed: bool = False  # this call was a full listing to get a first (or fresh) token
     changed: int = 0  # people in the answer, ours or not
 
 
 @dataclass
 class LivePoller:
-    """Keeps a sync token of one account and folds what it lists into the account's index."""
+    """Polls one account from the sync token of its last listing and folds what it lists into
+    the account's index."""
 
     client: Lister
     owner: str
-    token: str | None = None
-    # The account's live index (shared with its passes): the resource name -> key index and
-    # our own writes' etags.
+    # The account's live index (shared with its passes): the resource name -> key index, our
+    # own writes' etags, and the sync token.
     written: LiveIndex = field(default_factory=LiveIndex)
 
-    async def prime(self) -> Poll:
-        """A full listing: rebuild the key index and take a fresh token."""
-        listing = await self.client.list_people(POLL_FIELDS)
-        self.written.forget_keys()
-        for person in listing.people:
-            self.written.fold(person, self.owner)
-        self.token = listing.next_sync_token
-        return Poll(primed=True, changed=len(listing.people))
+    @property
+    def token(self) -> str | None:
+        """Where the next poll takes up; ``None`` until a full listing gave one."""
+        return self.written.sync_token
 
     async def poll(self) -> Poll:
-        """Changes since the last call, as keys; primes first if there is no token."""
+        """Changes since the last listing, as keys; ``resync`` when there is no usable token."""
         self.written.compact()
-        if self.token is None:
-            return await self.prime()
+        token = self.written.sync_token
+        if token is None:
+            return Poll(resync=True)
         try:
-            listing = await self.client.list_people(POLL_FIELDS, sync_token=self.token)
+            listing = await self.client.list_people(POLL_FIELDS, sync_token=token)
         except SyncTokenExpired:
-            self.token = None
-            primed = await self.prime()
-            return Poll(resync=True, primed=True, changed=primed.changed)
+            if self.written.sync_token == token:  # not replaced by a listing meanwhile
+                self.written.sync_token = None
+            return Poll(resync=True)
         keys: set[str] = set()
         for person in listing.people:
             ours = self.written.echoes(person)
             key = self.written.fold(person, self.owner)
             if key is not None and not ours:
                 keys.add(key)
-        self.token = listing.next_sync_token or self.token
+        if self.written.sync_token == token:  # a pass's listing meanwhile is newer: keep it
+            self.written.sync_token = listing.next_sync_token or token
         return Poll(keys=frozenset(keys), changed=len(listing.people))
 
     def resource_names(self, keys: Iterable[str]) -> dict[str, str] | None:

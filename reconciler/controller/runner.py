@@ -50,6 +50,7 @@ from reconciler.controller.fleet import Fleet
 from reconciler.controller.health import Health
 from reconciler.controller.metrics import CONTENT_TYPE, Metrics
 from reconciler.controller.polling import LivePoller
+from reconciler.controller.pollschedule import POLL_SHARE, PollSchedule
 from reconciler.controller.roster import Roster, directory_asker
 from reconciler.controller.serving import (
     PrefixRoute,
@@ -134,8 +135,12 @@ class RunSettings:
     api_grace: float = 20.0  # seconds of failing passes or polls before an account is unready
     lock_timeout: float = LEASE_TTL  # wait this long for another writer's lease at start
     concurrent_passes: int = 16  # passes in flight at once over every account of the replica
-    project_reads_per_minute: float | None = None  # None: the client's default budget
+    # The project's budgets, units a minute (None: the client's default budget).
+    project_reads_per_minute: float | None = None
     project_writes_per_minute: float | None = None
+    poll_share: float = POLL_SHARE  # of the project's reads, for the polls at most
+    project_group_reads_per_minute: float | None = None
+    project_group_writes_per_minute: float | None = None
     # How `reconciler run` spells its options (name -> flag), for hints in refusals.
     flags: Mapping[str, str] = field(default_factory=dict)
 
@@ -223,6 +228,8 @@ def _pacing(settings: RunSettings) -> Any:
         for name, value in (
             ("project_reads_per_minute", settings.project_reads_per_minute),
             ("project_writes_per_minute", settings.project_writes_per_minute),
+            ("project_group_reads_per_minute", settings.project_group_reads_per_minute),
+            ("project_group_writes_per_minute", settings.project_group_writes_per_minute),
         )
         if value is not None
     }
@@ -241,6 +248,7 @@ async def _open_account(
     status: AccountStatus,
     slots: PassSlots,
     watcher: ReplicaWatcher,
+    polls: PollSchedule,
 ) -> AccountWorker:
     path = settings.state_dir.journal(
         target=settings.target, account=client.account, owner=account.owner
@@ -296,6 +304,7 @@ async def _open_account(
         slots=slots,
         status=status,
         watcher=watcher,
+        polls=polls,
     )
 
 
@@ -398,6 +407,18 @@ async def run_controller(
             AsyncExitStack() as stack,
         ):
             slots = PassSlots(settings.concurrent_passes)
+            # One poll schedule: polls stay within their share of the project's read budget
+            # and give way to passes waiting for a slot (controller/pollschedule.py).
+            polls = PollSchedule(
+                settings.intervals.poll,
+                max_wait=settings.intervals.resync,
+                reads_per_minute=_pacing(settings).project_reads_per_minute,
+                share=settings.poll_share,
+                slots=slots,
+                metrics=metrics,
+            )
+            board.sections["polls"] = polls.to_json
+            await stack.enter_async_context(_running(polls.run(), "poll-schedule"))
             # One watch over every account's manifests; accounts register as they start.
             watcher = ReplicaWatcher(
                 debounce=settings.intervals.debounce, observe=_watch_metrics(metrics)
@@ -420,6 +441,7 @@ async def run_controller(
                     status=statuses.get(account.key) or register(account),
                     slots=slots,
                     watcher=watcher,
+                    polls=polls,
                 )
 
             async def open_one(account_stack: AsyncExitStack, account: Account) -> AccountWorker:

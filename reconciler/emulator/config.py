@@ -27,20 +27,50 @@ class EmulatorConfig(BaseModel):
         description="Share of Directory API requests (users.list, members.list) answered 503.",
     )
     read_quota_per_minute: int = Field(
-        0, ge=0, description="Per-user read requests per minute before 429s; 0 = unlimited."
+        0,
+        ge=0,
+        description="Per-user critical read units per minute before 429s; 0 = unlimited.",
     )
     write_quota_per_minute: int = Field(
-        0, ge=0, description="Per-user write requests per minute before 429s; 0 = unlimited."
+        0,
+        ge=0,
+        description="Per-user critical write units per minute before 429s; 0 = unlimited.",
+    )
+    group_read_quota_per_minute: int = Field(
+        0,
+        ge=0,
+        description="Per-user contact group read units per minute before 429s; 0 = unlimited.",
+    )
+    group_write_quota_per_minute: int = Field(
+        0,
+        ge=0,
+        description=(
+            "Per-user units of contact deletes and contact group writes per minute before "
+            "429s; 0 = unlimited."
+        ),
     )
     project_read_quota_per_minute: int = Field(
         0,
         ge=0,
-        description="Read requests per minute of all users together before 429s; 0 = unlimited.",
+        description="Critical read units per minute of all users together; 0 = unlimited.",
     )
     project_write_quota_per_minute: int = Field(
         0,
         ge=0,
-        description="Write requests per minute of all users together before 429s; 0 = unlimited.",
+        description="Critical write units per minute of all users together; 0 = unlimited.",
+    )
+    project_group_read_quota_per_minute: int = Field(
+        0,
+        ge=0,
+        description="Contact group read units per minute of all users together; 0 = unlimited.",
+    )
+    project_group_write_quota_per_minute: int = Field(
+        0,
+        ge=0,
+        description=(
+            "Units of contact deletes and contact group writes per minute of all users "
+            "together; 0 = unlimited."
+        ),
     )
     read_lag_ms: float = Field(
         0, ge=0, description="For this long after a write, get/batchGet return the old version."

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from reconciler.model.quotas import Quota
+
 NOT_FOUND_MESSAGE = "Requested entity was not found."
 STALE_ETAG_MESSAGE = (
     "Request person.etag is different than the current person.etag. "
@@ -190,18 +192,19 @@ def unauthenticated() -> ApiError:
     )
 
 
-def rate_limited(
-    metric: str, display: str, limit_name: str, retry_after: int, *, per_user: bool = True
-) -> ApiError:
+def rate_limited(quota: Quota, retry_after: int, *, per_user: bool = True) -> ApiError:
     """429 RESOURCE_EXHAUSTED as Google words it (docs/people-api.md, "Errors and quotas").
 
-    ``metric`` is the quota metric id (``people.googleapis.com/critical_read_requests``),
-    ``display`` its console name (``Critical read requests (Contact and Profile Reads)``) and
-    ``limit_name`` the limit id (``CriticalReadsPerMinutePerProjectPerUser``, or for the project's
-    own quota ``CriticalReadsPerMinutePerProject``, whose message has no "per user"). The ErrorInfo
+    The ErrorInfo names the quota's metric id (``people.googleapis.com/critical_read_requests``)
+    and limit id (``CriticalReadsPerMinutePerProjectPerUser``, or for the project's own quota
+    ``CriticalReadsPerMinutePerProject``, whose message has no "per user"); the message quotes
+    its console name (``Critical read requests (Contact and Profile Reads)``). The ErrorInfo
     has domain ``googleapis.com`` and names the consumer project; Retry-After is the emulator's
     own courtesy (whether Google sends it is not known).
     """
+    display = quota.display
+    limit_name = quota.user_limit if per_user else quota.project_limit
+    metric = quota.metric
     scope = "per minute per user" if per_user else "per minute"
     message = (
         f"Quota exceeded for quota metric '{display}' and limit '{display} {scope}' "

@@ -12,30 +12,42 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING
 
 from reconciler.emulator import contacts
+from reconciler.emulator.config import EmulatorConfig
 from reconciler.emulator.errors import ApiError, rate_limited
 from reconciler.emulator.store import AddressBook, Contact
+from reconciler.model.quotas import (
+    CRITICAL_READS,
+    CRITICAL_WRITES,
+    GROUP_READS,
+    GROUP_WRITES,
+    MinuteWindow,
+    Quota,
+)
 
 if TYPE_CHECKING:
     from reconciler.emulator.backend import Emulator
 
-READ = "read"
-WRITE = "write"
-WINDOW = 60.0
-READ_METRIC = "people.googleapis.com/critical_read_requests"
-WRITE_METRIC = "people.googleapis.com/critical_write_requests"
-READ_LIMIT = "CriticalReadsPerMinutePerProjectPerUser"
-WRITE_LIMIT = "CriticalWritesPerMinutePerProjectPerUser"
-PROJECT_READ_LIMIT = "CriticalReadsPerMinutePerProject"
-PROJECT_WRITE_LIMIT = "CriticalWritesPerMinutePerProject"
 PROJECT = ""  # the key of the project-wide windows (no user is named "")
-# The console names of the two metrics, as real 429 messages quote them (docs/people-api.md).
-READ_DISPLAY = "Critical read requests (Contact and Profile Reads)"
-WRITE_DISPLAY = "Critical write requests (Contact Creates and Updates)"
+
+
+def limits(config: EmulatorConfig) -> dict[Quota, tuple[int, int]]:
+    """Each quota the knobs limit: its per-user and per-project units a minute (0: none)."""
+    return {
+        CRITICAL_READS: (config.read_quota_per_minute, config.project_read_quota_per_minute),
+        CRITICAL_WRITES: (config.write_quota_per_minute, config.project_write_quota_per_minute),
+        GROUP_READS: (
+            config.group_read_quota_per_minute,
+            config.project_group_read_quota_per_minute,
+        ),
+        GROUP_WRITES: (
+            config.group_write_quota_per_minute,
+            config.project_group_write_quota_per_minute,
+        ),
+    }
 
 
 class Faults:
@@ -43,20 +55,20 @@ class Faults:
 
     def __init__(self, emulator: Emulator) -> None:
         self.emulator = emulator
-        self.calls: dict[tuple[str, str], deque[float]] = {}
+        self.windows: dict[tuple[str, Quota], MinuteWindow] = {}
         self.sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
         """How latency is spent; replaceable so tests need not wait."""
 
     def clear(self) -> None:
         """Forget quota usage."""
-        self.calls.clear()
+        self.windows.clear()
 
-    async def before_call(self, kind: str, book: AddressBook) -> None:
+    async def before_call(self, costs: Mapping[Quota, int], book: AddressBook) -> None:
         """Apply latency, quotas, random errors and the editor to one API request."""
         config = self.emulator.config
         if config.latency_ms:
             await self.sleep(config.latency_ms / 1000)
-        self._charge(kind, book.user)
+        self._charge(costs, book.user)
         self._random_error()
         if config.editor_rate and self.emulator.rng.random() < config.editor_rate:
             self.random_edit(book)
@@ -81,37 +93,24 @@ class Faults:
                 raise ApiError("INTERNAL", "Internal error encountered.")
             raise ApiError("UNAVAILABLE", "The service is currently unavailable.")
 
-    def _charge(self, kind: str, user: str) -> None:
-        """Count the request against the user's and the project's quotas; writes also consume
-        read quota. Nothing is counted unless every window has room."""
-        config = self.emulator.config
+    def _charge(self, costs: Mapping[Quota, int], user: str) -> None:
+        """Charge the call's units (model.quotas.COSTS) to the user's and the project's windows
+        of every quota it costs. Nothing is charged unless every window has room."""
         now = self.emulator.now()
-        windows = [
-            (user, READ, config.read_quota_per_minute, READ_METRIC, READ_DISPLAY, READ_LIMIT),
-            (PROJECT, READ, config.project_read_quota_per_minute, READ_METRIC, READ_DISPLAY,
-             PROJECT_READ_LIMIT),
-        ]  # fmt: skip
-        if kind == WRITE:
-            windows[:0] = [
-                (user, WRITE, config.write_quota_per_minute, WRITE_METRIC, WRITE_DISPLAY,
-                 WRITE_LIMIT),
-                (PROJECT, WRITE, config.project_write_quota_per_minute, WRITE_METRIC,
-                 WRITE_DISPLAY, PROJECT_WRITE_LIMIT),
-            ]  # fmt: skip
-        for who, bucket, limit, metric, display, limit_name in windows:
-            if not limit:
-                continue
-            calls = self.calls.setdefault((who, bucket), deque())
-            while calls and calls[0] <= now - WINDOW:
-                calls.popleft()
-            if len(calls) >= limit:
-                retry_after = max(1, math.ceil(calls[0] + WINDOW - now))
-                raise rate_limited(
-                    metric, display, limit_name, retry_after, per_user=who != PROJECT
-                )
-        for who, bucket, limit, *_names in windows:
-            if limit:
-                self.calls[(who, bucket)].append(now)
+        limited = limits(self.emulator.config)
+        charges: list[tuple[MinuteWindow, int]] = []
+        for quota, units in costs.items():
+            for who, limit in zip((user, PROJECT), limited.get(quota, (0, 0)), strict=True):
+                if not limit:
+                    continue
+                window = self.windows.setdefault((who, quota), MinuteWindow())
+                free_at = window.room_at(now, units, limit)
+                if free_at > now or units > limit:
+                    retry_after = max(1, math.ceil(free_at - now))
+                    raise rate_limited(quota, retry_after, per_user=who != PROJECT)
+                charges.append((window, units))
+        for window, units in charges:
+            window.charge(now, units)
 
     # lags ---------------------------------------------------------------------------------
 

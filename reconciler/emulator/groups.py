@@ -21,7 +21,6 @@ from reconciler.emulator.errors import (
     expired_sync_token,
     not_found,
 )
-from reconciler.emulator.faults import READ, WRITE
 from reconciler.emulator.listing import page_size
 from reconciler.emulator.routing import Call, api_route, check_count
 from reconciler.emulator.schema import (
@@ -356,7 +355,6 @@ ROUTES: list[Route] = [
         "GET",
         "people.contactGroups.batchGet",
         batch_get_groups,
-        kind=READ,
         params=("groupFields", "maxMembers", "resourceNames"),
     ),
     api_route(
@@ -364,23 +362,20 @@ ROUTES: list[Route] = [
         "GET",
         "people.contactGroups.list",
         list_groups,
-        kind=READ,
         params=("groupFields", "pageSize", "pageToken", "syncToken"),
     ),
-    api_route("/v1/contactGroups", "POST", "people.contactGroups.create", create_group, kind=WRITE),
+    api_route("/v1/contactGroups", "POST", "people.contactGroups.create", create_group),
     api_route(
         "/v1/contactGroups/{group_id}/members:modify",
         "POST",
         "people.contactGroups.members.modify",
         modify_members,
-        kind=WRITE,
     ),
     api_route(
         "/v1/contactGroups/{group_id}",
         "GET",
         "people.contactGroups.get",
         get_group,
-        kind=READ,
         params=_GROUP_PARAMS,
     ),
     api_route(
@@ -388,14 +383,12 @@ ROUTES: list[Route] = [
         "PUT",
         "people.contactGroups.update",
         update_group,
-        kind=WRITE,
     ),
     api_route(
         "/v1/contactGroups/{group_id}",
         "DELETE",
         "people.contactGroups.delete",
         delete_group,
-        kind=WRITE,
         params=("deleteContacts",),
     ),
 ]

@@ -15,7 +15,6 @@ from starlette.routing import Route
 
 from reconciler.emulator import contacts
 from reconciler.emulator.errors import bad_request, expired_sync_token
-from reconciler.emulator.faults import READ
 from reconciler.emulator.people import person_fields, render
 from reconciler.emulator.routing import Call, api_route
 from reconciler.emulator.schema import READABLE_FIELDS, parse_mask
@@ -263,7 +262,6 @@ ROUTES: list[Route] = [
         "GET",
         "people.people.searchContacts",
         search,
-        kind=READ,
         params=("pageSize", "query", "readMask", "sources"),
     ),
     api_route(
@@ -271,7 +269,6 @@ ROUTES: list[Route] = [
         "GET",
         "people.people.connections.list",
         list_connections,
-        kind=READ,
         params=(
             "pageSize",
             "pageToken",

@@ -15,7 +15,6 @@ from starlette.routing import Route
 
 from reconciler.emulator import contacts
 from reconciler.emulator.errors import ApiError, bad_request, not_found, stale_etag
-from reconciler.emulator.faults import READ, WRITE
 from reconciler.emulator.routing import Call, any_json, api_route, check_count
 from reconciler.emulator.schema import (
     READABLE_FIELDS,
@@ -372,7 +371,6 @@ ROUTES: list[Route] = [
         "GET",
         "people.people.getBatchGet",
         batch_get,
-        kind=READ,
         params=("personFields", "requestMask.includeField", "resourceNames", *_SOURCES),
     ),
     api_route(
@@ -380,7 +378,6 @@ ROUTES: list[Route] = [
         "POST",
         "people.people.createContact",
         create_contact,
-        kind=WRITE,
         params=("personFields", *_SOURCES),
     ),
     api_route(
@@ -388,28 +385,24 @@ ROUTES: list[Route] = [
         "POST",
         "people.people.batchCreateContacts",
         batch_create,
-        kind=WRITE,
     ),
     api_route(
         "/v1/people:batchUpdateContacts",
         "POST",
         "people.people.batchUpdateContacts",
         batch_update,
-        kind=WRITE,
     ),
     api_route(
         "/v1/people:batchDeleteContacts",
         "POST",
         "people.people.batchDeleteContacts",
         batch_delete,
-        kind=WRITE,
     ),
     api_route(
         "/v1/people/{person_id}:updateContact",
         "PATCH",
         "people.people.updateContact",
         update_contact,
-        kind=WRITE,
         params=("personFields", "updatePersonFields", *_SOURCES),
     ),
     api_route(
@@ -417,14 +410,12 @@ ROUTES: list[Route] = [
         "DELETE",
         "people.people.deleteContact",
         delete_contact,
-        kind=WRITE,
     ),
     api_route(
         "/v1/people/{person_id}:updateContactPhoto",
         "PATCH",
         "people.people.updateContactPhoto",
         update_photo,
-        kind=WRITE,
     ),
 ]
 GET_ROUTE = api_route(
@@ -432,6 +423,5 @@ GET_ROUTE = api_route(
     "GET",
     "people.people.get",
     get,
-    kind=READ,
     params=("personFields", "requestMask.includeField", *_SOURCES),
 )

@@ -22,6 +22,7 @@ from starlette.routing import Route
 
 from reconciler.emulator.errors import ApiError, bad_request, unauthenticated
 from reconciler.emulator.store import JSON, AddressBook
+from reconciler.model.quotas import cost_of
 
 if TYPE_CHECKING:
     from reconciler.emulator.backend import Emulator
@@ -178,12 +179,14 @@ def api_route(
     method_id: str,
     handler: Handler,
     *,
-    kind: str,
     params: Iterable[str] = (),
 ) -> Route:
     """A Starlette route serving one People API method through the common wrapper."""
     allowed = frozenset(params)
     METHODS[method_id] = ApiMethod(method_id, http_method, path, allowed)
+    # What a call costs in quota units: the reference page's name is the discovery id without
+    # the service's.
+    costs = cost_of(method_id.removeprefix("people."))
 
     async def endpoint(request: Request) -> Response:
         emulator: Emulator = request.app.state.emulator
@@ -197,7 +200,7 @@ def api_route(
             book = emulator.book(emulator.user_for_token(token))
             query = list(request.query_params.multi_items())
             check_params(query, allowed)
-            await emulator.faults.before_call(kind, book)
+            await emulator.faults.before_call(costs, book)
             call = Call(emulator, book, dict(request.path_params), query, await request.body())
             return handler(call)
 

@@ -47,6 +47,27 @@ class InnerRequest:
     def target(self) -> str:
         return f"{self.path}?{urlencode(list(self.params))}" if self.params else self.path
 
+    def api_method(self) -> str:
+        """The People API method this call is, by its reference page's name (the key of its
+        quota cost in :data:`reconciler.model.quotas.COSTS`)."""
+        verb, path = self.method.upper(), self.path.removeprefix("/v1/")
+        if ":" in path:  # a custom verb: people:batchGet, people/c1:updateContact, ...
+            resource, action = path.rsplit(":", 1)
+            if resource.startswith("contactGroups"):
+                return (
+                    "contactGroups.members.modify"
+                    if action == "modify"
+                    else "contactGroups.batchGet"
+                )
+            return "people.getBatchGet" if action == "batchGet" else f"people.{action}"
+        if path.startswith("contactGroups"):
+            if "/" not in path:
+                return "contactGroups.list" if verb == "GET" else "contactGroups.create"
+            return {"GET": "contactGroups.get", "PUT": "contactGroups.update"}.get(
+                verb, "contactGroups.delete"
+            )
+        return "people.connections.list" if path.endswith("/connections") else "people.get"
+
 
 @dataclass(frozen=True)
 class InnerResponse:

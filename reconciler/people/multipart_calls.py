@@ -1,21 +1,22 @@
 """Calls sent through the multipart ``/batch`` endpoint (a mixin of :class:`PeopleClient`).
 
-For methods with no batch form of their own. Parts are paced one quota unit each (the API counts
-n inner calls as n requests), sent in as many round trips as pacing allows, matched to their
-answers by Content-ID, and retried part by part: a 429 or 5xx part is sent again after backoff,
-other failed parts are reported in their :class:`CallResult`. A create part is resent only when
-nothing can have been made (a 429); one whose answer is lost becomes :class:`UnknownOutcome` and a
-5xx stays a failure: neither is ever resent.
+For methods with no batch form of their own. Parts are paced at what each costs on its own (the
+API counts n inner calls as n requests), sent in as many round trips as pacing allows, matched
+to their answers by Content-ID, and retried part by part: a 429 or 5xx part is sent again after
+backoff, other failed parts are reported in their :class:`CallResult`. A create part is resent
+only when nothing can have been made (a 429); one whose answer is lost becomes
+:class:`UnknownOutcome` and a 5xx stays a failure: neither is ever resent.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from reconciler.model.limits import MAX_MULTIPART_CALLS
-from reconciler.people.batching import chunks, mask
+from reconciler.model.quotas import Quota, cost_of
+from reconciler.people.batching import mask
 from reconciler.people.errors import PeopleError, UnknownOutcome, classify
 from reconciler.people.multipart import InnerRequest
 from reconciler.people.results import CallResult
@@ -67,14 +68,32 @@ class MultipartCalls:
         writes = any(call.method.upper() != "GET" for call in calls)
         if writes:
             async with self.transport.buckets.mutation:
-                return await self._batch(calls, writes)
-        return await self._batch(calls, writes)
+                return await self._batch(calls)
+        return await self._batch(calls)
 
-    def _chunk_size(self, write: bool) -> int:
-        limit = min(self.transport.buckets.max_cost(write=write), MAX_MULTIPART_CALLS)
-        return max(1, min(self.config.batch_calls, limit))
+    def _rounds(self, calls: Sequence[InnerRequest]) -> Iterator[list[InnerRequest]]:
+        """The calls cut into round trips, in order: each as many calls as every bucket they
+        draw on holds (so that no round trip leaves one in debt), within the endpoint's
+        limit; a call dearer than a bucket goes alone."""
+        buckets = self.transport.buckets
+        limit = max(1, min(self.config.batch_calls, MAX_MULTIPART_CALLS))
+        chunk: list[InnerRequest] = []
+        used: dict[Quota, int] = {}
+        for call in calls:
+            costs = cost_of(call.api_method())
+            fits = len(chunk) < limit and all(
+                used.get(quota, 0) + units <= buckets.holds(quota) for quota, units in costs.items()
+            )
+            if chunk and not fits:
+                yield chunk
+                chunk, used = [], {}
+            chunk.append(call)
+            for quota, units in costs.items():
+                used[quota] = used.get(quota, 0) + units
+        if chunk:
+            yield chunk
 
-    async def _batch(self, calls: Sequence[InnerRequest], write: bool) -> list[CallResult]:
+    async def _batch(self, calls: Sequence[InnerRequest]) -> list[CallResult]:
         results: dict[str, CallResult] = {}
         retrier = self.transport.retrier
         pending = list(calls)
@@ -82,8 +101,8 @@ class MultipartCalls:
         retry = 0
         while pending:
             again: list[tuple[InnerRequest, PeopleError]] = []
-            for chunk in chunks(pending, self._chunk_size(write)):
-                again += await self._round(chunk, write, results)
+            for chunk in self._rounds(pending):
+                again += await self._round(chunk, results)
             if not again:
                 break
             worst = max(
@@ -105,12 +124,12 @@ class MultipartCalls:
         return [results[call.content_id] for call in calls]
 
     async def _round(
-        self, chunk: list[InnerRequest], write: bool, results: dict[str, CallResult]
+        self, chunk: list[InnerRequest], results: dict[str, CallResult]
     ) -> list[tuple[InnerRequest, PeopleError]]:
         """Send one chunk; record final results, return the parts to try again."""
         creates = [call for call in chunk if _is_create(call)]
         try:
-            parts = await self.transport.send_batch(chunk, write=write, create=bool(creates))
+            parts = await self.transport.send_batch(chunk, create=bool(creates))
         except UnknownOutcome as lost:
             for call in chunk:
                 results[call.content_id] = CallResult(call.content_id, 0, error=lost)

@@ -1,36 +1,63 @@
 """Client-side pacing, so that steady work never meets a 429 in the first place.
 
-Google meters the People API twice: per user per minute, and per project per minute (every user
-a domain-wide-delegated service account acts for draws on the one project). So each account gets
-a token bucket for reads and one for writes, and every account of a :class:`Pacer` (one per
-controller replica) also draws from a shared pair of project buckets; plus a lock so that at most
-one mutation is in flight per account, as the API asks. A bucket is adaptive: a 429 halves its
-rate and empties it (multiplicative decrease); every success afterwards gives back a slice of the
-configured rate until it is whole again (additive increase). A ``Retry-After`` pauses the bucket
-until that moment. A 429 is charged to the project buckets when its quota limit is a per-project
-one (``...PerMinutePerProject``), else to the account's.
+Google meters the People API per quota (critical reads, critical writes, contact group reads,
+contact deletes and group writes), each per user per minute and per project per minute (every
+user a domain-wide-delegated service account acts for draws on the one project), and charges
+each method a stated number of units (:data:`reconciler.model.quotas.COSTS`: a batch create is 6
+critical writes and 6 critical reads). So each account gets a token bucket per quota, and every
+account of a :class:`Pacer` (one per controller replica) also draws from the project's buckets;
+plus a lock so that at most one mutation is in flight per account, as the API asks. A call
+takes its units from every bucket of every quota it costs.
 
-Defaults and where they come from are in ``docs/scale.md``: Google's documentation publishes no
-default numbers for either quota; the per-user figures are what users report, and the project
+A bucket is adaptive: a 429 halves its rate and empties it (multiplicative decrease); every
+success afterwards gives back a slice of the configured rate until it is whole again (additive
+increase). A ``Retry-After`` pauses the bucket until that moment. A 429 slows the quota its
+``quota_metric`` names (every quota the call drew on when it names none we know), the project's
+bucket when its ``quota_limit`` is a per-project one (``...PerMinutePerProject``), else the
+account's.
+
+Defaults and where they come from are in ``docs/scale.md`` ("Google's quotas"): the per-user
+figures are what users report from their consoles, the Directory's is published, and the project
 budget is a stated assumption, meant to be set to the project's own limits.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from reconciler.clock import Clock, SystemClock
+from reconciler.model.quotas import (
+    CRITICAL_READS,
+    CRITICAL_WRITES,
+    DIRECTORY_QUERIES,
+    GROUP_READS,
+    GROUP_WRITES,
+    QUOTAS,
+    MinuteWindow,
+    Quota,
+    dearest,
+    quota_for_metric,
+)
 
-__all__ = ["AccountPacer", "Pacer", "PacingConfig", "ProjectBudget", "TokenBucket"]
+__all__ = ["AccountPacer", "Pacer", "PacingConfig", "TokenBucket"]
 
-# Reported figures (docs/people-api.md): about 90 writes and 180 reads per user per minute.
-DEFAULT_WRITES_PER_MINUTE = 90.0
+# Per user, units a minute, from reported console figures (docs/scale.md, "Google's quotas",
+# has the table and its sources): generous where reports disagree, since one account rarely
+# fills a minute and a 429 only halves the bucket, while a smaller bucket slows every edit.
 DEFAULT_READS_PER_MINUTE = 180.0
-# The shared project budget (docs/scale.md): an assumption, not a published figure; set it to
-# the project's limits on the Cloud console's Quotas page.
+DEFAULT_WRITES_PER_MINUTE = 90.0
+DEFAULT_GROUP_READS_PER_MINUTE = 180.0
+DEFAULT_GROUP_WRITES_PER_MINUTE = 30.0
+# Published: the Directory API's queries per minute per user (docs/scale.md, quota 4).
+DEFAULT_DIRECTORY_QUERIES_PER_MINUTE = 2400.0
+# The shared project budget, in units a minute (docs/scale.md): an assumption, not a published
+# figure; set it to the project's limits on the Cloud console's Quotas page.
 DEFAULT_PROJECT_READS_PER_MINUTE = 3000.0
 DEFAULT_PROJECT_WRITES_PER_MINUTE = 1500.0
+DEFAULT_PROJECT_GROUP_READS_PER_MINUTE = 1500.0
+DEFAULT_PROJECT_GROUP_WRITES_PER_MINUTE = 1500.0
 PER_USER = "PerUser"
 EPSILON = 1e-9  # float noise in the refill arithmetic, below any real token
 MIN_WAIT = 1e-3  # the shortest sleep: time must visibly move between two looks at the bucket
@@ -38,36 +65,87 @@ MIN_WAIT = 1e-3  # the shortest sleep: time must visibly move between two looks 
 
 @dataclass(frozen=True)
 class PacingConfig:
-    """Rates per account and per project per minute (``None``: no project budget); ``burst``
-    is the bucket size as a share of a minute."""
+    """Units per minute of each quota, per account and per project (``None``: no project
+    budget for that quota); ``burst`` is the bucket size as a share of a minute."""
 
     reads_per_minute: float = DEFAULT_READS_PER_MINUTE
     writes_per_minute: float = DEFAULT_WRITES_PER_MINUTE
+    group_reads_per_minute: float = DEFAULT_GROUP_READS_PER_MINUTE
+    group_writes_per_minute: float = DEFAULT_GROUP_WRITES_PER_MINUTE
+    directory_queries_per_minute: float = DEFAULT_DIRECTORY_QUERIES_PER_MINUTE
     project_reads_per_minute: float | None = DEFAULT_PROJECT_READS_PER_MINUTE
     project_writes_per_minute: float | None = DEFAULT_PROJECT_WRITES_PER_MINUTE
+    project_group_reads_per_minute: float | None = DEFAULT_PROJECT_GROUP_READS_PER_MINUTE
+    project_group_writes_per_minute: float | None = DEFAULT_PROJECT_GROUP_WRITES_PER_MINUTE
     burst_seconds: float = 2.0
     min_share: float = 0.05
     recovery_share: float = 0.02
 
     def __post_init__(self) -> None:
-        for name in (
-            "reads_per_minute",
-            "writes_per_minute",
-            "project_reads_per_minute",
-            "project_writes_per_minute",
-            "burst_seconds",
-        ):
+        fields = (*self._user_fields().items(), *self._project_fields().items())
+        for quota, name in fields:
             value = getattr(self, name)
             if value is not None and value <= 0:
                 raise ValueError(f"{name} must be positive: {value}")
+            units, method = dearest(quota)
+            if value is not None and value < units:
+                raise ValueError(
+                    f"{name} is {value:g}, below the {units} units one {method} costs: "
+                    "no minute could carry that call"
+                )
+        if self.burst_seconds <= 0:
+            raise ValueError(f"burst_seconds must be positive: {self.burst_seconds}")
+
+    @classmethod
+    def uniform(cls, per_minute: float, *, project: float | None = None) -> PacingConfig:
+        """Every quota at ``per_minute`` units for each account and ``project`` for the
+        replica (``None``: no project budget): a roomy one lets the server's quota decide."""
+        return cls(
+            **dict.fromkeys(cls._user_fields().values(), per_minute),
+            **dict.fromkeys(cls._project_fields().values(), project),
+        )
+
+    @staticmethod
+    def _user_fields() -> dict[Quota, str]:
+        return {
+            CRITICAL_READS: "reads_per_minute",
+            CRITICAL_WRITES: "writes_per_minute",
+            GROUP_READS: "group_reads_per_minute",
+            GROUP_WRITES: "group_writes_per_minute",
+            DIRECTORY_QUERIES: "directory_queries_per_minute",
+        }
+
+    @staticmethod
+    def _project_fields() -> dict[Quota, str]:
+        return {
+            CRITICAL_READS: "project_reads_per_minute",
+            CRITICAL_WRITES: "project_writes_per_minute",
+            GROUP_READS: "project_group_reads_per_minute",
+            GROUP_WRITES: "project_group_writes_per_minute",
+        }
+
+    def per_user(self) -> dict[Quota, float]:
+        """Each paced quota's units a minute for one account (a quota missing: unpaced)."""
+        return {quota: getattr(self, name) for quota, name in self._user_fields().items()}
+
+    def per_project(self) -> dict[Quota, float]:
+        """Each quota's units a minute for every account of the replica together."""
+        budgets = {quota: getattr(self, name) for quota, name in self._project_fields().items()}
+        return {quota: value for quota, value in budgets.items() if value is not None}
 
 
 class TokenBucket:
-    """Tokens refill continuously up to ``capacity``.
+    """Units of one quota, refilling continuously up to ``capacity``, and the minute they fill.
 
-    The refill rate is ``(per_minute - capacity) / 60`` per second, so that no 60-second window
-    (Google's quotas are sliding per-minute windows) ever sees more than ``per_minute`` calls,
-    even when the window starts with a full bucket.
+    The bucket holds ``burst_seconds`` of the rate, and at least ``holds`` units (the dearest
+    call it paces, so that one goes whole from a full bucket), at most half the minute. The
+    refill rate is ``(per_minute - capacity) / 60`` per second, so that calls no dearer than
+    the bucket never put more than ``per_minute`` units in a 60-second window (Google's quotas
+    are sliding per-minute windows), even when the window starts with a full bucket. A call
+    dearer than the bucket (a batch create's 6 units against a 3-unit bucket) waits for a full
+    bucket and leaves it owing the rest, which the refill repays before the next call; and the
+    bucket keeps the minute's charges (:class:`MinuteWindow`), so that a call is held until it
+    fits, and no window ever carries more than ``per_minute`` units whatever the costs.
     """
 
     def __init__(
@@ -75,12 +153,15 @@ class TokenBucket:
         per_minute: float,
         *,
         burst_seconds: float = 2.0,
+        holds: float = 1.0,
         min_share: float = 0.05,
         recovery_share: float = 0.02,
         clock: Clock | None = None,
     ) -> None:
         self.clock: Clock = clock or SystemClock()
-        self.capacity = max(1.0, min(per_minute / 2.0, per_minute * burst_seconds / 60.0))
+        self.per_minute = per_minute
+        burst = max(per_minute * burst_seconds / 60.0, holds)
+        self.capacity = max(1.0, min(per_minute / 2.0, burst))
         self.nominal = (per_minute - self.capacity) / 60.0 or per_minute / 120.0
         self.rate = self.nominal
         self.min_rate = self.nominal * min_share
@@ -89,6 +170,7 @@ class TokenBucket:
         self.updated = self.clock.now()
         self.paused_until = 0.0
         self.throttled = 0
+        self.window = MinuteWindow()
         self._lock = asyncio.Lock()
 
     def _refill(self) -> None:
@@ -96,13 +178,19 @@ class TokenBucket:
         self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
         self.updated = now
 
-    async def acquire(self, cost: float = 1.0) -> None:
-        """Wait until ``cost`` tokens are available and take them. Waiters are served in order.
+    async def acquire(self, cost: float = 1.0) -> float:
+        """Wait until ``cost`` units may go and take them; returns when they were charged.
+        Waiters are served in order.
 
-        ``cost`` may not exceed the capacity: split larger work (see :meth:`max_cost`).
+        A cost above the bucket's capacity waits for a full bucket and goes into debt; one above
+        the per-minute quota could never go (Google would refuse it every time) and is refused.
         """
-        if cost > self.capacity:
-            raise ValueError(f"cost must be at most the bucket capacity {self.capacity}: {cost}")
+        if cost > self.per_minute:
+            raise ValueError(
+                f"cost {cost} exceeds the quota of {self.per_minute:g} units a minute: "
+                "no minute could carry it; raise the quota or split the call"
+            )
+        need = min(cost, self.capacity)  # what must be in the bucket before the call goes
         async with self._lock:
             ready_at: float | None = None  # when the deficit seen before the last sleep is paid
             throttled = self.throttled
@@ -116,18 +204,31 @@ class TokenBucket:
                     # The wait we asked for has passed. At a large epoch (1.7e9 s) a float time
                     # has a resolution of ~2e-7 s, so the refill can come out a hair short:
                     # trust the deadline rather than sleep again on a sliver of a token.
-                    self.tokens = max(self.tokens, cost)
-                if self.tokens >= cost - EPSILON:
-                    self.tokens = max(0.0, self.tokens - cost)
-                    return
-                ready_at = now + (cost - self.tokens) / self.rate
+                    self.tokens = max(self.tokens, need)
+                if self.tokens >= need - EPSILON:
+                    fits_at = self.window.room_at(now, cost, self.per_minute)
+                    if fits_at <= now:
+                        self.tokens -= cost  # below zero for a call dearer than the bucket
+                        self.window.charge(now, cost)
+                        return now
+                    await self.clock.sleep(max(fits_at - now, MIN_WAIT))
+                    continue
+                ready_at = now + (need - self.tokens) / self.rate
                 throttled = self.throttled
                 # At least a quantum, so that a deficit smaller than the clock's resolution
                 # still moves time past ``ready_at`` instead of spinning on zero-length sleeps.
                 await self.clock.sleep(max(ready_at - now, MIN_WAIT))
 
+    def sent_later(self, charged: float, cost: float) -> None:
+        """The call charged at ``charged`` goes only now (it waited for other buckets): the
+        minute that counts its units starts now, as the server's does."""
+        now = self.clock.now()
+        if now > charged:
+            self.window.move(charged, cost, now)
+
     def max_cost(self) -> int:
-        """The largest number of calls one request (a /batch) may carry through this bucket."""
+        """The most units one request (a multipart /batch) should carry through this bucket
+        without leaving it in debt."""
         return int(self.capacity)
 
     def throttle(self, retry_after: float | None = None) -> None:
@@ -135,7 +236,7 @@ class TokenBucket:
         self.throttled += 1
         self._refill()
         self.rate = max(self.min_rate, self.rate / 2.0)
-        self.tokens = 0.0
+        self.tokens = min(self.tokens, 0.0)  # a debt stays owed
         if retry_after:
             self.paused_until = max(self.paused_until, self.clock.now() + retry_after)
 
@@ -146,72 +247,69 @@ class TokenBucket:
             self.rate = min(self.nominal, self.rate + self.recovery)
 
 
-@dataclass
-class ProjectBudget:
-    """The buckets every account of one replica shares: the project's per-minute quotas."""
-
-    reads: TokenBucket | None
-    writes: TokenBucket | None
+Costs = Mapping[Quota, int]
+"""Units of each quota one request costs (:func:`reconciler.model.quotas.cost_of`)."""
 
 
 @dataclass
 class AccountPacer:
-    """The buckets and the mutation lock of one account, and the project's shared buckets."""
+    """The buckets and the mutation lock of one account, and the project's shared buckets:
+    one bucket per paced quota on each side."""
 
-    reads: TokenBucket
-    writes: TokenBucket
+    buckets: dict[Quota, TokenBucket]
     mutation: asyncio.Lock = field(default_factory=asyncio.Lock)
-    project: ProjectBudget = field(default_factory=lambda: ProjectBudget(None, None))
+    project: dict[Quota, TokenBucket] = field(default_factory=dict)
 
-    def _buckets(self, *, write: bool, project: bool) -> list[TokenBucket]:
-        """The buckets a call draws from: writes also consume read quota (docs/people-api.md)."""
-        if project:
-            wanted = [self.project.writes if write else None, self.project.reads]
-        else:
-            wanted = [self.writes if write else None, self.reads]
-        return [bucket for bucket in wanted if bucket is not None]
+    def _draws(self, costs: Costs, *, project: bool) -> list[tuple[TokenBucket, int]]:
+        """The buckets a call draws from and the units it takes from each, in one fixed order
+        (the order of :data:`QUOTAS`), so that every caller queues the same way."""
+        side = self.project if project else self.buckets
+        return [
+            (side[quota], costs[quota]) for quota in QUOTAS if costs.get(quota) and quota in side
+        ]
 
-    async def acquire(self, *, write: bool, cost: int = 1) -> None:
-        """Wait for the account's tokens, then the project's (never holding one while queued
-        for the other's lock, so accounts queue for the project in arrival order)."""
-        for bucket in self._buckets(write=write, project=False):
-            await bucket.acquire(cost)
-        for bucket in self._buckets(write=write, project=True):
-            await bucket.acquire(cost)
+    async def acquire(self, costs: Costs) -> None:
+        """Wait for the account's units, then the project's (never holding one while queued
+        for the other's lock, so accounts queue for the project in arrival order). Units
+        taken before a later wait are re-dated to when the call goes: a server counts them
+        from their arrival, not from when this replica set them aside."""
+        charged = [
+            (bucket, units, await bucket.acquire(units))
+            for project in (False, True)
+            for bucket, units in self._draws(costs, project=project)
+        ]
+        for bucket, units, at in charged:
+            bucket.sent_later(at, units)
 
-    def max_cost(self, *, write: bool) -> int:
-        """The most calls one request (a /batch) may carry through every bucket it draws on."""
-        buckets = self._buckets(write=write, project=False)
-        return min(b.max_cost() for b in buckets + self._buckets(write=write, project=True))
+    def holds(self, quota: Quota) -> float:
+        """The most units of ``quota`` one request can take without leaving a bucket in debt
+        (a multipart /batch is cut to fit)."""
+        sides = (self.buckets.get(quota), self.project.get(quota))
+        return min((b.max_cost() for b in sides if b is not None), default=float("inf"))
 
     def throttle(
         self,
+        costs: Costs,
         *,
-        write: bool,
         quota_metric: str | None,
         quota_limit: str | None,
         retry_after: float | None,
     ) -> None:
-        """A 429: slow the buckets its quota names (the project's for a per-project limit; the
-        write bucket for a write metric; both buckets when a write's 429 names no metric)."""
-        project = bool(quota_limit) and PER_USER not in (quota_limit or "")
-        if project and self.project.reads is None and self.project.writes is None:
-            project = False  # no project budget configured: the account slows down instead
-        reads, writes = (
-            (self.project.reads, self.project.writes) if project else (self.reads, self.writes)
-        )
-        metric = quota_metric or ""
-        bucket = writes if write and ("critical_write_requests" in metric or not metric) else None
-        target = bucket or reads
-        if target is not None:
-            target.throttle(retry_after)
-        if bucket is not None and not metric and reads is not None:
-            reads.throttle(retry_after)
+        """A 429: slow the buckets it names: the quota of its metric (every quota the call
+        drew on when the metric is none we know), the project's for a per-project limit (the
+        account's when that quota has no project budget)."""
+        named = quota_for_metric(quota_metric)
+        quotas = [named] if named is not None else [q for q in QUOTAS if costs.get(q)]
+        per_project = bool(quota_limit) and PER_USER not in (quota_limit or "")
+        for quota in quotas:
+            bucket = (self.project.get(quota) if per_project else None) or self.buckets.get(quota)
+            if bucket is not None:
+                bucket.throttle(retry_after)
 
-    def succeeded(self, *, write: bool) -> None:
+    def succeeded(self, costs: Costs) -> None:
         """A call went through: every bucket it drew on recovers a little."""
         for project in (False, True):
-            for bucket in self._buckets(write=write, project=project):
+            for bucket, _ in self._draws(costs, project=project):
                 bucket.succeeded()
 
 
@@ -223,16 +321,16 @@ class Pacer:
         self.config = config or PacingConfig()
         self.clock: Clock = clock or SystemClock()
         self._accounts: dict[str, AccountPacer] = {}
-        reads, writes = self.config.project_reads_per_minute, self.config.project_writes_per_minute
-        self.project = ProjectBudget(
-            reads=self._bucket(reads) if reads is not None else None,
-            writes=self._bucket(writes) if writes is not None else None,
-        )
+        self.project = {
+            quota: self._bucket(quota, per_minute)
+            for quota, per_minute in self.config.per_project().items()
+        }
 
-    def _bucket(self, per_minute: float) -> TokenBucket:
+    def _bucket(self, quota: Quota, per_minute: float) -> TokenBucket:
         return TokenBucket(
             per_minute,
             burst_seconds=self.config.burst_seconds,
+            holds=dearest(quota)[0],
             min_share=self.config.min_share,
             recovery_share=self.config.recovery_share,
             clock=self.clock,
@@ -242,8 +340,10 @@ class Pacer:
         pacer = self._accounts.get(name)
         if pacer is None:
             pacer = AccountPacer(
-                reads=self._bucket(self.config.reads_per_minute),
-                writes=self._bucket(self.config.writes_per_minute),
+                buckets={
+                    quota: self._bucket(quota, per_minute)
+                    for quota, per_minute in self.config.per_user().items()
+                },
                 project=self.project,
             )
             self._accounts[name] = pacer

@@ -19,6 +19,7 @@ import structlog
 
 from reconciler.clock import Clock, SystemClock
 from reconciler.model.limits import MAX_MULTIPART_CALLS, MAX_PAGE_SIZE
+from reconciler.model.quotas import cost_of, total_cost
 from reconciler.people.decoding import decode_json
 from reconciler.people.errors import (
     PeopleError,
@@ -34,7 +35,7 @@ from reconciler.people.multipart import (
     decode_responses,
     encode_requests,
 )
-from reconciler.people.pacing import AccountPacer, Pacer, PacingConfig
+from reconciler.people.pacing import AccountPacer, Costs, Pacer, PacingConfig
 from reconciler.people.results import ClientStats
 from reconciler.people.retry import Retrier, RetryPolicy
 
@@ -89,20 +90,17 @@ class Transport:
     def _count_retry(self, error: PeopleError, wait: float) -> None:
         self.stats.retries += 1
 
-    async def _acquire(self, *, write: bool, cost: int = 1) -> None:
-        await self.buckets.acquire(write=write, cost=cost)
-
-    def _observe(self, error: PeopleError | None, *, write: bool) -> None:
+    def _observe(self, error: PeopleError | None, costs: Costs) -> None:
         if isinstance(error, RateLimited):
             self.stats.throttled += 1
             self.buckets.throttle(
-                write=write,
+                costs,
                 quota_metric=error.quota_metric,
                 quota_limit=error.quota_limit,
                 retry_after=error.retry_after,
             )
         elif error is None:
-            self.buckets.succeeded(write=write)
+            self.buckets.succeeded(costs)
 
     async def call(
         self,
@@ -116,12 +114,14 @@ class Transport:
         create: bool = False,
         resource: str | None = None,
     ) -> Any:
-        """One JSON API call with pacing and retries; returns the decoded body."""
+        """One JSON API call with pacing (its quota units, model.quotas.COSTS) and retries;
+        returns the decoded body."""
+        costs = cost_of(method)
 
         async def attempt() -> Any:
-            await self._acquire(write=write)
+            await self.buckets.acquire(costs)
             return await self._once(
-                method, verb, path, params=params, body=body, write=write, create=create,
+                method, verb, path, params=params, body=body, costs=costs, create=create,
                 resource=resource,
             )  # fmt: skip
 
@@ -156,7 +156,7 @@ class Transport:
         *,
         params: Sequence[tuple[str, str]] | Mapping[str, str] | None,
         body: Mapping[str, Any] | None,
-        write: bool,
+        costs: Costs,
         create: bool,
         resource: str | None,
     ) -> Any:
@@ -164,7 +164,7 @@ class Transport:
         self.stats.record(method, response.status_code)
         self.log.debug("people.request", method=method, status=response.status_code)
         if response.is_success:
-            self._observe(None, write=write)
+            self._observe(None, costs)
             return await decode_json(response.content) if response.content.strip() else {}
         error = classify(
             response.status_code,
@@ -173,17 +173,19 @@ class Transport:
             method=method,
             resource=resource,
         )
-        self._observe(error, write=write)
+        self._observe(error, costs)
         self.log.info(
             "people.error", method=method, status=response.status_code, error=type(error).__name__
         )
         raise error
 
     async def send_batch(
-        self, calls: Sequence[InnerRequest], *, write: bool, create: bool
+        self, calls: Sequence[InnerRequest], *, create: bool
     ) -> dict[str, InnerResponse]:
-        """One multipart ``/batch`` round trip (no retries here: the caller retries parts)."""
-        await self._acquire(write=write, cost=len(calls))
+        """One multipart ``/batch`` round trip (no retries here: the caller retries parts),
+        paced as what its inner calls cost together."""
+        costs = total_cost(call.api_method() for call in calls)
+        await self.buckets.acquire(costs)
         content_type, payload = encode_requests(calls)
         response = await self._request(
             "batch",
@@ -201,7 +203,7 @@ class Transport:
                 retry_after=response.headers.get("retry-after"),
                 method="batch",
             )
-            self._observe(error, write=write)
+            self._observe(error, costs)
             raise error
         try:
             parts = decode_responses(
@@ -219,10 +221,10 @@ class Transport:
             if status == 429:
                 self._observe(
                     classify(status, part.body, retry_after=part.headers.get("retry-after")),
-                    write=write,
+                    costs,
                 )
         if all(part.status != 429 for part in parts.values()):
-            self._observe(None, write=write)
+            self._observe(None, costs)
         return parts
 
 

@@ -65,7 +65,8 @@ async def test_chaos_converges_without_duplicates_or_collateral(world: World, se
         read_lag_ms=1500,
         list_lag_ms=2000,
         spurious_etag_rate=0.2,
-        write_quota_per_minute=4,
+        write_quota_per_minute=12,  # two batch writes (6 units each) a minute
+        group_write_quota_per_minute=20,  # two batch deletes (10 units each) a minute
         error_rate=0.05,
         editor_rate=0.05,  # plus random edits of phones and biographies (unmanaged here)
     )
@@ -77,7 +78,12 @@ async def test_chaos_converges_without_duplicates_or_collateral(world: World, se
         max_deletes=10,
     )
     world.configure(
-        read_lag_ms=0, list_lag_ms=0, spurious_etag_rate=0, error_rate=0, write_quota_per_minute=0
+        read_lag_ms=0,
+        list_lag_ms=0,
+        spurious_etag_rate=0,
+        error_rate=0,
+        write_quota_per_minute=0,
+        group_write_quota_per_minute=0,
     )
 
     assert result.converged, [r.to_json() for r in result.left]

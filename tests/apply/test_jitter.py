@@ -22,7 +22,8 @@ async def test_converge_draws_its_jitter_from_the_rng_it_is_given(world: World) 
             return super().uniform(a, b)
 
     await world.apply(book(10))
-    world.configure(spurious_etag_rate=0.5)
+    # Within a minute of the first apply's writes, whatever the pacing waited in between.
+    world.configure(spurious_etag_rate=0.5, spurious_etag_window_ms=60_000)
     result = await world.apply(book(10, title="Lead"), rng=Counting(5))
     world.configure(spurious_etag_rate=0)
     assert result.converged, [r.to_json() for r in result.left]

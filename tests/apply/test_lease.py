@@ -30,7 +30,7 @@ from tests.support.leases import Ticks, claimant
 
 START = 1_767_225_600.0  # 2026-01-01T00:00:00Z
 # The client's pacing runs on real time; these tests make many cheap calls in no time at all.
-UNPACED = ClientConfig(pacing=PacingConfig(reads_per_minute=1e6, writes_per_minute=1e6))
+UNPACED = ClientConfig(pacing=PacingConfig.uniform(1e6))
 
 
 @pytest.fixture

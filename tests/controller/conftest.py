@@ -43,6 +43,11 @@ class FakeClock:
                 still.append((due, future))
         self._sleepers = still
 
+    @property
+    def sleeping(self) -> int:
+        """Sleeps pending now: a loop that woke is back asleep once this is what it was."""
+        return sum(not future.done() for _due, future in self._sleepers)
+
     async def run_ready(self, rounds: int = 20) -> None:
         """Let every ready task run until the loop has nothing left to do right now."""
         for _ in range(rounds):

@@ -22,6 +22,7 @@ from reconciler.emulator import create_app
 from reconciler.people import connect
 from reconciler.people.client import PeopleClient
 from reconciler.plan.options import PlanOptions
+from tests.support.eventually import eventually_async
 from tests.support.loopfree import LoopWitness
 from tests.support.manifests import contact_yaml
 
@@ -188,3 +189,20 @@ async def test_passes_plan_off_the_event_loop(
     await backend.plan(store.state)
     assert not witness.stalled, "a pass planned on the event loop"
     assert witness.free >= 2
+
+
+async def test_the_answers_a_pass_kept_are_dropped_after_the_hold_without_a_poll(
+    backend: ApplyBackend, client: PeopleClient, tmp_path: Path
+) -> None:
+    """Our writes' whole answers are kept ``hold`` seconds after the pass that wrote them and
+    then dropped (only their etags stay) by a timer: polls may be minutes apart or deferred,
+    so the footprint at rest cannot wait for one; a full listing also gave the index its
+    sync token."""
+    backend.written.hold = 0.0
+    store = manifests(tmp_path, contact_yaml("a", "Ann"))
+    assert store.state is not None
+    assert (await backend.apply(store.state)).converged
+    assert len(backend.written) == 1
+    assert backend.written.sync_token is not None
+    await eventually_async(lambda: len(backend.written) == 0, "the kept answer dropped")
+    assert len(backend.written.etags) == 1

@@ -38,7 +38,7 @@ from tests.support.leases import Ticks, claimant
 from tests.support.manifests import contact_yaml
 
 START = 1_767_225_600.0  # 2026-01-01T00:00:00Z
-UNPACED = ClientConfig(pacing=PacingConfig(reads_per_minute=1e6, writes_per_minute=1e6))
+UNPACED = ClientConfig(pacing=PacingConfig.uniform(1e6))
 TOKEN = "user:a@example.com"
 
 

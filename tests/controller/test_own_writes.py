@@ -8,25 +8,17 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from reconciler.apply.engine import ApplySettings
-from reconciler.apply.journal import CreateJournal
 from reconciler.controller.account import AccountWorker, Intervals
-from reconciler.controller.accounts import Account, DriftPolicy
-from reconciler.controller.backend import ApplyBackend
-from reconciler.controller.desired import DesiredStore
-from reconciler.controller.health import Health
-from reconciler.controller.metrics import Metrics
-from reconciler.controller.polling import LivePoller
-from reconciler.controller.runner import CONTROLLER_RETRIES
 from reconciler.emulator import create_app
-from reconciler.people import connect
 from tests.support.eventually import eventually_async
+from tests.support.workers import open_worker
 
 USER = "a@example.com"
 POLL = 30.0
@@ -34,34 +26,17 @@ POLL = 30.0
 
 @pytest.fixture
 async def worker(clock: Any, tmp_path: Path) -> AsyncIterator[tuple[AccountWorker, Any]]:
-    folder = tmp_path / "m"
-    folder.mkdir()
-    (folder / "ann.yaml").write_text(
-        "apiVersion: reconciler/v1\nkind: Contact\nmetadata: {name: ann}\n"
-        "spec:\n  names: [{givenName: Ann}]\n"
-    )
     app = create_app()
-    async with connect("embedded", app=app, token=f"user:{USER}") as client:
-        with CreateJournal(tmp_path / "journal.jsonl") as journal:
-            backend = ApplyBackend(client, journal, ApplySettings(executor=CONTROLLER_RETRIES))
-            account = Account(USER, (folder,), "reconciler", False, DriftPolicy.CORRECT)
-            worker = AccountWorker(
-                account,
-                backend,
-                poller=LivePoller(client, "reconciler", written=backend.written),
-                store=DesiredStore(account.manifests),
-                metrics=Metrics(),
-                health=Health(clock=clock),
-                intervals=Intervals(poll=POLL, resync=3600, debounce=0.1),
-                clock=clock,
-            )
-            task = asyncio.create_task(worker.run())
-            try:
-                yield worker, app
-            finally:
-                worker.shut_down()
-                task.cancel()
-                await asyncio.gather(task, return_exceptions=True)
+    async with AsyncExitStack() as stack:
+        intervals = Intervals(poll=POLL, resync=3600, debounce=0.1)
+        worker = await open_worker(stack, app, USER, tmp_path, clock=clock, intervals=intervals)
+        task = asyncio.create_task(worker.run())
+        try:
+            yield worker, app
+        finally:
+            worker.shut_down()
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
 
 
 def passes(worker: AccountWorker, result: str = "success") -> float:

@@ -1,4 +1,7 @@
-"""Incremental polling against the in-process emulator: changes become keys, cheaply."""
+"""Incremental polling against the in-process emulator: changes become keys, cheaply.
+
+The poller starts from the sync token of a pass's own full listing (``PassGateway``), as in the
+controller: it never lists the whole book itself."""
 
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ import httpx
 import pytest
 
 from reconciler.clock import ManualClock
+from reconciler.controller.gateway import PassGateway
 from reconciler.controller.polling import LivePoller
 from reconciler.emulator import create_app
 from reconciler.people import connect
@@ -58,12 +62,20 @@ def listings(client: PeopleClient) -> int:
     return int(client.stats.requests["people.connections.list"])
 
 
+async def pass_listing(poller: LivePoller) -> None:
+    """The full listing a pass reads the book with, through the account's index."""
+    await PassGateway(poller.client, OWNER, poller.written).list_people()  # type: ignore[arg-type]
+
+
 async def test_a_quiet_address_book_costs_one_list_call_per_poll(client: PeopleClient) -> None:
-    """After priming, a poll with nothing changed is one incremental call and finds no keys."""
+    """After a pass's listing, a poll with nothing changed is one incremental call and finds no
+    keys; before any listing there is nothing to poll from, and the poller sends nothing."""
     await create(client, stamped("jane", OWNER), stamped("joe", OWNER))
     poller = LivePoller(client, OWNER)
-    first = await poller.poll()
-    assert first.primed
+    assert (await poller.poll()).resync
+    assert listings(client) == 0
+    await pass_listing(poller)
+    assert poller.token is not None
     assert poller.known == 2
     before = listings(client)
     for _ in range(3):
@@ -75,7 +87,7 @@ async def test_an_out_of_band_edit_becomes_the_contacts_key(client: PeopleClient
     """An edit made behind the controller's back is reported by manifest name."""
     jane, _ = await create(client, stamped("jane", OWNER), stamped("joe", OWNER))
     poller = LivePoller(client, OWNER)
-    await poller.prime()
+    await pass_listing(poller)
     await edit(app, jane, "Janet")
     assert (await poller.poll()).keys == {"jane"}
     assert (await poller.poll()).keys == frozenset()
@@ -85,7 +97,7 @@ async def test_a_deleted_contact_is_reported_by_the_key_it_had(client: PeopleCli
     """A tombstone carries no stamp; the poller remembers whose it was."""
     jane, _ = await create(client, stamped("jane", OWNER), stamped("joe", OWNER))
     poller = LivePoller(client, OWNER)
-    await poller.prime()
+    await pass_listing(poller)
     await client.batch_delete([jane])
     assert (await poller.poll()).keys == {"jane"}
 
@@ -93,7 +105,7 @@ async def test_a_deleted_contact_is_reported_by_the_key_it_had(client: PeopleCli
 async def test_contacts_of_other_owners_are_not_our_business(client: PeopleClient) -> None:
     """Changes to unstamped or foreign-owned contacts produce no keys."""
     poller = LivePoller(client, OWNER)
-    await poller.prime()
+    await pass_listing(poller)
     await create(client, stamped("theirs", "someone-else"), {"names": [{"givenName": "X"}]})
     mine = await create(client, stamped("mine", OWNER))
     found = await poller.poll()
@@ -104,14 +116,18 @@ async def test_contacts_of_other_owners_are_not_our_business(client: PeopleClien
 async def test_an_expired_token_asks_for_a_full_resync(
     client: PeopleClient, emulator_clock: ManualClock
 ) -> None:
-    """A sync token older than seven days makes the poll re-prime and request a resync."""
+    """A sync token older than seven days makes the poll request a full pass, whose listing
+    takes a fresh token: the poller lists nothing in full itself."""
     await create(client, stamped("jane", OWNER))
     poller = LivePoller(client, OWNER)
-    await poller.prime()
+    await pass_listing(poller)
     emulator_clock.advance(8 * 24 * 3600)
+    before = listings(client)
     found = await poller.poll()
     assert found.resync
-    assert found.primed
+    assert poller.token is None
+    assert listings(client) - before == 1  # the refused incremental call only
+    await pass_listing(poller)
     assert poller.token is not None
     assert (await poller.poll()).keys == frozenset()
 
@@ -122,7 +138,7 @@ async def test_resource_names_of_keys_are_known_only_when_unambiguous(
     """Keys map to their one live copy; an unknown or duplicated key gives no answer."""
     jane, joe = await create(client, stamped("jane", OWNER), stamped("joe", OWNER))
     poller = LivePoller(client, OWNER)
-    await poller.prime()
+    await pass_listing(poller)
     assert poller.resource_names(["jane", "joe"]) == {"jane": jane, "joe": joe}
     assert poller.resource_names(["jane", "nobody"]) is None
     await create(client, stamped("jane", OWNER))

@@ -118,19 +118,22 @@ async def test_write_quota_gives_429_with_retry_after(
     assert (await api.post("/v1/people:createContact", json={})).status_code == 200
 
 
+LISTING = "/v1/people/me/connections?personFields=names"
+
+
 async def test_read_quota_counts_writes_too(
     api: httpx.AsyncClient, emulator: Emulator, app: Any
 ) -> None:
     """Updates consume read quota; other users have their own quota."""
     emulator.configure({"read_quota_per_minute": 2})
     await create(api)
-    assert (await api.get("/v1/contactGroups")).status_code == 200
-    response = await api.get("/v1/contactGroups")
+    assert (await api.get(LISTING)).status_code == 200
+    response = await api.get(LISTING)
     assert response.status_code == 429
     metric = response.json()["error"]["details"][0]["metadata"]["quota_metric"]
     assert metric == "people.googleapis.com/critical_read_requests"
     async with as_user(app, "bob@x") as bob:
-        assert (await bob.get("/v1/contactGroups")).status_code == 200
+        assert (await bob.get(LISTING)).status_code == 200
 
 
 def as_user(app: Any, user: str) -> httpx.AsyncClient:
@@ -148,17 +151,17 @@ async def test_project_quota_is_shared_by_every_user(
     """project_read_quota_per_minute counts every user's reads together; the 429 names the
     per-project limit (no "per user") and frees up when the minute passes."""
     emulator.configure({"project_read_quota_per_minute": 2})
-    assert (await api.get("/v1/contactGroups")).status_code == 200
+    assert (await api.get(LISTING)).status_code == 200
     async with as_user(app, "bob@x") as bob:
-        assert (await bob.get("/v1/contactGroups")).status_code == 200
-        response = await bob.get("/v1/contactGroups")
+        assert (await bob.get(LISTING)).status_code == 200
+        response = await bob.get(LISTING)
         assert response.status_code == 429
         error = response.json()["error"]
         assert error["details"][0]["metadata"]["quota_limit"] == "CriticalReadsPerMinutePerProject"
         assert "per minute'" in error["message"]
         assert "per user" not in error["message"]
         clock.advance(60)
-        assert (await bob.get("/v1/contactGroups")).status_code == 200
+        assert (await bob.get(LISTING)).status_code == 200
 
 
 async def test_read_lag_serves_the_previous_version(

@@ -8,7 +8,10 @@ from collections import deque
 import pytest
 
 from reconciler.clock import ManualClock
+from reconciler.model.quotas import CRITICAL_READS, CRITICAL_WRITES, GROUP_WRITES, cost_of
 from reconciler.people.pacing import Pacer, PacingConfig, TokenBucket
+
+LISTING = cost_of("people.connections.list")
 
 
 @pytest.mark.parametrize("per_minute", [1, 4, 90, 180, 1000])
@@ -52,12 +55,13 @@ async def test_retry_after_pauses_the_bucket() -> None:
     assert clock.now() - start >= 30.0
 
 
-async def test_costs_above_the_capacity_are_refused() -> None:
-    """A batch bigger than the bucket must be split by the caller."""
+async def test_costs_above_the_minute_are_refused() -> None:
+    """A call no minute could carry is refused, named; the bucket's size bounds multipart
+    round trips only."""
     bucket = TokenBucket(90, clock=ManualClock())
     assert bucket.max_cost() == 3
-    with pytest.raises(ValueError, match="capacity"):
-        await bucket.acquire(4)
+    with pytest.raises(ValueError, match="90 units a minute"):
+        await bucket.acquire(91)
 
 
 async def test_one_mutation_per_account_at_a_time() -> None:
@@ -90,7 +94,7 @@ async def test_every_account_of_a_pacer_shares_the_project_budget() -> None:
 
     async def reads(account: str) -> None:
         for _ in range(30):
-            await pacer.account(account).acquire(write=False)
+            await pacer.account(account).acquire(LISTING)
             stamps.append(clock.now())
 
     await asyncio.gather(*(reads(f"user{i}@example.com") for i in range(6)))
@@ -108,32 +112,34 @@ async def test_a_per_project_429_slows_the_project_not_the_account() -> None:
     it); one naming a per-user limit halves only that account's bucket."""
     pacer = Pacer(PacingConfig(), clock=ManualClock())
     alice, bob = pacer.account("alice"), pacer.account("bob")
-    assert pacer.project.reads is not None
-    project_rate, account_rate = pacer.project.reads.rate, alice.reads.rate
+    project, mine = pacer.project[CRITICAL_READS], alice.buckets[CRITICAL_READS]
+    project_rate, account_rate = project.rate, mine.rate
     alice.throttle(
-        write=False,
+        LISTING,
         quota_metric="people.googleapis.com/critical_read_requests",
         quota_limit="CriticalReadsPerMinutePerProject",
         retry_after=None,
     )
-    assert bob.project.reads is pacer.project.reads
-    assert pacer.project.reads.rate == pytest.approx(project_rate / 2)
-    assert alice.reads.rate == account_rate
+    assert bob.project[CRITICAL_READS] is project
+    assert project.rate == pytest.approx(project_rate / 2)
+    assert mine.rate == account_rate
     alice.throttle(
-        write=False,
+        LISTING,
         quota_metric="people.googleapis.com/critical_read_requests",
         quota_limit="CriticalReadsPerMinutePerProjectPerUser",
         retry_after=None,
     )
-    assert alice.reads.rate == pytest.approx(account_rate / 2)
-    assert bob.reads.rate == account_rate
+    assert mine.rate == pytest.approx(account_rate / 2)
+    assert bob.buckets[CRITICAL_READS].rate == account_rate
 
 
 def test_no_project_budget_when_turned_off() -> None:
     """``None`` turns the project budget off: accounts draw only on their own buckets."""
     pacer = Pacer(PacingConfig(project_reads_per_minute=None, project_writes_per_minute=None))
-    assert pacer.project.reads is None
-    assert pacer.account("alice").max_cost(write=True) == 3  # the account's 90 writes a minute
+    assert CRITICAL_READS not in pacer.project
+    assert CRITICAL_WRITES not in pacer.project
+    # the account's 90 a minute, holding one batch (6 units), the dearest call it paces
+    assert pacer.account("alice").holds(CRITICAL_WRITES) == 6
 
 
 def test_rates_must_be_positive() -> None:
@@ -199,3 +205,129 @@ async def test_a_429_during_the_wait_is_not_overridden_by_the_deadline() -> None
     bucket.throttle()
     await waiter
     assert clock.now() - EPOCH >= 1.9 / bucket.nominal  # a token at half the rate
+
+
+def heaviest_minute(charges: list[tuple[float, float]]) -> float:
+    """The most units any sliding 60-second window (t - 60, t] holds; the heaviest window
+    ends at a charge, so looking at each charge's window is enough."""
+    heaviest, held, first = 0.0, 0.0, 0
+    for stamp, units in charges:
+        held += units
+        while charges[first][0] <= stamp - 60.0:
+            held -= charges[first][1]
+            first += 1
+        heaviest = max(heaviest, held)
+    return heaviest
+
+
+@pytest.mark.parametrize("per_minute", [30, 90, 180, 1500])
+@pytest.mark.parametrize("costs", [[6], [6, 1, 1], [10, 1, 6, 1, 1], [1, 1, 1, 10]])
+async def test_calls_dearer_than_the_bucket_go_and_no_minute_carries_more_than_the_quota(
+    per_minute: int, costs: list[int]
+) -> None:
+    """A batch create's 6 units (a batch delete's 10) go through a bucket of 3 (90 a minute,
+    2 s of burst), and over twenty minutes of calls no sliding minute carries more than the
+    quota, while the calls still get at least 80% of it (90% from 90 a minute up)."""
+    clock = ManualClock()
+    start = clock.now()
+    bucket = TokenBucket(per_minute, clock=clock)
+    charges: list[tuple[float, float]] = []
+    while sum(units for _, units in charges) < 20 * per_minute:
+        units = costs[len(charges) % len(costs)]
+        await bucket.acquire(units)
+        charges.append((clock.now(), units))
+    assert heaviest_minute(charges) <= per_minute
+    assert clock.now() - start <= 20 * 60.0 / (0.8 if per_minute < 90 else 0.9)
+
+
+async def test_a_batch_write_takes_its_units_of_each_quota_from_account_and_project() -> None:
+    """A batch create takes 6 critical writes and 6 critical reads from the account's buckets
+    and the project's; a group create takes one unit of group writes and nothing else."""
+    clock = ManualClock()
+    pacer = Pacer(PacingConfig(), clock=clock)
+    alice = pacer.account("alice")
+    await alice.acquire(cost_of("people.batchCreateContacts"))
+    await alice.acquire(cost_of("contactGroups.create"))
+    now = clock.now()
+    for side in (alice.buckets, pacer.project):
+        used = {quota.key: bucket.window.used(now) for quota, bucket in side.items()}
+        assert used == {
+            "critical_reads": 6,
+            "critical_writes": 6,
+            "group_reads": 0,
+            "group_writes": 1,
+            **({"directory_queries": 0} if side is alice.buckets else {}),
+        }
+
+
+async def test_a_429_slows_the_quota_its_metric_names() -> None:
+    """A 429 naming the group-writes metric per project halves the project's group-writes
+    bucket only; one naming no metric halves every quota the call drew on, the account's."""
+    pacer = Pacer(PacingConfig(), clock=ManualClock())
+    alice = pacer.account("alice")
+    rates = {
+        (side, quota): bucket.rate
+        for side, buckets in (("user", alice.buckets), ("project", pacer.project))
+        for quota, bucket in buckets.items()
+    }
+
+    def halved() -> set[tuple[str, str]]:
+        return {
+            (side, quota.key)
+            for side, buckets in (("user", alice.buckets), ("project", pacer.project))
+            for quota, bucket in buckets.items()
+            if bucket.rate < rates[(side, quota)]
+        }
+
+    alice.throttle(
+        cost_of("people.batchDeleteContacts"),
+        quota_metric="people.googleapis.com/write_requests",
+        quota_limit="WriteRequestsPerMinutePerProject",
+        retry_after=None,
+    )
+    assert halved() == {("project", "group_writes")}
+    alice.throttle(
+        cost_of("people.batchUpdateContacts"), quota_metric=None, quota_limit=None, retry_after=None
+    )
+    assert halved() == {
+        ("project", "group_writes"),
+        ("user", "critical_reads"),
+        ("user", "critical_writes"),
+    }
+    assert alice.buckets[GROUP_WRITES].rate == rates[("user", GROUP_WRITES)]
+
+
+async def test_a_429_keeps_the_debt_of_a_dear_call() -> None:
+    """A bucket left owing by a batch is not forgiven by a 429: it still owes, at half rate."""
+    bucket = TokenBucket(90, clock=ManualClock())
+    await bucket.acquire(6)
+    assert bucket.tokens == pytest.approx(-3)
+    bucket.throttle()
+    assert bucket.tokens == pytest.approx(-3)
+
+
+def test_a_budget_below_one_call_is_refused_by_name() -> None:
+    """A quota smaller than what one call costs could never carry it: named at start."""
+    with pytest.raises(ValueError, match="writes_per_minute is 5, below the 6 units one"):
+        PacingConfig(writes_per_minute=5)
+    with pytest.raises(
+        ValueError, match=r"project_group_writes_per_minute is 9, .* people\.batchDeleteContacts"
+    ):
+        PacingConfig(project_group_writes_per_minute=9)
+
+
+async def test_units_held_while_the_project_queues_count_from_when_the_call_goes() -> None:
+    """A batch that took the account's units and then waited half a minute for the project's
+    is counted in the account's minute from when it went, as the server counts it."""
+    clock = ManualClock()
+    pacer = Pacer(PacingConfig(project_writes_per_minute=12), clock=clock)
+    alice = pacer.account("alice")
+    batch = cost_of("people.batchCreateContacts")
+    await alice.acquire(batch)
+    start = clock.now()
+    await alice.acquire(batch)  # the account's writes refill in ~4 s, the project's in ~33 s
+    went = clock.now()
+    assert went - start > 30
+    clock.advance(59.0)
+    for quota in (CRITICAL_READS, CRITICAL_WRITES):
+        assert alice.buckets[quota].window.used(clock.now()) == 6

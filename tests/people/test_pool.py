@@ -20,9 +20,7 @@ from reconciler.people.pacing import PacingConfig
 from reconciler.people.targets import IDLE_CONNECTIONS, open_replica
 from reconciler.people.transport import ClientConfig
 
-UNPACED = PacingConfig(
-    reads_per_minute=1_000_000, project_reads_per_minute=None, project_writes_per_minute=None
-)
+UNPACED = PacingConfig.uniform(1_000_000)
 
 
 async def test_many_calls_over_a_small_pool_wait_for_a_connection_and_never_fail() -> None:

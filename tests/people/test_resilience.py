@@ -196,7 +196,7 @@ async def test_a_lost_answer_to_a_read_is_retried(make_client: ClientFactory) ->
 
 
 @pytest.mark.parametrize(
-    ("client_per_minute", "expect_429"), [(4.0, False), (90.0, True)], ids=["matched", "adaptive"]
+    ("client_per_minute", "expect_429"), [(24.0, False), (540.0, True)], ids=["matched", "adaptive"]
 )
 async def test_two_thousand_writes_under_a_write_quota_never_surface_a_429(
     make_client: ClientFactory,
@@ -205,13 +205,14 @@ async def test_two_thousand_writes_under_a_write_quota_never_surface_a_429(
     client_per_minute: float,
     expect_429: bool,
 ) -> None:
-    """2,000 creates and 2,000 updates under a write quota scaled down to 4 requests a minute.
+    """2,000 creates and 2,000 updates under a write quota scaled down to 24 units a minute
+    (four batch calls of 6 units).
 
     With pacing matched to the quota no 429 is ever sent back; with pacing far above it the
     buckets halve on each 429, honour Retry-After and the retries absorb them. Either way
     every write succeeds and no RateLimited reaches the caller.
     """
-    knobs(app, write_quota_per_minute=4)
+    knobs(app, write_quota_per_minute=24)
     client = make_client(
         config=ClientConfig(pacing=PacingConfig(writes_per_minute=client_per_minute))
     )
@@ -231,7 +232,7 @@ async def test_two_thousand_writes_under_a_write_quota_never_surface_a_429(
     assert len(updated) == 2000
     assert client.stats.requests["people.batchCreateContacts"] >= 10
     assert (client.stats.throttled > 0) is expect_429
-    # 20 write requests at 4 a minute need at least four minutes of (virtual) time
+    # 20 write requests of 6 units at 24 a minute: the last four go four minutes after the first
     assert clock.now() - start >= 4 * 60
 
 

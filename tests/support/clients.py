@@ -80,7 +80,7 @@ def fast_config(**retry: Any) -> ClientConfig:
     """Generous pacing (so the server's quota, not ours, decides) and the given retry policy."""
     return ClientConfig(
         retry=RetryPolicy(**retry),
-        pacing=PacingConfig(reads_per_minute=100_000, writes_per_minute=100_000),
+        pacing=PacingConfig.uniform(100_000),
     )
 
 

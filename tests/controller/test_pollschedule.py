@@ -1,0 +1,160 @@
+"""The replica's poll schedule: its interval stays within the polls' share of the read budget,
+polls go out one at a time, and they give way to passes waiting for a slot, but never for longer
+than the stated bound.
+
+Accounts are stand-ins that record when they were polled and how long after their last listing;
+the schedule runs on the project's ManualClock, whose sleeps move time on at once, so hours of
+polls pass in milliseconds and every recorded time is exact.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import pytest
+
+from reconciler.clock import ManualClock
+from reconciler.controller.metrics import Metrics
+from reconciler.controller.pollschedule import POLL_SHARE, PollSchedule, poll_interval
+from reconciler.controller.slots import PassSlots
+from tests.support.eventually import eventually_async
+
+INTERVAL = 30.0
+MAX_WAIT = 600.0
+
+
+class Account:
+    """Listed at creation; each poll is recorded as (time, seconds since the last listing)."""
+
+    def __init__(self, label: str, clock: ManualClock) -> None:
+        self.label = label
+        self.clock = clock
+        self.at: float | None = clock.now()
+        self.polls: list[tuple[float, float]] = []
+
+    def listed_ago(self) -> float | None:
+        return None if self.at is None else self.clock.now() - self.at
+
+    async def poll(self) -> None:
+        now = self.clock.now()
+        assert self.at is not None
+        self.polls.append((now, now - self.at))
+        self.at = now
+
+
+@pytest.fixture
+def manual() -> ManualClock:
+    return ManualClock()
+
+
+@pytest.fixture
+async def running() -> AsyncIterator[Callable[[PollSchedule], None]]:
+    tasks: list[asyncio.Task[None]] = []
+
+    def run(schedule: PollSchedule) -> None:
+        tasks.append(asyncio.create_task(schedule.run()))
+
+    yield run
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def test_the_interval_keeps_the_polls_within_their_share_of_the_read_budget() -> None:
+    """interval = max(--poll-interval, accounts / (share x project reads a minute) minutes)."""
+    assert POLL_SHARE == 0.1
+    assert poll_interval(30.0, 100, 3000.0) == 30.0  # 100 polls in 20 s would do: 30 s stays
+    assert poll_interval(30.0, 1000, 3000.0) == 200.0  # 300 reads a minute: 10% of 3,000
+    assert poll_interval(30.0, 10_000, 3000.0, share=0.2) == 1000.0
+    assert poll_interval(30.0, 1000, None) == 30.0  # no project budget: the flag alone
+    assert poll_interval(30.0, 0, 3000.0) == 30.0
+
+
+def test_the_schedule_reports_the_interval_for_the_accounts_it_polls(manual: ManualClock) -> None:
+    """The interval in force follows the number of accounts, in /status and the metrics."""
+    metrics = Metrics()
+    schedule = PollSchedule(
+        INTERVAL, max_wait=MAX_WAIT, reads_per_minute=300.0, clock=manual, metrics=metrics
+    )
+    accounts = [Account(f"a{i}", manual) for i in range(100)]
+    for account in accounts:
+        schedule.add(account)
+    assert schedule.interval == 200.0  # 100 polls at 10% of 300 reads a minute
+    assert metrics.registry.get_sample_value("reconciler_poll_interval_seconds") == 200.0
+    for account in accounts[50:]:
+        schedule.remove(account)
+    assert schedule.to_json() == {
+        "configuredSeconds": INTERVAL,
+        "intervalSeconds": 100.0,
+        "share": POLL_SHARE,
+        "maxWaitSeconds": MAX_WAIT,
+        "accounts": 50,
+        "deferred": 0,
+        "deferredTotal": 0,
+    }
+
+
+async def test_polls_go_one_at_a_time_each_account_once_an_interval(
+    manual: ManualClock, running: Any
+) -> None:
+    """Four accounts listed together are polled interval / 4 apart, never in a burst, and each
+    exactly once an interval; an account never listed is not polled at all."""
+    schedule = PollSchedule(INTERVAL, max_wait=MAX_WAIT, clock=manual)
+    accounts = [Account(f"a{i}", manual) for i in range(4)]
+    unlisted = Account("new", manual)
+    unlisted.at = None
+    for account in [*accounts, unlisted]:
+        schedule.add(account)
+    running(schedule)
+    await eventually_async(lambda: all(len(a.polls) >= 5 for a in accounts), "five polls each")
+    times = sorted(at for a in accounts for at, _ago in a.polls)
+    spacing = INTERVAL / 5  # five accounts registered
+    assert all(b - a >= spacing - 1e-6 for a, b in itertools.pairwise(times))
+    for account in accounts:
+        assert all(INTERVAL <= ago <= INTERVAL + 4 * spacing for _at, ago in account.polls)
+    assert unlisted.polls == []
+
+
+async def test_no_poll_is_sent_while_passes_wait_for_a_slot_but_none_starves(
+    manual: ManualClock, running: Any
+) -> None:
+    """While a pass waits for a slot, due polls are deferred (and counted); an account is
+    polled anyway once its last listing is ``max_wait`` old, and no later than one interval
+    after that; once no pass waits, polls come every interval again."""
+    slots = PassSlots(1)
+    release = asyncio.Event()
+
+    async def hold() -> None:
+        async with slots.hold():
+            await release.wait()
+
+    holder, waiter = asyncio.create_task(hold()), asyncio.create_task(hold())
+    await eventually_async(lambda: slots.waiting == 1, "a pass waiting for the slot")
+    metrics = Metrics()
+    schedule = PollSchedule(INTERVAL, max_wait=MAX_WAIT, slots=slots, clock=manual, metrics=metrics)
+    accounts = [Account(f"a{i}", manual) for i in range(3)]
+    for account in accounts:
+        schedule.add(account)
+    running(schedule)
+    await eventually_async(lambda: all(len(a.polls) >= 3 for a in accounts), "forced polls")
+    for account in accounts:
+        assert all(MAX_WAIT <= ago <= MAX_WAIT + INTERVAL for _at, ago in account.polls)
+    deferred = schedule.deferred_total
+    assert deferred >= 9  # each account deferred once before each of its three polls
+    assert metrics.registry.get_sample_value("reconciler_polls_deferred_total") == deferred
+
+    release.set()
+    await asyncio.gather(holder, waiter)
+    assert slots.waiting == 0
+    seen = {a.label: len(a.polls) for a in accounts}
+    await eventually_async(
+        lambda: all(len(a.polls) >= seen[a.label] + 3 for a in accounts), "polls resuming"
+    )
+    for account in accounts:
+        after = account.polls[seen[account.label] + 1 :]  # the first one may have been overdue
+        assert after
+        assert all(ago <= INTERVAL + INTERVAL / 3 for _at, ago in after)
+    assert schedule.to_json()["deferred"] == 0

@@ -1,0 +1,86 @@
+"""Pacing set to the emulator's quotas never meets a 429, because both count Google's units.
+
+The emulator charges each call what Google states it costs (a batch create: 6 critical writes
+and 6 critical reads); a replica whose budgets are the project's limits, per user and per
+project, must then never be refused. Time is a manual clock shared by both sides.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+from starlette.applications import Starlette
+
+from reconciler.clock import ManualClock
+from reconciler.people.client import PeopleClient
+from reconciler.people.pacing import Pacer, PacingConfig
+from reconciler.people.transport import Transport
+from tests.support.clients import BASE_URL
+from tests.support.persons import new_person
+
+FIELDS = "names,metadata"
+# Per user and per project, units a minute, the emulator's and the replica's alike.
+LIMITS = {"read": 60, "write": 30, "project_read": 150, "project_write": 60}
+
+
+async def test_a_domain_paced_at_the_quotas_never_meets_a_429(
+    app: Starlette, clock: ManualClock
+) -> None:
+    """Four users of one project each create 80 contacts in four batches, list them and update
+    them in two batches, at once. With the replica's budgets equal to the emulator's quotas,
+    counted in Google's units, no call is answered 429 (paced by calls, the batches' 6 units
+    each overran the write quotas within seconds)."""
+    app.state.emulator.configure({f"{k}_quota_per_minute": v for k, v in LIMITS.items()})
+    pacing = PacingConfig(
+        reads_per_minute=LIMITS["read"],
+        writes_per_minute=LIMITS["write"],
+        project_reads_per_minute=LIMITS["project_read"],
+        project_writes_per_minute=LIMITS["project_write"],
+    )
+    pacer = Pacer(pacing, clock=clock)
+    opened: list[httpx.AsyncClient] = []
+    clients: list[PeopleClient] = []
+    for i in range(4):
+        user = f"user{i}@example.com"
+        http = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app),
+            base_url=BASE_URL,
+            headers={"Authorization": f"Bearer user:{user}"},
+        )
+        opened.append(http)
+        clients.append(PeopleClient(Transport(http, account=user, clock=clock, pacer=pacer)))
+
+    async def work(client: PeopleClient) -> None:
+        created = []
+        for batch in range(4):
+            people = [new_person(batch * 20 + i) for i in range(20)]
+            created += await client.batch_create(people, FIELDS)
+        assert all(result.ok for result in created)
+        listing = await client.list_people(FIELDS)
+        assert len(listing.people) == 80
+        updates = {
+            str(person["resourceName"]): dict(person, names=[{"givenName": f"U{n}"}])
+            for n, person in enumerate(listing.people)
+        }
+        names = list(updates)
+        for half in (names[:40], names[40:]):
+            done = await client.batch_update({n: updates[n] for n in half}, "names", FIELDS)
+            assert all(result.ok for result in done.values())
+
+    start = clock.now()
+    try:
+        await asyncio.gather(*(work(client) for client in clients))
+    finally:
+        for http in opened:
+            await http.aclose()
+    refused = {
+        (method, status)
+        for client in clients
+        for (method, status) in client.stats.by_method_status
+        if status != "200"
+    }
+    assert refused == set()
+    assert sum(client.stats.throttled for client in clients) == 0
+    # 24 batch writes of 6 units at 60 a minute for the project: at least 2 minutes
+    assert clock.now() - start >= 120
