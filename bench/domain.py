@@ -17,6 +17,7 @@ with ``--latency-ms`` per request (50 by default). Per point it prints, with the
   [p99 10 s];
 - the load average at the start and at the end, so that figures from a busy machine show it;
 - the controller's log lines (and how many say "requeued");
+- with ``--loop-profile FILE``: what held the controller's event loop (``loop_stalls``);
 - with ``--rest S``: the controller's RSS S seconds after convergence, when the accounts hold
   only their compact indexes (our writes' answers are dropped ~30 s after the pass);
 - with ``--quotas``: the emulator enforces the controller's default budgets as Google's quotas,
@@ -288,6 +289,7 @@ def run_point(
     rest: float,
     keep_log: Path | None = None,
     run_args: tuple[str, ...] = (),
+    loop_profile: Path | None = None,
     quotas: bool = False,
 ) -> Result:
     with (
@@ -299,8 +301,12 @@ def run_point(
         emu_process, url = emu
         http = httpx.Client(base_url=url, timeout=120)
         log = root / "controller.log"
+        command = [sys.executable, "-m", "reconciler"]
+        if loop_profile is not None:
+            stalls = Path(__file__).with_name("loop_stalls.py")
+            command = [sys.executable, str(stalls), "--out", str(loop_profile), "--"]
         argv = [
-            sys.executable, "-m", "reconciler", "run", "--config", str(config),
+            *command, "run", "--config", str(config),
             "--target", url, "--state", str(root / "state" / "embedded.sqlite3"),
             "--owner", OWNER, "--health-addr", "127.0.0.1:0", "--metrics-addr", "0",
             "--poll-interval", f"{POLL_INTERVAL:g}s", "--resync-interval", "10m",
@@ -516,6 +522,11 @@ def main() -> None:
     )
     parser.add_argument("--keep-log", type=Path, help="copy the controller's log here")
     parser.add_argument(
+        "--loop-profile",
+        type=Path,
+        help="run the controller under loop_stalls.py and write what held its loop here",
+    )
+    parser.add_argument(
         "--quotas",
         action="store_true",
         help="the emulator enforces the controller's default budgets as the project's quotas",
@@ -539,6 +550,7 @@ def main() -> None:
             rest=args.rest,
             keep_log=args.keep_log,
             run_args=tuple(args.run_arg),
+            loop_profile=args.loop_profile,
             quotas=args.quotas,
         )
         show(result)

@@ -35,6 +35,7 @@ from reconciler.apply.engine import ApplySettings
 from reconciler.apply.journal import CreateJournal
 from reconciler.controller.backend import ApplyBackend
 from reconciler.controller.desired import DesiredStore
+from reconciler.controller.gil import loop_first
 from reconciler.people import connect
 from reconciler.people.pacing import PacingConfig
 from reconciler.people.targets import open_replica
@@ -112,5 +113,6 @@ if __name__ == "__main__":
     parser.add_argument("--contacts", type=int, default=1000)
     parser.add_argument("--latency-ms", type=float, default=50.0)
     args = parser.parse_args()
-    with emulator(args.latency_ms) as (_, url), tempfile.TemporaryDirectory() as tmp:
+    # loop_first: the controller's switch interval and collector settings
+    with emulator(args.latency_ms) as (_, url), tempfile.TemporaryDirectory() as tmp, loop_first():
         asyncio.run(main(args.accounts, args.contacts, url, Path(tmp)))

@@ -2,7 +2,11 @@
 
 It also folds each listing for its plan (:func:`reconciler.apply.live.read_live`: our fresher
 copies, the stamps' names), the other per-contact work of a pass (~10 ms per 1,000 contacts
-on an idle machine, several times that on a loaded one).
+on an idle machine, several times that on a loaded one), and a controller's manifest reloads
+(parsing and validating YAML, the costliest CPU work of a first pass). All of it queues here
+rather than in a thread per account: every thread with CPU work takes turns at the GIL with
+the event loop, so with reloads in the default executor (up to six threads) beside the planner,
+the loop held the GIL about one turn in seven while accounts started, and ``/healthz`` waited.
 
 ``build_plan`` is pure CPU work that grows with the account (measured on a shared 2-core VM:
 ~28 ms for a first pass of 200 contacts, ~75 ms for 1,000; ~50 ms to re-plan 1,000 unchanged

@@ -409,11 +409,13 @@ def run(
 
 
 async def _run(config: Any, settings: Any, notifications: Any) -> int:
+    from reconciler.controller.gil import loop_first
     from reconciler.controller.runner import run_controller
 
     # The notifier's queue belongs to the running loop, so it is made inside it.
     notifier = notifications() if notifications else None
-    return await run_controller(config, settings, notifications=notifier)
+    with loop_first():  # the probes are served by this loop: it takes the GIL back first
+        return await run_controller(config, settings, notifications=notifier)
 
 
 def _notifications(

@@ -39,6 +39,7 @@ from typing import Protocol
 import structlog
 
 from reconciler.apply.lease import LeaseError
+from reconciler.apply.planner import in_planner
 from reconciler.apply.results import ApplyResult, Outcome
 from reconciler.clock import Clock, SystemClock
 from reconciler.controller.accounts import Account, DriftPolicy
@@ -114,12 +115,14 @@ class PassBackend(Protocol):
 
 
 Offload = Callable[[Callable[[], Loaded]], Awaitable[Loaded]]
-"""Runs blocking work (a manifest reload) away from the event loop: a worker thread, unless a
-test runs it inline."""
+"""Runs blocking work (a manifest reload) away from the event loop: the planner thread, unless
+a test runs it inline."""
 
 
-async def _to_thread(work: Callable[[], Loaded]) -> Loaded:
-    return await asyncio.to_thread(work)
+async def _in_planner(work: Callable[[], Loaded]) -> Loaded:
+    """A reload is CPU work like a plan: it queues in the one planner thread, so the loop
+    competes for the GIL with one thread, not with one per account reloading at once."""
+    return await in_planner(work)
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,7 +193,7 @@ class AccountWorker:
         self.rng = rng or random.Random()
         self.suspended = suspended or account.suspend
         self.watcher = watcher  # the replica's one watch; None: manifests are not watched
-        self.offload: Offload = offload or _to_thread
+        self.offload: Offload = offload or _in_planner
         # Passes of every account of the replica draw on these slots, so a thousand accounts
         # converging at once hold a bounded working set; edits and live changes go first.
         self.slots = slots or PassSlots(1)
@@ -211,7 +214,7 @@ class AccountWorker:
         )
         self._reasons: dict[str, set[Trigger]] = {}
         self._stale = True  # the desired state must be re-read before the next pass
-        self._loading = asyncio.Lock()  # one reload at a time (they run on a worker thread)
+        self._loading = asyncio.Lock()  # one reload at a time (they run in the planner thread)
         self._changes: set[asyncio.Task[None]] = set()  # reloads the watcher asked for
         self._revision: str | None = None  # of the manifests in force, for logs
         self._withheld_count = 0
@@ -525,7 +528,7 @@ class AccountWorker:
         return self.poller.resource_names(keys)
 
     async def _reload(self, log: structlog.typing.FilteringBoundLogger) -> Loaded:
-        """Re-read the manifests on a worker thread: parsing and validating thousands of
+        """Re-read the manifests in the planner thread: parsing and validating thousands of
         contacts would otherwise stall every account's I/O and the probes."""
         async with self._loading:
             loaded = await self.offload(self.store.reload)

@@ -201,16 +201,19 @@ class ApplyBackend:
         settings: ApplySettings,
         on_plan: Callable[[Plan], bool] | None,
     ) -> ApplyResult:
-        return await converge(
-            self._gateway,
-            self.journal,
-            desired,
-            settings,
-            written=self.written,
-            clock=_PassTime(self.clock),
-            on_plan=on_plan,
-            may_write=None if self.leasing is None else self.leasing.may_write,
-        )
+        try:
+            return await converge(
+                self._gateway,
+                self.journal,
+                desired,
+                settings,
+                written=self.written,
+                clock=_PassTime(self.clock),
+                on_plan=on_plan,
+                may_write=None if self.leasing is None else self.leasing.may_write,
+            )
+        finally:
+            await self.written.pack()  # the pass's answers, compressed off the loop
 
     async def plan(
         self,

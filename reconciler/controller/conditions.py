@@ -78,25 +78,42 @@ class Conditions:
     def __init__(self, now: Callable[[], datetime], reason: str = "NotYetReconciled") -> None:
         self._now = now
         at = _second(now())
-        self._all = _shared_four(
-            tuple(
-                _shared(Condition(t, Status.UNKNOWN, reason, "not reconciled yet", at))
-                for t in ConditionType
+        first = _FIRSTS.get((reason, at))
+        if first is None:
+            first = _shared_four(
+                tuple(
+                    _shared(Condition(t, Status.UNKNOWN, reason, "not reconciled yet", at))
+                    for t in ConditionType
+                )
             )
-        )
+            _keep(_FIRSTS, (reason, at), first)
+        self._all = first
 
     def set(self, type: ConditionType, status: Status, reason: str, message: str) -> bool:
-        """Set one condition; return True when its status flipped (a transition)."""
+        """Set one condition; return True when its status flipped (a transition).
+
+        Contacts in the same state share their four (``_shared_four``), and a pass moves them
+        all the same way: each step from a shared four is worked out once (``_STEPS``), not
+        once per contact, on the event loop, after every pass."""
         index = _ORDER[type]
-        old = self._all[index]
+        four = self._all
+        old = four[index]
         flipped = old.status != status
-        if flipped:
-            new = Condition(type, status, reason, message, _second(self._now()))
-        elif (old.reason, old.message) == (reason, message):
+        if not flipped and (old.reason, old.message) == (reason, message):
             return False
-        else:
-            new = replace(old, reason=reason, message=message)
-        self._all = _shared_four((*self._all[:index], _shared(new), *self._all[index + 1 :]))
+        at = _second(self._now()) if flipped else old.last_transition_time
+        step = (id(four), index, status, reason, message, at)
+        known = _STEPS.get(step)
+        if known is not None and known[0] is four:
+            self._all = known[1]
+            return flipped
+        new = (
+            Condition(type, status, reason, message, at)
+            if flipped
+            else replace(old, reason=reason, message=message)
+        )
+        self._all = _shared_four((*four[:index], _shared(new), *four[index + 1 :]))
+        _keep(_STEPS, step, (four, self._all))  # ``four`` kept alive: its id stays its own
         return flipped
 
     def __getitem__(self, type: ConditionType) -> Condition:
@@ -116,6 +133,15 @@ _ORDER = {t: i for i, t in enumerate(ConditionType)}
 _SHARED: WeakValueDictionary[Condition, Condition] = WeakValueDictionary()
 _FOURS: dict[tuple[Condition, ...], tuple[Condition, ...]] = {}
 _FOURS_KEPT = 4096
+_FIRSTS: dict[tuple[str, datetime], tuple[Condition, ...]] = {}
+_STEPS: dict[tuple[Any, ...], tuple[tuple[Condition, ...], tuple[Condition, ...]]] = {}
+
+
+def _keep(cache: dict[Any, Any], key: Any, value: Any) -> None:
+    """Remember ``value``; the cache starts over when full (it only saves work)."""
+    if len(cache) >= _FOURS_KEPT:
+        cache.clear()
+    cache[key] = value
 
 
 def _shared(condition: Condition) -> Condition:

@@ -396,12 +396,16 @@ async def run_controller(
     try:
         if settings.target == "embedded":  # one in-process emulator for every account
             app = _embedded_app(settings.state_dir.embedded_state)
-        async with _serving(metrics, health, settings, board), AsyncExitStack() as stack:
-            from reconciler.people.targets import open_replica
+        # The HTTP stack loads and the pool is built (its TLS context off the loop) before the
+        # probes are served: ~100 ms of imports, and no turn of the loop in which /status
+        # would answer without the accounts.
+        from reconciler.people.targets import open_replica
 
-            replica = await stack.enter_async_context(
-                open_replica(settings.target, pacing=_pacing(settings), app=app)
-            )
+        async with (
+            open_replica(settings.target, pacing=_pacing(settings), app=app) as replica,
+            _serving(metrics, health, settings, board),
+            AsyncExitStack() as stack,
+        ):
             # A quarter more for edits and live changes only, so that they wait for no pass of
             # a thousand contacts to end (docs/scale.md, "An edit's way to the API").
             slots = PassSlots(

@@ -13,6 +13,7 @@ is one budget) and, on ``google``, one client for the token endpoint.
 
 from __future__ import annotations
 
+import asyncio
 import random
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -43,6 +44,13 @@ MAX_CONNECTIONS = 100
 """Connections one replica keeps open at most. Requests wait for a free one (never fail for the
 lack of one); with one writer per account and the project budget pacing everything, 100
 connections carry far more than a project's quota allows."""
+IDLE_CONNECTIONS = 16
+"""Idle connections kept open for reuse; the pool closes those beyond. httpcore looks at every
+idle connection (a system call each, and a count of the pool per idle one) whenever a request
+starts or ends, on the event loop: measured at ~40 us of the loop's time per idle connection
+per request, 5.7 ms a request with 100 idle (1.4 ms with 16). 16 cover the passes at once
+(``--concurrent-passes``) and the polls between them; a burst past that opens connections
+again."""
 
 
 @dataclass
@@ -78,9 +86,11 @@ async def open_replica(
         transport = httpx.ASGITransport(app=app)
     else:
         limits = httpx.Limits(
-            max_connections=max_connections, max_keepalive_connections=max_connections
+            max_connections=max_connections,
+            max_keepalive_connections=min(max_connections, IDLE_CONNECTIONS),
         )
-        transport = httpx.AsyncHTTPTransport(limits=limits)
+        # Its TLS context loads the CA bundle: tens of milliseconds, in a worker thread.
+        transport = await asyncio.to_thread(httpx.AsyncHTTPTransport, limits=limits)
         if target == "google":
             token_request = HttpxTokenRequest()
     try:

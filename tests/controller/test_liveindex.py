@@ -3,6 +3,9 @@ etag; the stamp's keys beside them, one record per contact."""
 
 from __future__ import annotations
 
+import asyncio
+import sys
+from collections.abc import Callable
 from typing import Any
 
 from reconciler.clock import ManualClock
@@ -105,3 +108,46 @@ def test_keys_follow_the_stamp_and_a_tombstone_forgets_the_contact() -> None:
     index.fold(person, "me")
     assert index.fold({"resourceName": "people/c1", "metadata": {"deleted": True}}, "me") == "ann"
     assert index.resource_names(["ann"]) is None
+
+
+def _packing_on_this_thread(calls: list[str]) -> Callable[..., None]:
+    """A profile hook recording the ``zlib`` and JSON-encoding calls made on this thread."""
+
+    def hook(frame: Any, event: str, arg: Any) -> None:
+        if event == "c_call" and getattr(arg, "__module__", None) == "zlib":
+            calls.append(f"zlib.{arg.__name__}")
+        elif event == "call" and frame.f_code.co_qualname in ("dumps", "JSONEncoder.encode"):
+            calls.append(f"json.{frame.f_code.co_qualname}")
+
+    return hook
+
+
+async def test_answers_are_packed_in_the_planner_thread_not_on_the_loop() -> None:
+    """Recording a pass's answers encodes and compresses nothing on the event loop (per
+    contact, a ``json.dumps`` and a ``zlib`` call, which gives the GIL up: with the planner
+    busy the loop waits to get it back); ``pack`` does both in the planner thread. Before and
+    after, each reads back whole; a write recorded while the pack ran is kept as written, not
+    replaced by the older answer."""
+    written = LiveIndex()
+    answers = {
+        f"people/c{i}": answer(f"e{i}") | {"resourceName": f"people/c{i}"} for i in range(50)
+    }
+    calls: list[str] = []
+    sys.setprofile(_packing_on_this_thread(calls))
+    try:
+        written.update(answers)
+        assert written["people/c7"] == answers["people/c7"]
+        assert calls == []  # recorded as they came, nothing packed on the loop
+        packing = asyncio.ensure_future(written.pack())
+        # One turn of the loop runs the pack's first step: it takes its snapshot and awaits
+        # the planner, whose answer the loop delivers only at a later turn.
+        await asyncio.sleep(0)
+        written["people/c3"] = answer("newer") | {"resourceName": "people/c3"}
+        await packing
+    finally:
+        sys.setprofile(None)
+    assert calls == []
+    assert {name: written[name] for name in answers if name != "people/c3"} == {
+        name: a for name, a in answers.items() if name != "people/c3"
+    }
+    assert written["people/c3"]["etag"] == "newer"
