@@ -240,6 +240,7 @@ class Result:
     log_lines: int
     requeued_lines: int
     rest_rss: float | None
+    watched: float  # seconds from the start until the controller watched the manifests
     load_start: str
     load_end: str
 
@@ -328,6 +329,16 @@ def run_point(
             address = wait_for(serving, "the probes", 120, controller)
             if address is None:
                 sys.exit("the controller never served its probes")
+
+            def watching() -> bool:
+                status = http.get(address + "/status", timeout=30).json()
+                return bool(status.get("watch", {}).get("mode", "starting") != "starting")
+
+            # An edit counts from the moment the controller has looked at the manifests (its
+            # watch attached): one made before that is the state it starts from.
+            if not wait_for(watching, "the manifests watch", 120, controller):
+                sys.exit("the controller never watched the manifests")
+            watched = time.monotonic() - began
             sampler = Sampler(address + "/healthz", pids).start()
             editor = EditRun(
                 http,
@@ -393,6 +404,7 @@ def run_point(
             log_lines=len(lines),
             requeued_lines=sum("requeued" in line for line in lines),
             rest_rss=rest_rss,
+            watched=watched,
             load_start=load_start,
             load_end=load_average(),
         )
@@ -446,6 +458,11 @@ def show_edits(r: Result) -> None:
         group = [e for e in r.edits if e.account_converged == converged]
         times = [s for e in group if (s := e.seconds) is not None]
         print(f"    {label:<36}{len(group):>3} made: {spread(times)}")
+    for e in sorted(r.edits, key=lambda e: e.made):
+        made = time.strftime("%H:%M:%S", time.gmtime(e.made_at)) + f"{e.made_at % 1:.3f}"[1:]
+        took = "not live" if e.seconds is None else f"{e.seconds:.1f} s"
+        state = "converged" if e.account_converged else "converging"
+        print(f"    edit {e.index:>2} at {made} UTC, {e.user} ({state}): {took}")
 
 
 def show(r: Result) -> None:
@@ -454,6 +471,7 @@ def show(r: Result) -> None:
     print(f"\n== {r.accounts} accounts x {r.contacts} contacts")
     print(f"  {'load average at start':<26}{r.load_start}")
     print(f"  {state + ' in':<26}{r.seconds:.1f} s")
+    print(f"  {'manifests watched after':<26}{r.watched:.1f} s (the edits are made from then on)")
     show_requests(r)
     per_contact = 1024 / (r.accounts * r.contacts)
     print(

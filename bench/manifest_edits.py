@@ -67,6 +67,7 @@ class Edit:
     user: str
     index: int  # contact ``person-{index:05d}`` is renamed
     made: float  # time.monotonic() when the file was replaced
+    made_at: float  # time.time() then, to find the edit in the controller's log
     account_converged: bool  # the account had converged when it was edited
     mid_run: bool  # some account had not converged yet when it was made
     contact_live: bool  # the contact existed, so applying the edit takes one batch update
@@ -131,6 +132,7 @@ class EditRun:
             user=user,
             index=index,
             made=time.monotonic(),
+            made_at=time.time(),
             account_converged=user in converged,
             mid_run=bool(pending),
             contact_live=contact_name(index) in live,
@@ -152,7 +154,10 @@ class EditRun:
         waiting = self.outstanding()
         if not waiting:
             return
-        live = live_given_names(self.http, sorted({e.user for e in waiting}))
+        try:
+            live = live_given_names(self.http, sorted({e.user for e in waiting}))
+        except httpx.TransportError:  # a kept-alive connection the emulator closed: next tick
+            return
         now = time.monotonic()
         with self._lock:
             for edit in waiting:

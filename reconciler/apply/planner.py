@@ -33,9 +33,12 @@ import asyncio
 import functools
 import os
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import ParamSpec, TypeVar
+
+import structlog
 
 from reconciler.model import DesiredState, LiveState
 from reconciler.plan.build import build_plan
@@ -43,6 +46,8 @@ from reconciler.plan.model import Plan
 from reconciler.plan.options import PlanOptions
 
 __all__ = ["in_planner", "plan_off_loop"]
+
+_log = structlog.get_logger("reconciler.planner")
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -70,9 +75,25 @@ def _planner() -> ThreadPoolExecutor:
 
 async def in_planner(work: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
     """``work(*args, **kwargs)`` in the planner thread; the loop serves meanwhile. ``work``
-    must be pure: read its inputs, change nothing the loop may be using."""
+    must be pure: read its inputs, change nothing the loop may be using. How long it waited
+    behind other accounts' work and how long it ran are logged at debug level."""
     call = functools.partial(work, *args, **kwargs)
-    return await asyncio.get_running_loop().run_in_executor(_planner(), call)
+    submitted = time.monotonic()
+    started = submitted
+
+    def timed() -> T:
+        nonlocal started
+        started = time.monotonic()
+        return call()
+
+    result = await asyncio.get_running_loop().run_in_executor(_planner(), timed)
+    _log.debug(
+        "planner.job",
+        work=getattr(work, "__name__", "?"),
+        waited=round(started - submitted, 3),
+        ran=round(time.monotonic() - started, 3),
+    )
+    return result
 
 
 async def plan_off_loop(desired: DesiredState, live: LiveState, options: PlanOptions) -> Plan:

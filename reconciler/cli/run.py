@@ -215,7 +215,10 @@ def project_budget_option(kind: str, quota: str, default: float) -> Callable[[F]
     type=click.IntRange(min=1),
     default=16,
     show_default=True,
-    help="Reconcile passes in flight at once over all accounts (bounds memory and CPU bursts).",
+    help=(
+        "Reconcile passes in flight at once over all accounts (bounds memory and CPU bursts); "
+        "edits and live changes may run a quarter more."
+    ),
 )
 @project_budget_option(
     "read", "Critical read requests (Contact and Profile Reads)", DEFAULT_PROJECT_READS_PER_MINUTE

@@ -82,10 +82,18 @@ class PassBackend(Protocol):
 
     ``withheld_deletes``: contact deletions the last full pass withheld (over the caps), and
     ``withheld_why`` the plan's account of them, naming the override this command offers.
+    ``urgent``: set while a pass for an edit or a live change runs, so that its calls take the
+    pacer's tokens before those of the accounts that merely converge.
     """
 
     withheld_deletes: int
     withheld_why: str
+    urgent: bool
+
+    @property
+    def paced_seconds(self) -> float:
+        """Seconds the account's calls have waited for the pacer's tokens so far."""
+        ...
 
     async def apply(
         self,
@@ -213,6 +221,7 @@ class AccountWorker:
         self._ready = False
         self._ticket: Ticket | None = None  # this account's pass waiting for (or in) a slot
         self._behind: set[str] | None = None  # what the last full pass left, not converged yet
+        self._began = (0.0, 0.0)  # the running pass's start and the tokens waited for by then
         self._log = structlog.get_logger("reconciler.controller").bind(account=account.key)
         self.label = name = account.label  # metrics and probes: no mailbox addresses
         metrics.workqueue_depth.labels(name=name).set_function(lambda: len(self.queue))
@@ -231,6 +240,8 @@ class AccountWorker:
         self._reasons.setdefault(key, set()).add(trigger)
         if trigger in _URGENT and self._ticket is not None:
             self.slots.promote(self._ticket)  # the edit cannot run before the waiting pass
+            if self._ticket.future is None:  # that pass runs: it and the edit's go first
+                self.backend.urgent = True
         self.queue.add_after(key, delay)
         self.status.queued(key, delay, str(trigger), self.queue.num_requeues(key))
         self.metrics.workqueue_adds_total.labels(name=self.label).inc()
@@ -260,7 +271,12 @@ class AccountWorker:
         """Run sources and the worker until :meth:`shut_down`; the in-flight pass finishes."""
         sources: list[asyncio.Task[None]] = [asyncio.create_task(self._resync_loop())]
         if self.watcher is not None:
-            self.watcher.register(self.account.key, self.account.manifests, self.manifests_changed)
+            self.watcher.register(
+                self.account.key,
+                self.account.manifests,
+                self.manifests_changed,
+                seen=lambda: self.store.read,
+            )
         polling = self.account.drift_policy is not DriftPolicy.IGNORE and not self.suspended
         if self.poller is not None and polling:
             # No poll before the first pass: its own listing takes the sync token exactly when
@@ -348,10 +364,17 @@ class AccountWorker:
             log.info("pass skipped: account suspended")
             return
         self._ticket = Ticket(urgent=bool(triggers & _URGENT))
+        queued = self.clock.now()
+
         listings = self.poller.written.listings if self.poller is not None else 0
         try:
             async with self.slots.hold(ticket=self._ticket):
-                await self._load_and_run(keys, why, triggers, log)
+                log = log.bind(slot_wait=round(self.clock.now() - queued, 3))
+                self.backend.urgent = self._ticket.urgent  # promoted meanwhile, perhaps
+                try:
+                    await self._load_and_run(keys, why, triggers, log)
+                finally:
+                    self.backend.urgent = False
         finally:
             self._ticket = None
             if self.poller is not None and self.poller.written.listings != listings:
@@ -366,7 +389,9 @@ class AccountWorker:
     ) -> None:
         """Inside a slot: re-read the manifests if need be, then run the pass."""
         if self._stale or self.store.state is None or triggers & {Trigger.START, Trigger.RESYNC}:
+            began = self.clock.now()
             await self._reload(log)
+            log = log.bind(load=round(self.clock.now() - began, 3))
         state = self.store.state
         if state is None or self.store.broken:
             self._count("skipped")
@@ -392,6 +417,7 @@ class AccountWorker:
         scope = self._scope(keys, state)
         log = log.bind(scope="keys" if scope else "full", revision=state.revision)
         started = self.clock.now()
+        self._began = (started, self.backend.paced_seconds)
         left: set[str] = set()
         counts: dict[str, int] = {}
         message = ""
@@ -614,8 +640,11 @@ class AccountWorker:
                 self.queue.forget(key)
         requeued.log(log)
         counts = result.counts()
+        started, paced = self._began
         log.info(
             "pass finished",
+            took=round(self.clock.now() - started, 3),
+            paced=round(self.backend.paced_seconds - paced, 3),  # the account's polls' too
             created=counts[Outcome.CREATED],
             updated=counts[Outcome.UPDATED] + counts[Outcome.ADOPTED],
             deleted=counts[Outcome.DELETED],

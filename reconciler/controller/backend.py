@@ -146,6 +146,21 @@ class ApplyBackend:
 
         return await self._converge(desired, self.settings, note)
 
+    @property
+    def urgent(self) -> bool:
+        """The account's calls go before other accounts' for the pacer's tokens (an edit's
+        pass runs)."""
+        return self.client.urgent
+
+    @urgent.setter
+    def urgent(self, value: bool) -> None:
+        self.client.urgent = value
+
+    @property
+    def paced_seconds(self) -> float:
+        """Seconds the account's calls have waited for the pacer's tokens so far."""
+        return self.client.stats.paced
+
     def _compact_later(self) -> None:
         """Drop the answers this pass kept once they are ``hold`` old (one timer an account)."""
         if self._compacting is not None:

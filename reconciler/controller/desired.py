@@ -22,10 +22,20 @@ from typing import Any
 
 from reconciler.model import SUSPEND_ANNOTATION, DesiredState
 
-__all__ = ["DesiredStore", "Loaded", "load_manifests"]
+__all__ = ["DesiredStore", "Loaded", "load_manifests", "manifests_signature"]
 
 Loader = Callable[[Sequence[Path]], Any]
 """``reconciler.manifest.load``: paths -> a result with contacts, groups, errors, ok."""
+
+Stamper = Callable[[Sequence[Path]], bytes]
+"""``reconciler.manifest.signature``: paths -> what a load would read now, in a few bytes."""
+
+
+def manifests_signature(paths: Sequence[Path]) -> bytes:
+    """``reconciler.manifest.signature`` over ``paths`` (stat calls only, no file read)."""
+    from reconciler.manifest import signature
+
+    return signature(list(paths))
 
 
 def load_manifests(paths: Sequence[Path], *, default_region: str = "US") -> Any:
@@ -55,6 +65,10 @@ class DesiredStore:
 
     paths: Sequence[Path]
     loader: Loader = load_manifests
+    stamper: Stamper = manifests_signature
+    # The signature of the manifests as the latest load began to read them (None before the
+    # first): the watch compares it with the disk when it starts hearing this account.
+    read: bytes | None = None
     # The last good desired state, while a pass needs it; None before the first load and
     # between passes (see release).
     state: DesiredState | None = None
@@ -81,6 +95,7 @@ class DesiredStore:
     def reload(self) -> Loaded:
         """Load the manifests again; on failure keep the last good state in force."""
         try:
+            self.read = self.stamper(self.paths)  # before reading: a later change shows
             result = self.loader(self.paths)
         except Exception as error:  # an unreadable tree is a broken tree, not a crash
             self.errors = (f"loading manifests failed: {type(error).__name__}: {error}",)

@@ -406,7 +406,11 @@ async def run_controller(
             _serving(metrics, health, settings, board),
             AsyncExitStack() as stack,
         ):
-            slots = PassSlots(settings.concurrent_passes)
+            # A quarter more for edits and live changes only, so that they wait for no pass of
+            # a thousand contacts to end (docs/scale.md, "An edit's way to the API").
+            slots = PassSlots(
+                settings.concurrent_passes, reserve=max(1, settings.concurrent_passes // 4)
+            )
             # One poll schedule: polls stay within their share of the project's read budget
             # and give way to passes waiting for a slot (controller/pollschedule.py).
             polls = PollSchedule(
@@ -461,6 +465,8 @@ async def run_controller(
             if not accounts:
                 _log.warning("no account belongs to this shard", shard=str(settings.shard))
             statuses = {a.key: register(a) for a in accounts}
+            for account in accounts:  # edits made while the accounts are opened count too
+                watcher.expect(account.key, account.manifests)
             clients = [await _connect(fleet.stack(a.key), a, settings, replica) for a in accounts]
             if await books.admit([(a.key, c) for a, c in zip(accounts, clients, strict=True)]):
                 return 1  # the accounts file is wrong: nothing is written

@@ -14,6 +14,13 @@ accounts whose manifests it touches. Accounts may share a root or sit in sub-fol
   account's plan is recomputed (on a thread of its own: stat-ing a thousand accounts' paths
   must not stall the event loop); an account whose paths moved gets a reload, and when a watched
   root itself was replaced the watch set is re-attached.
+- An account is heard only from the moment a watch covering its paths is attached, but it may
+  have read its manifests before that (or registered with its first pass still to come): a
+  change in between reaches no watch. So when the watch first hears an account, the account's
+  manifests on disk are compared (by :func:`~reconciler.manifest.signature`, stat calls only)
+  with what it last read, or, if it has read nothing yet, with what was there when it
+  registered; a difference counts as a change (a reload, which also promotes a first pass
+  still waiting).
 - Events come in bursts (a git-sync flip is several), so per account a trailing debounce turns
   a burst into one reload: once its paths have been quiet for ``debounce`` seconds, or
   ``max_wait`` after the first event for a tree that never settles.
@@ -37,6 +44,7 @@ from pathlib import Path
 import structlog
 import watchfiles
 
+from reconciler.controller.desired import manifests_signature
 from reconciler.controller.watchplan import Layout, WatchPlan, combine, plan_watch
 
 __all__ = ["ReplicaWatcher", "StreamFactory", "WatchState", "watchfiles_stream"]
@@ -104,7 +112,12 @@ class WatchState:
 class _Member:
     paths: tuple[Path, ...]
     on_change: Callable[[], None]
+    seen: Callable[[], bytes | None] | None = None  # the signature of what it last read
     plan: WatchPlan | None = None
+    registered: bytes | None = None  # the signature of its manifests when first planned
+    heard: bool = False  # an attached watch covers its paths and was compared with the disk
+    expected: bool = False  # the account has not started: changes are held for it
+    held: bool = False  # a change came while it was expected
 
 
 @dataclass
@@ -171,12 +184,48 @@ class ReplicaWatcher:
         self._retiring: asyncio.Task[None] | None = None  # a replaced watch set, closing soon
         self._gap = False  # for a while nothing was attached: reload every account once
         self._gap_after = 0.0  # loop time from which the current watch sees every change
+        self._covering = False  # comparing the accounts the watch now hears with the disk
 
     # -- accounts ----------------------------------------------------------------------------
 
-    def register(self, key: str, paths: Sequence[Path], on_change: Callable[[], None]) -> None:
-        """Watch ``paths`` for account ``key`` (replacing what it registered before)."""
-        self._members[key] = _Member(tuple(paths), on_change)
+    def register(
+        self,
+        key: str,
+        paths: Sequence[Path],
+        on_change: Callable[[], None],
+        seen: Callable[[], bytes | None] | None = None,
+    ) -> None:
+        """Watch ``paths`` for account ``key`` (replacing what it registered before).
+
+        ``seen`` tells the signature (:func:`~reconciler.manifest.signature`) of the manifests
+        as the account last read them, None before its first read: a change made after that
+        read and before a watch hears the account still reaches ``on_change``."""
+        member = _Member(tuple(paths), on_change, seen)
+        before = self._members.get(key)
+        held = False
+        if before is not None and before.expected and before.paths == member.paths:
+            member.plan, member.registered, member.heard = (
+                before.plan,
+                before.registered,
+                before.heard,
+            )
+            held = before.held
+        self._members[key] = member
+        self._membership.set()
+        if held:
+            on_change()
+
+    def expect(self, key: str, paths: Sequence[Path]) -> None:
+        """Watch ``paths`` for account ``key`` before it starts: a change meanwhile is held
+        until it :meth:`register`s (with the same paths), so that an edit made while a replica
+        opens its accounts (minutes for thousands) goes first like any other."""
+        member = _Member(tuple(paths), lambda: None, expected=True)
+
+        def hold() -> None:
+            member.held = True
+
+        member.on_change = hold
+        self._members[key] = member
         self._membership.set()
 
     def unregister(self, key: str) -> None:
@@ -191,9 +240,10 @@ class ReplicaWatcher:
 
     @property
     def settled(self) -> bool:
-        """No change is waiting to be reloaded (every event seen so far has been handled, and
-        no reload of every account is due after a time when nothing was attached)."""
-        return not self._bursts and not self._gap
+        """No change is waiting to be reloaded (every event seen so far has been handled, no
+        account the watch just began to hear is being compared with the disk, and no reload
+        of every account is due after a time when nothing was attached)."""
+        return not self._bursts and not self._gap and not self._covering
 
     # -- the watch ---------------------------------------------------------------------------
 
@@ -235,6 +285,7 @@ class ReplicaWatcher:
                     # a poll takes its first look in its own time, an OS watch at once
                     self._gap_after = loop.time() + (POLL_DELAY_MS / 1000 + 0.5) * current.polling
                     self._refill()
+                    await self._cover()
                     await self._follow(current, batches)
                 except _Reattach:
                     continue
@@ -340,6 +391,7 @@ class ReplicaWatcher:
                     self._layout is None or layout.covers(self._layout)
                 ):
                     raise _Reattach
+            await self._cover()  # accounts registered since, now in the watched layout
             if watch.polling and loop.time() >= self._polling_until:
                 raise _Reattach  # time to try inotify again
 
@@ -367,13 +419,16 @@ class ReplicaWatcher:
         """Recompute every account's plan off the loop; accounts whose paths moved reload."""
         members = dict(self._members)
         paths = {key: member.paths for key, member in members.items()}
+        fresh = [key for key, member in members.items() if member.registered is None]
         loop = asyncio.get_running_loop()
-        plans, layout = await loop.run_in_executor(self._planner, _plan_all, paths)
+        plans, layout, signed = await loop.run_in_executor(self._planner, _plan_all, paths, fresh)
         now = loop.time()
         for key, plan in plans.items():
             member = self._members.get(key)
             if member is not members[key]:
                 continue  # unregistered or registered anew meanwhile: its next replan counts
+            if member.registered is None:
+                member.registered = signed[key]
             if dispatch and member.plan is not None and member.plan != plan:
                 self._dirty(key, now)
             if plan.missing and (member.plan is None or member.plan.missing != plan.missing):
@@ -405,6 +460,34 @@ class ReplicaWatcher:
                     self._dirty(key, now)
         return named
 
+    async def _cover(self) -> None:
+        """Compare the manifests of the accounts the attached watch hears for the first time
+        with what each last read (or, having read nothing, what was there when it registered):
+        a change made before the watch heard them was heard by nobody, so a difference counts
+        as a change."""
+        loop = asyncio.get_running_loop()
+        if loop.time() < self._gap_after or self._covering:
+            return  # a polling watch has not taken its first look yet
+        fresh = {k: m for k, m in self._members.items() if not m.heard and m.plan is not None}
+        if not fresh:
+            return
+        self._covering = True
+        try:
+            for member in fresh.values():
+                member.heard = True
+            paths = {key: member.paths for key, member in fresh.items()}
+            now = await loop.run_in_executor(self._planner, _sign_all, paths)
+        finally:
+            self._covering = False
+        at = loop.time()
+        for key, member in fresh.items():
+            if self._members.get(key) is not member:
+                continue
+            known = (member.seen() if member.seen is not None else None) or member.registered
+            if known is not None and now[key] != known:
+                _log.info("manifests changed before the watch heard them", account=key)
+                self._dirty(key, at)
+
     def _refill(self) -> None:
         """After a time when nothing was attached, reload every account once (when the new
         watch has taken its first look)."""
@@ -422,6 +505,7 @@ class ReplicaWatcher:
         if burst is not None:
             burst.last = now
             return
+        _log.debug("manifests touched", account=key)
         burst = self._bursts[key] = _Burst(now, now)
         burst.task = asyncio.get_running_loop().create_task(self._settle(key, burst))
 
@@ -491,7 +575,15 @@ class ReplicaWatcher:
             self.observe(state)
 
 
-def _plan_all(paths: Mapping[str, tuple[Path, ...]]) -> tuple[dict[str, WatchPlan], Layout]:
-    """Every account's plan and the one watch set for all (stat calls: off the loop)."""
+def _plan_all(
+    paths: Mapping[str, tuple[Path, ...]], sign: Sequence[str]
+) -> tuple[dict[str, WatchPlan], Layout, dict[str, bytes]]:
+    """Every account's plan and the one watch set for all, and the signatures of the accounts
+    in ``sign`` (stat calls: off the loop)."""
     plans = {key: plan_watch(list(p)) for key, p in paths.items()}
-    return plans, combine(plans.values())
+    return plans, combine(plans.values()), _sign_all({key: paths[key] for key in sign})
+
+
+def _sign_all(paths: Mapping[str, tuple[Path, ...]]) -> dict[str, bytes]:
+    """The signature of each account's manifests as they are now."""
+    return {key: manifests_signature(p) for key, p in paths.items()}

@@ -18,6 +18,7 @@ from reconciler.manifest.resources import (
     GroupResource,
     GroupSpec,
 )
+from reconciler.manifest.tree import signature
 from reconciler.model.inputs import ADOPT_ANNOTATION, PRUNE_ANNOTATION
 
 __all__ = [
@@ -35,4 +36,5 @@ __all__ = [
     "ManifestError",
     "fingerprint_of",
     "load",
+    "signature",
 ]

@@ -78,6 +78,16 @@ class PeopleClient(GroupOperations, MultipartCalls):
     def account(self) -> str:
         return self.transport.account
 
+    @property
+    def urgent(self) -> bool:
+        """While set, this account's calls take the pacer's tokens before those of the other
+        accounts of the replica (see :class:`~reconciler.people.pacing.AccountPacer`)."""
+        return self.transport.buckets.urgent
+
+    @urgent.setter
+    def urgent(self, value: bool) -> None:
+        self.transport.buckets.urgent = value
+
     # reads ------------------------------------------------------------------------------
 
     async def list_people(

@@ -40,6 +40,7 @@ from reconciler.model.quotas import (
     dearest,
     quota_for_metric,
 )
+from reconciler.people.turns import Turns
 
 __all__ = ["AccountPacer", "Pacer", "PacingConfig", "TokenBucket"]
 
@@ -171,16 +172,16 @@ class TokenBucket:
         self.paused_until = 0.0
         self.throttled = 0
         self.window = MinuteWindow()
-        self._lock = asyncio.Lock()
+        self._turns = Turns()  # one waiter at a time takes tokens: urgent ones first
 
     def _refill(self) -> None:
         now = self.clock.now()
         self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
         self.updated = now
 
-    async def acquire(self, cost: float = 1.0) -> float:
+    async def acquire(self, cost: float = 1.0, *, urgent: bool = False) -> float:
         """Wait until ``cost`` units may go and take them; returns when they were charged.
-        Waiters are served in order.
+        Waiters are served in order, ``urgent`` ones (an edit's pass) before the others.
 
         A cost above the bucket's capacity waits for a full bucket and goes into debt; one above
         the per-minute quota could never go (Google would refuse it every time) and is refused.
@@ -191,7 +192,7 @@ class TokenBucket:
                 "no minute could carry it; raise the quota or split the call"
             )
         need = min(cost, self.capacity)  # what must be in the bucket before the call goes
-        async with self._lock:
+        async with self._turns.hold(urgent=urgent):
             ready_at: float | None = None  # when the deficit seen before the last sleep is paid
             throttled = self.throttled
             while True:
@@ -254,11 +255,15 @@ Costs = Mapping[Quota, int]
 @dataclass
 class AccountPacer:
     """The buckets and the mutation lock of one account, and the project's shared buckets:
-    one bucket per paced quota on each side."""
+    one bucket per paced quota on each side.
+
+    While ``urgent`` is set (the account runs an edit's pass), its calls take their tokens
+    before those of the accounts that merely converge, however long their line."""
 
     buckets: dict[Quota, TokenBucket]
     mutation: asyncio.Lock = field(default_factory=asyncio.Lock)
     project: dict[Quota, TokenBucket] = field(default_factory=dict)
+    urgent: bool = False
 
     def _draws(self, costs: Costs, *, project: bool) -> list[tuple[TokenBucket, int]]:
         """The buckets a call draws from and the units it takes from each, in one fixed order
@@ -274,7 +279,7 @@ class AccountPacer:
         taken before a later wait are re-dated to when the call goes: a server counts them
         from their arrival, not from when this replica set them aside."""
         charged = [
-            (bucket, units, await bucket.acquire(units))
+            (bucket, units, await bucket.acquire(units, urgent=self.urgent))
             for project in (False, True)
             for bucket, units in self._draws(costs, project=project)
         ]

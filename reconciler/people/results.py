@@ -103,6 +103,7 @@ class ClientStats:
     inner: Counter[str] = field(default_factory=Counter)
     retries: int = 0
     throttled: int = 0
+    paced: float = 0.0  # seconds spent waiting for the pacer's tokens
 
     def record(self, method: str, status: int | str) -> None:
         self.requests[method] += 1
@@ -120,4 +121,5 @@ class ClientStats:
             "inner": dict(self.inner),
             "retries": self.retries,
             "throttled": self.throttled,
+            "paced": round(self.paced, 3),
         }

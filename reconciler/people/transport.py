@@ -90,6 +90,15 @@ class Transport:
     def _count_retry(self, error: PeopleError, wait: float) -> None:
         self.stats.retries += 1
 
+    async def _acquire(self, costs: Costs) -> None:
+        """Wait for the pacer's tokens; the wait is added to ``stats.paced``."""
+        began = self.clock.now()
+        await self.buckets.acquire(costs)
+        waited = self.clock.now() - began
+        self.stats.paced += waited
+        if waited >= 0.001:
+            self.log.debug("people.paced", waited=round(waited, 3))
+
     def _observe(self, error: PeopleError | None, costs: Costs) -> None:
         if isinstance(error, RateLimited):
             self.stats.throttled += 1
@@ -119,7 +128,7 @@ class Transport:
         costs = cost_of(method)
 
         async def attempt() -> Any:
-            await self.buckets.acquire(costs)
+            await self._acquire(costs)
             return await self._once(
                 method, verb, path, params=params, body=body, costs=costs, create=create,
                 resource=resource,
@@ -160,9 +169,11 @@ class Transport:
         create: bool,
         resource: str | None,
     ) -> Any:
+        sent = self.clock.now()
         response = await self._request(method, verb, path, create=create, params=params, json=body)
         self.stats.record(method, response.status_code)
-        self.log.debug("people.request", method=method, status=response.status_code)
+        took = round(self.clock.now() - sent, 3)
+        self.log.debug("people.request", method=method, status=response.status_code, took=took)
         if response.is_success:
             self._observe(None, costs)
             return await decode_json(response.content) if response.content.strip() else {}
@@ -185,8 +196,9 @@ class Transport:
         """One multipart ``/batch`` round trip (no retries here: the caller retries parts),
         paced as what its inner calls cost together."""
         costs = total_cost(call.api_method() for call in calls)
-        await self.buckets.acquire(costs)
+        await self._acquire(costs)
         content_type, payload = encode_requests(calls)
+        sent = self.clock.now()
         response = await self._request(
             "batch",
             "POST",
@@ -196,6 +208,8 @@ class Transport:
             headers={"Content-Type": content_type},
         )
         self.stats.record("batch", response.status_code)
+        took = round(self.clock.now() - sent, 3)
+        self.log.debug("people.request", method="batch", status=response.status_code, took=took)
         if not response.is_success:
             error = classify(
                 response.status_code,

@@ -30,6 +30,7 @@ from reconciler.controller.metrics import Metrics
 from reconciler.controller.slots import PassSlots
 from reconciler.model import DesiredState
 from reconciler.plan.model import Action, Kept, Kind, Plan, PlanItem
+from tests.support.backends import Backend
 from tests.support.eventually import LIMIT, eventually_async
 from tests.support.manifests import contact
 
@@ -53,56 +54,6 @@ class Manifests:
             ok=not self.errors,
             revision=self.revision,
         )
-
-
-class Backend:
-    """Records passes; answers each apply with the next queued result (default: all unchanged)."""
-
-    def __init__(self) -> None:
-        self.withheld_deletes = 0
-        self.withheld_why = ""
-        self.applied: list[tuple[DesiredState, frozenset[str]]] = []
-        self.planned: list[DesiredState] = []
-        self.answers: list[ApplyResult | Exception] = []
-        self.plan_items: list[PlanItem] = []
-        self.gate: asyncio.Event | None = None
-        self.entered = asyncio.Event()
-        self.idle: list[float | None] = []  # what each pause between passes was told
-
-    async def apply(
-        self,
-        desired: DesiredState,
-        suspended: Iterable[str] = (),
-        scope: Mapping[str, str] | None = None,
-        on_plan: Callable[[Plan], None] | None = None,
-    ) -> ApplyResult:
-        self.applied.append((desired, frozenset(suspended)))
-        if on_plan is not None:
-            on_plan(Plan(owner="o", items=tuple(self.plan_items), waves=()))
-        self.entered.set()
-        if self.gate is not None:
-            await self.gate.wait()
-        if self.answers:
-            answer = self.answers.pop(0)
-            if isinstance(answer, Exception):
-                raise answer
-            return answer
-        result = ApplyResult()
-        for c in desired.contacts:
-            result.record(ObjectResult("contact", c.name, Outcome.UNCHANGED))
-        return result
-
-    async def plan(
-        self,
-        desired: DesiredState,
-        suspended: Iterable[str] = (),
-        scope: Mapping[str, str] | None = None,
-    ) -> Plan:
-        self.planned.append(desired)
-        return Plan(owner="o", items=tuple(self.plan_items), waves=())
-
-    def between_passes(self, next_pass_in: float | None) -> None:
-        self.idle.append(next_pass_in)
 
 
 def result(**outcomes: Outcome | tuple[Outcome, float]) -> ApplyResult:
@@ -371,6 +322,20 @@ async def test_a_manifest_edit_queues_only_the_contacts_that_changed(make: Any) 
     assert finished["keys"] == 1
     assert finished["triggers"] == ["manifest"]
     assert len(h.backend.applied) == 2
+
+
+async def test_an_edits_pass_takes_the_pacers_tokens_before_converging_accounts(
+    make: Any,
+) -> None:
+    """A start pass is paced like every converging account's; the pass an edit brings runs
+    urgent (its calls go before theirs), and only while it runs."""
+    h = make()
+    await h.start()
+    h.manifests.contacts[0] = contact("a", annotations={"note": "edited"})
+    h.worker.manifests_changed()
+    await h.clock.run_ready()
+    assert h.backend.urgency == [False, True]
+    assert h.backend.urgent is False
 
 
 async def test_an_unchanged_tree_queues_nothing(make: Any) -> None:

@@ -108,3 +108,68 @@ async def test_a_promoted_waiting_pass_goes_before_the_ordinary_ones_ahead_of_it
     await asyncio.gather(first, *waiting)
     assert order == ["running", "start-2", "start-0", "start-1"]
     assert slots.waiting == 0
+
+
+async def test_urgent_passes_take_the_reserve_slots_that_ordinary_ones_never_take() -> None:
+    """One slot and one reserve slot: the slot is held and two start passes wait; an edit's
+    pass starts at once in the reserve; a second edit's pass waits, and goes next when either
+    slot frees; the start passes never take the reserve, so they wait for the ordinary slot."""
+    slots = PassSlots(1, reserve=1)
+    inside: list[str] = []
+    done: list[str] = []
+    gates = {name: asyncio.Event() for name in ("running", "edit-0", "edit-1")}
+
+    async def hold(name: str, urgent: bool) -> None:
+        async with slots.hold(urgent=urgent):
+            inside.append(name)
+            if name in gates:
+                await gates[name].wait()
+            done.append(name)
+
+    tasks = [asyncio.create_task(hold("running", False))]
+    await eventually_async(lambda: inside == ["running"], "the first pass to hold the slot")
+    tasks += [asyncio.create_task(hold(f"start-{i}", False)) for i in range(2)]
+    await eventually_async(lambda: slots.waiting == 2, "two start passes to wait")
+    tasks.append(asyncio.create_task(hold("edit-0", True)))
+    await eventually_async(lambda: inside == ["running", "edit-0"], "the edit to start at once")
+    tasks.append(asyncio.create_task(hold("edit-1", True)))
+    await eventually_async(lambda: slots.waiting == 3, "the second edit to wait")
+    gates["edit-0"].set()
+    await eventually_async(lambda: inside[-1] == "edit-1", "the second edit in the reserve")
+    gates["edit-1"].set()
+    await eventually_async(lambda: done[-1] == "edit-1", "the second edit to end")
+    assert inside == ["running", "edit-0", "edit-1"]  # the reserve stayed free of start passes
+    gates["running"].set()
+    await asyncio.gather(*tasks)
+    assert inside == ["running", "edit-0", "edit-1", "start-0", "start-1"]
+    assert slots.waiting == 0
+
+
+async def test_a_pass_promoted_while_a_reserve_slot_is_free_starts_at_once() -> None:
+    """A start pass waits behind a running one; its account gets an edit and the reserve slot is
+    free: it starts at once, without waiting for the running pass."""
+    slots = PassSlots(1, reserve=1)
+    inside: list[str] = []
+    release = asyncio.Event()
+    ticket = Ticket()
+
+    async def running() -> None:
+        async with slots.hold():
+            inside.append("running")
+            await release.wait()
+
+    async def start() -> None:
+        async with slots.hold(ticket=ticket):
+            inside.append("promoted")
+
+    first = asyncio.create_task(running())
+    await eventually_async(lambda: inside == ["running"], "the first pass to hold the slot")
+    second = asyncio.create_task(start())
+    await eventually_async(lambda: slots.waiting == 1, "the start pass to wait")
+    slots.promote(ticket)
+    await second
+    assert inside == ["running", "promoted"]
+    release.set()
+    await first
+    async with slots.hold(), slots.hold(urgent=True):  # both slots are free again
+        pass

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from reconciler.manifest import load
+from reconciler.manifest import load, signature
 
 GROUP = (
     "apiVersion: reconciler/v1\nkind: ContactGroup\n"
@@ -82,3 +82,37 @@ def test_links_pointing_outside_the_root_are_refused(tmp_path: Path) -> None:
     assert sorted(g.name for g in result.groups) == ["inside"]
     again = load([root / "alias.yaml", root / "inside.yaml"])
     assert again.files == 1, "a file reached twice is read once"
+
+
+def test_the_signature_changes_with_every_change_a_load_would_read(tmp_path: Path) -> None:
+    """A file written in place, replaced by a rename, added, removed, or a link repointed
+    changes the signature; files a load skips (hidden, not YAML) and a look that changes
+    nothing do not."""
+    one, two = tmp_path / "one", tmp_path / "two"
+    for folder in (one, two):
+        folder.mkdir()
+        (folder / "a.yaml").write_text(group("a"))
+    link = tmp_path / "current"
+    link.symlink_to(one)
+    seen = [signature([link])]
+
+    def changed() -> bool:
+        seen.append(signature([link]))
+        return seen[-1] != seen[-2]
+
+    assert not changed()
+    (one / "notes.txt").write_text("not a manifest")
+    (one / ".draft.yaml").write_text(group("draft"))
+    assert not changed()
+    (one / "a.yaml").write_text(group("bee"))  # in place (one timestamp tick may be coarse)
+    assert changed()
+    (one / ".a.new").write_text(group("c"))
+    os.replace(one / ".a.new", one / "a.yaml")
+    assert changed()
+    (one / "b.yml").write_text(group("b"))
+    assert changed()
+    (one / "b.yml").unlink()
+    assert changed()
+    link.unlink()
+    link.symlink_to(two)
+    assert changed()

@@ -10,6 +10,7 @@ import pytest
 from reconciler.clock import ManualClock
 from reconciler.model.quotas import CRITICAL_READS, CRITICAL_WRITES, GROUP_WRITES, cost_of
 from reconciler.people.pacing import Pacer, PacingConfig, TokenBucket
+from tests.support.eventually import eventually_async
 
 LISTING = cost_of("people.connections.list")
 
@@ -205,6 +206,45 @@ async def test_a_429_during_the_wait_is_not_overridden_by_the_deadline() -> None
     bucket.throttle()
     await waiter
     assert clock.now() - EPOCH >= 1.9 / bucket.nominal  # a token at half the rate
+
+
+class GatedClock(ManualClock):
+    """A ManualClock whose sleepers wait until the test opens the gate."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = asyncio.Event()
+
+    async def sleep(self, seconds: float) -> None:
+        await self.gate.wait()
+        await super().sleep(seconds)
+
+
+async def test_an_urgent_accounts_call_goes_before_every_converging_accounts_waiting_call() -> None:
+    """The project's read budget is spent and ten converging accounts wait for it, in line; an
+    account running an edit's pass asks last and is served first after the call already
+    waiting for its tokens, then the others in their order."""
+    clock = GatedClock()
+    pacer = Pacer(PacingConfig(project_reads_per_minute=60), clock=clock)
+    order: list[str] = []
+    asked: list[str] = []
+
+    async def read(account: str, urgent: bool = False) -> None:
+        buckets = pacer.account(account)
+        buckets.urgent = urgent
+        asked.append(account)
+        await buckets.acquire(cost_of("people.connections.list"))
+        order.append(account)
+
+    converging = [asyncio.create_task(read(f"user{i}")) for i in range(10)]
+    await eventually_async(lambda: len(asked) == 10, "the converging accounts to ask")
+    served_before = len(order)  # the budget's burst; the next one waits for tokens
+    edit = asyncio.create_task(read("edited", urgent=True))
+    await eventually_async(lambda: len(asked) == 11, "the edited account to ask")
+    clock.gate.set()
+    await asyncio.gather(*converging, edit)
+    assert order.index("edited") == served_before + 1
+    assert [a for a in order if a != "edited"] == [f"user{i}" for i in range(10)]
 
 
 def heaviest_minute(charges: list[tuple[float, float]]) -> float:
