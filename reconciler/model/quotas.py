@@ -180,21 +180,19 @@ def quota_for_metric(metric: str | None) -> Quota | None:
 
 
 class MinuteWindow:
-    """The units charged in the last ``span`` seconds (:data:`WINDOW`, as a quota counts them;
-    a client keeps its charges longer, see ``reconciler.people.pacing.SEND_MARGIN``).
+    """The units charged in the last :data:`WINDOW` seconds, as a quota counts them.
 
     Pure: the caller passes the time, never going back. ``charge`` records units at ``now``;
     ``used`` is what the window holds at ``now``; ``room_at`` is the earliest time at which
     ``units`` more fit under ``limit``.
     """
 
-    def __init__(self, span: float = WINDOW) -> None:
-        self.span = span
+    def __init__(self) -> None:
         self._charges: deque[tuple[float, float]] = deque()
         self._total = 0.0
 
     def _expire(self, now: float) -> None:
-        while self._charges and self._charges[0][0] <= now - self.span:
+        while self._charges and self._charges[0][0] <= now - WINDOW:
             _, units = self._charges.popleft()
             self._total -= units
         if not self._charges:
@@ -229,5 +227,5 @@ class MinuteWindow:
         for stamp, charged in self._charges:
             excess -= charged
             if excess <= 1e-9:
-                return stamp + self.span
-        return now if not self._charges else self._charges[-1][0] + self.span
+                return stamp + WINDOW
+        return now if not self._charges else self._charges[-1][0] + WINDOW

@@ -35,7 +35,6 @@ from reconciler.model.quotas import (
     GROUP_READS,
     GROUP_WRITES,
     QUOTAS,
-    WINDOW,
     MinuteWindow,
     Quota,
     dearest,
@@ -43,7 +42,7 @@ from reconciler.model.quotas import (
 )
 from reconciler.people.turns import Turns
 
-__all__ = ["SEND_MARGIN", "AccountPacer", "Pacer", "PacingConfig", "TokenBucket"]
+__all__ = ["AccountPacer", "Pacer", "PacingConfig", "TokenBucket"]
 
 # Per user, units a minute, from reported console figures (docs/scale.md, "Google's quotas",
 # has the table and its sources): generous where reports disagree, since one account rarely
@@ -62,13 +61,7 @@ DEFAULT_PROJECT_GROUP_READS_PER_MINUTE = 1500.0
 DEFAULT_PROJECT_GROUP_WRITES_PER_MINUTE = 1500.0
 PER_USER = "PerUser"
 EPSILON = 1e-9  # float noise in the refill arithmetic, below any real token
-MIN_WAIT = 1e-3
-# Seconds a bucket keeps a charge past the server's minute. A call is charged when it leaves
-# the pacer, but the server counts it when it arrives, after a wait for a connection and the
-# event loop's own delays; without a margin a saturated bucket lets a call charged a minute
-# after a late one land in that one's server minute (one 429 in 1,000 x 200 at the default
-# budgets). It costs a saturated budget 3% of its rate.
-SEND_MARGIN = 2.0  # the shortest sleep: time must visibly move between two looks at the bucket
+MIN_WAIT = 1e-3  # the shortest sleep: time must visibly move between two looks at the bucket
 
 
 @dataclass(frozen=True)
@@ -178,7 +171,7 @@ class TokenBucket:
         self.updated = self.clock.now()
         self.paused_until = 0.0
         self.throttled = 0
-        self.window = MinuteWindow(span=WINDOW + SEND_MARGIN)
+        self.window = MinuteWindow()
         self._turns = Turns()  # one waiter at a time takes tokens: urgent ones first
 
     def _refill(self) -> None:
