@@ -401,8 +401,9 @@ async def run_controller(
         # would answer without the accounts.
         from reconciler.people.targets import open_replica
 
+        pacing = _pacing(settings)
         async with (
-            open_replica(settings.target, pacing=_pacing(settings), app=app) as replica,
+            open_replica(settings.target, pacing=pacing, app=app) as replica,
             _serving(metrics, health, settings, board),
             AsyncExitStack() as stack,
         ):
@@ -416,7 +417,7 @@ async def run_controller(
             polls = PollSchedule(
                 settings.intervals.poll,
                 max_wait=settings.intervals.resync,
-                reads_per_minute=_pacing(settings).project_reads_per_minute,
+                reads_per_minute=pacing.project_reads_per_minute,
                 share=settings.poll_share,
                 slots=slots,
                 metrics=metrics,
