@@ -53,6 +53,10 @@ class Quota:
     user_limit: str
     project_limit: str
 
+    def limit(self, *, per_user: bool) -> str:
+        """The limit id a 429 names: the per-user one or the project's."""
+        return self.user_limit if per_user else self.project_limit
+
 
 CRITICAL_READS: Final = Quota(
     "critical_reads",

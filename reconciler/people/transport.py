@@ -78,10 +78,14 @@ class Transport:
         self.clock: Clock = clock or SystemClock()
         self.pacer = pacer or Pacer(self.config.pacing, clock=self.clock)
         self.stats = ClientStats()
-        self.retrier = Retrier(
-            self.config.retry, self.clock, rng or random.Random(), on_retry=self._count_retry
-        )
         self.log = log.bind(account=account)
+        self.retrier = Retrier(
+            self.config.retry,
+            self.clock,
+            rng or random.Random(),
+            on_retry=self._count_retry,
+            log=self.log,
+        )
 
     @property
     def buckets(self) -> AccountPacer:
@@ -186,7 +190,11 @@ class Transport:
         )
         self._observe(error, costs)
         self.log.info(
-            "people.error", method=method, status=response.status_code, error=type(error).__name__
+            "people.error",
+            method=method,
+            status=response.status_code,
+            error=type(error).__name__,
+            **error.log_fields(),
         )
         raise error
 
