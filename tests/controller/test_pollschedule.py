@@ -20,22 +20,25 @@ from reconciler.clock import ManualClock
 from reconciler.controller.metrics import Metrics
 from reconciler.controller.pollschedule import POLL_SHARE, PollSchedule, poll_interval
 from reconciler.controller.slots import PassSlots
-from tests.support.eventually import eventually_async
+from tests.support.eventually import LIMIT, eventually_async
 
 INTERVAL = 30.0
 MAX_WAIT = 600.0
 
 
 class Account:
-    """Listed at creation; each poll is recorded as (time, seconds since the last listing)."""
+    """Listed at creation; each poll is recorded as (time, seconds since the last listing);
+    ``asked`` counts the schedule's questions about its last listing."""
 
     def __init__(self, label: str, clock: ManualClock) -> None:
         self.label = label
         self.clock = clock
         self.at: float | None = clock.now()
         self.polls: list[tuple[float, float]] = []
+        self.asked = 0
 
     def listed_ago(self) -> float | None:
+        self.asked += 1
         return None if self.at is None else self.clock.now() - self.at
 
     async def poll(self) -> None:
@@ -73,7 +76,9 @@ def test_the_interval_keeps_the_polls_within_their_share_of_the_read_budget() ->
     assert poll_interval(30.0, 0, 3000.0) == 30.0
 
 
-def test_the_schedule_reports_the_interval_for_the_accounts_it_polls(manual: ManualClock) -> None:
+async def test_the_schedule_reports_the_interval_for_the_accounts_it_polls(
+    manual: ManualClock,
+) -> None:
     """The interval in force follows the number of accounts, in /status and the metrics."""
     metrics = Metrics()
     schedule = PollSchedule(
@@ -85,7 +90,7 @@ def test_the_schedule_reports_the_interval_for_the_accounts_it_polls(manual: Man
     assert schedule.interval == 200.0  # 100 polls at 10% of 300 reads a minute
     assert metrics.registry.get_sample_value("reconciler_poll_interval_seconds") == 200.0
     for account in accounts[50:]:
-        schedule.remove(account)
+        await schedule.remove(account)
     assert schedule.to_json() == {
         "configuredSeconds": INTERVAL,
         "intervalSeconds": 100.0,
@@ -158,3 +163,101 @@ async def test_no_poll_is_sent_while_passes_wait_for_a_slot_but_none_starves(
         assert after
         assert all(ago <= INTERVAL + INTERVAL / 3 for _at, ago in after)
     assert schedule.to_json()["deferred"] == 0
+
+
+async def test_a_step_asks_only_the_account_it_polls_least_recently_listed_first(
+    manual: ManualClock, running: Any
+) -> None:
+    """With 500 accounts, a poll does not walk them all: an account is asked how long ago it
+    listed when it is added and when its own poll ends, never on the others' polls (at most
+    one question per account plus one per poll, where a walk asks 500 per poll); the accounts
+    are still polled least recently listed first."""
+    accounts = [Account(f"a{i:03}", manual) for i in range(500)]
+    for age, account in zip(range(1000, 500, -1), accounts, strict=True):
+        account.at = manual.now() - age  # a000 listed longest ago
+    schedule = PollSchedule(INTERVAL, max_wait=MAX_WAIT, clock=manual)
+    for account in accounts:
+        schedule.add(account)
+    running(schedule)
+    await eventually_async(lambda: all(a.polls for a in accounts), "every account polled")
+    polls = sum(len(a.polls) for a in accounts)
+    asked = sum(a.asked for a in accounts)
+    assert asked <= len(accounts) + polls, f"{asked} questions for {polls} polls"
+    first = sorted(accounts, key=lambda a: a.polls[0][0])
+    assert [a.label for a in first] == [a.label for a in accounts]
+
+
+async def test_a_pass_listing_starts_the_accounts_interval_again(
+    manual: ManualClock, running: Any
+) -> None:
+    """An account whose pass just listed (the account says so) is polled an interval after
+    that listing, not when its earlier listing would have made it due."""
+    stale, fresh = Account("stale", manual), Account("fresh", manual)
+    stale.at = fresh.at = manual.now() - 100.0
+    schedule = PollSchedule(INTERVAL, max_wait=MAX_WAIT, clock=manual)
+    schedule.add(stale)
+    schedule.add(fresh)
+    fresh.at = manual.now()  # a pass's own listing
+    schedule.listed(fresh)
+    listed = manual.now()
+    running(schedule)
+    await eventually_async(lambda: stale.polls and fresh.polls, "both polled")
+    assert stale.polls[0][1] == 100.0
+    assert INTERVAL <= fresh.polls[0][0] - listed <= INTERVAL + INTERVAL / 2
+
+
+class Held(Account):
+    """An account whose poll is a request held until the test lets it through."""
+
+    def __init__(self, label: str, clock: ManualClock) -> None:
+        super().__init__(label, clock)
+        self.clock.advance(INTERVAL)  # due at once
+        self.sent = asyncio.Event()
+        self.answer = asyncio.Event()
+        self.answered = 0
+        self.cancelled = False
+
+    async def poll(self) -> None:
+        self.sent.set()
+        try:
+            await self.answer.wait()
+        except asyncio.CancelledError:
+            self.cancelled = True
+            raise
+        self.answered += 1
+        await super().poll()
+
+
+async def removing_in_flight(manual: ManualClock, label: str) -> tuple[Held, asyncio.Task[None]]:
+    """An account whose poll is in flight once its schedule stopped, being removed."""
+    held = Held(label, manual)
+    schedule = PollSchedule(INTERVAL, max_wait=MAX_WAIT, clock=manual)
+    schedule.add(held)
+    run = asyncio.create_task(schedule.run())
+    await asyncio.wait_for(held.sent.wait(), LIMIT)
+    schedule.stop()
+    await asyncio.wait_for(run, LIMIT)  # the schedule ends; the poll in flight goes on
+    removing = asyncio.create_task(schedule.remove(held))
+    await eventually_async(lambda: schedule.to_json()["accounts"] == 0, "the removal")
+    return held, removing
+
+
+async def test_a_poll_in_flight_finishes_when_its_account_stops(manual: ManualClock) -> None:
+    """A stopped schedule sends no further poll, and removing an account whose poll is in
+    flight waits for that poll to finish instead of cutting the request short."""
+    held, removing = await removing_in_flight(manual, "held")
+    assert not removing.done()
+    held.answer.set()
+    await asyncio.wait_for(removing, LIMIT)
+    assert held.answered == 1
+    assert not held.cancelled
+
+
+async def test_cancelling_the_removal_cancels_the_poll_in_flight(manual: ManualClock) -> None:
+    """The shutdown bound still holds: cancelling the removal (the drain's cancel) cancels the
+    poll it waits for."""
+    held, removing = await removing_in_flight(manual, "cut")
+    removing.cancel()
+    await asyncio.gather(removing, return_exceptions=True)
+    await eventually_async(lambda: held.cancelled, "the poll to be cancelled")
+    assert held.answered == 0
