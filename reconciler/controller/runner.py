@@ -254,17 +254,18 @@ async def _open_account(
     path = settings.state_dir.journal(
         target=settings.target, account=client.account, owner=account.owner
     )
+    # One timeline for the worker's queue, its passes' retry times and its write lease.
+    clock = SystemClock()
     try:  # the lease (instance id, local lock) and the journal keep files in the state dir
         lease = claim(
             client, settings.state_dir, target=settings.target, account=client.account,
-            owner=account.owner, command="run",
+            owner=account.owner, command="run", clock=clock,
         )  # fmt: skip
         lease.lock_path.parent.mkdir(parents=True, exist_ok=True)  # unwritable: fail now
         journal = stack.enter_context(CreateJournal(path))
     except OSError as error:
         raise StateUnwritable(settings.state_dir.root, error) from error
     metrics.track_api_requests(account.label, lambda: client.stats.by_method_status)
-    clock = SystemClock()  # one timeline for the worker's queue and its passes' retry times
     backend = ApplyBackend(
         client,
         journal,
