@@ -57,8 +57,8 @@ RECHECK = 1.0
 """Seconds between looks at whether passes still wait, while a due poll is deferred."""
 
 _SLACK = 64
-"""Entries left behind by newer listings the later heap may hold beyond twice the accounts in
-line before it is rebuilt without them."""
+"""Entries left behind by newer listings a heap may hold beyond twice the accounts it lines up
+before it is rebuilt without them."""
 
 _Entry = tuple[float, int, str]
 """An account in line: when it last listed (clock), a sequence number, its label."""
@@ -75,7 +75,8 @@ class Pollable(Protocol):
 
     def listed_ago(self) -> float | None:
         """Seconds since the account's last listing, full or incremental; ``None`` while it has
-        no sync token (nothing to poll)."""
+        no sync token (nothing to poll). Asked when the account is added, when its poll ends
+        and when it says it listed (:meth:`PollSchedule.listed`), never on each step."""
         ...
 
     async def poll(self) -> None:
@@ -225,15 +226,20 @@ class PollSchedule:
         entry = (self.clock.now() - ago, next(self._seq), label)
         self._entries[label] = entry
         heapq.heappush(self._later, entry)
-        if len(self._later) > 2 * len(self._entries) + _SLACK:  # entries newer listings left
-            self._later = [e for e in self._later if self._entries.get(e[2]) == e]
-            heapq.heapify(self._later)
+        if len(self._later) > 2 * len(self._entries) + _SLACK:
+            self._later = self._in_line(self._later)
 
     def _out_of_line(self, label: str) -> None:
         """Take ``label`` out of line (its entries left in the heaps are dropped at the top)."""
         self._entries.pop(label, None)
         self._fresh.pop(label, None)
         self._deferred.discard(label)
+
+    def _in_line(self, heap: list[_Entry]) -> list[_Entry]:
+        """``heap`` without the entries newer listings (or a removal) left behind."""
+        kept = [entry for entry in heap if self._entries.get(entry[2]) == entry]
+        heapq.heapify(kept)
+        return kept
 
     def _top(self, heap: list[_Entry]) -> _Entry | None:
         """The heap's first entry still in line (those before it are dropped)."""
@@ -260,6 +266,8 @@ class PollSchedule:
                 self._deferred.add(entry[2])
             else:
                 self._fresh[entry[2]] = entry
+        if len(self._due) > 2 * (len(self._fresh) + len(self._deferred)) + _SLACK:
+            self._due = self._in_line(self._due)  # due accounts a pass listed meanwhile
 
     def _step(self) -> float:
         """Send the next poll if it is due and may go now; return the seconds to wait before

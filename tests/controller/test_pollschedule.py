@@ -21,6 +21,7 @@ from reconciler.controller.metrics import Metrics
 from reconciler.controller.pollschedule import POLL_SHARE, PollSchedule, poll_interval
 from reconciler.controller.slots import PassSlots
 from tests.support.eventually import LIMIT, eventually_async
+from tests.support.leases import Ticks
 
 INTERVAL = 30.0
 MAX_WAIT = 600.0
@@ -261,3 +262,44 @@ async def test_cancelling_the_removal_cancels_the_poll_in_flight(manual: ManualC
     await asyncio.gather(removing, return_exceptions=True)
     await eventually_async(lambda: held.cancelled, "the poll to be cancelled")
     assert held.answered == 0
+
+
+async def test_more_accounts_lengthen_the_interval_and_what_was_due_waits_again(
+    manual: ManualClock, running: Any
+) -> None:
+    """Deferred polls of accounts that a longer interval (more accounts) makes not due any more
+    stop counting as waiting; once due again at the new interval they are deferred (and
+    counted) again. Time moves only when the test says (the schedule's sleeps wait for a
+    tick)."""
+    slots = PassSlots(1)
+    release = asyncio.Event()
+
+    async def hold() -> None:
+        async with slots.hold():
+            await release.wait()
+
+    holder, waiter = asyncio.create_task(hold()), asyncio.create_task(hold())
+    await eventually_async(lambda: slots.waiting == 1, "a pass waiting for the slot")
+    ticks = Ticks(manual)
+    # 300 reads a minute at 10%: an interval of 2 s an account, at least 30 s.
+    schedule = PollSchedule(INTERVAL, max_wait=MAX_WAIT, reads_per_minute=300.0, slots=slots,
+                            clock=ticks)  # fmt: skip
+    first = [Account(f"a{i:02}", manual) for i in range(20)]
+    for account in first:
+        account.at = manual.now() - 45.0
+        schedule.add(account)
+    assert schedule.interval == 40.0
+    running(schedule)
+    await eventually_async(lambda: schedule.to_json()["deferred"] == 20, "20 polls deferred")
+    for i in range(10):
+        schedule.add(Account(f"b{i:02}", manual))
+    assert schedule.interval == 60.0
+    await eventually_async(lambda: schedule.to_json()["deferred"] == 0, "none due any more")
+    assert schedule.deferred_total == 20
+    manual.advance(15.0)
+    ticks.queue.put_nowait(None)
+    await eventually_async(lambda: schedule.to_json()["deferred"] == 20, "due again")
+    assert schedule.deferred_total == 40
+    assert all(not a.polls for a in first)
+    release.set()
+    await asyncio.gather(holder, waiter)
