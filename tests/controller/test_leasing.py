@@ -25,7 +25,7 @@ from reconciler.clock import ManualClock, SystemClock
 from reconciler.controller.backend import ApplyBackend
 from reconciler.controller.desired import DesiredStore
 from reconciler.controller.leasing import LEASE_RECHECK, PassLease, lease_wait
-from reconciler.emulator import BackgroundServer, create_app
+from reconciler.emulator import create_app
 from reconciler.model import DesiredState
 from reconciler.people import connect
 from reconciler.people.client import PeopleClient
@@ -309,17 +309,6 @@ async def test_creates_a_listing_showed_before_the_release_are_never_created_aga
     dump = (await book.http.get("/__emulator/dump")).json()["users"]
     people = dump["a@example.com"]["people"]
     assert [p["names"][0]["givenName"] for p in people] == ["Ann"]
-
-
-@pytest.fixture
-def held_server() -> Iterator[tuple[HeldCall, str]]:
-    """The emulator over HTTP, able to hold one call until the test lets it through."""
-    gate = HeldCall(create_app())
-    with BackgroundServer(gate) as server:
-        try:
-            yield gate, server.url
-        finally:
-            gate.opened.set()
 
 
 async def test_a_pass_starting_while_the_idle_account_lists_lets_that_listing_finish(

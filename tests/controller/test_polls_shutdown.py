@@ -9,31 +9,17 @@ token) is held at the server; SIGTERM's stand-in is set while it is held.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 import structlog
 
 from reconciler.controller.account import Intervals
 from reconciler.controller.accounts import DriftPolicy, single_account
 from reconciler.controller.runner import RunSettings, run_controller
-from reconciler.emulator import BackgroundServer, create_app
 from reconciler.statedir import StateDir
 from tests.support.eventually import LIMIT, eventually_async
 from tests.support.held_calls import HeldCall, statuses
 from tests.support.manifests import contact_yaml
-
-
-@pytest.fixture
-def held_server() -> Iterator[tuple[HeldCall, str]]:
-    """The emulator over HTTP, able to hold one call until the test lets it through."""
-    gate = HeldCall(create_app())
-    with BackgroundServer(gate) as server:
-        try:
-            yield gate, server.url
-        finally:
-            gate.opened.set()
 
 
 async def test_a_poll_in_flight_at_shutdown_is_let_finish(

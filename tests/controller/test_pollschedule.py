@@ -49,6 +49,35 @@ class Account:
         self.at = now
 
 
+class PassWaiting:
+    """A pass holding the only slot and another waiting for it, until :meth:`release`."""
+
+    def __init__(self) -> None:
+        self.slots = PassSlots(1)
+        self._release = asyncio.Event()
+        self._passes: list[asyncio.Task[None]] = []
+
+    async def start(self) -> None:
+        async def hold() -> None:
+            async with self.slots.hold():
+                await self._release.wait()
+
+        self._passes = [asyncio.create_task(hold()), asyncio.create_task(hold())]
+        await eventually_async(lambda: self.slots.waiting == 1, "a pass waiting for the slot")
+
+    async def release(self) -> None:
+        self._release.set()
+        await asyncio.gather(*self._passes)
+
+
+@pytest.fixture
+async def waiting() -> AsyncIterator[PassWaiting]:
+    passes = PassWaiting()
+    await passes.start()
+    yield passes
+    await passes.release()
+
+
 @pytest.fixture
 def manual() -> ManualClock:
     return ManualClock()
@@ -125,20 +154,12 @@ async def test_polls_go_one_at_a_time_each_account_once_an_interval(
 
 
 async def test_no_poll_is_sent_while_passes_wait_for_a_slot_but_none_starves(
-    manual: ManualClock, running: Any
+    manual: ManualClock, running: Any, waiting: PassWaiting
 ) -> None:
     """While a pass waits for a slot, due polls are deferred (and counted); an account is
     polled anyway once its last listing is ``max_wait`` old, and no later than one interval
     after that; once no pass waits, polls come every interval again."""
-    slots = PassSlots(1)
-    release = asyncio.Event()
-
-    async def hold() -> None:
-        async with slots.hold():
-            await release.wait()
-
-    holder, waiter = asyncio.create_task(hold()), asyncio.create_task(hold())
-    await eventually_async(lambda: slots.waiting == 1, "a pass waiting for the slot")
+    slots = waiting.slots
     metrics = Metrics()
     schedule = PollSchedule(INTERVAL, max_wait=MAX_WAIT, slots=slots, clock=manual, metrics=metrics)
     accounts = [Account(f"a{i}", manual) for i in range(3)]
@@ -152,8 +173,7 @@ async def test_no_poll_is_sent_while_passes_wait_for_a_slot_but_none_starves(
     assert deferred >= 9  # each account deferred once before each of its three polls
     assert metrics.registry.get_sample_value("reconciler_polls_deferred_total") == deferred
 
-    release.set()
-    await asyncio.gather(holder, waiter)
+    await waiting.release()
     assert slots.waiting == 0
     seen = {a.label: len(a.polls) for a in accounts}
     await eventually_async(
@@ -265,21 +285,13 @@ async def test_cancelling_the_removal_cancels_the_poll_in_flight(manual: ManualC
 
 
 async def test_more_accounts_lengthen_the_interval_and_what_was_due_waits_again(
-    manual: ManualClock, running: Any
+    manual: ManualClock, running: Any, waiting: PassWaiting
 ) -> None:
     """Deferred polls of accounts that a longer interval (more accounts) makes not due any more
     stop counting as waiting; once due again at the new interval they are deferred (and
     counted) again. Time moves only when the test says (the schedule's sleeps wait for a
     tick)."""
-    slots = PassSlots(1)
-    release = asyncio.Event()
-
-    async def hold() -> None:
-        async with slots.hold():
-            await release.wait()
-
-    holder, waiter = asyncio.create_task(hold()), asyncio.create_task(hold())
-    await eventually_async(lambda: slots.waiting == 1, "a pass waiting for the slot")
+    slots = waiting.slots
     ticks = Ticks(manual)
     # 300 reads a minute at 10%: an interval of 2 s an account, at least 30 s.
     schedule = PollSchedule(INTERVAL, max_wait=MAX_WAIT, reads_per_minute=300.0, slots=slots,
@@ -301,5 +313,3 @@ async def test_more_accounts_lengthen_the_interval_and_what_was_due_waits_again(
     await eventually_async(lambda: schedule.to_json()["deferred"] == 20, "due again")
     assert schedule.deferred_total == 40
     assert all(not a.polls for a in first)
-    release.set()
-    await asyncio.gather(holder, waiter)
