@@ -8,6 +8,8 @@ project, must then never be refused. Time is a manual clock shared by both sides
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
@@ -25,6 +27,29 @@ FIELDS = "names,metadata"
 LIMITS = {"read": 60, "write": 30, "project_read": 150, "project_write": 60}
 
 
+@asynccontextmanager
+async def users(
+    app: Any, pacer: Pacer, clock: ManualClock, count: int
+) -> AsyncIterator[list[PeopleClient]]:
+    """``count`` users of one project, each a client of ``app`` drawing on ``pacer``."""
+    opened: list[httpx.AsyncClient] = []
+    clients: list[PeopleClient] = []
+    for i in range(count):
+        user = f"user{i}@example.com"
+        http = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app),
+            base_url=BASE_URL,
+            headers={"Authorization": f"Bearer user:{user}"},
+        )
+        opened.append(http)
+        clients.append(PeopleClient(Transport(http, account=user, clock=clock, pacer=pacer)))
+    try:
+        yield clients
+    finally:
+        for http in opened:
+            await http.aclose()
+
+
 async def test_a_domain_paced_at_the_quotas_never_meets_a_429(
     app: Starlette, clock: ManualClock
 ) -> None:
@@ -40,17 +65,6 @@ async def test_a_domain_paced_at_the_quotas_never_meets_a_429(
         project_writes_per_minute=LIMITS["project_write"],
     )
     pacer = Pacer(pacing, clock=clock)
-    opened: list[httpx.AsyncClient] = []
-    clients: list[PeopleClient] = []
-    for i in range(4):
-        user = f"user{i}@example.com"
-        http = httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app),
-            base_url=BASE_URL,
-            headers={"Authorization": f"Bearer user:{user}"},
-        )
-        opened.append(http)
-        clients.append(PeopleClient(Transport(http, account=user, clock=clock, pacer=pacer)))
 
     async def work(client: PeopleClient) -> None:
         created = []
@@ -70,11 +84,8 @@ async def test_a_domain_paced_at_the_quotas_never_meets_a_429(
             assert all(result.ok for result in done.values())
 
     start = clock.now()
-    try:
+    async with users(app, pacer, clock, 4) as clients:
         await asyncio.gather(*(work(client) for client in clients))
-    finally:
-        for http in opened:
-            await http.aclose()
     refused = {
         (method, status)
         for client in clients
@@ -120,27 +131,13 @@ async def test_calls_the_server_takes_in_late_never_meet_a_429_a_minute_later(
     pacer = Pacer(PacingConfig(project_reads_per_minute=60), clock=clock)
     start = clock.now()
     paused = Pause(app, clock, start + 130, start + 150)
-    opened: list[httpx.AsyncClient] = []
-    clients: list[PeopleClient] = []
-    for i in range(16):
-        user = f"user{i}@example.com"
-        http = httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=paused),
-            base_url=BASE_URL,
-            headers={"Authorization": f"Bearer user:{user}"},
-        )
-        opened.append(http)
-        clients.append(PeopleClient(Transport(http, account=user, clock=clock, pacer=pacer)))
 
     async def work(client: PeopleClient) -> None:
         while clock.now() < start + 300:
             await client.list_people(FIELDS)
 
-    try:
+    async with users(paused, pacer, clock, 16) as clients:
         await asyncio.gather(*(work(client) for client in clients))
-    finally:
-        for http in opened:
-            await http.aclose()
     assert paused.held == 16  # every user had a call in flight in the pause
     assert app.state.emulator.stats.by_status.get("429", 0) == 0
     listed = app.state.emulator.stats.by_method["people.people.connections.list"]
