@@ -61,9 +61,14 @@ async def test_json_and_batch_answers_are_freed_once_decoded(
         listing = await client.list_people(FIELDS)
         name = str(created[0].resource_name)
         parts = await transport.send_batch(
-            [InnerRequest("GET", f"/v1/{name}", params=[("personFields", "names")], content_id="1")],
+            [
+                InnerRequest(
+                    "GET", f"/v1/{name}", params=[("personFields", "names")], content_id="1"
+                )
+            ],
             create=False,
         )
-        assert len(listing.people) == 3 and [p.status for p in parts.values()] == [200]
+        assert len(listing.people) == 3
+        assert [p.status for p in parts.values()] == [200]
         assert len(answers) == 3
         assert [answer() for answer in answers] == [None, None, None]
