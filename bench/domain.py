@@ -11,7 +11,8 @@ with ``--latency-ms`` per request (50 by default). Per point it prints, with the
   requests named apart) [within 5%], and the 429s and 5xx answered;
 - controller and emulator RSS: peak (sampled every 0.5 s) and at the end [1 GB];
 - CPU seconds of both until convergence (the emulator's include the bench's own dump reads);
-- ``/healthz`` latency p50/p99/max, probed every 50 ms while converging [p99 100 ms];
+- ``/healthz`` latency p50/p99/max, probed every 50 ms while converging [p99 100 ms], from a
+  process of its own (``bench/healthz_probe.py``);
 - ``--edits`` manifest edits (20) made while the domain converges, in different accounts, some
   converged and some not yet (``manifest_edits``): p50/p99/max of the time until each is live
   [p99 10 s];
