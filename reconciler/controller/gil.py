@@ -1,7 +1,7 @@
 """The event loop first at the GIL: a short switch interval and rare, short garbage collections.
 
 The controller's event loop serves every account and the probes, while worker threads (the
-planner, the create journal's writes) run Python beside it. Two things keep the GIL from it:
+planner, the create journal's writes) run Python beside it. What keeps the GIL from it:
 
 - The loop gives up the GIL at every wait for its sockets and at every system call, and takes
   it back only when the thread that holds it lets go: after at most the interpreter's switch
@@ -18,8 +18,8 @@ planner, the create journal's writes) run Python beside it. Two things keep the 
   counting frees everything that is not in a cycle at once, as before; cycles wait longer.
 - What passes leave behind. A full collection still walked every object alive: at 100 x 1,000
   a million, most of them long-lived (each contact's status and live index record, the parse
-  cache) or in flight in other passes, for 1-2.6 s with the GIL held, three times a run; they
-  were what ``/healthz`` p99 and max measured. So each time a pass ends its account's state is
+  cache) or in flight in other passes, for 1-2.6 s with the GIL held, three times a run: the
+  ``/healthz`` max, and much of its p99. So each time a pass ends its account's state is
   frozen with everything else alive (``Collector.settled``; ``gc.freeze`` is a constant-time
   move of the generations' lists), and collections walk only what was made since.
 
