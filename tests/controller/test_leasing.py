@@ -29,16 +29,14 @@ from reconciler.emulator import BackgroundServer, create_app
 from reconciler.model import DesiredState
 from reconciler.people import connect
 from reconciler.people.client import PeopleClient
-from reconciler.people.pacing import PacingConfig
-from reconciler.people.transport import ClientConfig
 from reconciler.plan.options import PlanOptions
 from tests.support.eventually import LIMIT, eventually_async
 from tests.support.held_calls import HeldCall, statuses
 from tests.support.leases import Ticks, claimant
 from tests.support.manifests import contact_yaml
+from tests.support.pacing import UNPACED
 
 START = 1_767_225_600.0  # 2026-01-01T00:00:00Z
-UNPACED = ClientConfig(pacing=PacingConfig.uniform(1e6))
 TOKEN = "user:a@example.com"
 
 

@@ -26,6 +26,7 @@ from reconciler.people import connect
 from reconciler.statedir import StateDir
 from tests.support.eventually import LIMIT, eventually_async
 from tests.support.manifests import contact_yaml
+from tests.support.pacing import ROOMY_PACING
 
 
 def two_accounts(tmp_path: Path) -> Path:
@@ -49,6 +50,7 @@ def settings(url: str, tmp_path: Path, **overrides: Any) -> RunSettings:
         "intervals": Intervals(poll=0.3, resync=3600, debounce=0.2),
         "health_addr": "0",
         "metrics_addr": "0",
+        "pacing": ROOMY_PACING,
         **overrides,
     }
     return RunSettings(**values)
