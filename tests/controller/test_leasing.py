@@ -217,6 +217,7 @@ async def test_another_writers_lease_keeps_the_pass_from_writing_and_names_the_h
     assert "ci@ci" in why
     assert "2026-01-01T00:02:00Z" in why
     assert delay == LEASE_RECHECK
+    assert lease_wait(refused.value, clock.now(), recheck=7.0)[0] == 7.0  # a shorter bound
     await other.release()
     assert (await backend.apply(desired(tmp_path, contact_yaml("a", "Ann")))).converged
 
