@@ -17,6 +17,7 @@ from tests.support.controller import WRITE_METHOD
 from tests.support.directory import ADMIN
 from tests.support.eventually import LIMIT, eventually_async
 from tests.support.manifests import contact_yaml
+from tests.support.pacing import ROOMY_PACING, roomy
 
 
 def accounts_file(tmp_path: Path) -> Path:
@@ -38,7 +39,7 @@ def accounts_file(tmp_path: Path) -> Path:
 def start(tmp_path: Path, url: str, *args: str, env: dict[str, str] | None = None) -> Any:
     argv = ["run", "--config", str(accounts_file(tmp_path)), "--target", url, "--prune"]
     argv += ["--health-addr", "0", "--metrics-addr", "0", "--state-dir", str(tmp_path / "state")]
-    return CliRunner().invoke(main, [*argv, *args], env=env or {})
+    return CliRunner().invoke(main, roomy([*argv, *args]), env=env or {})
 
 
 def bob_is_alice(emulator: Any) -> Any:
@@ -68,6 +69,7 @@ def run_settings(url: str, tmp_path: Path) -> Any:
         health_addr="0",
         metrics_addr="0",
         prune=True,
+        pacing=ROOMY_PACING,
     )
 
 

@@ -21,6 +21,7 @@ import httpx
 
 from tests.support.eventually import LIMIT, NeverHappened, eventually
 from tests.support.manifests import PublishedTree
+from tests.support.pacing import ROOMY_FLAGS
 
 USER = "alice@example.com"
 WRITE_METHOD = re.compile(
@@ -129,7 +130,8 @@ def launch_controller(
     name: str = "controller",
     wrapper: Sequence[str] = (),
 ) -> Controller:
-    """Start ``reconciler run`` on ``manifests`` against ``emulator``, with short intervals;
+    """Start ``reconciler run`` on ``manifests`` against ``emulator``, with short intervals and
+    roomy per-user budgets (:mod:`tests.support.pacing`; ``extra`` flags win over both);
     probes, status and metrics on one random 127.0.0.1 port. Stop it with ``.stop()``.
     ``wrapper`` is a command line the controller's is appended to (``unshare ...``)."""
     where = str(manifests.link if isinstance(manifests, PublishedTree) else manifests)
@@ -175,6 +177,7 @@ def _spawn(
         "200ms",
         "--log-format",
         "json",
+        *ROOMY_FLAGS,
         *args,
     ]
     with log.open("wb") as sink:
