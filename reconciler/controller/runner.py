@@ -5,11 +5,13 @@ Each account gets its own client (over the replica's one connection pool and pac
 lease (kept in the address book itself, so a concurrent ``reconciler apply`` on any machine cannot
 become a second writer; taken only by passes that write and given back when the account goes idle,
 see :mod:`reconciler.controller.leasing`), poller and worker; accounts run side by side on one event
-loop, at most ``concurrent_passes`` passes at a time. Accounts are opened concurrently: opening
-reads nothing but each account's profile (the same-address-book check of
-:mod:`reconciler.controller.addressbooks`, which accounts joining later pass too) and takes no
-lease, so the first passes start within seconds. A lease another writer holds keeps only that
-account waiting (its passes are requeued, and it is not ready after ``lock_timeout``); a lease lost
+loop, at most ``concurrent_passes`` passes at a time. Accounts are opened concurrently and each
+starts as soon as it is open: opening reads nothing but each account's profile (the
+same-address-book check of :mod:`reconciler.controller.addressbooks`, which accounts joining
+later pass too) and takes no lease, so the first passes start within seconds; an account
+edited before it is open opens next (the fleet's opening line, see
+:mod:`reconciler.controller.fleet`). A lease another writer holds keeps only that account
+waiting (its passes are requeued, and it is not ready after ``lock_timeout``); a lease lost
 mid-pass stops that account's writing at once, and the others carry on. SIGTERM (or SIGINT) stops
 every source, lets each in-flight pass finish, waits (as long again at most) until a listing shows
 its creates, releases the leases and returns 0; a pass still running after ``shutdown_timeout`` is
@@ -42,7 +44,7 @@ from reconciler.apply.lease import LEASE_TTL, claim
 from reconciler.clock import SystemClock
 from reconciler.controller.account import AccountWorker, Intervals
 from reconciler.controller.accounts import Account, AccountsConfig
-from reconciler.controller.addressbooks import AddressBooks
+from reconciler.controller.addressbooks import AddressBooks, SharedAddressBook
 from reconciler.controller.backend import ApplyBackend
 from reconciler.controller.desired import DesiredStore, load_manifests
 from reconciler.controller.events import Event
@@ -450,7 +452,7 @@ async def run_controller(
                 )
 
             async def open_one(account_stack: AsyncExitStack, account: Account) -> AccountWorker:
-                """Open an account that joins while the others run."""
+                """Open an account, at start or when it joins while the others run."""
                 client = await _connect(account_stack, account, settings, replica)
                 refused = await books.admit([(account.key, client)])
                 if refused:  # an alias of a running account: left out, nothing written
@@ -466,23 +468,21 @@ async def run_controller(
             if not accounts:
                 _log.warning("no account belongs to this shard", shard=str(settings.shard))
             statuses = {a.key: register(a) for a in accounts}
-            for account in accounts:  # edits made while the accounts are opened count too
-                watcher.expect(account.key, account.manifests)
-            clients = [await _connect(fleet.stack(a.key), a, settings, replica) for a in accounts]
-            if await books.admit([(a.key, c) for a, c in zip(accounts, clients, strict=True)]):
-                return 1  # the accounts file is wrong: nothing is written
-            try:
-                workers = [
-                    await open_worker(fleet.stack(a.key), a, client)
-                    for a, client in zip(accounts, clients, strict=True)
-                ]
-            except JournalLocked as error:
-                _log.error("another writer holds an account; stop it or wait", error=str(error))
+            for account in accounts:  # an edit made before its account is open opens it next
+                hurry = functools.partial(fleet.hurry, account.key)
+                watcher.expect(account.key, account.manifests, held=hurry)
+            try:  # each account starts as soon as it is open: the first passes start at once
+                await fleet.open(accounts)
+            except (JournalLocked, SharedAddressBook) as error:  # a shared book is logged already
+                if isinstance(error, JournalLocked):
+                    _log.error("another writer holds an account; stop it or wait", error=str(error))
+                await fleet.drain(settings.shutdown_timeout)  # those open so far
                 return 1
-            _log.info("accounts opened", accounts=len(workers))
+            except BaseException:
+                await fleet.drain(settings.shutdown_timeout)
+                raise
+            _log.info("accounts opened", accounts=len(accounts))
             statuses.clear()  # accounts that join later register when they are opened
-            for worker in workers:
-                fleet.start(worker)
             refreshing = (lambda: roster.run(ask, fleet.update)) if ask is not None else None
             code = await _supervise(fleet, health, stop, settings.shutdown_timeout, refreshing)
         _log.info("controller stopped")  # after the leases were given back

@@ -41,12 +41,16 @@ def start(tmp_path: Path, url: str, *args: str, env: dict[str, str] | None = Non
     return CliRunner().invoke(main, [*argv, *args], env=env or {})
 
 
-def bob_is_alice(emulator: Any) -> Any:
+def bob_is_alice(emulator: Any, writers: set[str] | None = None) -> Any:
     """The emulator, where bob@example.com is an alias of alice@example.com's mailbox (the
-    People API's calls made as bob reach alice's address book)."""
+    People API's calls made as bob reach alice's address book); ``writers`` collects who sent
+    each write (``alice`` or ``bob``)."""
 
     async def alias(scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "http":
+            if writers is not None and scope["method"] != "GET":
+                token = dict(scope["headers"]).get(b"authorization", b"")
+                writers.update(u for u in ("alice", "bob") if u.encode() in token)
             headers = [
                 (k, v.replace(b"bob@example.com", b"alice@example.com"))
                 for k, v in scope["headers"]
@@ -109,8 +113,9 @@ async def test_two_entries_that_are_one_address_book_are_refused_at_start(
     tmp_path: Path,
 ) -> None:
     """Two subjects that the server resolves to one mailbox (an alias) would fight over one
-    address book: the controller reads each account's own profile at start, exits 1 and
-    writes nothing."""
+    address book: the controller reads each account's own profile as it opens it, and the
+    second of the two is refused, writes nothing, and stops the start with exit 1 (the first,
+    started as soon as it was open, finishes its pass)."""
     from reconciler.controller.accounts import DriftPolicy, load_accounts
     from reconciler.controller.runner import run_controller
     from reconciler.emulator import BackgroundServer, EmulatorConfig, create_app
@@ -118,12 +123,21 @@ async def test_two_entries_that_are_one_address_book_are_refused_at_start(
     config = load_accounts(
         accounts_file(tmp_path), default_owner="o", drift_policy=DriftPolicy.CORRECT
     )
-    with BackgroundServer(bob_is_alice(create_app(EmulatorConfig()))) as server:
+    writers: set[str] = set()
+    with BackgroundServer(bob_is_alice(create_app(EmulatorConfig()), writers)) as server:
         settings = run_settings(server.url, tmp_path)
-        assert await run_controller(config, settings) == 1
+        with structlog.testing.capture_logs() as logs:
+            assert await run_controller(config, settings) == 1
         async with httpx.AsyncClient(base_url=server.url) as http:
             stats = (await http.get("/__emulator/stats")).json()["by_method"]
-    assert set(stats) == {"people.people.get"}, "only the two profile reads, no write"
+            book = (await http.get("/__emulator/dump")).json()["users"]["alice@example.com"]
+    assert stats["people.people.get"] == 2, "each profile read once"
+    assert len(writers) <= 1, f"one writer for the one address book, not {sorted(writers)}"
+    names = sorted(p["names"][0]["givenName"] for p in book["people"])
+    assert names in ([], ["alice"], ["bob"]), names
+    assert any(
+        e["event"] == "two accounts are one address book; give each mailbox one entry" for e in logs
+    )
 
 
 async def test_a_directory_user_who_is_a_running_accounts_mailbox_is_refused(
