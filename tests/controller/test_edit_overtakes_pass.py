@@ -22,6 +22,7 @@ import structlog
 from reconciler.controller.account import Intervals
 from reconciler.controller.accounts import DriftPolicy, single_account
 from reconciler.model import read_stamp
+from tests.support.controller import run_settings
 from tests.support.eventually import LIMIT, eventually_async
 
 USER = "alice@example.com"
@@ -84,9 +85,8 @@ async def test_an_edit_during_a_creating_first_pass_is_written_before_the_rest(
     the server sees holds the edited contact, already with its new name, before the rest of
     the creates; every contact is created exactly once, none is lost, the edited one is not
     written a second time."""
-    from reconciler.controller.runner import RunSettings, run_controller
+    from reconciler.controller.runner import run_controller
     from reconciler.emulator import BackgroundServer, EmulatorConfig, create_app
-    from reconciler.statedir import StateDir
 
     folder = tmp_path / "alice"
     folder.mkdir()
@@ -94,11 +94,9 @@ async def test_an_edit_during_a_creating_first_pass_is_written_before_the_rest(
     config = single_account([folder], owner="o", drift_policy=DriftPolicy.CORRECT, subject=USER)
     server_app = FirstCreateHeld(create_app(EmulatorConfig()))
     with BackgroundServer(server_app) as server:  # type: ignore[arg-type]
-        settings = RunSettings(
-            target=server.url,
-            state_dir=StateDir.at(tmp_path / "state"),
-            health_addr="0",
-            metrics_addr="0",
+        settings = run_settings(
+            server.url,
+            tmp_path,
             intervals=Intervals(poll=3600, resync=3600, debounce=0.05),
         )
         stop = asyncio.Event()

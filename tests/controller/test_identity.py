@@ -13,7 +13,7 @@ import structlog
 from click.testing import CliRunner
 
 from reconciler.cli import main
-from tests.support.controller import WRITE_METHOD
+from tests.support.controller import WRITE_METHOD, run_settings
 from tests.support.directory import ADMIN
 from tests.support.eventually import LIMIT, eventually_async
 from tests.support.manifests import contact_yaml
@@ -59,20 +59,6 @@ def bob_is_alice(emulator: Any, writers: set[str] | None = None) -> Any:
         await emulator(scope, receive, send)
 
     return alias
-
-
-def run_settings(url: str, tmp_path: Path) -> Any:
-    """``reconciler run --prune`` against ``url``, its probes on free ports."""
-    from reconciler.controller.runner import RunSettings
-    from reconciler.statedir import StateDir
-
-    return RunSettings(
-        target=url,
-        state_dir=StateDir.at(tmp_path / "state"),
-        health_addr="0",
-        metrics_addr="0",
-        prune=True,
-    )
 
 
 def requests_made(url: str) -> int:
@@ -125,7 +111,7 @@ async def test_two_entries_that_are_one_address_book_are_refused_at_start(
     )
     writers: set[str] = set()
     with BackgroundServer(bob_is_alice(create_app(EmulatorConfig()), writers)) as server:
-        settings = run_settings(server.url, tmp_path)
+        settings = run_settings(server.url, tmp_path, prune=True)
         with structlog.testing.capture_logs() as logs:
             assert await run_controller(config, settings) == 1
         async with httpx.AsyncClient(base_url=server.url) as http:
@@ -163,7 +149,7 @@ async def test_a_directory_user_who_is_a_running_accounts_mailbox_is_refused(
         tmp_path / "accounts.yaml", default_owner="o", drift_policy=DriftPolicy.CORRECT
     )
     with BackgroundServer(bob_is_alice(create_app(EmulatorConfig()))) as server:
-        settings = run_settings(server.url, tmp_path)
+        settings = run_settings(server.url, tmp_path, prune=True)
         async with httpx.AsyncClient(base_url=server.url) as http:
 
             async def seed(email: str, unit: str, **fields: Any) -> None:

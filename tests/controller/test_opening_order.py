@@ -23,6 +23,7 @@ import structlog
 from reconciler.controller.account import Intervals
 from reconciler.controller.accounts import Account, DriftPolicy
 from reconciler.controller.fleet import OPENING_AT_ONCE, Fleet
+from tests.support.controller import run_settings
 from tests.support.eventually import LIMIT, eventually_async
 from tests.support.manifests import contact_yaml
 
@@ -105,9 +106,8 @@ async def test_an_account_edited_before_it_is_opened_opens_and_writes_before_the
     that was still waiting (one pass at a time, so the pass line's order shows); its contact
     carries the edit."""
     from reconciler.controller.accounts import load_accounts
-    from reconciler.controller.runner import RunSettings, run_controller
+    from reconciler.controller.runner import run_controller
     from reconciler.emulator import BackgroundServer, EmulatorConfig, create_app
-    from reconciler.statedir import StateDir
 
     config = load_accounts(
         accounts_file(tmp_path), default_owner="o", drift_policy=DriftPolicy.CORRECT
@@ -115,11 +115,9 @@ async def test_an_account_edited_before_it_is_opened_opens_and_writes_before_the
     edited = ACCOUNTS - 1
     gate = ProfileGate(create_app(EmulatorConfig()))
     with BackgroundServer(gate) as server:  # type: ignore[arg-type]
-        settings = RunSettings(
-            target=server.url,
-            state_dir=StateDir.at(tmp_path / "state"),
-            health_addr="0",
-            metrics_addr="0",
+        settings = run_settings(
+            server.url,
+            tmp_path,
             concurrent_passes=1,
             intervals=Intervals(poll=3600, resync=3600, debounce=0.05),
         )
