@@ -41,8 +41,7 @@ import getpass
 import os
 import secrets
 import socket
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -57,7 +56,7 @@ from reconciler.apply.lease_record import (
     rfc3339,
     write_lease,
 )
-from reconciler.clock import sleep_unless
+from reconciler.clock import Clock, SystemClock, sleep_unless
 from reconciler.model.stamps import (
     LEASE_EXPIRES_KEY,
     LEASE_GROUP_NAME,
@@ -118,15 +117,23 @@ def holder_name(command: str, owner: str) -> str:
 
 
 def claim(
-    client: LeaseClient, state_dir: StateDir, *, target: str, account: str, owner: str, command: str
+    client: LeaseClient,
+    state_dir: StateDir,
+    *,
+    target: str,
+    account: str,
+    owner: str,
+    command: str,
+    clock: Clock | None = None,
 ) -> Lease:
     """The lease of ``account``'s address book at ``target``, as ``command`` would hold it from
-    ``state_dir`` (its local lock and id)."""
+    ``state_dir`` (its local lock and id), on ``clock`` (the system's by default)."""
     return Lease(
         client,
         lock_path=state_dir.lease_lock(target=target, account=account),
         instance=state_dir.instance_id(),
         holder=holder_name(command, owner),
+        clock=clock or SystemClock(),
     )
 
 
@@ -139,8 +146,9 @@ class Lease:
     instance: str  # this state directory's id
     holder: str
     ttl: float = LEASE_TTL
-    clock: Callable[[], float] = time.time  # wall time: expiries are compared across machines
-    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+    # Its now() is wall time (expiries are compared across machines); its sleeps pace the
+    # waits for a holder and the renewals. The controller hands each lease its account's clock.
+    clock: Clock = field(default_factory=SystemClock)
     lease_id: str = field(default_factory=lambda: secrets.token_hex(4))
     lost: str | None = None
     expires: float = 0.0
@@ -153,13 +161,13 @@ class Lease:
     async def acquire(self, wait: float = 0.0) -> None:
         """Take the lease, waiting up to ``wait`` seconds for its holder; raises
         :class:`LeaseHeld` after that."""
-        started = self.clock()
+        started = self.clock.now()
         contended = False  # a write of ours just met a 409: look once more, then wait
         while True:
             local = self._lock_locally()
             group = await self._find()
             record = LeaseRecord.of(group)
-            now = self.clock()
+            now = self.clock.now()
             if record is not None and record.lease_id == self.lease_id:
                 self._took(group, record)  # our own write, whose answer a retry lost
                 return
@@ -185,7 +193,7 @@ class Lease:
             if waited >= wait:
                 raise LeaseHeld(None if free else record, waited)
             log.info("lease.waiting", holder=record.describe() if record else "unknown")
-            await self.sleep(min(POLL, wait - waited))
+            await self.clock.sleep(min(POLL, wait - waited))
 
     def _took(self, group: Group | None, record: LeaseRecord | None) -> None:
         self._group = group
@@ -206,7 +214,7 @@ class Lease:
         Raises :class:`LeaseHeld` (someone else holds it) or :class:`LeaseLost` (it was taken
         from us since our last write; we hold nothing afterwards)."""
         if self.holding:
-            if self.expires - self.clock() >= self.ttl / 2:
+            if self.expires - self.clock.now() >= self.ttl / 2:
                 return False
             try:  # the etag guards continuity: nobody wrote the group since our last write
                 await self.renew()
@@ -231,7 +239,7 @@ class Lease:
         self.lost = None
         self.lease_id = secrets.token_hex(4)
         record = LeaseRecord.of(group)
-        now = self.clock()
+        now = self.clock.now()
         free = record is None or record.expires <= now
         dead_here = record is not None and record.instance == self.instance
         if not (free or dead_here) or not self._lock_locally():
@@ -255,7 +263,7 @@ class Lease:
         """Extend the lease by ``ttl``; raises :class:`LeaseLost` if it is not ours any more."""
         for _ in range(2):
             try:
-                written = await self._write(self._group, self._record(self.clock() + self.ttl))
+                written = await self._write(self._group, self._record(self.clock.now() + self.ttl))
             except (Conflict, NotFound):
                 group = await self._find()
                 record = LeaseRecord.of(group)
@@ -274,7 +282,7 @@ class Lease:
     def check(self) -> None:
         """Raise :class:`LeaseLost` unless the lease is still ours by its last renewal: for code
         that blocked the event loop (a prompt) and so the renewals."""
-        if self.lost is not None or self.expires <= self.clock():
+        if self.lost is not None or self.expires <= self.clock.now():
             raise LeaseLost(
                 self.lost
                 or "the write lease lapsed while this run was blocked (waiting for "
@@ -286,7 +294,7 @@ class Lease:
         finish) or cancelled; on loss, tell ``on_lost`` and stop. See :class:`Keeper`."""
         interval = self.ttl / 3
         stop = stop or asyncio.Event()
-        while not await sleep_unless(self.sleep, interval, stop):
+        while not await sleep_unless(self.clock.sleep, interval, stop):
             self.renewing = True
             try:
                 await self.renew()
@@ -294,7 +302,7 @@ class Lease:
                 self.lost = str(error)
             except PeopleError as error:
                 log.warning("lease.renew_failed", error=str(error))
-                if self.clock() + interval >= self.expires:  # the next try would be too late
+                if self.clock.now() + interval >= self.expires:  # the next try would be too late
                     self.lost = f"the lease could not be renewed before it expired: {error}"
             finally:
                 self.renewing = False

@@ -18,9 +18,7 @@ one per further look while the listing lags; nothing when the journal holds no c
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -29,6 +27,7 @@ import structlog
 from reconciler.apply.journal import CreateJournal
 from reconciler.apply.live import LiveReader
 from reconciler.apply.results import ApplyResult
+from reconciler.clock import Clock, SystemClock
 
 log = structlog.get_logger("reconciler.apply")
 
@@ -69,28 +68,27 @@ async def wait_until_listed(
     journal: Creates,
     *,
     within: float,
-    clock: Callable[[], float],
-    sleep: Callable[[float], Awaitable[None]],
+    clock: Clock,
     first_delay: float = 0.1,
     max_delay: float = 5.0,
 ) -> Visibility:
     """List until every journaled create shows (each is then dropped from the journal), or
-    until ``within`` seconds have passed; never longer. The clock and sleep are injected (an
+    until ``within`` seconds have passed on ``clock``; never longer. The clock is injected (an
     asyncio timeout would tie the bound to the event loop's clock, which tests cannot move).
     Looks again after ``first_delay`` seconds, doubling up to ``max_delay``."""
-    started = clock()
+    started = clock.now()
     delay = first_delay
     listings = 0
     while True:
         waiting = journal.resource_names()
         if not waiting:
-            return Visibility({}, listings, clock() - started)
+            return Visibility({}, listings, clock.now() - started)
         people, _complete = await reader.list_people()
         listings += 1
         listed = {str(p.get("resourceName")) for p in people}
         await journal.forget(key for key, name in waiting.items() if name in listed)
         missing = journal.resource_names()
-        elapsed = clock() - started
+        elapsed = clock.now() - started
         if not missing or elapsed >= within:
             if missing:
                 log.warning(
@@ -98,7 +96,7 @@ async def wait_until_listed(
                 )
             return Visibility(missing, listings, elapsed)
         log.info("apply.waiting_for_listing", creates=len(missing), listings=listings)
-        await sleep(min(delay, max(0.0, within - elapsed)))
+        await clock.sleep(min(delay, max(0.0, within - elapsed)))
         delay = min(delay * 2, max_delay)
 
 
@@ -108,13 +106,13 @@ async def require_listed(
     result: ApplyResult,
     *,
     within: float = DEFAULT_TIMEOUT,
-    clock: Callable[[], float] = time.monotonic,
-    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    clock: Clock | None = None,
 ) -> Visibility:
-    """:func:`wait_until_listed` at the end of an apply; a timeout is an error of ``result``."""
+    """:func:`wait_until_listed` at the end of an apply (on ``clock``, the system's by
+    default); a timeout is an error of ``result``."""
     if result.cancelled:
         return Visibility({}, 0, 0.0)
-    seen = await wait_until_listed(reader, journal, within=within, clock=clock, sleep=sleep)
+    seen = await wait_until_listed(reader, journal, within=within, clock=clock or SystemClock())
     if not seen.visible:
         result.errors.append(seen.message(within))
     return seen

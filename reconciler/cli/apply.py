@@ -319,18 +319,19 @@ async def _apply_held(
     from reconciler.apply.visibility import require_listed
 
     settings = ApplySettings(plan=request.options, executor=request.executor)
+    clock = lease.clock  # one timeline for the lease, the engine's waits and the listing's
     if saved is not None:
         result = await apply_saved(
             gateway, journal, saved, settings, progress=bar.advance,
-            on_plan=_approver(request, bar, lease, reviewed=saved is not None),
+            on_plan=_approver(request, bar, lease, reviewed=saved is not None), clock=clock,
         )  # fmt: skip
     else:
         assert desired is not None
         result = await converge(
             gateway, journal, desired, settings, progress=bar.advance,
-            on_plan=_approver(request, bar, lease, reviewed=saved is not None),
+            on_plan=_approver(request, bar, lease, reviewed=saved is not None), clock=clock,
         )  # fmt: skip
-    await require_listed(gateway, journal, result, within=request.visibility_timeout)
+    await require_listed(gateway, journal, result, within=request.visibility_timeout, clock=clock)
     return result
 
 

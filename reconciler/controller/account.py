@@ -298,12 +298,14 @@ class AccountWorker:
         try:
             await self._work()
         finally:
-            self.polls.remove(self)
             if self.watcher is not None:
                 self.watcher.unregister(self.account.key)
-            for task in [*sources, *self._changes]:
-                task.cancel()
-            await asyncio.gather(*sources, *self._changes, return_exceptions=True)
+            try:
+                await self.polls.remove(self)  # a poll in flight finishes first
+            finally:
+                for task in [*sources, *self._changes]:
+                    task.cancel()
+                await asyncio.gather(*sources, *self._changes, return_exceptions=True)
 
     def shut_down(self) -> None:
         """Stop taking work; the pass in flight finishes and :meth:`run` returns."""
@@ -389,6 +391,7 @@ class AccountWorker:
             self._ticket = None
             if self.poller is not None and self.poller.written.listings != listings:
                 self._listed_at = self.clock.now()  # the pass listed: as good as a poll
+                self.polls.listed(self)
 
     async def _load_and_run(
         self,

@@ -99,7 +99,7 @@ class ApplyBackend:
             gateway = self._gateway
             self.leasing = PassLease(
                 self.lease, self.journal, ClientGateway(self.client),
-                seen=lambda: gateway.lease_group,
+                seen=lambda: gateway.lease_group, clock=self.clock,
             )  # fmt: skip
 
     async def apply(

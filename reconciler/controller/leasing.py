@@ -32,8 +32,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,7 +43,7 @@ from reconciler.apply.lease import POLL, Keeper, Lease, LeaseError, LeaseHeld, L
 from reconciler.apply.lease_record import Group
 from reconciler.apply.live import LiveReader
 from reconciler.apply.visibility import DEFAULT_TIMEOUT, Creates, wait_until_listed
-from reconciler.clock import sleep_unless
+from reconciler.clock import Clock, SystemClock, sleep_unless
 from reconciler.people.errors import PeopleError
 
 __all__ = ["LEASE_RECHECK", "PassLease", "lease_wait"]
@@ -59,6 +58,22 @@ it back long before its expiry (an ``apply`` ends), and each try is one listing 
 
 class _Halted(Exception):
     """A pass starts while the idle account waits for a listing: stop waiting."""
+
+
+@dataclass(frozen=True)
+class _Settling:
+    """The clock of an idle account's wait for a listing: the pass lease's, whose sleeps
+    between two listings :meth:`PassLease._stop_settling` ends (raising :class:`_Halted`)."""
+
+    clock: Clock
+    halt: asyncio.Event
+
+    def now(self) -> float:
+        return self.clock.now()
+
+    async def sleep(self, seconds: float) -> None:
+        if await sleep_unless(self.clock.sleep, seconds, self.halt):
+            raise _Halted
 
 
 def lease_wait(error: LeaseError, now: float) -> tuple[float, str]:
@@ -93,8 +108,7 @@ class PassLease:
     reader: LiveReader
     seen: Callable[[], Group | None]
     visibility: float = DEFAULT_TIMEOUT
-    monotonic: Callable[[], float] = time.monotonic
-    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+    clock: Clock = field(default_factory=SystemClock)  # the settle's waits (the account's)
     _settling: asyncio.Task[None] | None = field(default=None, init=False)
     _halt: asyncio.Event = field(default_factory=asyncio.Event, init=False)  # stop settling
     _pass: asyncio.Task[Any] | None = field(default=None, init=False)
@@ -108,7 +122,7 @@ class PassLease:
 
     def left(self) -> float:
         """Seconds before the held lease lapses unless renewed (0 when not held)."""
-        return max(0.0, self.lease.expires - self.lease.clock()) if self.holding else 0.0
+        return max(0.0, self.lease.expires - self.lease.clock.now()) if self.holding else 0.0
 
     @contextlib.asynccontextmanager
     async def passing(self) -> AsyncIterator[None]:
@@ -211,11 +225,6 @@ class PassLease:
         finally:
             self._halt.clear()
 
-    async def _look_again(self, seconds: float) -> None:
-        """The settle's wait between two listings, ended by :meth:`_stop_settling`."""
-        if await sleep_unless(self.sleep, seconds, self._halt):
-            raise _Halted
-
     async def _settle(self, creates: Creates, within: float, *, release: bool) -> None:
         """Wait (at most ``within`` seconds, renewing) until a listing shows ``creates`` (the
         journal's, or those no listing showed yet: :meth:`resource_names`); then, with
@@ -227,7 +236,7 @@ class PassLease:
                 async with self.lease.writing():
                     seen = await wait_until_listed(
                         self.reader, creates, within=within,
-                        clock=self.monotonic, sleep=self._look_again,
+                        clock=_Settling(self.clock, self._halt),
                     )  # fmt: skip
                 if not seen.visible:
                     log.warning(

@@ -13,9 +13,10 @@ edited before it is open opens next (the fleet's opening line, see
 :mod:`reconciler.controller.fleet`). A lease another writer holds keeps only that account
 waiting (its passes are requeued, and it is not ready after ``lock_timeout``); a lease lost
 mid-pass stops that account's writing at once, and the others carry on. SIGTERM (or SIGINT) stops
-every source, lets each in-flight pass finish, waits (as long again at most) until a listing shows
-its creates, releases the leases and returns 0; a pass still running after ``shutdown_timeout`` is
-cancelled, which is safe because the next start is a full pass and the create journal survives.
+every source, lets each in-flight pass and poll finish, waits (as long again at most) until a
+listing shows its creates, releases the leases and returns 0; a pass or poll still running after
+``shutdown_timeout`` is cancelled, which is safe because the next start is a full pass and the
+create journal survives.
 
 Which accounts run is the roster's answer (:mod:`reconciler.controller.roster`: the file's
 accounts and the users its directory entries select, cut to the shard); the running set is the
@@ -255,17 +256,18 @@ async def _open_account(
     path = settings.state_dir.journal(
         target=settings.target, account=client.account, owner=account.owner
     )
+    # One timeline for the worker's queue, its passes' retry times and its write lease.
+    clock = SystemClock()
     try:  # the lease (instance id, local lock) and the journal keep files in the state dir
         lease = claim(
             client, settings.state_dir, target=settings.target, account=client.account,
-            owner=account.owner, command="run",
+            owner=account.owner, command="run", clock=clock,
         )  # fmt: skip
         lease.lock_path.parent.mkdir(parents=True, exist_ok=True)  # unwritable: fail now
         journal = stack.enter_context(CreateJournal(path))
     except OSError as error:
         raise StateUnwritable(settings.state_dir.root, error) from error
     metrics.track_api_requests(account.label, lambda: client.stats.by_method_status)
-    clock = SystemClock()  # one timeline for the worker's queue and its passes' retry times
     backend = ApplyBackend(
         client,
         journal,
@@ -484,7 +486,9 @@ async def run_controller(
             _log.info("accounts opened", accounts=len(accounts))
             statuses.clear()  # accounts that join later register when they are opened
             refreshing = (lambda: roster.run(ask, fleet.update)) if ask is not None else None
-            code = await _supervise(fleet, health, stop, settings.shutdown_timeout, refreshing)
+            code = await _supervise(
+                fleet, health, stop, settings.shutdown_timeout, refreshing, polls=polls
+            )
         _log.info("controller stopped")  # after the leases were given back
         return code
     except CannotServe as error:
@@ -519,9 +523,12 @@ async def _supervise(
     stop: asyncio.Event,
     drain_bound: float,
     refreshing: Callable[[], Coroutine[Any, Any, None]] | None = None,
+    *,
+    polls: PollSchedule | None = None,
 ) -> int:
     """Run the fleet's workers (and the Directory refresh) until ``stop``; then drain them
-    within ``drain_bound`` seconds. A lease lost or held by another writer keeps only its own
+    within ``drain_bound`` seconds: no poll is sent from then on, and those in flight finish
+    (their accounts wait for them). A lease lost or held by another writer keeps only its own
     account waiting (:mod:`reconciler.controller.leasing`). A worker that ends on its own stops
     the controller too (exit 1 if it crashed).
     """
@@ -550,6 +557,8 @@ async def _supervise(
                     error=repr(finished.exception()),
                 )
         _log.info("shutting down: finishing in-flight passes", bound=drain_bound)
+        if polls is not None:
+            polls.stop()
         await fleet.drain(drain_bound)
         return code
     finally:

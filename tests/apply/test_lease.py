@@ -119,8 +119,9 @@ async def test_renewal_keeps_the_lease_and_a_broken_lease_stops_the_work(
     """The holder renews in the background, so a long apply keeps its lease past the ttl. When
     someone breaks the lease and another run takes it, the next renewal finds out and the
     guarded work is cancelled with LeaseLost; the new holder's record is left alone."""
-    clock, ticks = ManualClock(START), Ticks()
-    holder = claimant(client, tmp_path, "runner-1", clock, sleep=ticks.sleep)
+    clock = ManualClock(START)
+    ticks = Ticks(clock)
+    holder = claimant(client, tmp_path, "runner-1", ticks)
 
     async def long_apply() -> None:
         async with holder.held():
@@ -149,7 +150,7 @@ async def test_release_on_exit_and_on_error(client: PeopleClient, tmp_path: Path
     """Leaving the block, normally or by an exception, clears the holder record."""
     clock = ManualClock(START)
     with pytest.raises(RuntimeError):
-        async with claimant(client, tmp_path, "runner-1", clock, sleep=Ticks().sleep).held():
+        async with claimant(client, tmp_path, "runner-1", Ticks(clock)).held():
             raise RuntimeError("the apply failed")
     assert await record(client) is None
     group = await find_lease_group(client)
@@ -215,7 +216,7 @@ async def test_a_lease_group_the_listing_does_not_show_yet_is_not_fought_over(
     lagging = LaggingGroups(client)
     late = Lease(
         lagging, lock_path=tmp_path / "runner-2" / "lease.lock", instance="runner-2",  # type: ignore[arg-type]
-        holder="late", clock=clock.now, sleep=clock.sleep,
+        holder="late", clock=clock,
     )  # fmt: skip
     with pytest.raises(LeaseHeld, match="not listed yet"):
         await late.acquire()
@@ -244,11 +245,12 @@ async def test_a_holder_that_cannot_renew_stops_before_its_lease_lapses(
 ) -> None:
     """When renewals fail (the API unreachable), the holder stops its work while the lease is
     still its own: before the next renewal would come too late, never after the expiry."""
-    clock, ticks = ManualClock(START), Ticks()
+    clock = ManualClock(START)
+    ticks = Ticks(clock)
     flaky = FailingUpdates(client)
     holder = Lease(
         flaky, lock_path=tmp_path / "r" / "lease.lock", instance="r",  # type: ignore[arg-type]
-        holder="flaky", clock=clock.now, sleep=ticks.sleep,
+        holder="flaky", clock=ticks,
     )  # fmt: skip
 
     lost_at: list[float] = []
@@ -290,8 +292,8 @@ async def test_a_renewal_under_way_when_the_writing_ends_is_let_finish(tmp_path:
     with BackgroundServer(gate) as server:
         try:
             async with connect(server.url, token="user:ci@example.com", config=UNPACED) as client:
-                ticks, clock = Ticks(), ManualClock(START)
-                lease = claimant(client, tmp_path, "runner-1", clock, sleep=ticks.sleep)
+                ticks = Ticks(ManualClock(START))
+                lease = claimant(client, tmp_path, "runner-1", ticks)
                 await lease.acquire()
                 done = asyncio.Event()
 

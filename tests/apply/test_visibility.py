@@ -19,7 +19,7 @@ async def _apply_and_wait(world: World, within: float) -> tuple[ApplyResult, int
     with CreateJournal(world.journal_path, clock=world.clock.now) as journal:
         seen = await require_listed(
             ClientGateway(world.client), journal, result, within=within,
-            clock=world.clock.now, sleep=world.clock.sleep,
+            clock=world.clock,
         )  # fmt: skip
         return result, seen.listings, len(journal.entries)
 
@@ -60,7 +60,7 @@ async def test_nothing_created_costs_no_listing(world: World) -> None:
         requests = world.client.stats.requests.copy()
         seen = await wait_until_listed(
             ClientGateway(world.client), journal, within=60,
-            clock=world.clock.now, sleep=world.clock.sleep,
+            clock=world.clock,
         )  # fmt: skip
     assert seen.visible
     assert seen.listings == 0

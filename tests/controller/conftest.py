@@ -1,15 +1,19 @@
 """Fixtures for the controller tests: a clock moved by hand, and for the end-to-end ones the
-emulator's admin surface and a folder of two contact manifests."""
+emulator's admin surface (or the emulator holding one call), and a folder of two contact
+manifests."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from reconciler.emulator import BackgroundServer, create_app
 from tests.support.controller import Emulator
+from tests.support.held_calls import HeldCall
 from tests.support.manifests import PublishedTree, contact_yaml
 
 
@@ -83,3 +87,14 @@ def published(tmp_path: Path) -> PublishedTree:
     """The same two contacts, published as git-sync would: an edit swaps a whole revision in,
     so a watching controller never reads a half-written tree."""
     return PublishedTree(tmp_path / "published", {"people.yaml": JANE_AND_JOE})
+
+
+@pytest.fixture
+def held_server() -> Iterator[tuple[HeldCall, str]]:
+    """The emulator over HTTP, able to hold one call until the test lets it through."""
+    gate = HeldCall(create_app())
+    with BackgroundServer(gate) as server:
+        try:
+            yield gate, server.url
+        finally:
+            gate.opened.set()

@@ -21,11 +21,11 @@ from reconciler.apply.gateway import ClientGateway
 from reconciler.apply.journal import CreateJournal
 from reconciler.apply.lease import LEASE_TTL, Lease, LeaseHeld, LeaseLost
 from reconciler.apply.lease_record import LeaseRecord, find_lease_group, force_unlock
-from reconciler.clock import ManualClock
+from reconciler.clock import ManualClock, SystemClock
 from reconciler.controller.backend import ApplyBackend
 from reconciler.controller.desired import DesiredStore
 from reconciler.controller.leasing import LEASE_RECHECK, PassLease, lease_wait
-from reconciler.emulator import BackgroundServer, create_app
+from reconciler.emulator import create_app
 from reconciler.model import DesiredState
 from reconciler.people import connect
 from reconciler.people.client import PeopleClient
@@ -81,8 +81,8 @@ def clock() -> ManualClock:
 
 
 @pytest.fixture
-def ticks() -> Ticks:
-    return Ticks()
+def ticks(clock: ManualClock) -> Ticks:
+    return Ticks(clock)
 
 
 @pytest.fixture
@@ -90,7 +90,7 @@ def backend(
     client: PeopleClient, tmp_path: Path, clock: ManualClock, ticks: Ticks
 ) -> Iterator[ApplyBackend]:
     with CreateJournal(tmp_path / "journal.jsonl") as journal:
-        lease = claimant(client, tmp_path, "controller", clock, sleep=ticks.sleep)
+        lease = claimant(client, tmp_path, "controller", ticks)
         settings = ApplySettings(plan=PlanOptions(owner="o", prune=True))
         yield ApplyBackend(client, journal, settings, lease=lease)
 
@@ -179,7 +179,7 @@ async def test_a_pass_that_claims_the_lease_reads_again_so_nothing_is_created_tw
     lease group's etag changed, so the claim reads again and finds the contact: one copy,
     not two."""
     state = desired(tmp_path, contact_yaml("a", "Ann"))
-    other = claimant(client, tmp_path, "ci", clock, sleep=Ticks().sleep)
+    other = claimant(client, tmp_path, "ci", Ticks(clock))
     gateway: Any = backend._gateway
     first_listing = gateway.list_people
     listings = 0
@@ -271,11 +271,14 @@ async def test_an_idle_account_keeps_renewing_while_its_creates_are_not_listed(
     await book.http.patch("/__emulator/config", json={"list_lag_ms": 3_600_000})
     looks = asyncio.Event()
 
-    async def look_again(_seconds: float) -> None:
-        looks.set()
-        await asyncio.Event().wait()
+    class Stalled(SystemClock):
+        """The real time, but the settle's wait before a further look never ends."""
 
-    pass_lease.sleep = look_again
+        async def sleep(self, seconds: float) -> None:
+            looks.set()
+            await asyncio.Event().wait()
+
+    pass_lease.clock = Stalled()
     backend.between_passes(None)
     await eventually_async(looks.is_set, "a second look at the listing")
     assert held(backend).holding
@@ -308,17 +311,6 @@ async def test_creates_a_listing_showed_before_the_release_are_never_created_aga
     assert [p["names"][0]["givenName"] for p in people] == ["Ann"]
 
 
-@pytest.fixture
-def held_server() -> Iterator[tuple[HeldCall, str]]:
-    """The emulator over HTTP, able to hold one call until the test lets it through."""
-    gate = HeldCall(create_app())
-    with BackgroundServer(gate) as server:
-        try:
-            yield gate, server.url
-        finally:
-            gate.opened.set()
-
-
 async def test_a_pass_starting_while_the_idle_account_lists_lets_that_listing_finish(
     held_server: tuple[HeldCall, str], tmp_path: Path, clock: ManualClock, ticks: Ticks
 ) -> None:
@@ -330,7 +322,7 @@ async def test_a_pass_starting_while_the_idle_account_lists_lets_that_listing_fi
     state = desired(tmp_path, contact_yaml("a", "Ann"))
     async with connect(url, token=TOKEN, config=UNPACED) as client:
         with CreateJournal(tmp_path / "journal.jsonl") as journal:
-            lease = claimant(client, tmp_path, "controller", clock, sleep=ticks.sleep)
+            lease = claimant(client, tmp_path, "controller", ticks)
             settings = ApplySettings(plan=PlanOptions(owner="o", prune=True))
             backend = ApplyBackend(client, journal, settings, lease=lease)
             assert (await backend.apply(state)).converged

@@ -196,6 +196,7 @@ def test_controller_gets_exactly_the_documented_flags(git: Rendered) -> None:
         "--metrics-addr": ":8080",
         "--resync-interval": "5m",
         "--poll-interval": "30s",
+        "--poll-share": "0.1",
         "--drift-policy": "report",
         "--log-format": "json",
         "--target": "google",

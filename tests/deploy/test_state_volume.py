@@ -1,13 +1,16 @@
 """The chart gives every replica a writable state directory on a read-only root, and hands the
-controller its deletion limits."""
+controller its deletion limits and its polls' share of the read budget."""
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import helm_python as helm
 import pytest
 
+from reconciler.cli.run import run
+from reconciler.controller.pollschedule import POLL_SHARE
 from tests.support.chart import NAMESPACE, Rendered, render, validate_against_kubernetes
 
 MOUNT = "/var/lib/reconciler"
@@ -100,3 +103,21 @@ def test_the_deletion_limits_and_the_api_grace_reach_the_controller(chart: helm.
     assert args["--max-delete-share"] == "0.5"
     assert args["--allow-mass-delete"] == ""
     assert "--allow-mass-delete" not in render(chart).args()
+
+
+def test_the_poll_share_reaches_the_controller(
+    chart: helm.Chart, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """controller.pollShare is run's --poll-share: the chart's default is the controller's, a
+    value set reaches run as it parses it, and a share outside (0, 1] is refused."""
+    for variable in [v for v in os.environ if v.startswith("RECONCILER_")]:
+        monkeypatch.delenv(variable)
+    assert render(chart).args()["--poll-share"] == str(POLL_SHARE)
+    args = render(chart, {"controller": {"pollShare": 0.7}}).container()["args"]
+    assert "--poll-share=0.7" in args
+    with run.make_context("run", list(args)) as ctx:
+        assert ctx.params["poll_share"] == 0.7
+    for share in (0, 1.5):
+        with pytest.raises(helm.HelmValuesError) as caught:
+            chart.render({"controller": {"pollShare": share}}, name="c", namespace=NAMESPACE)
+        assert "/controller/pollShare" in str(caught.value)

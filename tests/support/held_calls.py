@@ -16,6 +16,7 @@ import asyncio
 import threading
 from collections.abc import MutableMapping
 from typing import Any
+from urllib.parse import parse_qs
 
 import httpx
 
@@ -29,15 +30,16 @@ class HeldCall:
 
     def __init__(self, app: Any) -> None:
         self.app = app
-        self._armed: tuple[str, str] | None = None
+        self._armed: tuple[str, str, str | None] | None = None
         self.arrived = threading.Event()
         self.opened = threading.Event()
         self.client_left = threading.Event()
         self.answered = threading.Event()
 
-    def arm(self, method: str, path: str) -> None:
-        """Hold the next ``method`` call to a path ending with ``path``."""
-        self._armed = (method, path)
+    def arm(self, method: str, path: str, *, param: str | None = None) -> None:
+        """Hold the next ``method`` call to a path ending with ``path`` (and, with ``param``,
+        whose query has that parameter: ``syncToken`` tells a poll from a full listing)."""
+        self._armed = (method, path, param)
 
     async def __call__(self, scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
         armed = self._armed
@@ -46,6 +48,7 @@ class HeldCall:
             or scope["type"] != "http"
             or scope["method"] != armed[0]
             or not scope["path"].endswith(armed[1])
+            or (armed[2] is not None and armed[2] not in _params(scope))
         ):
             await self.app(scope, receive, send)
             return
@@ -73,6 +76,10 @@ class HeldCall:
             self.answered.set()
             if not gone.done():
                 gone.cancel()
+
+
+def _params(scope: MutableMapping[str, Any]) -> dict[str, list[str]]:
+    return parse_qs(scope.get("query_string", b"").decode("latin-1"))
 
 
 async def statuses(url: str) -> dict[str, int]:

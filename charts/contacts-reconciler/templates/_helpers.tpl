@@ -239,6 +239,7 @@ spec:
         - --metrics-addr=:8080
         - {{ printf "--resync-interval=%s" .Values.controller.resyncInterval | quote }}
         - {{ printf "--poll-interval=%s" .Values.controller.pollInterval | quote }}
+        - {{ printf "--poll-share=%v" .Values.controller.pollShare | quote }}
         - {{ printf "--drift-policy=%s" .Values.controller.driftPolicy | quote }}
         - {{ printf "--log-format=%s" .Values.controller.logFormat | quote }}
         - {{ printf "--target=%s" .Values.controller.target | quote }}
