@@ -11,7 +11,8 @@ with ``--latency-ms`` per request (50 by default). Per point it prints, with the
   requests named apart) [within 5%], and the 429s and 5xx answered;
 - controller and emulator RSS: peak (sampled every 0.5 s) and at the end [1 GB];
 - CPU seconds of both until convergence (the emulator's include the bench's own dump reads);
-- ``/healthz`` latency p50/p99/max, probed every 50 ms while converging [p99 100 ms];
+- ``/healthz`` latency p50/p99/max, probed every 50 ms while converging [p99 100 ms], from a
+  process of its own (``bench/healthz_probe.py``);
 - ``--edits`` manifest edits (20) made while the domain converges, in different accounts, some
   converged and some not yet (``manifest_edits``): p50/p99/max of the time until each is live
   [p99 10 s];
@@ -38,6 +39,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -176,8 +178,10 @@ def quota_flags() -> list[str]:
 
 @dataclass
 class Sampler:
-    """Probes /healthz every ``every`` seconds and samples RSS every half second, on a thread,
-    from :meth:`start` until :meth:`stop`."""
+    """Probes /healthz every ``every`` seconds from a process of its own
+    (``bench/healthz_probe.py``: a thread here would wait for this process's own work, such as
+    decoding dumps) and samples RSS every half second on a thread, from :meth:`start` until
+    :meth:`stop`."""
 
     url: str
     pids: dict[str, int]
@@ -185,38 +189,49 @@ class Sampler:
     probes: list[tuple[float, float]] = field(default_factory=list)  # (when, seconds taken)
     failures: Counter[str] = field(default_factory=Counter)
     peak_rss: dict[str, float] = field(default_factory=dict)
-    _http: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=60))
-    _last_rss: float = 0.0
 
     def __post_init__(self) -> None:
-        self._repeat = Repeat(self._probe, self.every, "healthz-probe")
+        self._repeat = Repeat(self._rss, 0.5, "rss-sampler")
+        self._prober: subprocess.Popen[str] | None = None
+        self._reader: threading.Thread | None = None
 
     def start(self) -> Sampler:
+        probe = Path(__file__).with_name("healthz_probe.py")
+        self._prober = subprocess.Popen(
+            [sys.executable, str(probe), self.url, str(self.every)],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        self._reader = threading.Thread(target=self._read, daemon=True, name="healthz-reader")
+        self._reader.start()
         self._repeat.start()
         return self
 
     def stop(self) -> None:
         self._repeat.stop()
-        self._http.close()
+        if self._prober is not None:
+            self._prober.terminate()
+            self._prober.wait(30)
+        if self._reader is not None:
+            self._reader.join(30)
 
     def latencies_until(self, moment: float) -> list[float]:
         """Seconds each probe took, of the probes sent before ``moment`` (monotonic)."""
         return [took for when, took in self.probes if when <= moment]
 
-    def _probe(self) -> None:
-        began = time.monotonic()
-        try:
-            status = self._http.get(self.url).status_code
-            if status != 200:
-                self.failures[str(status)] += 1
-        except httpx.HTTPError as error:
-            self.failures[type(error).__name__] += 1
-        self.probes.append((began, time.monotonic() - began))
-        if began - self._last_rss > 0.5:
-            self._last_rss = began
-            for name, pid in self.pids.items():
-                with suppress(OSError):  # the process may just have exited
-                    self.peak_rss[name] = max(self.peak_rss.get(name, 0.0), rss_mb(pid))
+    def _read(self) -> None:
+        assert self._prober is not None
+        assert self._prober.stdout is not None
+        for line in self._prober.stdout:
+            began, took, result = line.split()
+            if result != "200":
+                self.failures[result] += 1
+            self.probes.append((float(began), float(took)))
+
+    def _rss(self) -> None:
+        for name, pid in self.pids.items():
+            with suppress(OSError):  # the process may just have exited
+                self.peak_rss[name] = max(self.peak_rss.get(name, 0.0), rss_mb(pid))
 
 
 # -- one point -----------------------------------------------------------------------------------

@@ -12,7 +12,10 @@ guarantees the controller relies on:
 Delayed adds (retries, conflicts with a next-attempt time) wait in a heap and become ready when
 their time comes; :meth:`WorkQueue.get_batch` sleeps until the earliest of them or the next add,
 whichever is first, so no background task is needed. Time comes from an injectable
-:class:`~reconciler.clock.Clock` so tests can move it by hand.
+:class:`~reconciler.clock.Clock` so tests can move it by hand. The getter sleeps until a due
+*time*: the length of its sleep is measured when the sleep starts, a loop turn after the getter
+decided to sleep, so time that passes in between (other tasks ran; a test moved the clock)
+never postpones a key.
 
 Batches: the People API wants one writer per account and rewards batch calls, so a worker takes
 every ready key at once (:meth:`WorkQueue.get_batch`) and reconciles them in one pass. A burst of
@@ -154,7 +157,7 @@ class WorkQueue(Generic[K]):
             if self._ready:
                 return self._take(max_items)
             self._wakeup.clear()
-            await self._wait_for_wakeup(self._seconds_to_next_due())
+            await self._wait_for_wakeup(self._earliest_due())
 
     async def get(self) -> K | None:
         """Take one ready key, or ``None`` once the queue is shut down."""
@@ -228,18 +231,25 @@ class WorkQueue(Generic[K]):
                 del self._due[key]
                 self.add(key)
 
-    def _seconds_to_next_due(self) -> float | None:
+    def _earliest_due(self) -> float | None:
+        """The clock time the first delayed key comes due; None when none waits."""
         while self._delayed and self._due.get(self._delayed[0][2]) != self._delayed[0][0]:
             heapq.heappop(self._delayed)  # drop superseded entries
-        if not self._delayed:
-            return None
-        return max(0.0, self._delayed[0][0] - self.clock.now())
+        return self._delayed[0][0] if self._delayed else None
 
-    async def _wait_for_wakeup(self, at_most: float | None) -> None:
-        """Sleep until an add wakes us or ``at_most`` seconds of clock time have passed."""
+    def _seconds_to_next_due(self) -> float | None:
+        due = self._earliest_due()
+        return None if due is None else max(0.0, due - self.clock.now())
+
+    async def _sleep_until(self, due: float) -> None:
+        # Measured now, as the sleep starts: the getter decided to sleep a loop turn earlier.
+        await self.clock.sleep(max(0.0, due - self.clock.now()))
+
+    async def _wait_for_wakeup(self, due: float | None) -> None:
+        """Sleep until an add wakes us or the clock reaches ``due``."""
         waiters: set[asyncio.Future[object]] = {asyncio.ensure_future(self._wakeup.wait())}
-        if at_most is not None:
-            waiters.add(asyncio.ensure_future(self.clock.sleep(at_most)))
+        if due is not None:
+            waiters.add(asyncio.ensure_future(self._sleep_until(due)))
         try:
             await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
         finally:

@@ -47,12 +47,13 @@ import asyncio
 import fcntl
 import json
 import os
-import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Self
+
+from reconciler.clock import Clock, SystemClock
 
 
 class JournalLocked(RuntimeError):
@@ -75,11 +76,9 @@ class CreateJournal:
     :class:`JournalLocked` when another process holds it) and loads the entries.
     """
 
-    def __init__(
-        self, path: Path, *, clock: Callable[[], float] = time.time, readonly: bool = False
-    ) -> None:
+    def __init__(self, path: Path, *, clock: Clock | None = None, readonly: bool = False) -> None:
         self.path = path
-        self._clock = clock
+        self._clock = clock or SystemClock()  # the engine's: it compares these times with its own
         self.readonly = readonly
         self._entries: dict[str, JournalEntry] = {}
         self._file: IO[str] | None = None
@@ -144,7 +143,7 @@ class CreateJournal:
 
     async def intend(self, keys: Iterable[str]) -> None:
         """Record that creates for ``keys`` are about to be sent; returns once it is on disk."""
-        now = self._clock()
+        now = self._clock.now()
         records = []
         for key in keys:
             self._entries[key] = JournalEntry(key, now)
@@ -155,7 +154,7 @@ class CreateJournal:
         """Record the resource names the server answered with."""
         records = []
         for key, resource_name in pairs:
-            at = self._entries[key].at if key in self._entries else self._clock()
+            at = self._entries[key].at if key in self._entries else self._clock.now()
             self._entries[key] = JournalEntry(key, at, resource_name)
             records.append({"op": "created", "key": key, "rn": resource_name, "at": at})
         await self._append(records)

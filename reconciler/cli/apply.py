@@ -299,7 +299,7 @@ async def _apply(
             )
         lease = t.lease(client, client.account, "apply")
         async with lease.held(request.lock_timeout):
-            with t.journal(client.account) as journal:
+            with t.journal(client.account, clock=lease.clock) as journal:
                 plan = saved.plan if saved is not None else None
                 return await _apply_held(request, gateway, journal, lease, desired, plan, bar)
 

@@ -23,6 +23,7 @@ from reconciler.statedir import StateDir
 if TYPE_CHECKING:
     from reconciler.apply.lease import Lease
     from reconciler.apply.lease_record import LeaseClient
+    from reconciler.clock import Clock
     from reconciler.plan import Binding
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES, EXIT_LEFT = 0, 1, 2, 2
@@ -64,9 +65,13 @@ class Target:
 
         return Binding(self.endpoint, account, self.owner, revision)
 
-    def journal(self, account: str, *, readonly: bool = False) -> CreateJournal:
+    def journal(
+        self, account: str, *, readonly: bool = False, clock: Clock | None = None
+    ) -> CreateJournal:
+        """The account's create journal; ``clock`` is the apply's (its entries' times are
+        compared with the engine's)."""
         path = self.state_dir.journal(target=self.target, account=account, owner=self.owner)
-        return CreateJournal(path, readonly=readonly)
+        return CreateJournal(path, readonly=readonly, clock=clock)
 
 
 def quiet_logs(level: int = logging.WARNING) -> None:

@@ -46,6 +46,7 @@ from reconciler.clock import Clock, SystemClock
 from reconciler.controller.accounts import Account, DriftPolicy
 from reconciler.controller.desired import DesiredStore, Loaded
 from reconciler.controller.drift import DriftDamper
+from reconciler.controller.gil import pass_settled
 from reconciler.controller.health import Health
 from reconciler.controller.leasing import lease_wait
 from reconciler.controller.metrics import Metrics
@@ -361,6 +362,7 @@ class AccountWorker:
                 await self._pass(keys)
             finally:
                 self.queue.done(keys)
+            pass_settled()  # what the pass left is long-lived: out of the collector's walks
             self.backend.between_passes(self.queue.next_due())
 
     async def _pass(self, keys: list[str]) -> None:

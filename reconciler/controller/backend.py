@@ -76,14 +76,15 @@ class ApplyBackend:
     so that a lagging listing never hides our own last write, and the poller shares it to tell
     our own writes echoing back from out-of-band edits. ``clock``
     is the account worker's, so the retry times a pass reports are on the queue's timeline (a
-    pass's own short waits, such as a conflict's backoff, stay real sleeps).
+    pass's own short waits, such as a conflict's backoff, stay real sleeps); the live index
+    dates the answers it keeps on it too, and the journal should be on it (the runner's is).
     """
 
     client: PeopleClient
     journal: CreateJournal
     settings: ApplySettings
-    written: LiveIndex = field(default_factory=LiveIndex)
     clock: Clock = field(default_factory=SystemClock)
+    written: LiveIndex = field(init=False)
     withheld_deletes: int = 0  # contact deletions the last full pass withheld (over the caps)
     withheld_why: str = ""  # the plan's account of them, with the override ``run`` offers
     lease: Lease | None = None  # the account's write lease; None: write without one (tests)
@@ -94,6 +95,7 @@ class ApplyBackend:
     def __post_init__(self) -> None:
         # One round per pass: pending creates are requeued, never waited for inside a pass.
         self.settings = replace(self.settings, rounds=1)
+        self.written = LiveIndex(clock=self.clock)
         self._gateway = PassGateway(self.client, self.settings.plan.owner, self.written)
         if self.lease is not None:
             gateway = self._gateway

@@ -32,13 +32,13 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 import zlib
-from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
+from collections.abc import Iterable, Iterator, Mapping, MutableMapping
 from typing import Any
 
 from reconciler.apply.live import update_time
 from reconciler.apply.planner import in_planner
+from reconciler.clock import Clock, SystemClock
 from reconciler.model import read_stamp
 from reconciler.model.inputs import Person
 
@@ -77,11 +77,9 @@ class LiveIndex(MutableMapping[str, Person]):
     records dict whole (one C call under the GIL) and each answer once.
     """
 
-    def __init__(
-        self, *, hold: float = HOLD_SECONDS, clock: Callable[[], float] = time.monotonic
-    ) -> None:
+    def __init__(self, *, hold: float = HOLD_SECONDS, clock: Clock | None = None) -> None:
         self.hold = hold
-        self.clock = clock
+        self.clock = clock or SystemClock()  # the account's
         self._records: dict[str, _Record] = {}
         self.sync_token: str | None = None  # where the next incremental poll takes up
         self.listings = 0  # full listings folded in (see ``relist``)
@@ -94,7 +92,7 @@ class LiveIndex(MutableMapping[str, Person]):
         record.etag = str(etag) if etag else None
         record.updated = update_time(answer)
         record.answer = answer  # as decoded, until ``pack`` (the pass holds it anyway)
-        record.at = self.clock()
+        record.at = self.clock.now()
 
     def __getitem__(self, name: str) -> Person:
         record = self._records.get(name)
@@ -156,7 +154,7 @@ class LiveIndex(MutableMapping[str, Person]):
 
     def compact(self) -> None:
         """Keep only the etag of each write whose answer is older than ``hold``."""
-        now = self.clock()
+        now = self.clock.now()
         for record in self._records.values():
             if record.answer is not None and now - record.at >= self.hold:
                 record.answer = record.updated = None

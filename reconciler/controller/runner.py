@@ -256,7 +256,8 @@ async def _open_account(
     path = settings.state_dir.journal(
         target=settings.target, account=client.account, owner=account.owner
     )
-    # One timeline for the worker's queue, its passes' retry times and its write lease.
+    # One timeline for the worker's queue, its passes' retry times, its write lease, its
+    # journal's entries and its live index.
     clock = SystemClock()
     try:  # the lease (instance id, local lock) and the journal keep files in the state dir
         lease = claim(
@@ -264,7 +265,7 @@ async def _open_account(
             owner=account.owner, command="run", clock=clock,
         )  # fmt: skip
         lease.lock_path.parent.mkdir(parents=True, exist_ok=True)  # unwritable: fail now
-        journal = stack.enter_context(CreateJournal(path))
+        journal = stack.enter_context(CreateJournal(path, clock=clock))
     except OSError as error:
         raise StateUnwritable(settings.state_dir.root, error) from error
     metrics.track_api_requests(account.label, lambda: client.stats.by_method_status)

@@ -15,7 +15,6 @@ from typing import Any
 from reconciler.apply.engine import ApplySettings, converge
 from reconciler.apply.executor import ExecutorSettings, ItemResult
 from reconciler.apply.gateway import ClientGateway
-from reconciler.apply.journal import CreateJournal
 from reconciler.apply.results import Outcome
 from reconciler.apply.saved import apply_saved
 from reconciler.model import DesiredState, LiveState
@@ -50,7 +49,7 @@ async def test_a_saved_plan_runs_its_own_batches(world: World) -> None:
     items += plan.waves[0].batches[2].items
     batches = tuple(Batch(Method.BATCH_CREATE, items[i : i + 90]) for i in range(0, 450, 90))
     plan = replace(plan, waves=(Wave(WaveName.CONTACTS, batches),))
-    with CreateJournal(world.journal_path, clock=world.clock.now) as journal:
+    with world.journal() as journal:
         result = await apply_saved(
             ClientGateway(world.client),
             journal,
@@ -109,7 +108,7 @@ async def test_the_controller_settings_bound_a_pass_the_same_way(world: World) -
         executor=ExecutorSettings(max_attempts=3, base_delay=0.25, max_delay=2.0, settle=5.0),
         rounds=1,
     )
-    with CreateJournal(world.journal_path, clock=world.clock.now) as journal:
+    with world.journal() as journal:
         result = await converge(
             gateway,
             journal,
@@ -194,7 +193,7 @@ async def test_an_apply_sends_exactly_the_batches_of_the_plan_it_shows(world: Wo
         shown.append(plan)
         return True
 
-    with CreateJournal(world.journal_path, clock=world.clock.now) as journal:
+    with world.journal() as journal:
         settings = world.settings(prune=True, max_deletes=100, max_delete_share=0.5)
         result = await converge(
             ClientGateway(world.client),

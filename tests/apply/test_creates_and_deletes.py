@@ -10,7 +10,6 @@ import pytest
 
 from reconciler.apply.executor import ItemResult
 from reconciler.apply.gateway import ClientGateway
-from reconciler.apply.journal import CreateJournal
 from reconciler.apply.results import Outcome
 from reconciler.model import read_stamp
 from reconciler.people.errors import UnknownOutcome
@@ -68,7 +67,7 @@ async def test_a_crash_between_create_and_record_is_recovered_by_the_next_run(
 
     plan = build_plan(desired, await _live(world), PlanOptions())
     bodies = [dict(i.body) for i in plan.items]
-    with CreateJournal(world.journal_path, clock=world.clock.now) as journal:
+    with world.journal() as journal:
         await journal.intend([i.key for i in plan.items])
     await world.client.batch_create(bodies)  # ... and the process dies here
     world.configure(list_lag_ms=2000)

@@ -14,6 +14,7 @@ import pytest
 from reconciler.apply.executor import ItemResult
 from reconciler.apply.gateway import ClientGateway
 from reconciler.apply.journal import CreateJournal, JournalLocked
+from reconciler.clock import ManualClock
 from reconciler.statedir import StateDir
 from tests.support.eventually import LIMIT
 from tests.support.loopfree import LoopWitness
@@ -24,7 +25,7 @@ from tests.support.world import World
 async def test_intents_and_answers_survive_a_reopen(tmp_path: Path) -> None:
     """What was journaled before a crash is there after it; forgotten entries are gone."""
     path = tmp_path / "j.jsonl"
-    with CreateJournal(path, clock=lambda: 100.0) as journal:
+    with CreateJournal(path, clock=ManualClock(start=100.0)) as journal:
         await journal.intend(["a", "b", "c"])
         await journal.created([("a", "people/c1")])
         await journal.forget(["c"])

@@ -16,7 +16,7 @@ async def _apply_and_wait(world: World, within: float) -> tuple[ApplyResult, int
     wait made and the journal entries left."""
     result = await world.apply(book(5))
     assert result.converged, result.to_json()
-    with CreateJournal(world.journal_path, clock=world.clock.now) as journal:
+    with world.journal() as journal:
         seen = await require_listed(
             ClientGateway(world.client), journal, result, within=within,
             clock=world.clock,
@@ -55,7 +55,7 @@ async def test_a_listing_that_lags_past_the_bound_is_an_error(world: World) -> N
 async def test_nothing_created_costs_no_listing(world: World) -> None:
     """An apply that created nothing does not list again."""
     await world.apply(book(3))
-    with CreateJournal(world.journal_path, clock=world.clock.now) as journal:
+    with world.journal() as journal:
         await journal.forget(list(journal.entries))
         requests = world.client.stats.requests.copy()
         seen = await wait_until_listed(

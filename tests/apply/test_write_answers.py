@@ -10,7 +10,6 @@ from typing import Any
 from reconciler.apply.engine import converge
 from reconciler.apply.executor import ItemResult
 from reconciler.apply.gateway import WRITE_ANSWER_FIELDS, ClientGateway
-from reconciler.apply.journal import CreateJournal
 from reconciler.apply.results import ApplyResult, Outcome
 from reconciler.clock import ManualClock
 from reconciler.controller.liveindex import LiveIndex
@@ -77,7 +76,7 @@ async def _apply(
     written: MutableMapping[str, Any],
     progress: Callable[[int], None] | None = None,
 ) -> ApplyResult:
-    with CreateJournal(world.journal_path, clock=world.clock.now) as journal:
+    with world.journal() as journal:
         return await converge(
             gateway,
             journal,
@@ -143,7 +142,7 @@ async def test_an_earlier_passs_answer_is_not_made_young_again_by_a_later_pass(
     that writes something else leaves the earlier answers as old as they are (a copy folded
     back would have stamped them all as just written, and kept them)."""
     clock = ManualClock()
-    written = LiveIndex(hold=30.0, clock=clock.now)
+    written = LiveIndex(hold=30.0, clock=clock)
     assert (await _apply(world, ClientGateway(world.client), book(2), written)).converged
     first = set(written)
     assert len(first) == 2

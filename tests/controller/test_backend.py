@@ -15,6 +15,7 @@ from reconciler.apply.engine import ApplySettings
 from reconciler.apply.gateway import ClientGateway
 from reconciler.apply.journal import CreateJournal
 from reconciler.apply.results import Outcome
+from reconciler.clock import ManualClock
 from reconciler.controller.backend import ApplyBackend
 from reconciler.controller.desired import DesiredStore
 from reconciler.controller.gateway import PassGateway
@@ -206,3 +207,25 @@ async def test_the_answers_a_pass_kept_are_dropped_after_the_hold_without_a_poll
     assert backend.written.sync_token is not None
     await eventually_async(lambda: len(backend.written) == 0, "the kept answer dropped")
     assert len(backend.written.etags) == 1
+
+
+async def test_the_answers_a_pass_kept_age_on_the_accounts_clock(
+    client: PeopleClient, tmp_path: Path
+) -> None:
+    """The live index dates the answers it keeps on the backend's clock (the account's one
+    timeline, like its retry times): they stay whole until that clock passes ``hold``."""
+    clock = ManualClock()
+    with CreateJournal(tmp_path / "journal.jsonl", clock=clock) as journal:
+        settings = ApplySettings(plan=PlanOptions(owner="o"))
+        backend = ApplyBackend(client, journal, settings, clock=clock)
+        store = manifests(tmp_path, contact_yaml("a", "Ann"))
+        assert store.state is not None
+        assert (await backend.apply(store.state)).converged
+        clock.advance(backend.written.hold - 1)
+        backend.written.compact()
+        assert len(backend.written) == 1
+        clock.advance(1)
+        backend.written.compact()
+        assert len(backend.written) == 0
+        assert len(backend.written.etags) == 1
+        await backend.close(0)

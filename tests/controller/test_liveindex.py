@@ -25,7 +25,7 @@ def answer(etag: str, update_time: str = "2026-01-01T00:00:00Z") -> dict[str, An
 def test_a_write_is_kept_whole_while_young_then_only_by_its_etag() -> None:
     """Within ``hold`` the engine sees the whole answer; after it, only the etag remains."""
     clock = ManualClock(start=0.0)
-    written = LiveIndex(hold=120, clock=clock.now)
+    written = LiveIndex(hold=120, clock=clock)
     written["people/c1"] = answer("e1")
     written.compact()
     clock.time = 119
@@ -41,7 +41,7 @@ def test_a_write_is_kept_whole_while_young_then_only_by_its_etag() -> None:
 def test_a_new_write_of_the_same_contact_starts_a_new_hold() -> None:
     """A fresh answer replaces the compact etag and is kept whole for its own hold."""
     clock = ManualClock(start=0.0)
-    written = LiveIndex(hold=120, clock=clock.now)
+    written = LiveIndex(hold=120, clock=clock)
     written["people/c1"] = answer("e1")
     written.compact()
     clock.time = 121
@@ -59,7 +59,7 @@ def test_the_echo_of_an_old_write_is_still_ours_and_anything_else_retires_it() -
     """A poll that returns our compacted etag is our own echo; another etag is someone else's
     newer edit, and our etag is forgotten so no pass sends it again."""
     clock = ManualClock(start=0.0)
-    written = LiveIndex(hold=1, clock=clock.now)
+    written = LiveIndex(hold=1, clock=clock)
     written["people/c1"] = answer("e1")
     written.compact()
     clock.time = 2
@@ -71,7 +71,7 @@ def test_the_echo_of_an_old_write_is_still_ours_and_anything_else_retires_it() -
 
 def test_a_lagging_listing_does_not_retire_a_young_write() -> None:
     """An older version listed while our write is young leaves our whole answer in place."""
-    written = LiveIndex(hold=120, clock=ManualClock(start=0.0).now)
+    written = LiveIndex(hold=120, clock=ManualClock(start=0.0))
     written["people/c1"] = answer("e2", "2026-01-02T00:00:00Z")
     assert not written.echoes(answer("e1", "2026-01-01T00:00:00Z"))
     assert written["people/c1"]["etag"] == "e2"
@@ -80,7 +80,7 @@ def test_a_lagging_listing_does_not_retire_a_young_write() -> None:
 def test_a_young_answer_reads_back_whole_and_a_forgotten_write_keeps_the_key() -> None:
     """The engine reads back exactly what was written; forgetting the write (a conflict proved
     the server past it) leaves the contact's key for the poller."""
-    index = LiveIndex(hold=120, clock=ManualClock(start=0.0).now)
+    index = LiveIndex(hold=120, clock=ManualClock(start=0.0))
     ours = {**answer("e1"), **stamped("ann", "me")}
     assert index.fold(ours, "me") == "ann"
     index["people/c1"] = ours

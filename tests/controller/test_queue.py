@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from reconciler.queue import ExponentialBackoff, WorkQueue
-from tests.support.eventually import LIMIT
+from tests.support.eventually import LIMIT, eventually_async
 
 
 def make_queue(clock: Any, **kwargs: Any) -> WorkQueue[str]:
@@ -135,6 +135,23 @@ async def test_a_waiting_worker_recomputes_its_sleep_on_an_earlier_delay(clock: 
     await clock.run_ready()
     clock.advance(1)
     assert await asyncio.wait_for(getter, LIMIT) == ["near"]
+
+
+async def test_time_passing_before_the_getter_falls_asleep_does_not_postpone_a_key(
+    clock: Any,
+) -> None:
+    """The getter sleeps until the key's due time, not for an interval measured before its
+    sleep began: time that passes in the loop turn between (here a test moving the clock; in
+    production other accounts' work) does not push the key back by that much."""
+    queue = make_queue(clock)
+    queue.add_after("a", 1.0)
+    getter = asyncio.create_task(queue.get_batch())
+    await asyncio.sleep(0)  # the getter runs up to its wait; its clock sleep starts next turn
+    assert not getter.done()
+    clock.advance(0.5)
+    await eventually_async(lambda: clock.sleeping == 1, "the getter asleep on the clock")
+    clock.advance(0.5)
+    assert await asyncio.wait_for(getter, LIMIT) == ["a"]
 
 
 async def test_a_delayed_key_already_queued_is_not_duplicated(clock: Any) -> None:

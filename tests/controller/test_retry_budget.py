@@ -115,7 +115,11 @@ async def test_every_write_failing_backs_off_exponentially_to_the_cap(
             await wait_for_passes(backend, clock, 1)
             for gap in (1.0, 2.0, 4.0, 8.0, 8.0):
                 passes = len(backend.started)
+                # The clock moves only once the worker waits on it for the retry: moved
+                # earlier, the test would measure when the worker fell asleep, not its backoff.
+                await eventually_async(lambda: waiting(worker, clock), "the worker to wait")
                 clock.advance(gap - 0.01)
+                assert waiting(worker, clock), f"woke before {gap} s"  # advance wakes at once
                 await clock.run_ready(50)
                 assert len(backend.started) == passes, f"came back before {gap} s"
                 clock.advance(0.01)
@@ -132,6 +136,13 @@ async def test_every_write_failing_backs_off_exponentially_to_the_cap(
     assert backend.spent[0] <= 2 + attempts, backend.spent
     assert max(backend.spent[1:]) <= attempts, backend.spent
     assert attempts <= 4
+
+
+def waiting(worker: AccountWorker, clock: Any) -> bool:
+    """The worker waits on its clock for its one retry: nothing in hand or ready, the key
+    delayed, and two sleeps pending (the queue's and the resync timer's)."""
+    queue = worker.queue
+    return not queue.processing and not len(queue) and queue.delayed == 1 and clock.sleeping == 2
 
 
 async def wait_for_passes(backend: Counted, clock: Any, n: int) -> None:

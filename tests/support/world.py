@@ -69,6 +69,10 @@ class World:
             },
         )
 
+    def journal(self) -> CreateJournal:
+        """The account's create journal, dated on the world's clock like the engine's times."""
+        return CreateJournal(self.journal_path, clock=self.clock)
+
     def settings(self, **plan: Any) -> ApplySettings:
         return ApplySettings(
             plan=PlanOptions(**plan),
@@ -84,7 +88,7 @@ class World:
         **plan: Any,
     ) -> ApplyResult:
         """Converge to ``desired``; retry jitter from ``rng`` (seeded: the same waits every run)."""
-        with CreateJournal(self.journal_path, clock=self.clock.now) as journal:
+        with self.journal() as journal:
             return await converge(
                 gateway or ClientGateway(self.client),
                 journal,
