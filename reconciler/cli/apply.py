@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import click
 
 from reconciler.apply.visibility import DEFAULT_TIMEOUT as VISIBILITY_TIMEOUT
+from reconciler.cli.budgets import budget_options, pacing_of
 from reconciler.cli.options import lock_timeout_option, option, output_option
 from reconciler.cli.plan import plan_options, planning_options, target_of
 from reconciler.cli.progress import ProgressBar, render_result
@@ -32,6 +33,7 @@ from reconciler.cli.session import (
     load_desired,
     quiet_logs,
 )
+from reconciler.people.pacing import PacingConfig
 
 if TYPE_CHECKING:
     from reconciler.apply.executor import ExecutorSettings
@@ -66,6 +68,7 @@ class ApplyRequest:
     # when it was made, so applying one with any of them is refused rather than ignored.
     shaping: tuple[str, ...] = ()
     ignore_manifest_changes: bool = False  # apply a saved plan whose manifests changed since
+    pacing: PacingConfig = field(default_factory=PacingConfig)  # the account's budgets
 
 
 # Parameters of ``planning_options`` that change what a plan contains (not where it applies).
@@ -127,6 +130,7 @@ def shaping_given(context: click.Context) -> tuple[str, ...]:
     ),
 )
 @lock_timeout_option(default=0.0)
+@budget_options(project=False)
 @planning_options
 def apply(paths: tuple[str, ...], **kwargs: Any) -> None:
     """Make the live address book match the manifests (or apply a saved plan).
@@ -154,6 +158,7 @@ def apply(paths: tuple[str, ...], **kwargs: Any) -> None:
         lock_timeout=kwargs["lock_timeout"],
         shaping=shaping_given(click.get_current_context()),
         ignore_manifest_changes=kwargs["ignore_manifest_changes"],
+        pacing=pacing_of(kwargs),
         color=use_color(),
         log_level=log_level(),
     )
@@ -285,13 +290,14 @@ async def _apply(
     request: ApplyRequest, desired: DesiredState | None, saved: SavedPlan | None, bar: ProgressBar
 ) -> ApplyResult:
     from reconciler.apply.gateway import ClientGateway
-    from reconciler.people import connect
+    from reconciler.people import ClientConfig, connect
     from reconciler.plan import check_binding
 
     t = request.target
     async with connect(
-        t.target, token=t.token, state=t.state, subject=t.subject, credentials=t.credentials
-    ) as client:
+        t.target, token=t.token, state=t.state, subject=t.subject, credentials=t.credentials,
+        config=ClientConfig(pacing=request.pacing),
+    ) as client:  # fmt: skip
         gateway = ClientGateway(client)
         if saved is not None:  # whose address book this is, before anything else is read
             check_binding(

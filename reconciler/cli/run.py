@@ -16,6 +16,7 @@ from typing import Any
 import click
 from click.core import ParameterSource
 
+from reconciler.cli.budgets import budget_options, pacing_of
 from reconciler.cli.options import (
     F,
     credentials_option,
@@ -35,12 +36,6 @@ from reconciler.cli.options import (
 from reconciler.cli.plan import deletion_guard_options
 from reconciler.clock import parse_duration
 from reconciler.controller.pollschedule import POLL_SHARE
-from reconciler.people.pacing import (
-    DEFAULT_PROJECT_GROUP_READS_PER_MINUTE,
-    DEFAULT_PROJECT_GROUP_WRITES_PER_MINUTE,
-    DEFAULT_PROJECT_READS_PER_MINUTE,
-    DEFAULT_PROJECT_WRITES_PER_MINUTE,
-)
 
 
 class Duration(click.ParamType):  # type: ignore[type-arg]  # generic only in click >= 8.2
@@ -106,18 +101,6 @@ def _shared_identity(
 def duration_option(flag: str, default: str, help: str) -> Callable[[F], F]:
     """A duration flag (seconds once parsed), its default shown in ``--help``."""
     return option(flag, type=DURATION, default=default, show_default=True, help=help)
-
-
-def project_budget_option(kind: str, quota: str, default: float) -> Callable[[F], F]:
-    """``--project-{kind}s-per-minute``: the project's quota, shared by the replica's accounts."""
-    return option(
-        f"--project-{kind}s-per-minute",
-        type=click.FloatRange(min=0, min_open=True),
-        default=default,
-        show_default=True,
-        help=f"Units a minute of the project's quota '{quota}' that all accounts of this "
-        "replica share (what each call costs: docs/people-api.md; divide it by the replicas).",
-    )
 
 
 @click.command()
@@ -220,28 +203,13 @@ def project_budget_option(kind: str, quota: str, default: float) -> Callable[[F]
         "edits and live changes may run a quarter more."
     ),
 )
-@project_budget_option(
-    "read", "Critical read requests (Contact and Profile Reads)", DEFAULT_PROJECT_READS_PER_MINUTE
-)
+@budget_options(project=True)
 @option(
     "--poll-share",
     type=click.FloatRange(min=0.0, max=1.0, min_open=True),
     default=POLL_SHARE,
     show_default=True,
     help="The share of --project-reads-per-minute the replica's polls may use at most.",
-)
-@project_budget_option(
-    "write",
-    "Critical write requests (Contact Creates and Updates)",
-    DEFAULT_PROJECT_WRITES_PER_MINUTE,
-)
-@project_budget_option(
-    "group-read", "Read requests (Contact Group Reads)", DEFAULT_PROJECT_GROUP_READS_PER_MINUTE
-)
-@project_budget_option(
-    "group-write",
-    "Write requests (Contact Deletes and Contact Group Writes)",
-    DEFAULT_PROJECT_GROUP_WRITES_PER_MINUTE,
 )
 @option(
     "--notify",
@@ -309,11 +277,7 @@ def run(
     lock_timeout: float,
     log_format: str,
     concurrent_passes: int,
-    project_reads_per_minute: float,
     poll_share: float,
-    project_writes_per_minute: float,
-    project_group_reads_per_minute: float,
-    project_group_writes_per_minute: float,
     notify_urls: tuple[str, ...],
     notify_configs: tuple[Path, ...],
     github_status: str | None,
@@ -327,6 +291,7 @@ def run(
     state_dir: str | None,
     state: str | None,
     owner: str,
+    **budgets: float,
 ) -> None:
     """Keep the address books converged with the manifests in PATHS, until SIGTERM.
 
@@ -396,11 +361,8 @@ def run(
         flags=option_flags(click.get_current_context().command),
         lock_timeout=lock_timeout,
         concurrent_passes=concurrent_passes,
-        project_reads_per_minute=project_reads_per_minute,
+        pacing=pacing_of(budgets),
         poll_share=poll_share,
-        project_writes_per_minute=project_writes_per_minute,
-        project_group_reads_per_minute=project_group_reads_per_minute,
-        project_group_writes_per_minute=project_group_writes_per_minute,
     )
     notifications = _notifications(
         (*notify_urls, *config.notify), notify_configs, github_status, github_api, github_token_file

@@ -48,7 +48,7 @@ from reconciler.controller.desired import DesiredStore, Loaded
 from reconciler.controller.drift import DriftDamper
 from reconciler.controller.gil import pass_settled
 from reconciler.controller.health import Health
-from reconciler.controller.leasing import lease_wait
+from reconciler.controller.leasing import LEASE_RECHECK, lease_wait
 from reconciler.controller.metrics import Metrics
 from reconciler.controller.polling import LivePoller
 from reconciler.controller.pollschedule import PollSchedule
@@ -131,7 +131,8 @@ async def _in_planner(work: Callable[[], Loaded]) -> Loaded:
 @dataclass(frozen=True, slots=True)
 class Intervals:
     """Seconds between polls (at least: see ``pollschedule``) and resyncs, the watcher's
-    debounce, and the backoff bounds."""
+    debounce, the backoff bounds, and how soon a pass the write lease kept waiting looks again
+    (before the holder's expiry: the holder may give the lease back early)."""
 
     poll: float = 30.0
     resync: float = 600.0
@@ -139,6 +140,7 @@ class Intervals:
     jitter: float = 0.1  # resync intervals vary by this share either way
     backoff_floor: float = 1.0
     backoff_cap: float = 300.0
+    lease_recheck: float = LEASE_RECHECK
 
 
 class _Requeued:
@@ -519,7 +521,8 @@ class AccountWorker:
         """Requeue a pass that the write lease kept from writing (another writer holds it, or
         took it mid-pass): not backed off like a failure, it comes back when the holder's lease
         would expire (sooner, to see whether it was given back early). Returns why it waits."""
-        delay, why = lease_wait(error, time.time())  # lease expiries are wall-clock times
+        # Lease expiries are wall-clock times.
+        delay, why = lease_wait(error, time.time(), self.intervals.lease_recheck)
         log.warning("pass waits for the write lease", reason=why, retry_in=round(delay, 1))
         self.health.lease_waiting(self.label, why)
         for key in keys:

@@ -76,12 +76,13 @@ class _Settling:
             raise _Halted
 
 
-def lease_wait(error: LeaseError, now: float) -> tuple[float, str]:
-    """When a pass the lease kept from writing should try again (seconds from ``now``), and
-    why it waits, naming the holder and its expiry when the lease record shows them."""
+def lease_wait(error: LeaseError, now: float, recheck: float = LEASE_RECHECK) -> tuple[float, str]:
+    """When a pass the lease kept from writing should try again (seconds from ``now``, at most
+    ``recheck`` before the holder's expiry), and why it waits, naming the holder and its expiry
+    when the lease record shows them."""
     if isinstance(error, LeaseHeld) and error.record is not None:
         record = error.record
-        delay = min(max(record.expires - now, POLL), LEASE_RECHECK)
+        delay = min(max(record.expires - now, POLL), recheck)
         return delay, f"waiting for the write lease, held by {record.describe()}"
     if isinstance(error, LeaseHeld):
         return POLL, (
@@ -90,7 +91,7 @@ def lease_wait(error: LeaseError, now: float) -> tuple[float, str]:
         )
     if isinstance(error, LeaseLost):
         return POLL, f"the write lease was lost, writing stopped: {error}"
-    return LEASE_RECHECK, f"the write lease cannot be taken: {error}"
+    return recheck, f"the write lease cannot be taken: {error}"
 
 
 @dataclass

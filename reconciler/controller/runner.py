@@ -67,6 +67,7 @@ from reconciler.controller.slots import PassSlots
 from reconciler.controller.status import AccountStatus, StatusBoard
 from reconciler.controller.statusroutes import status_prefix_routes, status_routes
 from reconciler.controller.watching import ReplicaWatcher, WatchState
+from reconciler.people.pacing import PacingConfig
 from reconciler.plan.options import PlanOptions
 from reconciler.statedir import StateDir
 
@@ -138,12 +139,9 @@ class RunSettings:
     api_grace: float = 20.0  # seconds of failing passes or polls before an account is unready
     lock_timeout: float = LEASE_TTL  # wait this long for another writer's lease at start
     concurrent_passes: int = 16  # passes in flight at once over every account of the replica
-    # The project's budgets, units a minute (None: the client's default budget).
-    project_reads_per_minute: float | None = None
-    project_writes_per_minute: float | None = None
+    # The budgets per account and per project, units a minute of each quota.
+    pacing: PacingConfig = field(default_factory=PacingConfig)
     poll_share: float = POLL_SHARE  # of the project's reads, for the polls at most
-    project_group_reads_per_minute: float | None = None
-    project_group_writes_per_minute: float | None = None
     # How `reconciler run` spells its options (name -> flag), for hints in refusals.
     flags: Mapping[str, str] = field(default_factory=dict)
 
@@ -220,23 +218,6 @@ async def _connect(
         )
     )
     return client
-
-
-def _pacing(settings: RunSettings) -> Any:
-    """The replica's pacing: per-account defaults, the project budget from the flags."""
-    from reconciler.people.pacing import PacingConfig
-
-    budget = {
-        name: value
-        for name, value in (
-            ("project_reads_per_minute", settings.project_reads_per_minute),
-            ("project_writes_per_minute", settings.project_writes_per_minute),
-            ("project_group_reads_per_minute", settings.project_group_reads_per_minute),
-            ("project_group_writes_per_minute", settings.project_group_writes_per_minute),
-        )
-        if value is not None
-    }
-    return PacingConfig(**budget)
 
 
 async def _open_account(
@@ -406,9 +387,8 @@ async def run_controller(
         # would answer without the accounts.
         from reconciler.people.targets import open_replica
 
-        pacing = _pacing(settings)
         async with (
-            open_replica(settings.target, pacing=pacing, app=app) as replica,
+            open_replica(settings.target, pacing=settings.pacing, app=app) as replica,
             _serving(metrics, health, settings, board),
             AsyncExitStack() as stack,
         ):
@@ -422,7 +402,7 @@ async def run_controller(
             polls = PollSchedule(
                 settings.intervals.poll,
                 max_wait=settings.intervals.resync,
-                reads_per_minute=pacing.project_reads_per_minute,
+                reads_per_minute=settings.pacing.project_reads_per_minute,
                 share=settings.poll_share,
                 slots=slots,
                 metrics=metrics,

@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from reconciler.clock import Clock, SystemClock
 from reconciler.model.quotas import (
@@ -101,10 +102,24 @@ class PacingConfig:
     def uniform(cls, per_minute: float, *, project: float | None = None) -> PacingConfig:
         """Every quota at ``per_minute`` units for each account and ``project`` for the
         replica (``None``: no project budget): a roomy one lets the server's quota decide."""
-        return cls(
-            **dict.fromkeys(cls._user_fields().values(), per_minute),
-            **dict.fromkeys(cls._project_fields().values(), project),
+        return cls.of(
+            per_user=dict.fromkeys(cls._user_fields(), per_minute),
+            per_project=dict.fromkeys(cls._project_fields(), project),
         )
+
+    @classmethod
+    def of(
+        cls,
+        *,
+        per_user: Mapping[Quota, float] | None = None,
+        per_project: Mapping[Quota, float | None] | None = None,
+    ) -> PacingConfig:
+        """The defaults, but for the budgets given by quota (``per_project`` ``None``: no
+        project budget for that quota); the inverse of :meth:`per_user`/:meth:`per_project`."""
+        user, project = cls._user_fields(), cls._project_fields()
+        budgets: dict[str, Any] = {user[quota]: value for quota, value in (per_user or {}).items()}
+        budgets |= {project[quota]: value for quota, value in (per_project or {}).items()}
+        return cls(**budgets)
 
     @staticmethod
     def _user_fields() -> dict[Quota, str]:

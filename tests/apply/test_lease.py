@@ -22,15 +22,12 @@ from reconciler.model.stamps import LEASE_GROUP_NAME, is_lease_group
 from reconciler.people import connect
 from reconciler.people.client import PeopleClient
 from reconciler.people.errors import ServerError
-from reconciler.people.pacing import PacingConfig
-from reconciler.people.transport import ClientConfig
 from tests.support.eventually import LIMIT, eventually_async
 from tests.support.held_calls import HeldCall, statuses
 from tests.support.leases import Ticks, claimant
+from tests.support.pacing import UNPACED
 
 START = 1_767_225_600.0  # 2026-01-01T00:00:00Z
-# The client's pacing runs on real time; these tests make many cheap calls in no time at all.
-UNPACED = ClientConfig(pacing=PacingConfig.uniform(1e6))
 
 
 @pytest.fixture

@@ -11,12 +11,14 @@ from click.testing import CliRunner, Result
 from reconciler.cli import main
 from reconciler.emulator import BackgroundServer
 from reconciler.manifest import load
+from tests.support.pacing import roomy
 
 USER = "admin@example.com"
 
 
 def run(*args: str) -> Result:
-    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+    """``reconciler ARGS`` in process; ``apply`` with roomy per-user budgets."""
+    return CliRunner().invoke(main, roomy(args), catch_exceptions=False)
 
 
 def target(server: BackgroundServer) -> list[str]:

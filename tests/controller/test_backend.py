@@ -26,11 +26,14 @@ from reconciler.plan.options import PlanOptions
 from tests.support.eventually import eventually_async
 from tests.support.loopfree import LoopWitness
 from tests.support.manifests import contact_yaml
+from tests.support.pacing import UNPACED
 
 
 @pytest.fixture
 async def client() -> AsyncIterator[PeopleClient]:
-    async with connect("embedded", app=create_app(), token="user:a@example.com") as people:
+    async with connect(
+        "embedded", app=create_app(), token="user:a@example.com", config=UNPACED
+    ) as people:
         yield people
 
 

@@ -17,6 +17,7 @@ from tests.support.controller import WRITE_METHOD, run_settings
 from tests.support.directory import ADMIN
 from tests.support.eventually import LIMIT, eventually_async
 from tests.support.manifests import contact_yaml
+from tests.support.pacing import roomy
 
 
 def accounts_file(tmp_path: Path) -> Path:
@@ -38,7 +39,7 @@ def accounts_file(tmp_path: Path) -> Path:
 def start(tmp_path: Path, url: str, *args: str, env: dict[str, str] | None = None) -> Any:
     argv = ["run", "--config", str(accounts_file(tmp_path)), "--target", url, "--prune"]
     argv += ["--health-addr", "0", "--metrics-addr", "0", "--state-dir", str(tmp_path / "state")]
-    return CliRunner().invoke(main, [*argv, *args], env=env or {})
+    return CliRunner().invoke(main, roomy([*argv, *args]), env=env or {})
 
 
 def bob_is_alice(emulator: Any, writers: set[str] | None = None) -> Any:

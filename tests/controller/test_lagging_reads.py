@@ -25,6 +25,7 @@ from reconciler.people import connect
 from reconciler.people.client import PeopleClient
 from reconciler.plan.options import PlanOptions
 from tests.support.manifests import contact_yaml
+from tests.support.pacing import UNPACED
 
 
 @pytest.fixture
@@ -35,7 +36,7 @@ def emulator_clock() -> ManualClock:
 @pytest.fixture
 async def client(emulator_clock: ManualClock) -> AsyncIterator[PeopleClient]:
     app = create_app(EmulatorConfig(read_lag_ms=600_000), clock=emulator_clock)
-    async with connect("embedded", app=app, token="user:a@example.com") as people:
+    async with connect("embedded", app=app, token="user:a@example.com", config=UNPACED) as people:
         yield people
 
 

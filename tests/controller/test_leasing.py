@@ -29,16 +29,14 @@ from reconciler.emulator import create_app
 from reconciler.model import DesiredState
 from reconciler.people import connect
 from reconciler.people.client import PeopleClient
-from reconciler.people.pacing import PacingConfig
-from reconciler.people.transport import ClientConfig
 from reconciler.plan.options import PlanOptions
 from tests.support.eventually import LIMIT, eventually_async
 from tests.support.held_calls import HeldCall, statuses
 from tests.support.leases import Ticks, claimant
 from tests.support.manifests import contact_yaml
+from tests.support.pacing import UNPACED
 
 START = 1_767_225_600.0  # 2026-01-01T00:00:00Z
-UNPACED = ClientConfig(pacing=PacingConfig.uniform(1e6))
 TOKEN = "user:a@example.com"
 
 
@@ -219,6 +217,7 @@ async def test_another_writers_lease_keeps_the_pass_from_writing_and_names_the_h
     assert "ci@ci" in why
     assert "2026-01-01T00:02:00Z" in why
     assert delay == LEASE_RECHECK
+    assert lease_wait(refused.value, clock.now(), recheck=7.0)[0] == 7.0  # a shorter bound
     await other.release()
     assert (await backend.apply(desired(tmp_path, contact_yaml("a", "Ann")))).converged
 

@@ -18,6 +18,7 @@ from reconciler.controller.accounts import AccountsError, DriftPolicy, load_acco
 from reconciler.controller.runner import RunSettings, run_controller
 from reconciler.statedir import StateDir
 from tests.support.eventually import eventually_async
+from tests.support.pacing import ROOMY_PACING
 
 CONTACT = (
     "apiVersion: reconciler/v1\nkind: Contact\nmetadata: {name: friend}\n"
@@ -80,6 +81,7 @@ def two_accounts(tmp_path: Path, emulator_url: str) -> tuple[Any, RunSettings]:
         intervals=Intervals(poll=0.3, resync=3600, debounce=0.1),
         health_addr="127.0.0.1:0",
         metrics_addr="127.0.0.1:0",
+        pacing=ROOMY_PACING,
     )
     return config, settings
 

@@ -17,6 +17,7 @@ from reconciler.controller.polling import LivePoller
 from reconciler.emulator import create_app
 from reconciler.people import connect
 from reconciler.people.client import PeopleClient
+from tests.support.pacing import UNPACED
 from tests.support.persons import stamped
 
 OWNER = "repo-x"
@@ -34,7 +35,9 @@ def app(emulator_clock: ManualClock) -> Any:
 
 @pytest.fixture
 async def client(app: Any) -> AsyncIterator[PeopleClient]:
-    async with connect("embedded", app=app, token="user:alice@example.com") as people:
+    async with connect(
+        "embedded", app=app, token="user:alice@example.com", config=UNPACED
+    ) as people:
         yield people
 
 

@@ -27,6 +27,7 @@ from reconciler.controller.health import Health
 from reconciler.controller.runner import RunSettings, run_controller
 from reconciler.statedir import StateDir
 from tests.support.eventually import eventually_async
+from tests.support.pacing import ROOMY_PACING
 
 USER = "alice@example.com"
 
@@ -96,6 +97,7 @@ async def controller(
         health_addr="127.0.0.1:0",
         metrics_addr="127.0.0.1:0",
         flags=option_flags(run),  # as 'reconciler run' passes them: hints name its options
+        pacing=ROOMY_PACING,
         **overrides,
     )
     stop = asyncio.Event()

@@ -26,6 +26,7 @@ from reconciler.people import connect
 from reconciler.statedir import StateDir
 from tests.support.eventually import LIMIT, eventually_async
 from tests.support.manifests import contact_yaml
+from tests.support.pacing import ROOMY_PACING
 
 
 def two_accounts(tmp_path: Path) -> Path:
@@ -49,6 +50,7 @@ def settings(url: str, tmp_path: Path, **overrides: Any) -> RunSettings:
         "intervals": Intervals(poll=0.3, resync=3600, debounce=0.2),
         "health_addr": "0",
         "metrics_addr": "0",
+        "pacing": ROOMY_PACING,
         **overrides,
     }
     return RunSettings(**values)
@@ -328,7 +330,12 @@ async def test_a_lease_another_writer_holds_keeps_only_that_account_waiting(
             holder="apply (owner ops) by ci@runner-7 pid 42",
         )  # fmt: skip
         await other.acquire()
-        run = settings(emulator_server.url, tmp_path, health_addr="127.0.0.1:0", lock_timeout=0.0)
+        # Alice's passes look again every second, not LEASE_RECHECK's 30 s, once it is released.
+        intervals = Intervals(poll=0.3, resync=3600, debounce=0.2, lease_recheck=1.0)
+        run = settings(
+            emulator_server.url, tmp_path, health_addr="127.0.0.1:0", lock_timeout=0.0,
+            intervals=intervals,
+        )  # fmt: skip
         stop = asyncio.Event()
         with structlog.testing.capture_logs() as logs:
             task = asyncio.create_task(run_controller(config, run, stop=stop))

@@ -22,6 +22,7 @@ from reconciler.controller.accounts import DriftPolicy, single_account
 from reconciler.controller.runner import RunSettings, run_controller
 from reconciler.statedir import StateDir
 from tests.support.eventually import LIMIT, eventually_async
+from tests.support.pacing import ROOMY_PACING
 from tests.support.revisions import NAMES, flipping_reads, published
 
 USER = "alice@example.com"
@@ -75,6 +76,7 @@ async def test_a_pruning_controller_neither_deletes_nor_creates_while_the_link_f
         health_addr="0",
         metrics_addr="0",
         prune=True,
+        pacing=ROOMY_PACING,
     )
     stop = asyncio.Event()
     task = asyncio.create_task(run_controller(config, settings, stop=stop))

@@ -28,6 +28,7 @@ from reconciler.people import connect
 from tests.support.cli import invoke
 from tests.support.eventually import eventually
 from tests.support.manifests import write_tree
+from tests.support.pacing import roomy
 
 USER = "ci@example.com"
 TOKEN = f"user:{USER}"
@@ -78,7 +79,7 @@ def _spawn(tmp_path: Path, name: str, *args: str) -> subprocess.Popen[str]:
     """``reconciler ARGS`` in a fresh interpreter, from workspace ``name`` with its own state
     directory."""
     return subprocess.Popen(
-        [sys.executable, "-m", "reconciler", *args],
+        [sys.executable, "-m", "reconciler", *roomy(args)],
         cwd=_workspace(tmp_path, name),
         env={
             **os.environ,

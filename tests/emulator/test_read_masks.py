@@ -15,6 +15,7 @@ from starlette.applications import Starlette
 
 from reconciler.apply.gateway import PERSON_FIELDS, WRITE_ANSWER_FIELDS, ClientGateway
 from reconciler.people import connect
+from tests.support.pacing import UNPACED
 from tests.support.world import TOKEN
 
 
@@ -45,7 +46,7 @@ async def test_our_client_always_asks_for_identity(app: Starlette) -> None:
     for metadata and every writable field, its writes for the metadata and the stamp."""
     assert "metadata" in PERSON_FIELDS
     assert set(WRITE_ANSWER_FIELDS) == {"metadata", "clientData"}
-    async with connect("embedded", app=app, token=TOKEN) as client:
+    async with connect("embedded", app=app, token=TOKEN, config=UNPACED) as client:
         created = await client.batch_create([{"names": [{"givenName": "Ada"}]}], read_mask="")
         assert created[0].resource_name is not None
         assert created[0].etag is not None

@@ -16,11 +16,9 @@ from typing import Any
 
 from reconciler.emulator import BackgroundServer, EmulatorConfig, create_app
 from reconciler.people import connect
-from reconciler.people.pacing import PacingConfig
 from reconciler.people.targets import IDLE_CONNECTIONS, open_replica
 from reconciler.people.transport import ClientConfig
-
-UNPACED = PacingConfig.uniform(1_000_000)
+from tests.support.pacing import UNPACED
 
 
 async def test_many_calls_over_a_small_pool_wait_for_a_connection_and_never_fail() -> None:
@@ -29,7 +27,7 @@ async def test_many_calls_over_a_small_pool_wait_for_a_connection_and_never_fail
     request timeout, and still every call succeeds at its first attempt."""
     with BackgroundServer(create_app(EmulatorConfig(latency_ms=100))) as server:
         async with (
-            open_replica(server.url, pacing=UNPACED, max_connections=1) as replica,
+            open_replica(server.url, pacing=UNPACED.pacing, max_connections=1) as replica,
             AsyncExitStack() as stack,
         ):
             clients = [
@@ -60,7 +58,7 @@ async def test_a_burst_leaves_at_most_the_idle_bound_of_connections_open() -> No
     a hundred kept after a burst made every later request cost the loop ~4 ms more."""
     with BackgroundServer(create_app(EmulatorConfig(latency_ms=50))) as server:
         async with (
-            open_replica(server.url, pacing=UNPACED) as replica,
+            open_replica(server.url, pacing=UNPACED.pacing) as replica,
             connect(server.url, token="user:u@example.com", replica=replica) as client,
         ):
             answers = await asyncio.gather(
@@ -84,7 +82,7 @@ async def test_a_request_through_the_pool_imports_nothing() -> None:
 
     with BackgroundServer(create_app()) as server:
         async with (
-            open_replica(server.url, pacing=UNPACED) as replica,
+            open_replica(server.url, pacing=UNPACED.pacing) as replica,
             connect(server.url, token="user:u@example.com", replica=replica) as client,
         ):
             await client.get_person("people/me", "metadata")

@@ -17,15 +17,18 @@ from typing import Any
 
 import httpx
 
+from tests.support.pacing import roomy
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def reconciler(
     *args: str, cwd: Path, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    """``reconciler ARGS`` in a fresh interpreter."""
+    """``reconciler ARGS`` in a fresh interpreter (``run`` and ``apply`` with roomy per-user
+    budgets: :mod:`tests.support.pacing`)."""
     return subprocess.run(
-        [sys.executable, "-m", "reconciler", *args],
+        [sys.executable, "-m", "reconciler", *roomy(args)],
         cwd=cwd,
         capture_output=True,
         text=True,
@@ -36,7 +39,9 @@ def reconciler(
 
 
 def fork_cli(args: Sequence[str]) -> int:
-    """Run ``reconciler ARGS`` in a forked child (output discarded); returns the child's pid."""
+    """Run ``reconciler ARGS`` in a forked child (output discarded); returns the child's pid.
+    The arguments are taken as given: the crash tests kill ``apply`` at random points of its
+    real, paced run."""
     from reconciler.cli import main
 
     pid = os.fork()
@@ -56,7 +61,8 @@ def fork_cli(args: Sequence[str]) -> int:
 
 
 def invoke(*args: str, cwd: Path) -> Any:
-    """``reconciler ARGS`` in this process through click's runner (stdin is not a terminal)."""
+    """``reconciler ARGS`` in this process through click's runner (stdin is not a terminal);
+    ``run`` and ``apply`` with roomy per-user budgets (:mod:`tests.support.pacing`)."""
     from click.testing import CliRunner
 
     from reconciler.cli import main
@@ -64,7 +70,7 @@ def invoke(*args: str, cwd: Path) -> Any:
     old = Path.cwd()
     os.chdir(cwd)
     try:
-        return CliRunner().invoke(main, list(args), catch_exceptions=False)
+        return CliRunner().invoke(main, roomy(args), catch_exceptions=False)
     finally:
         os.chdir(old)
 

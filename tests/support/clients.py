@@ -14,9 +14,9 @@ from starlette.applications import Starlette
 
 from reconciler.clock import ManualClock
 from reconciler.people.client import PeopleClient
-from reconciler.people.pacing import PacingConfig
 from reconciler.people.retry import RetryPolicy
 from reconciler.people.transport import ClientConfig, Transport
+from tests.support.pacing import UNPACED
 
 START = 1_767_225_600.0  # 2026-01-01T00:00:00Z
 BASE_URL = "http://emulator.test/"
@@ -80,7 +80,7 @@ def fast_config(**retry: Any) -> ClientConfig:
     """Generous pacing (so the server's quota, not ours, decides) and the given retry policy."""
     return ClientConfig(
         retry=RetryPolicy(**retry),
-        pacing=PacingConfig.uniform(100_000),
+        pacing=UNPACED.pacing,
     )
 
 

@@ -22,6 +22,7 @@ import httpx
 
 from tests.support.eventually import LIMIT, NeverHappened, eventually
 from tests.support.manifests import PublishedTree
+from tests.support.pacing import ROOMY_FLAGS
 
 USER = "alice@example.com"
 WRITE_METHOD = re.compile(
@@ -130,7 +131,8 @@ def launch_controller(
     name: str = "controller",
     wrapper: Sequence[str] = (),
 ) -> Controller:
-    """Start ``reconciler run`` on ``manifests`` against ``emulator``, with short intervals;
+    """Start ``reconciler run`` on ``manifests`` against ``emulator``, with short intervals and
+    roomy per-user budgets (:mod:`tests.support.pacing`; ``extra`` flags win over both);
     probes, status and metrics on one random 127.0.0.1 port. Stop it with ``.stop()``.
     ``wrapper`` is a command line the controller's is appended to (``unshare ...``)."""
     where = str(manifests.link if isinstance(manifests, PublishedTree) else manifests)
@@ -176,6 +178,7 @@ def _spawn(
         "200ms",
         "--log-format",
         "json",
+        *ROOMY_FLAGS,
         *args,
     ]
     with log.open("wb") as sink:
@@ -204,14 +207,16 @@ def watching(controller: Controller, manifests: PublishedTree) -> None:
 
 def run_settings(url: str, tmp_path: Path, **extra: Any) -> Any:
     """``reconciler run``'s settings against ``url`` for a controller run in-process: its state
-    under ``tmp_path``, its probes on free ports, ``extra`` as given."""
+    under ``tmp_path``, its probes on free ports, roomy per-user budgets
+    (:mod:`tests.support.pacing`), ``extra`` as given."""
     from reconciler.controller.runner import RunSettings
     from reconciler.statedir import StateDir
+    from tests.support.pacing import ROOMY_PACING
 
     return RunSettings(
         target=url,
         state_dir=StateDir.at(tmp_path / "state"),
         health_addr="0",
         metrics_addr="0",
-        **extra,
+        **{"pacing": ROOMY_PACING, **extra},
     )

@@ -19,6 +19,7 @@ from reconciler.controller.polling import LivePoller
 from reconciler.controller.runner import CONTROLLER_RETRIES
 from reconciler.controller.slots import PassSlots
 from reconciler.people import connect
+from tests.support.pacing import UNPACED
 
 OWNER = "reconciler"
 ANN = (
@@ -42,7 +43,9 @@ async def open_worker(
     folder = root / user
     folder.mkdir(parents=True)
     (folder / "ann.yaml").write_text(ANN)
-    client = await stack.enter_async_context(connect("embedded", app=app, token=f"user:{user}"))
+    client = await stack.enter_async_context(
+        connect("embedded", app=app, token=f"user:{user}", config=UNPACED)
+    )
     journal = stack.enter_context(CreateJournal(root / f"{user}.jsonl"))
     backend = ApplyBackend(client, journal, ApplySettings(executor=CONTROLLER_RETRIES))
     account = Account(user, (folder,), OWNER, False, DriftPolicy.CORRECT)
