@@ -9,10 +9,9 @@ compare, and at most once per running account (a profile that could not be read 
 again at the next admission).
 
 Accounts are admitted one by one as they are opened (as many at once as the fleet opens, see
-:mod:`reconciler.controller.fleet`), each against those admitted before it, so that each can
-start at once. At start a shared address book stops the controller (the accounts file is
-wrong): the account found second writes nothing, and the accounts started before it (each its
-own address book, the shared one among them) finish their passes before the exit. A joiner
+:mod:`reconciler.controller.fleet`), each against those admitted before it. At start a shared
+address book stops the controller before anything is written (the accounts file is wrong): the
+fleet starts no account until every one has been admitted. A joiner
 that shares one with a running account is refused, logged and left out (nothing is written
 for it), and the next Directory refresh asks again, so it starts once the other has left.
 """

@@ -10,12 +10,16 @@ is left out and logged; the next change tries it again. At start (:meth:`Fleet.o
 such failure stops the start instead: the accounts file is wrong, or another writer runs.
 
 Opening an account waits on the API (its profile read is paced by the project's read budget:
-~19 s for a thousand accounts), so accounts are opened ``OPENING_AT_ONCE`` at a time and each
-starts as soon as it is open, not once they all are. Which account opens next is the fleet's
+~19 s for a thousand accounts), so accounts are opened ``OPENING_AT_ONCE`` at a time. At start
+none starts before every one is open: two entries may turn out to be one address book only
+when the last profile is read (:mod:`reconciler.controller.addressbooks`), and that must stop
+the start before anything is written, or restarts opening them in another order would write
+each one's manifests into the one book in turn. An account that joins later is checked against
+the running ones and starts as soon as it is open. Which account opens next is the fleet's
 opening line (:class:`~reconciler.people.turns.Turns`, the line the pass slots and the pacer
 use): in the order asked, except that an account whose manifests were edited meanwhile
 (:meth:`Fleet.hurry`, told by the replica's watch) goes before every account still waiting,
-so that its edit is applied by the replica's first passes, not its last.
+and starts first, so that its edit is applied by the replica's first passes, not its last.
 
 A worker that ends on its own (it crashed) sets :attr:`Fleet.ended`: the controller then stops,
 as it always has, rather than run on with an account silently missing.
@@ -110,13 +114,18 @@ class Fleet:
             self._hurried.add(key)
 
     async def open(self, accounts: Sequence[Account]) -> None:
-        """Open and start ``accounts`` (the replica's start): each starts as soon as it is
-        open. The first failure is raised once the openings under way have ended (the
-        accounts not opened yet are not); those started keep running, to be drained."""
+        """Open ``accounts`` (the replica's start), then start them all, those edited first.
+        None starts before every one is open: two entries may turn out to be one address
+        book only when the last profile is read, and that must stop the start before
+        anything is written. The first failure is raised once the openings under way have
+        ended; nothing has started then, and those opened are closed by :meth:`close`."""
         failures: list[Exception] = []
-        await self._open_all(accounts, failures.append)
+        opened: list[AccountWorker] = []
+        await self._open_all(accounts, failures.append, opened.append)
         if failures:
             raise failures[0]
+        for worker in opened:  # in the order they opened: an edited account opened first
+            self.start(worker)
 
     async def update(self, wanted: Sequence[Account]) -> None:
         """Run exactly ``wanted``: stop the accounts not in it, start those missing."""
@@ -127,13 +136,17 @@ class Fleet:
             if leaving or joining:
                 _log.info("accounts change", joining=len(joining), leaving=len(leaving))
             await asyncio.gather(*(self._stop(key) for key in leaving))
-            await self._open_all(joining, None)
+            await self._open_all(joining, None, self._joined)
 
     async def _open_all(
-        self, accounts: Sequence[Account], failed: Callable[[Exception], None] | None
+        self,
+        accounts: Sequence[Account],
+        failed: Callable[[Exception], None] | None,
+        opened: Callable[[AccountWorker], None],
     ) -> None:
-        """Open ``accounts`` through the opening line. ``failed`` None: an account that
-        cannot be opened is logged and left out; else it is told, and nothing more opens."""
+        """Open ``accounts`` through the opening line, telling ``opened`` of each worker.
+        ``failed`` None: an account that cannot be opened is logged and left out; else it is
+        told, and nothing more opens."""
         hurried = [a for a in accounts if a.key in self._hurried]  # they go first
         accounts = [*hurried, *(a for a in accounts if a.key not in self._hurried)]
         tickets = {a.key: Ticket(urgent=a.key in self._hurried) for a in accounts}
@@ -149,20 +162,28 @@ class Fleet:
                     self._hurried.discard(account.key)
                     if failures:
                         return
-                    error = await self._add(account, joining=failed is None)
-                    if error is not None and failed is not None:
+                    outcome = await self._open(account, joining=failed is None)
+                    if not isinstance(outcome, Exception):
+                        opened(outcome)
+                    elif failed is not None:
                         failures += 1
-                        failed(error)
+                        failed(outcome)
             finally:
                 if self._waiting.get(account.key) is ticket:
                     del self._waiting[account.key]
 
         await asyncio.gather(*(open_one(account) for account in accounts))
 
-    async def _add(self, account: Account, *, joining: bool = True) -> Exception | None:
-        """Open and start ``account``; return why it could not be opened (its stack closed
-        and its status forgotten). A joiner's start and failure are logged here, those of an
-        account opened at start by the caller."""
+    def _joined(self, worker: AccountWorker) -> None:
+        """Start an account that joined while the others run (each was checked against the
+        running ones as it opened, so it starts at once)."""
+        self.start(worker)
+        _log.info("account started", account=worker.account.key)
+
+    async def _open(self, account: Account, *, joining: bool) -> AccountWorker | Exception:
+        """Open ``account``: its worker, or why it could not be opened (its stack closed and
+        its status forgotten). A joiner's failure is logged here, that of an account opened
+        at start by the caller."""
         if self._opener is None:
             raise RuntimeError("this fleet has no opener: it cannot start accounts")
         stack = self.stack(account.key)
@@ -181,10 +202,7 @@ class Fleet:
                     error=f"{type(error).__name__}: {error}",
                 )
             return error
-        self.start(worker)
-        if joining:
-            _log.info("account started", account=account.key)
-        return None
+        return worker
 
     async def _stop(self, key: str) -> None:
         """Stop one account: finish its pass, then unwind its stack (creates listed, lease

@@ -5,14 +5,15 @@ Each account gets its own client (over the replica's one connection pool and pac
 lease (kept in the address book itself, so a concurrent ``reconciler apply`` on any machine cannot
 become a second writer; taken only by passes that write and given back when the account goes idle,
 see :mod:`reconciler.controller.leasing`), poller and worker; accounts run side by side on one event
-loop, at most ``concurrent_passes`` passes at a time. Accounts are opened concurrently and each
-starts as soon as it is open: opening reads nothing but each account's profile (the
-same-address-book check of :mod:`reconciler.controller.addressbooks`, which accounts joining
-later pass too) and takes no lease, so the first passes start within seconds; an account
-edited before it is open opens next (the fleet's opening line, see
-:mod:`reconciler.controller.fleet`). A lease another writer holds keeps only that account
-waiting (its passes are requeued, and it is not ready after ``lock_timeout``); a lease lost
-mid-pass stops that account's writing at once, and the others carry on. SIGTERM (or SIGINT) stops
+loop, at most ``concurrent_passes`` passes at a time. Accounts are opened concurrently: opening
+reads nothing but each account's profile (the same-address-book check of
+:mod:`reconciler.controller.addressbooks`, which accounts joining later pass too) and takes no
+lease; the accounts present at start all start once the last is open (the check must be
+complete before anything is written), an account edited before it is open opens and starts
+first (the fleet's opening line, see :mod:`reconciler.controller.fleet`). A lease another
+writer holds keeps only that account waiting (its passes are requeued, and it is not ready
+after ``lock_timeout``); a lease lost mid-pass stops that account's writing at once, and the
+others carry on. SIGTERM (or SIGINT) stops
 every source, lets each in-flight pass and poll finish, waits (as long again at most) until a
 listing shows its creates, releases the leases and returns 0; a pass or poll still running after
 ``shutdown_timeout`` is cancelled, which is safe because the next start is a full pass and the
@@ -454,16 +455,12 @@ async def run_controller(
             for account in accounts:  # an edit made before its account is open opens it next
                 hurry = functools.partial(fleet.hurry, account.key)
                 watcher.expect(account.key, account.manifests, held=hurry)
-            try:  # each account starts as soon as it is open: the first passes start at once
+            try:  # all start once all are open: a shared address book stops it, nothing written
                 await fleet.open(accounts)
             except (JournalLocked, SharedAddressBook) as error:  # a shared book is logged already
                 if isinstance(error, JournalLocked):
                     _log.error("another writer holds an account; stop it or wait", error=str(error))
-                await fleet.drain(settings.shutdown_timeout)  # those open so far
-                return 1
-            except BaseException:
-                await fleet.drain(settings.shutdown_timeout)
-                raise
+                return 1  # nothing started; the accounts opened are closed with the fleet
             _log.info("accounts opened", accounts=len(accounts))
             statuses.clear()  # accounts that join later register when they are opened
             refreshing = (lambda: roster.run(ask, fleet.update)) if ask is not None else None
