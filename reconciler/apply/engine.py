@@ -14,6 +14,12 @@ The pipeline, one step per block of :func:`converge`:
    a failure the transport gave up on), wait for it and run another round, at most
    ``rounds`` in all: the next listing and plan decide what is still to do.
 
+A controller steers a pass two ways (:class:`Steering`): the batches holding some keys (those
+of a manifest edit) run first in their wave, whose batches may run in any order; and a pass
+may be asked to stop between two batches once it has sent one, when an edit it did not read
+came in (its writes so far are answered and journaled, what was not sent has no outcome: the
+next pass plans it again, from a fresh listing, with the edit).
+
 Every object ends with an outcome in the :class:`~reconciler.apply.results.ApplyResult`.
 """
 
@@ -51,6 +57,15 @@ log = structlog.get_logger("reconciler.apply")
 
 class ApplyGateway(Gateway, LiveReader, Protocol):
     """Everything an apply needs from the client."""
+
+
+@dataclass(frozen=True)
+class Steering:
+    """``first``: keys whose batches run before the others of their wave; ``stop``: asked
+    between two batches once one was sent, True stops the pass there."""
+
+    first: frozenset[str] = frozenset()
+    stop: Callable[[], bool] | None = None
 
 
 @dataclass(frozen=True)
@@ -118,6 +133,7 @@ class Run:
     may_write: Callable[[Plan], Awaitable[bool]] | None = None
     live: LiveState = field(default_factory=LiveState)
     saved: bool = False  # a saved plan (:mod:`reconciler.apply.saved`): nothing is re-planned
+    steering: Steering = field(default_factory=Steering)
     round: int = 0  # rounds before the current one
     # What our writes answered, across rounds (and a controller's passes): fresher than a
     # lagging listing. The executor writes each answer into it as it comes, so whoever shares
@@ -177,7 +193,7 @@ class Run:
         for round_ in range(max(1, self.settings.rounds)):
             self.round = round_
             read = await self._read()
-            if read is None or not await self.one_round(read):
+            if read is None or not await self.one_round(read) or self.result.stopped:
                 return self.result
             if round_ + 1 >= self.settings.rounds:
                 return self.result
@@ -271,10 +287,22 @@ class Run:
                 )
                 if item.orphan:
                     self.result.orphans.add((str(item.kind), item.key))
+        first, stop = self.steering.first, self.steering.stop
+        sent = False
         for wave in plan.waves:
             answered: dict[str, Person] = {}
-            for batch in wave.batches:
+            batches = wave.batches
+            if first:  # stable: the others keep the plan's order
+                batches = tuple(
+                    sorted(batches, key=lambda b: all(i.key not in first for i in b.items))
+                )
+            for batch in batches:
+                if sent and stop is not None and stop():
+                    log.info("apply.stopped", reason="asked between two batches")
+                    self.result.stopped = True
+                    return
                 answered.update(await self._run_batch(executor, batch, pending))
+                sent = True
             if wave.name is WaveName.GROUPS:
                 self._fold_groups(answered)
 
@@ -364,6 +392,7 @@ async def converge(
     rng: random.Random | None = None,
     written: MutableMapping[str, Person] | None = None,
     may_write: Callable[[Plan], Awaitable[bool]] | None = None,
+    steering: Steering | None = None,
 ) -> ApplyResult:
     """Make the live address book match ``desired``; see the module docstring.
 
@@ -372,7 +401,8 @@ async def converge(
     ``rng`` draws the retry jitter (a fresh unseeded one by default; seeded, runs repeat);
     ``clock`` dates what is left and waits for it (the system's by default).
     ``may_write`` is asked before a plan's first write (see :class:`Run`): the controller takes
-    its write lease there, only when a pass has something to write.
+    its write lease there, only when a pass has something to write. ``steering``: see
+    :class:`Steering`.
     """
     run = Run(
         gateway,
@@ -385,5 +415,6 @@ async def converge(
         on_plan=on_plan,
         written=written if written is not None else {},
         may_write=may_write,
+        steering=steering or Steering(),
     )
     return await run.converge()

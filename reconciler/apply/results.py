@@ -77,6 +77,7 @@ class ApplyResult:
     _by_key: dict[tuple[str, str], ObjectResult] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)  # whole-run problems (listing failed, ...)
     cancelled: bool = False  # the plan was shown and not approved: nothing was written
+    stopped: bool = False  # asked to stop between two batches; what was not sent has no outcome
     refused: str | None = None  # a guard refused the plan as unsafe (also among ``errors``)
     drift: dict[str, tuple[str, ...]] = field(default_factory=dict)  # key -> fields left as is
     orphans: set[tuple[str, str]] = field(default_factory=set)  # kept, their manifest gone

@@ -38,6 +38,7 @@ from typing import Protocol
 
 import structlog
 
+from reconciler.apply.engine import Steering
 from reconciler.apply.lease import LeaseError
 from reconciler.apply.planner import in_planner
 from reconciler.apply.results import ApplyResult, Outcome
@@ -102,6 +103,7 @@ class PassBackend(Protocol):
         suspended: Iterable[str] = (),
         scope: Mapping[str, str] | None = None,
         on_plan: Callable[[Plan], None] | None = None,
+        steering: Steering | None = None,
     ) -> ApplyResult: ...
 
     async def plan(
@@ -223,6 +225,7 @@ class AccountWorker:
         self._withheld_count = 0
         self._ready = False
         self._ticket: Ticket | None = None  # this account's pass waiting for (or in) a slot
+        self._edited = False  # an edit came after the running pass read the manifests
         self._behind: set[str] | None = None  # what the last full pass left, not converged yet
         self._began = (0.0, 0.0)  # the running pass's start and the tokens waited for by then
         self._log = structlog.get_logger("reconciler.controller").bind(account=account.key)
@@ -264,6 +267,13 @@ class AccountWorker:
 
     async def _manifests_changed(self) -> None:
         loaded = await self._reload(self._log)
+        if (
+            loaded.ok
+            and loaded.changed
+            and self._ticket is not None
+            and self._ticket.future is None
+        ):
+            self._edited = True  # the pass running read the manifests before: it stops early
         if loaded.ok and loaded.changed_keys is not None:
             for key in sorted(loaded.changed_keys):
                 self.enqueue(key, Trigger.MANIFEST)
@@ -400,6 +410,7 @@ class AccountWorker:
             await self._reload(log)
             log = log.bind(load=round(self.clock.now() - began, 3))
         state = self.store.state
+        self._edited = False  # this pass has read every edit so far
         if state is None or self.store.broken:
             self._count("skipped")
             self.status.pass_finished("skipped", {}, "the manifests are broken")
@@ -428,12 +439,20 @@ class AccountWorker:
         left: set[str] = set()
         counts: dict[str, int] = {}
         message = ""
+        stopped = False
         try:
             if write:
                 plans: list[Plan] = []
-                result = await self.backend.apply(
-                    state, self.store.suspended, scope, on_plan=plans.append
+                # An edit's contacts are written first; a pass that an edit overtakes stops
+                # between two batches and comes back at once with the edit (_enqueue_outcomes).
+                steering = Steering(
+                    first=frozenset(k for k in keys if Trigger.MANIFEST in why[k]) - {FULL},
+                    stop=lambda: self._edited,
                 )
+                result = await self.backend.apply(
+                    state, self.store.suspended, scope, on_plan=plans.append, steering=steering
+                )
+                stopped = result.stopped
                 outcome, left = self._enqueue_outcomes(
                     keys, why, result, log, plans[-1] if plans else None
                 )
@@ -476,9 +495,9 @@ class AccountWorker:
         self.health.api_succeeded(self.label, "pass")
         if outcome == "success":
             self.metrics.last_success.labels(account=self.label).set(time.time())
-        if FULL in keys:
+        if FULL in keys and not stopped:
             self._mark_ready()
-        if FULL in keys and outcome in ("success", "requeue"):
+        if FULL in keys and outcome in ("success", "requeue") and not stopped:
             self.status.full_pass_done()
         if write:
             self._follow_full_pass(keys, left)
@@ -609,6 +628,14 @@ class AccountWorker:
                 wait = obj.retry_at.timestamp() - self.clock.now()
             outcome = str(obj.outcome)
             requeued.add(outcome, self._requeue(key, wait, log, outcome=outcome))
+        if result.stopped:  # overtaken by an edit: the rest comes back with it, at once
+            for key in keys:
+                if key not in left:
+                    left.add(key)
+                    self._reasons.setdefault(key, set()).add(Trigger.RETRY)
+                    self.queue.add_after(key, 0.0)
+                    self.status.queued(key, 0.0, "edited", self.queue.num_requeues(key))
+            log.info("pass stopped for an edit; the rest follows with it", keys=len(keys))
         self.status.applied(
             (
                 (o.key, str(o.outcome), o.reason, o.resource_name)

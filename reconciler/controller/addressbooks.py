@@ -8,9 +8,12 @@ join later from a ``directory`` entry; it reads a profile only once there are tw
 compare, and at most once per running account (a profile that could not be read is asked
 again at the next admission).
 
-At start a shared address book stops the controller (the accounts file is wrong); a joiner that
-shares one with a running account is refused, logged and left out (nothing is written for
-it), and the next Directory refresh asks again, so it starts once the other has left.
+Accounts are admitted one by one as they are opened (as many at once as the fleet opens, see
+:mod:`reconciler.controller.fleet`), each against those admitted before it. At start a shared
+address book stops the controller before anything is written (the accounts file is wrong): the
+fleet starts no account until every one has been admitted. A joiner
+that shares one with a running account is refused, logged and left out (nothing is written
+for it), and the next Directory refresh asks again, so it starts once the other has left.
 """
 
 from __future__ import annotations
@@ -24,10 +27,7 @@ import structlog
 if TYPE_CHECKING:
     from reconciler.people.client import PeopleClient
 
-__all__ = ["PROFILE_READS", "AddressBooks", "SharedAddressBook"]
-
-PROFILE_READS = 32
-"""Profile reads in flight at once (the project's read budget paces them too)."""
+__all__ = ["AddressBooks", "SharedAddressBook"]
 
 _log = structlog.get_logger("reconciler.controller")
 
@@ -46,11 +46,10 @@ class SharedAddressBook(Exception):
 class AddressBooks:
     """The address book of each admitted account, read from its profile when needed."""
 
-    def __init__(self, reads: int = PROFILE_READS) -> None:
+    def __init__(self) -> None:
         self._clients: dict[str, PeopleClient] = {}  # admitted or being admitted
         self._admitted: set[str] = set()
         self._reads: dict[str, asyncio.Task[str | None]] = {}
-        self._limit = asyncio.Semaphore(reads)
 
     async def admit(self, accounts: Sequence[tuple[str, PeopleClient]]) -> list[SharedAddressBook]:
         """Admit ``accounts`` (key, client), in order, and return those refused: each that
@@ -60,8 +59,10 @@ class AddressBooks:
         for key, client in accounts:
             self._clients[key] = client
         try:
-            if len(self._clients) > 1:
-                await asyncio.gather(*(self._read(key) for key in list(self._clients)))
+            if len(self._clients) > 1:  # theirs, and those of the admitted not known yet
+                keys = [key for key, _ in accounts]
+                keys += [key for key in self._admitted if self._book(key) is None]
+                await asyncio.gather(*(self._read(key) for key in keys))
         except BaseException:
             for key, _ in accounts:
                 self.forget(key)
@@ -106,13 +107,12 @@ class AddressBooks:
         await asyncio.wait({read})  # not cancelled with this admission: others may wait on it
 
     async def _profile(self, client: PeopleClient) -> str | None:
-        async with self._limit:
-            try:
-                return await client.address_book()
-            except Exception as error:  # the account is left to fail on its own
-                _log.warning(
-                    "cannot tell which address book an account is",
-                    account=client.account,
-                    error=f"{type(error).__name__}: {error}",
-                )
-                return None
+        try:
+            return await client.address_book()
+        except Exception as error:  # the account is left to fail on its own
+            _log.warning(
+                "cannot tell which address book an account is",
+                account=client.account,
+                error=f"{type(error).__name__}: {error}",
+            )
+            return None

@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
-from reconciler.apply.engine import ApplySettings, converge
+from reconciler.apply.engine import ApplySettings, Steering, converge
 from reconciler.apply.gateway import ClientGateway
 from reconciler.apply.journal import CreateJournal
 from reconciler.apply.lease import Lease
@@ -110,8 +110,10 @@ class ApplyBackend:
         suspended: Iterable[str] = (),
         scope: Mapping[str, str] | None = None,
         on_plan: Callable[[Plan], None] | None = None,
+        steering: Steering | None = None,
     ) -> ApplyResult:
-        """Converge the account on ``desired``; every object gets an outcome.
+        """Converge the account on ``desired``; every object gets an outcome (unless
+        ``steering`` stopped the pass between two batches: then what was not sent has none).
 
         With ``scope`` (manifest name -> resource name) only those contacts are read and
         converged; if one cannot be read by name, the pass is a full one after all.
@@ -120,7 +122,7 @@ class ApplyBackend:
         self._gateway.suspended = frozenset(suspended)
         self.written.compact()
         try:
-            return await self._apply(desired, scope, on_plan)
+            return await self._apply(desired, scope, on_plan, steering or Steering())
         finally:
             self._compact_later()
 
@@ -129,12 +131,13 @@ class ApplyBackend:
         desired: DesiredState,
         scope: Mapping[str, str] | None,
         on_plan: Callable[[Plan], None] | None,
+        steering: Steering,
     ) -> ApplyResult:
         shown = None if on_plan is None else (lambda plan: on_plan(plan) or True)
         if scope and not self.journal.entries:  # creates in flight: only a full listing settles
             subset, settings = self._scoped(desired, scope)
             try:
-                return await self._converge(subset, settings, shown)
+                return await self._converge(subset, settings, shown, steering)
             except ScopeMiss:
                 pass
             finally:
@@ -146,7 +149,7 @@ class ApplyBackend:
                 on_plan(plan)
             return True
 
-        return await self._converge(desired, self.settings, note)
+        return await self._converge(desired, self.settings, note, steering)
 
     @property
     def urgent(self) -> bool:
@@ -189,19 +192,21 @@ class ApplyBackend:
         desired: DesiredState,
         settings: ApplySettings,
         on_plan: Callable[[Plan], bool] | None,
+        steering: Steering,
     ) -> ApplyResult:
         """Converge; under the lease, taken only before the first write (see
         :mod:`reconciler.controller.leasing`)."""
         if self.leasing is None:
-            return await self._converge_now(desired, settings, on_plan)
+            return await self._converge_now(desired, settings, on_plan, steering)
         async with self.leasing.passing():
-            return await self._converge_now(desired, settings, on_plan)
+            return await self._converge_now(desired, settings, on_plan, steering)
 
     async def _converge_now(
         self,
         desired: DesiredState,
         settings: ApplySettings,
         on_plan: Callable[[Plan], bool] | None,
+        steering: Steering,
     ) -> ApplyResult:
         try:
             return await converge(
@@ -213,6 +218,7 @@ class ApplyBackend:
                 clock=_PassTime(self.clock),
                 on_plan=on_plan,
                 may_write=None if self.leasing is None else self.leasing.may_write,
+                steering=steering,
             )
         finally:
             await self.written.pack()  # the pass's answers, compressed off the loop

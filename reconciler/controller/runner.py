@@ -8,9 +8,12 @@ see :mod:`reconciler.controller.leasing`), poller and worker; accounts run side 
 loop, at most ``concurrent_passes`` passes at a time. Accounts are opened concurrently: opening
 reads nothing but each account's profile (the same-address-book check of
 :mod:`reconciler.controller.addressbooks`, which accounts joining later pass too) and takes no
-lease, so the first passes start within seconds. A lease another writer holds keeps only that
-account waiting (its passes are requeued, and it is not ready after ``lock_timeout``); a lease lost
-mid-pass stops that account's writing at once, and the others carry on. SIGTERM (or SIGINT) stops
+lease; the accounts present at start all start once the last is open (the check must be
+complete before anything is written), an account edited before it is open opens and starts
+first (the fleet's opening line, see :mod:`reconciler.controller.fleet`). A lease another
+writer holds keeps only that account waiting (its passes are requeued, and it is not ready
+after ``lock_timeout``); a lease lost mid-pass stops that account's writing at once, and the
+others carry on. SIGTERM (or SIGINT) stops
 every source, lets each in-flight pass and poll finish, waits (as long again at most) until a
 listing shows its creates, releases the leases and returns 0; a pass or poll still running after
 ``shutdown_timeout`` is cancelled, which is safe because the next start is a full pass and the
@@ -43,7 +46,7 @@ from reconciler.apply.lease import LEASE_TTL, claim
 from reconciler.clock import SystemClock
 from reconciler.controller.account import AccountWorker, Intervals
 from reconciler.controller.accounts import Account, AccountsConfig
-from reconciler.controller.addressbooks import AddressBooks
+from reconciler.controller.addressbooks import AddressBooks, SharedAddressBook
 from reconciler.controller.backend import ApplyBackend
 from reconciler.controller.desired import DesiredStore, load_manifests
 from reconciler.controller.events import Event
@@ -433,7 +436,7 @@ async def run_controller(
                 )
 
             async def open_one(account_stack: AsyncExitStack, account: Account) -> AccountWorker:
-                """Open an account that joins while the others run."""
+                """Open an account, at start or when it joins while the others run."""
                 client = await _connect(account_stack, account, settings, replica)
                 refused = await books.admit([(account.key, client)])
                 if refused:  # an alias of a running account: left out, nothing written
@@ -449,23 +452,17 @@ async def run_controller(
             if not accounts:
                 _log.warning("no account belongs to this shard", shard=str(settings.shard))
             statuses = {a.key: register(a) for a in accounts}
-            for account in accounts:  # edits made while the accounts are opened count too
-                watcher.expect(account.key, account.manifests)
-            clients = [await _connect(fleet.stack(a.key), a, settings, replica) for a in accounts]
-            if await books.admit([(a.key, c) for a, c in zip(accounts, clients, strict=True)]):
-                return 1  # the accounts file is wrong: nothing is written
-            try:
-                workers = [
-                    await open_worker(fleet.stack(a.key), a, client)
-                    for a, client in zip(accounts, clients, strict=True)
-                ]
-            except JournalLocked as error:
-                _log.error("another writer holds an account; stop it or wait", error=str(error))
-                return 1
-            _log.info("accounts opened", accounts=len(workers))
+            for account in accounts:  # an edit made before its account is open opens it next
+                hurry = functools.partial(fleet.hurry, account.key)
+                watcher.expect(account.key, account.manifests, held=hurry)
+            try:  # all start once all are open: a shared address book stops it, nothing written
+                await fleet.open(accounts)
+            except (JournalLocked, SharedAddressBook) as error:  # a shared book is logged already
+                if isinstance(error, JournalLocked):
+                    _log.error("another writer holds an account; stop it or wait", error=str(error))
+                return 1  # nothing started; the accounts opened are closed with the fleet
+            _log.info("accounts opened", accounts=len(accounts))
             statuses.clear()  # accounts that join later register when they are opened
-            for worker in workers:
-                fleet.start(worker)
             refreshing = (lambda: roster.run(ask, fleet.update)) if ask is not None else None
             code = await _supervise(
                 fleet, health, stop, settings.shutdown_timeout, refreshing, polls=polls

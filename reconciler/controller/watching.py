@@ -215,14 +215,19 @@ class ReplicaWatcher:
         if held:
             on_change()
 
-    def expect(self, key: str, paths: Sequence[Path]) -> None:
+    def expect(
+        self, key: str, paths: Sequence[Path], held: Callable[[], None] | None = None
+    ) -> None:
         """Watch ``paths`` for account ``key`` before it starts: a change meanwhile is held
         until it :meth:`register`s (with the same paths), so that an edit made while a replica
-        opens its accounts (minutes for thousands) goes first like any other."""
+        opens its accounts (seconds for thousands) goes first like any other; ``held`` is
+        told of it at once (the replica opens that account next)."""
         member = _Member(tuple(paths), lambda: None, expected=True)
 
         def hold() -> None:
             member.held = True
+            if held is not None:
+                held()
 
         member.on_change = hold
         self._members[key] = member

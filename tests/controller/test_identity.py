@@ -13,11 +13,11 @@ import structlog
 from click.testing import CliRunner
 
 from reconciler.cli import main
-from tests.support.controller import WRITE_METHOD
+from tests.support.controller import WRITE_METHOD, run_settings
 from tests.support.directory import ADMIN
 from tests.support.eventually import LIMIT, eventually_async
 from tests.support.manifests import contact_yaml
-from tests.support.pacing import ROOMY_PACING, roomy
+from tests.support.pacing import roomy
 
 
 def accounts_file(tmp_path: Path) -> Path:
@@ -42,12 +42,16 @@ def start(tmp_path: Path, url: str, *args: str, env: dict[str, str] | None = Non
     return CliRunner().invoke(main, roomy([*argv, *args]), env=env or {})
 
 
-def bob_is_alice(emulator: Any) -> Any:
+def bob_is_alice(emulator: Any, writers: set[str] | None = None) -> Any:
     """The emulator, where bob@example.com is an alias of alice@example.com's mailbox (the
-    People API's calls made as bob reach alice's address book)."""
+    People API's calls made as bob reach alice's address book); ``writers`` collects who sent
+    each write (``alice`` or ``bob``)."""
 
     async def alias(scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "http":
+            if writers is not None and scope["method"] != "GET":
+                token = dict(scope["headers"]).get(b"authorization", b"")
+                writers.update(u for u in ("alice", "bob") if u.encode() in token)
             headers = [
                 (k, v.replace(b"bob@example.com", b"alice@example.com"))
                 for k, v in scope["headers"]
@@ -56,21 +60,6 @@ def bob_is_alice(emulator: Any) -> Any:
         await emulator(scope, receive, send)
 
     return alias
-
-
-def run_settings(url: str, tmp_path: Path) -> Any:
-    """``reconciler run --prune`` against ``url``, its probes on free ports."""
-    from reconciler.controller.runner import RunSettings
-    from reconciler.statedir import StateDir
-
-    return RunSettings(
-        target=url,
-        state_dir=StateDir.at(tmp_path / "state"),
-        health_addr="0",
-        metrics_addr="0",
-        prune=True,
-        pacing=ROOMY_PACING,
-    )
 
 
 def requests_made(url: str) -> int:
@@ -111,8 +100,10 @@ async def test_two_entries_that_are_one_address_book_are_refused_at_start(
     tmp_path: Path,
 ) -> None:
     """Two subjects that the server resolves to one mailbox (an alias) would fight over one
-    address book: the controller reads each account's own profile at start, exits 1 and
-    writes nothing."""
+    address book: the controller reads each account's own profile as it opens it, and the
+    second of the two stops the start with exit 1 before either has written anything (no
+    account starts until every one is open, so a restart that opens them in another order
+    cannot write the other's manifests into the book)."""
     from reconciler.controller.accounts import DriftPolicy, load_accounts
     from reconciler.controller.runner import run_controller
     from reconciler.emulator import BackgroundServer, EmulatorConfig, create_app
@@ -120,12 +111,20 @@ async def test_two_entries_that_are_one_address_book_are_refused_at_start(
     config = load_accounts(
         accounts_file(tmp_path), default_owner="o", drift_policy=DriftPolicy.CORRECT
     )
-    with BackgroundServer(bob_is_alice(create_app(EmulatorConfig()))) as server:
-        settings = run_settings(server.url, tmp_path)
-        assert await run_controller(config, settings) == 1
+    writers: set[str] = set()
+    with BackgroundServer(bob_is_alice(create_app(EmulatorConfig()), writers)) as server:
+        settings = run_settings(server.url, tmp_path, prune=True)
+        with structlog.testing.capture_logs() as logs:
+            assert await run_controller(config, settings) == 1
         async with httpx.AsyncClient(base_url=server.url) as http:
             stats = (await http.get("/__emulator/stats")).json()["by_method"]
-    assert set(stats) == {"people.people.get"}, "only the two profile reads, no write"
+            book = (await http.get("/__emulator/dump")).json()["users"]["alice@example.com"]
+    assert stats == {"people.people.get": 2}, "only the two profile reads, no write"
+    assert writers == set(), f"nothing written, yet {sorted(writers)} wrote"
+    assert book["people"] == [], "the address book is as it was"
+    assert any(
+        e["event"] == "two accounts are one address book; give each mailbox one entry" for e in logs
+    )
 
 
 async def test_a_directory_user_who_is_a_running_accounts_mailbox_is_refused(
@@ -151,7 +150,7 @@ async def test_a_directory_user_who_is_a_running_accounts_mailbox_is_refused(
         tmp_path / "accounts.yaml", default_owner="o", drift_policy=DriftPolicy.CORRECT
     )
     with BackgroundServer(bob_is_alice(create_app(EmulatorConfig()))) as server:
-        settings = run_settings(server.url, tmp_path)
+        settings = run_settings(server.url, tmp_path, prune=True)
         async with httpx.AsyncClient(base_url=server.url) as http:
 
             async def seed(email: str, unit: str, **fields: Any) -> None:

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from reconciler.apply.engine import ApplySettings
+from reconciler.apply.engine import ApplySettings, Steering
 from reconciler.apply.journal import CreateJournal
 from reconciler.apply.results import ApplyResult
 from reconciler.clock import ManualClock
@@ -57,11 +57,12 @@ class Counted(ApplyBackend):
         suspended: Iterable[str] = (),
         scope: Mapping[str, str] | None = None,
         on_plan: Callable[[Plan], None] | None = None,
+        steering: Steering | None = None,
     ) -> ApplyResult:
         self.started.append(self.clock.now())
         before = self.total()
         try:
-            return await super().apply(desired, suspended, scope, on_plan)
+            return await super().apply(desired, suspended, scope, on_plan, steering)
         finally:
             self.spent.append(self.total() - before)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Iterable, Mapping
 
+from reconciler.apply.engine import Steering
 from reconciler.apply.results import ApplyResult, ObjectResult, Outcome
 from reconciler.model import DesiredState
 from reconciler.plan.model import Plan, PlanItem
@@ -20,6 +21,7 @@ class Backend:
         self.paced_seconds = 0.0
         self.urgent = False
         self.urgency: list[bool] = []  # whether each apply ran urgent
+        self.steering: list[Steering] = []  # how each apply was steered
         self.applied: list[tuple[DesiredState, frozenset[str]]] = []
         self.planned: list[DesiredState] = []
         self.answers: list[ApplyResult | Exception] = []
@@ -34,9 +36,11 @@ class Backend:
         suspended: Iterable[str] = (),
         scope: Mapping[str, str] | None = None,
         on_plan: Callable[[Plan], None] | None = None,
+        steering: Steering | None = None,
     ) -> ApplyResult:
         self.applied.append((desired, frozenset(suspended)))
         self.urgency.append(self.urgent)
+        self.steering.append(steering or Steering())
         if on_plan is not None:
             on_plan(Plan(owner="o", items=tuple(self.plan_items), waves=()))
         self.entered.set()

@@ -2,7 +2,8 @@
 
 The controller is started exactly as an operator would start it (over HTTP against the emulator,
 probes on a random port), its JSON logs go to a file the test reads, and its probe address is
-taken from its own ``serving`` log line.
+taken from its own ``serving`` log line. Tests that run the controller in-process
+(``run_controller``) take its settings from :func:`run_settings`.
 """
 
 from __future__ import annotations
@@ -202,3 +203,20 @@ def watching(controller: Controller, manifests: PublishedTree) -> None:
         except NeverHappened:
             if attempt >= 5:
                 raise
+
+
+def run_settings(url: str, tmp_path: Path, **extra: Any) -> Any:
+    """``reconciler run``'s settings against ``url`` for a controller run in-process: its state
+    under ``tmp_path``, its probes on free ports, roomy per-user budgets
+    (:mod:`tests.support.pacing`), ``extra`` as given."""
+    from reconciler.controller.runner import RunSettings
+    from reconciler.statedir import StateDir
+    from tests.support.pacing import ROOMY_PACING
+
+    return RunSettings(
+        target=url,
+        state_dir=StateDir.at(tmp_path / "state"),
+        health_addr="0",
+        metrics_addr="0",
+        **{"pacing": ROOMY_PACING, **extra},
+    )
