@@ -245,6 +245,7 @@ class Result:
     seconds: float
     requests: Counter[str]  # by the client's method names, when the last account converged
     statuses: Counter[str]  # "status method" -> answers
+    refused: Counter[str]  # quota limit id -> 429s it answered (the emulator's count)
     cpu: dict[str, float]  # when the last account converged
     rss: dict[str, float]
     rss_end: dict[str, float]
@@ -409,6 +410,7 @@ def run_point(
                     for status, count in counts.items()
                 }
             ),
+            refused=Counter(stats.get("refused_by_limit", {})),
             cpu=cpu,
             rss=sampler.peak_rss,
             rss_end=rss_end,
@@ -459,6 +461,8 @@ def show_requests(r: Result) -> None:
         print(f"    {method:<38}{r.requests.get(method, 0) / n:>8.2f}{wanted:>8.2f}{note}")
     errors = {s: count for s, count in r.statuses.items() if not s.startswith("200 ")}
     print(f"  {'non-200 answers':<26}{errors or 'none'}")
+    if r.refused:
+        print(f"  {'429s by quota limit':<26}{dict(r.refused)}")
 
 
 def show_edits(r: Result) -> None:

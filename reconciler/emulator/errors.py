@@ -192,19 +192,20 @@ def unauthenticated() -> ApiError:
     )
 
 
-def rate_limited(quota: Quota, retry_after: int, *, per_user: bool = True) -> ApiError:
+def rate_limited(quota: Quota, retry_after: int, *, limit: int, per_user: bool = True) -> ApiError:
     """429 RESOURCE_EXHAUSTED as Google words it (docs/people-api.md, "Errors and quotas").
 
-    The ErrorInfo names the quota's metric id (``people.googleapis.com/critical_read_requests``)
-    and limit id (``CriticalReadsPerMinutePerProjectPerUser``, or for the project's own quota
-    ``CriticalReadsPerMinutePerProject``, whose message has no "per user"); the message quotes
-    its console name (``Critical read requests (Contact and Profile Reads)``). The ErrorInfo
-    has domain ``googleapis.com`` and names the consumer project; Retry-After is the emulator's
-    own courtesy (whether Google sends it is not known).
+    The ErrorInfo (reason ``RATE_LIMIT_EXCEEDED``, domain ``googleapis.com``) says which quota
+    refused the call, so that a client can log and slow the right one: its metric id
+    (``people.googleapis.com/critical_read_requests``), its limit id
+    (``CriticalReadsPerMinutePerProjectPerUser``, or for the project's own quota
+    ``CriticalReadsPerMinutePerProject``, whose message has no "per user"), the limit's value
+    (``limit`` units), its unit (``1/min/{project}/{user}`` or ``1/min/{project}``), its
+    location and the consumer project, as Google's API front end answers any per-minute quota;
+    the message quotes the console name (``Critical read requests (Contact and Profile
+    Reads)``). Retry-After is the emulator's own courtesy (whether Google sends it is not known).
     """
     display = quota.display
-    limit_name = quota.user_limit if per_user else quota.project_limit
-    metric = quota.metric
     scope = "per minute per user" if per_user else "per minute"
     message = (
         f"Quota exceeded for quota metric '{display}' and limit '{display} {scope}' "
@@ -218,8 +219,11 @@ def rate_limited(quota: Quota, retry_after: int, *, per_user: bool = True) -> Ap
                 "RATE_LIMIT_EXCEEDED",
                 {
                     "consumer": f"projects/{PROJECT_NUMBER}",
-                    "quota_limit": limit_name,
-                    "quota_metric": metric,
+                    "quota_limit": quota.limit(per_user=per_user),
+                    "quota_limit_value": str(limit),
+                    "quota_location": "global",
+                    "quota_metric": quota.metric,
+                    "quota_unit": "1/min/{project}/{user}" if per_user else "1/min/{project}",
                     "service": DOMAIN,
                 },
                 domain=QUOTA_DOMAIN,

@@ -107,7 +107,9 @@ class Faults:
                 free_at = window.room_at(now, units, limit)
                 if free_at > now or units > limit:
                     retry_after = max(1, math.ceil(free_at - now))
-                    raise rate_limited(quota, retry_after, per_user=who != PROJECT)
+                    per_user = who != PROJECT
+                    self.emulator.stats.refused(quota.limit(per_user=per_user))
+                    raise rate_limited(quota, retry_after, limit=limit, per_user=per_user)
                 charges.append((window, units))
         for window, units in charges:
             window.charge(now, units)

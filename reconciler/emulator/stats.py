@@ -17,12 +17,18 @@ class Stats:
         self.by_method: Counter[str] = Counter()
         self.by_status: Counter[str] = Counter()
         self.by_method_status: dict[str, Counter[str]] = {}
+        self.refused_by_limit: Counter[str] = Counter()
 
     def record(self, method_id: str, status: int) -> None:
         """Count one request of ``method_id`` answered with ``status``."""
         self.by_method[method_id] += 1
         self.by_status[str(status)] += 1
         self.by_method_status.setdefault(method_id, Counter())[str(status)] += 1
+
+    def refused(self, limit: str) -> None:
+        """Count one call refused with a 429 by the quota limit ``limit`` (the limit id its
+        ErrorInfo names, ``CriticalWritesPerMinutePerProject``): which quota a 429 came from."""
+        self.refused_by_limit[limit] += 1
 
     def snapshot(self) -> dict[str, Any]:
         """The counters as JSON."""
@@ -31,6 +37,7 @@ class Stats:
             "by_method": dict(self.by_method),
             "by_status": dict(self.by_status),
             "by_method_status": {m: dict(c) for m, c in self.by_method_status.items()},
+            "refused_by_limit": dict(self.refused_by_limit),
         }
 
     def clear(self) -> None:
@@ -38,3 +45,4 @@ class Stats:
         self.by_method.clear()
         self.by_status.clear()
         self.by_method_status.clear()
+        self.refused_by_limit.clear()

@@ -9,7 +9,10 @@ call and the emulator charges the same units when it answers one, so both read t
 lives in the pure core because the emulator may not import the client.
 
 :class:`MinuteWindow` is the other half of the same concept: a quota is a sliding 60-second
-window of units, and both sides keep one (the emulator to refuse, the pacer to never be refused).
+window of units, and both sides keep one (the emulator to refuse, the pacer to never be
+refused). The server counts a call when it arrives; the pacer cannot see that moment, only
+that it lies between the sending and the answer, so it keeps a call's units as counted now
+until the answer comes (:class:`Charge`), and a minute past it.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ __all__ = [
     "PHOTO_WRITES",
     "QUOTAS",
     "WINDOW",
+    "Charge",
     "MinuteWindow",
     "Quota",
     "cost_of",
@@ -52,6 +56,10 @@ class Quota:
     display: str
     user_limit: str
     project_limit: str
+
+    def limit(self, *, per_user: bool) -> str:
+        """The limit id a 429 names: the per-user one or the project's."""
+        return self.user_limit if per_user else self.project_limit
 
 
 CRITICAL_READS: Final = Quota(
@@ -179,17 +187,37 @@ def quota_for_metric(metric: str | None) -> Quota | None:
     return next((quota for quota in QUOTAS if quota.metric == metric), None)
 
 
+class Charge:
+    """Units one call took from a :class:`MinuteWindow` before it was sent.
+
+    A server counts a call when it arrives, which the sender cannot see: some time after it
+    was sent (a wait for a connection, the network, a server that stalls) and before its answer
+    came back. So a charge counts as made at every moment until the call is answered, and from
+    the answer on as made then: the sender never believes a unit has left the server's minute
+    before it has, however late the call arrived."""
+
+    __slots__ = ("answered_at", "units")
+
+    def __init__(self, units: float) -> None:
+        self.units = units
+        self.answered_at: float | None = None
+
+
 class MinuteWindow:
     """The units charged in the last :data:`WINDOW` seconds, as a quota counts them.
 
-    Pure: the caller passes the time, never going back. ``charge`` records units at ``now``;
-    ``used`` is what the window holds at ``now``; ``room_at`` is the earliest time at which
-    ``units`` more fit under ``limit``.
+    Pure: the caller passes the time, never going back. ``charge`` records units counted at
+    ``now`` (the server's side: a call counted as it arrives); ``hold`` records units of a call
+    about to be sent, counted as made now at every look until ``answered`` dates them to the
+    answer (the sender's side, see :class:`Charge`). ``used`` is what the window holds at
+    ``now``; ``room_at`` is the earliest time at which ``units`` more can fit under ``limit``.
     """
 
     def __init__(self) -> None:
-        self._charges: deque[tuple[float, float]] = deque()
+        self._charges: deque[tuple[float, float]] = deque()  # (counted at, units), in order
         self._total = 0.0
+        self._held: set[Charge] = set()  # calls not answered yet
+        self._held_total = 0.0
 
     def _expire(self, now: float) -> None:
         while self._charges and self._charges[0][0] <= now - WINDOW:
@@ -200,32 +228,40 @@ class MinuteWindow:
 
     def used(self, now: float) -> float:
         self._expire(now)
-        return self._total
+        return self._total + self._held_total
 
     def charge(self, now: float, units: float) -> None:
         self._expire(now)
         self._charges.append((now, units))
         self._total += units
 
-    def move(self, stamp: float, units: float, now: float) -> None:
-        """Move a charge made at ``stamp`` to ``now`` (the call went later than it was
-        charged: it waited for other buckets); a charge already expired is charged again."""
+    def hold(self, now: float, units: float) -> Charge:
+        """Units of a call about to be sent: they count until :meth:`answered`."""
         self._expire(now)
-        for index in range(len(self._charges) - 1, -1, -1):
-            if self._charges[index] == (stamp, units):
-                del self._charges[index]
-                self._total -= units
-                break
-        self.charge(now, units)
+        held = Charge(units)
+        self._held.add(held)
+        self._held_total += units
+        return held
+
+    def answered(self, held: Charge, now: float) -> None:
+        """The call of ``held`` was answered (or failed) at ``now``: the server counted it by
+        then, so its units stay in the window until a minute after ``now``."""
+        if held not in self._held:
+            return
+        self._held.remove(held)
+        self._held_total = self._held_total - held.units if self._held else 0.0
+        held.answered_at = now
+        self.charge(now, held.units)
 
     def room_at(self, now: float, units: float, limit: float) -> float:
-        """The earliest time, ``now`` or later, when ``units`` more fit under ``limit``."""
+        """The earliest time, ``now`` or later, when ``units`` more may fit under ``limit``
+        (units held by calls in flight leave no earlier than a minute from now)."""
         self._expire(now)
-        excess = self._total + units - limit
+        excess = self._total + self._held_total + units - limit
         if excess <= 1e-9:
             return now
         for stamp, charged in self._charges:
             excess -= charged
             if excess <= 1e-9:
                 return stamp + WINDOW
-        return now if not self._charges else self._charges[-1][0] + WINDOW
+        return now + WINDOW

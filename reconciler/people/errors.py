@@ -116,6 +116,11 @@ class PeopleError(Exception):
     def __repr__(self) -> str:
         return f"{type(self).__name__}({str(self)!r})"
 
+    def log_fields(self) -> dict[str, Any]:
+        """What a log line about this error may say beyond its class and status (never a
+        contact's fields nor a credential)."""
+        return {}
+
 
 class StaleEtag(PeopleError):
     """The etag sent is not the current one: re-read, merge and try again (the caller's job)."""
@@ -141,12 +146,25 @@ class RateLimited(PeopleError):
         retry_after: float | None = None,
         quota_metric: str | None = None,
         quota_limit: str | None = None,
+        quota_limit_value: str | None = None,
         **context: Any,
     ) -> None:
         super().__init__(message, **context)
         self.retry_after = retry_after
-        self.quota_metric = quota_metric
+        self.quota_metric = quota_metric  # e.g. people.googleapis.com/critical_read_requests
         self.quota_limit = quota_limit  # e.g. CriticalReadsPerMinutePerProjectPerUser
+        self.quota_limit_value = quota_limit_value  # the limit in units a minute, e.g. "90"
+
+    def log_fields(self) -> dict[str, Any]:
+        """The quota that refused the call, as the 429's ErrorInfo named it (what is missing
+        is left out: some 429s name none), and the server's Retry-After."""
+        fields = {
+            "quota_metric": self.quota_metric,
+            "quota_limit": self.quota_limit,
+            "quota_limit_value": self.quota_limit_value,
+            "retry_after": self.retry_after,
+        }
+        return {name: value for name, value in fields.items() if value is not None}
 
 
 class NotFound(PeopleError):
@@ -216,7 +234,8 @@ def _reasons(error: Mapping[str, Any]) -> set[str]:
 
 
 def _quota_info(error: Mapping[str, Any], key: str) -> str | None:
-    """``quota_metric`` or ``quota_limit`` from the ErrorInfo metadata of a 429."""
+    """``quota_metric``, ``quota_limit`` or ``quota_limit_value`` from the ErrorInfo metadata
+    of a 429."""
     for detail in error.get("details") or ():
         if isinstance(detail, Mapping):
             metadata = detail.get("metadata")
@@ -266,6 +285,7 @@ def classify(
             retry_after=parse_retry_after(retry_after),
             quota_metric=_quota_info(error, "quota_metric"),
             quota_limit=_quota_info(error, "quota_limit"),
+            quota_limit_value=_quota_info(error, "quota_limit_value"),
             **context,
         )
     if status == 400:

@@ -118,6 +118,16 @@ class MultipartCalls:
                     )
                 break
             self.transport.stats.retries += 1
+            self.transport.log.info(
+                "people.retry",
+                method="batch",
+                error=type(worst).__name__,
+                status=worst.status,
+                parts=len(again),
+                attempt=retry + 1,
+                wait=round(wait, 3),
+                **worst.log_fields(),
+            )
             await self.transport.clock.sleep(wait)
             retry += 1
             pending = [call for call, _ in again]

@@ -9,6 +9,12 @@ account of a :class:`Pacer` (one per controller replica) also draws from the pro
 plus a lock so that at most one mutation is in flight per account, as the API asks. A call
 takes its units from every bucket of every quota it costs.
 
+The server counts a call when it arrives, which may be seconds after it was sent (a server
+that stalls takes in at once what queued meanwhile). So a call's units count in each bucket's
+minute from when it takes them until its answer comes (:class:`Sending`), then for a minute
+from the answer, as :class:`reconciler.model.quotas.MinuteWindow` keeps them: never released
+before the server's own minute has let them go, however late the call arrived.
+
 A bucket is adaptive: a 429 halves its rate and empties it (multiplicative decrease); every
 success afterwards gives back a slice of the configured rate until it is whole again (additive
 increase). A ``Retry-After`` pauses the bucket until that moment. A 429 slows the quota its
@@ -36,6 +42,7 @@ from reconciler.model.quotas import (
     GROUP_READS,
     GROUP_WRITES,
     QUOTAS,
+    Charge,
     MinuteWindow,
     Quota,
     dearest,
@@ -43,7 +50,7 @@ from reconciler.model.quotas import (
 )
 from reconciler.people.turns import Turns
 
-__all__ = ["AccountPacer", "Pacer", "PacingConfig", "TokenBucket"]
+__all__ = ["AccountPacer", "Pacer", "PacingConfig", "Sending", "TokenBucket"]
 
 # Per user, units a minute, from reported console figures (docs/scale.md, "Google's quotas",
 # has the table and its sources): generous where reports disagree, since one account rarely
@@ -160,8 +167,9 @@ class TokenBucket:
     are sliding per-minute windows), even when the window starts with a full bucket. A call
     dearer than the bucket (a batch create's 6 units against a 3-unit bucket) waits for a full
     bucket and leaves it owing the rest, which the refill repays before the next call; and the
-    bucket keeps the minute's charges (:class:`MinuteWindow`), so that a call is held until it
-    fits, and no window ever carries more than ``per_minute`` units whatever the costs.
+    bucket keeps the minute's charges (:class:`MinuteWindow`, each counted until a minute
+    after its call's answer), so that a call is held until it fits, and no window of the
+    server's ever carries more than ``per_minute`` units whatever the costs and delays.
     """
 
     def __init__(
@@ -194,9 +202,10 @@ class TokenBucket:
         self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
         self.updated = now
 
-    async def acquire(self, cost: float = 1.0, *, urgent: bool = False) -> float:
-        """Wait until ``cost`` units may go and take them; returns when they were charged.
-        Waiters are served in order, ``urgent`` ones (an edit's pass) before the others.
+    async def acquire(self, cost: float = 1.0, *, urgent: bool = False) -> Charge:
+        """Wait until ``cost`` units may go and take them: they count in the bucket's minute
+        until :meth:`answered` is told the call's answer came. Waiters are served in order,
+        ``urgent`` ones (an edit's pass) before the others.
 
         A cost above the bucket's capacity waits for a full bucket and goes into debt; one above
         the per-minute quota could never go (Google would refuse it every time) and is refused.
@@ -225,8 +234,7 @@ class TokenBucket:
                     fits_at = self.window.room_at(now, cost, self.per_minute)
                     if fits_at <= now:
                         self.tokens -= cost  # below zero for a call dearer than the bucket
-                        self.window.charge(now, cost)
-                        return now
+                        return self.window.hold(now, cost)
                     await self.clock.sleep(max(fits_at - now, MIN_WAIT))
                     continue
                 ready_at = now + (need - self.tokens) / self.rate
@@ -235,12 +243,10 @@ class TokenBucket:
                 # still moves time past ``ready_at`` instead of spinning on zero-length sleeps.
                 await self.clock.sleep(max(ready_at - now, MIN_WAIT))
 
-    def sent_later(self, charged: float, cost: float) -> None:
-        """The call charged at ``charged`` goes only now (it waited for other buckets): the
-        minute that counts its units starts now, as the server's does."""
-        now = self.clock.now()
-        if now > charged:
-            self.window.move(charged, cost, now)
+    def answered(self, charge: Charge) -> None:
+        """The call that took ``charge`` was answered (or failed) now: the server counted it
+        by now, so its units leave the bucket's minute a minute from now."""
+        self.window.answered(charge, self.clock.now())
 
     def max_cost(self) -> int:
         """The most units one request (a multipart /batch) should carry through this bucket
@@ -268,6 +274,19 @@ Costs = Mapping[Quota, int]
 
 
 @dataclass
+class Sending:
+    """The units one call took from each bucket it draws on, until it is answered."""
+
+    charges: list[tuple[TokenBucket, Charge]] = field(default_factory=list)
+
+    def answered(self) -> None:
+        """The answer came (or the call failed, or never went): every bucket counts the
+        call's units from now."""
+        for bucket, charge in self.charges:
+            bucket.answered(charge)
+
+
+@dataclass
 class AccountPacer:
     """The buckets and the mutation lock of one account, and the project's shared buckets:
     one bucket per paced quota on each side.
@@ -288,18 +307,23 @@ class AccountPacer:
             (side[quota], costs[quota]) for quota in QUOTAS if costs.get(quota) and quota in side
         ]
 
-    async def acquire(self, costs: Costs) -> None:
+    async def acquire(self, costs: Costs) -> Sending:
         """Wait for the account's units, then the project's (never holding one while queued
-        for the other's lock, so accounts queue for the project in arrival order). Units
-        taken before a later wait are re-dated to when the call goes: a server counts them
-        from their arrival, not from when this replica set them aside."""
-        charged = [
-            (bucket, units, await bucket.acquire(units, urgent=self.urgent))
-            for project in (False, True)
-            for bucket, units in self._draws(costs, project=project)
-        ]
-        for bucket, units, at in charged:
-            bucket.sent_later(at, units)
+        for the other's lock, so accounts queue for the project in arrival order). The units
+        count in every bucket's minute until the returned :class:`Sending` is answered: the
+        server counts the call when it arrives, at a moment this replica cannot see but which
+        lies before the answer."""
+        sending = Sending()
+        try:
+            for project in (False, True):
+                for bucket, units in self._draws(costs, project=project):
+                    sending.charges.append(
+                        (bucket, await bucket.acquire(units, urgent=self.urgent))
+                    )
+        except BaseException:
+            sending.answered()  # never sent: what was taken is let go from now
+            raise
+        return sending
 
     def holds(self, quota: Quota) -> float:
         """The most units of ``quota`` one request can take without leaving a bucket in debt

@@ -21,7 +21,7 @@ from __future__ import annotations
 import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import structlog
 
@@ -78,6 +78,8 @@ class Retrier:
     clock: Clock = field(default_factory=SystemClock)
     rng: random.Random = field(default_factory=random.Random)
     on_retry: Callable[[PeopleError, float], None] | None = None
+    log: Any = log
+    """Where retries are logged: the transport binds its account to it."""
 
     async def run(
         self, call: Callable[[], Awaitable[T]], *, method: str, create: bool = False
@@ -98,13 +100,14 @@ class Retrier:
                 wait = self.policy.delay(retry, error, self.rng)
                 if self.clock.now() + wait - started > self.policy.deadline:
                     raise
-                log.info(
+                self.log.info(
                     "people.retry",
                     method=method,
                     error=type(error).__name__,
                     status=error.status,
                     attempt=retry + 1,
                     wait=round(wait, 3),
+                    **error.log_fields(),
                 )
                 if self.on_retry is not None:
                     self.on_retry(error, wait)

@@ -35,7 +35,7 @@ from reconciler.people.multipart import (
     decode_responses,
     encode_requests,
 )
-from reconciler.people.pacing import AccountPacer, Costs, Pacer, PacingConfig
+from reconciler.people.pacing import AccountPacer, Costs, Pacer, PacingConfig, Sending
 from reconciler.people.results import ClientStats
 from reconciler.people.retry import Retrier, RetryPolicy
 
@@ -86,10 +86,14 @@ class Transport:
         self.clock: Clock = clock or SystemClock()
         self.pacer = pacer or Pacer(self.config.pacing, clock=self.clock)
         self.stats = ClientStats()
-        self.retrier = Retrier(
-            self.config.retry, self.clock, rng or random.Random(), on_retry=self._count_retry
-        )
         self.log = log.bind(account=account)
+        self.retrier = Retrier(
+            self.config.retry,
+            self.clock,
+            rng or random.Random(),
+            on_retry=self._count_retry,
+            log=self.log,
+        )
 
     @property
     def buckets(self) -> AccountPacer:
@@ -98,14 +102,16 @@ class Transport:
     def _count_retry(self, error: PeopleError, wait: float) -> None:
         self.stats.retries += 1
 
-    async def _acquire(self, costs: Costs) -> None:
-        """Wait for the pacer's tokens; the wait is added to ``stats.paced``."""
+    async def _acquire(self, costs: Costs) -> Sending:
+        """Wait for the pacer's tokens; the wait is added to ``stats.paced``. The units count
+        in the pacer's minutes until the returned :class:`Sending` is answered."""
         began = self.clock.now()
-        await self.buckets.acquire(costs)
+        sending = await self.buckets.acquire(costs)
         waited = self.clock.now() - began
         self.stats.paced += waited
         if waited >= 0.001:
             self.log.debug("people.paced", waited=round(waited, 3))
+        return sending
 
     def _observe(self, error: PeopleError | None, costs: Costs) -> None:
         if isinstance(error, RateLimited):
@@ -136,10 +142,10 @@ class Transport:
         costs = cost_of(method)
 
         async def attempt() -> Any:
-            await self._acquire(costs)
+            sending = await self._acquire(costs)
             return await self._once(
                 method, verb, path, params=params, body=body, costs=costs, create=create,
-                resource=resource,
+                resource=resource, sending=sending,
             )  # fmt: skip
 
         if write:
@@ -148,9 +154,11 @@ class Transport:
         return await self.retrier.run(attempt, method=method, create=create)
 
     async def _request(
-        self, method: str, verb: str, path: str, *, create: bool, **kwargs: Any
+        self, method: str, verb: str, path: str, *, create: bool, sending: Sending, **kwargs: Any
     ) -> httpx.Response:
-        """The answer, read whole, with no reference cycle left to keep it (see ``_SPENT``)."""
+        """Send one request and read its answer, whole, with no reference cycle left to keep
+        it (see ``_SPENT``); its units count in the pacer's minutes until then (``sending``),
+        whatever happens."""
         try:
             response = await self.http.request(verb, path, **kwargs)
             response.stream = _SPENT
@@ -167,6 +175,8 @@ class Transport:
             raise TransportError(
                 f"request failed: {type(error).__name__}", method=method
             ) from error
+        finally:
+            sending.answered()
 
     async def _once(
         self,
@@ -179,9 +189,12 @@ class Transport:
         costs: Costs,
         create: bool,
         resource: str | None,
+        sending: Sending,
     ) -> Any:
         sent = self.clock.now()
-        response = await self._request(method, verb, path, create=create, params=params, json=body)
+        response = await self._request(
+            method, verb, path, create=create, sending=sending, params=params, json=body
+        )
         self.stats.record(method, response.status_code)
         took = round(self.clock.now() - sent, 3)
         self.log.debug("people.request", method=method, status=response.status_code, took=took)
@@ -197,7 +210,11 @@ class Transport:
         )
         self._observe(error, costs)
         self.log.info(
-            "people.error", method=method, status=response.status_code, error=type(error).__name__
+            "people.error",
+            method=method,
+            status=response.status_code,
+            error=type(error).__name__,
+            **error.log_fields(),
         )
         raise error
 
@@ -207,14 +224,19 @@ class Transport:
         """One multipart ``/batch`` round trip (no retries here: the caller retries parts),
         paced as what its inner calls cost together."""
         costs = total_cost(call.api_method() for call in calls)
-        await self._acquire(costs)
-        content_type, payload = encode_requests(calls)
+        sending = await self._acquire(costs)
+        try:
+            content_type, payload = encode_requests(calls)
+        except BaseException:
+            sending.answered()
+            raise
         sent = self.clock.now()
         response = await self._request(
             "batch",
             "POST",
             "batch",
             create=create,
+            sending=sending,
             content=payload,
             headers={"Content-Type": content_type},
         )

@@ -23,7 +23,7 @@ async def test_no_sixty_second_window_exceeds_the_budget(per_minute: int) -> Non
     bucket = TokenBucket(per_minute, clock=clock)
     window: deque[float] = deque()
     for _ in range(per_minute * 3):
-        await bucket.acquire()
+        bucket.answered(await bucket.acquire())
         now = clock.now()
         window.append(now)
         while window[0] <= now - 60.0:
@@ -52,7 +52,7 @@ async def test_retry_after_pauses_the_bucket() -> None:
     bucket = TokenBucket(600, clock=clock)
     start = clock.now()
     bucket.throttle(retry_after=30.0)
-    await bucket.acquire()
+    bucket.answered(await bucket.acquire())
     assert clock.now() - start >= 30.0
 
 
@@ -95,7 +95,7 @@ async def test_every_account_of_a_pacer_shares_the_project_budget() -> None:
 
     async def reads(account: str) -> None:
         for _ in range(30):
-            await pacer.account(account).acquire(LISTING)
+            (await pacer.account(account).acquire(LISTING)).answered()
             stamps.append(clock.now())
 
     await asyncio.gather(*(reads(f"user{i}@example.com") for i in range(6)))
@@ -176,7 +176,7 @@ async def test_each_paced_call_sleeps_once_even_at_a_wall_clock_epoch(
     bucket = TokenBucket(per_minute, clock=clock)
     window: deque[float] = deque()
     for _ in range(calls):
-        await bucket.acquire()
+        bucket.answered(await bucket.acquire())
         now = clock.now()
         window.append(now)
         while window[0] <= now - 60.0:
@@ -191,7 +191,7 @@ async def test_a_deficit_below_the_clock_resolution_still_ends() -> None:
     clock = BoundedClock(EPOCH, max_sleeps=2)
     bucket = TokenBucket(90, clock=clock)
     bucket.tokens = 1.0 - 1e-8  # owes ~7e-9 s: adding that to 1.7e9 changes nothing
-    await bucket.acquire()
+    bucket.answered(await bucket.acquire())
     assert clock.now() > EPOCH
     assert len(clock.sleeps) == 1
 
@@ -233,7 +233,7 @@ async def test_an_urgent_accounts_call_goes_before_every_converging_accounts_wai
         buckets = pacer.account(account)
         buckets.urgent = urgent
         asked.append(account)
-        await buckets.acquire(cost_of("people.connections.list"))
+        (await buckets.acquire(cost_of("people.connections.list"))).answered()
         order.append(account)
 
     converging = [asyncio.create_task(read(f"user{i}")) for i in range(10)]
@@ -274,7 +274,7 @@ async def test_calls_dearer_than_the_bucket_go_and_no_minute_carries_more_than_t
     charges: list[tuple[float, float]] = []
     while sum(units for _, units in charges) < 20 * per_minute:
         units = costs[len(charges) % len(costs)]
-        await bucket.acquire(units)
+        bucket.answered(await bucket.acquire(units))
         charges.append((clock.now(), units))
     assert heaviest_minute(charges) <= per_minute
     assert clock.now() - start <= 20 * 60.0 / (0.8 if per_minute < 90 else 0.9)
@@ -286,8 +286,8 @@ async def test_a_batch_write_takes_its_units_of_each_quota_from_account_and_proj
     clock = ManualClock()
     pacer = Pacer(PacingConfig(), clock=clock)
     alice = pacer.account("alice")
-    await alice.acquire(cost_of("people.batchCreateContacts"))
-    await alice.acquire(cost_of("contactGroups.create"))
+    (await alice.acquire(cost_of("people.batchCreateContacts"))).answered()
+    (await alice.acquire(cost_of("contactGroups.create"))).answered()
     now = clock.now()
     for side in (alice.buckets, pacer.project):
         used = {quota.key: bucket.window.used(now) for quota, bucket in side.items()}
@@ -356,18 +356,26 @@ def test_a_budget_below_one_call_is_refused_by_name() -> None:
         PacingConfig(project_group_writes_per_minute=9)
 
 
-async def test_units_held_while_the_project_queues_count_from_when_the_call_goes() -> None:
+async def test_units_held_while_the_project_queues_count_until_a_minute_after_the_answer() -> None:
     """A batch that took the account's units and then waited half a minute for the project's
-    is counted in the account's minute from when it went, as the server counts it."""
+    is counted in the account's minute while it waits and is in flight, and for a minute from
+    its answer: the server counts it when it arrives, which is no later than the answer."""
     clock = ManualClock()
     pacer = Pacer(PacingConfig(project_writes_per_minute=12), clock=clock)
     alice = pacer.account("alice")
     batch = cost_of("people.batchCreateContacts")
-    await alice.acquire(batch)
+    (await alice.acquire(batch)).answered()
     start = clock.now()
-    await alice.acquire(batch)  # the account's writes refill in ~4 s, the project's in ~33 s
-    went = clock.now()
-    assert went - start > 30
+    sending = await alice.acquire(batch)  # the account's writes refill in ~4 s, the project's
+    assert clock.now() - start > 30  # in ~33 s
+    clock.advance(75.0)  # in flight for 75 s: the server may count it at any moment of them
+    for quota in (CRITICAL_READS, CRITICAL_WRITES):
+        assert alice.buckets[quota].window.used(clock.now()) == 6
+    sending.answered()
     clock.advance(59.0)
     for quota in (CRITICAL_READS, CRITICAL_WRITES):
         assert alice.buckets[quota].window.used(clock.now()) == 6
+        assert pacer.project[quota].window.used(clock.now()) == 6
+    clock.advance(1.0)
+    for quota in (CRITICAL_READS, CRITICAL_WRITES):
+        assert alice.buckets[quota].window.used(clock.now()) == 0

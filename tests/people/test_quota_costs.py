@@ -59,3 +59,20 @@ def test_a_minute_window_frees_room_as_its_oldest_charges_turn_sixty() -> None:
     assert window.room_at(20.0, 1, 13) == 20.0
     assert window.used(60.0) == 6
     assert window.used(70.0) == 0
+
+
+def test_a_held_charge_counts_until_a_minute_after_its_answer() -> None:
+    """A sender's charge counts at every moment until its call is answered, however long that
+    takes (the server counts the call when it arrives, no later than the answer), then for a
+    minute from the answer; while it is held, room is no nearer than a minute away."""
+    window = MinuteWindow()
+    window.charge(0.0, 6)
+    held = window.hold(1.0, 6)
+    assert window.used(75.0) == 6  # the charge made at 0 left; the held one did not
+    assert window.room_at(75.0, 6, 6) == 135.0
+    window.answered(held, 80.0)
+    assert window.room_at(80.0, 6, 6) == 140.0
+    assert window.used(139.9) == 6
+    assert window.used(140.0) == 0
+    window.answered(held, 150.0)  # answered once: a second word changes nothing
+    assert window.used(150.0) == 0
