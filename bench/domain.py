@@ -246,6 +246,7 @@ class Result:
     requests: Counter[str]  # by the client's method names, when the last account converged
     statuses: Counter[str]  # "status method" -> answers
     refused: Counter[str]  # quota limit id -> 429s it answered (the emulator's count)
+    emulator_gc: dict[str, float]  # the emulator's collection pauses when the last converged
     cpu: dict[str, float]  # when the last account converged
     rss: dict[str, float]
     rss_end: dict[str, float]
@@ -411,6 +412,7 @@ def run_point(
                 }
             ),
             refused=Counter(stats.get("refused_by_limit", {})),
+            emulator_gc=stats.get("gc_pauses", {}),
             cpu=cpu,
             rss=sampler.peak_rss,
             rss_end=rss_end,
@@ -507,6 +509,13 @@ def show(r: Result) -> None:
         f"  {'emulator RSS':<26}peak {r.rss.get('emulator', 0):.0f} MB, "
         f"end {r.rss_end['emulator']:.0f} MB"
     )
+    gc_ = r.emulator_gc
+    if gc_:
+        print(
+            f"  {'emulator gc pauses':<26}{gc_['count']} collections, {gc_['total']:.2f} s in all,"
+            f" longest {1000 * gc_['max']:.0f} ms; {gc_['full_count']} full ones,"
+            f" {gc_['full_total']:.2f} s, longest {1000 * gc_['full_max']:.0f} ms"
+        )
     print(
         f"  {'CPU seconds to converge':<26}controller {r.cpu['controller']:.1f} "
         f"({1000 * r.cpu['controller'] / (r.accounts * r.contacts):.2f} ms / contact), "

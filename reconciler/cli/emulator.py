@@ -19,6 +19,7 @@ from pydantic import ValidationError
 
 from reconciler.cli.options import option
 from reconciler.emulator import EmulatorConfig, create_app
+from reconciler.emulator.server import serving
 
 _TYPES: dict[object, Any] = {int: click.INT, float: click.FLOAT, str: click.STRING}
 
@@ -69,7 +70,8 @@ class _Server(uvicorn.Server):
 
 def serve(app: Any, sock: socket.socket) -> None:
     """Run uvicorn on ``sock`` until SIGINT or SIGTERM."""
-    _Server(uvicorn.Config(app, log_level="warning", lifespan="on")).run(sockets=[sock])
+    with serving():  # this process serves: the emulator's collector settings
+        _Server(uvicorn.Config(app, log_level="warning", lifespan="on")).run(sockets=[sock])
 
 
 @click.command()

@@ -1,7 +1,9 @@
 """The event loop first at the GIL: a short switch interval and rare, short garbage collections.
 
 The controller's event loop serves every account and the probes, while worker threads (the
-planner, the create journal's writes) run Python beside it. What keeps the GIL from it:
+planner, the create journal's writes) run Python beside it. ``reconciler.collector.tuned`` owns
+the settings every serving process shares (switch interval, thresholds, the start-up freeze);
+this module adds the controller's own freezes. What keeps the GIL from the loop:
 
 - The loop gives up the GIL at every wait for its sockets and at every system call, and takes
   it back only when the thread that holds it lets go: after at most the interpreter's switch
@@ -34,16 +36,15 @@ planner, the create journal's writes) run Python beside it. What keeps the GIL f
 from __future__ import annotations
 
 import gc
-import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import structlog
 
+from reconciler.collector import tuned
+
 __all__ = [
-    "GC_THRESHOLDS",
-    "LOOP_SWITCH_INTERVAL",
     "THAW_SECONDS",
     "Collector",
     "loop_first",
@@ -51,12 +52,6 @@ __all__ = [
 ]
 
 log = structlog.get_logger("reconciler.controller")
-
-LOOP_SWITCH_INTERVAL = 0.0005
-"""Seconds a thread holding the GIL may keep it while the event loop waits for it."""
-
-GC_THRESHOLDS = (10_000, 10, 100)
-"""The collector's thresholds while the controller runs (see the module)."""
 
 THAW_SECONDS = 600.0
 """Seconds between two thaws: full collections over everything, frozen state included."""
@@ -109,21 +104,13 @@ def pass_settled() -> None:
 
 @contextmanager
 def loop_first(collector: Collector | None = None) -> Iterator[Collector]:
-    """Within: the switch interval is ``LOOP_SWITCH_INTERVAL``, the collector's thresholds
-    ``GC_THRESHOLDS``, what exists on entry (modules, settings) is frozen out of the
-    collector's walks, and so is what each pass leaves (``pass_settled``, by ``collector``);
+    """Within: ``reconciler.collector.tuned`` (switch interval, thresholds, what exists on
+    entry frozen), and what each pass leaves frozen too (``pass_settled``, by ``collector``);
     everything is as it was after."""
     global _collector
-    interval, thresholds = sys.getswitchinterval(), gc.get_threshold()
-    sys.setswitchinterval(LOOP_SWITCH_INTERVAL)
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(*GC_THRESHOLDS)
-    _collector = collector or Collector()
-    try:
-        yield _collector
-    finally:
-        _collector = None
-        gc.set_threshold(*thresholds)
-        gc.unfreeze()
-        sys.setswitchinterval(interval)
+    with tuned():
+        _collector = collector or Collector()
+        try:
+            yield _collector
+        finally:
+            _collector = None

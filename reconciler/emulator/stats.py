@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+from reconciler.collector import PAUSES
+
 
 class Stats:
     """Counters of API requests answered."""
@@ -38,6 +40,9 @@ class Stats:
             "by_status": dict(self.by_status),
             "by_method_status": {m: dict(c) for m, c in self.by_method_status.items()},
             "refused_by_limit": dict(self.refused_by_limit),
+            # the process's garbage-collection pauses (counted while it serves tuned; zero in
+            # a process that does not): a paused emulator counts calls late
+            "gc_pauses": PAUSES.snapshot(),
         }
 
     def clear(self) -> None:

@@ -23,10 +23,10 @@ import pytest
 
 import reconciler.cli.run as run_command
 import reconciler.controller.runner as runner
+from reconciler.collector import GC_THRESHOLDS, LOOP_SWITCH_INTERVAL
 from reconciler.controller.account import AccountWorker
 from reconciler.controller.accounts import Account, DriftPolicy, single_account
 from reconciler.controller.desired import DesiredStore
-from reconciler.controller.gil import GC_THRESHOLDS, LOOP_SWITCH_INTERVAL
 from reconciler.controller.health import Health
 from reconciler.controller.metrics import Metrics
 from reconciler.people.targets import open_replica
