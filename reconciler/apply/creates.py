@@ -1,12 +1,15 @@
 """Contact creates: the only write that is not idempotent, so the only one journaled.
 
 Each batch of the plan is one ``batchCreateContacts`` call, written to the create journal
-(:mod:`reconciler.apply.journal`) before it is sent. An answer that was lost (or a server failure
-mid-call) leaves its contacts *pending*: never created a second time, settled by a later listing
-or after the settle time. Only a definite refusal (a 429, a 400) forgets the intent; a refused
-batch is not tried again here: its contacts fail with a next-attempt time, and the next round
-(or the controller's queue) plans them afresh. Contacts the server did not apply only because
-another one of the call was refused are sent again at once, without it: nothing was created.
+(:mod:`reconciler.apply.journal`) right before it is sent: once the pacer has let it go, so
+that its settle time counts from the send (a process killed mid-call leaves nothing else to
+date it by, and the pacer may hold a call for longer than the settle time). An answer that
+was lost (or a server failure mid-call) leaves its contacts *pending*: never created a second
+time, settled by a later listing or after the settle time. Only a definite refusal (a 429,
+a 400) forgets the intent; a refused batch is not tried again here: its contacts fail with a
+next-attempt time, and the next round (or the controller's queue) plans them afresh. Contacts
+the server did not apply only because another one of the call was refused are sent again at
+once, without it: nothing was created.
 """
 
 from __future__ import annotations
@@ -33,16 +36,21 @@ log = structlog.get_logger("reconciler.apply")
 
 
 async def run_creates(ex: Executor, ops: Sequence[ContactOp]) -> None:
-    """Create one batch of contacts (at most 200: the plan's batch), journaled before it is sent."""
+    """Create one batch of contacts (at most 200: the plan's batch), journaled right before it
+    is sent."""
     batch = [op for op in ops if op.kind is OpKind.CREATE]
     if not batch:
         return
     by_key = {op.key: op for op in batch}
 
     async def create(keys: list[str]) -> dict[str, ItemResult]:
-        await ex.journal.intend(keys)
+        async def intend() -> None:
+            await ex.journal.intend(keys)
+
         try:
-            answers = await ex.gateway.batch_create([by_key[key].body for key in keys])
+            answers = await ex.gateway.batch_create(
+                [by_key[key].body for key in keys], before_send=intend
+            )
         except MAYBE_CREATED as error:
             # The server may have created them: never send these again blindly. The
             # listing (or the settle time) decides; until then they are pending.
@@ -70,9 +78,9 @@ async def run_creates(ex: Executor, ops: Sequence[ContactOp]) -> None:
 
 async def _restamp(ex: Executor, keys: list[str]) -> None:
     """Count the settle time of creates whose outcome is unknown from now, not from the intent:
-    the request left at or before now, but maybe long after the intent (pacing can hold a send
-    behind the project's budget for longer than the settle time), and the listing can only be
-    trusted to show it ``settle`` after the server made it."""
+    the server may have made them at any time until now (a slow answer, or retried attempts,
+    each intended afresh), and the listing can only be trusted to show them ``settle`` after
+    the server made them."""
     if keys:
         await ex.journal.intend(keys)
 

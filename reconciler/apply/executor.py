@@ -68,7 +68,12 @@ class Gateway(Protocol):
 
     async def batch_get(self, names: Sequence[str]) -> dict[str, ItemResult]: ...
 
-    async def batch_create(self, bodies: Sequence[Person]) -> list[ItemResult]: ...
+    async def batch_create(
+        self,
+        bodies: Sequence[Person],
+        *,
+        before_send: Callable[[], Awaitable[None]] | None = None,
+    ) -> list[ItemResult]: ...
 
     async def batch_update(
         self, bodies: Mapping[str, Person], mask: Sequence[str]

@@ -10,7 +10,7 @@ complete, fresher-than-any-read copy of a written contact from what it sent
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from reconciler.apply.executor import ItemResult
@@ -73,8 +73,18 @@ class ClientGateway:
         results = await self.client.batch_get(list(names), PERSON_FIELDS)
         return {name: _item(result) for name, result in results.items()}
 
-    async def batch_create(self, bodies: Sequence[Person]) -> list[ItemResult]:
-        return [_item(r) for r in await self.client.batch_create(bodies, WRITE_ANSWER_FIELDS)]
+    async def batch_create(
+        self,
+        bodies: Sequence[Person],
+        *,
+        before_send: Callable[[], Awaitable[None]] | None = None,
+    ) -> list[ItemResult]:
+        """One ``batchCreateContacts`` call; ``before_send`` is awaited right before each
+        attempt leaves (after any wait behind the pacer)."""
+        results = await self.client.batch_create(
+            bodies, WRITE_ANSWER_FIELDS, before_send=before_send
+        )
+        return [_item(r) for r in results]
 
     async def batch_update(
         self, bodies: Mapping[str, Person], mask: Sequence[str]

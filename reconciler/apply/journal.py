@@ -13,7 +13,8 @@ ways out were considered:
   target, account and owner), written and fsync'ed *before* the create is sent.
   This is what we do, and it is combined with the stamp lookup rather than replacing it:
 
-  1. before ``batchCreateContacts``, append ``intent`` for each manifest name;
+  1. right before ``batchCreateContacts`` leaves (after any wait behind the pacer), append
+     ``intent`` for each manifest name, dated then: the settle time (step 4) counts from it;
   2. when the answer arrives, append ``created`` with the resource name the server chose;
   3. on every later read of live state, a journaled resource name that the listing does not show
      yet is fetched by name (``getBatchGet`` does not lag the way listings do), so a lagging

@@ -274,13 +274,18 @@ class PeopleClient(GroupOperations, MultipartCalls):
             return {key: ItemResult(key, error=failed.get(key, rest)) for key in keys}
 
     async def batch_create(
-        self, people: Sequence[Mapping[str, Any]], read_mask: str | Sequence[str] = "metadata"
+        self,
+        people: Sequence[Mapping[str, Any]],
+        read_mask: str | Sequence[str] = "metadata",
+        *,
+        before_send: Callable[[], Awaitable[None]] | None = None,
     ) -> list[ItemResult]:
         """Create contacts in one call (at most 200); results in input order.
 
         A call whose answer was lost comes back as :class:`UnknownOutcome` items, and a 5xx as
         :class:`ServerError` items: either may have created the contacts, so list the address
-        book before creating them again.
+        book before creating them again. ``before_send`` is awaited right before each attempt
+        leaves, after any wait behind the pacer (a caller journals its intent there).
         """
         _within(people, MAX_BATCH_CREATE, "people.batchCreateContacts")
         read = mask(read_mask) or "metadata"
@@ -297,6 +302,7 @@ class PeopleClient(GroupOperations, MultipartCalls):
                 body=body,
                 write=True,
                 create=True,
+                before_send=before_send,
             )
             created = answer.get("createdPeople") or []
             out: dict[str, ItemResult] = {}

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -136,13 +136,21 @@ class Transport:
         write: bool = False,
         create: bool = False,
         resource: str | None = None,
+        before_send: Callable[[], Awaitable[None]] | None = None,
     ) -> Any:
         """One JSON API call with pacing (its quota units, model.quotas.COSTS) and retries;
-        returns the decoded body."""
+        returns the decoded body. ``before_send`` is awaited before each attempt is sent, once
+        the pacer has let it go: whatever it records is dated after any wait for tokens."""
         costs = cost_of(method)
 
         async def attempt() -> Any:
             sending = await self._acquire(costs)
+            if before_send is not None:
+                try:
+                    await before_send()
+                except BaseException:
+                    sending.answered()  # never sent: its units count from now
+                    raise
             return await self._once(
                 method, verb, path, params=params, body=body, costs=costs, create=create,
                 resource=resource, sending=sending,

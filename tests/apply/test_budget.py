@@ -23,7 +23,7 @@ from reconciler.plan.build import build_plan
 from reconciler.plan.model import Batch, Method, Plan, Wave, WaveName
 from reconciler.plan.options import PlanOptions
 from tests.support.manifests import book, numbered
-from tests.support.world import World
+from tests.support.world import Hook, World
 
 
 async def requests(world: World, method: str | None = None) -> int:
@@ -151,8 +151,10 @@ class RefusingUpdatesLosingACreate(ClientGateway):
     ) -> dict[str, ItemResult]:
         raise ServerError("the service is unavailable")
 
-    async def batch_create(self, bodies: Sequence[dict[str, Any]]) -> list[ItemResult]:
-        answers = await super().batch_create(bodies)
+    async def batch_create(
+        self, bodies: Sequence[dict[str, Any]], *, before_send: Hook
+    ) -> list[ItemResult]:
+        answers = await super().batch_create(bodies, before_send=before_send)
         if not self.lost:
             self.lost = True
             raise UnknownOutcome("connection reset after the request was sent")

@@ -12,9 +12,12 @@ from reconciler.apply.executor import ItemResult
 from reconciler.apply.gateway import ClientGateway
 from reconciler.apply.results import Outcome
 from reconciler.model import read_stamp
+from reconciler.people import connect
 from reconciler.people.errors import UnknownOutcome
+from reconciler.people.pacing import PacingConfig
+from reconciler.people.transport import ClientConfig
 from tests.support.manifests import book
-from tests.support.world import EditingGateway, World, by_name
+from tests.support.world import TOKEN, EditingGateway, Hook, World, by_name
 
 
 class LosingGateway(ClientGateway):
@@ -25,8 +28,10 @@ class LosingGateway(ClientGateway):
         super().__init__(client)
         self.lose, self.per_item = 1, per_item
 
-    async def batch_create(self, bodies: Sequence[dict[str, Any]]) -> list[ItemResult]:
-        answers = await super().batch_create(bodies)
+    async def batch_create(
+        self, bodies: Sequence[dict[str, Any]], *, before_send: Hook
+    ) -> list[ItemResult]:
+        answers = await super().batch_create(bodies, before_send=before_send)
         if self.lose:
             self.lose -= 1
             lost = UnknownOutcome("connection reset after the request was sent")
@@ -34,6 +39,20 @@ class LosingGateway(ClientGateway):
                 return [lost for _ in answers]
             raise lost
         return answers
+
+
+class Died(BaseException):
+    """The process died: nothing after this point runs (no handler of the engine catches it)."""
+
+
+class DyingGateway(ClientGateway):
+    """Sends a batch create for real, then dies before its answer reaches the journal."""
+
+    async def batch_create(
+        self, bodies: Sequence[dict[str, Any]], *, before_send: Hook
+    ) -> list[ItemResult]:
+        await super().batch_create(bodies, before_send=before_send)
+        raise Died
 
 
 def stamp_counts(people: list[dict[str, Any]]) -> Counter[str]:
@@ -76,6 +95,32 @@ async def test_a_crash_between_create_and_record_is_recovered_by_the_next_run(
     people = await world.people()
     assert len(people) == 4
     assert set(stamp_counts(people).values()) == {1}
+
+
+async def test_a_create_held_by_the_pacer_then_killed_mid_call_is_not_created_twice(
+    world: World,
+) -> None:
+    """The pacer holds a batch create for longer than the settle time after the apply decided
+    to send it, and the process dies once the server has made the contacts but before their
+    answer is journaled. The next run starts at once, while the listing still lags: the
+    settle time counts from when the call left, so the contacts are pending, then found by
+    their stamps, never created a second time."""
+    world.configure(list_lag_ms=3000)
+    # 12 critical writes a minute: a batch create (6 units) empties the account's bucket,
+    # and the next one waits about a minute for it, much longer than the 5 s settle time.
+    tight = ClientConfig(pacing=PacingConfig(writes_per_minute=12))
+    async with connect(
+        "embedded", app=world.app, token=TOKEN, clock=world.clock, config=tight
+    ) as client:
+        await client.batch_create([{"names": [{"givenName": "Someone", "familyName": "Else"}]}])
+        with pytest.raises(Died):
+            await world.apply(book(2), gateway=DyingGateway(client))
+    mine = stamp_counts(await world.people())
+    assert set(mine.values()) == {1}, "the server made them before the process died"
+
+    result = await world.apply(book(2))  # the next run: a fresh client, right away
+    assert result.converged, result.to_json()
+    assert stamp_counts(await world.people()) == mine, "created again"
 
 
 async def test_a_journaled_contact_hidden_by_listing_lag_is_fetched_by_name(world: World) -> None:

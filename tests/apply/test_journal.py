@@ -19,7 +19,7 @@ from reconciler.statedir import StateDir
 from tests.support.eventually import LIMIT
 from tests.support.loopfree import LoopWitness
 from tests.support.manifests import book
-from tests.support.world import World
+from tests.support.world import Hook, World
 
 
 async def test_intents_and_answers_survive_a_reopen(tmp_path: Path) -> None:
@@ -94,9 +94,14 @@ class RecordingGateway(ClientGateway):
         super().__init__(client)
         self.events = events
 
-    async def batch_create(self, bodies: Sequence[dict[str, Any]]) -> list[ItemResult]:
-        self.events.append("send")
-        return await super().batch_create(bodies)
+    async def batch_create(
+        self, bodies: Sequence[dict[str, Any]], *, before_send: Hook
+    ) -> list[ItemResult]:
+        async def send() -> None:
+            await before_send()
+            self.events.append("send")  # the call leaves now
+
+        return await super().batch_create(bodies, before_send=send)
 
 
 async def test_the_fsync_runs_off_the_loop_and_before_the_create_is_sent(

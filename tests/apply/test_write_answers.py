@@ -15,7 +15,7 @@ from reconciler.clock import ManualClock
 from reconciler.controller.liveindex import LiveIndex
 from reconciler.model import DesiredState
 from tests.support.manifests import book
-from tests.support.world import World
+from tests.support.world import Hook, World
 
 ALWAYS = {"resourceName", "etag"}  # every person the API answers carries these
 
@@ -27,8 +27,10 @@ class AnswerRecorder(ClientGateway):
         super().__init__(client)
         self.answers: list[dict[str, Any]] = []
 
-    async def batch_create(self, bodies: Sequence[dict[str, Any]]) -> list[ItemResult]:
-        answers = await super().batch_create(bodies)
+    async def batch_create(
+        self, bodies: Sequence[dict[str, Any]], *, before_send: Hook
+    ) -> list[ItemResult]:
+        answers = await super().batch_create(bodies, before_send=before_send)
         self.answers += [a for a in answers if isinstance(a, dict)]
         return answers
 

@@ -231,7 +231,7 @@ async def test_a_lease_lost_mid_pass_stops_that_pass_writing(
     gateway: Any = backend._gateway
     writing = asyncio.Event()
 
-    async def slow_create(_bodies: Any) -> Any:
+    async def slow_create(_bodies: Any, *, before_send: Any) -> Any:
         writing.set()
         await asyncio.Event().wait()  # the batch create takes as long as it takes
 

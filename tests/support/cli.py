@@ -38,24 +38,30 @@ def reconciler(
     )
 
 
-def fork_cli(args: Sequence[str]) -> int:
-    """Run ``reconciler ARGS`` in a forked child (output discarded); returns the child's pid.
-    The arguments are taken as given: the crash tests kill ``apply`` at random points of its
-    real, paced run."""
+def fork_cli(args: Sequence[str], *, output: Path | None = None) -> int:
+    """Run ``reconciler ARGS`` in a forked child; returns the child's pid. Its output goes to
+    the end of the file ``output`` (None: discarded), for a failing test to show. The arguments
+    are taken as given: the crash tests kill ``apply`` at random points of its real, paced
+    run."""
     from reconciler.cli import main
 
     pid = os.fork()
     if pid == 0:  # the child: never returns
         code = 1
         try:
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, 1)
-            os.dup2(devnull, 2)
+            sink = os.open(output or os.devnull, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+            os.dup2(sink, 1)
+            os.dup2(sink, 2)
+            # The parent's sys.stdout and sys.stderr may be a test runner's capture files.
+            sys.stdout = open(1, "w", buffering=1, encoding="utf-8", closefd=False)  # noqa: SIM115
+            sys.stderr = open(2, "w", buffering=1, encoding="utf-8", closefd=False)  # noqa: SIM115
             main(list(args), standalone_mode=True)
             code = 0
         except SystemExit as exit_:
             code = exit_.code if isinstance(exit_.code, int) else 1
         finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
             os._exit(code)
     return pid
 
