@@ -632,9 +632,7 @@ class AccountWorker:
             for key in keys:
                 if key not in left:
                     left.add(key)
-                    self._reasons.setdefault(key, set()).add(Trigger.RETRY)
-                    self.queue.add_after(key, 0.0)
-                    self.status.queued(key, 0.0, "edited", self.queue.num_requeues(key))
+                    self.enqueue(key, Trigger.RETRY)
             log.info("pass stopped for an edit; the rest follows with it", keys=len(keys))
         self.status.applied(
             (

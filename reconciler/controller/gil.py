@@ -37,11 +37,12 @@ from __future__ import annotations
 
 import gc
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 
 import structlog
 
+from reconciler.clock import Clock, SystemClock
 from reconciler.collector import tuned
 
 __all__ = [
@@ -61,17 +62,15 @@ class Collector:
     """Freezes what is alive when a pass ends; thaws and collects it all every ``thaw_every``
     seconds (see the module)."""
 
-    def __init__(
-        self, *, thaw_every: float = THAW_SECONDS, clock: Callable[[], float] = time.monotonic
-    ) -> None:
+    def __init__(self, *, thaw_every: float = THAW_SECONDS, clock: Clock | None = None) -> None:
         self.thaw_every = thaw_every
-        self.clock = clock
-        self.thawed_at = clock()
+        self.clock: Clock = clock or SystemClock()
+        self.thawed_at = self.clock.now()
         self.thaws = 0
 
     def settled(self) -> None:
         """A pass ended: freeze what is alive (thawing first when a thaw is due)."""
-        if self.clock() - self.thawed_at >= self.thaw_every:
+        if self.clock.now() - self.thawed_at >= self.thaw_every:
             self.thaw()
         gc.freeze()
 
@@ -81,7 +80,7 @@ class Collector:
         frozen = gc.get_freeze_count()
         gc.unfreeze()
         found = gc.collect()
-        self.thawed_at = self.clock()
+        self.thawed_at = self.clock.now()
         self.thaws += 1
         log.info(
             "collector thawed",

@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 
+from reconciler.clock import ManualClock
 from reconciler.controller.account import AccountWorker, Intervals
 from reconciler.controller.gil import Collector, loop_first, pass_settled
 from reconciler.emulator import create_app
@@ -77,8 +78,8 @@ def test_a_thaw_collects_the_cyclic_garbage_a_freeze_held() -> None:
     """A cycle alive at a pass end and dropped later is not collected while frozen; the first
     pass end ``thaw_every`` seconds after the last thaw unfreezes and collects it, and freezes
     what is still alive again."""
-    now = [0.0]
-    collector = Collector(thaw_every=600, clock=lambda: now[0])
+    clock = ManualClock()
+    collector = Collector(thaw_every=600, clock=clock)
 
     class Node:
         other: object = None
@@ -91,12 +92,12 @@ def test_a_thaw_collects_the_cyclic_garbage_a_freeze_held() -> None:
         del cycle
         gc.collect()
         assert dropped() is not None  # frozen: no collection sees it
-        now[0] = 599.0
+        clock.advance(599.0)
         collector.settled()
         gc.collect()
         assert dropped() is not None
         assert collector.thaws == 0
-        now[0] = 600.0
+        clock.advance(1.0)
         collector.settled()
         assert dropped() is None
         assert collector.thaws == 1
